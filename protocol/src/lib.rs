@@ -1,0 +1,30 @@
+//! semper's pure core: the protocol's types, their canonical encoding, the e-cash cryptography and
+//! the wallet's side of each protocol.
+//!
+//! Nothing here does I/O, reads a clock or touches a database: callers pass bytes, time and
+//! randomness in, and get values out. The actors, the server, wallets and the load test are shells
+//! around it.
+//!
+//! - [`amount`], [`time`], [`ids`]: money, instants and identifiers.
+//! - [`codec`]: the canonical, versioned binary encoding of everything signed or sent between banks.
+//! - [`crypto`]: Ed25519 (ZIP-215, single and batch) and blind RSA (RFC 9474).
+//! - [`denomination`], [`messages`], [`signed`]: the protocol's values.
+//! - [`batch_verifier`]: the deposit hot path.
+//! - [`wallet`]: withdraw, finalize and pay, as a wallet does them.
+
+pub mod amount;
+pub mod batch_verifier;
+pub mod bounded;
+pub mod codec;
+pub mod crypto;
+pub mod denomination;
+mod hex_serde;
+pub mod ids;
+pub mod limits;
+pub mod messages;
+pub mod signed;
+pub mod time;
+pub mod wallet;
+
+#[cfg(test)]
+mod test_keys;

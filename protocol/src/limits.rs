@@ -1,0 +1,21 @@
+//! Every bound on a list in the protocol, named once. Decoders and JSON parsing enforce them.
+//!
+//! They are chosen so that the largest message of each kind stays below
+//! [`crate::codec::MESSAGE_MAX_BYTES`].
+
+/// Coins in one withdraw request.
+pub const WITHDRAW_COINS_MAX: usize = 256;
+/// Deposit permissions in one spend-check batch (and results in its answer).
+pub const SPEND_BATCH_COINS_MAX: usize = 4096;
+/// Entries in one spend confirmation.
+pub const CONFIRMATION_ENTRIES_MAX: usize = SPEND_BATCH_COINS_MAX;
+/// Spend confirmations in one settlement submission.
+pub const SUBMISSION_CONFIRMATIONS_MAX: usize = 32;
+/// Denominations in one published set.
+pub const DENOMINATIONS_MAX: usize = 512;
+/// Revoked denomination ids in one published set.
+pub const REVOKED_MAX: usize = 4096;
+/// Gross obligations in one settlement report.
+pub const REPORT_OBLIGATIONS_MAX: usize = 16384;
+/// Net positions in one settlement report.
+pub const REPORT_POSITIONS_MAX: usize = 4096;

@@ -1,0 +1,7 @@
+//! The protocol's messages, one module per flow (see DESIGN.md, "The flows").
+
+pub mod coin;
+pub mod deposit;
+pub mod settlement;
+pub mod spend;
+pub mod withdraw;

@@ -1,0 +1,253 @@
+//! Settlement: acquirers submit confirmations; the clearing house nets them per cycle and signs
+//! a report of gross obligations and multilateral net positions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::{Amount, Currency};
+use crate::bounded::BoundedVec;
+use crate::codec::{Decode, DecodeError, Encode, Message, Reader, Writer};
+use crate::codec_struct;
+use crate::ids::{BankId, CycleId, SubmissionId};
+use crate::limits::{REPORT_OBLIGATIONS_MAX, REPORT_POSITIONS_MAX, SUBMISSION_CONFIRMATIONS_MAX};
+use crate::messages::spend::SignedSpendConfirmation;
+use crate::signed::Signed;
+use crate::time::Timestamp;
+
+/// An acquirer's claim on issuers, signed by its bank key: see [`SignedSettlementSubmission`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementSubmission {
+    /// The acquirer claiming.
+    pub acquirer: BankId,
+    /// The acquirer's idempotency key.
+    pub submission_id: SubmissionId,
+    /// When it was submitted.
+    pub submitted_at: Timestamp,
+    /// The issuers' confirmations claimed.
+    pub confirmations: BoundedVec<SignedSpendConfirmation, SUBMISSION_CONFIRMATIONS_MAX>,
+}
+
+codec_struct!(message "semper/settlement-submission" v 1, SettlementSubmission {
+    acquirer,
+    submission_id,
+    submitted_at,
+    confirmations
+});
+
+/// A settlement submission with the acquirer's signature.
+pub type SignedSettlementSubmission = Signed<SettlementSubmission>;
+
+/// Gross amount an issuer owes an acquirer in one cycle and currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Obligation {
+    /// Who owes.
+    pub issuer: BankId,
+    /// Who is owed.
+    pub acquirer: BankId,
+    /// How much.
+    pub amount: Amount,
+}
+
+codec_struct!(Obligation {
+    issuer,
+    acquirer,
+    amount
+});
+
+/// A bank's multilateral net position in one currency: positive receives, negative pays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetPosition {
+    /// The bank.
+    pub bank: BankId,
+    /// The currency.
+    pub currency: Currency,
+    /// Net minor units.
+    pub net_minor_units: i64,
+}
+
+codec_struct!(NetPosition {
+    bank,
+    currency,
+    net_minor_units
+});
+
+/// Why a report was refused. Each variant has a stable [`SettlementError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettlementError {
+    /// Obligations must be sorted by (issuer, acquirer, currency), each pair listed once.
+    #[error("obligations are not sorted and unique")]
+    ObligationsNotCanonical,
+    /// A net position does not fit in 64 bits.
+    #[error("net position overflows")]
+    Overflow,
+    /// The report's net positions are not the netting of its obligations.
+    #[error("net positions do not match the obligations")]
+    PositionsMismatch,
+    /// Too many obligations or positions.
+    #[error("report too large")]
+    TooLarge,
+}
+
+impl SettlementError {
+    /// The stable error code that the HTTP and link layers report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ObligationsNotCanonical => "settlement.obligations_not_canonical",
+            Self::Overflow => "settlement.overflow",
+            Self::PositionsMismatch => "settlement.positions_mismatch",
+            Self::TooLarge => "settlement.too_large",
+        }
+    }
+}
+
+/// Multilateral net positions of `obligations`, sorted by (bank, currency), zeros left out.
+///
+/// Every obligation moves value from its issuer to its acquirer, so the positions of each currency
+/// sum to zero; that is asserted before they are returned.
+pub fn net_positions(obligations: &[Obligation]) -> Result<Vec<NetPosition>, SettlementError> {
+    let mut positions: BTreeMap<(BankId, Currency), i128> = BTreeMap::new();
+    for obligation in obligations {
+        let amount = i128::from(obligation.amount.minor_units());
+        let currency = obligation.amount.currency();
+        *positions.entry((obligation.issuer, currency)).or_default() -= amount;
+        *positions
+            .entry((obligation.acquirer, currency))
+            .or_default() += amount;
+    }
+    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+    let mut out = Vec::with_capacity(positions.len());
+    for ((bank, currency), net) in positions {
+        *sums.entry(currency).or_default() += net;
+        if net == 0 {
+            continue;
+        }
+        let net_minor_units = i64::try_from(net).map_err(|_| SettlementError::Overflow)?;
+        out.push(NetPosition {
+            bank,
+            currency,
+            net_minor_units,
+        });
+    }
+    assert!(
+        sums.values().all(|sum| *sum == 0),
+        "net positions must sum to zero in every currency"
+    );
+    Ok(out)
+}
+
+/// A cycle's settlement: gross obligations and the net positions they imply. A value of this type
+/// is consistent: its positions are the netting of its obligations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SettlementReportFields", into = "SettlementReportFields")]
+pub struct SettlementReport {
+    fields: SettlementReportFields,
+}
+
+/// The fields of a settlement report, before validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementReportFields {
+    /// The clearing house.
+    pub clearing: BankId,
+    /// The cycle.
+    pub cycle: CycleId,
+    /// When the cycle was cut off.
+    pub cutoff_at: Timestamp,
+    /// Gross obligations, sorted by (issuer, acquirer, currency).
+    pub obligations: BoundedVec<Obligation, REPORT_OBLIGATIONS_MAX>,
+    /// Net positions, sorted by (bank, currency).
+    pub net_positions: BoundedVec<NetPosition, REPORT_POSITIONS_MAX>,
+}
+
+/// A settlement report with the clearing house's signature.
+pub type SignedSettlementReport = Signed<SettlementReport>;
+
+impl Message for SettlementReport {
+    const DOMAIN: &'static str = "semper/settlement-report";
+    const VERSION: u8 = 1;
+}
+
+impl SettlementReport {
+    /// Builds the report of `obligations`, computing the net positions.
+    pub fn new(
+        clearing: BankId,
+        cycle: CycleId,
+        cutoff_at: Timestamp,
+        mut obligations: Vec<Obligation>,
+    ) -> Result<Self, SettlementError> {
+        obligations.sort_by_key(obligation_key);
+        let positions = net_positions(&obligations)?;
+        Self::validate(SettlementReportFields {
+            clearing,
+            cycle,
+            cutoff_at,
+            obligations: BoundedVec::new(obligations).map_err(|_| SettlementError::TooLarge)?,
+            net_positions: BoundedVec::new(positions).map_err(|_| SettlementError::TooLarge)?,
+        })
+    }
+
+    /// Checks that obligations are canonical and the positions are their netting.
+    pub fn validate(fields: SettlementReportFields) -> Result<Self, SettlementError> {
+        let canonical = fields
+            .obligations
+            .windows(2)
+            .all(|pair| obligation_key(&pair[0]) < obligation_key(&pair[1]));
+        if !canonical {
+            return Err(SettlementError::ObligationsNotCanonical);
+        }
+        if net_positions(&fields.obligations)? != *fields.net_positions {
+            return Err(SettlementError::PositionsMismatch);
+        }
+        Ok(Self { fields })
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &SettlementReportFields {
+        &self.fields
+    }
+}
+
+fn obligation_key(obligation: &Obligation) -> (BankId, BankId, Currency) {
+    (
+        obligation.issuer,
+        obligation.acquirer,
+        obligation.amount.currency(),
+    )
+}
+
+impl TryFrom<SettlementReportFields> for SettlementReport {
+    type Error = SettlementError;
+
+    fn try_from(fields: SettlementReportFields) -> Result<Self, Self::Error> {
+        Self::validate(fields)
+    }
+}
+
+impl From<SettlementReport> for SettlementReportFields {
+    fn from(report: SettlementReport) -> Self {
+        report.fields
+    }
+}
+
+codec_struct!(SettlementReportFields {
+    clearing,
+    cycle,
+    cutoff_at,
+    obligations,
+    net_positions
+});
+
+impl Encode for SettlementReport {
+    fn encode_to(&self, writer: &mut Writer) {
+        writer.domain::<Self>();
+        self.fields.encode_to(writer);
+    }
+}
+
+impl Decode for SettlementReport {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.domain::<Self>()?;
+        let fields = SettlementReportFields::decode_from(reader)?;
+        Self::validate(fields).map_err(|e| DecodeError::invalid("settlement report", e))
+    }
+}

@@ -1,0 +1,157 @@
+//! Spend check: the acquirer asks the issuer to mark coins spent; the issuer answers per coin and
+//! signs one confirmation over what it accepted.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Amount;
+use crate::bounded::BoundedVec;
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::codec_struct;
+use crate::crypto::ed25519::VerifyingKey;
+use crate::ids::{BankId, BatchId, DenominationId, Digest};
+use crate::limits::{CONFIRMATION_ENTRIES_MAX, SPEND_BATCH_COINS_MAX};
+use crate::messages::deposit::SignedDepositPermission;
+use crate::signed::Signed;
+use crate::time::Timestamp;
+
+/// A batch of deposit permissions for one issuer, signed by the acquirer's bank key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendCheckBatch {
+    /// The acquirer sending the batch.
+    pub acquirer: BankId,
+    /// The acquirer's id for the batch.
+    pub batch_id: BatchId,
+    /// The permissions, each with its coin key's signature.
+    pub permissions: BoundedVec<SignedDepositPermission, SPEND_BATCH_COINS_MAX>,
+}
+
+codec_struct!(message "semper/spend-check-batch" v 1, SpendCheckBatch {
+    acquirer,
+    batch_id,
+    permissions
+});
+
+/// A spend-check batch with the acquirer's signature.
+pub type SignedSpendCheckBatch = Signed<SpendCheckBatch>;
+
+/// The issuer's verdict on one coin of a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum SpendResult {
+    /// First spend: the coin is now in the spent set.
+    Accepted,
+    /// The same permission as before: the same answer as before, nothing new spent.
+    Replay,
+    /// A double spend: the coin was spent with another permission, returned as proof.
+    Conflict {
+        /// The permission the coin was first spent with.
+        earlier: Box<SignedDepositPermission>,
+    },
+}
+
+impl Encode for SpendResult {
+    fn encode_to(&self, writer: &mut Writer) {
+        match self {
+            Self::Accepted => writer.u8(0),
+            Self::Replay => writer.u8(1),
+            Self::Conflict { earlier } => {
+                writer.u8(2);
+                earlier.encode_to(writer);
+            }
+        }
+    }
+}
+
+impl Decode for SpendResult {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match reader.u8("spend result")? {
+            0 => Ok(Self::Accepted),
+            1 => Ok(Self::Replay),
+            2 => Ok(Self::Conflict {
+                earlier: Box::new(SignedDepositPermission::decode_from(reader)?),
+            }),
+            other => Err(DecodeError::invalid(
+                "spend result",
+                format!("unknown tag {other}"),
+            )),
+        }
+    }
+}
+
+/// One accepted coin, as the issuer confirms it and the clearing house claims it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmedSpend {
+    /// The coin's key: unique per coin.
+    pub coin: VerifyingKey,
+    /// The coin's denomination.
+    pub denomination: DenominationId,
+    /// The value spent.
+    pub amount: Amount,
+    /// The digest of the deposit permission that spent it.
+    pub permission: Digest,
+}
+
+codec_struct!(ConfirmedSpend {
+    coin,
+    denomination,
+    amount,
+    permission
+});
+
+/// The issuer's confirmation of a batch's accepted coins: see [`SignedSpendConfirmation`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendConfirmation {
+    /// The issuer confirming, and owing.
+    pub issuer: BankId,
+    /// The acquirer owed.
+    pub acquirer: BankId,
+    /// The batch confirmed.
+    pub batch_id: BatchId,
+    /// When the issuer confirmed.
+    pub confirmed_at: Timestamp,
+    /// The accepted coins.
+    pub entries: BoundedVec<ConfirmedSpend, CONFIRMATION_ENTRIES_MAX>,
+}
+
+codec_struct!(message "semper/spend-confirmation" v 1, SpendConfirmation {
+    issuer,
+    acquirer,
+    batch_id,
+    confirmed_at,
+    entries
+});
+
+/// A spend confirmation with the issuer's confirmation-key signature.
+pub type SignedSpendConfirmation = Signed<SpendConfirmation>;
+
+/// The issuer's answer to a batch: a result per coin, in order, and the confirmation of the
+/// accepted ones (none when nothing was accepted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendCheckResponse {
+    /// The batch answered.
+    pub batch_id: BatchId,
+    /// One result per permission, in the batch's order.
+    pub results: BoundedVec<SpendResult, SPEND_BATCH_COINS_MAX>,
+    /// The signed confirmation of the accepted coins.
+    pub confirmation: Option<SignedSpendConfirmation>,
+}
+
+codec_struct!(message "semper/spend-check-response" v 1, SpendCheckResponse {
+    batch_id,
+    results,
+    confirmation
+});
+
+impl Signed<SpendConfirmation> {
+    /// The total confirmed, or an error if entries mix currencies or overflow.
+    pub fn total(&self) -> Result<Option<Amount>, crate::amount::AmountError> {
+        let mut total: Option<Amount> = None;
+        for entry in self.body().entries.iter() {
+            total = Some(match total {
+                None => entry.amount,
+                Some(sum) => sum.checked_add(entry.amount)?,
+            });
+        }
+        Ok(total)
+    }
+}
