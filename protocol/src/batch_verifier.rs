@@ -153,3 +153,6 @@ fn check_coin(
     body.coin.verify(denomination)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
