@@ -275,3 +275,6 @@ impl Decode for DenominationSet {
         Self::new(fields).map_err(|e| DecodeError::invalid("denomination set", e))
     }
 }
+
+#[cfg(test)]
+mod tests;

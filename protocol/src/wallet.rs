@@ -196,3 +196,6 @@ pub fn sign_deposit_permission(
     };
     Signed::sign(permission, &coin.coin_key)
 }
+
+#[cfg(test)]
+mod tests;

@@ -251,3 +251,6 @@ impl Decode for SettlementReport {
         Self::validate(fields).map_err(|e| DecodeError::invalid("settlement report", e))
     }
 }
+
+#[cfg(test)]
+mod tests;
