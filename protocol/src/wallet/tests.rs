@@ -31,7 +31,7 @@ fn the_account_key_signs_the_request_and_the_issuer_never_sees_coin_keys() {
         &account_key,
         AccountId([1; 16]),
         RequestId([2; 16]),
-        &[d.clone()],
+        std::slice::from_ref(&d),
     )
     .unwrap();
     assert_eq!(request.verify(account_key.verifying_key()), Ok(()));
