@@ -35,6 +35,9 @@ pub const BLIND_SIGN_OPENSSL_3072: BenchId = BenchId::new(BLIND_SIGN, "openssl_3
 pub const COIN_VERIFY: &str = "coin_verify";
 /// Coin verification with OpenSSL, RSA-2048: the deposit hot path.
 pub const COIN_VERIFY_OPENSSL_2048: BenchId = BenchId::new(COIN_VERIFY, "openssl_2048");
+/// Coin verification with OpenSSL's own EVP RSA-PSS verifier, RSA-2048: what the hot path's own
+/// padding check replaces.
+pub const COIN_VERIFY_OPENSSL_EVP_2048: BenchId = BenchId::new(COIN_VERIFY, "openssl_evp_2048");
 /// Coin verification with the pure-Rust path, RSA-2048.
 pub const COIN_VERIFY_PURE_RUST_2048: BenchId = BenchId::new(COIN_VERIFY, "pure_rust_2048");
 

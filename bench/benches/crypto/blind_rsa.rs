@@ -45,10 +45,16 @@ pub fn bench_coin_verify(c: &mut Criterion) {
     public
         .verify_pure_rust(&rsa.message, &rsa.signature)
         .expect("the coin verifies on the pure-Rust path too");
+    public
+        .verify_openssl_evp(&rsa.message, &rsa.signature)
+        .expect("the coin verifies with OpenSSL's EVP verifier too");
 
     let mut group = c.benchmark_group(ids::COIN_VERIFY);
     group.bench_function(ids::COIN_VERIFY_OPENSSL_2048.function, |b| {
         b.iter(|| public.verify(black_box(&rsa.message), black_box(&rsa.signature)))
+    });
+    group.bench_function(ids::COIN_VERIFY_OPENSSL_EVP_2048.function, |b| {
+        b.iter(|| public.verify_openssl_evp(black_box(&rsa.message), black_box(&rsa.signature)))
     });
     group.bench_function(ids::COIN_VERIFY_PURE_RUST_2048.function, |b| {
         b.iter(|| public.verify_pure_rust(black_box(&rsa.message), black_box(&rsa.signature)))

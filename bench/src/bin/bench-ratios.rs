@@ -68,6 +68,12 @@ const RATIOS: [Ratio; 7] = [
         target: None,
     },
     Ratio {
+        name: "coin verify fast path / OpenSSL EVP PSS (2048)",
+        numerator: ids::COIN_VERIFY_OPENSSL_2048,
+        denominator: ids::COIN_VERIFY_OPENSSL_EVP_2048,
+        target: None,
+    },
+    Ratio {
         name: "blind-sign RSA-2048 / RSA-3072 (OpenSSL)",
         numerator: ids::BLIND_SIGN_OPENSSL_2048,
         denominator: ids::BLIND_SIGN_OPENSSL_3072,
@@ -172,6 +178,7 @@ fn rows() -> Vec<Row> {
         one(ids::BLIND_SIGN_PURE_RUST_2048),
         one(ids::BLIND_SIGN_OPENSSL_3072),
         one(ids::COIN_VERIFY_OPENSSL_2048),
+        one(ids::COIN_VERIFY_OPENSSL_EVP_2048),
         one(ids::COIN_VERIFY_PURE_RUST_2048),
         one(ids::ED25519_SINGLE),
     ];

@@ -13,8 +13,9 @@
 //!
 //! - The wallet blinds and finalizes with `blind-rsa-signatures` (pure Rust): it runs where OpenSSL
 //!   may not, and its cost is the wallet's.
-//! - The issuer's private operation (RSASP1) and the hot-path RSA-PSS verification use OpenSSL
-//!   through the `openssl` crate. OpenSSL's RSA private operation is constant-time and uses base
+//! - The issuer's private operation (RSASP1) and the hot path's RSA public operation (RSAVP1) use
+//!   OpenSSL through the `openssl` crate; the hot path checks the PSS padding itself
+//!   ([`crate::crypto::pss`]), and the tests hold its verdicts to OpenSSL's own PSS verifier. OpenSSL's RSA private operation is constant-time and uses base
 //!   blinding (`RSA_FLAG_BLINDING`, on by default), which matters here because the input is chosen
 //!   by the client; the pure-Rust `rsa` crate is flagged for exactly that (RUSTSEC-2023-0071).
 //!   OpenSSL also checks its CRT result against the public exponent before releasing it.
@@ -35,12 +36,13 @@ use rand::CryptoRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::crypto::pss;
 
 /// The pure-Rust scheme the wallet uses: SHA-384, PSS with a 48-byte salt, identity preparation.
 type WalletKey = blind_rsa_signatures::PublicKeySha384PSSDeterministic;
 
 /// PSS salt length in bytes: the SHA-384 output length, as RFC 9474's PSS variants fix it.
-pub const PSS_SALT_BYTES: i32 = 48;
+pub const PSS_SALT_BYTES: i32 = pss::SALT_BYTES as i32;
 /// Public exponent of every denomination key.
 pub const PUBLIC_EXPONENT: u32 = 65537;
 /// Largest RSA value (modulus-sized byte string) any decoder accepts: 4096 bits.
@@ -199,6 +201,7 @@ rsa_value!(
 #[derive(Clone)]
 pub struct DenominationPublicKey {
     der: Arc<[u8]>,
+    rsa: Rsa<Public>,
     pkey: PKey<Public>,
     size: RsaKeySize,
 }
@@ -221,9 +224,10 @@ impl DenominationPublicKey {
         if rsa.public_key_to_der_pkcs1().map_err(backend)? != der {
             return Err(unsupported("DER is not canonical"));
         }
-        let pkey = PKey::from_rsa(rsa).map_err(backend)?;
+        let pkey = PKey::from_rsa(rsa.clone()).map_err(backend)?;
         Ok(Self {
             der: der.into(),
+            rsa,
             pkey,
             size,
         })
@@ -244,9 +248,31 @@ impl DenominationPublicKey {
         self.size.bits() as usize / 8
     }
 
-    /// Verifies an RSASSA-PSS (SHA-384, MGF1-SHA-384, 48-byte salt) signature with OpenSSL: the
-    /// hot path.
+    /// Verifies an RSASSA-PSS (SHA-384, MGF1-SHA-384, 48-byte salt) signature: the hot path.
+    ///
+    /// RSAVP1 runs in OpenSSL; the PSS padding check is [`crate::crypto::pss`].
     pub fn verify(&self, message: &[u8], signature: &RsaSignature) -> Result<(), RsaError> {
+        self.check_length(signature.0.len())?;
+        let mut encoded = vec![0u8; self.modulus_bytes()];
+        // Raw RSA (no padding): OpenSSL refuses a signature that is not below n.
+        let written = self
+            .rsa
+            .public_encrypt(&signature.0, &mut encoded, Padding::NONE)
+            .map_err(|_| RsaError::Invalid)?;
+        if written == encoded.len() && pss::verify(message, &encoded, self.size.bits() as usize) {
+            Ok(())
+        } else {
+            Err(RsaError::Invalid)
+        }
+    }
+
+    /// Verifies the same signature with OpenSSL's own `EVP` RSA-PSS verifier: a second opinion
+    /// for tests and benchmarks, slower than [`DenominationPublicKey::verify`].
+    pub fn verify_openssl_evp(
+        &self,
+        message: &[u8],
+        signature: &RsaSignature,
+    ) -> Result<(), RsaError> {
         self.check_length(signature.0.len())?;
         let mut verifier = Verifier::new(MessageDigest::sha384(), &self.pkey).map_err(backend)?;
         verifier

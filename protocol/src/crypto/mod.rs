@@ -4,3 +4,4 @@ pub mod bisect;
 pub mod blind_rsa;
 pub mod ed25519;
 pub mod hash;
+pub mod pss;

@@ -1,7 +1,7 @@
 use std::convert::Infallible;
 
 use openssl::bn::BigNum;
-use rand::{TryCryptoRng, TryRng};
+use rand::{Rng as _, TryCryptoRng, TryRng};
 use serde::Deserialize;
 
 use super::*;
@@ -67,6 +67,10 @@ fn rfc9474_vectors_pass_on_the_openssl_path() {
         let verdict = key
             .public_key()
             .verify(&prepared, &RsaSignature(unhex(&v.sig)));
+        let evp = key
+            .public_key()
+            .verify_openssl_evp(&prepared, &RsaSignature(unhex(&v.sig)));
+        assert_eq!(verdict, evp, "{}", v.name);
         if v.salt_len == "0x30" {
             assert_eq!(verdict, Ok(()), "{}", v.name);
         } else {
@@ -235,4 +239,59 @@ fn secrets_never_show_in_debug() {
     assert!(!shown.contains(&d));
     let (_, secret) = key.public_key().blind(&mut rand::rng(), b"m").unwrap();
     assert_eq!(format!("{secret:?}"), "BlindingSecret(<redacted>)");
+}
+
+/// The hot path's verdict, OpenSSL's EVP verdict and the pure-Rust verdict on one signature.
+fn verdicts(public: &DenominationPublicKey, message: &[u8], signature: &RsaSignature) -> [bool; 3] {
+    [
+        public.verify(message, signature).is_ok(),
+        public.verify_openssl_evp(message, signature).is_ok(),
+        public.verify_pure_rust(message, signature).is_ok(),
+    ]
+}
+
+#[test]
+fn the_fast_path_agrees_with_openssl_and_pure_rust_on_valid_and_spoiled_signatures() {
+    let vector_key = vector_key(&vectors()[0]);
+    let mut rng = rand::rng();
+    for key in [test_keys::rsa_2048(), test_keys::rsa_3072(), &vector_key] {
+        let public = key.public_key();
+        let message = b"coin message";
+        let (blinded, secret) = public.blind(&mut rng, message).unwrap();
+        let signature = public
+            .finalize(&key.blind_sign(&blinded).unwrap(), &secret, message)
+            .unwrap();
+        assert_eq!(verdicts(public, message, &signature), [true; 3]);
+        assert_eq!(verdicts(public, b"coin messagf", &signature), [false; 3]);
+        for _ in 0..64 {
+            let mut spoiled = signature.clone();
+            let byte = rng.next_u32() as usize % spoiled.0.len();
+            spoiled.0[byte] ^= 1 << (rng.next_u32() % 8);
+            assert_eq!(verdicts(public, message, &spoiled), [false; 3]);
+        }
+        // Above the modulus, zero, and a valid RSA value whose padding is garbage.
+        assert_eq!(
+            verdicts(
+                public,
+                message,
+                &RsaSignature(vec![0xff; public.modulus_bytes()])
+            ),
+            [false; 3]
+        );
+        assert_eq!(
+            verdicts(
+                public,
+                message,
+                &RsaSignature(vec![0; public.modulus_bytes()])
+            ),
+            [false; 3]
+        );
+        let garbage = key
+            .blind_sign(&BlindedMessage(vec![0x42; public.modulus_bytes()]))
+            .unwrap();
+        assert_eq!(
+            verdicts(public, message, &RsaSignature(garbage.0)),
+            [false; 3]
+        );
+    }
 }
