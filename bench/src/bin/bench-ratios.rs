@@ -30,7 +30,7 @@ struct Ratio {
     target: Option<f64>,
 }
 
-const RATIOS: [Ratio; 7] = [
+const RATIOS: [Ratio; 8] = [
     Ratio {
         name: "blind-sign OpenSSL-2048 / reference PKCS#1 sign",
         numerator: ids::BLIND_SIGN_OPENSSL_2048,
