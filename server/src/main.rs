@@ -1,1 +1,105 @@
-fn main() {}
+//! `semper`: the payment and clearing server's command line.
+//!
+//! For now it has one command, `demo` (also what runs with no command): the protocol core's
+//! withdraw → deposit → spend check in one process. Storage, the actors and the HTTP API come next.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use semper_protocol::crypto::blind_rsa::RsaKeySize;
+use semper_protocol::limits::WITHDRAW_COINS_MAX;
+use semper_protocol::time::Timestamp;
+use semper_server::demo::{self, DemoOptions};
+
+/// Coins the demo withdraws and spends unless told otherwise.
+const DEFAULT_COINS: usize = 64;
+
+/// semper: a payment and clearing server for Chaumian e-cash.
+#[derive(Parser)]
+#[command(name = "semper", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no command, the demo runs with these options.
+    #[command(flatten)]
+    demo: DemoArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the in-process demo of the protocol core (the default): withdraw, pay, spend check,
+    /// double spend and tampering, with real keys and signatures; no storage or network yet.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Coins to withdraw in one request and spend (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_COINS, value_parser = parse_coins)]
+    coins: usize,
+    /// RSA modulus size of the denomination key: 2048 or 3072.
+    #[arg(long = "rsa-bits", value_name = "BITS", default_value = "2048", value_parser = parse_rsa_bits)]
+    rsa_size: RsaKeySize,
+    /// Workers of each bank's verification pool [default: the number of CPUs].
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    threads: Option<usize>,
+}
+
+fn parse_coins(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=WITHDRAW_COINS_MAX).contains(&n) => Ok(n),
+        _ => Err(format!("expected 1 to {WITHDRAW_COINS_MAX}")),
+    }
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected at least 1".into()),
+    }
+}
+
+fn parse_rsa_bits(text: &str) -> Result<RsaKeySize, String> {
+    match text.parse::<u32>().ok().and_then(RsaKeySize::from_bits) {
+        Some(size @ (RsaKeySize::Bits2048 | RsaKeySize::Bits3072)) => Ok(size),
+        _ => Err("expected 2048 or 3072".into()),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Demo(cli.demo)) {
+        Command::Demo(args) => run_demo(args),
+    }
+}
+
+fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let options = DemoOptions {
+        coins: args.coins,
+        rsa_size: args.rsa_size,
+        verify_threads: threads,
+        now: now()?,
+    };
+    println!(
+        "semper demo: the protocol core in one process, with real keys and signatures.\n\
+         No storage, HTTP or inter-bank link yet: the issuer and acquirer here keep their state \
+         in memory.\n"
+    );
+    let report = demo::run(&options).context("demo failed")?;
+    print!("{report}");
+    println!("\nok: every check held");
+    Ok(())
+}
+
+/// The system clock, read here in the shell: the protocol core never reads one.
+fn now() -> anyhow::Result<Timestamp> {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?;
+    let unix_ms = u64::try_from(since_epoch.as_millis()).context("the system clock overflows")?;
+    Ok(Timestamp::from_unix_ms(unix_ms))
+}

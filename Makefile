@@ -1,0 +1,27 @@
+# The two commands the README promises, and the others. Each target is a script in scripts/ that
+# also runs on its own, e.g. on a machine without make (make comes with build-essential).
+
+.PHONY: run test bench fmt-check deps
+
+# Extra arguments for the demo, e.g. make run ARGS="--coins 256 --rsa-bits 3072".
+ARGS ?=
+
+## Run the embedded default: for now, the in-process demo (semper demo).
+run:
+	scripts/run.sh $(ARGS)
+
+## Run every test of the workspace.
+test:
+	scripts/test.sh
+
+## Run the criterion benchmarks, then the ratio report.
+bench:
+	scripts/bench.sh
+
+## Check formatting.
+fmt-check:
+	cargo fmt --all -- --check
+
+## Install the Debian packages the build needs, if missing.
+deps:
+	scripts/install-deps.sh
