@@ -47,7 +47,16 @@ pub enum SpendResult {
         /// The permission the coin was first spent with.
         earlier: Box<SignedDepositPermission>,
     },
+    /// The issuer refused the coin without touching its spent set: a bad signature, a revoked or
+    /// expired denomination, or a coin of another issuer.
+    Refused {
+        /// The stable error code of the refusal.
+        code: String,
+    },
 }
+
+/// Longest refusal code, in bytes.
+pub const REFUSAL_CODE_MAX_BYTES: usize = 64;
 
 impl Encode for SpendResult {
     fn encode_to(&self, writer: &mut Writer) {
@@ -57,6 +66,10 @@ impl Encode for SpendResult {
             Self::Conflict { earlier } => {
                 writer.u8(2);
                 earlier.encode_to(writer);
+            }
+            Self::Refused { code } => {
+                writer.u8(3);
+                writer.bytes(code.as_bytes());
             }
         }
     }
@@ -70,6 +83,14 @@ impl Decode for SpendResult {
             2 => Ok(Self::Conflict {
                 earlier: Box::new(SignedDepositPermission::decode_from(reader)?),
             }),
+            3 => {
+                let code = reader.bytes(REFUSAL_CODE_MAX_BYTES, "refusal code")?;
+                let code = std::str::from_utf8(code)
+                    .map_err(|e| DecodeError::invalid("refusal code", e))?;
+                Ok(Self::Refused {
+                    code: code.to_owned(),
+                })
+            }
             other => Err(DecodeError::invalid(
                 "spend result",
                 format!("unknown tag {other}"),
