@@ -1,4 +1,12 @@
-//! semper's issuer, acquirer and clearing actors: the imperative shell around `semper-protocol`.
+//! semper's actors: the imperative shell around `semper-protocol`.
 //!
-//! Not built yet: the issuer arrives with the Issuer issue, the acquirer and clearing house with
-//! the Acquirer/Clearing issue. Until then this crate holds no code.
+//! An actor owns a role's state (its store, keys and denomination book), takes requests through a
+//! bounded mailbox, and hands every piece of crypto to its rayon pool and every write to its
+//! store's committer. Its own thread never waits on either: results come back through one-shot
+//! channels. A full mailbox, pool or commit queue answers "busy" instead of queueing more.
+//!
+//! - [`issuer`]: accounts, withdrawals, spend checks and the denomination key lifecycle.
+
+pub mod clock;
+pub mod in_flight;
+pub mod issuer;

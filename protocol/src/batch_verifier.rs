@@ -92,6 +92,11 @@ impl BatchVerifier {
         self.pool.install(work)
     }
 
+    /// Queues `work` on the verifier's pool without waiting for it: how actors hand off crypto.
+    pub fn spawn(&self, work: impl FnOnce() + Send + 'static) {
+        self.pool.spawn(work)
+    }
+
     /// A verdict for each permission, in order.
     pub fn verify(
         &self,

@@ -1,5 +1,21 @@
 //! semper's storage layer on RocksDB: one DB per role, a column family per kind of record, atomic
-//! check-and-insert of spent coins, durable group commit and recovery from disk alone.
+//! check-and-insert of spent coins, an account ledger with its journal, idempotent withdrawals,
+//! durable group commit, and recovery from disk alone.
 //!
-//! Not built yet: it arrives with the Issuer issue. Until then this crate holds no code, and nothing
-//! in the workspace depends on storage that does not exist.
+//! Every state change is a [`commit::Transaction`]: a pure function from what it reads to what it
+//! writes and answers. One committer thread applies transactions in order, so check-then-write is
+//! never raced, gathers a group of them into one `WriteBatch`, writes it with a single WAL fsync,
+//! and only then answers each. Nothing is acknowledged before it is durable.
+
+pub mod commit;
+pub mod denominations;
+pub mod error;
+pub mod ledger;
+pub mod schema;
+pub mod spent;
+pub mod store;
+pub mod withdrawals;
+
+pub use commit::{CommitConfig, Committer};
+pub use error::StorageError;
+pub use store::{Role, Store};

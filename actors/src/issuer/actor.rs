@@ -1,0 +1,265 @@
+//! The issuer's actix shell: a bounded mailbox in front of [`IssuerState`], and
+//! [`IssuerHandle`] for callers. Handlers never block: they admit the request, hand it to the
+//! pool, and the answer comes back through a one-shot channel.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
+use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
+use tokio::sync::oneshot;
+
+use super::error::IssuerError;
+use super::state::IssuerState;
+use super::{lifecycle, spend, withdraw};
+
+/// Where an answer goes.
+type Reply<T> = oneshot::Sender<Result<T, IssuerError>>;
+
+/// The issuer actor.
+pub struct IssuerActor {
+    state: Arc<IssuerState>,
+    mailbox_capacity: usize,
+}
+
+impl IssuerActor {
+    /// An actor over `state`, with a mailbox of `mailbox_capacity` messages.
+    pub fn new(state: Arc<IssuerState>, mailbox_capacity: usize) -> Self {
+        Self {
+            state,
+            mailbox_capacity,
+        }
+    }
+
+    /// Admits a request and runs `work` on the pool with its reply; answers "busy" when too many
+    /// requests are in progress.
+    fn dispatch<T: Send + 'static>(
+        &self,
+        reply: Reply<T>,
+        work: impl FnOnce(Arc<IssuerState>, Box<dyn FnOnce(Result<T, IssuerError>) + Send>)
+        + Send
+        + 'static,
+    ) {
+        let Some(ticket) = self.state.in_flight.admit() else {
+            let _ = reply.send(Err(IssuerError::Busy));
+            return;
+        };
+        let state = self.state.clone();
+        self.state.pool.spawn(move || {
+            let answer = Box::new(move |result| {
+                drop(ticket);
+                // The caller may have given up waiting; then no one needs the answer.
+                let _ = reply.send(result);
+            });
+            work(state, answer)
+        });
+    }
+}
+
+impl Actor for IssuerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, context: &mut Self::Context) {
+        context.set_mailbox_capacity(self.mailbox_capacity);
+        // Rotation: keys for the next windows are made ahead of need, off the actor's thread.
+        let every = std::time::Duration::from_millis(self.state.schedule.rotation_check_ms.max(1));
+        context.run_interval(every, |actor, _| {
+            let state = actor.state.clone();
+            actor.state.pool.spawn(move || {
+                // A failure here is retried at the next tick; requests meanwhile use the keys in force.
+                let _ = lifecycle::ensure_ahead(&state, state.clock.now());
+            });
+        });
+    }
+}
+
+/// Defines a message carrying its reply channel, and its handler.
+macro_rules! issuer_message {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* } -> $out:ty, |$state:ident, $msg:ident, $reply:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Message)]
+        #[rtype(result = "()")]
+        pub struct $name {
+            $(
+                #[allow(missing_docs)]
+                pub $field: $ty,
+            )*
+            /// Where the answer goes.
+            pub reply: Reply<$out>,
+        }
+
+        impl Handler<$name> for IssuerActor {
+            type Result = ();
+
+            fn handle(&mut self, message: $name, _: &mut Self::Context) {
+                let $name { $($field,)* reply } = message;
+                let $msg = ($($field,)*);
+                self.dispatch(reply, move |$state, $reply| $body);
+            }
+        }
+    };
+}
+
+issuer_message!(
+    /// Opens an account with a zero balance.
+    OpenAccountMessage { account: AccountId, public_key: VerifyingKey, currency: Currency } -> AccountRecord,
+    |state, message, reply| {
+        let (account, public_key, currency) = message;
+        let at = state.clock.now();
+        let transaction = OpenAccount { account, public_key, currency, at };
+        state.committer.submit_or_reply(transaction, move |result| {
+            reply(result.map_err(IssuerError::from).and_then(|r| r.map_err(IssuerError::from)))
+        });
+    }
+);
+
+issuer_message!(
+    /// Credits an account for an incoming transfer (operator call).
+    CreditMessage { account: AccountId, reference: String, amount: Amount } -> AccountRecord,
+    |state, message, reply| {
+        let (account, reference, amount) = message;
+        let at = state.clock.now();
+        let transaction = Credit { account, reference, amount, at };
+        state.committer.submit_or_reply(transaction, move |result| {
+            reply(result.map_err(IssuerError::from).and_then(|r| r.map_err(IssuerError::from)))
+        });
+    }
+);
+
+issuer_message!(
+    /// Withdraws coins.
+    WithdrawMessage { request: SignedWithdrawRequest } -> WithdrawResponse,
+    |state, message, reply| withdraw::run(state, message.0, reply)
+);
+
+issuer_message!(
+    /// Checks and spends a batch of coins from an acquirer.
+    SpendCheckMessage { batch: SignedSpendCheckBatch } -> SpendCheckResponse,
+    |state, message, reply| spend::run(state, message.0, reply)
+);
+
+issuer_message!(
+    /// Generates the keys the schedule needs ahead, and republishes the set.
+    EnsureDenominationsMessage {} -> Vec<DenominationId>,
+    |state, _message, reply| {
+        let now = state.clock.now();
+        reply(lifecycle::ensure_ahead(&state, now))
+    }
+);
+
+issuer_message!(
+    /// Revokes a denomination, and republishes the set.
+    RevokeMessage { denomination: DenominationId } -> (),
+    |state, message, reply| {
+        let now = state.clock.now();
+        reply(lifecycle::revoke(&state, message.0, now))
+    }
+);
+
+/// How callers talk to the issuer: each call answers "busy" at once when the mailbox is full.
+#[derive(Clone)]
+pub struct IssuerHandle {
+    address: Addr<IssuerActor>,
+    state: Arc<IssuerState>,
+}
+
+impl IssuerHandle {
+    /// Starts the actor over `state` in the current actix system.
+    pub fn start(state: Arc<IssuerState>, mailbox_capacity: usize) -> Self {
+        let address = IssuerActor::new(state.clone(), mailbox_capacity).start();
+        Self { address, state }
+    }
+
+    async fn call<M, T>(&self, message: impl FnOnce(Reply<T>) -> M) -> Result<T, IssuerError>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        IssuerActor: Handler<M>,
+    {
+        let (sender, receiver) = oneshot::channel();
+        self.address
+            .try_send(message(sender))
+            .map_err(|error| match error {
+                SendError::Full(_) => IssuerError::Busy,
+                SendError::Closed(_) => IssuerError::Stopped,
+            })?;
+        receiver.await.map_err(|_| IssuerError::Stopped)?
+    }
+
+    /// Opens an account.
+    pub async fn open_account(
+        &self,
+        account: AccountId,
+        public_key: VerifyingKey,
+        currency: Currency,
+    ) -> Result<AccountRecord, IssuerError> {
+        self.call(|reply| OpenAccountMessage {
+            account,
+            public_key,
+            currency,
+            reply,
+        })
+        .await
+    }
+
+    /// Credits an account; a reference seen twice credits once.
+    pub async fn credit(
+        &self,
+        account: AccountId,
+        reference: String,
+        amount: Amount,
+    ) -> Result<AccountRecord, IssuerError> {
+        self.call(|reply| CreditMessage {
+            account,
+            reference,
+            amount,
+            reply,
+        })
+        .await
+    }
+
+    /// Withdraws coins; a replay returns the same signatures.
+    pub async fn withdraw(
+        &self,
+        request: SignedWithdrawRequest,
+    ) -> Result<WithdrawResponse, IssuerError> {
+        self.call(|reply| WithdrawMessage { request, reply }).await
+    }
+
+    /// Spend-checks a batch.
+    pub async fn spend_check(
+        &self,
+        batch: SignedSpendCheckBatch,
+    ) -> Result<SpendCheckResponse, IssuerError> {
+        self.call(|reply| SpendCheckMessage { batch, reply }).await
+    }
+
+    /// Generates keys ahead as the schedule needs.
+    pub async fn ensure_denominations(&self) -> Result<Vec<DenominationId>, IssuerError> {
+        self.call(|reply| EnsureDenominationsMessage { reply })
+            .await
+    }
+
+    /// Revokes a denomination.
+    pub async fn revoke(&self, denomination: DenominationId) -> Result<(), IssuerError> {
+        self.call(|reply| RevokeMessage {
+            denomination,
+            reply,
+        })
+        .await
+    }
+
+    /// The signed denomination set as last published (no mailbox round trip: it is immutable).
+    pub fn denomination_set(&self) -> Arc<SignedDenominationSet> {
+        self.state.published_set()
+    }
+
+    /// The issuer's state, for read-only queries.
+    pub fn state(&self) -> &Arc<IssuerState> {
+        &self.state
+    }
+}

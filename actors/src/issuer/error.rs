@@ -1,0 +1,71 @@
+//! Why the issuer refused or failed a request.
+
+use semper_protocol::denomination::DenominationError;
+use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
+use semper_storage::StorageError;
+use semper_storage::ledger::LedgerError;
+
+use super::keystore::KeyStoreError;
+
+/// An issuer failure. Each variant has a stable [`IssuerError::code`]; "busy" means retry later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssuerError {
+    /// Too much work in progress: retry later.
+    #[error("issuer is busy: retry later")]
+    Busy,
+    /// The issuer has stopped.
+    #[error("issuer has stopped")]
+    Stopped,
+    /// The withdraw request was refused.
+    #[error("{0}")]
+    Withdraw(#[from] WithdrawRefusal),
+    /// The spend-check batch was refused as a whole.
+    #[error("{0}")]
+    Batch(#[from] BatchRefusal),
+    /// The ledger refused the change.
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    /// A denomination could not be made.
+    #[error("{0}")]
+    Denomination(#[from] DenominationError),
+    /// No such denomination to revoke.
+    #[error("unknown denomination")]
+    UnknownDenomination,
+    /// The key store failed.
+    #[error("{0}")]
+    KeyStore(#[from] KeyStoreError),
+    /// Storage failed.
+    #[error("{0}")]
+    Storage(StorageError),
+    /// A key could not be generated.
+    #[error("key generation failed: {0}")]
+    KeyGeneration(String),
+}
+
+impl From<StorageError> for IssuerError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Busy => Self::Busy,
+            StorageError::Closed => Self::Stopped,
+            other => Self::Storage(other),
+        }
+    }
+}
+
+impl IssuerError {
+    /// The stable error code that the HTTP and link layers report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Busy => "issuer.busy",
+            Self::Stopped => "issuer.stopped",
+            Self::Withdraw(e) => e.code(),
+            Self::Batch(e) => e.code(),
+            Self::Ledger(e) => e.code(),
+            Self::Denomination(e) => e.code(),
+            Self::UnknownDenomination => "denomination.unknown",
+            Self::KeyStore(e) => e.code(),
+            Self::Storage(e) => e.code(),
+            Self::KeyGeneration(_) => "issuer.key_generation",
+        }
+    }
+}

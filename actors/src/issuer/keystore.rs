@@ -1,0 +1,186 @@
+//! The issuer's private keys on disk: one file each, readable by the owner only, written
+//! atomically. Key bytes never reach a log, an error message or a metric.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rand::CryptoRng;
+use semper_protocol::crypto::blind_rsa::DenominationSecretKey;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::DenominationId;
+
+/// Owner read/write only.
+const KEY_FILE_MODE: u32 = 0o600;
+/// Owner only.
+const KEY_DIR_MODE: u32 = 0o700;
+
+/// Why a key could not be stored or loaded. Each variant has a stable [`KeyStoreError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyStoreError {
+    /// A key file or the key directory can be read by others: refused, like ssh does.
+    #[error("{path} is readable by group or others (mode {mode:o}); make it owner-only")]
+    TooOpen {
+        /// The file or directory.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file exists but does not hold a valid key.
+    #[error("{path} does not hold a valid key")]
+    Invalid {
+        /// The file.
+        path: String,
+    },
+    /// A key file is missing.
+    #[error("{path} is missing")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// The file system refused.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The OS error.
+        reason: String,
+    },
+}
+
+impl KeyStoreError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooOpen { .. } => "keystore.too_open",
+            Self::Invalid { .. } => "keystore.invalid",
+            Self::Missing { .. } => "keystore.missing",
+            Self::Io { .. } => "keystore.io",
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> KeyStoreError + '_ {
+    move |error| KeyStoreError::Io {
+        path: path.display().to_string(),
+        reason: error.to_string(),
+    }
+}
+
+/// A directory of private keys.
+#[derive(Clone, Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+impl KeyStore {
+    /// Opens (or creates, owner-only) the key directory.
+    pub fn open(dir: &Path) -> Result<Self, KeyStoreError> {
+        fs::create_dir_all(dir.join("denominations")).map_err(io_error(dir))?;
+        for path in [dir.to_path_buf(), dir.join("denominations")] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(KEY_DIR_MODE))
+                .map_err(io_error(&path))?;
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The Ed25519 key stored as `name`, created from `rng` the first time.
+    pub fn signing_key<R: CryptoRng + ?Sized>(
+        &self,
+        name: &str,
+        rng: &mut R,
+    ) -> Result<SigningKey, KeyStoreError> {
+        let path = self.dir.join(format!("{name}.ed25519"));
+        if !path.exists() {
+            let key = SigningKey::generate(rng);
+            write_secret(&path, key.to_seed().as_slice())?;
+        }
+        let bytes = read_secret(&path)?;
+        let seed: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyStoreError::Invalid {
+                path: path.display().to_string(),
+            })?;
+        Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// Stores a denomination's RSA key.
+    pub fn store_denomination_key(
+        &self,
+        id: &DenominationId,
+        key: &DenominationSecretKey,
+    ) -> Result<(), KeyStoreError> {
+        let path = self.denomination_path(id);
+        let der = key.to_der().map_err(|_| KeyStoreError::Invalid {
+            path: path.display().to_string(),
+        })?;
+        write_secret(&path, &der)
+    }
+
+    /// Loads a denomination's RSA key.
+    pub fn denomination_key(
+        &self,
+        id: &DenominationId,
+    ) -> Result<DenominationSecretKey, KeyStoreError> {
+        let path = self.denomination_path(id);
+        let der = read_secret(&path)?;
+        DenominationSecretKey::from_der(&der).map_err(|_| KeyStoreError::Invalid {
+            path: path.display().to_string(),
+        })
+    }
+
+    fn denomination_path(&self, id: &DenominationId) -> PathBuf {
+        self.dir.join("denominations").join(format!("{id}.rsa.der"))
+    }
+}
+
+/// Writes `bytes` to `path` with owner-only permissions, atomically: a temporary file, fsync,
+/// rename, and fsync of the directory, so a crash leaves the old file or the new one.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
+    let temporary = path.with_extension("tmp");
+    let _ = fs::remove_file(&temporary);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(KEY_FILE_MODE)
+        .open(&temporary)
+        .map_err(io_error(&temporary))?;
+    file.write_all(bytes).map_err(io_error(&temporary))?;
+    file.sync_all().map_err(io_error(&temporary))?;
+    fs::rename(&temporary, path).map_err(io_error(path))?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error(dir))?;
+    }
+    Ok(())
+}
+
+/// Reads a key file, refusing one that others can read.
+fn read_secret(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
+    let mut file = File::open(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => KeyStoreError::Missing {
+            path: path.display().to_string(),
+        },
+        _ => io_error(path)(error),
+    })?;
+    let mode = file
+        .metadata()
+        .map_err(io_error(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyStoreError::TooOpen {
+            path: path.display().to_string(),
+            mode,
+        });
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_error(path))?;
+    Ok(bytes)
+}

@@ -1,0 +1,132 @@
+//! The spend-check path: checks and batch verification on the pool, one atomic check-and-insert,
+//! then the answer per coin and the signed confirmation, on the pool again.
+
+use std::sync::Arc;
+
+use semper_protocol::codec::{Decode, Encode};
+use semper_protocol::issuer::{admissible, check_batch, confirm};
+use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
+use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+
+use super::error::IssuerError;
+use super::state::IssuerState;
+
+/// Runs a spend check; `reply` gets a result per coin and the confirmation once the spent set is
+/// durable. Call it on the pool.
+pub fn run(
+    state: Arc<IssuerState>,
+    batch: SignedSpendCheckBatch,
+    reply: impl FnOnce(Result<SpendCheckResponse, IssuerError>) + Send + 'static,
+) {
+    if let Err(refusal) = check_batch(&batch, state.acquirers.get(&batch.body().acquirer)) {
+        return reply(Err(refusal.into()));
+    }
+    let body = batch.body();
+    let now = state.clock.now();
+    let permissions: &[SignedDepositPermission] = &body.permissions;
+    // Refusals by position; `None` for the coins that go on to the spent set.
+    let mut refusals: Vec<Option<String>> = {
+        let denominations = state.denominations();
+        let admitted = admissible(
+            state.id,
+            body.acquirer,
+            permissions,
+            &denominations.book,
+            now,
+        );
+        let verdicts = state.pool.verify(permissions, &denominations.book);
+        admitted
+            .into_iter()
+            .zip(verdicts)
+            .map(|(admitted, verdict)| match (admitted, verdict) {
+                (Err(code), _) => Some(code.to_owned()),
+                (Ok(()), Err(error)) => Some(error.code().to_owned()),
+                (Ok(()), Ok(())) => None,
+            })
+            .collect()
+    };
+    let entries: Vec<SpendEntry> = permissions
+        .iter()
+        .zip(&refusals)
+        .filter(|(_, refusal)| refusal.is_none())
+        .map(|(permission, _)| SpendEntry {
+            denomination: permission.body().coin.denomination,
+            coin: *permission.body().coin.public_key.as_bytes(),
+            permission_digest: permission.body_digest(),
+            permission: permission.to_bytes(),
+        })
+        .collect();
+    let committer_state = state.clone();
+    state
+        .committer
+        .submit_or_reply(CheckAndInsert { entries }, move |result| {
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                Err(error) => return reply(Err(error.into())),
+            };
+            // Decoding proofs and signing the confirmation is crypto: back to the pool with it.
+            let pool_state = committer_state.clone();
+            committer_state.pool.spawn(move || {
+                let mut outcomes = outcomes.into_iter();
+                let results = refusals
+                    .iter_mut()
+                    .map(|refusal| match refusal.take() {
+                        Some(code) => SpendResult::Refused { code },
+                        None => to_result(outcomes.next()),
+                    })
+                    .collect::<Vec<_>>();
+                reply(respond(&pool_state, &batch, results, now))
+            });
+        });
+}
+
+fn to_result(outcome: Option<SpendOutcome>) -> SpendResult {
+    match outcome {
+        Some(SpendOutcome::New) => SpendResult::Accepted,
+        Some(SpendOutcome::Replay) => SpendResult::Replay,
+        Some(SpendOutcome::Conflict { earlier }) => {
+            match SignedDepositPermission::from_bytes(&earlier) {
+                Ok(earlier) => SpendResult::Conflict {
+                    earlier: Box::new(earlier),
+                },
+                // The spent set only ever stores permissions it encoded itself.
+                Err(_) => SpendResult::Refused {
+                    code: "storage.corrupt".to_owned(),
+                },
+            }
+        }
+        None => SpendResult::Refused {
+            code: "storage.missing_outcome".to_owned(),
+        },
+    }
+}
+
+fn respond(
+    state: &IssuerState,
+    batch: &SignedSpendCheckBatch,
+    results: Vec<SpendResult>,
+    now: semper_protocol::time::Timestamp,
+) -> Result<SpendCheckResponse, IssuerError> {
+    let body = batch.body();
+    let confirmed = body
+        .permissions
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| matches!(result, SpendResult::Accepted | SpendResult::Replay))
+        .map(|(permission, _)| permission);
+    let confirmation = confirm(
+        state.id,
+        body.acquirer,
+        body.batch_id,
+        now,
+        confirmed,
+        &state.confirmation_key,
+    );
+    Ok(SpendCheckResponse {
+        batch_id: body.batch_id,
+        // One result per permission of a bounded batch: always within the bound.
+        results: results.try_into().map_err(|_| IssuerError::Stopped)?,
+        confirmation,
+    })
+}

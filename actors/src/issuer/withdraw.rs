@@ -1,0 +1,97 @@
+//! The withdraw path: checks and blind signatures on the pool, then one durable write of debit,
+//! journal and record, and the answer only after it.
+
+use std::sync::Arc;
+
+use semper_protocol::amount::AmountError;
+use semper_protocol::issuer::{blind_sign_all, check_withdraw};
+use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_storage::ledger::{self, LedgerError};
+use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
+
+use super::error::IssuerError;
+use super::state::IssuerState;
+
+/// Runs a withdrawal; `reply` gets the blind signatures once the debit is durable. Call it on the
+/// pool: it verifies and signs in place.
+pub fn run(
+    state: Arc<IssuerState>,
+    request: SignedWithdrawRequest,
+    reply: impl FnOnce(Result<WithdrawResponse, IssuerError>) + Send + 'static,
+) {
+    let prepared = match prepare(&state, &request) {
+        Ok(Prepared::Replay(record)) => return reply(Ok(response(&request, record))),
+        Ok(Prepared::Record(record)) => record,
+        Err(error) => return reply(Err(error)),
+    };
+    let body = request.body();
+    let transaction = RecordWithdrawal {
+        account: body.account,
+        request_id: body.request_id,
+        record: prepared,
+    };
+    state.committer.submit_or_reply(transaction, move |result| {
+        let outcome = result
+            .map_err(IssuerError::from)
+            .and_then(|recorded| recorded.map_err(IssuerError::from));
+        reply(outcome.map(|outcome| response(&request, outcome.record().clone())))
+    });
+}
+
+enum Prepared {
+    /// The same request was recorded before: answer from the record.
+    Replay(WithdrawalRecord),
+    /// Checked and signed: record this.
+    Record(WithdrawalRecord),
+}
+
+fn prepare(state: &IssuerState, request: &SignedWithdrawRequest) -> Result<Prepared, IssuerError> {
+    let body = request.body();
+    let digest = request.body_digest();
+    if let Some(record) = withdrawals::withdrawal(&state.store, &body.account, &body.request_id)? {
+        return if record.request_digest == digest {
+            Ok(Prepared::Replay(record))
+        } else {
+            Err(LedgerError::RequestIdReused.into())
+        };
+    }
+    let account =
+        ledger::account(&state.store, &body.account)?.ok_or(LedgerError::UnknownAccount)?;
+    let now = state.clock.now();
+    let denominations = state.denominations();
+    let total = check_withdraw(request, &account.public_key, &denominations.book, now)?;
+    // Refuse early what the ledger would refuse, before spending RSA work on it. The ledger
+    // checks again in the write, which is what counts.
+    match account.balance.checked_sub(total) {
+        Ok(_) => {}
+        Err(AmountError::Negative) => {
+            let needed = total;
+            return Err(LedgerError::InsufficientFunds {
+                balance: account.balance,
+                needed,
+            }
+            .into());
+        }
+        Err(other) => return Err(LedgerError::from(other).into()),
+    }
+    let signatures = blind_sign_all(request, |id| {
+        denominations.secrets.get(id).map(|k| k.as_ref())
+    })?;
+    drop(denominations);
+    Ok(Prepared::Record(WithdrawalRecord {
+        request_digest: digest,
+        total,
+        // The request held at most WITHDRAW_COINS_MAX coins, so this always fits.
+        blind_signatures: signatures
+            .try_into()
+            .map_err(|_| semper_protocol::issuer::WithdrawRefusal::NoCoins)?,
+        at: now,
+    }))
+}
+
+fn response(request: &SignedWithdrawRequest, record: WithdrawalRecord) -> WithdrawResponse {
+    WithdrawResponse {
+        request_id: request.body().request_id,
+        blind_signatures: record.blind_signatures,
+    }
+}

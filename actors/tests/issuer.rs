@@ -1,0 +1,491 @@
+//! The issuer actor end to end: accounts, withdrawals, spend checks, key lifecycle, restarts.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use semper_actors::clock::ManualClock;
+use semper_actors::issuer::{
+    DenominationSchedule, IssuerConfig, IssuerError, IssuerHandle, IssuerState,
+};
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::blind_rsa::RsaKeySize;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::denomination::Denomination;
+use semper_protocol::ids::{AccountId, BankId, BatchId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::messages::spend::{SpendCheckBatch, SpendCheckResponse, SpendResult};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::{self, WalletCoin};
+use semper_storage::CommitConfig;
+use semper_storage::ledger;
+
+const ISSUER: BankId = BankId([1; 16]);
+const ACQUIRER: BankId = BankId([2; 16]);
+const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
+const HOUR_MS: u64 = 3_600_000;
+
+struct Fixture {
+    dir: PathBuf,
+    clock: Arc<ManualClock>,
+    acquirer_key: SigningKey,
+    account_key: SigningKey,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("semper-issuer-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self {
+            dir,
+            clock: Arc::new(ManualClock::new(START)),
+            acquirer_key: SigningKey::from_seed(&[2; 32]),
+            account_key: SigningKey::from_seed(&[3; 32]),
+        }
+    }
+
+    fn config(&self, in_flight_max: usize) -> IssuerConfig {
+        IssuerConfig {
+            id: ISSUER,
+            data_dir: self.dir.clone(),
+            commit: CommitConfig::default(),
+            pool_threads: 2,
+            mailbox_capacity: 64,
+            in_flight_max,
+            schedule: DenominationSchedule {
+                values: vec![eur("1.00")],
+                key_size: RsaKeySize::Bits2048,
+                withdraw_period_ms: 24 * HOUR_MS,
+                deposit_grace_ms: 24 * HOUR_MS,
+                retention_ms: 24 * HOUR_MS,
+                lookahead_ms: HOUR_MS,
+                rotation_check_ms: HOUR_MS,
+            },
+            acquirers: vec![(ACQUIRER, *self.acquirer_key.verifying_key())],
+        }
+    }
+
+    fn start(&self, in_flight_max: usize) -> IssuerHandle {
+        let state = IssuerState::open(&self.config(in_flight_max), self.clock.clone()).unwrap();
+        IssuerHandle::start(state, 64)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn eur(text: &str) -> Amount {
+    format!("EUR:{text}").parse().unwrap()
+}
+
+fn denomination(issuer: &IssuerHandle) -> Denomination {
+    let set = issuer.denomination_set();
+    assert_eq!(
+        set.verify(issuer.state().master_key.verifying_key()),
+        Ok(())
+    );
+    set.body().fields().denominations[0].clone()
+}
+
+async fn funded(issuer: &IssuerHandle, f: &Fixture, amount: &str) -> AccountId {
+    let account = AccountId([7; 16]);
+    let eur = Currency::new("EUR").unwrap();
+    issuer
+        .open_account(account, *f.account_key.verifying_key(), eur)
+        .await
+        .unwrap();
+    issuer
+        .credit(account, "transfer-1".into(), self::eur(amount))
+        .await
+        .unwrap();
+    account
+}
+
+async fn withdraw(
+    issuer: &IssuerHandle,
+    f: &Fixture,
+    account: AccountId,
+    request: u8,
+    coins: usize,
+) -> Vec<WalletCoin> {
+    let d = denomination(issuer);
+    let request_id = RequestId([request; 16]);
+    let (request, planned) = wallet::prepare_withdraw(
+        &mut rand::rng(),
+        &f.account_key,
+        account,
+        request_id,
+        &vec![d; coins],
+    )
+    .unwrap();
+    let response = issuer.withdraw(request).await.unwrap();
+    wallet::finalize_coins(request_id, planned, &response).unwrap()
+}
+
+fn pay(coins: &[WalletCoin], merchant: u8) -> Vec<SignedDepositPermission> {
+    coins
+        .iter()
+        .map(|coin| {
+            wallet::sign_deposit_permission(
+                coin,
+                ContractHash([merchant; 32]),
+                MerchantId([merchant; 16]),
+                ACQUIRER,
+                START,
+            )
+        })
+        .collect()
+}
+
+fn batch(
+    f: &Fixture,
+    id: u8,
+    permissions: Vec<SignedDepositPermission>,
+) -> Signed<SpendCheckBatch> {
+    let body = SpendCheckBatch {
+        acquirer: ACQUIRER,
+        batch_id: BatchId([id; 16]),
+        permissions: BoundedVec::new(permissions).unwrap(),
+    };
+    Signed::sign(body, &f.acquirer_key)
+}
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    actix::System::new().block_on(future)
+}
+
+#[test]
+fn withdraw_pay_and_spend_check_with_replays() {
+    let f = Fixture::new("flow");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let coins = withdraw(&issuer, &f, account, 1, 4).await;
+        assert_eq!(coins.len(), 4);
+
+        // A replayed withdrawal gets the same signatures and is not debited again.
+        let d = denomination(&issuer);
+        let (request, _) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            RequestId([9; 16]),
+            &[d],
+        )
+        .unwrap();
+        let first = issuer.withdraw(request.clone()).await.unwrap();
+        assert_eq!(issuer.withdraw(request).await.unwrap(), first);
+        let balance = ledger::account(&issuer.state().store, &account)
+            .unwrap()
+            .unwrap()
+            .balance;
+        assert_eq!(balance, eur("5.00"));
+
+        let permissions = pay(&coins, 1);
+        let answer = issuer
+            .spend_check(batch(&f, 1, permissions.clone()))
+            .await
+            .unwrap();
+        assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted; 4]);
+        let confirmation = answer.confirmation.clone().unwrap();
+        assert_eq!(
+            confirmation.verify(issuer.state().confirmation_key.verifying_key()),
+            Ok(())
+        );
+        assert_eq!(confirmation.total().unwrap(), Some(eur("4.00")));
+
+        // The same batch again: replays, confirmed again so that a retrying acquirer can settle.
+        let again = issuer.spend_check(batch(&f, 1, permissions)).await.unwrap();
+        assert_eq!(again.results.to_vec(), vec![SpendResult::Replay; 4]);
+        assert_eq!(
+            again.confirmation.unwrap().body().entries,
+            confirmation.body().entries
+        );
+    });
+}
+
+#[test]
+fn concurrent_double_spends_have_one_winner_and_proof_for_the_rest() {
+    let f = Fixture::new("race");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let coin = withdraw(&issuer, &f, account, 1, 1).await;
+        let attempts: Vec<SignedDepositPermission> = (1..=8)
+            .map(|merchant| pay(&coin, merchant).remove(0))
+            .collect();
+        let answers: Vec<SpendCheckResponse> =
+            futures_join(attempts.iter().enumerate().map(|(i, p)| {
+                let issuer = issuer.clone();
+                let batch = batch(&f, i as u8, vec![p.clone()]);
+                async move { issuer.spend_check(batch).await }
+            }))
+            .await;
+        let winners: Vec<usize> = (0..8)
+            .filter(|i| answers[*i].results[0] == SpendResult::Accepted)
+            .collect();
+        assert_eq!(winners.len(), 1);
+        for (i, answer) in answers.iter().enumerate() {
+            if i != winners[0] {
+                let expected = SpendResult::Conflict {
+                    earlier: Box::new(attempts[winners[0]].clone()),
+                };
+                assert_eq!(answer.results[0], expected);
+                assert!(answer.confirmation.is_none());
+            }
+        }
+    });
+}
+
+/// Awaits every future, concurrently.
+async fn futures_join<T: 'static>(
+    futures: impl Iterator<Item = impl std::future::Future<Output = Result<T, IssuerError>> + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.map(|future| actix::spawn(future)).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap().unwrap());
+    }
+    out
+}
+
+#[test]
+fn expired_and_revoked_denominations_are_refused_with_distinct_codes() {
+    let f = Fixture::new("lifecycle");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let coins = withdraw(&issuer, &f, account, 1, 2).await;
+        let d = denomination(&issuer);
+
+        // Past the withdraw window (without generating new keys): withdraw refused, deposit fine.
+        f.clock.set(d.fields().withdraw_until);
+        let (late, _) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            RequestId([2; 16]),
+            &[d.clone()],
+        )
+        .unwrap();
+        let error = issuer.withdraw(late).await.unwrap_err();
+        assert_eq!(error.code(), "denomination.withdraw_expired");
+        let answer = issuer
+            .spend_check(batch(&f, 1, pay(&coins[..1], 1)))
+            .await
+            .unwrap();
+        assert_eq!(answer.results[0], SpendResult::Accepted);
+
+        // Past the deposit window.
+        f.clock.set(d.fields().deposit_until);
+        let answer = issuer
+            .spend_check(batch(&f, 2, pay(&coins[1..], 1)))
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.results[0],
+            SpendResult::Refused {
+                code: "denomination.deposit_expired".into()
+            }
+        );
+
+        // Revoked.
+        f.clock.set(START);
+        issuer.revoke(d.id()).await.unwrap();
+        let answer = issuer
+            .spend_check(batch(&f, 3, pay(&coins[1..], 1)))
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.results[0],
+            SpendResult::Refused {
+                code: "denomination.revoked".into()
+            }
+        );
+        assert!(issuer.denomination_set().body().is_revoked(&d.id()));
+    });
+}
+
+#[test]
+fn insufficient_funds_change_nothing_and_credited_equals_balance_plus_withdrawn() {
+    let f = Fixture::new("funds");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "3.00").await;
+        let store = issuer.state().store.clone();
+        withdraw(&issuer, &f, account, 1, 2).await;
+        let before = ledger::account(&store, &account).unwrap();
+        let d = denomination(&issuer);
+        let (greedy, _) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            RequestId([5; 16]),
+            &[d.clone(), d],
+        )
+        .unwrap();
+        assert_eq!(
+            issuer.withdraw(greedy).await.unwrap_err().code(),
+            "account.insufficient_funds"
+        );
+        assert_eq!(ledger::account(&store, &account).unwrap(), before);
+        let journal = ledger::journal_entries(&store, &account, 100).unwrap();
+        assert_eq!(journal.len(), 3);
+        let credited = 300;
+        let withdrawn = 200;
+        assert_eq!(before.unwrap().balance.minor_units() + withdrawn, credited);
+        // A credit reference reused credits once.
+        issuer
+            .credit(account, "transfer-1".into(), eur("3.00"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger::account(&store, &account).unwrap().unwrap().balance,
+            eur("1.00")
+        );
+    });
+}
+
+#[test]
+fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
+    let f = Fixture::new("restart");
+    let (set, first) = run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "3.00").await;
+        let d = denomination(&issuer);
+        let (request, _) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            RequestId([1; 16]),
+            &[d],
+        )
+        .unwrap();
+        let first = issuer.withdraw(request.clone()).await.unwrap();
+        (issuer.denomination_set(), (request, first))
+    });
+    for entry in std::fs::read_dir(f.dir.join("keys"))
+        .unwrap()
+        .chain(std::fs::read_dir(f.dir.join("keys/denominations")).unwrap())
+    {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+    }
+    run(async {
+        let issuer = f.start(64);
+        assert_eq!(
+            issuer.denomination_set().body().fields().denominations,
+            set.body().fields().denominations
+        );
+        assert_eq!(issuer.withdraw(first.0).await.unwrap(), first.1);
+    });
+    let master = f.dir.join("keys/master.ed25519");
+    std::fs::set_permissions(&master, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let error = IssuerState::open(&f.config(64), f.clock.clone())
+        .err()
+        .unwrap();
+    assert_eq!(error.code(), "keystore.too_open");
+}
+
+#[test]
+fn overload_is_answered_busy_and_the_issuer_recovers() {
+    let f = Fixture::new("busy");
+    run(async {
+        let issuer = f.start(1);
+        let account = funded(&issuer, &f, "200.00").await;
+        let d = denomination(&issuer);
+        let requests: Vec<_> = (0..16u8)
+            .map(|i| {
+                wallet::prepare_withdraw(
+                    &mut rand::rng(),
+                    &f.account_key,
+                    account,
+                    RequestId([i; 16]),
+                    &vec![d.clone(); 8],
+                )
+                .unwrap()
+                .0
+            })
+            .collect();
+        let handles: Vec<_> = requests
+            .iter()
+            .cloned()
+            .map(|r| {
+                let issuer = issuer.clone();
+                actix::spawn(async move { issuer.withdraw(r).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for handle in handles {
+            match handle.await.unwrap() {
+                Ok(_) => {}
+                Err(IssuerError::Busy) => busy += 1,
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert!(
+            busy > 0,
+            "16 concurrent requests against a bound of 1 must meet busy"
+        );
+        // Load gone: it serves again.
+        issuer.withdraw(requests[15].clone()).await.unwrap();
+    });
+}
+
+#[test]
+fn keys_rotate_ahead_of_need_and_old_coins_stay_depositable() {
+    let f = Fixture::new("rotate");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let old_coins = withdraw(&issuer, &f, account, 1, 1).await;
+        let first = denomination(&issuer);
+        // Within the lookahead of the first key's end, the next key is made, starting where it ends.
+        f.clock.set(Timestamp::from_unix_ms(
+            first.fields().withdraw_until.unix_ms() - HOUR_MS / 2,
+        ));
+        let created = issuer.ensure_denominations().await.unwrap();
+        assert_eq!(created.len(), 1);
+        let set = issuer.denomination_set();
+        let next = set
+            .body()
+            .fields()
+            .denominations
+            .iter()
+            .find(|d| d.id() == created[0])
+            .unwrap()
+            .clone();
+        assert_eq!(next.fields().valid_from, first.fields().withdraw_until);
+        assert!(set.body().fields().sequence > 1);
+        assert_eq!(
+            issuer.ensure_denominations().await.unwrap(),
+            vec![],
+            "nothing more needed yet"
+        );
+
+        f.clock.set(first.fields().withdraw_until);
+        let request_id = RequestId([2; 16]);
+        let (request, planned) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            request_id,
+            &[next],
+        )
+        .unwrap();
+        let response = issuer.withdraw(request).await.unwrap();
+        let new_coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+        let mut both = pay(&old_coins, 1);
+        both.extend(pay(&new_coins, 1));
+        let answer = issuer.spend_check(batch(&f, 1, both)).await.unwrap();
+        assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted; 2]);
+    });
+}

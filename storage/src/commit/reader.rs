@@ -1,0 +1,60 @@
+//! Reads inside a group: the DB, as changed by the group's earlier transactions.
+
+use std::collections::HashMap;
+
+use crate::error::StorageError;
+use crate::schema::Column;
+use crate::store::Store;
+
+/// What a transaction reads: the DB plus the not-yet-written effects of earlier transactions in
+/// the same group, so a group behaves exactly as its transactions one after another.
+pub struct GroupReader<'a> {
+    store: &'a Store,
+    staged: HashMap<(Column, Vec<u8>), Vec<u8>>,
+}
+
+impl<'a> GroupReader<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            staged: HashMap::new(),
+        }
+    }
+
+    pub(super) fn overlay(&mut self, column: Column, key: Vec<u8>, value: Vec<u8>) {
+        self.staged.insert((column, key), value);
+    }
+
+    /// Reads one record.
+    pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(value) = self.staged.get(&(column, key.to_vec())) {
+            return Ok(Some(value.clone()));
+        }
+        self.store.get(column, key)
+    }
+
+    /// Reads many records of one column: one RocksDB multi-get for those the group has not
+    /// written.
+    pub fn multi_get(
+        &self,
+        column: Column,
+        keys: &[&[u8]],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        let mut values: Vec<Option<Vec<u8>>> = keys
+            .iter()
+            .map(|key| self.staged.get(&(column, key.to_vec())).cloned())
+            .collect();
+        let missing: Vec<usize> = (0..keys.len()).filter(|i| values[*i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(values);
+        }
+        let missing_keys: Vec<&[u8]> = missing.iter().map(|i| keys[*i]).collect();
+        for (i, value) in missing
+            .into_iter()
+            .zip(self.store.multi_get(column, &missing_keys)?)
+        {
+            values[i] = value;
+        }
+        Ok(values)
+    }
+}

@@ -1,0 +1,82 @@
+//! The issuer's denominations: stored with their revocation flag, and the published set's sequence
+//! number, changed together in one write.
+
+use semper_protocol::codec::Encode;
+use semper_protocol::denomination::Denomination;
+
+use crate::commit::{GroupReader, Transaction, WriteSet};
+use crate::error::StorageError;
+use crate::ledger::decode_record;
+use crate::schema::{Column, META_SET_SEQUENCE};
+use crate::store::Store;
+
+/// Most denominations an issuer keeps: the bound of one published set.
+pub const DENOMINATIONS_STORED_MAX: usize = semper_protocol::limits::DENOMINATIONS_MAX;
+
+/// A stored denomination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDenomination {
+    /// The denomination.
+    pub denomination: Denomination,
+    /// Whether it is revoked.
+    pub revoked: bool,
+}
+
+/// Saves a denomination (new, or newly revoked) and bumps the set's sequence number.
+#[derive(Clone, Debug)]
+pub struct SaveDenomination(pub StoredDenomination);
+
+impl Transaction for SaveDenomination {
+    /// The new sequence number of the denomination set.
+    type Output = u64;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(u64, WriteSet), StorageError> {
+        let sequence = read_sequence(reader.get(Column::Meta, META_SET_SEQUENCE)?)? + 1;
+        let mut writes = WriteSet::new();
+        let mut value = self.0.denomination.to_bytes();
+        value.push(u8::from(self.0.revoked));
+        writes.put(
+            Column::Denominations,
+            self.0.denomination.id().as_bytes().to_vec(),
+            value,
+        );
+        writes.put(
+            Column::Meta,
+            META_SET_SEQUENCE.to_vec(),
+            sequence.to_be_bytes().to_vec(),
+        );
+        Ok((sequence, writes))
+    }
+}
+
+fn read_sequence(bytes: Option<Vec<u8>>) -> Result<u64, StorageError> {
+    match bytes {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice())
+            .map(u64::from_be_bytes)
+            .map_err(|_| StorageError::Corrupt {
+                column: "meta",
+                reason: "set sequence is not 8 bytes".into(),
+            }),
+    }
+}
+
+/// Every stored denomination, and the set's sequence number.
+pub fn load_all(store: &Store) -> Result<(Vec<StoredDenomination>, u64), StorageError> {
+    let records = store.scan_prefix(Column::Denominations, &[], DENOMINATIONS_STORED_MAX)?;
+    let denominations = records
+        .into_iter()
+        .map(|(_, value)| {
+            let (flag, encoded) = value.split_last().ok_or(StorageError::Corrupt {
+                column: "denominations",
+                reason: "empty record".into(),
+            })?;
+            Ok(StoredDenomination {
+                denomination: decode_record::<Denomination>("denominations", encoded)?,
+                revoked: *flag != 0,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let sequence = read_sequence(store.get(Column::Meta, META_SET_SEQUENCE)?)?;
+    Ok((denominations, sequence))
+}

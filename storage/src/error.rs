@@ -1,0 +1,68 @@
+//! Why a storage operation failed.
+
+/// A storage failure. Each variant has a stable [`StorageError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// The DB was written by a newer schema than this build reads.
+    #[error("database schema {found} is newer than this build's {supported}: upgrade semper")]
+    SchemaTooNew {
+        /// The DB's schema version.
+        found: u32,
+        /// The newest this build reads.
+        supported: u32,
+    },
+    /// The DB is for another role.
+    #[error("database belongs to the {found} role, not {expected}")]
+    WrongRole {
+        /// The role asked for.
+        expected: &'static str,
+        /// The role recorded in the DB.
+        found: String,
+    },
+    /// A record could not be decoded: the DB is corrupt or was edited by hand.
+    #[error("corrupt record in {column}: {reason}")]
+    Corrupt {
+        /// The column family.
+        column: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// RocksDB reported an error.
+    #[error("rocksdb: {0}")]
+    Rocks(String),
+    /// The commit queue is full: retry later.
+    #[error("storage is busy: commit queue full")]
+    Busy,
+    /// The committer has stopped; nothing more can be written.
+    #[error("storage is closed")]
+    Closed,
+}
+
+impl StorageError {
+    /// The stable error code that the HTTP and link layers report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SchemaTooNew { .. } => "storage.schema_too_new",
+            Self::WrongRole { .. } => "storage.wrong_role",
+            Self::Corrupt { .. } => "storage.corrupt",
+            Self::Rocks(_) => "storage.rocksdb",
+            Self::Busy => "storage.busy",
+            Self::Closed => "storage.closed",
+        }
+    }
+}
+
+impl From<rocksdb::Error> for StorageError {
+    fn from(error: rocksdb::Error) -> Self {
+        let text = error.into_string();
+        // RocksDB reports checksum mismatches and unreadable files as corruption.
+        if text.contains("Corruption") {
+            Self::Corrupt {
+                column: "rocksdb",
+                reason: text,
+            }
+        } else {
+            Self::Rocks(text)
+        }
+    }
+}
