@@ -10,7 +10,7 @@ use crate::amount::{Amount, AmountError};
 use crate::crypto::blind_rsa::{BlindSignature, DenominationSecretKey, RsaError};
 use crate::crypto::ed25519::{SignatureError, SigningKey, VerifyingKey};
 use crate::denomination_book::{DenominationBook, DenominationRefusal};
-use crate::ids::{BankId, BatchId, DenominationId};
+use crate::ids::{BankId, BatchId, DenominationId, Digest};
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendConfirmation,
@@ -180,22 +180,23 @@ pub fn admissible(
 
 /// The issuer's signed confirmation of the coins it holds as spent by this batch's permissions:
 /// the ones accepted now and the replays of earlier acceptances, so that a retried batch can still
-/// be settled. `None` when there are none.
+/// be settled. Each permission comes with its body digest, which the caller has computed already.
+/// `None` when there are none.
 pub fn confirm<'p>(
     issuer: BankId,
     acquirer: BankId,
     batch_id: BatchId,
     now: Timestamp,
-    confirmed: impl IntoIterator<Item = &'p SignedDepositPermission>,
+    confirmed: impl IntoIterator<Item = (&'p SignedDepositPermission, Digest)>,
     key: &SigningKey,
 ) -> Option<SignedSpendConfirmation> {
     let entries: Vec<ConfirmedSpend> = confirmed
         .into_iter()
-        .map(|permission| ConfirmedSpend {
+        .map(|(permission, digest)| ConfirmedSpend {
             coin: permission.body().coin.public_key,
             denomination: permission.body().coin.denomination,
             amount: permission.body().amount,
-            permission: permission.body_digest(),
+            permission: digest,
         })
         .collect();
     if entries.is_empty() {

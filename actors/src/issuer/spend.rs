@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use semper_protocol::codec::{Decode, Encode};
+use semper_protocol::crypto::hash::sha256;
+use semper_protocol::ids::Digest;
 use semper_protocol::issuer::{admissible, check_batch, confirm};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
@@ -46,15 +48,24 @@ pub fn run(
             })
             .collect()
     };
+    // Each admitted permission is encoded once: its digest and its stored form come from it.
+    let mut digests = vec![None; permissions.len()];
     let entries: Vec<SpendEntry> = permissions
         .iter()
         .zip(&refusals)
-        .filter(|(_, refusal)| refusal.is_none())
-        .map(|(permission, _)| SpendEntry {
-            denomination: permission.body().coin.denomination,
-            coin: *permission.body().coin.public_key.as_bytes(),
-            permission_digest: permission.body_digest(),
-            permission: permission.to_bytes(),
+        .zip(digests.iter_mut())
+        .filter(|((_, refusal), _)| refusal.is_none())
+        .map(|((permission, _), digest)| {
+            let stored = permission.to_bytes();
+            let body_len = stored.len() - semper_protocol::crypto::ed25519::SIGNATURE_BYTES;
+            let permission_digest = Digest(sha256(&[&stored[..body_len]]));
+            *digest = Some(permission_digest);
+            SpendEntry {
+                denomination: permission.body().coin.denomination,
+                coin: *permission.body().coin.public_key.as_bytes(),
+                permission_digest,
+                permission: stored,
+            }
         })
         .collect();
     let committer_state = state.clone();
@@ -76,7 +87,7 @@ pub fn run(
                         None => to_result(outcomes.next()),
                     })
                     .collect::<Vec<_>>();
-                reply(respond(&pool_state, &batch, results, now))
+                reply(respond(&pool_state, &batch, results, &digests, now))
             });
         });
 }
@@ -106,6 +117,7 @@ fn respond(
     state: &IssuerState,
     batch: &SignedSpendCheckBatch,
     results: Vec<SpendResult>,
+    digests: &[Option<Digest>],
     now: semper_protocol::time::Timestamp,
 ) -> Result<SpendCheckResponse, IssuerError> {
     let body = batch.body();
@@ -113,8 +125,9 @@ fn respond(
         .permissions
         .iter()
         .zip(&results)
-        .filter(|(_, result)| matches!(result, SpendResult::Accepted | SpendResult::Replay))
-        .map(|(permission, _)| permission);
+        .zip(digests)
+        .filter(|((_, result), _)| matches!(result, SpendResult::Accepted | SpendResult::Replay))
+        .filter_map(|((permission, _), digest)| digest.map(|digest| (permission, digest)));
     let confirmation = confirm(
         state.id,
         body.acquirer,

@@ -216,10 +216,13 @@ impl<'de> Deserialize<'de> for VerifyingKey {
     }
 }
 
+/// Length of an encoded signature, in bytes.
+pub const SIGNATURE_BYTES: usize = 64;
+
 /// An Ed25519 signature as sent: `R ‖ s`. It is only parsed when verified, so that single and
 /// batch verification judge malformed signatures by the same code.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Signature(pub [u8; 64]);
+pub struct Signature(pub [u8; SIGNATURE_BYTES]);
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -133,15 +133,8 @@ fn the_confirmation_covers_exactly_the_confirmed_coins_and_verifies() {
     let permissions = test_keys::permissions(&coins);
     let key = SigningKey::from_seed(&[9; 32]);
     assert!(confirm(ISSUER, ACQUIRER, BatchId([1; 16]), NOW, [], &key).is_none());
-    let confirmation = confirm(
-        ISSUER,
-        ACQUIRER,
-        BatchId([1; 16]),
-        NOW,
-        &permissions[1..],
-        &key,
-    )
-    .unwrap();
+    let confirmed = permissions[1..].iter().map(|p| (p, p.body_digest()));
+    let confirmation = confirm(ISSUER, ACQUIRER, BatchId([1; 16]), NOW, confirmed, &key).unwrap();
     assert_eq!(confirmation.verify(key.verifying_key()), Ok(()));
     let entries = &confirmation.body().entries;
     assert_eq!(entries.len(), 2);

@@ -27,6 +27,9 @@ impl<'a> GroupReader<'a> {
 
     /// Reads one record.
     pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if self.staged.is_empty() {
+            return self.store.get(column, key);
+        }
         if let Some(value) = self.staged.get(&(column, key.to_vec())) {
             return Ok(Some(value.clone()));
         }
@@ -40,6 +43,9 @@ impl<'a> GroupReader<'a> {
         column: Column,
         keys: &[&[u8]],
     ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        if self.staged.is_empty() {
+            return self.store.multi_get(column, keys);
+        }
         let mut values: Vec<Option<Vec<u8>>> = keys
             .iter()
             .map(|key| self.staged.get(&(column, key.to_vec())).cloned())
