@@ -13,6 +13,7 @@ pub mod error;
 pub mod ledger;
 pub mod schema;
 pub mod spent;
+pub mod spent_filter;
 pub mod store;
 pub mod withdrawals;
 

@@ -55,8 +55,19 @@ impl Transaction for CheckAndInsert {
             .iter()
             .map(|e| spent_key(&e.denomination, &e.coin))
             .collect();
-        let key_refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        let stored = reader.multi_get(Column::SpentCoins, &key_refs)?;
+        // Only coins the filter may have seen need a read; the others are certainly new.
+        let filter = reader.store().spent_filter();
+        let maybe_spent: Vec<usize> = (0..keys.len())
+            .filter(|i| filter.may_contain(&keys[*i]))
+            .collect();
+        let key_refs: Vec<&[u8]> = maybe_spent.iter().map(|i| keys[*i].as_slice()).collect();
+        let mut stored: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        for (i, value) in maybe_spent
+            .into_iter()
+            .zip(reader.multi_get(Column::SpentCoins, &key_refs)?)
+        {
+            stored[i] = value;
+        }
         let mut inserted: HashMap<[u8; 64], usize> = HashMap::new();
         let mut writes = WriteSet::new();
         let mut outcomes = Vec::with_capacity(self.entries.len());
@@ -70,6 +81,8 @@ impl Transaction for CheckAndInsert {
             };
             outcomes.push(match earlier {
                 None => {
+                    // Into the filter before the write: a failed write only leaves a false positive.
+                    filter.insert(key);
                     writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
                     inserted.insert(*key, index);
                     SpendOutcome::New

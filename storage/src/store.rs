@@ -10,6 +10,7 @@ use rocksdb::{
 
 use crate::error::StorageError;
 use crate::schema::{Column, META_ROLE, META_SCHEMA_VERSION, SCHEMA_VERSION};
+use crate::spent_filter::{SPENT_FILTER_BITS, SpentFilter};
 
 /// Bloom filter bits per key: about 1 % false positives, so most spent-set misses skip the disk.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
@@ -43,6 +44,7 @@ impl Role {
 pub struct Store {
     db: Arc<DB>,
     role: Role,
+    spent_filter: Arc<SpentFilter>,
 }
 
 impl Store {
@@ -73,8 +75,15 @@ impl Store {
         let store = Self {
             db: Arc::new(db),
             role,
+            // Only issuers keep a spent set.
+            spent_filter: Arc::new(SpentFilter::new(if role == Role::Issuer {
+                SPENT_FILTER_BITS
+            } else {
+                64
+            })),
         };
         store.check_schema()?;
+        store.load_spent_filter()?;
         Ok(store)
     }
 
@@ -110,6 +119,23 @@ impl Store {
                 Ok(())
             }
         }
+    }
+
+    /// Fills the spent filter from the spent-coin column.
+    fn load_spent_filter(&self) -> Result<(), StorageError> {
+        let iterator = self
+            .db
+            .iterator_cf(self.column(Column::SpentCoins)?, IteratorMode::Start);
+        for item in iterator {
+            let (key, _) = item?;
+            self.spent_filter.insert(&key);
+        }
+        Ok(())
+    }
+
+    /// The in-memory filter of spent coins.
+    pub fn spent_filter(&self) -> &SpentFilter {
+        &self.spent_filter
     }
 
     /// The role this DB belongs to.

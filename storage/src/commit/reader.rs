@@ -21,6 +21,11 @@ impl<'a> GroupReader<'a> {
         }
     }
 
+    /// The store read from.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
     pub(super) fn overlay(&mut self, column: Column, key: Vec<u8>, value: Vec<u8>) {
         self.staged.insert((column, key), value);
     }
