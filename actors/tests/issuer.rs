@@ -400,7 +400,7 @@ fn overload_is_answered_busy_and_the_issuer_recovers() {
     let f = Fixture::new("busy");
     run(async {
         let issuer = f.start(1);
-        let account = funded(&issuer, &f, "200.00").await;
+        let account = funded(&issuer, &f, "1000.00").await;
         let d = denomination(&issuer);
         let requests: Vec<_> = (0..16u8)
             .map(|i| {
@@ -409,7 +409,7 @@ fn overload_is_answered_busy_and_the_issuer_recovers() {
                     &f.account_key,
                     account,
                     RequestId([i; 16]),
-                    &vec![d.clone(); 8],
+                    &vec![d.clone(); 32],
                 )
                 .unwrap()
                 .0
