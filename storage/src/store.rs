@@ -14,8 +14,6 @@ use crate::spent_filter::{SPENT_FILTER_BITS, SpentFilter};
 
 /// Bloom filter bits per key: about 1 % false positives, so most spent-set misses skip the disk.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
-/// Share of the memtable's memory given to its bloom filter.
-const MEMTABLE_BLOOM_RATIO: f64 = 0.1;
 
 /// The role a DB belongs to. Each role has its own DB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,9 +203,6 @@ fn column_options(column: Option<Column>) -> Options {
         let mut table = BlockBasedOptions::default();
         table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
         options.set_block_based_table_factory(&table);
-        // A bloom filter over the memtable too: a new coin's lookup then skips the skiplist.
-        options.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO);
-        options.set_memtable_whole_key_filtering(true);
     }
     options
 }
