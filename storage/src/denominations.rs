@@ -63,7 +63,14 @@ fn read_sequence(bytes: Option<Vec<u8>>) -> Result<u64, StorageError> {
 
 /// Every stored denomination, and the set's sequence number.
 pub fn load_all(store: &Store) -> Result<(Vec<StoredDenomination>, u64), StorageError> {
-    let records = store.scan_prefix(Column::Denominations, &[], DENOMINATIONS_STORED_MAX)?;
+    let records = store.scan_prefix(Column::Denominations, &[], DENOMINATIONS_STORED_MAX + 1)?;
+    // Dropping some silently would make their coins unknown: refuse instead.
+    if records.len() > DENOMINATIONS_STORED_MAX {
+        return Err(StorageError::Corrupt {
+            column: "denominations",
+            reason: format!("more than {DENOMINATIONS_STORED_MAX} denominations stored"),
+        });
+    }
     let denominations = records
         .into_iter()
         .map(|(_, value)| {

@@ -31,6 +31,9 @@ pub enum IssuerError {
     /// No such denomination to revoke.
     #[error("unknown denomination")]
     UnknownDenomination,
+    /// The issuer holds as many denominations as one published set can list.
+    #[error("too many denominations for one published set")]
+    TooManyDenominations,
     /// The key store failed.
     #[error("{0}")]
     KeyStore(#[from] KeyStoreError),
@@ -63,6 +66,7 @@ impl IssuerError {
             Self::Ledger(e) => e.code(),
             Self::Denomination(e) => e.code(),
             Self::UnknownDenomination => "denomination.unknown",
+            Self::TooManyDenominations => "denomination.too_many",
             Self::KeyStore(e) => e.code(),
             Self::Storage(e) => e.code(),
             Self::KeyGeneration(_) => "issuer.key_generation",
