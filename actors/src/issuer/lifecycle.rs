@@ -29,8 +29,7 @@ pub fn sign_set(
     denominations.sort_by_key(|d| (d.fields().valid_from, d.id()));
     let mut revoked: Vec<DenominationId> = book.revoked().copied().collect();
     revoked.sort();
-    let too_many =
-        |_| IssuerError::Denomination(semper_protocol::denomination::DenominationError::Duplicate);
+    let too_many = |_| IssuerError::TooManyDenominations;
     let set = DenominationSet::new(DenominationSetFields {
         issuer,
         sequence,
