@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# shellcheck source=scripts/reuse-rocksdb.sh
+source scripts/reuse-rocksdb.sh
 exec cargo run --release -p semper-server --bin semper -- demo "$@"
