@@ -103,26 +103,75 @@ impl BatchVerifier {
         permissions: &[SignedDepositPermission],
         denominations: &impl DenominationLookup,
     ) -> Vec<Result<(), PermissionError>> {
-        let threads = self.threads();
-        let chunk = permissions.len().div_ceil(threads).max(CHUNK_MIN_COINS);
         self.pool.install(|| {
-            permissions
+            let encoded = EncodedPermissions::new(permissions);
+            self.verify_encoded(&encoded, denominations)
+        })
+    }
+
+    /// A verdict for each permission, in order, reusing their encodings.
+    pub fn verify_encoded(
+        &self,
+        encoded: &EncodedPermissions<'_>,
+        denominations: &impl DenominationLookup,
+    ) -> Vec<Result<(), PermissionError>> {
+        let threads = self.threads();
+        let chunk = encoded
+            .permissions
+            .len()
+            .div_ceil(threads)
+            .max(CHUNK_MIN_COINS);
+        self.pool.install(|| {
+            encoded
+                .permissions
                 .par_chunks(chunk)
-                .flat_map_iter(|share| verify_share(share, denominations))
+                .zip(encoded.bodies.par_chunks(chunk))
+                .flat_map_iter(|(share, bodies)| verify_share(share, bodies, denominations))
                 .collect()
         })
+    }
+}
+
+/// Deposit permissions with the canonical encoding of each body, made once (in parallel on the
+/// current pool) for every check that needs it: signature verification, digests, storage.
+pub struct EncodedPermissions<'a> {
+    permissions: &'a [SignedDepositPermission],
+    bodies: Vec<Vec<u8>>,
+}
+
+impl<'a> EncodedPermissions<'a> {
+    /// Encodes each permission's body.
+    pub fn new(permissions: &'a [SignedDepositPermission]) -> Self {
+        let bodies = permissions
+            .par_iter()
+            .map(|p| p.body().to_bytes())
+            .collect();
+        Self {
+            permissions,
+            bodies,
+        }
+    }
+
+    /// The permissions.
+    pub fn permissions(&self) -> &'a [SignedDepositPermission] {
+        self.permissions
+    }
+
+    /// The canonical encoding of permission `index`'s body: what its coin key signed.
+    pub fn body(&self, index: usize) -> &[u8] {
+        &self.bodies[index]
     }
 }
 
 /// Verifies one worker's share of a batch.
 fn verify_share(
     permissions: &[SignedDepositPermission],
+    messages: &[Vec<u8>],
     denominations: &impl DenominationLookup,
 ) -> Vec<Result<(), PermissionError>> {
-    let messages: Vec<Vec<u8>> = permissions.iter().map(|p| p.body().to_bytes()).collect();
     let items: Vec<BatchItem<'_>> = permissions
         .iter()
-        .zip(&messages)
+        .zip(messages)
         .map(|(permission, message)| BatchItem {
             key: &permission.body().coin.public_key,
             message,

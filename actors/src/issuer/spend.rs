@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use semper_protocol::codec::{Decode, Encode};
+use semper_protocol::batch_verifier::EncodedPermissions;
+use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::Digest;
 use semper_protocol::issuer::{admissible, check_batch, confirm};
@@ -27,6 +28,8 @@ pub fn run(
     let body = batch.body();
     let now = state.clock.now();
     let permissions: &[SignedDepositPermission] = &body.permissions;
+    // Each body is encoded once, for its signature check, its digest and its stored form.
+    let encoded = state.pool.install(|| EncodedPermissions::new(permissions));
     // Refusals by position; `None` for the coins that go on to the spent set.
     let mut refusals: Vec<Option<String>> = {
         let denominations = state.denominations();
@@ -48,18 +51,21 @@ pub fn run(
             })
             .collect()
     };
-    // Each admitted permission is encoded once: its digest and its stored form come from it.
     let mut digests = vec![None; permissions.len()];
     let entries: Vec<SpendEntry> = permissions
         .iter()
+        .enumerate()
         .zip(&refusals)
         .zip(digests.iter_mut())
         .filter(|((_, refusal), _)| refusal.is_none())
-        .map(|((permission, _), digest)| {
-            let stored = permission.to_bytes();
-            let body_len = stored.len() - semper_protocol::crypto::ed25519::SIGNATURE_BYTES;
-            let permission_digest = Digest(sha256(&[&stored[..body_len]]));
+        .map(|(((index, permission), _), digest)| {
+            let body = encoded.body(index);
+            let permission_digest = Digest(sha256(&[body]));
             *digest = Some(permission_digest);
+            // The stored form is the signed permission's encoding: body, then signature.
+            let mut stored = Vec::with_capacity(body.len() + permission.signature().0.len());
+            stored.extend_from_slice(body);
+            stored.extend_from_slice(&permission.signature().0);
             SpendEntry {
                 denomination: permission.body().coin.denomination,
                 coin: *permission.body().coin.public_key.as_bytes(),
