@@ -32,12 +32,14 @@ use semper_storage::CommitConfig;
 
 const THREADS: usize = 2;
 const WITHDRAW_COINS: usize = 64;
-const WITHDRAW_REQUESTS: usize = 160;
+const WITHDRAW_REQUESTS: usize = 240;
 const SPEND_BATCH_COINS: usize = 256;
-const SPEND_BATCHES: usize = 16;
+const SPEND_BATCHES: usize = 48;
+/// Each measure alternates with its reference in rounds of this many requests, so that both see
+/// the same machine: on a shared 2-core VM the load drifts within seconds.
+const ROUND_REQUESTS: usize = 8;
 /// Requests kept in flight, so that fsyncs overlap with crypto.
 const CONCURRENCY: usize = 4;
-const REFERENCE_SECONDS: u64 = 3;
 const ISSUER: BankId = BankId([1; 16]);
 const ACQUIRER: BankId = BankId([2; 16]);
 
@@ -82,53 +84,79 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
     let denomination: Denomination =
         issuer.denomination_set().body().fields().denominations[0].clone();
 
-    // Withdraw.
-    let reference_sign = reference_sign_rate()?;
+    // Withdraw, in rounds alternating with the reference.
+    let reference = ReferenceKey::generate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()?;
     let requests: Vec<_> = (0..WITHDRAW_REQUESTS)
         .map(|i| withdraw_request(&account_key, account, i, &denomination))
         .collect();
-    let started = Instant::now();
-    let answers = in_flight(requests.into_iter().map(|r| {
-        let issuer = issuer.clone();
-        async move { issuer.withdraw(r).await }
-    }))
-    .await?;
-    let withdraw_rate =
-        (WITHDRAW_REQUESTS * WITHDRAW_COINS) as f64 / started.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        answers
-            .iter()
-            .all(|a| a.blind_signatures.len() == WITHDRAW_COINS)
-    );
+    let (mut reference_time, mut withdraw_time) = (Duration::ZERO, Duration::ZERO);
+    for round in requests.chunks(ROUND_REQUESTS) {
+        let started = Instant::now();
+        pool.install(|| {
+            (0..round.len() * WITHDRAW_COINS)
+                .into_par_iter()
+                .map(|_| {
+                    reference
+                        .sign(b"reference message of about a coin's size, eighty bytes long....")
+                        .map(|s| s.len())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        reference_time += started.elapsed();
+        let started = Instant::now();
+        let answers = in_flight(round.iter().cloned().map(|r| {
+            let issuer = issuer.clone();
+            async move { issuer.withdraw(r).await }
+        }))
+        .await?;
+        withdraw_time += started.elapsed();
+        anyhow::ensure!(
+            answers
+                .iter()
+                .all(|a| a.blind_signatures.len() == WITHDRAW_COINS)
+        );
+    }
+    let coins = (WITHDRAW_REQUESTS * WITHDRAW_COINS) as f64;
+    let reference_sign = coins / reference_time.as_secs_f64();
+    let withdraw_rate = coins / withdraw_time.as_secs_f64();
 
-    // Spend check.
+    // Spend check, in rounds alternating with `BatchVerifier` alone on the same coins.
     let batches =
         spend_batches(&issuer, &account_key, account, &denomination, &acquirer_key).await?;
     let verifier = BatchVerifier::new(THREADS)?;
     let book = issuer.state().denominations().book.clone();
-    let started = Instant::now();
-    for batch in &batches {
-        let verdicts = verifier.verify(&batch.body().permissions, &book);
-        anyhow::ensure!(
-            verdicts.iter().all(Result::is_ok),
-            "the reference must verify real coins"
-        );
+    let (mut verifier_time, mut spend_time) = (Duration::ZERO, Duration::ZERO);
+    for round in batches.chunks(ROUND_REQUESTS) {
+        let started = Instant::now();
+        for batch in round {
+            let verdicts = verifier.verify(&batch.body().permissions, &book);
+            anyhow::ensure!(
+                verdicts.iter().all(Result::is_ok),
+                "the reference must verify real coins"
+            );
+        }
+        verifier_time += started.elapsed();
+        let started = Instant::now();
+        let answers = in_flight(round.iter().cloned().map(|b| {
+            let issuer = issuer.clone();
+            async move { issuer.spend_check(b).await }
+        }))
+        .await?;
+        spend_time += started.elapsed();
+        for answer in &answers {
+            anyhow::ensure!(answer.results.iter().all(|r| *r == SpendResult::Accepted));
+            anyhow::ensure!(
+                answer.confirmation.as_ref().map(|c| c.body().entries.len())
+                    == Some(SPEND_BATCH_COINS)
+            );
+        }
     }
-    let verifier_rate =
-        (SPEND_BATCHES * SPEND_BATCH_COINS) as f64 / started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let answers = in_flight(batches.into_iter().map(|b| {
-        let issuer = issuer.clone();
-        async move { issuer.spend_check(b).await }
-    }))
-    .await?;
-    let spend_rate = (SPEND_BATCHES * SPEND_BATCH_COINS) as f64 / started.elapsed().as_secs_f64();
-    for answer in &answers {
-        anyhow::ensure!(answer.results.iter().all(|r| *r == SpendResult::Accepted));
-        anyhow::ensure!(
-            answer.confirmation.as_ref().map(|c| c.body().entries.len()) == Some(SPEND_BATCH_COINS)
-        );
-    }
+    let coins = (SPEND_BATCHES * SPEND_BATCH_COINS) as f64;
+    let verifier_rate = coins / verifier_time.as_secs_f64();
+    let spend_rate = coins / spend_time.as_secs_f64();
 
     println!("issuer throughput, {THREADS} pool threads, {CONCURRENCY} requests in flight");
     println!("{:<58} {:>12}", "measure", "rate (/s)");
@@ -163,31 +191,6 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         ">= 0.80"
     );
     Ok(())
-}
-
-/// Raw OpenSSL RSA-2048 signatures per second on a pool of [`THREADS`].
-fn reference_sign_rate() -> anyhow::Result<f64> {
-    let key = ReferenceKey::generate()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(THREADS)
-        .build()?;
-    let deadline = Instant::now() + Duration::from_secs(REFERENCE_SECONDS);
-    let started = Instant::now();
-    let signed: usize = pool.install(|| {
-        (0..THREADS)
-            .into_par_iter()
-            .map(|_| {
-                let mut count = 0;
-                while Instant::now() < deadline {
-                    key.sign(b"reference message of about a coin's size, eighty bytes long....")
-                        .map(|_| count += 1)
-                        .ok();
-                }
-                count
-            })
-            .sum()
-    });
-    Ok(signed as f64 / started.elapsed().as_secs_f64())
 }
 
 /// A signed withdraw request of [`WITHDRAW_COINS`] coins whose blinded messages are random
