@@ -354,7 +354,7 @@ fn insufficient_funds_change_nothing_and_credited_equals_balance_plus_withdrawn(
 #[test]
 fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
     let f = Fixture::new("restart");
-    let (set, first) = run(async {
+    let (set, first, stopped) = run(async {
         let issuer = f.start(64);
         let account = funded(&issuer, &f, "3.00").await;
         let d = denomination(&issuer);
@@ -367,8 +367,13 @@ fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
         )
         .unwrap();
         let first = issuer.withdraw(request.clone()).await.unwrap();
-        (issuer.denomination_set(), (request, first))
+        (
+            issuer.denomination_set(),
+            (request, first),
+            Arc::downgrade(issuer.state()),
+        )
     });
+    wait_until_closed(stopped);
     for entry in std::fs::read_dir(f.dir.join("keys"))
         .unwrap()
         .chain(std::fs::read_dir(f.dir.join("keys/denominations")).unwrap())
@@ -379,14 +384,16 @@ fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
             assert_eq!(mode, 0o600, "{}", path.display());
         }
     }
-    run(async {
+    let stopped = run(async {
         let issuer = f.start(64);
         assert_eq!(
             issuer.denomination_set().body().fields().denominations,
             set.body().fields().denominations
         );
         assert_eq!(issuer.withdraw(first.0).await.unwrap(), first.1);
+        Arc::downgrade(issuer.state())
     });
+    wait_until_closed(stopped);
     let master = f.dir.join("keys/master.ed25519");
     std::fs::set_permissions(&master, std::fs::Permissions::from_mode(0o644)).unwrap();
     let error = IssuerState::open(&f.config(64), f.clock.clone())
@@ -488,4 +495,17 @@ fn keys_rotate_ahead_of_need_and_old_coins_stay_depositable() {
         let answer = issuer.spend_check(batch(&f, 1, both)).await.unwrap();
         assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted; 2]);
     });
+}
+
+/// Waits until every handle on a stopped issuer's state is gone, so its DB is closed: pool
+/// threads may still be dropping theirs just after the system stops.
+fn wait_until_closed(state: std::sync::Weak<IssuerState>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state.upgrade().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the issuer's state was never dropped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

@@ -66,11 +66,12 @@ impl IssuerState {
     /// Opens the issuer's DB and key store, loads its denominations and their keys, and makes sure
     /// the schedule's keys exist ahead.
     pub fn open(config: &IssuerConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, IssuerError> {
-        let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
+        // Keys first: an unsafe key store stops the issuer before it touches its DB.
         let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
         let mut rng = rand::rng();
         let master_key = keystore.signing_key("master", &mut rng)?;
         let confirmation_key = keystore.signing_key("confirmation", &mut rng)?;
+        let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();
         let mut secrets = HashMap::new();
