@@ -14,7 +14,7 @@ use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawRespons
 use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
 use tokio::sync::oneshot;
 
-use super::error::IssuerError;
+use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
 use super::{lifecycle, spend, withdraw};
 
@@ -112,9 +112,7 @@ issuer_message!(
         let (account, public_key, currency) = message;
         let at = state.clock.now();
         let transaction = OpenAccount { account, public_key, currency, at };
-        state.committer.submit_or_reply(transaction, move |result| {
-            reply(result.map_err(IssuerError::from).and_then(|r| r.map_err(IssuerError::from)))
-        });
+        state.committer.submit_or_reply(transaction, move |result| reply(ledger_outcome(result)));
     }
 );
 
@@ -125,9 +123,7 @@ issuer_message!(
         let (account, reference, amount) = message;
         let at = state.clock.now();
         let transaction = Credit { account, reference, amount, at };
-        state.committer.submit_or_reply(transaction, move |result| {
-            reply(result.map_err(IssuerError::from).and_then(|r| r.map_err(IssuerError::from)))
-        });
+        state.committer.submit_or_reply(transaction, move |result| reply(ledger_outcome(result)));
     }
 );
 

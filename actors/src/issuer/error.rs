@@ -73,3 +73,11 @@ impl IssuerError {
         }
     }
 }
+
+/// The answer of a committed ledger transaction: a storage failure or a ledger refusal, or the
+/// value.
+pub(crate) fn ledger_outcome<T, E: Into<IssuerError>>(
+    committed: Result<Result<T, E>, StorageError>,
+) -> Result<T, IssuerError> {
+    committed.map_err(IssuerError::from)?.map_err(Into::into)
+}

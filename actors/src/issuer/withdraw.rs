@@ -9,7 +9,7 @@ use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawRespons
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
 
-use super::error::IssuerError;
+use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
 
 /// Runs a withdrawal; `reply` gets the blind signatures once the debit is durable. Call it on the
@@ -31,9 +31,7 @@ pub fn run(
         record: prepared,
     };
     state.committer.submit_or_reply(transaction, move |result| {
-        let outcome = result
-            .map_err(IssuerError::from)
-            .and_then(|recorded| recorded.map_err(IssuerError::from));
+        let outcome = ledger_outcome(result);
         reply(outcome.map(|outcome| response(&request, outcome.record().clone())))
     });
 }
