@@ -6,7 +6,9 @@
 //! channels. A full mailbox, pool or commit queue answers "busy" instead of queueing more.
 //!
 //! - [`issuer`]: accounts, withdrawals, spend checks and the denomination key lifecycle.
+//! - [`gateway`]: how one bank's actor reaches another, whatever the carrier.
 
 pub mod clock;
+pub mod gateway;
 pub mod in_flight;
 pub mod issuer;

@@ -47,6 +47,12 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     }
 }
 
+impl<T, const MAX: usize> Default for BoundedVec<T, MAX> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
 impl<T, const MAX: usize> Deref for BoundedVec<T, MAX> {
     type Target = [T];
 

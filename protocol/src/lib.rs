@@ -24,6 +24,7 @@ pub mod ids;
 pub mod issuer;
 pub mod limits;
 pub mod messages;
+pub mod reconcile;
 pub mod signed;
 pub mod time;
 pub mod wallet;

@@ -9,8 +9,13 @@ pub const WITHDRAW_COINS_MAX: usize = 256;
 pub const SPEND_BATCH_COINS_MAX: usize = 4096;
 /// Entries in one spend confirmation.
 pub const CONFIRMATION_ENTRIES_MAX: usize = SPEND_BATCH_COINS_MAX;
-/// Spend confirmations in one settlement submission.
-pub const SUBMISSION_CONFIRMATIONS_MAX: usize = 32;
+/// Spend confirmations in one settlement submission. Their entries are bounded together by
+/// [`SUBMISSION_ENTRIES_MAX`].
+pub const SUBMISSION_CONFIRMATIONS_MAX: usize = 1024;
+/// Confirmed coins, over all confirmations, in one settlement submission: about 7 MiB encoded.
+pub const SUBMISSION_ENTRIES_MAX: usize = 65_536;
+/// Confirmations listed under one obligation of a settlement report.
+pub const OBLIGATION_CONFIRMATIONS_MAX: usize = 65_536;
 /// Denominations in one published set.
 pub const DENOMINATIONS_MAX: usize = 512;
 /// Revoked denomination ids in one published set.

@@ -317,9 +317,13 @@ fn report() -> impl Strategy<Value = Signed<SettlementReport>> {
                     issuer: banks[i],
                     acquirer: banks[a],
                     amount,
+                    confirmations: vec![BatchId([i as u8; 16]), BatchId([100 + a as u8; 16])]
+                        .try_into()
+                        .unwrap(),
                 })
                 .collect();
-            let report = SettlementReport::new(banks[0], CycleId(cycle), at, obligations).unwrap();
+            let report =
+                SettlementReport::new(banks[0], CycleId(cycle), 7, at, obligations).unwrap();
             Signed::from_parts(report, signature)
         })
 }

@@ -9,8 +9,11 @@ use crate::amount::{Amount, Currency};
 use crate::bounded::BoundedVec;
 use crate::codec::{Decode, DecodeError, Encode, Message, Reader, Writer};
 use crate::codec_struct;
-use crate::ids::{BankId, CycleId, SubmissionId};
-use crate::limits::{REPORT_OBLIGATIONS_MAX, REPORT_POSITIONS_MAX, SUBMISSION_CONFIRMATIONS_MAX};
+use crate::ids::{BankId, BatchId, CycleId, SubmissionId};
+use crate::limits::{
+    OBLIGATION_CONFIRMATIONS_MAX, REPORT_OBLIGATIONS_MAX, REPORT_POSITIONS_MAX,
+    SUBMISSION_CONFIRMATIONS_MAX,
+};
 use crate::messages::spend::SignedSpendConfirmation;
 use crate::signed::Signed;
 use crate::time::Timestamp;
@@ -38,7 +41,8 @@ codec_struct!(message "semper/settlement-submission" v 1, SettlementSubmission {
 /// A settlement submission with the acquirer's signature.
 pub type SignedSettlementSubmission = Signed<SettlementSubmission>;
 
-/// Gross amount an issuer owes an acquirer in one cycle and currency.
+/// Gross amount an issuer owes an acquirer in one cycle and currency, and the confirmations it
+/// sums: each party reconciles the list against its own books.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Obligation {
     /// Who owes.
@@ -47,12 +51,15 @@ pub struct Obligation {
     pub acquirer: BankId,
     /// How much.
     pub amount: Amount,
+    /// The spend-check batches whose confirmations were claimed, sorted and unique.
+    pub confirmations: BoundedVec<BatchId, OBLIGATION_CONFIRMATIONS_MAX>,
 }
 
 codec_struct!(Obligation {
     issuer,
     acquirer,
-    amount
+    amount,
+    confirmations
 });
 
 /// A bank's multilateral net position in one currency: positive receives, negative pays.
@@ -75,7 +82,8 @@ codec_struct!(NetPosition {
 /// Why a report was refused. Each variant has a stable [`SettlementError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettlementError {
-    /// Obligations must be sorted by (issuer, acquirer, currency), each pair listed once.
+    /// Obligations must be sorted by (issuer, acquirer, currency), each pair listed once, and
+    /// the confirmations of each sorted and unique.
     #[error("obligations are not sorted and unique")]
     ObligationsNotCanonical,
     /// A net position does not fit in 64 bits.
@@ -151,6 +159,8 @@ pub struct SettlementReportFields {
     pub clearing: BankId,
     /// The cycle.
     pub cycle: CycleId,
+    /// The cycle's number: 1 for the clearing house's first, then one more each cycle.
+    pub sequence: u64,
     /// When the cycle was cut off.
     pub cutoff_at: Timestamp,
     /// Gross obligations, sorted by (issuer, acquirer, currency).
@@ -168,18 +178,27 @@ impl Message for SettlementReport {
 }
 
 impl SettlementReport {
-    /// Builds the report of `obligations`, computing the net positions.
+    /// Builds the report of `obligations`, sorting them and their confirmations, and computing
+    /// the net positions.
     pub fn new(
         clearing: BankId,
         cycle: CycleId,
+        sequence: u64,
         cutoff_at: Timestamp,
         mut obligations: Vec<Obligation>,
     ) -> Result<Self, SettlementError> {
         obligations.sort_by_key(obligation_key);
+        for obligation in &mut obligations {
+            let mut confirmations = std::mem::take(&mut obligation.confirmations).into_vec();
+            confirmations.sort_unstable();
+            obligation.confirmations =
+                BoundedVec::new(confirmations).map_err(|_| SettlementError::TooLarge)?;
+        }
         let positions = net_positions(&obligations)?;
         Self::validate(SettlementReportFields {
             clearing,
             cycle,
+            sequence,
             cutoff_at,
             obligations: BoundedVec::new(obligations).map_err(|_| SettlementError::TooLarge)?,
             net_positions: BoundedVec::new(positions).map_err(|_| SettlementError::TooLarge)?,
@@ -191,7 +210,11 @@ impl SettlementReport {
         let canonical = fields
             .obligations
             .windows(2)
-            .all(|pair| obligation_key(&pair[0]) < obligation_key(&pair[1]));
+            .all(|pair| obligation_key(&pair[0]) < obligation_key(&pair[1]))
+            && fields
+                .obligations
+                .iter()
+                .all(|o| o.confirmations.windows(2).all(|pair| pair[0] < pair[1]));
         if !canonical {
             return Err(SettlementError::ObligationsNotCanonical);
         }
@@ -232,6 +255,7 @@ impl From<SettlementReport> for SettlementReportFields {
 codec_struct!(SettlementReportFields {
     clearing,
     cycle,
+    sequence,
     cutoff_at,
     obligations,
     net_positions

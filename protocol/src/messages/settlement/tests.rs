@@ -9,6 +9,7 @@ fn owe(issuer: BankId, acquirer: BankId, amount: &str) -> Obligation {
         issuer,
         acquirer,
         amount: amount.parse().unwrap(),
+        confirmations: vec![BatchId([9; 16]), BatchId([4; 16])].try_into().unwrap(),
     }
 }
 
@@ -27,6 +28,7 @@ fn net_positions_are_multilateral_and_sum_to_zero() {
     let report = SettlementReport::new(
         C,
         CycleId([0; 16]),
+        1,
         Timestamp::from_unix_ms(1),
         vec![
             owe(A, B, "EUR:10.00"),
@@ -59,6 +61,7 @@ fn positions_that_overflow_are_refused() {
         issuer: A,
         acquirer: B,
         amount: huge,
+        confirmations: BoundedVec::empty(),
     }];
     assert_eq!(net_positions(&obligations), Err(SettlementError::Overflow));
 }
@@ -68,6 +71,7 @@ fn a_report_whose_positions_do_not_match_is_refused() {
     let report = SettlementReport::new(
         C,
         CycleId([0; 16]),
+        1,
         Timestamp::from_unix_ms(1),
         vec![owe(A, B, "EUR:1.00")],
     )
@@ -96,6 +100,7 @@ fn obligations_must_be_sorted_and_unique() {
     let report = SettlementReport::new(
         C,
         CycleId([0; 16]),
+        1,
         Timestamp::from_unix_ms(1),
         vec![owe(B, A, "EUR:1.00"), owe(A, B, "EUR:1.00")],
     )
@@ -110,9 +115,32 @@ fn obligations_must_be_sorted_and_unique() {
     );
     obligations.reverse();
     obligations.push(obligations[1].clone());
+    fields.obligations = obligations.clone().try_into().unwrap();
+    assert_eq!(
+        SettlementReport::validate(fields.clone()),
+        Err(SettlementError::ObligationsNotCanonical)
+    );
+    obligations.pop();
+    let mut confirmations = obligations[0].confirmations.clone().into_vec();
+    confirmations.reverse();
+    obligations[0].confirmations = confirmations.try_into().unwrap();
     fields.obligations = obligations.try_into().unwrap();
     assert_eq!(
         SettlementReport::validate(fields),
         Err(SettlementError::ObligationsNotCanonical)
     );
+}
+
+#[test]
+fn new_reports_sort_each_obligations_confirmations() {
+    let report = SettlementReport::new(
+        C,
+        CycleId([0; 16]),
+        1,
+        Timestamp::from_unix_ms(1),
+        vec![owe(A, B, "EUR:1.00")],
+    )
+    .unwrap();
+    let listed = &report.fields().obligations[0].confirmations;
+    assert_eq!(**listed, [BatchId([4; 16]), BatchId([9; 16])]);
 }
