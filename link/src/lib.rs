@@ -1,0 +1,50 @@
+//! semper's inter-bank link: versioned, length-framed messages between banks.
+//!
+//! Two carriers implement one client API, [`LinkClient`], so that the settlement code cannot tell
+//! them apart:
+//! - [`Link`] and [`LinkServer`]: QUIC (quinn) with mutual TLS, where each side pins the exact
+//!   certificates of the peers it trusts ([`TrustStore`]);
+//! - [`LocalLink`]: an in-process call into a [`Handler`], for tests and benchmarks.
+//!
+//! The framing ([`Frame`], [`Decoder`]) is sans-IO and shared by every carrier.
+
+mod admission;
+mod backoff;
+mod client;
+mod decoder;
+mod error;
+mod frame;
+mod handler;
+mod identity;
+mod link;
+mod local;
+mod peer;
+mod pem_file;
+mod remote;
+mod server;
+mod socket;
+mod stream;
+mod tls;
+mod tracker;
+mod trust;
+mod verifier;
+
+pub use admission::Limits;
+pub use backoff::Backoff;
+pub use client::{LinkClient, LinkFuture};
+pub use decoder::Decoder;
+pub use error::{LinkError, Refusal, RefusedBy};
+pub use frame::{
+    FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, Frame, FrameError, FrameKind,
+};
+pub use handler::{Handler, HandlerFuture};
+pub use identity::{Identity, IdentityError, Validity, bank_dns_name};
+pub use link::{Link, LinkConfig};
+pub use local::LocalLink;
+pub use peer::{PeerIdentity, Role, RoleSet};
+pub use pem_file::load_certificate;
+pub use remote::{REMOTE_CODE_MAX_BYTES, REMOTE_MESSAGE_MAX_BYTES, RemoteError};
+pub use server::{LinkServer, LinkServerConfig};
+pub use socket::LinkSocket;
+pub use trust::{TrustError, TrustStore, TrustedPeer};
+pub use verifier::{PinnedClientVerifier, PinnedServerVerifier};

@@ -1,0 +1,94 @@
+//! The QUIC and TLS configurations of both ends: TLS 1.3 only, ring only, pinned mutual TLS,
+//! no session resumption (so every connection is checked against the trust list afresh).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::{IdleTimeout, TransportConfig, VarInt};
+use rustls::client::Resumption;
+use rustls::crypto::CryptoProvider;
+use rustls::server::NoServerSessionStorage;
+use semper_protocol::ids::BankId;
+
+use crate::error::LinkError;
+use crate::identity::Identity;
+use crate::trust::TrustStore;
+use crate::verifier::{PinnedClientVerifier, PinnedServerVerifier};
+
+/// The application protocol both ends must agree on; a new frame version gets a new name.
+const ALPN: &[u8] = b"semper-link/1";
+/// A connection with no traffic for this long is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Both ends ping this often, so an idle but healthy connection never reaches the idle timeout.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(3);
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls(error: rustls::Error) -> LinkError {
+    LinkError::Config(format!("TLS: {error}"))
+}
+
+fn transport(max_bidi_streams: u32, max_uni_streams: u32) -> Result<TransportConfig, LinkError> {
+    let mut transport = TransportConfig::default();
+    let idle = IdleTimeout::try_from(IDLE_TIMEOUT).map_err(|e| LinkError::Config(e.to_string()))?;
+    transport
+        .max_idle_timeout(Some(idle))
+        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
+        .max_concurrent_bidi_streams(VarInt::from_u32(max_bidi_streams))
+        .max_concurrent_uni_streams(VarInt::from_u32(max_uni_streams));
+    Ok(transport)
+}
+
+/// The client's configuration: it presents `identity` and accepts only `peer`'s pinned
+/// certificate.
+pub(crate) fn client_config(
+    identity: &Identity,
+    trust: Arc<TrustStore>,
+    peer: BankId,
+) -> Result<quinn::ClientConfig, LinkError> {
+    let verifier = Arc::new(PinnedServerVerifier::new(trust, peer));
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(vec![identity.certificate().clone()], identity.private_key())
+        .map_err(tls)?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.resumption = Resumption::disabled();
+    let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    // The server never opens streams towards a client.
+    config.transport_config(Arc::new(transport(0, 0)?));
+    Ok(config)
+}
+
+/// The server's configuration: it presents `identity`, requires a client certificate pinned in
+/// `trust`, and lets each connection have at most `max_requests_per_connection` requests (and as
+/// many one-way messages) open at once.
+pub(crate) fn server_config(
+    identity: &Identity,
+    trust: Arc<TrustStore>,
+    max_requests_per_connection: u32,
+) -> Result<quinn::ServerConfig, LinkError> {
+    let verifier = Arc::new(PinnedClientVerifier::new(trust));
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![identity.certificate().clone()], identity.private_key())
+        .map_err(tls)?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.session_storage = Arc::new(NoServerSessionStorage {});
+    tls.send_tls13_tickets = 0;
+    let crypto = QuicServerConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(Arc::new(transport(
+        max_requests_per_connection,
+        max_requests_per_connection,
+    )?));
+    Ok(config)
+}
