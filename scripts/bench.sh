@@ -10,4 +10,5 @@ source scripts/reuse-rocksdb.sh
 
 cargo bench -p semper-bench
 cargo run --release -p semper-bench --bin bench-ratios
+cargo run --release -p semper-bench --bin bench-spent
 cargo run --release -p semper-bench --bin bench-issuer

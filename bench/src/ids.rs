@@ -74,16 +74,3 @@ pub const BATCH_VERIFIER_2_THREADS: BenchId = BenchId::new(BATCH_VERIFIER, "256_
 /// Each verifier run: its worker count and id.
 pub const BATCH_VERIFIER_RUNS: [(usize, BenchId); 2] =
     [(1, BATCH_VERIFIER_1_THREAD), (2, BATCH_VERIFIER_2_THREADS)];
-
-/// The issuer's spent set: check-and-insert of new coins with durable group commit.
-pub const SPENT_SET: &str = "spent_set";
-/// Coins in each check-and-insert batch, and in each reference `WriteBatch`.
-pub const SPENT_SET_BATCH_COINS: usize = 256;
-/// Submitters in the concurrent run: their batches share fsyncs through group commit.
-pub const SPENT_SET_SUBMITTERS: usize = 4;
-/// One check-and-insert of 256 new coins at a time.
-pub const SPENT_SET_256: BenchId = BenchId::new(SPENT_SET, "check_and_insert_256");
-/// Four concurrent check-and-inserts of 256 new coins each.
-pub const SPENT_SET_256_X4: BenchId = BenchId::new(SPENT_SET, "check_and_insert_256_x4");
-/// Raw RocksDB: a synced `WriteBatch` of 256 puts of the same size: the spent-set target's yardstick.
-pub const REFERENCE_ROCKSDB_BATCH: BenchId = BenchId::new(REFERENCE, "rocksdb_writebatch_256_sync");

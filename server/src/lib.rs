@@ -4,3 +4,4 @@
 //! withdraw → deposit → spend check, in one process, with real keys and real signatures.
 
 pub mod demo;
+pub mod interbank;

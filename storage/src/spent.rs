@@ -68,7 +68,7 @@ impl Transaction for CheckAndInsert {
         {
             stored[i] = value;
         }
-        let mut inserted: HashMap<[u8; 64], usize> = HashMap::new();
+        let mut inserted: HashMap<[u8; 64], usize> = HashMap::with_capacity(self.entries.len());
         let mut writes = WriteSet::new();
         let mut outcomes = Vec::with_capacity(self.entries.len());
         for (index, (entry, key)) in self.entries.iter().zip(&keys).enumerate() {

@@ -30,7 +30,7 @@ struct Ratio {
     target: Option<f64>,
 }
 
-const RATIOS: [Ratio; 10] = [
+const RATIOS: [Ratio; 8] = [
     Ratio {
         name: "blind-sign OpenSSL-2048 / reference PKCS#1 sign",
         numerator: ids::BLIND_SIGN_OPENSSL_2048,
@@ -54,18 +54,6 @@ const RATIOS: [Ratio; 10] = [
         numerator: ids::BATCH_VERIFIER_2_THREADS,
         denominator: ids::BATCH_VERIFIER_1_THREAD,
         target: Some(1.8),
-    },
-    Ratio {
-        name: "spent-set check-and-insert 256 / RocksDB synced batch",
-        numerator: ids::SPENT_SET_256,
-        denominator: ids::REFERENCE_ROCKSDB_BATCH,
-        target: Some(0.80),
-    },
-    Ratio {
-        name: "spent-set, 4 submitters / RocksDB synced batch",
-        numerator: ids::SPENT_SET_256_X4,
-        denominator: ids::REFERENCE_ROCKSDB_BATCH,
-        target: None,
     },
     Ratio {
         name: "blind-sign OpenSSL / pure Rust (2048)",
@@ -203,13 +191,6 @@ fn rows() -> Vec<Row> {
         id,
         ops_per_iter: ids::BATCH_VERIFIER_COINS,
     }));
-    let coins = |id, batches| Row {
-        id,
-        ops_per_iter: ids::SPENT_SET_BATCH_COINS * batches,
-    };
-    rows.push(coins(ids::REFERENCE_ROCKSDB_BATCH, 1));
-    rows.push(coins(ids::SPENT_SET_256, 1));
-    rows.push(coins(ids::SPENT_SET_256_X4, ids::SPENT_SET_SUBMITTERS));
     rows
 }
 

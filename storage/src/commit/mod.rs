@@ -182,10 +182,13 @@ fn run(store: Store, config: CommitConfig, receiver: Receiver<Job>, stats: &Comm
         let mut batch = WriteBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut staged = Ok(());
-        for job in jobs {
+        let last = jobs.len() - 1;
+        for (index, job) in jobs.into_iter().enumerate() {
             let (writes, reply) = job(&reader);
             if staged.is_ok() {
-                staged = writes.stage(&store, &mut batch, &mut reader);
+                // The last transaction's writes are read by no one in the group: no overlay.
+                let later_readers = (index < last).then_some(&mut reader);
+                staged = writes.stage(&store, &mut batch, later_readers);
             }
             replies.push(reply);
         }

@@ -29,17 +29,26 @@ impl WriteSet {
         self.puts.is_empty()
     }
 
-    /// Adds the writes to the group's batch, and makes them visible to later transactions of the
-    /// group through `reader`.
+    /// Adds the writes to the group's batch and, when later transactions of the group will read
+    /// (`reader` is given), makes them visible to those through it.
     pub(super) fn stage(
         self,
         store: &Store,
         batch: &mut WriteBatch,
-        reader: &mut GroupReader<'_>,
+        reader: Option<&mut GroupReader<'_>>,
     ) -> Result<(), StorageError> {
-        for (column, key, value) in self.puts {
-            batch.put_cf(store.column(column)?, &key, &value);
-            reader.overlay(column, key, value);
+        match reader {
+            Some(reader) => {
+                for (column, key, value) in self.puts {
+                    batch.put_cf(store.column(column)?, &key, &value);
+                    reader.overlay(column, key, value);
+                }
+            }
+            None => {
+                for (column, key, value) in &self.puts {
+                    batch.put_cf(store.column(*column)?, key, value);
+                }
+            }
         }
         Ok(())
     }
