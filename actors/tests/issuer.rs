@@ -1,31 +1,27 @@
 //! The issuer actor end to end: accounts, withdrawals, spend checks, key lifecycle, restarts.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::*;
 use semper_actors::clock::ManualClock;
-use semper_actors::issuer::{
-    DenominationSchedule, IssuerConfig, IssuerError, IssuerHandle, IssuerState,
-};
-use semper_protocol::amount::{Amount, Currency};
+use semper_actors::issuer::{IssuerConfig, IssuerError, IssuerHandle, IssuerState};
+use semper_protocol::amount::Currency;
 use semper_protocol::bounded::BoundedVec;
-use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::Denomination;
-use semper_protocol::ids::{AccountId, BankId, BatchId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, BatchId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SpendCheckBatch, SpendCheckResponse, SpendResult};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
-use semper_storage::CommitConfig;
 use semper_storage::ledger;
 
-const ISSUER: BankId = BankId([1; 16]);
-const ACQUIRER: BankId = BankId([2; 16]);
 const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
-const HOUR_MS: u64 = 3_600_000;
 
 struct Fixture {
     dir: PathBuf,
@@ -47,24 +43,7 @@ impl Fixture {
     }
 
     fn config(&self, in_flight_max: usize) -> IssuerConfig {
-        IssuerConfig {
-            id: ISSUER,
-            data_dir: self.dir.clone(),
-            commit: CommitConfig::default(),
-            pool_threads: 2,
-            mailbox_capacity: 64,
-            in_flight_max,
-            schedule: DenominationSchedule {
-                values: vec![eur("1.00")],
-                key_size: RsaKeySize::Bits2048,
-                withdraw_period_ms: 24 * HOUR_MS,
-                deposit_grace_ms: 24 * HOUR_MS,
-                retention_ms: 24 * HOUR_MS,
-                lookahead_ms: HOUR_MS,
-                rotation_check_ms: HOUR_MS,
-            },
-            acquirers: vec![(ACQUIRER, *self.acquirer_key.verifying_key())],
-        }
+        issuer_config(self.dir.clone(), in_flight_max, &self.acquirer_key)
     }
 
     fn start(&self, in_flight_max: usize) -> IssuerHandle {
@@ -77,10 +56,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn eur(text: &str) -> Amount {
-    format!("EUR:{text}").parse().unwrap()
 }
 
 fn denomination(issuer: &IssuerHandle) -> Denomination {

@@ -5,36 +5,34 @@
 //! spent coin is a replay with its first permission and a conflict with any other, and the
 //! balance matches the journal.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::*;
 use rand::RngExt as _;
 use semper_actors::clock::ManualClock;
-use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerHandle, IssuerState};
-use semper_protocol::amount::{Amount, Currency};
+use semper_actors::issuer::{IssuerHandle, IssuerState};
+use semper_protocol::amount::Currency;
 use semper_protocol::codec::{Decode, Encode};
-use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::{AccountId, BankId, BatchId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, BatchId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SpendCheckBatch, SpendResult};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet;
-use semper_storage::CommitConfig;
 use semper_storage::ledger::{self, JournalReason};
 
 const DIR_VAR: &str = "SEMPER_ISSUER_CRASH_DIR";
 const ROUND_VAR: &str = "SEMPER_ISSUER_CRASH_ROUND";
-const ISSUER: BankId = BankId([1; 16]);
-const ACQUIRER: BankId = BankId([2; 16]);
 const ACCOUNT: AccountId = AccountId([7; 16]);
 const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
-const HOUR_MS: u64 = 3_600_000;
 /// Concurrent wallets in each child.
 const CHILD_WALLETS: u64 = 3;
 /// Coins per withdrawal, all spent in one batch afterwards.
@@ -42,31 +40,6 @@ const COINS: usize = 2;
 /// The child stops by itself after this long, if it was not killed first.
 const CHILD_MAX_SECONDS: u64 = 30;
 const ROUNDS: u64 = 4;
-
-fn eur(text: &str) -> Amount {
-    format!("EUR:{text}").parse().unwrap()
-}
-
-fn config(dir: PathBuf) -> IssuerConfig {
-    IssuerConfig {
-        id: ISSUER,
-        data_dir: dir,
-        commit: CommitConfig::default(),
-        pool_threads: 2,
-        mailbox_capacity: 64,
-        in_flight_max: 64,
-        schedule: DenominationSchedule {
-            values: vec![eur("1.00")],
-            key_size: RsaKeySize::Bits2048,
-            withdraw_period_ms: 24 * HOUR_MS,
-            deposit_grace_ms: 24 * HOUR_MS,
-            retention_ms: 24 * HOUR_MS,
-            lookahead_ms: HOUR_MS,
-            rotation_check_ms: HOUR_MS,
-        },
-        acquirers: vec![(ACQUIRER, *acquirer_key().verifying_key())],
-    }
-}
 
 fn acquirer_key() -> SigningKey {
     SigningKey::from_seed(&[2; 32])
@@ -79,7 +52,10 @@ fn account_key() -> SigningKey {
 /// An issuer on `dir`, at a fixed time, so that every process sees the same denominations.
 fn start(dir: PathBuf) -> IssuerHandle {
     let clock = Arc::new(ManualClock::new(START));
-    IssuerHandle::start(IssuerState::open(&config(dir), clock).unwrap(), 64)
+    IssuerHandle::start(
+        IssuerState::open(&issuer_config(dir, 64, &acquirer_key()), clock).unwrap(),
+        64,
+    )
 }
 
 fn permission(coin: &wallet::WalletCoin, merchant: u8) -> SignedDepositPermission {

@@ -1,0 +1,49 @@
+//! What the issuer tests share: one issuer configuration, and euro amounts.
+
+use std::path::PathBuf;
+
+use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
+use semper_protocol::amount::Amount;
+use semper_protocol::crypto::blind_rsa::RsaKeySize;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::BankId;
+use semper_storage::CommitConfig;
+
+/// The issuer under test.
+pub const ISSUER: BankId = BankId([1; 16]);
+/// The one acquirer it accepts spend checks from.
+pub const ACQUIRER: BankId = BankId([2; 16]);
+/// An hour, for the denomination schedule.
+pub const HOUR_MS: u64 = 3_600_000;
+
+/// An amount in euros, e.g. `eur("1.00")`.
+pub fn eur(text: &str) -> Amount {
+    format!("EUR:{text}").parse().unwrap()
+}
+
+/// An issuer on `dir` with one 1-euro denomination series of RSA-2048 keys, day-long windows, and
+/// [`ACQUIRER`] with `acquirer_key` as its only acquirer.
+pub fn issuer_config(
+    dir: PathBuf,
+    in_flight_max: usize,
+    acquirer_key: &SigningKey,
+) -> IssuerConfig {
+    IssuerConfig {
+        id: ISSUER,
+        data_dir: dir,
+        commit: CommitConfig::default(),
+        pool_threads: 2,
+        mailbox_capacity: 64,
+        in_flight_max,
+        schedule: DenominationSchedule {
+            values: vec![eur("1.00")],
+            key_size: RsaKeySize::Bits2048,
+            withdraw_period_ms: 24 * HOUR_MS,
+            deposit_grace_ms: 24 * HOUR_MS,
+            retention_ms: 24 * HOUR_MS,
+            lookahead_ms: HOUR_MS,
+            rotation_check_ms: HOUR_MS,
+        },
+        acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
+    }
+}
