@@ -10,18 +10,14 @@ use common::*;
 use semper_actors::clock::ManualClock;
 use semper_actors::issuer::{IssuerConfig, IssuerError, IssuerHandle, IssuerState};
 use semper_protocol::amount::Currency;
-use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::Denomination;
-use semper_protocol::ids::{AccountId, BatchId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
-use semper_protocol::messages::spend::{SpendCheckBatch, SpendCheckResponse, SpendResult};
-use semper_protocol::signed::Signed;
+use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
 use semper_storage::ledger;
-
-const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
 
 struct Fixture {
     dir: PathBuf,
@@ -105,29 +101,12 @@ async fn withdraw(
 fn pay(coins: &[WalletCoin], merchant: u8) -> Vec<SignedDepositPermission> {
     coins
         .iter()
-        .map(|coin| {
-            wallet::sign_deposit_permission(
-                coin,
-                ContractHash([merchant; 32]),
-                MerchantId([merchant; 16]),
-                ACQUIRER,
-                START,
-            )
-        })
+        .map(|coin| permission(coin, merchant))
         .collect()
 }
 
-fn batch(
-    f: &Fixture,
-    id: u8,
-    permissions: Vec<SignedDepositPermission>,
-) -> Signed<SpendCheckBatch> {
-    let body = SpendCheckBatch {
-        acquirer: ACQUIRER,
-        batch_id: BatchId([id; 16]),
-        permissions: BoundedVec::new(permissions).unwrap(),
-    };
-    Signed::sign(body, &f.acquirer_key)
+fn batch(f: &Fixture, id: u8, permissions: Vec<SignedDepositPermission>) -> SignedSpendCheckBatch {
+    spend_batch(&f.acquirer_key, [id; 16], permissions)
 }
 
 fn run<F: std::future::Future>(future: F) -> F::Output {

@@ -20,19 +20,16 @@ use semper_actors::issuer::{IssuerHandle, IssuerState};
 use semper_protocol::amount::Currency;
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::{AccountId, BatchId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
-use semper_protocol::messages::spend::{SpendCheckBatch, SpendResult};
+use semper_protocol::messages::spend::SpendResult;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
-use semper_protocol::signed::Signed;
-use semper_protocol::time::Timestamp;
 use semper_protocol::wallet;
 use semper_storage::ledger::{self, JournalReason};
 
 const DIR_VAR: &str = "SEMPER_ISSUER_CRASH_DIR";
 const ROUND_VAR: &str = "SEMPER_ISSUER_CRASH_ROUND";
 const ACCOUNT: AccountId = AccountId([7; 16]);
-const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
 /// Concurrent wallets in each child.
 const CHILD_WALLETS: u64 = 3;
 /// Coins per withdrawal, all spent in one batch afterwards.
@@ -56,25 +53,6 @@ fn start(dir: PathBuf) -> IssuerHandle {
         IssuerState::open(&issuer_config(dir, 64, &acquirer_key()), clock).unwrap(),
         64,
     )
-}
-
-fn permission(coin: &wallet::WalletCoin, merchant: u8) -> SignedDepositPermission {
-    wallet::sign_deposit_permission(
-        coin,
-        ContractHash([merchant; 32]),
-        MerchantId([merchant; 16]),
-        ACQUIRER,
-        START,
-    )
-}
-
-fn spend_batch(id: [u8; 16], permissions: Vec<SignedDepositPermission>) -> Signed<SpendCheckBatch> {
-    let body = SpendCheckBatch {
-        acquirer: ACQUIRER,
-        batch_id: BatchId(id),
-        permissions: permissions.try_into().unwrap(),
-    };
-    Signed::sign(body, &acquirer_key())
 }
 
 /// One wallet's work, until the deadline: withdraw, then spend every coin, printing an ACK line
@@ -105,7 +83,7 @@ async fn wallet_loop(issuer: IssuerHandle, round: u64, wallet_index: u64, deadli
         let coins = wallet::finalize_coins(RequestId(id), planned, &response).unwrap();
         let first: Vec<_> = coins.iter().map(|c| permission(c, 1)).collect();
         let answer = issuer
-            .spend_check(spend_batch(id, first.clone()))
+            .spend_check(spend_batch(&acquirer_key(), id, first.clone()))
             .await
             .unwrap();
         assert!(answer.results.iter().all(|r| *r == SpendResult::Accepted));
@@ -269,14 +247,20 @@ fn issuer_crash_loses_nothing_acknowledged() {
             let mut id = [0xee; 16];
             id[..8].copy_from_slice(&(index as u64).to_be_bytes());
             let first: Vec<_> = chunk.iter().map(|(first, _)| first.clone()).collect();
-            let answer = issuer.spend_check(spend_batch(id, first)).await.unwrap();
+            let answer = issuer
+                .spend_check(spend_batch(&acquirer_key(), id, first))
+                .await
+                .unwrap();
             assert!(
                 answer.results.iter().all(|r| *r == SpendResult::Replay),
                 "an acknowledged spend was lost"
             );
             id[15] = 0xff;
             let other: Vec<_> = chunk.iter().map(|(_, other)| other.clone()).collect();
-            let answer = issuer.spend_check(spend_batch(id, other)).await.unwrap();
+            let answer = issuer
+                .spend_check(spend_batch(&acquirer_key(), id, other))
+                .await
+                .unwrap();
             for (result, (first, _)) in answer.results.iter().zip(chunk) {
                 match result {
                     SpendResult::Conflict { earlier } => assert_eq!(**earlier, *first),

@@ -6,7 +6,12 @@ use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::BankId;
+use semper_protocol::ids::{BankId, BatchId, ContractHash, MerchantId};
+use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckBatch};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::{self, WalletCoin};
 use semper_storage::CommitConfig;
 
 /// The issuer under test.
@@ -15,6 +20,8 @@ pub const ISSUER: BankId = BankId([1; 16]);
 pub const ACQUIRER: BankId = BankId([2; 16]);
 /// An hour, for the denomination schedule.
 pub const HOUR_MS: u64 = 3_600_000;
+/// The tests' starting time, and every permission's timestamp.
+pub const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
 
 /// An amount in euros, e.g. `eur("1.00")`.
 pub fn eur(text: &str) -> Amount {
@@ -46,4 +53,29 @@ pub fn issuer_config(
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
     }
+}
+
+/// `coin`'s permission to pay merchant number `merchant` through [`ACQUIRER`].
+pub fn permission(coin: &WalletCoin, merchant: u8) -> SignedDepositPermission {
+    wallet::sign_deposit_permission(
+        coin,
+        ContractHash([merchant; 32]),
+        MerchantId([merchant; 16]),
+        ACQUIRER,
+        START,
+    )
+}
+
+/// A spend-check batch of `permissions` from [`ACQUIRER`], signed with `acquirer_key`.
+pub fn spend_batch(
+    acquirer_key: &SigningKey,
+    id: [u8; 16],
+    permissions: Vec<SignedDepositPermission>,
+) -> SignedSpendCheckBatch {
+    let body = SpendCheckBatch {
+        acquirer: ACQUIRER,
+        batch_id: BatchId(id),
+        permissions: permissions.try_into().unwrap(),
+    };
+    Signed::sign(body, acquirer_key)
 }

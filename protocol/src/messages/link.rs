@@ -86,7 +86,7 @@ impl Encode for LinkRequest {
             } => {
                 writer.u8(3);
                 writer.u64(*after_sequence);
-                writer.u64(u64::from(*limit));
+                writer.u32(*limit);
             }
         }
     }
@@ -101,13 +101,13 @@ impl Decode for LinkRequest {
             2 => Ok(Self::Submit(Box::new(Decode::decode_from(reader)?))),
             3 => {
                 let after_sequence = reader.u64("after sequence")?;
-                let limit = reader.u64("report limit")?;
-                let limit = u32::try_from(limit)
-                    .ok()
-                    .filter(|limit| *limit as usize <= REPORTS_PER_ANSWER_MAX)
-                    .ok_or_else(|| {
-                        DecodeError::invalid("report limit", format!("{limit} is over the bound"))
-                    })?;
+                let limit = reader.u32("report limit")?;
+                if limit as usize > REPORTS_PER_ANSWER_MAX {
+                    return Err(DecodeError::invalid(
+                        "report limit",
+                        format!("{limit} is over the bound of {REPORTS_PER_ANSWER_MAX}"),
+                    ));
+                }
                 Ok(Self::ReportsAfter {
                     after_sequence,
                     limit,

@@ -8,7 +8,7 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
 use crate::ids::{BankId, CycleId, SubmissionId};
 use crate::limits::SUBMISSION_CONFIRMATIONS_MAX;
-use crate::messages::spend::REFUSAL_CODE_MAX_BYTES;
+use crate::messages::spend::{read_refusal_code, write_refusal_code};
 use crate::signed::Signed;
 use crate::time::Timestamp;
 
@@ -47,7 +47,7 @@ impl Encode for ClaimResult {
             }
             Self::Refused { code } => {
                 writer.u8(2);
-                writer.bytes(code.as_bytes());
+                write_refusal_code(writer, code);
             }
         }
     }
@@ -61,14 +61,9 @@ impl Decode for ClaimResult {
                 acquirer: BankId::decode_from(reader)?,
                 submission_id: SubmissionId::decode_from(reader)?,
             }),
-            2 => {
-                let code = reader.bytes(REFUSAL_CODE_MAX_BYTES, "refusal code")?;
-                let code = std::str::from_utf8(code)
-                    .map_err(|e| DecodeError::invalid("refusal code", e))?;
-                Ok(Self::Refused {
-                    code: code.to_owned(),
-                })
-            }
+            2 => Ok(Self::Refused {
+                code: read_refusal_code(reader)?,
+            }),
             other => Err(DecodeError::invalid(
                 "claim result",
                 format!("unknown tag {other}"),

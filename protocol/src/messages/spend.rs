@@ -58,6 +58,18 @@ pub enum SpendResult {
 /// Longest refusal code, in bytes.
 pub const REFUSAL_CODE_MAX_BYTES: usize = 64;
 
+/// Writes a refusal code, as [`read_refusal_code`] reads it.
+pub(crate) fn write_refusal_code(writer: &mut Writer, code: &str) {
+    writer.bytes(code.as_bytes());
+}
+
+/// Reads a refusal code: UTF-8, at most [`REFUSAL_CODE_MAX_BYTES`].
+pub(crate) fn read_refusal_code(reader: &mut Reader<'_>) -> Result<String, DecodeError> {
+    let code = reader.bytes(REFUSAL_CODE_MAX_BYTES, "refusal code")?;
+    let code = std::str::from_utf8(code).map_err(|e| DecodeError::invalid("refusal code", e))?;
+    Ok(code.to_owned())
+}
+
 impl Encode for SpendResult {
     fn encode_to(&self, writer: &mut Writer) {
         match self {
@@ -69,7 +81,7 @@ impl Encode for SpendResult {
             }
             Self::Refused { code } => {
                 writer.u8(3);
-                writer.bytes(code.as_bytes());
+                write_refusal_code(writer, code);
             }
         }
     }
@@ -83,14 +95,9 @@ impl Decode for SpendResult {
             2 => Ok(Self::Conflict {
                 earlier: Box::new(SignedDepositPermission::decode_from(reader)?),
             }),
-            3 => {
-                let code = reader.bytes(REFUSAL_CODE_MAX_BYTES, "refusal code")?;
-                let code = std::str::from_utf8(code)
-                    .map_err(|e| DecodeError::invalid("refusal code", e))?;
-                Ok(Self::Refused {
-                    code: code.to_owned(),
-                })
-            }
+            3 => Ok(Self::Refused {
+                code: read_refusal_code(reader)?,
+            }),
             other => Err(DecodeError::invalid(
                 "spend result",
                 format!("unknown tag {other}"),

@@ -52,7 +52,6 @@ impl Handler for BankHandler {
     }
 
     fn one_way(&self, peer: PeerIdentity, payload: Vec<u8>) -> HandlerFuture<()> {
-        let _roles = self.roles.clone();
         Box::pin(async move {
             let notice = LinkNotice::from_bytes(&payload)
                 .map_err(|error| remote_error(error.code(), &error))?;

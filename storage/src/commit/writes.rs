@@ -35,19 +35,12 @@ impl WriteSet {
         self,
         store: &Store,
         batch: &mut WriteBatch,
-        reader: Option<&mut GroupReader<'_>>,
+        mut reader: Option<&mut GroupReader<'_>>,
     ) -> Result<(), StorageError> {
-        match reader {
-            Some(reader) => {
-                for (column, key, value) in self.puts {
-                    batch.put_cf(store.column(column)?, &key, &value);
-                    reader.overlay(column, key, value);
-                }
-            }
-            None => {
-                for (column, key, value) in &self.puts {
-                    batch.put_cf(store.column(*column)?, key, value);
-                }
+        for (column, key, value) in self.puts {
+            batch.put_cf(store.column(column)?, &key, &value);
+            if let Some(reader) = reader.as_mut() {
+                reader.overlay(column, key, value);
             }
         }
         Ok(())
