@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
@@ -22,14 +24,27 @@ pub fn run(
     batch: SignedSpendCheckBatch,
     reply: impl FnOnce(Result<SpendCheckResponse, IssuerError>) + Send + 'static,
 ) {
-    if let Err(refusal) = check_batch(&batch, state.acquirers.get(&batch.body().acquirer)) {
-        return reply(Err(refusal.into()));
-    }
     let body = batch.body();
     let now = state.clock.now();
     let permissions: &[SignedDepositPermission] = &body.permissions;
-    // Each body is encoded once, for its signature check, its digest and its stored form.
-    let encoded = state.pool.install(|| EncodedPermissions::new(permissions));
+    // The acquirer's signature is checked while each body is encoded and digested, once, for its
+    // signature check, its digest and its stored form.
+    let (checked, (encoded, body_digests)) = state.pool.install(|| {
+        rayon::join(
+            || check_batch(&batch, state.acquirers.get(&body.acquirer)),
+            || {
+                let encoded = EncodedPermissions::new(permissions);
+                let digests: Vec<Digest> = (0..permissions.len())
+                    .into_par_iter()
+                    .map(|index| Digest(sha256(&[encoded.body(index)])))
+                    .collect();
+                (encoded, digests)
+            },
+        )
+    });
+    if let Err(refusal) = checked {
+        return reply(Err(refusal.into()));
+    }
     // Refusals by position; `None` for the coins that go on to the spent set.
     let mut refusals: Vec<Option<String>> = {
         let denominations = state.denominations();
@@ -40,7 +55,7 @@ pub fn run(
             &denominations.book,
             now,
         );
-        let verdicts = state.pool.verify(permissions, &denominations.book);
+        let verdicts = state.pool.verify_encoded(&encoded, &denominations.book);
         admitted
             .into_iter()
             .zip(verdicts)
@@ -60,7 +75,7 @@ pub fn run(
         .filter(|((_, refusal), _)| refusal.is_none())
         .map(|(((index, permission), _), digest)| {
             let body = encoded.body(index);
-            let permission_digest = Digest(sha256(&[body]));
+            let permission_digest = body_digests[index];
             *digest = Some(permission_digest);
             // The stored form is the signed permission's encoding: body, then signature.
             let mut stored = Vec::with_capacity(body.len() + permission.signature().0.len());

@@ -34,7 +34,7 @@ const THREADS: usize = 2;
 const WITHDRAW_COINS: usize = 64;
 const WITHDRAW_REQUESTS: usize = 240;
 const SPEND_BATCH_COINS: usize = 256;
-const SPEND_BATCHES: usize = 48;
+const SPEND_BATCHES: usize = 192;
 /// Each measure alternates with its reference in rounds of this many requests, so that both see
 /// the same machine: on a shared 2-core VM the load drifts within seconds.
 const ROUND_REQUESTS: usize = 8;
