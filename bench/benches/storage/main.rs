@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use semper_bench::ids;
+use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::{DenominationId, Digest};
 use semper_storage::commit::Committer;
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
@@ -27,6 +28,7 @@ fn bench_dir(name: &str) -> PathBuf {
 fn fresh_entries(count: usize) -> Vec<SpendEntry> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let first = NEXT.fetch_add(count as u64, Ordering::Relaxed);
+    let eur = Currency::new("EUR").expect("EUR is a known currency");
     (first..first + count as u64)
         .map(|n| {
             let mut coin = [0u8; 32];
@@ -38,6 +40,7 @@ fn fresh_entries(count: usize) -> Vec<SpendEntry> {
                 coin,
                 permission_digest: Digest(coin),
                 permission: vec![0xa5; PERMISSION_BYTES],
+                amount: Amount::from_minor_units(eur, 100),
             }
         })
         .collect()
@@ -78,6 +81,7 @@ fn bench_spent_set(c: &mut Criterion) {
     let outcomes = committer
         .execute(CheckAndInsert {
             entries: fresh_entries(ids::SPENT_SET_BATCH_COINS),
+            batch: None,
         })
         .expect("check-and-insert");
     assert!(
@@ -92,7 +96,10 @@ fn bench_spent_set(c: &mut Criterion) {
             let entries = fresh_entries(ids::SPENT_SET_BATCH_COINS);
             black_box(
                 committer
-                    .execute(CheckAndInsert { entries })
+                    .execute(CheckAndInsert {
+                        entries,
+                        batch: None,
+                    })
                     .expect("check-and-insert"),
             )
         })
@@ -108,9 +115,15 @@ fn bench_spent_set(c: &mut Criterion) {
                 let sender = sender.clone();
                 let entries = fresh_entries(ids::SPENT_SET_BATCH_COINS);
                 committer
-                    .submit(CheckAndInsert { entries }, move |result| {
-                        let _ = sender.send(result.map(|outcomes| outcomes.len()));
-                    })
+                    .submit(
+                        CheckAndInsert {
+                            entries,
+                            batch: None,
+                        },
+                        move |result| {
+                            let _ = sender.send(result.map(|outcomes| outcomes.len()));
+                        },
+                    )
                     .expect("queue has room");
             }
             for _ in 0..submitters {
