@@ -5,10 +5,15 @@
 //! store's committer. Its own thread never waits on either: results come back through one-shot
 //! channels. A full mailbox, pool or commit queue answers "busy" instead of queueing more.
 //!
-//! - [`issuer`]: accounts, withdrawals, spend checks and the denomination key lifecycle.
+//! - [`issuer`]: accounts, withdrawals, spend checks, the denomination key lifecycle and the
+//!   reconciliation of settlement reports.
+//! - [`clearing`]: settlement submissions claimed into cycles, and each cycle's signed report.
 //! - [`gateway`]: how one bank's actor reaches another, whatever the carrier.
+//! - [`keystore`]: a bank's private keys on disk, owner-only.
 
+pub mod clearing;
 pub mod clock;
 pub mod gateway;
 pub mod in_flight;
 pub mod issuer;
+pub mod keystore;

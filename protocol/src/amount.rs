@@ -211,6 +211,20 @@ impl Amount {
         Ok(Self::from_minor_units(self.currency, product))
     }
 
+    /// The sum of `amounts` in each currency they hold, sorted by currency; overflow is refused.
+    pub fn sum_per_currency(
+        amounts: impl IntoIterator<Item = Amount>,
+    ) -> Result<Vec<Amount>, AmountError> {
+        let mut sums: std::collections::BTreeMap<Currency, Amount> = Default::default();
+        for amount in amounts {
+            let sum = sums
+                .entry(amount.currency)
+                .or_insert_with(|| Amount::zero(amount.currency));
+            *sum = sum.checked_add(amount)?;
+        }
+        Ok(sums.into_values().collect())
+    }
+
     fn same_currency(self, other: Amount) -> Result<(), AmountError> {
         if self.currency == other.currency {
             Ok(())
@@ -401,6 +415,25 @@ mod tests {
             "amount.currency_mismatch"
         );
         assert_eq!(one.checked_add(one).unwrap().minor_units(), 2);
+    }
+
+    #[test]
+    fn sums_per_currency_are_sorted_and_checked() {
+        let amounts: Vec<Amount> = ["JPY:5", "EUR:1.50", "JPY:7", "EUR:0.25"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let sums = Amount::sum_per_currency(amounts).unwrap();
+        assert_eq!(
+            sums,
+            vec!["EUR:1.75".parse().unwrap(), "JPY:12".parse().unwrap()]
+        );
+        assert_eq!(Amount::sum_per_currency([]), Ok(vec![]));
+        let huge = Amount::from_minor_units(eur(), u64::MAX);
+        assert_eq!(
+            Amount::sum_per_currency([huge, huge]),
+            Err(AmountError::Overflow)
+        );
     }
 
     #[test]

@@ -45,6 +45,11 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     pub fn into_vec(self) -> Vec<T> {
         self.0
     }
+
+    /// Maps each item: the result has as many items, so it keeps the bound.
+    pub fn map<'a, U>(&'a self, f: impl FnMut(&'a T) -> U) -> BoundedVec<U, MAX> {
+        BoundedVec(self.0.iter().map(f).collect())
+    }
 }
 
 impl<T, const MAX: usize> Default for BoundedVec<T, MAX> {

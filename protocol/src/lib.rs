@@ -10,11 +10,14 @@
 //! - [`crypto`]: Ed25519 (ZIP-215, single and batch) and blind RSA (RFC 9474).
 //! - [`denomination`], [`messages`], [`signed`]: the protocol's values.
 //! - [`batch_verifier`]: the deposit hot path.
+//! - [`clearing`]: the clearing house's checks, claims and netting.
+//! - [`reconcile`]: what a bank records when a settlement report disagrees with its books.
 //! - [`wallet`]: withdraw, finalize and pay, as a wallet does them.
 
 pub mod amount;
 pub mod batch_verifier;
 pub mod bounded;
+pub mod clearing;
 pub mod codec;
 pub mod crypto;
 pub mod denomination;

@@ -24,3 +24,8 @@ pub const REVOKED_MAX: usize = 4096;
 pub const REPORT_OBLIGATIONS_MAX: usize = 16384;
 /// Net positions in one settlement report.
 pub const REPORT_POSITIONS_MAX: usize = 4096;
+/// Confirmations claimed in one clearing cycle: a cycle that has no room for a submission's
+/// claims is cut before they are counted, so no obligation of its report lists more.
+pub const CYCLE_CONFIRMATIONS_MAX: usize = OBLIGATION_CONFIRMATIONS_MAX;
+/// Settlement reports in one answer to a participant catching up.
+pub const REPORTS_AFTER_MAX: usize = 16;

@@ -1,6 +1,8 @@
 //! The schema: column families, key layouts and the schema version.
 
-use semper_protocol::ids::{AccountId, DenominationId, RequestId};
+use semper_protocol::ids::{
+    AccountId, BankId, BatchId, DenominationId, Digest, RequestId, SubmissionId,
+};
 
 /// The schema version this build writes. A DB with a newer one is refused at open.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,11 +24,37 @@ pub enum Column {
     SpentCoins,
     /// Published denominations. Key: denomination id.
     Denominations,
+    // Clearing
+    /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
+    /// submission id.
+    Submissions,
+    /// Confirmations claimed, with the submission that claimed each. Key: issuer ‖ acquirer ‖
+    /// batch id.
+    ClaimedConfirmations,
+    /// Coins claimed, with the submission that claimed each. Key: issuer ‖ coin public key.
+    ClaimedCoins,
+    /// The open clearing cycle. Key: [`CYCLE_OPEN`].
+    Cycles,
+    /// The confirmations claimed in each cycle. Key: cycle number ‖ claim number (u64s,
+    /// big-endian).
+    CycleClaims,
+    /// Signed settlement reports. Key: cycle number (u64, big-endian).
+    Reports,
+    // Issuer reconciliation
+    /// What the issuer confirmed per spend-check batch: totals per currency. Key: acquirer ‖
+    /// batch id.
+    ConfirmedBatches,
+    // Received reports (any participant)
+    /// Settlement reports received. Key: [`received_report_key`] or [`refused_report_key`].
+    ReceivedReports,
+    /// Discrepancies found in received reports, in the order found. Key: number (u64,
+    /// big-endian).
+    Discrepancies,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 16] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -34,6 +62,18 @@ impl Column {
         Column::Withdrawals,
         Column::SpentCoins,
         Column::Denominations,
+        // Clearing
+        Column::Submissions,
+        Column::ClaimedConfirmations,
+        Column::ClaimedCoins,
+        Column::Cycles,
+        Column::CycleClaims,
+        Column::Reports,
+        // Issuer reconciliation
+        Column::ConfirmedBatches,
+        // Received reports (any participant)
+        Column::ReceivedReports,
+        Column::Discrepancies,
     ];
 
     /// The column family's name in RocksDB.
@@ -46,6 +86,18 @@ impl Column {
             Column::Withdrawals => "withdrawals",
             Column::SpentCoins => "spent_coins",
             Column::Denominations => "denominations",
+            // Clearing
+            Column::Submissions => "submissions",
+            Column::ClaimedConfirmations => "claimed_confirmations",
+            Column::ClaimedCoins => "claimed_coins",
+            Column::Cycles => "cycles",
+            Column::CycleClaims => "cycle_claims",
+            Column::Reports => "reports",
+            // Issuer reconciliation
+            Column::ConfirmedBatches => "confirmed_batches",
+            // Received reports (any participant)
+            Column::ReceivedReports => "received_reports",
+            Column::Discrepancies => "discrepancies",
         }
     }
 
@@ -53,7 +105,12 @@ impl Column {
     pub fn wants_bloom_filter(self) -> bool {
         matches!(
             self,
-            Column::SpentCoins | Column::Withdrawals | Column::CreditReferences
+            Column::SpentCoins
+                | Column::Withdrawals
+                | Column::CreditReferences
+                | Column::Submissions
+                | Column::ClaimedConfirmations
+                | Column::ClaimedCoins
         )
     }
 }
@@ -86,5 +143,79 @@ pub fn spent_key(denomination: &DenominationId, coin: &[u8; 32]) -> [u8; 64] {
     let mut key = [0u8; 64];
     key[..32].copy_from_slice(denomination.as_bytes());
     key[32..].copy_from_slice(coin);
+    key
+}
+
+// Clearing
+
+/// Key of the open cycle's record in [`Column::Cycles`].
+pub const CYCLE_OPEN: &[u8] = b"open";
+
+/// Key of a settlement submission's record.
+pub fn submission_key(acquirer: &BankId, submission: &SubmissionId) -> [u8; 32] {
+    concat([acquirer.as_bytes(), submission.as_bytes()])
+}
+
+/// Key of a claimed confirmation.
+pub fn claimed_confirmation_key(issuer: &BankId, acquirer: &BankId, batch: &BatchId) -> [u8; 48] {
+    concat([issuer.as_bytes(), acquirer.as_bytes(), batch.as_bytes()])
+}
+
+/// Key of a claimed coin.
+pub fn claimed_coin_key(issuer: &BankId, coin: &[u8; 32]) -> [u8; 48] {
+    concat([issuer.as_bytes().as_slice(), coin])
+}
+
+/// Key of claim number `index` of cycle `sequence`: a cycle's claims are one range, in order.
+pub fn cycle_claim_key(sequence: u64, index: u64) -> [u8; 16] {
+    concat([sequence.to_be_bytes(), index.to_be_bytes()])
+}
+
+/// Key of the report of cycle `sequence`: reports sort by cycle.
+pub fn report_key(sequence: u64) -> [u8; 8] {
+    sequence.to_be_bytes()
+}
+
+// Issuer reconciliation
+
+/// Key of the totals an issuer confirmed for a batch.
+pub fn confirmed_batch_key(acquirer: &BankId, batch: &BatchId) -> [u8; 32] {
+    concat([acquirer.as_bytes(), batch.as_bytes()])
+}
+
+// Received reports (any participant)
+
+/// Key of a received report that was verified and applied: tag 0 ‖ cycle number, so applied
+/// reports sort by cycle.
+pub fn received_report_key(sequence: u64) -> [u8; 9] {
+    concat([[0u8].as_slice(), &sequence.to_be_bytes()])
+}
+
+/// Key of a received report that failed verification: tag 1 ‖ its body digest, so a re-delivered
+/// one is recorded once.
+pub fn refused_report_key(digest: &Digest) -> [u8; 33] {
+    concat([[1u8].as_slice(), digest.as_bytes()])
+}
+
+/// Key of discrepancy number `index`.
+pub fn discrepancy_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+/// Meta key of the highest cycle number of the received reports applied (u64, big-endian).
+pub const META_REPORTS_LAST_SEQUENCE: &[u8] = b"reports_last_sequence";
+/// Meta key of the number of discrepancies recorded (u64, big-endian).
+pub const META_DISCREPANCIES_LEN: &[u8] = b"discrepancies_len";
+
+/// `parts` end to end, in a key of exactly their total length.
+fn concat<const N: usize, P: AsRef<[u8]>, const K: usize>(parts: [P; K]) -> [u8; N] {
+    let mut key = [0u8; N];
+    let mut at = 0;
+    for part in &parts {
+        let part = part.as_ref();
+        key[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    debug_assert_eq!(at, N, "key parts must fill the key");
     key
 }

@@ -1,10 +1,13 @@
-//! The spent-coin set: atomic check-and-insert of a batch of coins.
+//! The spent-coin set: atomic check-and-insert of a batch of coins, with the totals the issuer
+//! confirms for the batch in the same write.
 
 use std::collections::HashMap;
 
-use semper_protocol::ids::{DenominationId, Digest};
+use semper_protocol::amount::Amount;
+use semper_protocol::ids::{BankId, BatchId, DenominationId, Digest};
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
+use crate::confirmed_batches;
 use crate::error::StorageError;
 use crate::schema::{Column, spent_key};
 
@@ -19,6 +22,8 @@ pub struct SpendEntry {
     pub permission_digest: Digest,
     /// The signed deposit permission, canonically encoded: the proof returned on a conflict.
     pub permission: Vec<u8>,
+    /// The value spent.
+    pub amount: Amount,
 }
 
 /// What the spent set said about one coin.
@@ -40,10 +45,15 @@ pub enum SpendOutcome {
 /// Transactions are applied one at a time by the committer, so among concurrent batches that hold
 /// the same coin exactly one gets [`SpendOutcome::New`]. A coin listed twice in one batch is new at
 /// most once.
+///
+/// With a `batch`, the same write records what the issuer confirms for it: the totals, per
+/// currency, of the coins that are new or replayed, which are the coins its confirmation lists.
 #[derive(Clone, Debug)]
 pub struct CheckAndInsert {
     /// The coins, in the order their outcomes come back.
     pub entries: Vec<SpendEntry>,
+    /// The acquirer and batch whose confirmed totals to record; `None` records none.
+    pub batch: Option<(BankId, BatchId)>,
 }
 
 impl Transaction for CheckAndInsert {
@@ -90,6 +100,15 @@ impl Transaction for CheckAndInsert {
                 Some((digest, _)) if digest == entry.permission_digest => SpendOutcome::Replay,
                 Some((_, earlier)) => SpendOutcome::Conflict { earlier },
             });
+        }
+        if let Some((acquirer, batch)) = &self.batch {
+            let confirmed = self
+                .entries
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, outcome)| matches!(outcome, SpendOutcome::New | SpendOutcome::Replay))
+                .map(|(entry, _)| entry.amount);
+            confirmed_batches::stage(&mut writes, acquirer, batch, confirmed);
         }
         Ok((outcomes, writes))
     }

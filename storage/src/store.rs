@@ -15,6 +15,9 @@ use crate::spent_filter::{SPENT_FILTER_BITS, SpentFilter};
 /// Bloom filter bits per key: about 1 % false positives, so most spent-set misses skip the disk.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
+/// Records read by a scan: (key, value) pairs, in key order.
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The role a DB belongs to. Each role has its own DB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -166,7 +169,7 @@ impl Store {
         column: Column,
         prefix: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Records, StorageError> {
         let iterator = self.db.iterator_cf(
             self.column(column)?,
             IteratorMode::From(prefix, Direction::Forward),
@@ -177,6 +180,25 @@ impl Store {
             if !key.starts_with(prefix) || records.len() == limit {
                 break;
             }
+            records.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(records)
+    }
+
+    /// Up to `limit` records from key `start` on, in key order.
+    pub fn scan_from(
+        &self,
+        column: Column,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Records, StorageError> {
+        let iterator = self.db.iterator_cf(
+            self.column(column)?,
+            IteratorMode::From(start, Direction::Forward),
+        );
+        let mut records = Vec::new();
+        for item in iterator.take(limit) {
+            let (key, value) = item?;
             records.push((key.into_vec(), value.into_vec()));
         }
         Ok(records)

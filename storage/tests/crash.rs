@@ -75,7 +75,12 @@ fn crash_child() {
                     committer.execute(withdrawal(n)).unwrap().unwrap();
                     println!("ACK W {n}");
                     let entries = coins(n).into_iter().map(|c| spend(c, 0)).collect();
-                    let outcomes = committer.execute(CheckAndInsert { entries }).unwrap();
+                    let outcomes = committer
+                        .execute(CheckAndInsert {
+                            entries,
+                            batch: None,
+                        })
+                        .unwrap();
                     assert!(outcomes.iter().all(|o| *o == SpendOutcome::New));
                     println!("ACK S {n}");
                     std::io::stdout().flush().unwrap();
@@ -168,7 +173,10 @@ fn crash_loses_nothing_acknowledged() {
             .map(|c| spend(c, 0))
             .collect();
         let outcomes = committer
-            .execute(CheckAndInsert { entries: replays })
+            .execute(CheckAndInsert {
+                entries: replays,
+                batch: None,
+            })
             .unwrap();
         assert!(
             outcomes.iter().all(|o| *o == SpendOutcome::Replay),
@@ -180,7 +188,10 @@ fn crash_loses_nothing_acknowledged() {
             .map(|c| spend(c, 1))
             .collect();
         let outcomes = committer
-            .execute(CheckAndInsert { entries: doubles })
+            .execute(CheckAndInsert {
+                entries: doubles,
+                batch: None,
+            })
             .unwrap();
         assert!(
             outcomes

@@ -9,14 +9,17 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_protocol::reconcile::Discrepancy;
 use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
+use semper_storage::reports;
 use tokio::sync::oneshot;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, spend, withdraw};
+use super::{lifecycle, reconcile, spend, withdraw};
 
 /// Where an answer goes.
 type Reply<T> = oneshot::Sender<Result<T, IssuerError>>;
@@ -140,6 +143,12 @@ issuer_message!(
 );
 
 issuer_message!(
+    /// Reconciles a settlement report from the clearing house, and records it.
+    ReceiveReportMessage { report: SignedSettlementReport } -> Vec<Discrepancy>,
+    |state, message, reply| reconcile::run(state, message.0, reply)
+);
+
+issuer_message!(
     /// Generates the keys the schedule needs ahead, and republishes the set.
     EnsureDenominationsMessage {} -> Vec<DenominationId>,
     |state, _message, reply| {
@@ -232,6 +241,23 @@ impl IssuerHandle {
         batch: SignedSpendCheckBatch,
     ) -> Result<SpendCheckResponse, IssuerError> {
         self.call(|reply| SpendCheckMessage { batch, reply }).await
+    }
+
+    /// Receives a settlement report: verifies it, reconciles it against the batches the issuer
+    /// confirmed, and records it with its discrepancies (none when it agrees). A report that
+    /// fails verification is recorded as a bad report and not applied.
+    pub async fn receive_report(
+        &self,
+        report: SignedSettlementReport,
+    ) -> Result<Vec<Discrepancy>, IssuerError> {
+        self.call(|reply| ReceiveReportMessage { report, reply })
+            .await
+    }
+
+    /// The discrepancies recorded, from number `from` on, oldest first: at most `limit`, and
+    /// never more than [`reports::DISCREPANCIES_PAGE_MAX`]. Read from the DB, not the mailbox.
+    pub fn discrepancies(&self, from: u64, limit: usize) -> Result<Vec<Discrepancy>, IssuerError> {
+        Ok(reports::discrepancies(&self.state.store, from, limit)?)
     }
 
     /// Generates keys ahead as the schedule needs.

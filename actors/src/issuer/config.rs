@@ -46,4 +46,7 @@ pub struct IssuerConfig {
     pub schedule: DenominationSchedule,
     /// The acquirers allowed to send spend checks, with their bank keys.
     pub acquirers: Vec<(BankId, VerifyingKey)>,
+    /// The clearing house whose settlement reports the issuer reconciles, with the key that signs
+    /// them; `None` treats every report as bad.
+    pub clearing: Option<(BankId, VerifyingKey)>,
 }

@@ -5,7 +5,7 @@ use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_storage::StorageError;
 use semper_storage::ledger::LedgerError;
 
-use super::keystore::KeyStoreError;
+use crate::keystore::KeyStoreError;
 
 /// An issuer failure. Each variant has a stable [`IssuerError::code`]; "busy" means retry later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,6 @@
-//! The spend-check path: checks and batch verification on the pool, one atomic check-and-insert,
-//! then the answer per coin and the signed confirmation, on the pool again.
+//! The spend-check path: checks and batch verification on the pool, one atomic check-and-insert
+//! that also records what the batch's confirmation will list, then the answer per coin and the
+//! signed confirmation, on the pool again.
 
 use std::sync::Arc;
 
@@ -86,31 +87,36 @@ pub fn run(
                 coin: *permission.body().coin.public_key.as_bytes(),
                 permission_digest,
                 permission: stored,
+                amount: permission.body().amount,
             }
         })
         .collect();
+    // The spends and what the confirmation will list go into one write: reconciliation later
+    // checks settlement reports against exactly what was confirmed.
+    let transaction = CheckAndInsert {
+        entries,
+        batch: Some((body.acquirer, body.batch_id)),
+    };
     let committer_state = state.clone();
-    state
-        .committer
-        .submit_or_reply(CheckAndInsert { entries }, move |result| {
-            let outcomes = match result {
-                Ok(outcomes) => outcomes,
-                Err(error) => return reply(Err(error.into())),
-            };
-            // Decoding proofs and signing the confirmation is crypto: back to the pool with it.
-            let pool_state = committer_state.clone();
-            committer_state.pool.spawn(move || {
-                let mut outcomes = outcomes.into_iter();
-                let results = refusals
-                    .iter_mut()
-                    .map(|refusal| match refusal.take() {
-                        Some(code) => SpendResult::Refused { code },
-                        None => to_result(outcomes.next()),
-                    })
-                    .collect::<Vec<_>>();
-                reply(respond(&pool_state, &batch, results, &digests, now))
-            });
+    state.committer.submit_or_reply(transaction, move |result| {
+        let outcomes = match result {
+            Ok(outcomes) => outcomes,
+            Err(error) => return reply(Err(error.into())),
+        };
+        // Decoding proofs and signing the confirmation is crypto: back to the pool with it.
+        let pool_state = committer_state.clone();
+        committer_state.pool.spawn(move || {
+            let mut outcomes = outcomes.into_iter();
+            let results = refusals
+                .iter_mut()
+                .map(|refusal| match refusal.take() {
+                    Some(code) => SpendResult::Refused { code },
+                    None => to_result(outcomes.next()),
+                })
+                .collect::<Vec<_>>();
+            reply(respond(&pool_state, &batch, results, &digests, now))
         });
+    });
 }
 
 fn to_result(outcome: Option<SpendOutcome>) -> SpendResult {

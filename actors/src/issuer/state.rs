@@ -15,10 +15,10 @@ use semper_storage::{Role, Store};
 
 use super::config::{DenominationSchedule, IssuerConfig};
 use super::error::IssuerError;
-use super::keystore::KeyStore;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
+use crate::keystore::KeyStore;
 
 /// Denominations with their secret keys, and the signed set that publishes them.
 pub struct Denominations {
@@ -50,6 +50,8 @@ pub struct IssuerState {
     pub denominations: RwLock<Denominations>,
     /// Acquirers allowed to send spend checks.
     pub acquirers: HashMap<BankId, VerifyingKey>,
+    /// The clearing house whose reports are reconciled, and its report key.
+    pub clearing: Option<(BankId, VerifyingKey)>,
     /// The crypto pool, which also verifies deposit batches.
     pub pool: BatchVerifier,
     /// The time.
@@ -108,6 +110,7 @@ impl IssuerState {
                 sequence,
             }),
             acquirers: config.acquirers.iter().copied().collect(),
+            clearing: config.clearing,
             pool,
             clock,
             in_flight: InFlight::new(config.in_flight_max),

@@ -52,6 +52,7 @@ pub fn issuer_config(
             rotation_check_ms: HOUR_MS,
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
+        clearing: None,
     }
 }
 

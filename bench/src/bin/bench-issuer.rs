@@ -72,6 +72,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
             rotation_check_ms: 3_600_000,
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
+        clearing: None,
     };
     let issuer = IssuerHandle::start(IssuerState::open(&config, Arc::new(SystemClock))?, 256);
     let account = AccountId([7; 16]);

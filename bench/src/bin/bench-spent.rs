@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::{DenominationId, Digest};
 use semper_storage::commit::Committer;
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
@@ -97,6 +98,7 @@ fn run(dir: &Path) -> anyhow::Result<()> {
 fn fresh_entries(count: usize) -> Vec<SpendEntry> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let first = NEXT.fetch_add(count as u64, Ordering::Relaxed);
+    let eur = Currency::new("EUR").expect("EUR is a known currency");
     (first..first + count as u64)
         .map(|n| {
             let mut coin = [0u8; 32];
@@ -108,6 +110,7 @@ fn fresh_entries(count: usize) -> Vec<SpendEntry> {
                 coin,
                 permission_digest: Digest(coin),
                 permission: vec![0xa5; PERMISSION_BYTES],
+                amount: Amount::from_minor_units(eur, 100),
             }
         })
         .collect()
@@ -135,6 +138,7 @@ fn one_at_a_time(committer: &Committer) -> anyhow::Result<usize> {
     for _ in 0..ROUND_BATCHES {
         let outcomes = committer.execute(CheckAndInsert {
             entries: fresh_entries(BATCH_COINS),
+            batch: None,
         })?;
         check_all_new(&outcomes)?;
     }
@@ -148,7 +152,7 @@ fn submitters(committer: &Committer) -> anyhow::Result<usize> {
         for _ in 0..SUBMITTERS {
             let sender = sender.clone();
             let entries = fresh_entries(BATCH_COINS);
-            committer.submit(CheckAndInsert { entries }, move |result| {
+            committer.submit(CheckAndInsert { entries, batch: None }, move |result| {
                 let _ = sender.send(result);
             })?;
             outstanding += 1;

@@ -86,5 +86,6 @@ pub fn spend(coin: u32, permission: u32) -> SpendEntry {
         coin: coin_key,
         permission_digest: Digest(digest),
         permission: format!("permission {permission} of coin {coin}").into_bytes(),
+        amount: eur("1.00"),
     }
 }

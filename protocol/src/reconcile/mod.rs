@@ -9,6 +9,8 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
 use crate::ids::{BankId, BatchId};
 
+pub mod issuer;
+
 /// What kind of disagreement a [`Discrepancy`] records. Each has a stable [`DiscrepancyKind::code`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

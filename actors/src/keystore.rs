@@ -1,5 +1,5 @@
-//! The issuer's private keys on disk: one file each, readable by the owner only, written
-//! atomically. Key bytes never reach a log, an error message or a metric.
+//! A bank's private keys on disk, whatever its roles: one file each, readable by the owner only,
+//! written atomically. Key bytes never reach a log, an error message or a metric.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -15,6 +15,8 @@ use semper_protocol::ids::DenominationId;
 const KEY_FILE_MODE: u32 = 0o600;
 /// Owner only.
 const KEY_DIR_MODE: u32 = 0o700;
+/// Where an issuer's denomination keys go, under the key directory.
+const DENOMINATIONS_DIR: &str = "denominations";
 
 /// Why a key could not be stored or loaded. Each variant has a stable [`KeyStoreError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,11 +79,7 @@ pub struct KeyStore {
 impl KeyStore {
     /// Opens (or creates, owner-only) the key directory.
     pub fn open(dir: &Path) -> Result<Self, KeyStoreError> {
-        fs::create_dir_all(dir.join("denominations")).map_err(io_error(dir))?;
-        for path in [dir.to_path_buf(), dir.join("denominations")] {
-            fs::set_permissions(&path, fs::Permissions::from_mode(KEY_DIR_MODE))
-                .map_err(io_error(&path))?;
-        }
+        owner_only_dir(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })
@@ -114,6 +112,7 @@ impl KeyStore {
         id: &DenominationId,
         key: &DenominationSecretKey,
     ) -> Result<(), KeyStoreError> {
+        owner_only_dir(&self.dir.join(DENOMINATIONS_DIR))?;
         let path = self.denomination_path(id);
         let der = key.to_der().map_err(|_| KeyStoreError::Invalid {
             path: path.display().to_string(),
@@ -134,8 +133,16 @@ impl KeyStore {
     }
 
     fn denomination_path(&self, id: &DenominationId) -> PathBuf {
-        self.dir.join("denominations").join(format!("{id}.rsa.der"))
+        self.dir
+            .join(DENOMINATIONS_DIR)
+            .join(format!("{id}.rsa.der"))
     }
+}
+
+/// Creates `dir` if needed, and makes it owner-only.
+fn owner_only_dir(dir: &Path) -> Result<(), KeyStoreError> {
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(KEY_DIR_MODE)).map_err(io_error(dir))
 }
 
 /// Writes `bytes` to `path` with owner-only permissions, atomically: a temporary file, fsync,

@@ -1,0 +1,212 @@
+//! The clearing house's actix shell: a bounded mailbox and the cut-off timer in front of
+//! [`ClearingState`], and [`ClearingHandle`] for callers. Handlers never block: each request
+//! becomes a task that awaits the pool and the committer.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use semper_protocol::messages::receipt::SignedSubmissionReceipt;
+use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
+use semper_storage::clearing::{self, OpenCycle};
+use tokio::sync::oneshot;
+
+use super::error::ClearingError;
+use super::state::ClearingState;
+use super::{cycle, submit};
+use crate::gateway::ReportSink;
+
+/// Where an answer goes.
+type Reply<T> = oneshot::Sender<Result<T, ClearingError>>;
+
+/// The clearing actor.
+pub struct ClearingActor {
+    state: Arc<ClearingState>,
+    sink: Arc<dyn ReportSink>,
+    mailbox_capacity: usize,
+}
+
+impl ClearingActor {
+    /// An actor over `state` that delivers reports through `sink`, with a mailbox of
+    /// `mailbox_capacity` messages.
+    pub fn new(
+        state: Arc<ClearingState>,
+        sink: Arc<dyn ReportSink>,
+        mailbox_capacity: usize,
+    ) -> Self {
+        Self {
+            state,
+            sink,
+            mailbox_capacity,
+        }
+    }
+
+    /// Admits a request and runs its task; answers "busy" when too many are in progress.
+    fn spawn<T: 'static>(
+        &self,
+        reply: Reply<T>,
+        task: impl Future<Output = Result<T, ClearingError>> + 'static,
+    ) {
+        let Some(ticket) = self.state.in_flight.admit() else {
+            let _ = reply.send(Err(ClearingError::Busy));
+            return;
+        };
+        actix::spawn(async move {
+            let result = task.await;
+            drop(ticket);
+            // The caller may have given up waiting; then no one needs the answer.
+            let _ = reply.send(result);
+        });
+    }
+}
+
+impl Actor for ClearingActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, context: &mut Self::Context) {
+        context.set_mailbox_capacity(self.mailbox_capacity);
+        let every = Duration::from_millis(self.state.cycle_check_ms.max(1));
+        context.run_interval(every, |actor, _| {
+            let (state, sink) = (actor.state.clone(), actor.sink.clone());
+            actix::spawn(async move {
+                // A failed check is logged where it fails, and made again at the next tick.
+                let _ = cycle::cut_if_due(state, sink).await;
+            });
+        });
+    }
+}
+
+/// Defines a message carrying its reply channel, and its handler, which spawns its task.
+macro_rules! clearing_message {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* } -> $out:ty,
+     |$state:ident, $sink:ident, $msg:ident| $task:expr) => {
+        $(#[$doc])*
+        #[derive(Message)]
+        #[rtype(result = "()")]
+        pub struct $name {
+            $(
+                #[allow(missing_docs)]
+                pub $field: $ty,
+            )*
+            /// Where the answer goes.
+            pub reply: Reply<$out>,
+        }
+
+        impl Handler<$name> for ClearingActor {
+            type Result = ();
+
+            fn handle(&mut self, message: $name, _: &mut Self::Context) {
+                let $name { $($field,)* reply } = message;
+                #[allow(unused_variables)]
+                let $msg = ($($field,)*);
+                let $state = self.state.clone();
+                #[allow(unused_variables)]
+                let $sink = self.sink.clone();
+                self.spawn(reply, $task);
+            }
+        }
+    };
+}
+
+clearing_message!(
+    /// Records a settlement submission and answers with its signed receipt.
+    SubmitMessage { submission: SignedSettlementSubmission } -> SignedSubmissionReceipt,
+    |state, sink, message| submit::run(state, sink, message.0)
+);
+
+clearing_message!(
+    /// Reads the reports of the cycles after a number.
+    ReportsAfterMessage { after_sequence: u64, limit: usize } -> Vec<SignedSettlementReport>,
+    |state, sink, message| async move {
+        let (after, limit) = message;
+        Ok(state.on_pool(move |s| clearing::reports_after(&s.store, after, limit)).await??)
+    }
+);
+
+clearing_message!(
+    /// Reads the open cycle.
+    CycleStatusMessage {} -> OpenCycle,
+    |state, sink, message| async move { state.open_cycle().await }
+);
+
+clearing_message!(
+    /// Cuts the open cycle now (operator call).
+    CutCycleMessage {} -> SignedSettlementReport,
+    |state, sink, message| async move {
+        cycle::cut(state, sink, None).await?.ok_or(ClearingError::AlreadyCut)
+    }
+);
+
+/// How callers talk to the clearing house: each call answers "busy" at once when the mailbox is
+/// full.
+#[derive(Clone)]
+pub struct ClearingHandle {
+    address: Addr<ClearingActor>,
+    state: Arc<ClearingState>,
+}
+
+impl ClearingHandle {
+    /// Starts the actor over `state` in the current actix system; reports go out through `sink`.
+    pub fn start(
+        state: Arc<ClearingState>,
+        sink: Arc<dyn ReportSink>,
+        mailbox_capacity: usize,
+    ) -> Self {
+        let address = ClearingActor::new(state.clone(), sink, mailbox_capacity).start();
+        Self { address, state }
+    }
+
+    async fn call<M, T>(&self, message: impl FnOnce(Reply<T>) -> M) -> Result<T, ClearingError>
+    where
+        M: Message<Result = ()> + Send + 'static,
+        ClearingActor: Handler<M>,
+    {
+        let (sender, receiver) = oneshot::channel();
+        self.address
+            .try_send(message(sender))
+            .map_err(|error| match error {
+                SendError::Full(_) => ClearingError::Busy,
+                SendError::Closed(_) => ClearingError::Stopped,
+            })?;
+        receiver.await.map_err(|_| ClearingError::Stopped)?
+    }
+
+    /// Submits a settlement submission; a retry gets the same signed receipt.
+    pub async fn submit(
+        &self,
+        submission: SignedSettlementSubmission,
+    ) -> Result<SignedSubmissionReceipt, ClearingError> {
+        self.call(|reply| SubmitMessage { submission, reply }).await
+    }
+
+    /// The signed reports of the cycles numbered above `after_sequence`, oldest first: at most
+    /// `limit`, and never more than [`semper_protocol::limits::REPORTS_AFTER_MAX`].
+    pub async fn reports_after(
+        &self,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedSettlementReport>, ClearingError> {
+        self.call(|reply| ReportsAfterMessage {
+            after_sequence,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// The open cycle: its number, id, opening time and counts.
+    pub async fn cycle_status(&self) -> Result<OpenCycle, ClearingError> {
+        self.call(|reply| CycleStatusMessage { reply }).await
+    }
+
+    /// Cuts the open cycle now, whatever its age and count, and returns its signed report.
+    pub async fn cut_cycle(&self) -> Result<SignedSettlementReport, ClearingError> {
+        self.call(|reply| CutCycleMessage { reply }).await
+    }
+
+    /// The clearing house's state, for read-only queries.
+    pub fn state(&self) -> &Arc<ClearingState> {
+        &self.state
+    }
+}

@@ -1,0 +1,46 @@
+//! What a clearing house is started with.
+
+use std::path::PathBuf;
+
+use semper_protocol::clearing::Participant;
+use semper_protocol::ids::BankId;
+use semper_storage::CommitConfig;
+
+/// How a report is pushed to a participant that does not take it at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryRetry {
+    /// Deliveries tried per participant and report, the first included.
+    pub attempts_max: u32,
+    /// Wait before the first retry; it doubles after each.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between two tries.
+    pub backoff_max_ms: u64,
+}
+
+/// A clearing house's configuration.
+#[derive(Clone, Debug)]
+pub struct ClearingConfig {
+    /// The clearing house's bank id.
+    pub id: BankId,
+    /// Where its DB (`db/`) and key store (`keys/`) live.
+    pub data_dir: PathBuf,
+    /// Group commit bounds.
+    pub commit: CommitConfig,
+    /// Threads of the crypto pool.
+    pub pool_threads: usize,
+    /// Messages the actor's mailbox holds before callers get "busy".
+    pub mailbox_capacity: usize,
+    /// Requests in progress (on the pool or awaiting commit) before callers get "busy".
+    pub in_flight_max: usize,
+    /// The registered banks, with their roles and keys: who may submit, whose confirmations
+    /// count, and who gets each report.
+    pub participants: Vec<Participant>,
+    /// A cycle that has received a submission is cut this long after it opened.
+    pub cycle_max_ms: u64,
+    /// A cycle is cut once it has recorded this many submissions.
+    pub cycle_max_submissions: u64,
+    /// How often the cut-off timer looks at the open cycle's age.
+    pub cycle_check_ms: u64,
+    /// Retries of report deliveries.
+    pub delivery: DeliveryRetry,
+}

@@ -1,0 +1,79 @@
+//! Why the clearing house refused or failed a request.
+
+use semper_protocol::clearing::{ParticipantError, SubmissionRefusal};
+use semper_protocol::messages::settlement::SettlementError;
+use semper_storage::StorageError;
+use semper_storage::clearing::SubmissionRefused;
+
+use crate::keystore::KeyStoreError;
+
+/// A clearing failure. Each variant has a stable [`ClearingError::code`]; "busy" means retry later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearingError {
+    /// Too much work in progress: retry later.
+    #[error("clearing house is busy: retry later")]
+    Busy,
+    /// The clearing house has stopped.
+    #[error("clearing house has stopped")]
+    Stopped,
+    /// The submission was refused as a whole: unknown acquirer, bad signature, too large.
+    #[error("{0}")]
+    Submission(#[from] SubmissionRefusal),
+    /// The submission could not be recorded: its id was used for another, or the cycle is full.
+    #[error("{0}")]
+    Record(#[from] SubmissionRefused),
+    /// The cycle's report could not be made; the cycle stays open.
+    #[error("{0}")]
+    Settlement(#[from] SettlementError),
+    /// Another cut-off came first.
+    #[error("the cycle was already cut")]
+    AlreadyCut,
+    /// The participant list is invalid.
+    #[error("{0}")]
+    Participants(#[from] ParticipantError),
+    /// The key store failed.
+    #[error("{0}")]
+    KeyStore(#[from] KeyStoreError),
+    /// Storage failed.
+    #[error("{0}")]
+    Storage(StorageError),
+    /// The crypto pool could not be started.
+    #[error("crypto pool: {0}")]
+    Pool(String),
+}
+
+impl From<StorageError> for ClearingError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Busy => Self::Busy,
+            StorageError::Closed => Self::Stopped,
+            other => Self::Storage(other),
+        }
+    }
+}
+
+impl ClearingError {
+    /// The stable error code that the HTTP and link layers report.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Busy => "clearing.busy",
+            Self::Stopped => "clearing.stopped",
+            Self::Submission(e) => e.code(),
+            Self::Record(e) => e.code(),
+            Self::Settlement(e) => e.code(),
+            Self::AlreadyCut => "clearing.already_cut",
+            Self::Participants(e) => e.code(),
+            Self::KeyStore(e) => e.code(),
+            Self::Storage(e) => e.code(),
+            Self::Pool(_) => "clearing.pool",
+        }
+    }
+
+    /// Whether the same request may succeed later: busy, stopped for a restart, or a full cycle.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Busy | Self::Stopped | Self::Record(SubmissionRefused::CycleFull { .. })
+        )
+    }
+}

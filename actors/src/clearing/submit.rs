@@ -1,0 +1,121 @@
+//! The submission path: the acquirer's signature, a look for an earlier answer, and the issuer
+//! signatures on the pool; then one atomic claim-and-record; then the signed receipt. A cycle
+//! that reaches its count cut-off is cut right after.
+
+use std::sync::Arc;
+
+use semper_protocol::clearing::{ClaimRef, authenticate, check_confirmations};
+use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
+use semper_protocol::messages::settlement::SignedSettlementSubmission;
+use semper_protocol::signed::Signed;
+use semper_storage::clearing::{self, RecordSubmission, SubmissionOutcome, SubmissionRefused};
+
+use super::cycle;
+use super::error::ClearingError;
+use super::state::ClearingState;
+use crate::gateway::ReportSink;
+
+/// What the checks on the pool decided.
+enum Checked {
+    /// The same submission was answered before: its receipt.
+    Answered(SubmissionReceipt),
+    /// New: what to record.
+    Fresh(RecordSubmission),
+}
+
+/// Handles a submission: the answer is the signed receipt, the same for every retry.
+pub async fn run(
+    state: Arc<ClearingState>,
+    sink: Arc<dyn ReportSink>,
+    submission: SignedSettlementSubmission,
+) -> Result<SignedSubmissionReceipt, ClearingError> {
+    let checked = state.on_pool(move |state| check(state, &submission)).await;
+    let receipt = match checked.and_then(|checked| checked) {
+        Ok(Checked::Answered(receipt)) => receipt,
+        Ok(Checked::Fresh(transaction)) => match state.commit(transaction).await? {
+            Ok(SubmissionOutcome::Replayed(receipt)) => receipt,
+            Ok(SubmissionOutcome::Recorded { receipt, cycle }) => {
+                count_claims(&receipt);
+                if cycle.submissions >= state.cycle_max_submissions {
+                    let (state, sink) = (state.clone(), sink.clone());
+                    actix::spawn(async move {
+                        // A failed cut is logged where it fails; the timer tries again.
+                        let _ = cycle::cut(state, sink, Some(cycle.sequence)).await;
+                    });
+                }
+                receipt
+            }
+            Err(refused) => return Err(refuse(&state, sink, refused.into())),
+        },
+        Err(error) => return Err(refuse(&state, sink, error)),
+    };
+    metrics::counter!("semper_clearing_submissions_total", "result" => "answered").increment(1);
+    state
+        .on_pool(move |state| Signed::sign(receipt, &state.key))
+        .await
+}
+
+/// Everything that needs the pool: the acquirer's signature first, so that only its own acquirer
+/// learns of an earlier answer; then the earlier answer; then every issuer signature.
+fn check(
+    state: &ClearingState,
+    submission: &SignedSettlementSubmission,
+) -> Result<Checked, ClearingError> {
+    authenticate(submission, &state.participants)?;
+    let body = submission.body();
+    let body_digest = submission.body_digest();
+    if let Some(stored) = clearing::submission(&state.store, &body.acquirer, &body.submission_id)? {
+        // Checked again in the write, which is what counts; this spares the signature checks.
+        return if stored.body_digest == body_digest {
+            Ok(Checked::Answered(stored.receipt))
+        } else {
+            Err(SubmissionRefused::IdReused.into())
+        };
+    }
+    Ok(Checked::Fresh(RecordSubmission {
+        clearing: state.id,
+        by: ClaimRef {
+            acquirer: body.acquirer,
+            submission_id: body.submission_id,
+        },
+        body_digest,
+        received_at: state.clock.now(),
+        verdicts: check_confirmations(submission, &state.participants),
+    }))
+}
+
+/// Counts and logs a refused submission; a full cycle is cut so that the retry finds room.
+fn refuse(
+    state: &Arc<ClearingState>,
+    sink: Arc<dyn ReportSink>,
+    error: ClearingError,
+) -> ClearingError {
+    metrics::counter!("semper_clearing_submissions_total", "result" => error.code()).increment(1);
+    tracing::info!(code = error.code(), %error, "settlement submission refused");
+    if let ClearingError::Record(SubmissionRefused::CycleFull { cycle: sequence }) = error {
+        let state = state.clone();
+        actix::spawn(async move {
+            let _ = cycle::cut(state, sink, Some(sequence)).await;
+        });
+    }
+    error
+}
+
+/// Counts each confirmation's result: claims, and refusals by code.
+fn count_claims(receipt: &SubmissionReceipt) {
+    for claim in receipt.claims.iter() {
+        match claim {
+            ClaimResult::Claimed => {
+                metrics::counter!("semper_clearing_claims_total").increment(1);
+            }
+            ClaimResult::AlreadyClaimed { .. } => {
+                metrics::counter!("semper_clearing_claims_refused_total", "code" => "claim.already_claimed")
+                    .increment(1);
+            }
+            ClaimResult::Refused { code } => {
+                metrics::counter!("semper_clearing_claims_refused_total", "code" => code.clone())
+                    .increment(1);
+            }
+        }
+    }
+}

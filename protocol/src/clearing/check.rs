@@ -1,0 +1,216 @@
+//! Checking a settlement submission: the acquirer's signature once, then each confirmation on its
+//! own, with every issuer signature of the submission verified in one batch, bisected when it
+//! fails, so one bad confirmation never refuses its neighbours.
+
+use std::collections::HashSet;
+
+use crate::amount::{Amount, AmountError};
+use crate::bounded::BoundedVec;
+use crate::codec::Encode;
+use crate::crypto::ed25519::{self, BatchItem, SignatureError, VerifyingKey};
+use crate::ids::BankId;
+use crate::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
+use crate::messages::settlement::SignedSettlementSubmission;
+use crate::messages::spend::SignedSpendConfirmation;
+
+use super::claim::{CoinKey, ConfirmationKey};
+use super::participants::Participants;
+
+/// Why a whole submission was refused. Each variant has a stable [`SubmissionRefusal::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmissionRefusal {
+    /// The submitter is not a registered acquirer.
+    #[error("unknown acquirer")]
+    UnknownAcquirer,
+    /// The acquirer's signature on the submission does not verify.
+    #[error("acquirer signature: {0}")]
+    AcquirerSignature(SignatureError),
+    /// The confirmations hold more coins than one submission may: split it.
+    #[error(
+        "{entries} confirmed coins in one submission, over the bound of {SUBMISSION_ENTRIES_MAX}"
+    )]
+    TooManyEntries {
+        /// The coins the submission holds.
+        entries: usize,
+    },
+}
+
+impl SubmissionRefusal {
+    /// The stable error code that the link layer reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownAcquirer => "submission.unknown_acquirer",
+            Self::AcquirerSignature(_) => "submission.invalid_acquirer_signature",
+            Self::TooManyEntries { .. } => "submission.too_many_entries",
+        }
+    }
+}
+
+/// Why one confirmation of a submission was not counted. Each has a stable
+/// [`ConfirmationRefusal::code`], which the receipt carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmationRefusal {
+    /// The confirmation is owed to another acquirer than the submitter.
+    #[error("confirmation is owed to another acquirer")]
+    WrongAcquirer,
+    /// Its issuer is not a registered issuer.
+    #[error("unknown issuer")]
+    UnknownIssuer,
+    /// The issuer's signature does not verify.
+    #[error("issuer signature does not verify")]
+    BadSignature,
+    /// It confirms no coin.
+    #[error("confirmation has no entries")]
+    Empty,
+    /// Its coins are in more than one currency.
+    #[error("confirmation mixes currencies")]
+    MixedCurrencies,
+    /// Its total does not fit in 64 bits.
+    #[error("confirmation total overflows")]
+    AmountOverflow,
+    /// It lists a coin twice, so its total would count that coin twice.
+    #[error("confirmation lists a coin twice")]
+    DuplicateCoin,
+}
+
+impl ConfirmationRefusal {
+    /// The stable error code, as the receipt reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongAcquirer => "confirmation.wrong_acquirer",
+            Self::UnknownIssuer => "confirmation.unknown_issuer",
+            Self::BadSignature => "confirmation.bad_signature",
+            Self::Empty => "confirmation.empty",
+            Self::MixedCurrencies => "confirmation.mixed_currencies",
+            Self::AmountOverflow => "confirmation.amount_overflow",
+            Self::DuplicateCoin => "confirmation.duplicate_coin",
+        }
+    }
+}
+
+/// A confirmation that passed every check: what claiming it would count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimable {
+    /// Its identity: claimed once.
+    pub key: ConfirmationKey,
+    /// Its total, in its one currency.
+    pub amount: Amount,
+    /// The coins it confirms, each claimed at most once across all confirmations.
+    pub coins: Vec<VerifyingKey>,
+}
+
+impl Claimable {
+    /// The identity of each of its coins.
+    pub fn coin_keys(&self) -> impl Iterator<Item = CoinKey> + '_ {
+        self.coins.iter().map(|coin| CoinKey {
+            issuer: self.key.issuer,
+            coin: *coin,
+        })
+    }
+}
+
+/// What checking one confirmation decided.
+pub type Verdict = Result<Claimable, ConfirmationRefusal>;
+
+/// Checks that a registered acquirer signed the submission and that it is within its bound.
+/// The bound is checked first, so an oversized submission costs no signature check.
+pub fn authenticate(
+    submission: &SignedSettlementSubmission,
+    participants: &Participants,
+) -> Result<(), SubmissionRefusal> {
+    let body = submission.body();
+    let key = participants
+        .acquirer_key(&body.acquirer)
+        .ok_or(SubmissionRefusal::UnknownAcquirer)?;
+    // At most 1024 confirmations of at most 4096 entries: the sum cannot overflow.
+    let entries: usize = body
+        .confirmations
+        .iter()
+        .map(|confirmation| confirmation.body().entries.len())
+        .sum();
+    if entries > SUBMISSION_ENTRIES_MAX {
+        return Err(SubmissionRefusal::TooManyEntries { entries });
+    }
+    submission
+        .verify(key)
+        .map_err(SubmissionRefusal::AcquirerSignature)
+}
+
+/// A verdict for each confirmation of an authenticated submission, in order. Cheap checks run
+/// first, so only confirmations that pass them cost a signature check.
+pub fn check_confirmations(
+    submission: &SignedSettlementSubmission,
+    participants: &Participants,
+) -> BoundedVec<Verdict, SUBMISSION_CONFIRMATIONS_MAX> {
+    let acquirer = submission.body().acquirer;
+    let prechecked = submission
+        .body()
+        .confirmations
+        .map(|confirmation| (confirmation, precheck(acquirer, confirmation, participants)));
+    let messages: Vec<Vec<u8>> = prechecked
+        .iter()
+        .filter(|(_, key)| key.is_ok())
+        .map(|(confirmation, _)| confirmation.body().to_bytes())
+        .collect();
+    let items: Vec<BatchItem<'_>> = prechecked
+        .iter()
+        .filter_map(|(confirmation, key)| Some((confirmation, key.as_ref().ok()?)))
+        .zip(&messages)
+        .map(|((confirmation, key), message)| BatchItem {
+            key,
+            message,
+            signature: confirmation.signature(),
+        })
+        .collect();
+    let mut signatures_ok = ed25519::verify_each(&items).into_iter();
+    prechecked.map(|(confirmation, key)| {
+        key.as_ref().map_err(|refusal| *refusal)?;
+        // One answer per item that was checked, in the same order.
+        if !signatures_ok.next().unwrap_or(false) {
+            return Err(ConfirmationRefusal::BadSignature);
+        }
+        claimable(confirmation)
+    })
+}
+
+/// The checks that need no signature: whose confirmation it is, and from whom.
+fn precheck<'p>(
+    acquirer: BankId,
+    confirmation: &SignedSpendConfirmation,
+    participants: &'p Participants,
+) -> Result<&'p VerifyingKey, ConfirmationRefusal> {
+    let body = confirmation.body();
+    if body.acquirer != acquirer {
+        return Err(ConfirmationRefusal::WrongAcquirer);
+    }
+    participants
+        .issuer_key(&body.issuer)
+        .ok_or(ConfirmationRefusal::UnknownIssuer)
+}
+
+/// The checks of a signed confirmation's content: one currency, a total, each coin once.
+fn claimable(confirmation: &SignedSpendConfirmation) -> Verdict {
+    let amount = match confirmation.total() {
+        Ok(Some(amount)) => amount,
+        Ok(None) => return Err(ConfirmationRefusal::Empty),
+        Err(AmountError::CurrencyMismatch { .. }) => {
+            return Err(ConfirmationRefusal::MixedCurrencies);
+        }
+        Err(_) => return Err(ConfirmationRefusal::AmountOverflow),
+    };
+    let body = confirmation.body();
+    let mut seen = HashSet::with_capacity(body.entries.len());
+    let coins: Vec<VerifyingKey> = body.entries.iter().map(|entry| entry.coin).collect();
+    if !coins.iter().all(|coin| seen.insert(*coin)) {
+        return Err(ConfirmationRefusal::DuplicateCoin);
+    }
+    Ok(Claimable {
+        key: ConfirmationKey {
+            issuer: body.issuer,
+            acquirer: body.acquirer,
+            batch_id: body.batch_id,
+        },
+        amount,
+        coins,
+    })
+}

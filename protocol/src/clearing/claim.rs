@@ -1,0 +1,110 @@
+//! Claims: a confirmation is counted once, by its (issuer, acquirer, batch), and a coin at most
+//! once across every confirmation, since an issuer confirms a replayed coin again in a later
+//! batch. A confirmation is claimed whole or not at all.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bounded::BoundedVec;
+use crate::codec_struct;
+use crate::crypto::ed25519::VerifyingKey;
+use crate::ids::{BankId, BatchId, SubmissionId};
+use crate::messages::receipt::ClaimResult;
+
+use super::check::{Claimable, Verdict};
+
+/// The identity of a confirmation: what may be claimed once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConfirmationKey {
+    /// The issuer that confirmed.
+    pub issuer: BankId,
+    /// The acquirer owed.
+    pub acquirer: BankId,
+    /// The spend-check batch confirmed.
+    pub batch_id: BatchId,
+}
+
+/// The identity of a coin: its issuer and its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CoinKey {
+    /// The coin's issuer.
+    pub issuer: BankId,
+    /// The coin's public key.
+    pub coin: VerifyingKey,
+}
+
+/// The submission that claimed a confirmation or coin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClaimRef {
+    /// The acquirer that submitted it.
+    pub acquirer: BankId,
+    /// Its id.
+    pub submission_id: SubmissionId,
+}
+
+codec_struct!(ClaimRef {
+    acquirer,
+    submission_id
+});
+
+/// Who claimed which confirmations and coins: the earlier claims the caller loads, and those
+/// decided since.
+#[derive(Clone, Debug, Default)]
+pub struct ClaimBook {
+    confirmations: HashMap<ConfirmationKey, ClaimRef>,
+    coins: HashMap<CoinKey, ClaimRef>,
+}
+
+impl ClaimBook {
+    /// A book with no claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `by` claimed the confirmation `key` earlier.
+    pub fn confirmation_claimed(&mut self, key: ConfirmationKey, by: ClaimRef) {
+        self.confirmations.insert(key, by);
+    }
+
+    /// Records that `by` claimed the coin `key` earlier.
+    pub fn coin_claimed(&mut self, key: CoinKey, by: ClaimRef) {
+        self.coins.insert(key, by);
+    }
+
+    /// Claims `candidate` for `by`, unless it or any of its coins was claimed before: then
+    /// nothing is claimed, and the answer names the first claimant found (the confirmation's own,
+    /// else its first coin's).
+    pub fn claim(&mut self, by: ClaimRef, candidate: &Claimable) -> ClaimResult {
+        let earlier = self
+            .confirmations
+            .get(&candidate.key)
+            .or_else(|| candidate.coin_keys().find_map(|coin| self.coins.get(&coin)));
+        if let Some(earlier) = earlier {
+            return ClaimResult::AlreadyClaimed {
+                acquirer: earlier.acquirer,
+                submission_id: earlier.submission_id,
+            };
+        }
+        self.confirmations.insert(candidate.key, by);
+        for coin in candidate.coin_keys() {
+            self.coins.insert(coin, by);
+        }
+        ClaimResult::Claimed
+    }
+}
+
+/// The result of each verdict of a submission by `by`, in order: refusals stay refusals, and
+/// claimable confirmations are claimed in order against `book`, which records the new claims.
+pub fn decide<const MAX: usize>(
+    by: ClaimRef,
+    verdicts: &BoundedVec<Verdict, MAX>,
+    book: &mut ClaimBook,
+) -> BoundedVec<ClaimResult, MAX> {
+    verdicts.map(|verdict| match verdict {
+        Ok(candidate) => book.claim(by, candidate),
+        Err(refusal) => ClaimResult::Refused {
+            code: refusal.code().to_owned(),
+        },
+    })
+}

@@ -1,0 +1,131 @@
+//! Received settlement reports and their discrepancies; what an issuer confirmed per batch.
+
+mod common;
+
+use common::*;
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::{BankId, BatchId, CycleId, Digest};
+use semper_protocol::messages::settlement::{Obligation, SettlementReport, SignedSettlementReport};
+use semper_protocol::reconcile::{Discrepancy, DiscrepancyKind};
+use semper_protocol::signed::Signed;
+use semper_storage::confirmed_batches;
+use semper_storage::reports::{self, RecordRefusedReport, RecordReport, ReportOutcome};
+use semper_storage::spent::{CheckAndInsert, SpendOutcome};
+
+const ACQUIRER: BankId = BankId([2; 16]);
+
+fn signed_report(sequence: u64, amount: &str) -> SignedSettlementReport {
+    let obligation = Obligation {
+        issuer: BankId([1; 16]),
+        acquirer: ACQUIRER,
+        amount: eur(amount),
+        confirmations: BoundedVec::new(vec![BatchId([1; 16])]).unwrap(),
+    };
+    let report = SettlementReport::new(
+        BankId([9; 16]),
+        CycleId([0; 16]),
+        sequence,
+        AT,
+        vec![obligation],
+    )
+    .unwrap();
+    Signed::sign(report, &SigningKey::from_seed(&[9; 32]))
+}
+
+fn discrepancy(sequence: u64, kind: DiscrepancyKind) -> Discrepancy {
+    Discrepancy {
+        cycle_sequence: sequence,
+        bank: BankId([1; 16]),
+        counterparty: ACQUIRER,
+        currency: eur("1.00").currency(),
+        batch: None,
+        kind,
+        books_minor_units: 1,
+        report_minor_units: 2,
+    }
+}
+
+#[test]
+fn a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it() {
+    let dir = TempDir::new("reports");
+    let (store, committer) = open_issuer(&dir);
+    assert_eq!(reports::last_sequence(&store).unwrap(), None);
+    let found = vec![discrepancy(2, DiscrepancyKind::AmountMismatch)];
+    let record = |report, discrepancies| RecordReport {
+        report,
+        received_at: AT,
+        discrepancies,
+    };
+    let first = committer
+        .execute(record(signed_report(2, "1.00"), found.clone()))
+        .unwrap();
+    assert_eq!(first, ReportOutcome::Recorded(found.clone()));
+    // Re-delivered: nothing new, the same answer.
+    let again = committer
+        .execute(record(signed_report(2, "1.00"), vec![]))
+        .unwrap();
+    assert_eq!(again, ReportOutcome::Duplicate(found.clone()));
+    // Another report of the same cycle: refused, the first kept.
+    let other = committer
+        .execute(record(signed_report(2, "9.00"), vec![]))
+        .unwrap();
+    assert_eq!(other, ReportOutcome::Conflicting);
+    committer
+        .execute(record(signed_report(1, "1.00"), vec![]))
+        .unwrap();
+    assert_eq!(reports::last_sequence(&store).unwrap(), Some(2));
+    let kept = reports::received_report(&store, 2).unwrap().unwrap();
+    assert_eq!(kept.report, signed_report(2, "1.00"));
+
+    let bad = RecordRefusedReport {
+        digest: Digest([5; 32]),
+        discrepancy: discrepancy(3, DiscrepancyKind::BadReport),
+    };
+    let refused = committer.execute(bad.clone()).unwrap();
+    assert_eq!(
+        refused,
+        ReportOutcome::Recorded(vec![bad.discrepancy.clone()])
+    );
+    assert_eq!(
+        committer.execute(bad.clone()).unwrap(),
+        ReportOutcome::Duplicate(vec![bad.discrepancy.clone()])
+    );
+    assert_eq!(reports::received_report(&store, 3).unwrap(), None);
+    assert_eq!(
+        reports::discrepancies(&store, 0, 100).unwrap(),
+        vec![found[0].clone(), bad.discrepancy.clone()]
+    );
+    assert_eq!(
+        reports::discrepancies(&store, 1, 100).unwrap(),
+        vec![bad.discrepancy]
+    );
+}
+
+#[test]
+fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
+    let dir = TempDir::new("confirmed");
+    let (store, committer) = open_issuer(&dir);
+    let batch = (ACQUIRER, BatchId([1; 16]));
+    let outcomes = committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(1, 1), spend(2, 1)],
+            batch: Some(batch),
+        })
+        .unwrap();
+    assert_eq!(outcomes, vec![SpendOutcome::New, SpendOutcome::New]);
+    let retried = (ACQUIRER, BatchId([2; 16]));
+    let outcomes = committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(1, 1), spend(2, 2), spend(3, 1)],
+            batch: Some(retried),
+        })
+        .unwrap();
+    assert!(matches!(outcomes[1], SpendOutcome::Conflict { .. }));
+    let unknown = (ACQUIRER, BatchId([3; 16]));
+    let books = confirmed_batches::totals(&store, &[batch, retried, unknown]).unwrap();
+    assert_eq!(books.len(), 2);
+    assert_eq!(books[&batch], vec![eur("2.00")]);
+    // The replay and the new coin; the double spend is not confirmed.
+    assert_eq!(books[&retried], vec![eur("2.00")]);
+}
