@@ -6,9 +6,16 @@
 //! channels. A full mailbox, pool or commit queue answers "busy" instead of queueing more.
 //!
 //! - [`issuer`]: accounts, withdrawals, spend checks and the denomination key lifecycle.
-//! - [`gateway`]: how one bank's actor reaches another, whatever the carrier.
+//! - [`acquirer`]: merchants, micro-batched deposits and the settlement outbox.
+//! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
+//!   call to it is retried.
+//! - [`keystore`]: a bank's private keys on disk, owner-only.
 
+pub mod acquirer;
 pub mod clock;
 pub mod gateway;
 pub mod in_flight;
 pub mod issuer;
+pub mod keystore;
+pub mod mailbox;
+pub mod retry;

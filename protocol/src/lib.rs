@@ -10,8 +10,10 @@
 //! - [`crypto`]: Ed25519 (ZIP-215, single and batch) and blind RSA (RFC 9474).
 //! - [`denomination`], [`messages`], [`signed`]: the protocol's values.
 //! - [`batch_verifier`]: the deposit hot path.
+//! - [`issuer`], [`acquirer`]: each bank's decisions, as pure functions.
 //! - [`wallet`]: withdraw, finalize and pay, as a wallet does them.
 
+pub mod acquirer;
 pub mod amount;
 pub mod batch_verifier;
 pub mod bounded;

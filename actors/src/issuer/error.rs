@@ -5,7 +5,7 @@ use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_storage::StorageError;
 use semper_storage::ledger::LedgerError;
 
-use super::keystore::KeyStoreError;
+use crate::keystore::KeyStoreError;
 
 /// An issuer failure. Each variant has a stable [`IssuerError::code`]; "busy" means retry later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +52,16 @@ impl From<StorageError> for IssuerError {
             StorageError::Closed => Self::Stopped,
             other => Self::Storage(other),
         }
+    }
+}
+
+impl crate::mailbox::MailboxError for IssuerError {
+    fn busy() -> Self {
+        Self::Busy
+    }
+
+    fn stopped() -> Self {
+        Self::Stopped
     }
 }
 

@@ -10,7 +10,6 @@
 pub mod actor;
 pub mod config;
 mod error;
-pub mod keystore;
 pub mod lifecycle;
 pub mod spend;
 pub mod state;
@@ -18,5 +17,6 @@ pub mod withdraw;
 
 pub use actor::{IssuerActor, IssuerHandle};
 pub use config::{DenominationSchedule, IssuerConfig};
+pub use crate::keystore;
 pub use error::IssuerError;
 pub use state::IssuerState;

@@ -15,7 +15,7 @@ use semper_storage::{Role, Store};
 
 use super::config::{DenominationSchedule, IssuerConfig};
 use super::error::IssuerError;
-use super::keystore::KeyStore;
+use crate::keystore::KeyStore;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;

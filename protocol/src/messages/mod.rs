@@ -2,6 +2,7 @@
 
 pub mod coin;
 pub mod deposit;
+pub mod merchant;
 pub mod receipt;
 pub mod settlement;
 pub mod spend;

@@ -1,5 +1,6 @@
-//! The issuer's private keys on disk: one file each, readable by the owner only, written
-//! atomically. Key bytes never reach a log, an error message or a metric.
+//! A bank's private keys on disk (the issuer's master, confirmation and denomination keys, the
+//! acquirer's bank key): one file each, readable by the owner only, written atomically. Key bytes
+//! never reach a log, an error message or a metric.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -77,11 +78,7 @@ pub struct KeyStore {
 impl KeyStore {
     /// Opens (or creates, owner-only) the key directory.
     pub fn open(dir: &Path) -> Result<Self, KeyStoreError> {
-        fs::create_dir_all(dir.join("denominations")).map_err(io_error(dir))?;
-        for path in [dir.to_path_buf(), dir.join("denominations")] {
-            fs::set_permissions(&path, fs::Permissions::from_mode(KEY_DIR_MODE))
-                .map_err(io_error(&path))?;
-        }
+        create_private_dir(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })
@@ -118,6 +115,7 @@ impl KeyStore {
         let der = key.to_der().map_err(|_| KeyStoreError::Invalid {
             path: path.display().to_string(),
         })?;
+        create_private_dir(&self.dir.join("denominations"))?;
         write_secret(&path, &der)
     }
 
@@ -136,6 +134,12 @@ impl KeyStore {
     fn denomination_path(&self, id: &DenominationId) -> PathBuf {
         self.dir.join("denominations").join(format!("{id}.rsa.der"))
     }
+}
+
+/// Creates `dir` (and its parents) if needed, and makes it owner-only.
+fn create_private_dir(dir: &Path) -> Result<(), KeyStoreError> {
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(KEY_DIR_MODE)).map_err(io_error(dir))
 }
 
 /// Writes `bytes` to `path` with owner-only permissions, atomically: a temporary file, fsync,
