@@ -260,7 +260,9 @@ pub fn check_answer(
         .zip(permissions.iter().zip(digests))
         .map(|(result, (permission, digest))| match result {
             SpendResult::Accepted | SpendResult::Replay => CoinVerdict::Spent,
-            SpendResult::Conflict { earlier } if proves_double_spend(permission, digest, earlier) => {
+            SpendResult::Conflict { earlier }
+                if proves_double_spend(permission, digest, earlier) =>
+            {
                 CoinVerdict::Conflict(earlier.clone())
             }
             SpendResult::Conflict { .. } => CoinVerdict::Refused("spend.bad_conflict_proof".into()),

@@ -160,7 +160,11 @@ pub fn sequence_key(sequence: u64) -> [u8; 8] {
 
 /// Key of a claimed confirmation: its cycle first, so that a cycle's claims are one range.
 pub fn cycle_claim_key(cycle_sequence: u64, issuer: &BankId, batch: &BatchId) -> [u8; 40] {
-    concat([&cycle_sequence.to_be_bytes(), issuer.as_bytes(), batch.as_bytes()])
+    concat([
+        &cycle_sequence.to_be_bytes(),
+        issuer.as_bytes(),
+        batch.as_bytes(),
+    ])
 }
 
 /// The parts, one after the other, in a key of exactly their total length.

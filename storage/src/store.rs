@@ -37,6 +37,9 @@ impl Role {
     }
 }
 
+/// A record as read: its key and its value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// An open DB. Cheap to clone; RocksDB itself is safe to read from many threads.
 #[derive(Clone)]
 pub struct Store {
@@ -166,7 +169,7 @@ impl Store {
         column: Column,
         prefix: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Vec<Record>, StorageError> {
         let iterator = self.db.iterator_cf(
             self.column(column)?,
             IteratorMode::From(prefix, Direction::Forward),

@@ -22,12 +22,12 @@ use semper_storage::acquirer::merchants::{self, MerchantError, MerchantRecord, R
 use semper_storage::acquirer::submissions::{self, SubmissionRecord};
 
 use super::batch::{self, Answers};
+use super::denominations;
 use super::error::AcquirerError;
 use super::intake::{self, Admitted, DepositKey, Intake};
 use super::metrics;
 use super::outbox::{self, OutboxStatus};
 use super::state::AcquirerState;
-use super::denominations;
 use crate::gateway::{ClearingGateway, IssuerGateway};
 use crate::in_flight::Ticket;
 use crate::mailbox;
@@ -212,7 +212,14 @@ impl AcquirerActor {
             let left: Answers = keys
                 .into_iter()
                 .filter(|key| actor.deposits.contains_key(key))
-                .map(|key| (key, Err(AcquirerError::Incomplete { code: "deposit.unanswered".into() })))
+                .map(|key| {
+                    (
+                        key,
+                        Err(AcquirerError::Incomplete {
+                            code: "deposit.unanswered".into(),
+                        }),
+                    )
+                })
                 .collect();
             actor.answer(left);
         }));
@@ -301,9 +308,12 @@ struct DepositStatusMessage {
     reply: Reply<DepositStatus>,
 }
 
+/// Work for the pool that reads the state.
+type Query<T> = Box<dyn FnOnce(&AcquirerState) -> Result<T, AcquirerError> + Send>;
+
 /// A read of the store, on the pool.
 struct QueryMessage<T> {
-    work: Box<dyn FnOnce(&AcquirerState) -> Result<T, AcquirerError> + Send>,
+    work: Query<T>,
     reply: Reply<T>,
 }
 
@@ -362,19 +372,23 @@ impl Handler<DepositMessage> for AcquirerActor {
         let checked = self
             .state
             .on_pool(move |state| intake::prepare(state, request));
-        context.spawn(checked.into_actor(self).map(move |checked, actor, context| {
-            match checked.and_then(|intake| intake) {
-                Ok(Intake::Admit(deposit)) => actor.admit(deposit, waiter, context),
-                Ok(Intake::Answered(response)) => {
-                    metrics::deposit_answered("replayed", None);
-                    let _ = waiter.0.send(Ok(response));
-                }
-                Err(error) => {
-                    metrics::deposit_answered("refused", None);
-                    let _ = waiter.0.send(Err(error));
-                }
-            }
-        }));
+        context.spawn(
+            checked
+                .into_actor(self)
+                .map(
+                    move |checked, actor, context| match checked.and_then(|intake| intake) {
+                        Ok(Intake::Admit(deposit)) => actor.admit(deposit, waiter, context),
+                        Ok(Intake::Answered(response)) => {
+                            metrics::deposit_answered("replayed", None);
+                            let _ = waiter.0.send(Ok(response));
+                        }
+                        Err(error) => {
+                            metrics::deposit_answered("refused", None);
+                            let _ = waiter.0.send(Err(error));
+                        }
+                    },
+                ),
+        );
     }
 }
 
@@ -391,13 +405,15 @@ impl Handler<DepositStatusMessage> for AcquirerActor {
         };
         let (merchant, deposit_id) = message.key;
         let read = self.state.on_pool(move |state| {
-            Ok(match deposits::deposit(&state.store, &merchant, &deposit_id)? {
-                None => DepositStatus::Unknown,
-                Some(record) => match record.response {
-                    None => DepositStatus::Incomplete,
-                    Some(response) => DepositStatus::Done(response),
+            Ok(
+                match deposits::deposit(&state.store, &merchant, &deposit_id)? {
+                    None => DepositStatus::Unknown,
+                    Some(record) => match record.response {
+                        None => DepositStatus::Incomplete,
+                        Some(response) => DepositStatus::Done(response),
+                    },
                 },
-            })
+            )
         });
         self.answer_with(context, waiter, async move { read.await? });
     }

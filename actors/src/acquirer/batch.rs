@@ -13,10 +13,12 @@ use semper_protocol::acquirer::{CoinVerdict, bounded_code, check_answer, route};
 use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::hash::sha256;
-use semper_protocol::ids::{BankId, BatchId, Digest};
+use semper_protocol::ids::{BankId, BatchId, Digest, MerchantId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
-use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckBatch, SpendCheckResponse};
+use semper_protocol::messages::spend::{
+    SignedSpendCheckBatch, SpendCheckBatch, SpendCheckResponse,
+};
 use semper_protocol::signed::Signed;
 use semper_storage::acquirer::deposits::{
     self, CoinInput, DepositInput, DepositOutcome, RecordDeposits,
@@ -44,7 +46,9 @@ pub async fn run(
         Ok(answers) => answers,
         Err(error) => {
             tracing::error!(code = error.code(), %error, "micro-batch failed");
-            keys.into_iter().map(|key| (key, Err(error.clone()))).collect()
+            keys.into_iter()
+                .map(|key| (key, Err(error.clone())))
+                .collect()
         }
     }
 }
@@ -91,8 +95,8 @@ async fn process(
 
 /// One deposit to record, with each coin's input or its place in an issuer's batch.
 struct PlannedDeposit {
-    merchant: semper_protocol::ids::MerchantId,
-    deposit_id: semper_protocol::ids::RequestId,
+    merchant: MerchantId,
+    deposit_id: RequestId,
     digest: Digest,
     coins: Vec<Planned>,
 }
@@ -174,7 +178,9 @@ fn plan(state: &AcquirerState, deposits: Vec<Admitted>) -> Result<Plan, Acquirer
     let mut planned = Vec::with_capacity(permissions.len());
     for (i, permission) in permissions.into_iter().enumerate() {
         let refused = |code: &str| {
-            Planned::Input(CoinInput::Settled(DepositResult::Refused { code: code.into() }))
+            Planned::Input(CoinInput::Settled(DepositResult::Refused {
+                code: code.into(),
+            }))
         };
         planned.push(match (&routes[i], &verdicts[i]) {
             (Err(refusal), _) => refused(refusal.code()),
@@ -359,20 +365,24 @@ fn coin_input(
             };
         }
     };
-    match (verdict, body.permissions.get(position), batch.digests.get(position)) {
+    match (
+        verdict,
+        body.permissions.get(position),
+        batch.digests.get(position),
+    ) {
         (Some(CoinVerdict::Spent), Some(permission), Some(digest)) => CoinInput::Confirmed {
             batch_id: body.batch_id,
             digest: *digest,
-            permission: permission.clone(),
+            permission: Box::new(permission.clone()),
         },
         (Some(CoinVerdict::Conflict(earlier)), _, _) => {
             CoinInput::Settled(DepositResult::Conflict {
                 earlier: earlier.clone(),
             })
         }
-        (Some(CoinVerdict::Refused(code)), _, _) => CoinInput::Settled(DepositResult::Refused {
-            code: code.clone(),
-        }),
+        (Some(CoinVerdict::Refused(code)), _, _) => {
+            CoinInput::Settled(DepositResult::Refused { code: code.clone() })
+        }
         // Positions come from the plan, and the answer was checked to have one per permission.
         _ => CoinInput::Unresolved {
             code: "spend.wrong_count".into(),

@@ -4,18 +4,18 @@
 //!
 //! - [`config`]: what the acquirer is started with.
 //! - [`state`]: everything it holds, recovered at start from its DB and key store alone.
-//! - [`intake`]: a deposit request's checks, before it joins a micro-batch.
-//! - [`batch`]: one micro-batch: batch verification, one spend check per issuer, one write.
+//! - `intake`: a deposit request's checks, before it joins a micro-batch.
+//! - `batch`: one micro-batch: batch verification, one spend check per issuer, one write.
 //! - [`outbox`]: submissions to the clearing house, stored before they are sent, retried as is.
-//! - [`denominations`]: the issuers' denomination sets, fetched and checked.
+//! - `denominations`: the issuers' denomination sets, fetched and checked.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`AcquirerHandle`] to call it.
 
 pub mod actor;
-pub mod batch;
+mod batch;
 pub mod config;
-pub mod denominations;
+mod denominations;
 mod error;
-pub mod intake;
+mod intake;
 mod metrics;
 pub mod outbox;
 pub mod state;

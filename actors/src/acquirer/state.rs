@@ -71,7 +71,10 @@ impl AcquirerState {
 
     /// Opens the acquirer's key store and DB, and loads the issuers' sets stored at the last
     /// refresh, checking each again against the config.
-    pub fn open(config: &AcquirerConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, AcquirerError> {
+    pub fn open(
+        config: &AcquirerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, AcquirerError> {
         if config.issuers.len() > ISSUERS_MAX {
             return Err(AcquirerError::Config(format!(
                 "{} issuers, more than {ISSUERS_MAX}",
@@ -133,7 +136,11 @@ impl AcquirerState {
             .issuers
             .get(&issuer)
             .ok_or(AcquirerError::UnknownIssuer(issuer))?;
-        Ok(check_denomination_set(set, trusted.id, &trusted.master_key)?)
+        Ok(check_denomination_set(
+            set,
+            trusted.id,
+            &trusted.master_key,
+        )?)
     }
 
     /// Takes a checked set in place of its issuer's previous one, and rebuilds the book.
@@ -142,9 +149,7 @@ impl AcquirerState {
             .denominations
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        denominations
-            .sets
-            .insert(set.body().fields().issuer, set);
+        denominations.sets.insert(set.body().fields().issuer, set);
         let mut book = DenominationBook::new();
         for set in denominations.sets.values() {
             book.add_set(set.body());

@@ -15,8 +15,8 @@ pub mod spend;
 pub mod state;
 pub mod withdraw;
 
+pub use crate::keystore;
 pub use actor::{IssuerActor, IssuerHandle};
 pub use config::{DenominationSchedule, IssuerConfig};
-pub use crate::keystore;
 pub use error::IssuerError;
 pub use state::IssuerState;

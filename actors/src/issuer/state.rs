@@ -15,10 +15,10 @@ use semper_storage::{Role, Store};
 
 use super::config::{DenominationSchedule, IssuerConfig};
 use super::error::IssuerError;
-use crate::keystore::KeyStore;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
+use crate::keystore::KeyStore;
 
 /// Denominations with their secret keys, and the signed set that publishes them.
 pub struct Denominations {

@@ -62,11 +62,17 @@ pub struct World {
 
 impl World {
     pub fn new(name: &str, acquirers: &[BankId]) -> Self {
-        let dir = std::env::temp_dir().join(format!("semper-acquirer-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("semper-acquirer-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let acquirer_keys = acquirers
             .iter()
-            .map(|id| (*id, AcquirerState::provision(&acquirer_dir(&dir, *id)).unwrap()))
+            .map(|id| {
+                (
+                    *id,
+                    AcquirerState::provision(&acquirer_dir(&dir, *id)).unwrap(),
+                )
+            })
             .collect();
         Self {
             dir,
@@ -100,11 +106,14 @@ impl World {
     /// Starts both issuers (one denomination each: EUR 1.00 and EUR 2.00) in the current system.
     pub fn start_issuers(&self) -> Issuers {
         let start = |id, value| {
-            let state = IssuerState::open(&self.issuer_config(id, value), self.clock.clone())
-                .unwrap();
+            let state =
+                IssuerState::open(&self.issuer_config(id, value), self.clock.clone()).unwrap();
             IssuerHandle::start(state, 64)
         };
-        Issuers::new(vec![(ISSUER_1, start(ISSUER_1, "1.00")), (ISSUER_2, start(ISSUER_2, "2.00"))])
+        Issuers::new(vec![
+            (ISSUER_1, start(ISSUER_1, "1.00")),
+            (ISSUER_2, start(ISSUER_2, "2.00")),
+        ])
     }
 
     pub fn acquirer_config(&self, id: BankId, issuers: &Issuers) -> AcquirerConfig {
@@ -139,7 +148,11 @@ impl World {
     }
 
     /// Opens and starts an acquirer, with its issuers' sets refreshed.
-    pub async fn start_acquirer(&self, config: &AcquirerConfig, issuers: &Issuers) -> AcquirerHandle {
+    pub async fn start_acquirer(
+        &self,
+        config: &AcquirerConfig,
+        issuers: &Issuers,
+    ) -> AcquirerHandle {
         let state = AcquirerState::open(config, self.clock.clone()).unwrap();
         let acquirer = AcquirerHandle::start(state, issuers.gateway.clone(), self.clearing.clone());
         assert_eq!(acquirer.refresh_denominations().await.unwrap(), 2);
@@ -193,7 +206,11 @@ impl Issuers {
         let account_key = SigningKey::generate(&mut rand::rng());
         let account = AccountId(rand::random());
         handle
-            .open_account(account, *account_key.verifying_key(), Currency::new("EUR").unwrap())
+            .open_account(
+                account,
+                *account_key.verifying_key(),
+                Currency::new("EUR").unwrap(),
+            )
             .await
             .unwrap();
         handle
@@ -251,7 +268,10 @@ fn to_gateway(error: IssuerError) -> GatewayError {
 
 impl IssuerGateway for InProcessIssuers {
     fn denomination_set(&self, issuer: BankId) -> GatewayFuture<'_, SignedDenominationSet> {
-        let set = self.handles.get(&issuer).map(|h| (*h.denomination_set()).clone());
+        let set = self
+            .handles
+            .get(&issuer)
+            .map(|h| (*h.denomination_set()).clone());
         Box::pin(async move {
             set.ok_or_else(|| GatewayError::refused("link.unknown_peer", "no such issuer"))
         })
@@ -410,12 +430,27 @@ impl Merchant {
     }
 
     /// The wallet's permission to pay this merchant at `acquirer` with `coin`, for contract `contract`.
-    pub fn paid(&self, coin: &WalletCoin, acquirer: BankId, contract: u8) -> SignedDepositPermission {
-        wallet::sign_deposit_permission(coin, ContractHash([contract; 32]), self.id, acquirer, START)
+    pub fn paid(
+        &self,
+        coin: &WalletCoin,
+        acquirer: BankId,
+        contract: u8,
+    ) -> SignedDepositPermission {
+        wallet::sign_deposit_permission(
+            coin,
+            ContractHash([contract; 32]),
+            self.id,
+            acquirer,
+            START,
+        )
     }
 
     /// A deposit request of `permissions`, signed by the merchant.
-    pub fn deposit(&self, deposit_id: u8, permissions: Vec<SignedDepositPermission>) -> SignedDepositRequest {
+    pub fn deposit(
+        &self,
+        deposit_id: u8,
+        permissions: Vec<SignedDepositPermission>,
+    ) -> SignedDepositRequest {
         let body = DepositRequest {
             merchant: self.id,
             deposit_id: RequestId([deposit_id; 16]),
@@ -425,11 +460,27 @@ impl Merchant {
     }
 }
 
-/// Waits until every handle on a stopped actor's state is gone, so that its DB is closed.
-pub fn wait_until_dropped<T>(state: Weak<T>) {
+/// Opens a stopped acquirer's state again, from the same data dir: first waits until every
+/// handle on the old state is gone, then until its drop (on whichever thread let go last) has
+/// closed the DB.
+pub fn reopen(
+    stopped: Weak<AcquirerState>,
+    config: &AcquirerConfig,
+    clock: Arc<ManualClock>,
+) -> Arc<AcquirerState> {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while state.upgrade().is_some() {
+    while stopped.upgrade().is_some() {
         assert!(Instant::now() < deadline, "the state was never dropped");
         std::thread::sleep(Duration::from_millis(10));
+    }
+    loop {
+        match AcquirerState::open(config, clock.clone()) {
+            Ok(state) => return state,
+            Err(error) if Instant::now() < deadline => {
+                assert_eq!(error.code(), "storage.rocksdb", "{error}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(error) => panic!("the old DB was never closed: {error}"),
+        }
     }
 }

@@ -61,7 +61,9 @@ fn deposit_requests_are_checked_as_a_whole() {
     );
     let foreign = request(vec![permissions[0].clone(), elsewhere], &key);
     assert_eq!(
-        check_deposit(&foreign, merchant_key, ACQUIRER).unwrap_err().code(),
+        check_deposit(&foreign, merchant_key, ACQUIRER)
+            .unwrap_err()
+            .code(),
         "deposit.wrong_merchant"
     );
     assert_eq!(
@@ -160,7 +162,10 @@ fn an_issuer_answer_must_confirm_exactly_the_spent_coins() {
         vec![SpendResult::Accepted, SpendResult::Replay, refused],
         batch,
     );
-    assert_eq!(check(&forged).unwrap_err().code(), "spend.invalid_confirmation_signature");
+    assert_eq!(
+        check(&forged).unwrap_err().code(),
+        "spend.invalid_confirmation_signature"
+    );
 }
 
 #[test]
@@ -173,20 +178,10 @@ fn double_spend_proofs_are_checked() {
         1,
     )
     .remove(0);
-    let first = wallet::sign_deposit_permission(
-        &coin,
-        ContractHash([1; 32]),
-        MERCHANT,
-        ACQUIRER,
-        NOW,
-    );
-    let second = wallet::sign_deposit_permission(
-        &coin,
-        ContractHash([2; 32]),
-        MERCHANT,
-        ACQUIRER,
-        NOW,
-    );
+    let first =
+        wallet::sign_deposit_permission(&coin, ContractHash([1; 32]), MERCHANT, ACQUIRER, NOW);
+    let second =
+        wallet::sign_deposit_permission(&coin, ContractHash([2; 32]), MERCHANT, ACQUIRER, NOW);
     let permissions = vec![second.clone(), a.permissions[0].clone()];
     let digests: Vec<Digest> = permissions.iter().map(|p| p.body_digest()).collect();
     let results = vec![

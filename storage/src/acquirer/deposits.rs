@@ -84,7 +84,7 @@ pub enum CoinInput {
         /// Digest of the permission's body.
         digest: Digest,
         /// The permission.
-        permission: SignedDepositPermission,
+        permission: Box<SignedDepositPermission>,
     },
     /// In the coin index when the batch was prepared, so not sent to the issuer: answered from
     /// the index, never credited again.
@@ -248,7 +248,7 @@ impl BatchState<'_, '_> {
                                     deposit_id: deposit.deposit_id,
                                     batch_id,
                                     permission_digest: digest,
-                                    permission,
+                                    permission: *permission,
                                 },
                             ));
                             DepositResult::Accepted
@@ -272,7 +272,14 @@ impl BatchState<'_, '_> {
         }
         if let Some(total) = total {
             // `credit` writes nothing when it refuses.
-            match credit(writes, &deposit.merchant, &merchant, deposit.deposit_id, total, at) {
+            match credit(
+                writes,
+                &deposit.merchant,
+                &merchant,
+                deposit.deposit_id,
+                total,
+                at,
+            ) {
                 Ok(updated) => self.merchants.insert(deposit.merchant, updated),
                 Err(error) => return Ok(DepositOutcome::Refused(error)),
             };
@@ -331,11 +338,18 @@ pub fn deposit(
 }
 
 /// The coin index's record of each coin, in order: `None` for a coin never credited here.
-pub fn coin_credits(store: &Store, coins: &[[u8; 64]]) -> Result<Vec<Option<CoinCredit>>, StorageError> {
+pub fn coin_credits(
+    store: &Store,
+    coins: &[[u8; 64]],
+) -> Result<Vec<Option<CoinCredit>>, StorageError> {
     let keys: Vec<&[u8]> = coins.iter().map(|k| k.as_slice()).collect();
     store
         .multi_get(Column::AcquiredCoins, &keys)?
         .into_iter()
-        .map(|value| value.map(|bytes| decode_record("acquired_coins", &bytes)).transpose())
+        .map(|value| {
+            value
+                .map(|bytes| decode_record("acquired_coins", &bytes))
+                .transpose()
+        })
         .collect()
 }

@@ -206,7 +206,10 @@ impl Transaction for RegisterMerchant {
 }
 
 /// A merchant's stored state, read directly from the store.
-pub fn merchant(store: &Store, merchant: &MerchantId) -> Result<Option<MerchantRecord>, StorageError> {
+pub fn merchant(
+    store: &Store,
+    merchant: &MerchantId,
+) -> Result<Option<MerchantRecord>, StorageError> {
     store
         .get(Column::Merchants, merchant.as_bytes())?
         .map(|bytes| decode_record("merchants", &bytes))

@@ -108,7 +108,10 @@ impl Transaction for CreateSubmission {
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
         let refuse = |error| Ok((Err(error), WriteSet::new()));
         let id = self.submission.body().submission_id;
-        if reader.get(Column::OutboxSubmissions, id.as_bytes())?.is_some() {
+        if reader
+            .get(Column::OutboxSubmissions, id.as_bytes())?
+            .is_some()
+        {
             return refuse(OutboxError::SubmissionExists);
         }
         let confirmations = &self.submission.body().confirmations;

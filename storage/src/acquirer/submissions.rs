@@ -53,7 +53,9 @@ impl Decode for SubmissionState {
     fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match reader.u8("submission state")? {
             0 => Ok(Self::Pending),
-            1 => Ok(Self::Answered(SignedSubmissionReceipt::decode_from(reader)?)),
+            1 => Ok(Self::Answered(SignedSubmissionReceipt::decode_from(
+                reader,
+            )?)),
             2 => Ok(Self::Refused {
                 code: read_code(reader)?,
             }),
@@ -157,7 +159,12 @@ impl Transaction for SettleSubmission {
                 SubmissionState::Answered(receipt) => {
                     match receipt.body().claims.get(index).cloned() {
                         Some(ClaimResult::Claimed) => {
-                            match file_claimed(&mut writes, receipt.body(), confirmation, self.submission_id) {
+                            match file_claimed(
+                                &mut writes,
+                                receipt.body(),
+                                confirmation,
+                                self.submission_id,
+                            ) {
                                 Ok(()) => continue,
                                 Err(code) => ClaimResult::Refused { code: code.into() },
                             }
@@ -184,7 +191,10 @@ impl Transaction for SettleSubmission {
                 refused.to_bytes(),
             );
         }
-        writes.delete(Column::OutboxPending, sequence_key(record.sequence).to_vec());
+        writes.delete(
+            Column::OutboxPending,
+            sequence_key(record.sequence).to_vec(),
+        );
         let settled = SubmissionRecord {
             state: self.outcome,
             ..record
@@ -287,7 +297,9 @@ pub fn cycle_claims(
             let issuer = <[u8; BankId::LEN]>::try_from(issuer).map(BankId);
             let batch = <[u8; BatchId::LEN]>::try_from(batch).map(BatchId);
             match (issuer, batch) {
-                (Ok(issuer), Ok(batch)) => Ok((issuer, batch, decode_record("claims_by_cycle", &value)?)),
+                (Ok(issuer), Ok(batch)) => {
+                    Ok((issuer, batch, decode_record("claims_by_cycle", &value)?))
+                }
                 _ => Err(StorageError::Corrupt {
                     column: "claims_by_cycle",
                     reason: "malformed key".into(),
