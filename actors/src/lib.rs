@@ -7,13 +7,18 @@
 //!
 //! - [`issuer`]: accounts, withdrawals, spend checks, the denomination key lifecycle and the
 //!   reconciliation of settlement reports.
+//! - [`acquirer`]: merchants, micro-batched deposits and the settlement outbox.
 //! - [`clearing`]: settlement submissions claimed into cycles, and each cycle's signed report.
-//! - [`gateway`]: how one bank's actor reaches another, whatever the carrier.
+//! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
+//!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
 
+pub mod acquirer;
 pub mod clearing;
 pub mod clock;
 pub mod gateway;
 pub mod in_flight;
 pub mod issuer;
 pub mod keystore;
+pub mod mailbox;
+pub mod retry;

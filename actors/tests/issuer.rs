@@ -224,7 +224,7 @@ fn expired_and_revoked_denominations_are_refused_with_distinct_codes() {
             &f.account_key,
             account,
             RequestId([2; 16]),
-            &[d.clone()],
+            std::slice::from_ref(&d),
         )
         .unwrap();
         let error = issuer.withdraw(late).await.unwrap_err();

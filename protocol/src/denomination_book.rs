@@ -57,13 +57,19 @@ impl DenominationBook {
     /// The book of a published set.
     pub fn from_set(set: &DenominationSet) -> Self {
         let mut book = Self::new();
+        book.add_set(set);
+        book
+    }
+
+    /// Adds every denomination of a published set, and its revocations: how an acquirer builds
+    /// one book of several issuers' sets.
+    pub fn add_set(&mut self, set: &DenominationSet) {
         for denomination in set.fields().denominations.iter() {
-            book.add(denomination.clone());
+            self.add(denomination.clone());
         }
         for id in set.fields().revoked.iter() {
-            book.revoke(*id);
+            self.revoke(*id);
         }
-        book
     }
 
     /// Adds (or replaces) a denomination.

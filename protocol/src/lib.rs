@@ -12,8 +12,10 @@
 //! - [`batch_verifier`]: the deposit hot path.
 //! - [`clearing`]: the clearing house's checks, claims and netting.
 //! - [`reconcile`]: what a bank records when a settlement report disagrees with its books.
+//! - [`issuer`], [`acquirer`]: each bank's decisions, as pure functions.
 //! - [`wallet`]: withdraw, finalize and pay, as a wallet does them.
 
+pub mod acquirer;
 pub mod amount;
 pub mod batch_verifier;
 pub mod bounded;

@@ -7,6 +7,9 @@
 pub const WITHDRAW_COINS_MAX: usize = 256;
 /// Deposit permissions in one spend-check batch (and results in its answer).
 pub const SPEND_BATCH_COINS_MAX: usize = 4096;
+/// Deposit permissions in one merchant deposit request (and results in its answer). A deposit
+/// always fits in one spend-check batch.
+pub const DEPOSIT_COINS_MAX: usize = 256;
 /// Entries in one spend confirmation.
 pub const CONFIRMATION_ENTRIES_MAX: usize = SPEND_BATCH_COINS_MAX;
 /// Spend confirmations in one settlement submission. Their entries are bounded together by

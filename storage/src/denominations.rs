@@ -49,14 +49,15 @@ impl Transaction for SaveDenomination {
     }
 }
 
-fn read_sequence(bytes: Option<Vec<u8>>) -> Result<u64, StorageError> {
+/// A sequence counter stored in the meta column: a big-endian u64, 0 when absent.
+pub(crate) fn read_sequence(bytes: Option<Vec<u8>>) -> Result<u64, StorageError> {
     match bytes {
         None => Ok(0),
         Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice())
             .map(u64::from_be_bytes)
             .map_err(|_| StorageError::Corrupt {
                 column: "meta",
-                reason: "set sequence is not 8 bytes".into(),
+                reason: "sequence counter is not 8 bytes".into(),
             }),
     }
 }

@@ -1,13 +1,15 @@
 //! semper's storage layer on RocksDB: one DB per role, a column family per kind of record, atomic
 //! check-and-insert of spent coins, an account ledger with its journal, idempotent withdrawals,
-//! durable group commit, the clearing house's claims, cycles and reports, the settlement reports a
-//! participant receives with their discrepancies, and recovery from disk alone.
+//! the acquirer's merchants, deposits and settlement outbox, durable group commit, the clearing
+//! house's claims, cycles and reports, the settlement reports a participant receives with their
+//! discrepancies, and recovery from disk alone.
 //!
 //! Every state change is a [`commit::Transaction`]: a pure function from what it reads to what it
 //! writes and answers. One committer thread applies transactions in order, so check-then-write is
 //! never raced, gathers a group of them into one `WriteBatch`, writes it with a single WAL fsync,
 //! and only then answers each. Nothing is acknowledged before it is durable.
 
+pub mod acquirer;
 pub mod clearing;
 pub mod commit;
 pub mod confirmed_batches;

@@ -1,7 +1,7 @@
 //! The schema: column families, key layouts and the schema version.
 
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, DenominationId, Digest, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, DenominationId, Digest, MerchantId, RequestId, SubmissionId,
 };
 
 /// The schema version this build writes. A DB with a newer one is refused at open.
@@ -50,11 +50,35 @@ pub enum Column {
     /// Discrepancies found in received reports, in the order found. Key: number (u64,
     /// big-endian).
     Discrepancies,
+    // Acquirer
+    /// Merchants: key, balances and journal length. Key: merchant id.
+    Merchants,
+    /// Every credit to a merchant. Key: merchant id ‖ sequence (u64, big-endian).
+    MerchantJournal,
+    /// Deposits answered, for idempotency. Key: merchant id ‖ deposit id.
+    Deposits,
+    /// Coins credited, and by which deposit, so that none is credited twice. Key: denomination
+    /// id ‖ coin public key.
+    AcquiredCoins,
+    /// Issuer confirmations awaiting a settlement submission, oldest first. Key: sequence (u64,
+    /// big-endian).
+    Outbox,
+    /// Settlement submissions, with their receipt once answered. Key: submission id.
+    OutboxSubmissions,
+    /// Submissions not yet answered, oldest first. Key: sequence (u64, big-endian).
+    OutboxPending,
+    /// Confirmations the clearing house counted, by cycle. Key: cycle sequence (u64,
+    /// big-endian) ‖ issuer id ‖ batch id.
+    ClaimsByCycle,
+    /// Confirmations the clearing house did not count, with its reason. Key: batch id.
+    RefusedClaims,
+    /// Each trusted issuer's denomination set, as last verified. Key: issuer bank id.
+    IssuerSets,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 16] = [
+    pub const ALL: [Column; 26] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -74,6 +98,17 @@ impl Column {
         // Received reports (any participant)
         Column::ReceivedReports,
         Column::Discrepancies,
+        // Acquirer
+        Column::Merchants,
+        Column::MerchantJournal,
+        Column::Deposits,
+        Column::AcquiredCoins,
+        Column::Outbox,
+        Column::OutboxSubmissions,
+        Column::OutboxPending,
+        Column::ClaimsByCycle,
+        Column::RefusedClaims,
+        Column::IssuerSets,
     ];
 
     /// The column family's name in RocksDB.
@@ -98,6 +133,17 @@ impl Column {
             // Received reports (any participant)
             Column::ReceivedReports => "received_reports",
             Column::Discrepancies => "discrepancies",
+            // Acquirer
+            Column::Merchants => "merchants",
+            Column::MerchantJournal => "merchant_journal",
+            Column::Deposits => "deposits",
+            Column::AcquiredCoins => "acquired_coins",
+            Column::Outbox => "outbox",
+            Column::OutboxSubmissions => "outbox_submissions",
+            Column::OutboxPending => "outbox_pending",
+            Column::ClaimsByCycle => "claims_by_cycle",
+            Column::RefusedClaims => "refused_claims",
+            Column::IssuerSets => "issuer_sets",
         }
     }
 
@@ -111,6 +157,8 @@ impl Column {
                 | Column::Submissions
                 | Column::ClaimedConfirmations
                 | Column::ClaimedCoins
+                | Column::Deposits
+                | Column::AcquiredCoins
         )
     }
 }
@@ -121,6 +169,10 @@ pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_ROLE: &[u8] = b"role";
 /// Meta key of the published denomination set's sequence number (u64, big-endian).
 pub const META_SET_SEQUENCE: &[u8] = b"denomination_set_sequence";
+/// Meta key of the acquirer's next outbox sequence number (u64, big-endian).
+pub const META_OUTBOX_NEXT: &[u8] = b"outbox_next";
+/// Meta key of the acquirer's next submission sequence number (u64, big-endian).
+pub const META_SUBMISSION_NEXT: &[u8] = b"submission_next";
 
 /// Key of a journal entry.
 pub fn journal_key(account: &AccountId, sequence: u64) -> [u8; 24] {
@@ -206,6 +258,33 @@ pub fn discrepancy_key(index: u64) -> [u8; 8] {
 pub const META_REPORTS_LAST_SEQUENCE: &[u8] = b"reports_last_sequence";
 /// Meta key of the number of discrepancies recorded (u64, big-endian).
 pub const META_DISCREPANCIES_LEN: &[u8] = b"discrepancies_len";
+
+// Acquirer
+
+/// Key of a merchant journal entry.
+pub fn merchant_journal_key(merchant: &MerchantId, sequence: u64) -> [u8; 24] {
+    concat([merchant.as_bytes().as_slice(), &sequence.to_be_bytes()])
+}
+
+/// Key of a merchant's deposit record.
+pub fn deposit_key(merchant: &MerchantId, deposit: &RequestId) -> [u8; 32] {
+    concat([merchant.as_bytes(), deposit.as_bytes()])
+}
+
+/// Key of an outbox entry or a pending submission: its sequence number, so keys sort oldest first.
+pub fn sequence_key(sequence: u64) -> [u8; 8] {
+    sequence.to_be_bytes()
+}
+
+/// Key of a confirmation the clearing house counted, in [`Column::ClaimsByCycle`]: its cycle
+/// first, so that a cycle's claims are one range.
+pub fn claim_by_cycle_key(cycle_sequence: u64, issuer: &BankId, batch: &BatchId) -> [u8; 40] {
+    concat([
+        cycle_sequence.to_be_bytes().as_slice(),
+        issuer.as_bytes(),
+        batch.as_bytes(),
+    ])
+}
 
 /// `parts` end to end, in a key of exactly their total length.
 fn concat<const N: usize, P: AsRef<[u8]>, const K: usize>(parts: [P; K]) -> [u8; N] {

@@ -15,8 +15,10 @@ use crate::spent_filter::{SPENT_FILTER_BITS, SpentFilter};
 /// Bloom filter bits per key: about 1 % false positives, so most spent-set misses skip the disk.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
-/// Records read by a scan: (key, value) pairs, in key order.
-pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+/// A record as read: its key and its value.
+pub type Record = (Vec<u8>, Vec<u8>);
+/// Records read by a scan, in key order.
+pub type Records = Vec<Record>;
 
 /// The role a DB belongs to. Each role has its own DB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,14 +15,14 @@ use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawRespons
 use semper_protocol::reconcile::Discrepancy;
 use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
 use semper_storage::reports;
-use tokio::sync::oneshot;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
 use super::{lifecycle, reconcile, spend, withdraw};
+use crate::mailbox;
 
 /// Where an answer goes.
-type Reply<T> = oneshot::Sender<Result<T, IssuerError>>;
+type Reply<T> = mailbox::Reply<T, IssuerError>;
 
 /// The issuer actor.
 pub struct IssuerActor {
@@ -185,14 +185,7 @@ impl IssuerHandle {
         M: Message<Result = ()> + Send + 'static,
         IssuerActor: Handler<M>,
     {
-        let (sender, receiver) = oneshot::channel();
-        self.address
-            .try_send(message(sender))
-            .map_err(|error| match error {
-                SendError::Full(_) => IssuerError::Busy,
-                SendError::Closed(_) => IssuerError::Stopped,
-            })?;
-        receiver.await.map_err(|_| IssuerError::Stopped)?
+        mailbox::call(&self.address, message).await
     }
 
     /// Opens an account.

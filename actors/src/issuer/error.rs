@@ -55,6 +55,16 @@ impl From<StorageError> for IssuerError {
     }
 }
 
+impl crate::mailbox::MailboxError for IssuerError {
+    fn busy() -> Self {
+        Self::Busy
+    }
+
+    fn stopped() -> Self {
+        Self::Stopped
+    }
+}
+
 impl IssuerError {
     /// The stable error code that the HTTP and link layers report.
     pub fn code(&self) -> &'static str {

@@ -18,6 +18,7 @@ pub mod spend;
 pub mod state;
 pub mod withdraw;
 
+pub use crate::keystore;
 pub use actor::{IssuerActor, IssuerHandle};
 pub use config::{DenominationSchedule, IssuerConfig};
 pub use error::IssuerError;

@@ -3,6 +3,7 @@
 pub mod coin;
 pub mod deposit;
 pub mod link;
+pub mod merchant;
 pub mod receipt;
 pub mod settlement;
 pub mod spend;

@@ -10,7 +10,8 @@ use crate::store::Store;
 /// the same group, so a group behaves exactly as its transactions one after another.
 pub struct GroupReader<'a> {
     store: &'a Store,
-    staged: HashMap<(Column, Vec<u8>), Vec<u8>>,
+    /// Records the group has written (`Some`) or deleted (`None`) so far.
+    staged: HashMap<(Column, Vec<u8>), Option<Vec<u8>>>,
 }
 
 impl<'a> GroupReader<'a> {
@@ -26,7 +27,7 @@ impl<'a> GroupReader<'a> {
         self.store
     }
 
-    pub(super) fn overlay(&mut self, column: Column, key: Vec<u8>, value: Vec<u8>) {
+    pub(super) fn overlay(&mut self, column: Column, key: Vec<u8>, value: Option<Vec<u8>>) {
         self.staged.insert((column, key), value);
     }
 
@@ -36,7 +37,7 @@ impl<'a> GroupReader<'a> {
             return self.store.get(column, key);
         }
         if let Some(value) = self.staged.get(&(column, key.to_vec())) {
-            return Ok(Some(value.clone()));
+            return Ok(value.clone());
         }
         self.store.get(column, key)
     }
@@ -51,11 +52,12 @@ impl<'a> GroupReader<'a> {
         if self.staged.is_empty() {
             return self.store.multi_get(column, keys);
         }
-        let mut values: Vec<Option<Vec<u8>>> = keys
+        let staged: Vec<Option<Option<Vec<u8>>>> = keys
             .iter()
             .map(|key| self.staged.get(&(column, key.to_vec())).cloned())
             .collect();
-        let missing: Vec<usize> = (0..keys.len()).filter(|i| values[*i].is_none()).collect();
+        let missing: Vec<usize> = (0..keys.len()).filter(|i| staged[*i].is_none()).collect();
+        let mut values: Vec<Option<Vec<u8>>> = staged.into_iter().map(Option::flatten).collect();
         if missing.is_empty() {
             return Ok(values);
         }

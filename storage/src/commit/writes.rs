@@ -7,10 +7,12 @@ use crate::error::StorageError;
 use crate::schema::Column;
 use crate::store::Store;
 
-/// The records one transaction writes; all of a group's go into one atomic `WriteBatch`.
+/// The records one transaction writes or deletes; all of a group's go into one atomic
+/// `WriteBatch`, in the order given.
 #[derive(Debug, Default)]
 pub struct WriteSet {
-    puts: Vec<(Column, Vec<u8>, Vec<u8>)>,
+    /// Each record's new value; `None` deletes it.
+    changes: Vec<(Column, Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl WriteSet {
@@ -21,12 +23,17 @@ impl WriteSet {
 
     /// Writes `value` at `key` in `column`.
     pub fn put(&mut self, column: Column, key: impl Into<Vec<u8>>, value: Vec<u8>) {
-        self.puts.push((column, key.into(), value));
+        self.changes.push((column, key.into(), Some(value)));
+    }
+
+    /// Deletes the record at `key` in `column`, if there is one.
+    pub fn delete(&mut self, column: Column, key: impl Into<Vec<u8>>) {
+        self.changes.push((column, key.into(), None));
     }
 
     /// Whether nothing is written.
     pub fn is_empty(&self) -> bool {
-        self.puts.is_empty()
+        self.changes.is_empty()
     }
 
     /// Adds the writes to the group's batch and, when later transactions of the group will read
@@ -37,8 +44,11 @@ impl WriteSet {
         batch: &mut WriteBatch,
         mut reader: Option<&mut GroupReader<'_>>,
     ) -> Result<(), StorageError> {
-        for (column, key, value) in self.puts {
-            batch.put_cf(store.column(column)?, &key, &value);
+        for (column, key, value) in self.changes {
+            match &value {
+                Some(value) => batch.put_cf(store.column(column)?, &key, value),
+                None => batch.delete_cf(store.column(column)?, &key),
+            }
             if let Some(reader) = reader.as_mut() {
                 reader.overlay(column, key, value);
             }

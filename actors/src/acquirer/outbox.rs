@@ -1,0 +1,171 @@
+//! The outbox to the clearing house, exactly once. A pass first sends the submissions stored
+//! but not answered (after a restart too), oldest first, then makes new ones from the outbox:
+//! each is signed and stored, its confirmations moved out of the outbox in the same write, before
+//! it is ever sent. Retries send the stored submission again, same id and bytes, which the
+//! clearing house counts once. Its receipt is checked and stored, and the submission is done.
+
+use std::sync::Arc;
+
+use semper_protocol::acquirer::{bounded_code, check_receipt};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::ids::SubmissionId;
+use semper_protocol::messages::settlement::SettlementSubmission;
+use semper_protocol::signed::Signed;
+use semper_storage::acquirer::outbox::{self, CreateSubmission};
+use semper_storage::acquirer::submissions::{
+    self, RefusedClaim, SettleSubmission, SubmissionRecord, SubmissionState,
+};
+
+use super::error::AcquirerError;
+use super::metrics;
+use super::state::AcquirerState;
+use crate::gateway::ClearingGateway;
+use crate::retry::retry;
+
+/// Most pending submissions an [`OutboxStatus`] lists.
+pub const PENDING_LISTED_MAX: usize = 256;
+/// Most refused confirmations an [`OutboxStatus`] lists.
+pub const REFUSED_LISTED_MAX: usize = 256;
+
+/// Where the outbox stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxStatus {
+    /// Confirmations waiting for a submission.
+    pub queued: u64,
+    /// Submissions stored and not yet answered, oldest first (at most [`PENDING_LISTED_MAX`]).
+    pub pending: Vec<SubmissionId>,
+    /// Confirmations the clearing house did not count, with its reason (at most
+    /// [`REFUSED_LISTED_MAX`]).
+    pub refused: Vec<RefusedClaim>,
+}
+
+/// What the pass does next.
+enum Next {
+    /// Nothing pending, nothing queued.
+    Idle,
+    /// Send this stored submission (again).
+    Send(SubmissionRecord),
+    /// Store this new submission, then send it.
+    Create(CreateSubmission),
+}
+
+/// One pass: sends until nothing is pending or queued, or until a submission cannot get through
+/// (then it stays pending for the next pass). Returns where the outbox stands after it.
+pub async fn pass(
+    state: Arc<AcquirerState>,
+    clearing: Arc<dyn ClearingGateway>,
+) -> Result<OutboxStatus, AcquirerError> {
+    loop {
+        let record = match state.on_pool(next).await?? {
+            Next::Idle => break,
+            Next::Send(record) => record,
+            Next::Create(create) => state.commit(create).await??,
+        };
+        send(&state, &clearing, record).await?;
+    }
+    state.on_pool(status).await?
+}
+
+/// Where the outbox stands. Reads the store: run it on the pool.
+pub fn status(state: &AcquirerState) -> Result<OutboxStatus, AcquirerError> {
+    let queued = outbox::depth(&state.store)?;
+    metrics::outbox_depth(queued);
+    Ok(OutboxStatus {
+        queued,
+        pending: submissions::pending_ids(&state.store, PENDING_LISTED_MAX)?,
+        refused: submissions::refused_claims(&state.store, REFUSED_LISTED_MAX)?,
+    })
+}
+
+/// The oldest pending submission, or a new one of the oldest queued confirmations, signed. On the
+/// pool: it reads the store and signs.
+fn next(state: &AcquirerState) -> Result<Next, AcquirerError> {
+    if let Some(record) = submissions::oldest_pending(&state.store)? {
+        return Ok(Next::Send(record));
+    }
+    let oldest = outbox::oldest(&state.store, state.config.submission_max_confirmations)?;
+    if oldest.is_empty() {
+        return Ok(Next::Idle);
+    }
+    let (outbox_sequences, confirmations): (Vec<u64>, Vec<_>) = oldest.into_iter().unzip();
+    let submission = SettlementSubmission {
+        acquirer: state.id,
+        submission_id: SubmissionId(rand::random()),
+        submitted_at: state.clock.now(),
+        // `outbox::oldest` takes no more than a submission may carry.
+        confirmations: BoundedVec::new(confirmations)
+            .map_err(|e| AcquirerError::Config(format!("submission over its bound: {e}")))?,
+    };
+    Ok(Next::Create(CreateSubmission {
+        submission: Signed::sign(submission, state.bank_key()),
+        outbox_sequences,
+    }))
+}
+
+/// Sends a stored submission until the clearing house answers, and stores its answer.
+async fn send(
+    state: &Arc<AcquirerState>,
+    clearing: &Arc<dyn ClearingGateway>,
+    record: SubmissionRecord,
+) -> Result<(), AcquirerError> {
+    let submission = record.submission;
+    let id = submission.body().submission_id;
+    tracing::info!(
+        submission = %id,
+        confirmations = submission.body().confirmations.len(),
+        "submitting to the clearing house"
+    );
+    let answer = retry(&state.config.submit_retry, "settlement submission", || {
+        clearing.submit(submission.clone())
+    })
+    .await;
+    let outcome = match answer {
+        Ok(receipt) => {
+            let checked = state
+                .on_pool(move |state| {
+                    check_receipt(
+                        submission.body(),
+                        state.clearing.id,
+                        &state.clearing.key,
+                        &receipt,
+                    )
+                    .map(|()| receipt)
+                })
+                .await?;
+            match checked {
+                Ok(receipt) => SubmissionState::Answered(receipt),
+                Err(error) => {
+                    tracing::error!(submission = %id, code = error.code(), "receipt refused");
+                    metrics::submission_answered("bad_receipt");
+                    return Err(error.into());
+                }
+            }
+        }
+        Err(error) if error.retryable => {
+            tracing::warn!(submission = %id, code = %error.code, "clearing house unreachable");
+            metrics::submission_answered("unreachable");
+            return Err(AcquirerError::Gateway(error));
+        }
+        Err(error) => {
+            tracing::error!(submission = %id, code = %error.code, %error, "submission refused");
+            SubmissionState::Refused {
+                code: bounded_code(&error.code),
+            }
+        }
+    };
+    let settled = state
+        .commit(SettleSubmission {
+            submission_id: id,
+            outcome,
+        })
+        .await??;
+    match &settled.state {
+        SubmissionState::Answered(receipt) => {
+            let receipt = receipt.body();
+            tracing::info!(submission = %id, cycle = receipt.cycle_sequence, "receipt stored");
+            metrics::submission_answered("answered");
+        }
+        _ => metrics::submission_answered("refused"),
+    }
+    Ok(())
+}

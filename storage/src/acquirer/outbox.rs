@@ -1,0 +1,148 @@
+//! The outbox: issuer confirmations waiting for settlement, oldest first, and their move into a
+//! submission, which is stored before it is ever sent.
+
+use semper_protocol::codec::Encode;
+use semper_protocol::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
+use semper_protocol::messages::settlement::SignedSettlementSubmission;
+use semper_protocol::messages::spend::SignedSpendConfirmation;
+
+use super::submissions::{SubmissionRecord, SubmissionState};
+use super::{sequence_of, take_sequences};
+use crate::commit::{GroupReader, Transaction, WriteSet};
+use crate::denominations::read_sequence;
+use crate::error::StorageError;
+use crate::ledger::decode_record;
+use crate::schema::{Column, META_OUTBOX_NEXT, META_SUBMISSION_NEXT, sequence_key};
+use crate::store::Store;
+
+/// Why the outbox refused a change. Nothing was written. Each has a stable
+/// [`OutboxError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboxError {
+    /// The confirmations to move are no longer the outbox's oldest, as read.
+    #[error("the outbox changed since it was read")]
+    OutboxChanged,
+    /// A submission with this id exists already.
+    #[error("submission id already in use")]
+    SubmissionExists,
+    /// No such submission.
+    #[error("unknown submission")]
+    UnknownSubmission,
+}
+
+impl OutboxError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutboxChanged => "outbox.changed",
+            Self::SubmissionExists => "outbox.submission_exists",
+            Self::UnknownSubmission => "outbox.unknown_submission",
+        }
+    }
+}
+
+/// Appends confirmations to the outbox, in order.
+pub(crate) fn enqueue(
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+    confirmations: Vec<SignedSpendConfirmation>,
+) -> Result<(), StorageError> {
+    if confirmations.is_empty() {
+        return Ok(());
+    }
+    let first = take_sequences(reader, writes, META_OUTBOX_NEXT, confirmations.len() as u64)?;
+    for (sequence, confirmation) in (first..).zip(confirmations) {
+        writes.put(
+            Column::Outbox,
+            sequence_key(sequence).to_vec(),
+            confirmation.to_bytes(),
+        );
+    }
+    Ok(())
+}
+
+/// The oldest waiting confirmations with their sequence numbers: at most `max_confirmations`, and
+/// no more entries in all than one submission may carry.
+pub fn oldest(
+    store: &Store,
+    max_confirmations: usize,
+) -> Result<Vec<(u64, SignedSpendConfirmation)>, StorageError> {
+    let limit = max_confirmations.clamp(1, SUBMISSION_CONFIRMATIONS_MAX);
+    let mut entries = 0;
+    let mut taken = Vec::new();
+    for (key, value) in store.scan_prefix(Column::Outbox, &[], limit)? {
+        let confirmation: SignedSpendConfirmation = decode_record("outbox", &value)?;
+        entries += confirmation.body().entries.len();
+        // One confirmation alone always fits: it has fewer entries than a submission may carry.
+        if entries > SUBMISSION_ENTRIES_MAX && !taken.is_empty() {
+            break;
+        }
+        taken.push((sequence_of(&key, "outbox")?, confirmation));
+    }
+    Ok(taken)
+}
+
+/// How many confirmations wait. Submissions always take the oldest, so the waiting ones are the
+/// sequence numbers from the first left to the next to be given.
+pub fn depth(store: &Store) -> Result<u64, StorageError> {
+    let next = read_sequence(store.get(Column::Meta, META_OUTBOX_NEXT)?)?;
+    match store.scan_prefix(Column::Outbox, &[], 1)?.first() {
+        None => Ok(0),
+        Some((key, _)) => Ok(next.saturating_sub(sequence_of(key, "outbox")?)),
+    }
+}
+
+/// Moves confirmations from the outbox into a new pending submission, in one write. The
+/// submission is signed already: what is stored is exactly what is sent, every time.
+#[derive(Clone, Debug)]
+pub struct CreateSubmission {
+    /// The signed submission, listing the confirmations in outbox order.
+    pub submission: SignedSettlementSubmission,
+    /// The outbox sequence numbers of its confirmations, in the same order.
+    pub outbox_sequences: Vec<u64>,
+}
+
+impl Transaction for CreateSubmission {
+    type Output = Result<SubmissionRecord, OutboxError>;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        let refuse = |error| Ok((Err(error), WriteSet::new()));
+        let id = self.submission.body().submission_id;
+        if reader
+            .get(Column::OutboxSubmissions, id.as_bytes())?
+            .is_some()
+        {
+            return refuse(OutboxError::SubmissionExists);
+        }
+        let confirmations = &self.submission.body().confirmations;
+        if confirmations.len() != self.outbox_sequences.len() {
+            return refuse(OutboxError::OutboxChanged);
+        }
+        let mut writes = WriteSet::new();
+        for (sequence, confirmation) in self.outbox_sequences.iter().zip(confirmations.iter()) {
+            let key = sequence_key(*sequence);
+            let stored = reader.get(Column::Outbox, &key)?;
+            if stored.as_deref() != Some(confirmation.to_bytes().as_slice()) {
+                return refuse(OutboxError::OutboxChanged);
+            }
+            writes.delete(Column::Outbox, key.to_vec());
+        }
+        let sequence = take_sequences(reader, &mut writes, META_SUBMISSION_NEXT, 1)?;
+        let record = SubmissionRecord {
+            sequence,
+            submission: self.submission,
+            state: SubmissionState::Pending,
+        };
+        writes.put(
+            Column::OutboxSubmissions,
+            id.as_bytes().to_vec(),
+            record.to_bytes(),
+        );
+        writes.put(
+            Column::OutboxPending,
+            sequence_key(sequence).to_vec(),
+            id.as_bytes().to_vec(),
+        );
+        Ok((Ok(record), writes))
+    }
+}
