@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the criterion benchmarks (crypto hot paths, spent set), the ratio report over their
-# results, then the issuer's end-to-end throughput against its references.
+# results, then the issuer's end-to-end throughput against its references, and settlement: the
+# clearing house's netting, the acquirer's deposit intake and submissions over the link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,3 +13,6 @@ cargo bench -p semper-bench
 cargo run --release -p semper-bench --bin bench-ratios
 cargo run --release -p semper-bench --bin bench-spent
 cargo run --release -p semper-bench --bin bench-issuer
+cargo run --release -p semper-bench --bin bench-netting
+cargo run --release -p semper-bench --bin bench-intake
+cargo run --release -p semper-bench --bin bench-settlement

@@ -7,11 +7,13 @@
 //!
 //! - [`issuer`]: accounts, withdrawals, spend checks, the denomination key lifecycle and the
 //!   reconciliation of settlement reports.
-//! - [`acquirer`]: merchants, micro-batched deposits and the settlement outbox.
+//! - [`acquirer`]: merchants, micro-batched deposits, the settlement outbox and the
+//!   reconciliation of settlement reports.
 //! - [`clearing`]: settlement submissions claimed into cycles, and each cycle's signed report.
 //! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
+//! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
 
 pub mod acquirer;
 pub mod clearing;
@@ -21,4 +23,5 @@ pub mod in_flight;
 pub mod issuer;
 pub mod keystore;
 pub mod mailbox;
+pub mod reconcile;
 pub mod retry;

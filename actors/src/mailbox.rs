@@ -35,3 +35,9 @@ where
         })?;
     receiver.await.map_err(|_| E::stopped())?
 }
+
+/// Stops an actor: it takes no more messages, and its timers end. What is under way on its pool
+/// and committer still finishes and answers.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;

@@ -118,15 +118,26 @@ impl Link {
     /// Fails if the first connection cannot be made within the request timeout; after that,
     /// the link reconnects by itself.
     pub async fn connect(config: LinkConfig) -> Result<Self, LinkError> {
-        let local = match config.peer_addr {
-            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
-        };
-        Self::connect_on(LinkSocket::Bind(local), config).await
+        Self::connect_on(LinkSocket::Bind(unspecified_like(config.peer_addr)), config).await
     }
 
     /// Connects to the peer through `socket`, e.g. an emulated circuit.
     pub async fn connect_on(socket: LinkSocket, config: LinkConfig) -> Result<Self, LinkError> {
+        let deadline = Instant::now() + config.limits.request_timeout;
+        let link = Self::open_on(socket, config)?;
+        link.inner.connection(deadline).await?;
+        Ok(link)
+    }
+
+    /// Binds an ephemeral UDP port for a link to the peer, without connecting: the first call
+    /// connects. How a node starts whatever the order its peers start in. Call it within a tokio
+    /// runtime.
+    pub fn open(config: LinkConfig) -> Result<Self, LinkError> {
+        Self::open_on(LinkSocket::Bind(unspecified_like(config.peer_addr)), config)
+    }
+
+    /// Like [`Link::open`], through `socket`.
+    pub fn open_on(socket: LinkSocket, config: LinkConfig) -> Result<Self, LinkError> {
         if !config.trust.trusts_bank(config.peer_bank) {
             return Err(LinkError::Config(format!(
                 "no certificate is pinned for the peer bank {}",
@@ -135,7 +146,7 @@ impl Link {
         }
         let client = client_config(&config.identity, config.trust.clone(), config.peer_bank)?;
         let endpoint = socket.endpoint(None)?;
-        let link = Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 endpoint,
                 client,
@@ -154,10 +165,7 @@ impl Link {
                     last_error: String::new(),
                 }),
             }),
-        };
-        let deadline = Instant::now() + config.limits.request_timeout;
-        link.inner.connection(deadline).await?;
-        Ok(link)
+        })
     }
 
     /// The peer bank.
@@ -400,5 +408,13 @@ impl LinkClient for Link {
 
     fn send(&self, payload: Vec<u8>) -> LinkFuture<'_, ()> {
         Box::pin(Link::send(self, payload))
+    }
+}
+
+/// An ephemeral local address of the same family as `peer`.
+fn unspecified_like(peer: SocketAddr) -> SocketAddr {
+    match peer {
+        SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
     }
 }

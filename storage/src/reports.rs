@@ -17,8 +17,8 @@ use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
 use crate::schema::{
-    Column, META_DISCREPANCIES_LEN, META_REPORTS_LAST_SEQUENCE, discrepancy_key,
-    received_report_key, refused_report_key,
+    Column, META_DISCREPANCIES_LEN, META_REPORTS_APPLIED_THROUGH, META_REPORTS_LAST_SEQUENCE,
+    discrepancy_key, received_report_key, refused_report_key,
 };
 use crate::store::Store;
 
@@ -101,6 +101,7 @@ impl Transaction for RecordReport {
                 sequence.to_be_bytes().to_vec(),
             );
         }
+        advance_applied_through(reader, &mut writes, sequence)?;
         let record = ReceivedReport {
             report: self.report,
             received_at: self.received_at,
@@ -137,6 +138,36 @@ impl Transaction for RecordRefusedReport {
         writes.put(Column::ReceivedReports, key.to_vec(), range.to_bytes());
         Ok((ReportOutcome::Recorded(found), writes))
     }
+}
+
+/// Moves the applied-through mark past `sequence`, being applied now, and past every report after
+/// it applied before (delivered out of order), when `sequence` is the first one missing.
+fn advance_applied_through(
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+    sequence: u64,
+) -> Result<(), StorageError> {
+    let through = read_u64(reader, META_REPORTS_APPLIED_THROUGH)?.unwrap_or(0);
+    if through.checked_add(1) != Some(sequence) {
+        return Ok(());
+    }
+    let mut through = sequence;
+    // Each step reads one report recorded before: bounded by how many are.
+    while let Some(next) = through.checked_add(1) {
+        if reader
+            .get(Column::ReceivedReports, &received_report_key(next))?
+            .is_none()
+        {
+            break;
+        }
+        through = next;
+    }
+    writes.put(
+        Column::Meta,
+        META_REPORTS_APPLIED_THROUGH.to_vec(),
+        through.to_be_bytes().to_vec(),
+    );
+    Ok(())
 }
 
 /// Stages `discrepancies` after the ones recorded, and returns where they went.
@@ -205,6 +236,13 @@ fn decode_u64(bytes: Option<Vec<u8>>) -> Result<Option<u64>, StorageError> {
 /// The highest cycle number of the reports recorded; `None` before the first.
 pub fn last_sequence(store: &Store) -> Result<Option<u64>, StorageError> {
     decode_u64(store.get(Column::Meta, META_REPORTS_LAST_SEQUENCE)?)
+}
+
+/// The highest cycle number N such that the reports of cycles 1 to N are all applied (0 before
+/// the first): a participant catching up asks for the reports after it, so one missed while
+/// later ones arrived is still fetched.
+pub fn applied_through(store: &Store) -> Result<u64, StorageError> {
+    Ok(decode_u64(store.get(Column::Meta, META_REPORTS_APPLIED_THROUGH)?)?.unwrap_or(0))
 }
 
 /// The recorded report of cycle `sequence`, if any.

@@ -256,6 +256,9 @@ pub fn discrepancy_key(index: u64) -> [u8; 8] {
 
 /// Meta key of the highest cycle number of the received reports applied (u64, big-endian).
 pub const META_REPORTS_LAST_SEQUENCE: &[u8] = b"reports_last_sequence";
+/// Meta key of the highest cycle number N such that the reports of cycles 1 to N are all applied
+/// (u64, big-endian): where a participant catching up asks from.
+pub const META_REPORTS_APPLIED_THROUGH: &[u8] = b"reports_applied_through";
 /// Meta key of the number of discrepancies recorded (u64, big-endian).
 pub const META_DISCREPANCIES_LEN: &[u8] = b"discrepancies_len";
 

@@ -103,6 +103,38 @@ fn a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it(
 }
 
 #[test]
+fn the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_ones() {
+    let dir = TempDir::new("applied-through");
+    let (store, committer) = open_issuer(&dir);
+    let record = |sequence| RecordReport {
+        report: signed_report(sequence, "1.00"),
+        received_at: AT,
+        discrepancies: vec![],
+    };
+    assert_eq!(reports::applied_through(&store).unwrap(), 0);
+    committer.execute(record(1)).unwrap();
+    assert_eq!(reports::applied_through(&store).unwrap(), 1);
+    // Cycle 2 missed: 3 and 4 arrive, the mark stays where catching up must ask from.
+    committer.execute(record(3)).unwrap();
+    committer.execute(record(4)).unwrap();
+    assert_eq!(reports::applied_through(&store).unwrap(), 1);
+    assert_eq!(reports::last_sequence(&store).unwrap(), Some(4));
+    // A refused report of cycle 2 does not fill the gap.
+    committer
+        .execute(RecordRefusedReport {
+            digest: Digest([2; 32]),
+            discrepancy: discrepancy(2, DiscrepancyKind::BadReport),
+        })
+        .unwrap();
+    assert_eq!(reports::applied_through(&store).unwrap(), 1);
+    committer.execute(record(2)).unwrap();
+    assert_eq!(reports::applied_through(&store).unwrap(), 4);
+    // A re-delivery changes nothing.
+    committer.execute(record(2)).unwrap();
+    assert_eq!(reports::applied_through(&store).unwrap(), 4);
+}
+
+#[test]
 fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
     let dir = TempDir::new("confirmed");
     let (store, committer) = open_issuer(&dir);

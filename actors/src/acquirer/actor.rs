@@ -1,5 +1,6 @@
 //! The acquirer's actix shell: a bounded mailbox in front of [`AcquirerState`], the micro-batch
-//! being filled, the deposits and coins in flight, and the outbox's timer; [`AcquirerHandle`] for
+//! being filled, the deposits and coins in flight, and the outbox's timer, each of whose passes
+//! is followed by a catch-up on settlement reports (see `reports`); [`AcquirerHandle`] for
 //! callers. Handlers never block: crypto and reads go to the pool, writes to the committer, calls
 //! to other banks to tasks on the actor's own arbiter, and results come back as futures.
 //!
@@ -31,6 +32,8 @@ use super::state::AcquirerState;
 use crate::gateway::{ClearingGateway, IssuerGateway};
 use crate::in_flight::Ticket;
 use crate::mailbox;
+
+mod reports;
 
 /// Where an answer goes.
 type Reply<T> = mailbox::Reply<T, AcquirerError>;
@@ -81,6 +84,8 @@ struct OutboxDriver {
     failures: u32,
     /// No timed pass before this.
     retry_at: Option<Instant>,
+    /// Whether the running pass, once it succeeds, is followed by a catch-up on reports.
+    catch_up_after: bool,
 }
 
 /// The acquirer actor.
@@ -92,6 +97,8 @@ pub struct AcquirerActor {
     deposits: HashMap<DepositKey, InFlightDeposit>,
     coins: HashSet<[u8; 64]>,
     outbox: OutboxDriver,
+    /// Whether a timed catch-up on settlement reports is running.
+    catching_up: bool,
 }
 
 impl AcquirerActor {
@@ -109,6 +116,7 @@ impl AcquirerActor {
             deposits: HashMap::new(),
             coins: HashSet::new(),
             outbox: OutboxDriver::default(),
+            catching_up: false,
         }
     }
 
@@ -240,10 +248,13 @@ impl AcquirerActor {
         }
     }
 
-    /// A timed outbox pass, unless one is running or the last failed too recently.
+    /// A timed outbox pass, then a catch-up on reports, unless a pass is running or the last
+    /// failed too recently. The catch-up follows the pass so that no receipt of a report's cycle
+    /// is still pending when it is reconciled.
     fn outbox_tick(&mut self, context: &mut Context<Self>) {
         let backing_off = self.outbox.retry_at.is_some_and(|at| Instant::now() < at);
         if !self.outbox.running && !backing_off {
+            self.outbox.catch_up_after = true;
             self.start_outbox_pass(context);
         }
     }
@@ -255,6 +266,7 @@ impl AcquirerActor {
         context.spawn(pass.into_actor(self).map(|result, actor, context| {
             let driver = &mut actor.outbox;
             driver.running = false;
+            let catch_up = std::mem::take(&mut driver.catch_up_after) && result.is_ok();
             match &result {
                 Ok(_) => {
                     driver.failures = 0;
@@ -272,6 +284,9 @@ impl AcquirerActor {
             }
             if !driver.next.is_empty() {
                 actor.start_outbox_pass(context);
+            }
+            if catch_up {
+                actor.start_catch_up(context);
             }
         }));
     }
@@ -467,6 +482,12 @@ pub struct AcquirerHandle {
 }
 
 impl AcquirerHandle {
+    /// Stops the actor: it takes no more messages and its timers end. Its state (and DB) closes
+    /// once the last handle on it is gone too.
+    pub fn stop(&self) {
+        self.address.do_send(mailbox::Stop);
+    }
+
     /// Starts the actor over `state` in the current actix system.
     pub fn start(
         state: Arc<AcquirerState>,
@@ -571,5 +592,13 @@ impl AcquirerHandle {
     /// The acquirer's state, for read-only queries.
     pub fn state(&self) -> &Arc<AcquirerState> {
         &self.state
+    }
+}
+
+impl Handler<mailbox::Stop> for AcquirerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: mailbox::Stop, context: &mut Self::Context) {
+        context.stop();
     }
 }

@@ -52,6 +52,10 @@ pub enum AcquirerError {
     /// The outbox refused a change.
     #[error("{0}")]
     Outbox(#[from] OutboxError),
+    /// A settlement report came while a submission awaits its receipt, which may file claims
+    /// of the report's cycle: retry once the outbox is answered (catching up does).
+    #[error("a settlement submission awaits its receipt: reconcile the report later")]
+    SubmissionsPending,
     /// The config is not usable.
     #[error("config: {0}")]
     Config(String),
@@ -98,6 +102,7 @@ impl AcquirerError {
             Self::Gateway(_) => "acquirer.gateway",
             Self::Receipt(e) => e.code(),
             Self::Outbox(e) => e.code(),
+            Self::SubmissionsPending => "reconcile.submissions_pending",
             Self::Config(_) => "acquirer.config",
             Self::KeyStore(e) => e.code(),
             Self::Storage(e) => e.code(),
@@ -107,7 +112,10 @@ impl AcquirerError {
     /// Whether the same request may succeed later.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::Busy | Self::CoinInFlight | Self::Incomplete { .. } => true,
+            Self::Busy
+            | Self::CoinInFlight
+            | Self::Incomplete { .. }
+            | Self::SubmissionsPending => true,
             Self::Gateway(e) => e.retryable,
             _ => false,
         }

@@ -1,6 +1,7 @@
 //! The acquirer: the merchants' bank. It takes their deposits, has each coin checked by its
 //! issuer in micro-batches, credits the merchants, and settles the issuers' confirmations through
-//! the clearing house, exactly once. See DESIGN.md, flows 2 to 4.
+//! the clearing house, exactly once, and reconciles the clearing house's reports against the claims
+//! it counted. See DESIGN.md, flows 2 to 4.
 //!
 //! - [`config`]: what the acquirer is started with.
 //! - [`state`]: everything it holds, recovered at start from its DB and key store alone.
@@ -8,6 +9,7 @@
 //! - `batch`: one micro-batch: batch verification, one spend check per issuer, one write.
 //! - [`outbox`]: submissions to the clearing house, stored before they are sent, retried as is.
 //! - `denominations`: the issuers' denomination sets, fetched and checked.
+//! - `reconcile`: settlement reports checked against the claims counted per cycle, and caught up.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`AcquirerHandle`] to call it.
 
 pub mod actor;
@@ -18,10 +20,11 @@ mod error;
 mod intake;
 mod metrics;
 pub mod outbox;
+mod reconcile;
 pub mod state;
 
 pub use actor::{AcquirerActor, AcquirerHandle, DepositStatus};
 pub use config::{AcquirerConfig, TrustedClearing, TrustedIssuer};
 pub use error::AcquirerError;
 pub use outbox::OutboxStatus;
-pub use state::AcquirerState;
+pub use state::{AcquirerState, BANK_KEY};

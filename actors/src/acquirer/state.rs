@@ -24,7 +24,7 @@ use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
 
 /// Name of the bank key in the key store.
-const BANK_KEY: &str = "bank";
+pub const BANK_KEY: &str = "bank";
 
 /// The issuers' verified sets, and the one book of all their denominations built from them.
 #[derive(Default)]

@@ -10,15 +10,15 @@ use actix::prelude::*;
 use semper_protocol::messages::receipt::SignedSubmissionReceipt;
 use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use semper_storage::clearing::{self, OpenCycle};
-use tokio::sync::oneshot;
 
 use super::error::ClearingError;
 use super::state::ClearingState;
 use super::{cycle, submit};
 use crate::gateway::ReportSink;
+use crate::mailbox;
 
 /// Where an answer goes.
-type Reply<T> = oneshot::Sender<Result<T, ClearingError>>;
+type Reply<T> = mailbox::Reply<T, ClearingError>;
 
 /// The clearing actor.
 pub struct ClearingActor {
@@ -147,6 +147,12 @@ pub struct ClearingHandle {
 }
 
 impl ClearingHandle {
+    /// Stops the actor: it takes no more messages and its timers end. Its state (and DB) closes
+    /// once the last handle on it is gone too.
+    pub fn stop(&self) {
+        self.address.do_send(mailbox::Stop);
+    }
+
     /// Starts the actor over `state` in the current actix system; reports go out through `sink`.
     pub fn start(
         state: Arc<ClearingState>,
@@ -162,14 +168,7 @@ impl ClearingHandle {
         M: Message<Result = ()> + Send + 'static,
         ClearingActor: Handler<M>,
     {
-        let (sender, receiver) = oneshot::channel();
-        self.address
-            .try_send(message(sender))
-            .map_err(|error| match error {
-                SendError::Full(_) => ClearingError::Busy,
-                SendError::Closed(_) => ClearingError::Stopped,
-            })?;
-        receiver.await.map_err(|_| ClearingError::Stopped)?
+        mailbox::call(&self.address, message).await
     }
 
     /// Submits a settlement submission; a retry gets the same signed receipt.
@@ -208,5 +207,13 @@ impl ClearingHandle {
     /// The clearing house's state, for read-only queries.
     pub fn state(&self) -> &Arc<ClearingState> {
         &self.state
+    }
+}
+
+impl Handler<mailbox::Stop> for ClearingActor {
+    type Result = ();
+
+    fn handle(&mut self, _: mailbox::Stop, context: &mut Self::Context) {
+        context.stop();
     }
 }

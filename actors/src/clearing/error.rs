@@ -52,6 +52,16 @@ impl From<StorageError> for ClearingError {
     }
 }
 
+impl crate::mailbox::MailboxError for ClearingError {
+    fn busy() -> Self {
+        Self::Busy
+    }
+
+    fn stopped() -> Self {
+        Self::Stopped
+    }
+}
+
 impl ClearingError {
     /// The stable error code that the HTTP and link layers report.
     pub fn code(&self) -> &'static str {

@@ -1,10 +1,11 @@
 //! Everything the clearing house holds, shared by its actor, its pool and its tasks.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use semper_protocol::batch_verifier::BatchVerifier;
 use semper_protocol::clearing::Participants;
-use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::ids::BankId;
 use semper_storage::clearing::{OpenCycle, OpenFirstCycle};
 use semper_storage::commit::{Committer, Transaction};
@@ -49,6 +50,14 @@ pub struct ClearingState {
 }
 
 impl ClearingState {
+    /// Creates the clearing house's signing key in the key store under `data_dir` if it is not
+    /// there yet, and returns its public half, before the clearing house first starts.
+    pub fn provision(data_dir: &Path) -> Result<VerifyingKey, ClearingError> {
+        let keystore = KeyStore::open(&data_dir.join("keys"))?;
+        let key = keystore.signing_key(CLEARING_KEY, &mut rand::rng())?;
+        Ok(*key.verifying_key())
+    }
+
     /// Opens the clearing house's key store and DB, and opens its first cycle if it has none.
     pub fn open(
         config: &ClearingConfig,

@@ -174,6 +174,12 @@ pub struct IssuerHandle {
 }
 
 impl IssuerHandle {
+    /// Stops the actor: it takes no more messages and its timers end. Its state (and DB) closes
+    /// once the last handle on it is gone too.
+    pub fn stop(&self) {
+        self.address.do_send(mailbox::Stop);
+    }
+
     /// Starts the actor over `state` in the current actix system.
     pub fn start(state: Arc<IssuerState>, mailbox_capacity: usize) -> Self {
         let address = IssuerActor::new(state.clone(), mailbox_capacity).start();
@@ -276,5 +282,13 @@ impl IssuerHandle {
     /// The issuer's state, for read-only queries.
     pub fn state(&self) -> &Arc<IssuerState> {
         &self.state
+    }
+}
+
+impl Handler<mailbox::Stop> for IssuerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: mailbox::Stop, context: &mut Self::Context) {
+        context.stop();
     }
 }

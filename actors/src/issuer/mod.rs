@@ -22,4 +22,4 @@ pub use crate::keystore;
 pub use actor::{IssuerActor, IssuerHandle};
 pub use config::{DenominationSchedule, IssuerConfig};
 pub use error::IssuerError;
-pub use state::IssuerState;
+pub use state::{IssuerPublicKeys, IssuerState};

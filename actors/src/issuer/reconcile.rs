@@ -6,14 +6,18 @@
 use std::sync::Arc;
 
 use semper_protocol::messages::settlement::SignedSettlementReport;
-use semper_protocol::reconcile::Discrepancy;
-use semper_protocol::reconcile::issuer::{bad_report, batches_owed, reconcile};
+use semper_protocol::reconcile::issuer::{batches_owed, reconcile};
+use semper_protocol::reconcile::{Discrepancy, bad_report, signed_by};
 use semper_storage::StorageError;
 use semper_storage::confirmed_batches;
 use semper_storage::reports::{RecordRefusedReport, RecordReport, ReportOutcome};
 
 use super::error::IssuerError;
 use super::state::IssuerState;
+use crate::reconcile::{found, unfiled};
+
+/// The role its metrics and logs name.
+const ROLE: &str = "issuer";
 
 /// Where the discrepancies of a received report go.
 type Reply = Box<dyn FnOnce(Result<Vec<Discrepancy>, IssuerError>) + Send>;
@@ -22,11 +26,10 @@ type Reply = Box<dyn FnOnce(Result<Vec<Discrepancy>, IssuerError>) + Send>;
 /// they are durable. A re-delivered report changes nothing and gets the same answer. Call it on
 /// the pool: it verifies and reads in place.
 pub fn run(state: Arc<IssuerState>, report: SignedSettlementReport, reply: Reply) {
-    let claimed = report.body().fields().clearing;
     let trusted = state
         .clearing
-        .filter(|(clearing, key)| *clearing == claimed && report.verify(key).is_ok());
-    if trusted.is_none() {
+        .is_some_and(|(clearing, key)| signed_by(&report, clearing, &key));
+    if !trusted {
         return refuse(state, report, reply);
     }
     let owed = batches_owed(state.id, report.body());
@@ -63,12 +66,7 @@ fn refuse(state: Arc<IssuerState>, report: SignedSettlementReport, reply: Reply)
     let fallback = state.schedule.values.first().map(|value| value.currency());
     let Some(discrepancy) = bad_report(state.id, counterparty, &report, fallback) else {
         // No currency to file it under: the report names none and the issuer issues none.
-        metrics::counter!("semper_reconcile_discrepancies_total", "role" => "issuer", "kind" => "reconcile.bad_report").increment(1);
-        tracing::warn!(
-            cycle = report.body().fields().sequence,
-            %counterparty,
-            "settlement report refused: bad signature or unknown clearing house"
-        );
+        unfiled(ROLE, &report, counterparty);
         return reply(Ok(Vec::new()));
     };
     let transaction = RecordRefusedReport {
@@ -80,32 +78,7 @@ fn refuse(state: Arc<IssuerState>, report: SignedSettlementReport, reply: Reply)
         .submit_or_reply(transaction, move |result| reply(answer(result)));
 }
 
-/// The discrepancies of a recorded report; new ones are counted and logged once, here.
+/// The discrepancies of a recorded report.
 fn answer(recorded: Result<ReportOutcome, StorageError>) -> Result<Vec<Discrepancy>, IssuerError> {
-    match recorded? {
-        ReportOutcome::Recorded(found) => {
-            for discrepancy in &found {
-                metrics::counter!(
-                    "semper_reconcile_discrepancies_total",
-                    "role" => "issuer",
-                    "kind" => discrepancy.kind.code()
-                )
-                .increment(1);
-                tracing::warn!(
-                    cycle = discrepancy.cycle_sequence,
-                    kind = discrepancy.kind.code(),
-                    counterparty = %discrepancy.counterparty,
-                    currency = %discrepancy.currency,
-                    batch = ?discrepancy.batch,
-                    books_minor_units = discrepancy.books_minor_units,
-                    report_minor_units = discrepancy.report_minor_units,
-                    "settlement report disagrees with the issuer's books"
-                );
-            }
-            Ok(found)
-        }
-        ReportOutcome::Duplicate(found) => Ok(found),
-        // Only a verified report can conflict, and it is then recorded as refused instead.
-        ReportOutcome::Conflicting => Ok(Vec::new()),
-    }
+    Ok(found(ROLE, recorded?))
 }

@@ -1,6 +1,7 @@
 //! Everything the issuer holds, shared by its actor, its pool and its committer's replies.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use semper_protocol::batch_verifier::BatchVerifier;
@@ -64,15 +65,41 @@ pub struct IssuerState {
     pub lifecycle_lock: std::sync::Mutex<()>,
 }
 
+/// The issuer's public keys: what its acquirers and the clearing house are configured with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssuerPublicKeys {
+    /// Signs the issuer's denomination sets.
+    pub master: VerifyingKey,
+    /// Signs its spend confirmations.
+    pub confirmation: VerifyingKey,
+}
+
+/// Key-store names of the issuer's Ed25519 keys.
+const MASTER_KEY: &str = "master";
+const CONFIRMATION_KEY: &str = "confirmation";
+
 impl IssuerState {
+    /// Creates the issuer's master and confirmation keys in the key store under `data_dir` if they
+    /// are not there yet, and returns their public halves, before the issuer first starts.
+    pub fn provision(data_dir: &Path) -> Result<IssuerPublicKeys, IssuerError> {
+        let keystore = KeyStore::open(&data_dir.join("keys"))?;
+        let mut rng = rand::rng();
+        Ok(IssuerPublicKeys {
+            master: *keystore.signing_key(MASTER_KEY, &mut rng)?.verifying_key(),
+            confirmation: *keystore
+                .signing_key(CONFIRMATION_KEY, &mut rng)?
+                .verifying_key(),
+        })
+    }
+
     /// Opens the issuer's DB and key store, loads its denominations and their keys, and makes sure
     /// the schedule's keys exist ahead.
     pub fn open(config: &IssuerConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, IssuerError> {
         // Keys first: an unsafe key store stops the issuer before it touches its DB.
         let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
         let mut rng = rand::rng();
-        let master_key = keystore.signing_key("master", &mut rng)?;
-        let confirmation_key = keystore.signing_key("confirmation", &mut rng)?;
+        let master_key = keystore.signing_key(MASTER_KEY, &mut rng)?;
+        let confirmation_key = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
         let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();

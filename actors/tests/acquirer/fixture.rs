@@ -1,9 +1,10 @@
 //! The acquirer tests' world: two real issuers in process behind an `IssuerGateway`, a fake
-//! clearing house behind a `ClearingGateway`, coins withdrawn for real, and deposit requests.
+//! clearing house behind a `ClearingGateway` that also signs and serves settlement reports, coins
+//! withdrawn for real, and deposit requests.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -16,18 +17,22 @@ use semper_actors::issuer::{
     DenominationSchedule, IssuerConfig, IssuerError, IssuerHandle, IssuerState,
 };
 use semper_actors::retry::RetryConfig;
+use semper_protocol::acquirer::totals_by_currency;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::bounded::BoundedVec;
+use semper_protocol::clearing::cycle_id;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, ContractHash, CycleId, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, ContractHash, MerchantId, RequestId, SubmissionId,
 };
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
-use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
+use semper_protocol::messages::settlement::{
+    Obligation, SettlementReport, SignedSettlementReport, SignedSettlementSubmission,
+};
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -311,6 +316,7 @@ impl IssuerGateway for InProcessIssuers {
 
 /// A clearing house that counts each confirmation once, answers a retried submission with the
 /// same receipt, can lose its answers (after counting) and can refuse one issuer's confirmations.
+/// It signs reports of what it counted, and serves those published to a participant catching up.
 pub struct FakeClearing {
     pub key: SigningKey,
     /// Every submission received, attempts included.
@@ -322,6 +328,14 @@ pub struct FakeClearing {
     pub lose_answers: AtomicU32,
     /// Confirmations of this issuer are refused.
     pub refuse_issuer: Mutex<Option<BankId>>,
+    /// The number of the cycle new claims are counted in.
+    pub cycle: AtomicU64,
+    /// Each confirmation counted: cycle number, issuer, acquirer, batch and totals.
+    counted: Mutex<Vec<(u64, BankId, BankId, BatchId, Vec<Amount>)>>,
+    /// The reports served to a participant catching up.
+    reports: Mutex<Vec<SignedSettlementReport>>,
+    /// How many times a participant asked for reports.
+    pub reports_asked: AtomicU32,
 }
 
 impl FakeClearing {
@@ -333,7 +347,60 @@ impl FakeClearing {
             claimed: Mutex::new(HashMap::new()),
             lose_answers: AtomicU32::new(0),
             refuse_issuer: Mutex::new(None),
+            cycle: AtomicU64::new(1),
+            counted: Mutex::new(Vec::new()),
+            reports: Mutex::new(Vec::new()),
+            reports_asked: AtomicU32::new(0),
         }
+    }
+
+    /// The true obligations of cycle `sequence`: what it counted, per issuer, acquirer and
+    /// currency.
+    pub fn obligations(&self, sequence: u64) -> Vec<Obligation> {
+        let mut grouped: BTreeMap<(BankId, BankId, Currency), (u64, Vec<BatchId>)> =
+            BTreeMap::new();
+        for (cycle, issuer, acquirer, batch, totals) in self.counted.lock().unwrap().iter() {
+            for total in totals.iter().filter(|_| *cycle == sequence) {
+                let entry = grouped
+                    .entry((*issuer, *acquirer, total.currency()))
+                    .or_default();
+                entry.0 += total.minor_units();
+                entry.1.push(*batch);
+            }
+        }
+        grouped
+            .into_iter()
+            .map(
+                |((issuer, acquirer, currency), (units, batches))| Obligation {
+                    issuer,
+                    acquirer,
+                    amount: Amount::from_minor_units(currency, units),
+                    confirmations: BoundedVec::new(batches).unwrap(),
+                },
+            )
+            .collect()
+    }
+
+    /// The report of cycle `sequence` with `obligations`, signed by `key`.
+    pub fn report(
+        sequence: u64,
+        obligations: Vec<Obligation>,
+        key: &SigningKey,
+    ) -> SignedSettlementReport {
+        let body = SettlementReport::new(
+            CLEARING,
+            cycle_id(CLEARING, sequence),
+            sequence,
+            START,
+            obligations,
+        )
+        .unwrap();
+        Signed::sign(body, key)
+    }
+
+    /// Serves `report` to a participant catching up.
+    pub fn publish(&self, report: SignedSettlementReport) {
+        self.reports.lock().unwrap().push(report);
     }
 
     pub fn received(&self) -> Vec<SignedSettlementSubmission> {
@@ -347,6 +414,7 @@ impl FakeClearing {
             return receipt.clone();
         }
         let refused = *self.refuse_issuer.lock().unwrap();
+        let cycle = self.cycle.load(Ordering::SeqCst);
         let mut claimed = self.claimed.lock().unwrap();
         let claims = body
             .confirmations
@@ -365,6 +433,13 @@ impl FakeClearing {
                     },
                     None => {
                         claimed.insert(confirmation.batch_id, body.submission_id);
+                        self.counted.lock().unwrap().push((
+                            cycle,
+                            confirmation.issuer,
+                            body.acquirer,
+                            confirmation.batch_id,
+                            totals_by_currency(confirmation).unwrap(),
+                        ));
                         ClaimResult::Claimed
                     }
                 }
@@ -375,8 +450,8 @@ impl FakeClearing {
                 clearing: CLEARING,
                 acquirer: body.acquirer,
                 submission_id: body.submission_id,
-                cycle: CycleId([1; 16]),
-                cycle_sequence: 1,
+                cycle: cycle_id(CLEARING, cycle),
+                cycle_sequence: cycle,
                 received_at: START,
                 claims: BoundedVec::new(claims).unwrap(),
             },
@@ -409,10 +484,22 @@ impl ClearingGateway for FakeClearing {
 
     fn reports_after(
         &self,
-        _after_sequence: u64,
-        _limit: u32,
+        after_sequence: u64,
+        limit: u32,
     ) -> GatewayFuture<'_, Vec<SignedSettlementReport>> {
-        Box::pin(async { Ok(Vec::new()) })
+        self.reports_asked.fetch_add(1, Ordering::SeqCst);
+        // Taken now, not when the answer is awaited: a caller has its page once it has asked.
+        let mut after: Vec<_> = self
+            .reports
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|report| report.body().fields().sequence > after_sequence)
+            .cloned()
+            .collect();
+        after.sort_by_key(|report| report.body().fields().sequence);
+        after.truncate(limit as usize);
+        Box::pin(async move { Ok(after) })
     }
 }
 

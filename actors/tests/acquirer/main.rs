@@ -1,8 +1,9 @@
 //! The acquirer actor end to end, with two real issuers and a fake clearing house: micro-batched
-//! deposits, idempotent retries, double spends, refusals, and the outbox to the clearing house
-//! through failures and a restart.
+//! deposits, idempotent retries, double spends, refusals, the outbox to the clearing house
+//! through failures and a restart, and the reconciliation of settlement reports.
 
 mod fixture;
+mod reconcile;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use rand::Rng as _;
 use rayon::prelude::*;
 use semper_actors::clock::SystemClock;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerHandle, IssuerState};
+use semper_bench::in_flight::in_flight;
 use semper_bench::reference::ReferenceKey;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::batch_verifier::BatchVerifier;
@@ -108,10 +109,13 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         })?;
         reference_time += started.elapsed();
         let started = Instant::now();
-        let answers = in_flight(round.iter().cloned().map(|r| {
-            let issuer = issuer.clone();
-            async move { issuer.withdraw(r).await }
-        }))
+        let answers = in_flight(
+            CONCURRENCY,
+            round.iter().cloned().map(|r| {
+                let issuer = issuer.clone();
+                async move { issuer.withdraw(r).await }
+            }),
+        )
         .await?;
         withdraw_time += started.elapsed();
         anyhow::ensure!(
@@ -141,10 +145,13 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         }
         verifier_time += started.elapsed();
         let started = Instant::now();
-        let answers = in_flight(round.iter().cloned().map(|b| {
-            let issuer = issuer.clone();
-            async move { issuer.spend_check(b).await }
-        }))
+        let answers = in_flight(
+            CONCURRENCY,
+            round.iter().cloned().map(|b| {
+                let issuer = issuer.clone();
+                async move { issuer.spend_check(b).await }
+            }),
+        )
         .await?;
         spend_time += started.elapsed();
         for answer in &answers {
@@ -269,25 +276,4 @@ async fn spend_batches(
         batches.push(Signed::sign(body, acquirer_key));
     }
     Ok(batches)
-}
-
-/// Runs the futures with [`CONCURRENCY`] in flight, in order, and returns their answers.
-async fn in_flight<T: 'static, F>(futures: impl Iterator<Item = F>) -> anyhow::Result<Vec<T>>
-where
-    F: std::future::Future<Output = Result<T, semper_actors::issuer::IssuerError>> + 'static,
-{
-    let mut pending = std::collections::VecDeque::new();
-    let mut answers = Vec::new();
-    for future in futures {
-        pending.push_back(actix::spawn(future));
-        if pending.len() == CONCURRENCY
-            && let Some(first) = pending.pop_front()
-        {
-            answers.push(first.await??);
-        }
-    }
-    while let Some(next) = pending.pop_front() {
-        answers.push(next.await??);
-    }
-    Ok(answers)
 }

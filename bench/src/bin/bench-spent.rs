@@ -152,9 +152,15 @@ fn submitters(committer: &Committer) -> anyhow::Result<usize> {
         for _ in 0..SUBMITTERS {
             let sender = sender.clone();
             let entries = fresh_entries(BATCH_COINS);
-            committer.submit(CheckAndInsert { entries, batch: None }, move |result| {
-                let _ = sender.send(result);
-            })?;
+            committer.submit(
+                CheckAndInsert {
+                    entries,
+                    batch: None,
+                },
+                move |result| {
+                    let _ = sender.send(result);
+                },
+            )?;
             outstanding += 1;
         }
         // Keep one round of submitters in flight at a time, as four clients would.

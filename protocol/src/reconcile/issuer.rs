@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::amount::{Amount, Currency};
 use crate::ids::{BankId, BatchId};
-use crate::messages::settlement::{SettlementReport, SignedSettlementReport};
+use crate::messages::settlement::SettlementReport;
 
-use super::{Discrepancy, DiscrepancyKind};
+use super::{Discrepancy, DiscrepancyKind, Findings};
 
 /// What the issuer's books say it confirmed for a batch.
 pub trait ConfirmedTotals {
@@ -52,22 +52,11 @@ pub fn reconcile(
     report: &SettlementReport,
     books: &impl ConfirmedTotals,
 ) -> Vec<Discrepancy> {
-    let fields = report.fields();
-    let record = |counterparty, currency, batch, kind, books: i128, report: i128| Discrepancy {
-        cycle_sequence: fields.sequence,
-        bank: issuer,
-        counterparty,
-        currency,
-        batch,
-        kind,
-        books_minor_units: saturate(books),
-        report_minor_units: saturate(report),
-    };
-    let mut found = Vec::new();
+    let mut found = Findings::new(issuer, report);
     // The issuer's net per currency as its books make it. Where it acquires, its issuer books have
     // nothing to say, so the report's amount is taken as it is.
     let mut books_net: BTreeMap<Currency, i128> = BTreeMap::new();
-    for obligation in fields.obligations.iter() {
+    for obligation in report.fields().obligations.iter() {
         let currency = obligation.amount.currency();
         let reported = i128::from(obligation.amount.minor_units());
         let net = books_net.entry(currency).or_default();
@@ -82,82 +71,29 @@ pub fn reconcile(
             match books.confirmed(&obligation.acquirer, batch, currency) {
                 Some(total) => books_sum += i128::from(total.minor_units()),
                 // The report does not itemise batches: there is no reported amount to show.
-                None => found.push(record(
+                None => found.push(
                     obligation.acquirer,
                     currency,
                     Some(*batch),
                     DiscrepancyKind::UnknownConfirmation,
                     0,
                     0,
-                )),
+                ),
             }
         }
         if books_sum != reported {
-            found.push(record(
+            found.push(
                 obligation.acquirer,
                 currency,
                 None,
                 DiscrepancyKind::AmountMismatch,
                 books_sum,
                 reported,
-            ));
+            );
         }
         *net -= books_sum;
     }
-    for position in fields.net_positions.iter().filter(|p| p.bank == issuer) {
-        books_net.entry(position.currency).or_default();
-    }
-    for (currency, books) in books_net {
-        let reported = fields
-            .net_positions
-            .iter()
-            .find(|p| p.bank == issuer && p.currency == currency)
-            .map_or(0, |p| i128::from(p.net_minor_units));
-        if books != reported {
-            found.push(record(
-                fields.clearing,
-                currency,
-                None,
-                DiscrepancyKind::NetPositionMismatch,
-                books,
-                reported,
-            ));
-        }
-    }
-    found
-}
-
-/// The record of a report that failed verification, filed under `bank`: not applied, only kept.
-/// It is filed under the first currency the report names, else under `fallback`; `None` when
-/// there is neither.
-pub fn bad_report(
-    bank: BankId,
-    clearing: BankId,
-    report: &SignedSettlementReport,
-    fallback: Option<Currency>,
-) -> Option<Discrepancy> {
-    let fields = report.body().fields();
-    let named = fields
-        .obligations
-        .iter()
-        .map(|o| o.amount.currency())
-        .chain(fields.net_positions.iter().map(|p| p.currency))
-        .next();
-    Some(Discrepancy {
-        cycle_sequence: fields.sequence,
-        bank,
-        counterparty: clearing,
-        currency: named.or(fallback)?,
-        batch: None,
-        kind: DiscrepancyKind::BadReport,
-        books_minor_units: 0,
-        report_minor_units: 0,
-    })
-}
-
-/// Minor units as a discrepancy records them: sums beyond 64 bits are shown at the bound.
-fn saturate(units: i128) -> i64 {
-    i64::try_from(units).unwrap_or(if units < 0 { i64::MIN } else { i64::MAX })
+    found.with_net_positions(books_net)
 }
 
 #[cfg(test)]

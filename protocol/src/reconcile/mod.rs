@@ -1,14 +1,22 @@
 //! Reconciliation: what an issuer or an acquirer records when a settlement report disagrees with
 //! its own books. The checks themselves live beside each role's books (`issuer`, `acquirer`
-//! submodules); this module holds the record they produce.
+//! submodules); this module holds the record they produce, how it is built, and the check every
+//! report passes before it is applied.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::amount::Currency;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
+use crate::crypto::ed25519::VerifyingKey;
 use crate::ids::{BankId, BatchId};
+use crate::messages::settlement::{
+    SettlementReport, SettlementReportFields, SignedSettlementReport,
+};
 
+pub mod acquirer;
 pub mod issuer;
 
 /// What kind of disagreement a [`Discrepancy`] records. Each has a stable [`DiscrepancyKind::code`].
@@ -96,3 +104,118 @@ codec_struct!(message "semper/discrepancy" v 1, Discrepancy {
     books_minor_units,
     report_minor_units
 });
+
+/// Whether `report` names `clearing` as its clearing house and carries its signature by `key`:
+/// the check a report passes before any bank applies it.
+pub fn signed_by(report: &SignedSettlementReport, clearing: BankId, key: &VerifyingKey) -> bool {
+    report.body().fields().clearing == clearing && report.verify(key).is_ok()
+}
+
+/// The record of a report that failed verification, filed under `bank`: not applied, only kept.
+/// It is filed under the first currency the report names, else under `fallback`; `None` when
+/// there is neither.
+pub fn bad_report(
+    bank: BankId,
+    clearing: BankId,
+    report: &SignedSettlementReport,
+    fallback: Option<Currency>,
+) -> Option<Discrepancy> {
+    let fields = report.body().fields();
+    let named = fields
+        .obligations
+        .iter()
+        .map(|o| o.amount.currency())
+        .chain(fields.net_positions.iter().map(|p| p.currency))
+        .next();
+    Some(Discrepancy {
+        cycle_sequence: fields.sequence,
+        bank,
+        counterparty: clearing,
+        currency: named.or(fallback)?,
+        batch: None,
+        kind: DiscrepancyKind::BadReport,
+        books_minor_units: 0,
+        report_minor_units: 0,
+    })
+}
+
+/// The discrepancies one bank finds in one report, in the order found.
+pub(crate) struct Findings<'a> {
+    bank: BankId,
+    fields: &'a SettlementReportFields,
+    found: Vec<Discrepancy>,
+}
+
+impl<'a> Findings<'a> {
+    /// None yet, for `bank` reconciling `report`.
+    pub(crate) fn new(bank: BankId, report: &'a SettlementReport) -> Self {
+        Self {
+            bank,
+            fields: report.fields(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Records a disagreement; amounts are summed in 128 bits and shown saturated to 64.
+    pub(crate) fn push(
+        &mut self,
+        counterparty: BankId,
+        currency: Currency,
+        batch: Option<BatchId>,
+        kind: DiscrepancyKind,
+        books: i128,
+        report: i128,
+    ) {
+        self.found.push(Discrepancy {
+            cycle_sequence: self.fields.sequence,
+            bank: self.bank,
+            counterparty,
+            currency,
+            batch,
+            kind,
+            books_minor_units: saturate(books),
+            report_minor_units: saturate(report),
+        });
+    }
+
+    /// Ends with the bank's net position in each currency, `books_net` as its books make it,
+    /// checked against the report's (a currency either names), and returns what was found.
+    pub(crate) fn with_net_positions(
+        mut self,
+        mut books_net: BTreeMap<Currency, i128>,
+    ) -> Vec<Discrepancy> {
+        let (bank, fields) = (self.bank, self.fields);
+        let reported = |currency| {
+            fields
+                .net_positions
+                .iter()
+                .find(|p| p.bank == bank && p.currency == currency)
+                .map_or(0, |p| i128::from(p.net_minor_units))
+        };
+        for position in fields.net_positions.iter().filter(|p| p.bank == bank) {
+            books_net.entry(position.currency).or_default();
+        }
+        for (currency, books) in books_net {
+            let report = reported(currency);
+            if books != report {
+                self.push(
+                    fields.clearing,
+                    currency,
+                    None,
+                    DiscrepancyKind::NetPositionMismatch,
+                    books,
+                    report,
+                );
+            }
+        }
+        self.found
+    }
+}
+
+/// Minor units as a discrepancy records them: sums beyond 64 bits are shown at the bound.
+fn saturate(units: i128) -> i64 {
+    i64::try_from(units).unwrap_or(if units < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -3,10 +3,16 @@
 
 use std::sync::Arc;
 
+use semper_actors::acquirer::AcquirerHandle;
+use semper_actors::clearing::ClearingHandle;
 use semper_actors::issuer::IssuerHandle;
 use semper_link::{Handler, HandlerFuture, PeerIdentity, RemoteError, Role};
+use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::{Decode, Encode};
-use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
+use semper_protocol::messages::link::{
+    LinkNotice, LinkRequest, LinkResponse, REPORTS_PER_ANSWER_MAX,
+};
+use semper_protocol::messages::settlement::SignedSettlementReport;
 
 use super::errors::remote_error;
 
@@ -15,6 +21,10 @@ use super::errors::remote_error;
 pub struct HostedRoles {
     /// The issuer, if this node is one.
     pub issuer: Option<IssuerHandle>,
+    /// The acquirer, if this node is one.
+    pub acquirer: Option<AcquirerHandle>,
+    /// The clearing house, if this node is one.
+    pub clearing: Option<ClearingHandle>,
 }
 
 /// Serves the inter-bank link for the roles of one node.
@@ -52,19 +62,44 @@ impl Handler for BankHandler {
     }
 
     fn one_way(&self, peer: PeerIdentity, payload: Vec<u8>) -> HandlerFuture<()> {
+        let roles = self.roles.clone();
         Box::pin(async move {
             let notice = LinkNotice::from_bytes(&payload)
                 .map_err(|error| remote_error(error.code(), &error))?;
             match notice {
-                LinkNotice::Report(_report) => {
+                LinkNotice::Report(report) => {
                     if !peer.has_role(Role::Clearing) {
                         return Err(forbidden(&peer, "push settlement reports"));
                     }
-                    Ok(())
+                    receive_report(&roles, *report).await
                 }
             }
         })
     }
+}
+
+/// Hands a pushed report to each participant role hosted here, which verifies it against the
+/// clearing house it trusts and reconciles it with its books.
+async fn receive_report(
+    roles: &HostedRoles,
+    report: SignedSettlementReport,
+) -> Result<(), RemoteError> {
+    if roles.issuer.is_none() && roles.acquirer.is_none() {
+        return Err(not_hosted("a settlement participant"));
+    }
+    if let Some(issuer) = &roles.issuer {
+        issuer
+            .receive_report(report.clone())
+            .await
+            .map_err(|error| remote_error(error.code(), &error))?;
+    }
+    if let Some(acquirer) = &roles.acquirer {
+        acquirer
+            .receive_report(report)
+            .await
+            .map_err(|error| remote_error(error.code(), &error))?;
+    }
+    Ok(())
 }
 
 async fn serve(
@@ -92,8 +127,44 @@ async fn serve(
                 .map_err(|error| remote_error(error.code(), &error))?;
             Ok(LinkResponse::SpendCheck(Box::new(answer)))
         }
-        LinkRequest::Submit(_) | LinkRequest::ReportsAfter { .. } => {
-            Err(not_hosted("a clearing house"))
+        LinkRequest::Submit(submission) => {
+            let clearing = roles
+                .clearing
+                .ok_or_else(|| not_hosted("a clearing house"))?;
+            // Same rule as spend checks: only the acquirer named in a submission may submit it.
+            if !peer.has_role(Role::Acquirer) || peer.bank() != submission.body().acquirer {
+                return Err(forbidden(&peer, "submit for this acquirer"));
+            }
+            let receipt = clearing
+                .submit(*submission)
+                .await
+                .map_err(|error| remote_error(error.code(), &error))?;
+            Ok(LinkResponse::Receipt(Box::new(receipt)))
+        }
+        LinkRequest::ReportsAfter {
+            after_sequence,
+            limit,
+        } => {
+            let clearing = roles
+                .clearing
+                .ok_or_else(|| not_hosted("a clearing house"))?;
+            if !clearing
+                .state()
+                .participants
+                .banks()
+                .any(|bank| bank == peer.bank())
+            {
+                return Err(forbidden(&peer, "read settlement reports"));
+            }
+            let limit = (limit as usize).min(REPORTS_PER_ANSWER_MAX);
+            let reports = clearing
+                .reports_after(after_sequence, limit)
+                .await
+                .map_err(|error| remote_error(error.code(), &error))?;
+            let reports = BoundedVec::new(reports).map_err(|error| {
+                RemoteError::new("clearing.reports_over_bound", error.to_string())
+            })?;
+            Ok(LinkResponse::Reports(reports))
         }
     }
 }

@@ -1,36 +1,5 @@
 use super::*;
-use crate::bounded::BoundedVec;
-use crate::crypto::ed25519::SigningKey;
-use crate::ids::CycleId;
-use crate::messages::settlement::Obligation;
-use crate::signed::Signed;
-use crate::time::Timestamp;
-
-const ISSUER: BankId = BankId([1; 16]);
-const ACQUIRER: BankId = BankId([2; 16]);
-const OTHER: BankId = BankId([3; 16]);
-const CLEARING: BankId = BankId([9; 16]);
-
-fn owe(issuer: BankId, acquirer: BankId, amount: &str, batches: &[u8]) -> Obligation {
-    Obligation {
-        issuer,
-        acquirer,
-        amount: amount.parse().unwrap(),
-        confirmations: BoundedVec::new(batches.iter().map(|b| BatchId([*b; 16])).collect())
-            .unwrap(),
-    }
-}
-
-fn report(obligations: Vec<Obligation>) -> SettlementReport {
-    SettlementReport::new(
-        CLEARING,
-        CycleId([0; 16]),
-        4,
-        Timestamp::from_unix_ms(1),
-        obligations,
-    )
-    .unwrap()
-}
+use crate::reconcile::tests::{ACQUIRER, CLEARING, ISSUER, OTHER, kinds, owe, report};
 
 fn books(entries: &[(BankId, u8, &str)]) -> HashMap<(BankId, BatchId), Vec<Amount>> {
     let mut books: HashMap<(BankId, BatchId), Vec<Amount>> = HashMap::new();
@@ -41,13 +10,6 @@ fn books(entries: &[(BankId, u8, &str)]) -> HashMap<(BankId, BatchId), Vec<Amoun
             .push(amount.parse().unwrap());
     }
     books
-}
-
-fn kinds(found: &[Discrepancy]) -> Vec<(DiscrepancyKind, Option<BatchId>, i64, i64)> {
-    found
-        .iter()
-        .map(|d| (d.kind, d.batch, d.books_minor_units, d.report_minor_units))
-        .collect()
 }
 
 #[test]
@@ -122,24 +84,4 @@ fn a_wrong_amount_or_a_batch_known_in_another_currency_is_a_mismatch() {
     );
     assert_eq!(found[3].currency.code(), "EUR");
     assert_eq!(found[4].currency.code(), "USD");
-}
-
-#[test]
-fn a_bad_report_is_filed_under_a_currency_it_names_or_the_fallback() {
-    let key = SigningKey::from_seed(&[1; 32]);
-    let usd = Currency::new("USD").unwrap();
-    let named = Signed::sign(report(vec![owe(OTHER, ACQUIRER, "JPY:5", &[1])]), &key);
-    let record = bad_report(ISSUER, CLEARING, &named, Some(usd)).unwrap();
-    assert_eq!(record.kind, DiscrepancyKind::BadReport);
-    assert_eq!(record.currency.code(), "JPY");
-    assert_eq!(record.counterparty, CLEARING);
-    assert_eq!(record.cycle_sequence, 4);
-    let empty = Signed::sign(report(vec![]), &key);
-    assert_eq!(
-        bad_report(ISSUER, CLEARING, &empty, Some(usd))
-            .unwrap()
-            .currency,
-        usd
-    );
-    assert_eq!(bad_report(ISSUER, CLEARING, &empty, None), None);
 }

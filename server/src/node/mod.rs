@@ -1,0 +1,137 @@
+//! A bank node: the roles one bank runs in this process (issuer, acquirer, clearing house), its
+//! link server, and its links to the banks it calls.
+//!
+//! Links are opened without connecting, so nodes may start in any order: each call connects (and
+//! reconnects) by itself. Every peer is authenticated by mutual TLS against the node's trust list.
+
+mod config;
+mod error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use semper_actors::acquirer::{AcquirerHandle, AcquirerState};
+use semper_actors::clearing::{ClearingHandle, ClearingState};
+use semper_actors::clock::Clock;
+use semper_actors::issuer::{IssuerHandle, IssuerState};
+use semper_link::{Link, LinkClient, LinkConfig, LinkServer, LinkServerConfig};
+
+pub use config::{NodeConfig, PeerAddress};
+pub use error::NodeError;
+
+use crate::interbank::{BankHandler, HostedRoles, LinkGateways};
+
+/// How long a stopping node lets link requests under way finish.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A running bank node. Start it inside an actix system; stop it with [`Node::stop`].
+pub struct Node {
+    roles: HostedRoles,
+    server: LinkServer,
+    links: Vec<Link>,
+}
+
+impl Node {
+    /// Opens each role's keys and DB, opens the links to the peers, starts the actors and serves
+    /// the link.
+    pub fn start(config: NodeConfig, clock: Arc<dyn Clock>) -> Result<Self, NodeError> {
+        let mut links = Vec::with_capacity(config.peers.len());
+        let mut gateways = LinkGateways::new();
+        for peer in &config.peers {
+            let mut link_config = LinkConfig::new(
+                peer.addr,
+                peer.bank,
+                config.identity.clone(),
+                config.trust.clone(),
+            );
+            link_config.limits = config.limits;
+            let link =
+                Link::open(link_config).map_err(|error| NodeError::link(peer.bank, error))?;
+            gateways = gateways.with_link(Arc::new(link.clone()) as Arc<dyn LinkClient>);
+            links.push(link);
+        }
+        if let Some(clearing) = config.clearing_bank {
+            gateways = gateways.with_clearing(clearing);
+        }
+        let gateways = Arc::new(gateways);
+
+        let mut roles = HostedRoles::default();
+        if let Some(issuer) = &config.issuer {
+            let state = IssuerState::open(issuer, clock.clone()).map_err(NodeError::Issuer)?;
+            roles.issuer = Some(IssuerHandle::start(state, issuer.mailbox_capacity));
+        }
+        if let Some(acquirer) = &config.acquirer {
+            let state =
+                AcquirerState::open(acquirer, clock.clone()).map_err(NodeError::Acquirer)?;
+            roles.acquirer = Some(AcquirerHandle::start(
+                state,
+                gateways.clone(),
+                gateways.clone(),
+            ));
+        }
+        if let Some(clearing) = &config.clearing {
+            let state = ClearingState::open(clearing, clock).map_err(NodeError::Clearing)?;
+            roles.clearing = Some(ClearingHandle::start(
+                state,
+                gateways.clone(),
+                clearing.mailbox_capacity,
+            ));
+        }
+
+        let server_config = LinkServerConfig::new(config.identity, config.trust);
+        let server = LinkServer::bind(
+            config.listen,
+            server_config,
+            BankHandler::new(roles.clone()),
+        )
+        .map_err(|error| NodeError::link(config.bank, error))?;
+        Ok(Self {
+            roles,
+            server,
+            links,
+        })
+    }
+
+    /// The roles this node runs.
+    pub fn roles(&self) -> &HostedRoles {
+        &self.roles
+    }
+
+    /// The issuer, if this node is one.
+    pub fn issuer(&self) -> Option<&IssuerHandle> {
+        self.roles.issuer.as_ref()
+    }
+
+    /// The acquirer, if this node is one.
+    pub fn acquirer(&self) -> Option<&AcquirerHandle> {
+        self.roles.acquirer.as_ref()
+    }
+
+    /// The clearing house, if this node is one.
+    pub fn clearing(&self) -> Option<&ClearingHandle> {
+        self.roles.clearing.as_ref()
+    }
+
+    /// The address the link server listens on.
+    pub fn link_addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops serving the link (letting requests under way finish briefly), stops the actors and
+    /// closes the links. Each role's DB closes once the last handle on it is gone.
+    pub async fn stop(self) {
+        self.server.shutdown(STOP_GRACE).await;
+        if let Some(issuer) = &self.roles.issuer {
+            issuer.stop();
+        }
+        if let Some(acquirer) = &self.roles.acquirer {
+            acquirer.stop();
+        }
+        if let Some(clearing) = &self.roles.clearing {
+            clearing.stop();
+        }
+        for link in &self.links {
+            link.close().await;
+        }
+    }
+}

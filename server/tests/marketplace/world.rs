@@ -1,0 +1,473 @@
+//! The multi-bank world of these tests: two issuers, two acquirers and one clearing house, each a
+//! [`Node`] with its own DB and identity, linked over loopback QUIC with mutual TLS.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use semper_actors::acquirer::AcquirerState;
+use semper_actors::acquirer::{AcquirerConfig, AcquirerHandle, TrustedClearing, TrustedIssuer};
+use semper_actors::clearing::{ClearingConfig, ClearingState, DeliveryRetry};
+use semper_actors::clock::ManualClock;
+use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerPublicKeys, IssuerState};
+use semper_actors::retry::RetryConfig;
+use semper_link::{
+    Identity, Limits, Link, LinkConfig, LinkSocket, Role, RoleSet, TrustStore, TrustedPeer,
+    Validity,
+};
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::clearing::Participant;
+use semper_protocol::crypto::blind_rsa::RsaKeySize;
+use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
+use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::{self, WalletCoin};
+use semper_server::node::{Node, NodeConfig, PeerAddress};
+use semper_storage::CommitConfig;
+
+pub const CLEARING: BankId = BankId([9; 16]);
+pub const ACQUIRER_1: BankId = BankId([11; 16]);
+pub const ACQUIRER_2: BankId = BankId([12; 16]);
+pub const ISSUER_1: BankId = BankId([21; 16]);
+pub const ISSUER_2: BankId = BankId([22; 16]);
+pub const ISSUERS: [BankId; 2] = [ISSUER_1, ISSUER_2];
+pub const ACQUIRERS: [BankId; 2] = [ACQUIRER_1, ACQUIRER_2];
+pub const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
+const HOUR_MS: u64 = 3_600_000;
+/// The longest a test waits for something that happens in the background.
+pub const WAIT: Duration = Duration::from_secs(20);
+/// The bound on a whole test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Runs `future` in a fresh actix system, bounded by [`TEST_TIMEOUT`].
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    actix::System::new().block_on(async move {
+        tokio::time::timeout(TEST_TIMEOUT, future)
+            .await
+            .expect("the test took longer than its bound")
+    })
+}
+
+pub fn eur(text: &str) -> Amount {
+    format!("EUR:{text}").parse().unwrap()
+}
+
+/// The coin value of each issuer's one denomination, so each issuer's share of a report shows.
+pub fn coin_value(issuer: BankId) -> &'static str {
+    if issuer == ISSUER_1 { "1.00" } else { "2.00" }
+}
+
+/// What every bank knows of the others before anything starts: identities, public keys and link
+/// addresses.
+pub struct World {
+    pub dir: PathBuf,
+    pub clock: Arc<ManualClock>,
+    identities: HashMap<BankId, Identity>,
+    pub trust: Arc<TrustStore>,
+    addrs: HashMap<BankId, SocketAddr>,
+    sockets: HashMap<BankId, UdpSocket>,
+    pub issuer_keys: HashMap<BankId, IssuerPublicKeys>,
+    pub acquirer_keys: HashMap<BankId, VerifyingKey>,
+    pub clearing_key: VerifyingKey,
+}
+
+impl World {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "semper-marketplace-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut identities = HashMap::new();
+        let mut peers = Vec::new();
+        let mut sockets = HashMap::new();
+        let mut addrs = HashMap::new();
+        for (bank, role) in banks() {
+            let identity =
+                Identity::generate(bank, Validity::starting_now(Duration::from_secs(86_400)))
+                    .unwrap();
+            peers.push(TrustedPeer {
+                bank,
+                roles: RoleSet::of(&[role]),
+                certificate: identity.certificate().clone(),
+            });
+            identities.insert(bank, identity);
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            addrs.insert(bank, socket.local_addr().unwrap());
+            sockets.insert(bank, socket);
+        }
+        let issuer_keys = ISSUERS
+            .iter()
+            .map(|bank| {
+                (
+                    *bank,
+                    IssuerState::provision(&bank_dir(&dir, *bank)).unwrap(),
+                )
+            })
+            .collect();
+        let acquirer_keys = ACQUIRERS
+            .iter()
+            .map(|bank| {
+                (
+                    *bank,
+                    AcquirerState::provision(&bank_dir(&dir, *bank)).unwrap(),
+                )
+            })
+            .collect();
+        let clearing_key = ClearingState::provision(&bank_dir(&dir, CLEARING)).unwrap();
+        Self {
+            dir,
+            clock: Arc::new(ManualClock::new(START)),
+            identities,
+            trust: Arc::new(TrustStore::new(peers).unwrap()),
+            addrs,
+            sockets,
+            issuer_keys,
+            acquirer_keys,
+            clearing_key,
+        }
+    }
+
+    pub fn identity(&self, bank: BankId) -> Identity {
+        self.identities[&bank].clone()
+    }
+
+    pub fn addr(&self, bank: BankId) -> SocketAddr {
+        self.addrs[&bank]
+    }
+
+    /// Starts every bank.
+    pub fn start_all(&mut self) -> Market {
+        let mut nodes = HashMap::new();
+        for (bank, _) in banks() {
+            nodes.insert(bank, self.start(bank));
+        }
+        Market { nodes }
+    }
+
+    /// Starts `bank`'s node: on the socket reserved for it the first time, on its address after.
+    /// Retries while a stopped node of the same bank still holds its DB.
+    pub fn start(&mut self, bank: BankId) -> Node {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let listen = match self.sockets.remove(&bank) {
+                Some(socket) => LinkSocket::Udp(socket),
+                None => LinkSocket::Bind(self.addr(bank)),
+            };
+            match Node::start(self.node_config(bank, listen), self.clock.clone()) {
+                Ok(node) => return node,
+                Err(error) if Instant::now() < deadline => {
+                    let text = error.to_string();
+                    assert!(
+                        text.contains("rocksdb") || text.contains("address"),
+                        "unexpected start failure: {text}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => panic!("bank {bank} did not start: {error}"),
+            }
+        }
+    }
+
+    fn node_config(&self, bank: BankId, listen: LinkSocket) -> NodeConfig {
+        let is_issuer = ISSUERS.contains(&bank);
+        let is_acquirer = ACQUIRERS.contains(&bank);
+        let peers: Vec<BankId> = if is_acquirer {
+            vec![ISSUER_1, ISSUER_2, CLEARING]
+        } else if bank == CLEARING {
+            vec![ISSUER_1, ISSUER_2, ACQUIRER_1, ACQUIRER_2]
+        } else {
+            Vec::new()
+        };
+        NodeConfig {
+            bank,
+            identity: self.identity(bank),
+            trust: self.trust.clone(),
+            listen,
+            peers: peers
+                .into_iter()
+                .map(|peer| PeerAddress {
+                    bank: peer,
+                    addr: self.addr(peer),
+                })
+                .collect(),
+            clearing_bank: is_acquirer.then_some(CLEARING),
+            limits: link_limits(),
+            issuer: is_issuer.then(|| self.issuer_config(bank)),
+            acquirer: is_acquirer.then(|| self.acquirer_config(bank)),
+            clearing: (bank == CLEARING).then(|| self.clearing_config()),
+        }
+    }
+
+    fn issuer_config(&self, bank: BankId) -> IssuerConfig {
+        IssuerConfig {
+            id: bank,
+            data_dir: bank_dir(&self.dir, bank),
+            commit: CommitConfig::default(),
+            pool_threads: 1,
+            mailbox_capacity: 64,
+            in_flight_max: 64,
+            schedule: DenominationSchedule {
+                values: vec![eur(coin_value(bank))],
+                key_size: RsaKeySize::Bits2048,
+                withdraw_period_ms: 24 * HOUR_MS,
+                deposit_grace_ms: 24 * HOUR_MS,
+                retention_ms: 24 * HOUR_MS,
+                lookahead_ms: HOUR_MS,
+                rotation_check_ms: HOUR_MS,
+            },
+            acquirers: ACQUIRERS
+                .iter()
+                .map(|acquirer| (*acquirer, self.acquirer_keys[acquirer]))
+                .collect(),
+            clearing: Some((CLEARING, self.clearing_key)),
+        }
+    }
+
+    pub fn acquirer_config(&self, bank: BankId) -> AcquirerConfig {
+        AcquirerConfig {
+            id: bank,
+            data_dir: bank_dir(&self.dir, bank),
+            commit: CommitConfig::default(),
+            pool_threads: 1,
+            mailbox_capacity: 256,
+            in_flight_max: 256,
+            batch_max_coins: 64,
+            batch_max_delay_ms: 5,
+            issuers: ISSUERS
+                .iter()
+                .map(|issuer| TrustedIssuer {
+                    id: *issuer,
+                    master_key: self.issuer_keys[issuer].master,
+                    confirmation_key: self.issuer_keys[issuer].confirmation,
+                })
+                .collect(),
+            spend_retry: RetryConfig {
+                attempts_max: 3,
+                backoff_initial_ms: 10,
+                backoff_max_ms: 50,
+            },
+            clearing: TrustedClearing {
+                id: CLEARING,
+                key: self.clearing_key,
+            },
+            submission_max_confirmations: 64,
+            // Long: the tests drive the outbox with `flush_outbox`, so each step is deterministic.
+            submit_interval_ms: HOUR_MS,
+            submit_retry: RetryConfig {
+                attempts_max: 2,
+                backoff_initial_ms: 10,
+                backoff_max_ms: 20,
+            },
+        }
+    }
+
+    fn clearing_config(&self) -> ClearingConfig {
+        let issuers = ISSUERS.iter().map(|bank| Participant {
+            bank: *bank,
+            acquirer_key: None,
+            issuer_key: Some(self.issuer_keys[bank].confirmation),
+        });
+        let acquirers = ACQUIRERS.iter().map(|bank| Participant {
+            bank: *bank,
+            acquirer_key: Some(self.acquirer_keys[bank]),
+            issuer_key: None,
+        });
+        ClearingConfig {
+            id: CLEARING,
+            data_dir: bank_dir(&self.dir, CLEARING),
+            commit: CommitConfig::default(),
+            pool_threads: 1,
+            mailbox_capacity: 64,
+            in_flight_max: 64,
+            participants: issuers.chain(acquirers).collect(),
+            // Long: the tests cut cycles themselves.
+            cycle_max_ms: 24 * HOUR_MS,
+            cycle_max_submissions: 1_000_000,
+            cycle_check_ms: HOUR_MS,
+            delivery: DeliveryRetry {
+                attempts_max: 5,
+                backoff_initial_ms: 10,
+                backoff_max_ms: 100,
+            },
+        }
+    }
+
+    /// A link from `from` to `to`, as `from` (its own identity, trusted by everyone).
+    pub async fn link_as(&self, from: BankId, to: BankId) -> Link {
+        let mut config =
+            LinkConfig::new(self.addr(to), to, self.identity(from), self.trust.clone());
+        config.limits = link_limits();
+        Link::connect(config).await.unwrap()
+    }
+
+    /// `acquirer`'s own signing key, from its key store, for tests that speak for it directly.
+    pub fn acquirer_signing_key(&self, acquirer: BankId) -> SigningKey {
+        semper_actors::keystore::KeyStore::open(&bank_dir(&self.dir, acquirer).join("keys"))
+            .unwrap()
+            .signing_key(semper_actors::acquirer::BANK_KEY, &mut rand::rng())
+            .unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn bank_dir(root: &Path, bank: BankId) -> PathBuf {
+    root.join(format!("bank-{}", bank.0[0]))
+}
+
+fn banks() -> [(BankId, Role); 5] {
+    [
+        (CLEARING, Role::Clearing),
+        (ISSUER_1, Role::Issuer),
+        (ISSUER_2, Role::Issuer),
+        (ACQUIRER_1, Role::Acquirer),
+        (ACQUIRER_2, Role::Acquirer),
+    ]
+}
+
+fn link_limits() -> Limits {
+    Limits {
+        request_timeout: Duration::from_secs(10),
+        ..Limits::default()
+    }
+}
+
+/// The running nodes, by bank.
+pub struct Market {
+    pub nodes: HashMap<BankId, Node>,
+}
+
+impl Market {
+    pub fn issuer(&self, bank: BankId) -> &semper_actors::issuer::IssuerHandle {
+        self.nodes[&bank].issuer().unwrap()
+    }
+
+    pub fn acquirer(&self, bank: BankId) -> &AcquirerHandle {
+        self.nodes[&bank].acquirer().unwrap()
+    }
+
+    pub fn clearing(&self) -> &semper_actors::clearing::ClearingHandle {
+        self.nodes[&CLEARING].clearing().unwrap()
+    }
+
+    /// Has every acquirer fetch the issuers' denomination sets over the link.
+    pub async fn refresh_all(&self) {
+        for acquirer in ACQUIRERS {
+            assert_eq!(
+                self.acquirer(acquirer)
+                    .refresh_denominations()
+                    .await
+                    .unwrap(),
+                2
+            );
+        }
+    }
+
+    /// Withdraws `count` coins of `issuer` from a fresh funded account.
+    pub async fn coins(&self, issuer: BankId, count: usize) -> Vec<WalletCoin> {
+        let handle = self.issuer(issuer);
+        let account_key = SigningKey::generate(&mut rand::rng());
+        let account = AccountId(rand::random());
+        let eur_currency = Currency::new("EUR").unwrap();
+        handle
+            .open_account(account, *account_key.verifying_key(), eur_currency)
+            .await
+            .unwrap();
+        handle
+            .credit(account, format!("funding-{account}"), eur("1000.00"))
+            .await
+            .unwrap();
+        let denomination = handle.denomination_set().body().fields().denominations[0].clone();
+        let request_id = RequestId(rand::random());
+        let (request, planned) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &account_key,
+            account,
+            request_id,
+            &vec![denomination; count],
+        )
+        .unwrap();
+        let response = handle.withdraw(request).await.unwrap();
+        wallet::finalize_coins(request_id, planned, &response).unwrap()
+    }
+
+    /// Stops `bank`'s node and waits until its roles' state (and so its DB) is gone.
+    pub async fn stop(&mut self, bank: BankId) {
+        let node = self.nodes.remove(&bank).unwrap();
+        let states: Vec<Weak<dyn std::any::Any + Send + Sync>> = state_refs(&node);
+        node.stop().await;
+        let deadline = Instant::now() + WAIT;
+        while states.iter().any(|state| state.upgrade().is_some()) {
+            assert!(
+                Instant::now() < deadline,
+                "bank {bank}'s state was never dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn state_refs(node: &Node) -> Vec<Weak<dyn std::any::Any + Send + Sync>> {
+    let mut refs: Vec<Weak<dyn std::any::Any + Send + Sync>> = Vec::new();
+    if let Some(issuer) = node.issuer() {
+        let weak: Weak<IssuerState> = Arc::downgrade(issuer.state());
+        refs.push(weak);
+    }
+    if let Some(acquirer) = node.acquirer() {
+        let weak: Weak<AcquirerState> = Arc::downgrade(acquirer.state());
+        refs.push(weak);
+    }
+    if let Some(clearing) = node.clearing() {
+        let weak: Weak<ClearingState> = Arc::downgrade(clearing.state());
+        refs.push(weak);
+    }
+    refs
+}
+
+/// A merchant: its id and key.
+pub struct Merchant {
+    pub id: MerchantId,
+    pub key: SigningKey,
+}
+
+impl Merchant {
+    pub fn new(n: u8) -> Self {
+        Self {
+            id: MerchantId([n; 16]),
+            key: SigningKey::from_seed(&[100 + n; 32]),
+        }
+    }
+
+    /// The wallet's permission to pay this merchant at `acquirer` with `coin`.
+    pub fn paid(&self, coin: &WalletCoin, acquirer: BankId) -> SignedDepositPermission {
+        wallet::sign_deposit_permission(
+            coin,
+            ContractHash(rand::random()),
+            self.id,
+            acquirer,
+            START,
+        )
+    }
+
+    /// A deposit request of `permissions`, signed by the merchant.
+    pub fn deposit(&self, permissions: Vec<SignedDepositPermission>) -> SignedDepositRequest {
+        let body = DepositRequest {
+            merchant: self.id,
+            deposit_id: RequestId(rand::random()),
+            permissions: BoundedVec::new(permissions).unwrap(),
+        };
+        Signed::sign(body, &self.key)
+    }
+}
