@@ -50,11 +50,11 @@ const BATCH_MAX_DELAY_MS: u64 = 5;
 const MERCHANTS: usize = 64;
 /// Deposits in flight: enough to fill four micro-batches, so that one is verified while
 /// another is at the issuer and a third is written.
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 16;
 /// Rounds; each runs the measure and the reference once.
-const ROUNDS: usize = 6;
+const ROUNDS: usize = 8;
 /// Deposits per round.
-const ROUND_DEPOSITS: usize = 64;
+const ROUND_DEPOSITS: usize = 48;
 const ISSUER: BankId = BankId([1; 16]);
 const ACQUIRER: BankId = BankId([2; 16]);
 const CLEARING: BankId = BankId([9; 16]);

@@ -104,14 +104,7 @@ fn withdraw_pay_deposit_settle_and_report_reconcile_everywhere() {
         let mut world = World::new("end-to-end");
         let market = world.start_all();
         market.refresh_all().await;
-        let merchants = [Merchant::new(1), Merchant::new(2)];
-        for (acquirer, merchant) in ACQUIRERS.iter().zip(&merchants) {
-            market
-                .acquirer(*acquirer)
-                .register_merchant(merchant.id, *merchant.key.verifying_key())
-                .await
-                .unwrap();
-        }
+        let merchants = market.merchant_per_acquirer(1).await;
         // Each issuer's coins are paid to both merchants: four (issuer, acquirer) obligations.
         let mut expected: HashMap<(BankId, BankId), u64> = HashMap::new();
         for issuer in ISSUERS {
@@ -271,12 +264,7 @@ fn a_clearing_outage_and_an_acquirer_restart_still_settle_exactly_once() {
         let mut world = World::new("lost-links");
         let mut market = world.start_all();
         market.refresh_all().await;
-        let merchant = Merchant::new(3);
-        market
-            .acquirer(ACQUIRER_1)
-            .register_merchant(merchant.id, *merchant.key.verifying_key())
-            .await
-            .unwrap();
+        let merchant = market.merchant_at(ACQUIRER_1, 3).await;
         let coins = market.coins(ISSUER_2, 4).await;
         let pay = |coins: &[semper_protocol::wallet::WalletCoin]| {
             merchant.deposit(coins.iter().map(|c| merchant.paid(c, ACQUIRER_1)).collect())
@@ -432,14 +420,7 @@ fn a_coin_spent_at_two_acquirers_at_once_is_accepted_once_with_proof_for_the_oth
         let mut world = World::new("cross-spend");
         let market = world.start_all();
         market.refresh_all().await;
-        let merchants = [Merchant::new(4), Merchant::new(5)];
-        for (acquirer, merchant) in ACQUIRERS.iter().zip(&merchants) {
-            market
-                .acquirer(*acquirer)
-                .register_merchant(merchant.id, *merchant.key.verifying_key())
-                .await
-                .unwrap();
-        }
+        let merchants = market.merchant_per_acquirer(4).await;
         let coins = market.coins(ISSUER_1, 5).await;
         let permissions: Vec<_> = ACQUIRERS
             .iter()

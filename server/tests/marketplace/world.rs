@@ -375,6 +375,24 @@ impl Market {
         }
     }
 
+    /// Merchant number `n`, registered at `acquirer`.
+    pub async fn merchant_at(&self, acquirer: BankId, n: u8) -> Merchant {
+        let merchant = Merchant::new(n);
+        self.acquirer(acquirer)
+            .register_merchant(merchant.id, *merchant.key.verifying_key())
+            .await
+            .unwrap();
+        merchant
+    }
+
+    /// One merchant registered at each acquirer, numbered from `first`, in [`ACQUIRERS`] order.
+    pub async fn merchant_per_acquirer(&self, first: u8) -> [Merchant; 2] {
+        [
+            self.merchant_at(ACQUIRER_1, first).await,
+            self.merchant_at(ACQUIRER_2, first + 1).await,
+        ]
+    }
+
     /// Withdraws `count` coins of `issuer` from a fresh funded account.
     pub async fn coins(&self, issuer: BankId, count: usize) -> Vec<WalletCoin> {
         let handle = self.issuer(issuer);
