@@ -156,6 +156,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         links.insert(*bank, Link::connect(config).await?);
     }
 
+    // In process and over the link, by their place in `MEASURES`; the codec's two halves apart.
     let mut elapsed = [Duration::ZERO; 2];
     let (mut encoding, mut decoding) = (Duration::ZERO, Duration::ZERO);
     for (round, batch) in submissions.chunks(ROUND_SUBMISSIONS).enumerate() {
