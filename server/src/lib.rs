@@ -5,4 +5,5 @@
 
 pub mod demo;
 pub mod interbank;
+pub mod keytool;
 pub mod node;

@@ -1,16 +1,20 @@
 //! `semper`: the payment and clearing server's command line.
 //!
-//! For now it has one command, `demo` (also what runs with no command): the protocol core's
-//! withdraw → deposit → spend check in one process. Storage, the actors and the HTTP API come next.
+//! - `demo` (also what runs with no command): the protocol core's withdraw → deposit → spend check
+//!   in one process.
+//! - `identity`: the key tool that creates a bank's link identity.
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
+use semper_protocol::ids::BankId;
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::time::Timestamp;
 use semper_server::demo::{self, DemoOptions};
+use semper_server::keytool;
 
 /// Coins the demo withdraws and spends unless told otherwise.
 const DEFAULT_COINS: usize = 64;
@@ -31,6 +35,26 @@ enum Command {
     /// Run the in-process demo of the protocol core (the default): withdraw, pay, spend check,
     /// double spend and tampering, with real keys and signatures; no storage or network yet.
     Demo(DemoArgs),
+    /// Create a bank's link identity: a TLS key (owner-only file) and a self-signed certificate
+    /// for the peer banks to pin in their trust lists. Never replaces an existing key.
+    Identity(IdentityArgs),
+}
+
+#[derive(Args)]
+struct IdentityArgs {
+    /// The bank's id: 32 hex digits.
+    #[arg(long, value_name = "HEX", value_parser = parse_bank)]
+    bank: BankId,
+    /// Where to write `link-cert.pem` and `link-key.pem`.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Days the certificate is valid from now.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    days: u32,
+}
+
+fn parse_bank(text: &str) -> Result<BankId, String> {
+    keytool::parse_bank_id(text).map_err(|error| error.to_string())
 }
 
 #[derive(Args)]
@@ -71,7 +95,23 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Demo(cli.demo)) {
         Command::Demo(args) => run_demo(args),
+        Command::Identity(args) => create_identity(args),
     }
+}
+
+fn create_identity(args: IdentityArgs) -> anyhow::Result<()> {
+    let files = keytool::create_link_identity(args.bank, &args.dir, args.days)
+        .with_context(|| format!("creating the link identity of bank {}", args.bank))?;
+    println!("bank {}", args.bank);
+    println!(
+        "certificate: {} (give it to the peer banks to pin)",
+        files.certificate.display()
+    );
+    println!(
+        "private key: {} (owner-only; keep it here)",
+        files.key.display()
+    );
+    Ok(())
 }
 
 fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
