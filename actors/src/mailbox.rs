@@ -36,6 +36,39 @@ where
     receiver.await.map_err(|_| E::stopped())?
 }
 
+/// Defines a message that carries its reply channel (`reply`, a [`Reply`] of `$out` or `$error`)
+/// and the actor's handler for it. The handler gets the actor, the message's fields as a tuple and
+/// the reply channel under the names given, and runs `$body`.
+#[macro_export]
+macro_rules! reply_message {
+    ($actor:ty, $error:ty, $(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* } -> $out:ty,
+     |$this:ident, $msg:ident, $reply:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(actix::Message)]
+        #[rtype(result = "()")]
+        pub struct $name {
+            $(
+                #[allow(missing_docs)]
+                pub $field: $ty,
+            )*
+            /// Where the answer goes.
+            pub reply: $crate::mailbox::Reply<$out, $error>,
+        }
+
+        impl actix::Handler<$name> for $actor {
+            type Result = ();
+
+            fn handle(&mut self, message: $name, _: &mut Self::Context) {
+                let $name { $($field,)* reply: $reply } = message;
+                #[allow(unused_variables)]
+                let $msg = ($($field,)*);
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+
 /// Stops an actor: it takes no more messages, and its timers end. What is under way on its pool
 /// and committer still finishes and answers.
 #[derive(Message)]

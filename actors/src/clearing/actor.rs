@@ -81,31 +81,13 @@ impl Actor for ClearingActor {
 macro_rules! clearing_message {
     ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* } -> $out:ty,
      |$state:ident, $sink:ident, $msg:ident| $task:expr) => {
-        $(#[$doc])*
-        #[derive(Message)]
-        #[rtype(result = "()")]
-        pub struct $name {
-            $(
-                #[allow(missing_docs)]
-                pub $field: $ty,
-            )*
-            /// Where the answer goes.
-            pub reply: Reply<$out>,
-        }
-
-        impl Handler<$name> for ClearingActor {
-            type Result = ();
-
-            fn handle(&mut self, message: $name, _: &mut Self::Context) {
-                let $name { $($field,)* reply } = message;
+        $crate::reply_message!(ClearingActor, ClearingError, $(#[$doc])* $name { $($field: $ty),* } -> $out,
+            |actor, $msg, reply| {
+                let $state = actor.state.clone();
                 #[allow(unused_variables)]
-                let $msg = ($($field,)*);
-                let $state = self.state.clone();
-                #[allow(unused_variables)]
-                let $sink = self.sink.clone();
-                self.spawn(reply, $task);
-            }
-        }
+                let $sink = actor.sink.clone();
+                actor.spawn(reply, $task);
+            });
     };
 }
 

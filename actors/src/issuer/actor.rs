@@ -81,30 +81,12 @@ impl Actor for IssuerActor {
     }
 }
 
-/// Defines a message carrying its reply channel, and its handler.
+/// Defines a message carrying its reply channel, and its handler, which admits it and runs its
+/// work on the pool.
 macro_rules! issuer_message {
     ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* } -> $out:ty, |$state:ident, $msg:ident, $reply:ident| $body:expr) => {
-        $(#[$doc])*
-        #[derive(Message)]
-        #[rtype(result = "()")]
-        pub struct $name {
-            $(
-                #[allow(missing_docs)]
-                pub $field: $ty,
-            )*
-            /// Where the answer goes.
-            pub reply: Reply<$out>,
-        }
-
-        impl Handler<$name> for IssuerActor {
-            type Result = ();
-
-            fn handle(&mut self, message: $name, _: &mut Self::Context) {
-                let $name { $($field,)* reply } = message;
-                let $msg = ($($field,)*);
-                self.dispatch(reply, move |$state, $reply| $body);
-            }
-        }
+        $crate::reply_message!(IssuerActor, IssuerError, $(#[$doc])* $name { $($field: $ty),* } -> $out,
+            |actor, $msg, reply| actor.dispatch(reply, move |$state, $reply| $body));
     };
 }
 

@@ -9,8 +9,9 @@ use crate::messages::receipt::SignedSubmissionReceipt;
 use crate::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use crate::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 
-/// Settlement reports in one answer to [`LinkRequest::ReportsAfter`].
-pub const REPORTS_PER_ANSWER_MAX: usize = 16;
+/// Settlement reports in one answer to [`LinkRequest::ReportsAfter`]: as many as the clearing
+/// house gives a participant catching up.
+pub const REPORTS_PER_ANSWER_MAX: usize = crate::limits::REPORTS_AFTER_MAX;
 
 /// A request from one bank to another.
 #[derive(Clone, Debug, PartialEq, Eq)]

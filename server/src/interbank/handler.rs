@@ -9,9 +9,7 @@ use semper_actors::issuer::IssuerHandle;
 use semper_link::{Handler, HandlerFuture, PeerIdentity, RemoteError, Role};
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::{Decode, Encode};
-use semper_protocol::messages::link::{
-    LinkNotice, LinkRequest, LinkResponse, REPORTS_PER_ANSWER_MAX,
-};
+use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 
 use super::errors::remote_error;
@@ -25,6 +23,22 @@ pub struct HostedRoles {
     pub acquirer: Option<AcquirerHandle>,
     /// The clearing house, if this node is one.
     pub clearing: Option<ClearingHandle>,
+}
+
+impl HostedRoles {
+    /// Stops every role's actor: each takes no more messages, and its DB closes once the last
+    /// handle on it is gone.
+    pub fn stop(&self) {
+        if let Some(issuer) = &self.issuer {
+            issuer.stop();
+        }
+        if let Some(acquirer) = &self.acquirer {
+            acquirer.stop();
+        }
+        if let Some(clearing) = &self.clearing {
+            clearing.stop();
+        }
+    }
 }
 
 /// Serves the inter-bank link for the roles of one node.
@@ -156,9 +170,10 @@ async fn serve(
             {
                 return Err(forbidden(&peer, "read settlement reports"));
             }
-            let limit = (limit as usize).min(REPORTS_PER_ANSWER_MAX);
+            // The clearing house answers at most `REPORTS_PER_ANSWER_MAX` reports, whatever the
+            // limit asked.
             let reports = clearing
-                .reports_after(after_sequence, limit)
+                .reports_after(after_sequence, limit as usize)
                 .await
                 .map_err(|error| remote_error(error.code(), &error))?;
             let reports = BoundedVec::new(reports).map_err(|error| {

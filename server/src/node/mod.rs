@@ -56,35 +56,17 @@ impl Node {
         let gateways = Arc::new(gateways);
 
         let mut roles = HostedRoles::default();
-        if let Some(issuer) = &config.issuer {
-            let state = IssuerState::open(issuer, clock.clone()).map_err(NodeError::Issuer)?;
-            roles.issuer = Some(IssuerHandle::start(state, issuer.mailbox_capacity));
-        }
-        if let Some(acquirer) = &config.acquirer {
-            let state =
-                AcquirerState::open(acquirer, clock.clone()).map_err(NodeError::Acquirer)?;
-            roles.acquirer = Some(AcquirerHandle::start(
-                state,
-                gateways.clone(),
-                gateways.clone(),
-            ));
-        }
-        if let Some(clearing) = &config.clearing {
-            let state = ClearingState::open(clearing, clock).map_err(NodeError::Clearing)?;
-            roles.clearing = Some(ClearingHandle::start(
-                state,
-                gateways.clone(),
-                clearing.mailbox_capacity,
-            ));
-        }
-
-        let server_config = LinkServerConfig::new(config.identity, config.trust);
-        let server = LinkServer::bind(
-            config.listen,
-            server_config,
-            BankHandler::new(roles.clone()),
-        )
-        .map_err(|error| NodeError::link(config.bank, error))?;
+        let started = start_roles(&config, clock, &gateways, &mut roles).and_then(|()| {
+            let server_config = LinkServerConfig::new(config.identity, config.trust);
+            LinkServer::bind(
+                config.listen,
+                server_config,
+                BankHandler::new(roles.clone()),
+            )
+            .map_err(|error| NodeError::link(config.bank, error))
+        });
+        // A role that did start must not keep its DB open after a failed start.
+        let server = started.inspect_err(|_| roles.stop())?;
         Ok(Self {
             roles,
             server,
@@ -121,17 +103,39 @@ impl Node {
     /// closes the links. Each role's DB closes once the last handle on it is gone.
     pub async fn stop(self) {
         self.server.shutdown(STOP_GRACE).await;
-        if let Some(issuer) = &self.roles.issuer {
-            issuer.stop();
-        }
-        if let Some(acquirer) = &self.roles.acquirer {
-            acquirer.stop();
-        }
-        if let Some(clearing) = &self.roles.clearing {
-            clearing.stop();
-        }
+        self.roles.stop();
         for link in &self.links {
             link.close().await;
         }
     }
+}
+
+/// Opens and starts each role `config` names, into `roles`; stops at the first that fails.
+fn start_roles(
+    config: &NodeConfig,
+    clock: Arc<dyn Clock>,
+    gateways: &Arc<LinkGateways>,
+    roles: &mut HostedRoles,
+) -> Result<(), NodeError> {
+    if let Some(issuer) = &config.issuer {
+        let state = IssuerState::open(issuer, clock.clone()).map_err(NodeError::Issuer)?;
+        roles.issuer = Some(IssuerHandle::start(state, issuer.mailbox_capacity));
+    }
+    if let Some(acquirer) = &config.acquirer {
+        let state = AcquirerState::open(acquirer, clock.clone()).map_err(NodeError::Acquirer)?;
+        roles.acquirer = Some(AcquirerHandle::start(
+            state,
+            gateways.clone(),
+            gateways.clone(),
+        ));
+    }
+    if let Some(clearing) = &config.clearing {
+        let state = ClearingState::open(clearing, clock).map_err(NodeError::Clearing)?;
+        roles.clearing = Some(ClearingHandle::start(
+            state,
+            gateways.clone(),
+            clearing.mailbox_capacity,
+        ));
+    }
+    Ok(())
 }
