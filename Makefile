@@ -3,10 +3,10 @@
 
 .PHONY: run test bench fmt-check deps
 
-# Extra arguments for the demo, e.g. make run ARGS="--coins 256 --rsa-bits 3072".
+# Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
 
-## Run the embedded default: for now, the in-process demo (semper demo).
+## Run the embedded default: an issuer, an acquirer and a clearing house in one process.
 run:
 	scripts/run.sh $(ARGS)
 

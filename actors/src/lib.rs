@@ -14,6 +14,8 @@
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
 //! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
+//! - [`metrics`]: the name of every metric the actors record; [`mailbox`] counts each mailbox's
+//!   depth.
 
 pub mod acquirer;
 pub mod clearing;
@@ -23,5 +25,6 @@ pub mod in_flight;
 pub mod issuer;
 pub mod keystore;
 pub mod mailbox;
+pub mod metrics;
 pub mod reconcile;
 pub mod retry;

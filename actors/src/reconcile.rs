@@ -6,15 +6,14 @@ use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::reconcile::{Discrepancy, DiscrepancyKind};
 use semper_storage::reports::ReportOutcome;
 
-/// Discrepancies found in settlement reports, by role and kind.
-pub const DISCREPANCIES: &str = "semper_reconcile_discrepancies_total";
+use crate::metrics::RECONCILE_DISCREPANCIES;
 
 /// The discrepancies of a report `role` recorded; new ones are counted and logged.
 pub(crate) fn found(role: &'static str, recorded: ReportOutcome) -> Vec<Discrepancy> {
     match recorded {
         ReportOutcome::Recorded(found) => {
             for discrepancy in &found {
-                metrics::counter!(DISCREPANCIES, "role" => role, "kind" => discrepancy.kind.code())
+                metrics::counter!(RECONCILE_DISCREPANCIES, "role" => role, "kind" => discrepancy.kind.code())
                     .increment(1);
                 tracing::warn!(
                     role,
@@ -40,7 +39,7 @@ pub(crate) fn found(role: &'static str, recorded: ReportOutcome) -> Vec<Discrepa
 /// bank has none either: it cannot be recorded.
 pub(crate) fn unfiled(role: &'static str, report: &SignedSettlementReport, counterparty: BankId) {
     let kind = DiscrepancyKind::BadReport.code();
-    metrics::counter!(DISCREPANCIES, "role" => role, "kind" => kind).increment(1);
+    metrics::counter!(RECONCILE_DISCREPANCIES, "role" => role, "kind" => kind).increment(1);
     tracing::warn!(
         role,
         cycle = report.body().fields().sequence,

@@ -18,6 +18,7 @@ mod handler;
 mod identity;
 mod link;
 mod local;
+pub mod metrics;
 mod peer;
 mod pem_file;
 mod remote;

@@ -16,6 +16,7 @@ use crate::client::{LinkClient, LinkFuture};
 use crate::error::LinkError;
 use crate::frame::{Frame, FrameKind};
 use crate::identity::{Identity, bank_dns_name};
+use crate::metrics::PeerMetrics;
 use crate::peer::PeerIdentity;
 use crate::remote::RemoteError;
 use crate::socket::LinkSocket;
@@ -96,6 +97,7 @@ struct Inner {
     next_request_id: AtomicU64,
     current: Mutex<Option<Live>>,
     dialer: tokio::sync::Mutex<Dialer>,
+    metrics: PeerMetrics,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +112,8 @@ struct Dialer {
     failures: u32,
     next_attempt: Instant,
     last_error: String,
+    /// Whether a connection was made before: the next one is a reconnect.
+    connected: bool,
 }
 
 impl Link {
@@ -163,7 +167,9 @@ impl Link {
                     failures: 0,
                     next_attempt: Instant::now(),
                     last_error: String::new(),
+                    connected: false,
                 }),
+                metrics: PeerMetrics::register(config.peer_bank),
             }),
         })
     }
@@ -186,6 +192,14 @@ impl Link {
     /// Sends a request and returns the peer's answer; a handler's error comes back as
     /// [`LinkError::Remote`].
     pub async fn request(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
+        let started = std::time::Instant::now();
+        let answer = self.exchange(payload).await;
+        self.inner.metrics.request(started.elapsed(), &answer);
+        answer
+    }
+
+    /// [`Link::request`], unmeasured.
+    async fn exchange(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
         let (_slot, deadline) = self.inner.admission.admit(&payload).await?;
         let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed);
         let frame = Frame::request(request_id, payload)?;
@@ -342,6 +356,9 @@ impl Inner {
             match outcome {
                 Ok(live) => {
                     dialer.failures = 0;
+                    if std::mem::replace(&mut dialer.connected, true) {
+                        self.metrics.reconnected();
+                    }
                     tracing::debug!(peer = %self.peer_bank, addr = %self.peer_addr, "link connected");
                     let connection = live.connection.clone();
                     self.set_live(Some(live));

@@ -1,5 +1,7 @@
 //! `semper-load`: simulated wallets, merchants and banks that drive a running deployment over its
 //! real APIs, with reports and plots.
 //!
-//! Not built yet: it arrives with the load-test issue, once the server exists. Until then this
-//! crate holds no code.
+//! So far it holds [`client`], the typed client of the HTTP API that the load generator, the
+//! server's binary tests and the multi-bank tests drive a deployment with.
+
+pub mod client;

@@ -1,8 +1,11 @@
 //! `semper`: the payment and clearing server's command line.
 //!
-//! - `demo` (also what runs with no command): the protocol core's withdraw → deposit → spend check
-//!   in one process.
-//! - `identity`: the key tool that creates a bank's link identity.
+//! - `run`: the server. With `--config FILE`, the banks the file names; without, the embedded
+//!   default (an issuer, an acquirer and a clearing house in one process, data under `./data`).
+//! - `keys`: provisions the banks of a config without starting them: link identities, role keys,
+//!   denomination keys, and each bank's public card for its peers.
+//! - `identity`: creates one bank's link identity.
+//! - `demo`: the protocol core's withdraw → deposit → spend check in one process, no storage.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,31 +16,53 @@ use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::ids::BankId;
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::time::Timestamp;
+use semper_server::config::Config;
 use semper_server::demo::{self, DemoOptions};
 use semper_server::keytool;
+
+mod cli;
 
 /// Coins the demo withdraws and spends unless told otherwise.
 const DEFAULT_COINS: usize = 64;
 
 /// semper: a payment and clearing server for Chaumian e-cash.
 #[derive(Parser)]
-#[command(name = "semper", version, args_conflicts_with_subcommands = true)]
+#[command(name = "semper", version)]
 struct Cli {
+    /// With no command, `run` runs the embedded default.
     #[command(subcommand)]
     command: Option<Command>,
-    /// With no command, the demo runs with these options.
-    #[command(flatten)]
-    demo: DemoArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the in-process demo of the protocol core (the default): withdraw, pay, spend check,
+    /// Run the server: the banks of --config, or the embedded default (an issuer, an acquirer
+    /// and a clearing house in one process, RocksDB under ./data, HTTP on 127.0.0.1:8080).
+    /// Stops cleanly on SIGTERM or SIGINT.
+    Run(RunArgs),
+    /// Provision the banks of a config without starting them: each bank's link identity, its
+    /// role keys and denomination keys, and its public card (card.toml) for its peers.
+    Keys(KeysArgs),
+    /// Run the in-process demo of the protocol core: withdraw, pay, spend check,
     /// double spend and tampering, with real keys and signatures; no storage or network yet.
     Demo(DemoArgs),
     /// Create a bank's link identity: a TLS key (owner-only file) and a self-signed certificate
     /// for the peer banks to pin in their trust lists. Never replaces an existing key.
     Identity(IdentityArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The config file [default: the embedded default, config/embedded.toml, built in].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct KeysArgs {
+    /// The config file whose banks to provision [default: the embedded default].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -93,10 +118,23 @@ fn parse_rsa_bits(text: &str) -> Result<RsaKeySize, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Demo(cli.demo)) {
+    match cli
+        .command
+        .unwrap_or(Command::Run(RunArgs { config: None }))
+    {
+        Command::Run(args) => cli::run(&load_config(args.config.as_deref())?),
+        Command::Keys(args) => cli::provision_keys(&load_config(args.config.as_deref())?),
         Command::Demo(args) => run_demo(args),
         Command::Identity(args) => create_identity(args),
     }
+}
+
+/// The config of `path`, or the embedded default; with the environment's overrides either way.
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(path) => Config::load(path)?,
+        None => Config::embedded()?,
+    })
 }
 
 fn create_identity(args: IdentityArgs) -> anyhow::Result<()> {

@@ -72,13 +72,24 @@ fn semper_demo_binary_succeeds() {
 }
 
 #[test]
-fn semper_without_a_command_runs_the_demo() {
+fn semper_run_with_a_bad_config_fails_at_start_naming_the_key() {
     let output = Command::new(env!("CARGO_BIN_EXE_semper"))
-        .args(["--coins", "2", "--threads", "1"])
+        .args(["run"])
+        .env("SEMPER__HTTP__WORKERS", "0")
         .output()
         .unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("2 accepted"));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`http.workers`"), "{stderr}");
+    assert!(stderr.contains("expected 1 to 64, got 0"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_semper"))
+        .args(["run", "--config", "/nonexistent/semper.toml"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/semper.toml"), "{stderr}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ use super::outbox::{self, OutboxStatus};
 use super::state::AcquirerState;
 use crate::gateway::{ClearingGateway, IssuerGateway};
 use crate::in_flight::Ticket;
-use crate::mailbox;
+use crate::mailbox::{self, MailboxDepth, Queued};
 
 mod reports;
 
@@ -361,6 +361,15 @@ impl Message for FlushMessage {
     type Result = ();
 }
 
+crate::counted_mailbox!(
+    AcquirerActor: RegisterMessage,
+    DepositMessage,
+    DepositStatusMessage,
+    RefreshMessage,
+    FlushMessage
+);
+crate::counted_mailbox!(impl[T: Send + 'static] AcquirerActor: QueryMessage<T>);
+
 impl Handler<RegisterMessage> for AcquirerActor {
     type Result = ();
 
@@ -478,6 +487,7 @@ impl Handler<FlushMessage> for AcquirerActor {
 #[derive(Clone)]
 pub struct AcquirerHandle {
     address: Addr<AcquirerActor>,
+    depth: MailboxDepth,
     state: Arc<AcquirerState>,
 }
 
@@ -494,16 +504,21 @@ impl AcquirerHandle {
         issuers: Arc<dyn IssuerGateway>,
         clearing: Arc<dyn ClearingGateway>,
     ) -> Self {
+        let depth = MailboxDepth::new("acquirer");
         let address = AcquirerActor::new(state.clone(), issuers, clearing).start();
-        Self { address, state }
+        Self {
+            address,
+            depth,
+            state,
+        }
     }
 
     async fn call<M, T>(&self, message: impl FnOnce(Reply<T>) -> M) -> Result<T, AcquirerError>
     where
         M: Message<Result = ()> + Send + 'static,
-        AcquirerActor: Handler<M>,
+        AcquirerActor: Handler<Queued<M>>,
     {
-        mailbox::call(&self.address, message).await
+        mailbox::call(&self.address, &self.depth, message).await
     }
 
     async fn query<T: Send + 'static>(

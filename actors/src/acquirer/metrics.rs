@@ -1,50 +1,60 @@
-//! The acquirer's metrics, each name written once.
+//! The acquirer's metrics; their names are in [`crate::metrics`].
 
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
 
-/// Coins per micro-batch.
-pub const BATCH_COINS: &str = "semper_acquirer_micro_batch_coins";
-/// Time to verify one micro-batch, in seconds.
-pub const VERIFY_SECONDS: &str = "semper_acquirer_verify_seconds";
-/// Deposits answered, by outcome.
-pub const DEPOSITS: &str = "semper_acquirer_deposits_total";
-/// Coins answered, by result.
-pub const COINS: &str = "semper_acquirer_coins_total";
-/// Confirmations waiting in the outbox.
-pub const OUTBOX_DEPTH: &str = "semper_acquirer_outbox_depth";
-/// Submissions answered, by outcome.
-pub const SUBMISSIONS: &str = "semper_acquirer_submissions_total";
+use crate::metrics::{
+    ACQUIRER_COINS, ACQUIRER_DEPOSITS, ACQUIRER_MICRO_BATCH_COINS, ACQUIRER_OUTBOX_DEPTH,
+    ACQUIRER_SUBMISSIONS, ACQUIRER_VERIFY_SECONDS,
+};
 
 /// Records a micro-batch's size.
 pub fn micro_batch(coins: usize) {
-    metrics::histogram!(BATCH_COINS).record(coins as f64);
+    metrics::histogram!(ACQUIRER_MICRO_BATCH_COINS).record(coins as f64);
 }
 
 /// Records how long a micro-batch took to verify.
 pub fn verified(seconds: f64) {
-    metrics::histogram!(VERIFY_SECONDS).record(seconds);
+    metrics::histogram!(ACQUIRER_VERIFY_SECONDS).record(seconds);
 }
 
 /// Sets the outbox depth.
 pub fn outbox_depth(depth: u64) {
-    metrics::gauge!(OUTBOX_DEPTH).set(depth as f64);
+    metrics::gauge!(ACQUIRER_OUTBOX_DEPTH).set(depth as f64);
 }
 
 /// Counts a submission's outcome.
 pub fn submission_answered(outcome: &'static str) {
-    metrics::counter!(SUBMISSIONS, "outcome" => outcome).increment(1);
+    metrics::counter!(ACQUIRER_SUBMISSIONS, "outcome" => outcome).increment(1);
 }
 
-/// Counts a deposit's outcome, and each coin's result when it has them.
+/// Counts a deposit's outcome, and its coins by result when it has them: tallied first, so that
+/// each result is one increment per deposit, not one per coin.
 pub fn deposit_answered(outcome: &'static str, response: Option<&DepositResponse>) {
-    metrics::counter!(DEPOSITS, "outcome" => outcome).increment(1);
-    for result in response.iter().flat_map(|r| r.results.iter()) {
-        let result = match result {
-            DepositResult::Accepted => "accepted",
-            DepositResult::Replay => "replay",
-            DepositResult::Conflict { .. } => "conflict",
-            DepositResult::Refused { .. } => "refused",
-        };
-        metrics::counter!(COINS, "result" => result).increment(1);
+    metrics::counter!(ACQUIRER_DEPOSITS, "outcome" => outcome).increment(1);
+    let Some(response) = response else {
+        return;
+    };
+    let mut tally = [0u64; 4];
+    for result in response.results.iter() {
+        tally[match result {
+            DepositResult::Accepted => 0,
+            DepositResult::Replay => 1,
+            DepositResult::Conflict { .. } => 2,
+            DepositResult::Refused { .. } => 3,
+        }] += 1;
+    }
+    // Literal labels: each counter's key is static, so no allocation per call.
+    let [accepted, replay, conflict, refused] = tally;
+    if accepted > 0 {
+        metrics::counter!(ACQUIRER_COINS, "result" => "accepted").increment(accepted);
+    }
+    if replay > 0 {
+        metrics::counter!(ACQUIRER_COINS, "result" => "replay").increment(replay);
+    }
+    if conflict > 0 {
+        metrics::counter!(ACQUIRER_COINS, "result" => "conflict").increment(conflict);
+    }
+    if refused > 0 {
+        metrics::counter!(ACQUIRER_COINS, "result" => "refused").increment(refused);
     }
 }

@@ -15,7 +15,7 @@ use super::error::ClearingError;
 use super::state::ClearingState;
 use super::{cycle, submit};
 use crate::gateway::ReportSink;
-use crate::mailbox;
+use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
 type Reply<T> = mailbox::Reply<T, ClearingError>;
@@ -125,6 +125,7 @@ clearing_message!(
 #[derive(Clone)]
 pub struct ClearingHandle {
     address: Addr<ClearingActor>,
+    depth: MailboxDepth,
     state: Arc<ClearingState>,
 }
 
@@ -141,16 +142,21 @@ impl ClearingHandle {
         sink: Arc<dyn ReportSink>,
         mailbox_capacity: usize,
     ) -> Self {
+        let depth = MailboxDepth::new("clearing");
         let address = ClearingActor::new(state.clone(), sink, mailbox_capacity).start();
-        Self { address, state }
+        Self {
+            address,
+            depth,
+            state,
+        }
     }
 
     async fn call<M, T>(&self, message: impl FnOnce(Reply<T>) -> M) -> Result<T, ClearingError>
     where
         M: Message<Result = ()> + Send + 'static,
-        ClearingActor: Handler<M>,
+        ClearingActor: Handler<Queued<M>>,
     {
-        mailbox::call(&self.address, message).await
+        mailbox::call(&self.address, &self.depth, message).await
     }
 
     /// Submits a settlement submission; a retry gets the same signed receipt.

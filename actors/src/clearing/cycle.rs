@@ -11,6 +11,7 @@ use super::deliver;
 use super::error::ClearingError;
 use super::state::ClearingState;
 use crate::gateway::ReportSink;
+use crate::metrics::{CLEARING_CUT_FAILURES, CLEARING_CYCLES};
 
 /// Cuts the open cycle (only if it is still cycle `sequence`, when given), then delivers its
 /// report to every participant in the background. `None` when another cut-off came first.
@@ -29,8 +30,7 @@ pub async fn cut(
     let outcome = match state.commit(transaction).await? {
         Ok(outcome) => outcome,
         Err(error) => {
-            metrics::counter!("semper_clearing_cut_failures_total", "code" => error.code())
-                .increment(1);
+            metrics::counter!(CLEARING_CUT_FAILURES, "code" => error.code()).increment(1);
             tracing::error!(code = error.code(), %error, "clearing cycle could not be cut; it stays open");
             return Err(error.into());
         }
@@ -39,7 +39,7 @@ pub async fn cut(
         return Ok(None);
     };
     let fields = report.body().fields();
-    metrics::counter!("semper_clearing_cycles_total").increment(1);
+    metrics::counter!(CLEARING_CYCLES).increment(1);
     tracing::info!(
         cycle = fields.sequence,
         obligations = fields.obligations.len(),

@@ -11,6 +11,7 @@ use semper_protocol::messages::settlement::SignedSettlementReport;
 use super::config::DeliveryRetry;
 use super::state::ClearingState;
 use crate::gateway::ReportSink;
+use crate::metrics::CLEARING_REPORT_DELIVERIES;
 
 /// Delivers `report` to every participant, concurrently.
 pub async fn to_all(
@@ -41,15 +42,13 @@ async fn to_one(
     for attempt in 1..=attempts {
         let error = match sink.deliver(participant, report.clone()).await {
             Ok(()) => {
-                metrics::counter!("semper_clearing_report_deliveries_total", "result" => "delivered")
-                    .increment(1);
+                metrics::counter!(CLEARING_REPORT_DELIVERIES, "result" => "delivered").increment(1);
                 return;
             }
             Err(error) => error,
         };
         if !error.retryable || attempt == attempts {
-            metrics::counter!("semper_clearing_report_deliveries_total", "result" => "failed")
-                .increment(1);
+            metrics::counter!(CLEARING_REPORT_DELIVERIES, "result" => "failed").increment(1);
             tracing::warn!(
                 %participant, cycle, attempt, code = %error.code, message = %error.message,
                 "settlement report not delivered; the participant must catch up"

@@ -14,6 +14,7 @@ use super::cycle;
 use super::error::ClearingError;
 use super::state::ClearingState;
 use crate::gateway::ReportSink;
+use crate::metrics::{CLEARING_CLAIMS, CLEARING_CLAIMS_REFUSED, CLEARING_SUBMISSIONS};
 
 /// What the checks on the pool decided.
 enum Checked {
@@ -49,7 +50,7 @@ pub async fn run(
         },
         Err(error) => return Err(refuse(&state, sink, error)),
     };
-    metrics::counter!("semper_clearing_submissions_total", "result" => "answered").increment(1);
+    metrics::counter!(CLEARING_SUBMISSIONS, "result" => "answered").increment(1);
     state
         .on_pool(move |state| Signed::sign(receipt, &state.key))
         .await
@@ -90,7 +91,7 @@ fn refuse(
     sink: Arc<dyn ReportSink>,
     error: ClearingError,
 ) -> ClearingError {
-    metrics::counter!("semper_clearing_submissions_total", "result" => error.code()).increment(1);
+    metrics::counter!(CLEARING_SUBMISSIONS, "result" => error.code()).increment(1);
     tracing::info!(code = error.code(), %error, "settlement submission refused");
     if let ClearingError::Record(SubmissionRefused::CycleFull { cycle: sequence }) = error {
         let state = state.clone();
@@ -101,21 +102,24 @@ fn refuse(
     error
 }
 
-/// Counts each confirmation's result: claims, and refusals by code.
+/// Counts each confirmation's result: claims, and refusals by code. The common results are
+/// tallied and counted once per receipt.
 fn count_claims(receipt: &SubmissionReceipt) {
+    let (mut claimed, mut already_claimed) = (0u64, 0u64);
     for claim in receipt.claims.iter() {
         match claim {
-            ClaimResult::Claimed => {
-                metrics::counter!("semper_clearing_claims_total").increment(1);
-            }
-            ClaimResult::AlreadyClaimed { .. } => {
-                metrics::counter!("semper_clearing_claims_refused_total", "code" => "claim.already_claimed")
-                    .increment(1);
-            }
+            ClaimResult::Claimed => claimed += 1,
+            ClaimResult::AlreadyClaimed { .. } => already_claimed += 1,
             ClaimResult::Refused { code } => {
-                metrics::counter!("semper_clearing_claims_refused_total", "code" => code.clone())
-                    .increment(1);
+                metrics::counter!(CLEARING_CLAIMS_REFUSED, "code" => code.clone()).increment(1);
             }
         }
+    }
+    if claimed > 0 {
+        metrics::counter!(CLEARING_CLAIMS).increment(claimed);
+    }
+    if already_claimed > 0 {
+        metrics::counter!(CLEARING_CLAIMS_REFUSED, "code" => "claim.already_claimed")
+            .increment(already_claimed);
     }
 }

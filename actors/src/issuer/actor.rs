@@ -19,7 +19,7 @@ use semper_storage::reports;
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
 use super::{lifecycle, reconcile, spend, withdraw};
-use crate::mailbox;
+use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
 type Reply<T> = mailbox::Reply<T, IssuerError>;
@@ -152,6 +152,7 @@ issuer_message!(
 #[derive(Clone)]
 pub struct IssuerHandle {
     address: Addr<IssuerActor>,
+    depth: MailboxDepth,
     state: Arc<IssuerState>,
 }
 
@@ -164,16 +165,21 @@ impl IssuerHandle {
 
     /// Starts the actor over `state` in the current actix system.
     pub fn start(state: Arc<IssuerState>, mailbox_capacity: usize) -> Self {
+        let depth = MailboxDepth::new("issuer");
         let address = IssuerActor::new(state.clone(), mailbox_capacity).start();
-        Self { address, state }
+        Self {
+            address,
+            depth,
+            state,
+        }
     }
 
     async fn call<M, T>(&self, message: impl FnOnce(Reply<T>) -> M) -> Result<T, IssuerError>
     where
         M: Message<Result = ()> + Send + 'static,
-        IssuerActor: Handler<M>,
+        IssuerActor: Handler<Queued<M>>,
     {
-        mailbox::call(&self.address, message).await
+        mailbox::call(&self.address, &self.depth, message).await
     }
 
     /// Opens an account.

@@ -3,6 +3,7 @@
 //! signed confirmation, on the pool again.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -17,6 +18,7 @@ use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
 
 use super::error::IssuerError;
 use super::state::IssuerState;
+use crate::metrics::{ISSUER_SPEND_CHECK_COINS, ISSUER_SPEND_CHECK_VERIFY_SECONDS};
 
 /// Runs a spend check; `reply` gets a result per coin and the confirmation once the spent set is
 /// durable. Call it on the pool.
@@ -28,6 +30,8 @@ pub fn run(
     let body = batch.body();
     let now = state.clock.now();
     let permissions: &[SignedDepositPermission] = &body.permissions;
+    metrics::histogram!(ISSUER_SPEND_CHECK_COINS).record(permissions.len() as f64);
+    let started = Instant::now();
     // The acquirer's signature is checked while each body is encoded and digested, once, for its
     // signature check, its digest and its stored form.
     let (checked, (encoded, body_digests)) = state.pool.install(|| {
@@ -57,6 +61,8 @@ pub fn run(
             now,
         );
         let verdicts = state.pool.verify_encoded(&encoded, &denominations.book);
+        metrics::histogram!(ISSUER_SPEND_CHECK_VERIFY_SECONDS)
+            .record(started.elapsed().as_secs_f64());
         admitted
             .into_iter()
             .zip(verdicts)

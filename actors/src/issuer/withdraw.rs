@@ -2,6 +2,7 @@
 //! journal and record, and the answer only after it.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use semper_protocol::amount::AmountError;
 use semper_protocol::issuer::{blind_sign_all, check_withdraw};
@@ -11,6 +12,7 @@ use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
+use crate::metrics::{ISSUER_BLIND_SIGN_SECONDS, ISSUER_WITHDRAW_COINS};
 
 /// Runs a withdrawal; `reply` gets the blind signatures once the debit is durable. Call it on the
 /// pool: it verifies and signs in place.
@@ -72,10 +74,13 @@ fn prepare(state: &IssuerState, request: &SignedWithdrawRequest) -> Result<Prepa
         }
         Err(other) => return Err(LedgerError::from(other).into()),
     }
+    let started = Instant::now();
     let signatures = blind_sign_all(request, |id| {
         denominations.secrets.get(id).map(|k| k.as_ref())
     })?;
     drop(denominations);
+    metrics::histogram!(ISSUER_BLIND_SIGN_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(ISSUER_WITHDRAW_COINS).record(signatures.len() as f64);
     Ok(Prepared::Record(WithdrawalRecord {
         request_digest: digest,
         total,

@@ -26,6 +26,27 @@ pub struct HostedRoles {
 }
 
 impl HostedRoles {
+    /// Weak references to each role's state: gone once its DB is closed.
+    pub fn state_refs(&self) -> Vec<std::sync::Weak<dyn std::any::Any + Send + Sync>> {
+        let mut refs: Vec<std::sync::Weak<dyn std::any::Any + Send + Sync>> = Vec::new();
+        if let Some(issuer) = &self.issuer {
+            let weak: std::sync::Weak<semper_actors::issuer::IssuerState> =
+                Arc::downgrade(issuer.state());
+            refs.push(weak);
+        }
+        if let Some(acquirer) = &self.acquirer {
+            let weak: std::sync::Weak<semper_actors::acquirer::AcquirerState> =
+                Arc::downgrade(acquirer.state());
+            refs.push(weak);
+        }
+        if let Some(clearing) = &self.clearing {
+            let weak: std::sync::Weak<semper_actors::clearing::ClearingState> =
+                Arc::downgrade(clearing.state());
+            refs.push(weak);
+        }
+        refs
+    }
+
     /// Stops every role's actor: each takes no more messages, and its DB closes once the last
     /// handle on it is gone.
     pub fn stop(&self) {

@@ -23,6 +23,10 @@ use crate::interbank::{BankHandler, HostedRoles, LinkGateways};
 
 /// How long a stopping node lets link requests under way finish.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long a stopped node waits for its roles' DBs to close.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
+/// How often it looks.
+const CLOSE_POLL: Duration = Duration::from_millis(10);
 
 /// A running bank node. Start it inside an actix system; stop it with [`Node::stop`].
 pub struct Node {
@@ -100,12 +104,25 @@ impl Node {
     }
 
     /// Stops serving the link (letting requests under way finish briefly), stops the actors and
-    /// closes the links. Each role's DB closes once the last handle on it is gone.
+    /// closes the links, then waits (up to [`CLOSE_WAIT`]) until each role's state, and so its
+    /// DB, is closed. A handle kept elsewhere keeps its DB open past that: the wait then ends with
+    /// a warning, and the DB closes when that handle goes.
     pub async fn stop(self) {
         self.server.shutdown(STOP_GRACE).await;
         self.roles.stop();
         for link in &self.links {
             link.close().await;
+        }
+        let states = self.roles.state_refs();
+        drop(self.roles);
+        drop(self.links);
+        let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+        while states.iter().any(|state| state.strong_count() > 0) {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("a role's state is still in use after its node stopped");
+                return;
+            }
+            tokio::time::sleep(CLOSE_POLL).await;
         }
     }
 }

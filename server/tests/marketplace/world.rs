@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use semper_actors::acquirer::AcquirerState;
@@ -421,37 +421,16 @@ impl Market {
         wallet::finalize_coins(request_id, planned, &response).unwrap()
     }
 
-    /// Stops `bank`'s node and waits until its roles' state (and so its DB) is gone.
+    /// Stops `bank`'s node; it waits until its roles' state (and so its DB) is gone.
     pub async fn stop(&mut self, bank: BankId) {
         let node = self.nodes.remove(&bank).unwrap();
-        let states: Vec<Weak<dyn std::any::Any + Send + Sync>> = state_refs(&node);
+        let states = node.roles().state_refs();
         node.stop().await;
-        let deadline = Instant::now() + WAIT;
-        while states.iter().any(|state| state.upgrade().is_some()) {
-            assert!(
-                Instant::now() < deadline,
-                "bank {bank}'s state was never dropped"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        assert!(
+            states.iter().all(|state| state.strong_count() == 0),
+            "bank {bank}'s state was never dropped"
+        );
     }
-}
-
-fn state_refs(node: &Node) -> Vec<Weak<dyn std::any::Any + Send + Sync>> {
-    let mut refs: Vec<Weak<dyn std::any::Any + Send + Sync>> = Vec::new();
-    if let Some(issuer) = node.issuer() {
-        let weak: Weak<IssuerState> = Arc::downgrade(issuer.state());
-        refs.push(weak);
-    }
-    if let Some(acquirer) = node.acquirer() {
-        let weak: Weak<AcquirerState> = Arc::downgrade(acquirer.state());
-        refs.push(weak);
-    }
-    if let Some(clearing) = node.clearing() {
-        let weak: Weak<ClearingState> = Arc::downgrade(clearing.state());
-        refs.push(weak);
-    }
-    refs
 }
 
 /// A merchant: its id and key.

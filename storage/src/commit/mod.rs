@@ -14,6 +14,7 @@ pub use reader::GroupReader;
 pub use writes::WriteSet;
 
 use crate::error::StorageError;
+use crate::metrics::CommitMetrics;
 use crate::store::Store;
 
 /// A state change: reads through a [`GroupReader`], then says what to write and what to answer.
@@ -72,14 +73,16 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the committer of `store`.
+    /// Starts the committer of `store`. Its metrics go to the recorder current here: install the
+    /// process's recorder before starting committers.
     pub fn start(store: Store, config: CommitConfig) -> Self {
         let (sender, receiver) = crossbeam_channel::bounded(config.queue_max_transactions.max(1));
         let stats = std::sync::Arc::new(CommitStats::default());
         let thread_stats = stats.clone();
+        let metrics = CommitMetrics::register(store.role());
         let thread = std::thread::Builder::new()
             .name(format!("semper-commit-{}", store.role().name()))
-            .spawn(move || run(store, config, receiver, &thread_stats))
+            .spawn(move || run(store, config, receiver, &thread_stats, &metrics))
             .ok();
         Self {
             sender: thread.as_ref().map(|_| sender),
@@ -160,7 +163,13 @@ impl Drop for Committer {
     }
 }
 
-fn run(store: Store, config: CommitConfig, receiver: Receiver<Job>, stats: &CommitStats) {
+fn run(
+    store: Store,
+    config: CommitConfig,
+    receiver: Receiver<Job>,
+    stats: &CommitStats,
+    metrics: &CommitMetrics,
+) {
     use std::sync::atomic::Ordering::Relaxed;
     let max = config.group_max_transactions.max(1);
     let wait = Duration::from_micros(config.group_max_wait_us);
@@ -193,16 +202,16 @@ fn run(store: Store, config: CommitConfig, receiver: Receiver<Job>, stats: &Comm
             replies.push(reply);
         }
         let started = Instant::now();
-        let written = match staged {
-            Ok(()) if batch.is_empty() => Ok(()),
-            Ok(()) => store.write_synced(batch),
-            Err(error) => Err(error),
+        let (written, synced) = match staged {
+            Ok(()) if batch.is_empty() => (Ok(()), false),
+            Ok(()) => (store.write_synced(batch), true),
+            Err(error) => (Err(error), false),
         };
-        stats
-            .write_us
-            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        let write = started.elapsed();
+        stats.write_us.fetch_add(write.as_micros() as u64, Relaxed);
         stats.groups.fetch_add(1, Relaxed);
         stats.transactions.fetch_add(count, Relaxed);
+        metrics.group(replies.len(), synced.then_some(write));
         for reply in replies {
             reply(written.clone());
         }

@@ -28,6 +28,8 @@ impl Message for CatchUpMessage {
     type Result = ();
 }
 
+crate::counted_mailbox!(AcquirerActor: ReceiveReportMessage, CatchUpMessage);
+
 impl Handler<ReceiveReportMessage> for AcquirerActor {
     type Result = ();
 

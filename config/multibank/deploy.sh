@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The multi-bank example: five banks, each its own `semper` process on its own loopback ports.
+#   config/multibank/deploy.sh start    provision every bank (`semper keys`), then start all five
+#   config/multibank/deploy.sh stop     SIGTERM each, and wait for it to exit
+#   config/multibank/deploy.sh status   which are running
+# Data, logs and pid files go under ./data/multibank. SEMPER_BIN names the binary to run
+# [default: builds and runs target/release/semper via cargo].
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BANKS=(clearing issuer-1 issuer-2 acquirer-1 acquirer-2)
+STATE=./data/multibank
+STOP_WAIT_S=30
+START_WAIT_S=60
+
+semper_bin() {
+    if [[ -n ${SEMPER_BIN:-} ]]; then
+        echo "$SEMPER_BIN"
+        return
+    fi
+    scripts/install-deps.sh >&2
+    # shellcheck source=scripts/reuse-rocksdb.sh
+    source scripts/reuse-rocksdb.sh
+    cargo build --release -p semper-server --bin semper >&2
+    echo "${CARGO_TARGET_DIR:-target}/release/semper"
+}
+
+http_port() {
+    sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "config/multibank/$1.toml" | head -n1
+}
+
+is_up() {
+    # A TCP connection to the bank's HTTP port, with bash alone (no curl needed).
+    (exec 3<>"/dev/tcp/127.0.0.1/$(http_port "$1")") 2>/dev/null
+}
+
+start() {
+    local bin
+    bin=$(semper_bin)
+    mkdir -p "$STATE/logs" "$STATE/pids"
+    for bank in "${BANKS[@]}"; do
+        "$bin" keys --config "config/multibank/$bank.toml"
+    done
+    for bank in "${BANKS[@]}"; do
+        if [[ -f $STATE/pids/$bank ]] && kill -0 "$(cat "$STATE/pids/$bank")" 2>/dev/null; then
+            echo "$bank is already running"
+            continue
+        fi
+        nohup "$bin" run --config "config/multibank/$bank.toml" \
+            >"$STATE/logs/$bank.out" 2>"$STATE/logs/$bank.log" &
+        echo $! >"$STATE/pids/$bank"
+    done
+    for bank in "${BANKS[@]}"; do
+        local waited=0
+        until is_up "$bank"; do
+            if ((waited >= START_WAIT_S)); then
+                echo "$bank did not start; see $STATE/logs/$bank.log" >&2
+                exit 1
+            fi
+            sleep 1
+            waited=$((waited + 1))
+        done
+        echo "$bank: http://127.0.0.1:$(http_port "$bank") (pid $(cat "$STATE/pids/$bank"))"
+    done
+    echo "operator tokens: $STATE/<bank>.operator-token; logs: $STATE/logs/"
+}
+
+stop() {
+    for bank in "${BANKS[@]}"; do
+        local pidfile=$STATE/pids/$bank
+        [[ -f $pidfile ]] || continue
+        local pid
+        pid=$(cat "$pidfile")
+        if kill -TERM "$pid" 2>/dev/null; then
+            local waited=0
+            while kill -0 "$pid" 2>/dev/null; do
+                if ((waited >= STOP_WAIT_S * 10)); then
+                    echo "$bank (pid $pid) did not stop; killing it" >&2
+                    kill -KILL "$pid" 2>/dev/null || true
+                    break
+                fi
+                sleep 0.1
+                waited=$((waited + 1))
+            done
+            echo "$bank stopped"
+        fi
+        rm -f "$pidfile"
+    done
+}
+
+status() {
+    for bank in "${BANKS[@]}"; do
+        local pidfile=$STATE/pids/$bank
+        if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            echo "$bank: running (pid $(cat "$pidfile")), http://127.0.0.1:$(http_port "$bank")"
+        else
+            echo "$bank: stopped"
+        fi
+    done
+}
+
+case ${1:-} in
+start) start ;;
+stop) stop ;;
+status) status ;;
+*)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,226 @@
+//! A small blocking HTTP/1.1 client over one kept-alive TCP connection: enough for semper's JSON
+//! API, with no dependency beyond the standard library. Every read and write has a timeout, and a
+//! response body is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Largest response body read.
+pub const RESPONSE_MAX_BYTES: usize = 64 << 20;
+/// Longest a read or write may block.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An HTTP response.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower-cased) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The value of header `name` (lower-case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why a request failed below HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The connection failed.
+    #[error("connection to {addr}: {source}")]
+    Io {
+        /// The server.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server's answer is not HTTP/1.1 as expected.
+    #[error("bad response from {addr}: {problem}")]
+    Protocol {
+        /// The server.
+        addr: SocketAddr,
+        /// Why.
+        problem: String,
+    },
+}
+
+/// One connection to one server; reconnects when the server closed it.
+pub struct HttpClient {
+    addr: SocketAddr,
+    connection: Option<BufReader<TcpStream>>,
+}
+
+impl HttpClient {
+    /// A client of the server at `addr`; connects on the first request.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            connection: None,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sends `method path` with `body` (JSON when given) and `headers`, and reads the answer.
+    /// A request on a kept-alive connection the server had closed is sent again once on a new
+    /// one; semper's requests are idempotent by their ids, so that is safe.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, HttpError> {
+        let reused = self.connection.is_some();
+        match self.try_request(method, path, headers, body) {
+            Err(HttpError::Io { .. }) if reused => {
+                self.connection = None;
+                self.try_request(method, path, headers, body)
+            }
+            other => other,
+        }
+    }
+
+    fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, HttpError> {
+        let addr = self.addr;
+        let io = |source| HttpError::Io { addr, source };
+        if self.connection.is_none() {
+            let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(io)?;
+            stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
+            stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
+            stream.set_nodelay(true).map_err(io)?;
+            self.connection = Some(BufReader::new(stream));
+        }
+        let Some(connection) = self.connection.as_mut() else {
+            unreachable!("connected above");
+        };
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let body = body.unwrap_or_default();
+        if !body.is_empty() || method == "POST" {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        let mut message = head.into_bytes();
+        message.extend_from_slice(body);
+        let written = connection.get_mut().write_all(&message);
+        if let Err(error) = written {
+            self.connection = None;
+            return Err(io(error));
+        }
+        let response = read_response(connection, addr);
+        let keep = matches!(&response, Ok(r) if r.header("connection") != Some("close"));
+        if !keep {
+            self.connection = None;
+        }
+        response
+    }
+}
+
+fn read_response(
+    reader: &mut BufReader<TcpStream>,
+    addr: SocketAddr,
+) -> Result<Response, HttpError> {
+    let io = |source| HttpError::Io { addr, source };
+    let bad = |problem: &str| HttpError::Protocol {
+        addr,
+        problem: problem.to_owned(),
+    };
+    let mut line = String::new();
+    if reader.read_line(&mut line).map_err(io)? == 0 {
+        return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).map_err(io)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':').ok_or_else(|| bad("bad header"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        read_chunked(reader, addr)?
+    } else {
+        let length: usize = find("content-length")
+            .map(|v| v.parse().map_err(|_| bad("bad content-length")))
+            .transpose()?
+            .unwrap_or(0);
+        if length > RESPONSE_MAX_BYTES {
+            return Err(bad("response body too large"));
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).map_err(io)?;
+        body
+    };
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>, addr: SocketAddr) -> Result<Vec<u8>, HttpError> {
+    let io = |source| HttpError::Io { addr, source };
+    let bad = |problem: &str| HttpError::Protocol {
+        addr,
+        problem: problem.to_owned(),
+    };
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).map_err(io)?;
+        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+            .map_err(|_| bad("bad chunk size"))?;
+        if body.len() + size > RESPONSE_MAX_BYTES {
+            return Err(bad("response body too large"));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..]).map_err(io)?;
+        line.clear();
+        reader.read_line(&mut line).map_err(io)?;
+        if size == 0 {
+            return Ok(body);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! A client of semper's HTTP API: the blocking HTTP/1.1 transport and the typed calls.
+
+pub mod api;
+pub mod http;
+
+pub use api::{Api, ApiError};
+pub use http::{HttpClient, HttpError, Response};

@@ -1,0 +1,124 @@
+//! `semper run` and `semper keys`: the server's lifecycle in the shell around the library.
+//!
+//! `run` starts the deployment, prints what it started and where, then waits for SIGTERM or
+//! SIGINT. Stopping takes intake down first (the HTTP API lets requests under way finish), then
+//! each bank's node; everything acknowledged was already durable when it was acknowledged, and
+//! the DBs close as the process ends. A second signal while stopping exits at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use semper_actors::clock::SystemClock;
+use semper_server::config::Config;
+use semper_server::deployment::{self, Deployment, TokenSource};
+use semper_server::telemetry;
+use tracing_subscriber::EnvFilter;
+
+/// Runs the deployment of `config` until SIGTERM or SIGINT.
+pub fn run(config: &Config) -> anyhow::Result<()> {
+    init_logging(&config.node.log)?;
+    let exporter = telemetry::metrics::install().context("installing the metrics recorder")?;
+    let render: semper_server::http::MetricsRender = Arc::new(move || exporter.render());
+    let grace = Duration::from_millis(config.node.shutdown_grace_ms);
+    let system = actix::System::new();
+    system.block_on(async move {
+        let deployment = Deployment::start(config, Arc::new(SystemClock), render)
+            .await
+            .context("semper did not start")?;
+        print_summary(config, &deployment);
+        let signal = wait_for_stop_signal().await?;
+        tracing::info!(signal, "stopping: intake first, then the banks");
+        println!("{signal}: stopping (intake first, then each bank)...");
+        match tokio::time::timeout(grace, deployment.stop()).await {
+            Ok(()) => println!("stopped cleanly"),
+            Err(_) => println!(
+                "work under way took longer than node.shutdown_grace_ms ({} ms); exiting: \
+                 everything acknowledged is durable",
+                grace.as_millis()
+            ),
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+/// Provisions every bank of `config` (identity, role keys, denomination keys, card) and prints
+/// where each card is.
+pub fn provision_keys(config: &Config) -> anyhow::Result<()> {
+    let system = actix::System::new();
+    system.block_on(async {
+        for bank in &config.banks {
+            let provisioned = deployment::provision(config, bank)?;
+            if let Some(issuer) = &bank.issuer {
+                deployment::make_denomination_keys(config, bank, issuer, Arc::new(SystemClock))?;
+            }
+            println!(
+                "bank {} ({}): card {}",
+                bank.name,
+                bank.id,
+                provisioned.card_path.display()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` when set and by the config's `node.log` otherwise.
+fn init_logging(filter: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.is_empty() => EnvFilter::try_new(&text).context("RUST_LOG")?,
+        _ => EnvFilter::try_new(filter).context("config key `node.log`")?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .map_err(|error| anyhow::anyhow!("installing the logger: {error}"))
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    // A second signal while stopping: exit at once. Acknowledged work is already durable.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        eprintln!("second signal: exiting now");
+        std::process::exit(130);
+    });
+    Ok(name)
+}
+
+fn print_summary(config: &Config, deployment: &Deployment) {
+    println!("semper is running");
+    println!("  data directory: {}", config.node.data_dir.display());
+    if let Some(addr) = deployment.http_addr() {
+        println!("  HTTP API:       http://{addr}");
+        println!("    health:       http://{addr}/health");
+        println!("    metrics:      http://{addr}/metrics");
+        println!("    OpenAPI:      http://{addr}/openapi.json");
+    }
+    match deployment.token_source() {
+        TokenSource::File(path) => println!("  operator token: in {}", path.display()),
+        TokenSource::Config => println!("  operator token: from the config"),
+    }
+    for bank in deployment.banks() {
+        println!(
+            "  bank {:<10} {}  roles: {:<24} link: quic://{}  card: {}",
+            bank.name,
+            bank.id,
+            bank.roles.join(", "),
+            bank.link_addr,
+            bank.card.display()
+        );
+    }
+    println!("Stop with Ctrl-C or SIGTERM.");
+}

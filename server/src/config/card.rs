@@ -1,0 +1,143 @@
+//! A bank's public card: what other banks need to trust it and to check what it signs (its link
+//! certificate and its role keys). `semper keys` writes it beside the bank's data; the peers'
+//! config files point at it. It holds no secret.
+
+use std::path::Path;
+
+use rustls::pki_types::CertificateDer;
+use semper_link::{Role, RoleSet, TrustedPeer};
+use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::ids::BankId;
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// File name of a bank's card, in its directory under the data directory.
+pub const CARD_FILE: &str = "card.toml";
+
+/// A bank's public card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankCard {
+    /// The bank's name in its own config.
+    pub name: String,
+    /// The bank.
+    pub id: BankId,
+    /// Its link certificate (DER, hex), pinned by every peer.
+    pub certificate: String,
+    /// Its keys as an issuer.
+    pub issuer: Option<IssuerCard>,
+    /// The key that signs its settlement submissions, as an acquirer.
+    pub acquirer_key: Option<VerifyingKey>,
+    /// The key that signs its settlement reports, as the clearing house.
+    pub clearing_key: Option<VerifyingKey>,
+}
+
+/// An issuer's public keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerCard {
+    /// Signs its denomination sets.
+    pub master_key: VerifyingKey,
+    /// Signs its spend confirmations.
+    pub confirmation_key: VerifyingKey,
+}
+
+impl BankCard {
+    /// The roles the card shows keys for.
+    pub fn roles(&self) -> RoleSet {
+        let mut roles = Vec::new();
+        if self.issuer.is_some() {
+            roles.push(Role::Issuer);
+        }
+        if self.acquirer_key.is_some() {
+            roles.push(Role::Acquirer);
+        }
+        if self.clearing_key.is_some() {
+            roles.push(Role::Clearing);
+        }
+        RoleSet::of(&roles)
+    }
+
+    /// The card as an entry of a trust list; `key` names it in errors.
+    pub fn trusted_peer(&self, key: &str) -> Result<TrustedPeer, ConfigError> {
+        let der = hex::decode(&self.certificate)
+            .map_err(|_| ConfigError::invalid(key, "the card's certificate is not hex"))?;
+        Ok(TrustedPeer {
+            bank: self.id,
+            roles: self.roles(),
+            certificate: CertificateDer::from(der),
+        })
+    }
+
+    /// Reads a card; `key` is the config key that names the file.
+    pub fn read(path: &Path, key: &str) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::invalid(key, format!("cannot read card {}: {error}", path.display()))
+        })?;
+        toml::from_str(&text).map_err(|error| {
+            ConfigError::invalid(
+                key,
+                format!("card {} is not valid: {error}", path.display()),
+            )
+        })
+    }
+
+    /// Writes the card to `path`, replacing an older one (it is derived from the keys).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = toml::to_string(self).map_err(std::io::Error::other)?;
+        let header = format!(
+            "# The public card of bank {} ({}): give it to the banks that trust or call it.\n\
+             # It holds no secret. Written by semper from the bank's keys.\n\n",
+            self.name, self.id
+        );
+        std::fs::write(path, header + &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use semper_protocol::crypto::ed25519::SigningKey;
+
+    #[test]
+    fn a_card_round_trips_and_shows_its_roles() {
+        let key = *SigningKey::generate(&mut rand::rng()).verifying_key();
+        let card = BankCard {
+            name: "issuer".into(),
+            id: BankId([7; 16]),
+            certificate: hex::encode([1, 2, 3]),
+            issuer: Some(IssuerCard {
+                master_key: key,
+                confirmation_key: key,
+            }),
+            acquirer_key: None,
+            clearing_key: Some(key),
+        };
+        let dir = std::env::temp_dir().join(format!("semper-card-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CARD_FILE);
+        card.write(&path).unwrap();
+        let read = BankCard::read(&path, "banks[0].peers[0].card").unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read, card);
+        let roles = read.roles();
+        assert!(roles.contains(Role::Issuer) && roles.contains(Role::Clearing));
+        assert!(!roles.contains(Role::Acquirer));
+        assert_eq!(
+            read.trusted_peer("k").unwrap().certificate.as_ref(),
+            &[1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn a_missing_card_names_its_key() {
+        let error = BankCard::read(
+            Path::new("/nonexistent/card.toml"),
+            "banks[0].peers[1].card",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("banks[0].peers[1].card"), "{error}");
+    }
+}

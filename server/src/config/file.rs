@@ -1,0 +1,318 @@
+//! The config file's shape: what a TOML file (after environment overrides) deserializes into.
+//! Every field has a default except the banks themselves; `config/embedded.toml` documents each.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use semper_protocol::amount::Amount;
+use semper_protocol::ids::BankId;
+use serde::Deserialize;
+
+/// A whole config file: the process's settings and the banks it runs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data directory and logging.
+    #[serde(default)]
+    pub node: NodeSection,
+    /// The HTTP API.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Bounds of every inter-bank link.
+    #[serde(default)]
+    pub link: LinkSection,
+    /// The banks this process runs, each with its roles.
+    pub banks: Vec<BankSection>,
+}
+
+/// Process-wide settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeSection {
+    /// Where every bank's DBs, keys and identity live, one directory per bank.
+    pub data_dir: PathBuf,
+    /// Log filter (`tracing` syntax); `RUST_LOG` overrides it.
+    pub log: String,
+    /// How long a stopping process lets work under way finish, in ms.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            log: "info".into(),
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+/// The HTTP API's address, bounds and operator secret.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    /// Where it listens (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Worker threads.
+    pub workers: usize,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests in progress before new ones get 503.
+    pub requests_in_flight_max: usize,
+    /// The Retry-After of a 503, in seconds.
+    pub retry_after_s: u32,
+    /// The operator token itself; prefer `operator_token_file` or the environment.
+    pub operator_token: Option<String>,
+    /// File holding the operator token, relative to `node.data_dir` unless absolute; created
+    /// with a random token (owner-only) when missing.
+    pub operator_token_file: PathBuf,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 2,
+            body_limit_bytes: 1 << 20,
+            requests_in_flight_max: 1024,
+            retry_after_s: 1,
+            operator_token: None,
+            operator_token_file: PathBuf::from("operator-token"),
+        }
+    }
+}
+
+/// Bounds of each inter-bank link.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSection {
+    /// How long a request may take, waiting for a slot and a connection included, in ms.
+    pub request_timeout_ms: u64,
+    /// Requests under way at once on one link.
+    pub in_flight_max: usize,
+    /// Days a new link certificate is valid.
+    pub certificate_days: u32,
+}
+
+impl Default for LinkSection {
+    fn default() -> Self {
+        Self {
+            request_timeout_ms: 10_000,
+            in_flight_max: 256,
+            certificate_days: 365,
+        }
+    }
+}
+
+/// One bank: its id, link address, peers and roles.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankSection {
+    /// A short name: the bank's directory under `node.data_dir`, and its label in logs.
+    pub name: String,
+    /// The bank's id, 32 hex digits.
+    pub id: BankId,
+    /// Where its link server listens (UDP; port 0 picks a free port).
+    pub link_listen: SocketAddr,
+    /// Banks of other processes it knows, by their public cards.
+    #[serde(default)]
+    pub peers: Vec<PeerSection>,
+    /// The issuer role.
+    pub issuer: Option<IssuerSection>,
+    /// The acquirer role.
+    pub acquirer: Option<AcquirerSection>,
+    /// The clearing role.
+    pub clearing: Option<ClearingSection>,
+}
+
+/// A bank of another process.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSection {
+    /// Its public card (`semper keys` writes it), relative to the config file unless absolute.
+    pub card: PathBuf,
+    /// Where its link server listens; needed only for banks this one calls.
+    pub addr: Option<SocketAddr>,
+}
+
+/// Group commit bounds of a role's DB.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommitSection {
+    /// Most transactions in one fsync.
+    pub group_max_transactions: usize,
+    /// How long a group's first transaction may wait for others, in µs.
+    pub group_max_wait_us: u64,
+    /// Transactions queued before callers get "busy".
+    pub queue_max_transactions: usize,
+}
+
+impl Default for CommitSection {
+    fn default() -> Self {
+        let defaults = semper_storage::CommitConfig::default();
+        Self {
+            group_max_transactions: defaults.group_max_transactions,
+            group_max_wait_us: defaults.group_max_wait_us,
+            queue_max_transactions: defaults.queue_max_transactions,
+        }
+    }
+}
+
+/// A bounded retry with doubling backoff.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySection {
+    /// Attempts in all, the first included.
+    pub attempts_max: u32,
+    /// Wait before the second attempt, in ms; it doubles after each.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between two attempts, in ms.
+    pub backoff_max_ms: u64,
+}
+
+/// Default bounds of every role's actor.
+const POOL_THREADS: usize = 2;
+const MAILBOX_CAPACITY: usize = 1024;
+const IN_FLIGHT_MAX: usize = 1024;
+const HOUR_MS: u64 = 3_600_000;
+
+/// The issuer role.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IssuerSection {
+    /// The coin values it mints, e.g. `["EUR:1.00", "EUR:2.00"]`; at least one.
+    pub denominations: Vec<Amount>,
+    /// RSA modulus of new denomination keys: 2048 or 3072.
+    pub rsa_bits: u32,
+    /// Each key's withdraw window, in ms.
+    pub withdraw_period_ms: u64,
+    /// How long coins stay depositable after their withdraw window, in ms.
+    pub deposit_grace_ms: u64,
+    /// How long spent-set entries are kept after the deposit window, in ms.
+    pub retention_ms: u64,
+    /// How far ahead keys exist, in ms.
+    pub lookahead_ms: u64,
+    /// How often keys are checked and made ahead, in ms.
+    pub rotation_check_ms: u64,
+    /// Threads of the role's crypto pool.
+    pub pool_threads: usize,
+    /// Messages its mailbox holds before callers get "busy".
+    pub mailbox_capacity: usize,
+    /// Requests in progress before callers get "busy".
+    pub in_flight_max: usize,
+    /// Group commit.
+    pub commit: CommitSection,
+}
+
+/// The acquirer role.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcquirerSection {
+    /// Coins at which a micro-batch closes.
+    pub batch_max_coins: usize,
+    /// How long a micro-batch stays open after its first coin, in ms.
+    pub batch_max_delay_ms: u64,
+    /// Retries of a spend check (a merchant waits for it: keep it short).
+    pub spend_retry: RetrySection,
+    /// Most confirmations in one settlement submission.
+    pub submission_max_confirmations: usize,
+    /// How often the outbox is submitted, in ms.
+    pub submit_interval_ms: u64,
+    /// Retries of a submission within one outbox pass.
+    pub submit_retry: RetrySection,
+    /// How often the issuers' denomination sets are fetched again, in ms.
+    pub denomination_refresh_ms: u64,
+    /// Threads of the role's crypto pool.
+    pub pool_threads: usize,
+    /// Messages its mailbox holds before callers get "busy".
+    pub mailbox_capacity: usize,
+    /// Requests in progress before callers get "busy".
+    pub in_flight_max: usize,
+    /// Group commit.
+    pub commit: CommitSection,
+}
+
+impl Default for AcquirerSection {
+    fn default() -> Self {
+        Self {
+            batch_max_coins: 256,
+            batch_max_delay_ms: 2,
+            spend_retry: RetrySection {
+                attempts_max: 3,
+                backoff_initial_ms: 20,
+                backoff_max_ms: 200,
+            },
+            submission_max_confirmations: 256,
+            submit_interval_ms: 1_000,
+            submit_retry: RetrySection {
+                attempts_max: 3,
+                backoff_initial_ms: 100,
+                backoff_max_ms: 5_000,
+            },
+            denomination_refresh_ms: 10_000,
+            pool_threads: POOL_THREADS,
+            mailbox_capacity: MAILBOX_CAPACITY,
+            in_flight_max: IN_FLIGHT_MAX,
+            commit: CommitSection::default(),
+        }
+    }
+}
+
+/// The clearing role.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClearingSection {
+    /// A cycle with a submission is cut this long after it opened, in ms.
+    pub cycle_max_ms: u64,
+    /// A cycle is cut once it holds this many submissions.
+    pub cycle_max_submissions: u64,
+    /// How often the cycle's age is checked, in ms.
+    pub cycle_check_ms: u64,
+    /// Retries of a report's delivery to a participant.
+    pub delivery: RetrySection,
+    /// Threads of the role's crypto pool.
+    pub pool_threads: usize,
+    /// Messages its mailbox holds before callers get "busy".
+    pub mailbox_capacity: usize,
+    /// Requests in progress before callers get "busy".
+    pub in_flight_max: usize,
+    /// Group commit.
+    pub commit: CommitSection,
+}
+
+impl Default for ClearingSection {
+    fn default() -> Self {
+        Self {
+            cycle_max_ms: 10_000,
+            cycle_max_submissions: 10_000,
+            cycle_check_ms: 1_000,
+            delivery: RetrySection {
+                attempts_max: 8,
+                backoff_initial_ms: 100,
+                backoff_max_ms: 10_000,
+            },
+            pool_threads: POOL_THREADS,
+            mailbox_capacity: MAILBOX_CAPACITY,
+            in_flight_max: IN_FLIGHT_MAX,
+            commit: CommitSection::default(),
+        }
+    }
+}
+
+impl Default for IssuerSection {
+    fn default() -> Self {
+        Self {
+            denominations: Vec::new(),
+            rsa_bits: 2048,
+            withdraw_period_ms: 24 * HOUR_MS,
+            deposit_grace_ms: 7 * 24 * HOUR_MS,
+            retention_ms: 30 * 24 * HOUR_MS,
+            lookahead_ms: 24 * HOUR_MS,
+            rotation_check_ms: HOUR_MS,
+            pool_threads: POOL_THREADS,
+            mailbox_capacity: MAILBOX_CAPACITY,
+            in_flight_max: IN_FLIGHT_MAX,
+            commit: CommitSection::default(),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str, variables: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::parse(
+        text,
+        Path::new("test.toml"),
+        Path::new("/etc/semper"),
+        variables
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string())),
+    )
+}
+
+fn error_of(text: &str, variables: &[(&str, &str)]) -> String {
+    parse(text, variables).unwrap_err().to_string()
+}
+
+const ONE_BANK: &str = r#"
+[[banks]]
+name = "issuer"
+id = "01000000000000000000000000000001"
+link_listen = "127.0.0.1:7701"
+[banks.issuer]
+denominations = ["EUR:1.00"]
+[[banks.peers]]
+card = "peers/clearing.toml"
+addr = "127.0.0.1:7703"
+"#;
+
+#[test]
+fn the_embedded_default_parses_with_three_banks() {
+    let config = parse(EMBEDDED_TOML, &[]).unwrap();
+    let names: Vec<&str> = config.banks.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["issuer", "acquirer", "clearing"]);
+    assert!(config.banks[0].issuer.is_some());
+    assert!(config.banks[1].acquirer.is_some());
+    assert!(config.banks[2].clearing.is_some());
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.node.data_dir, Path::new("./data"));
+}
+
+#[test]
+fn defaults_fill_what_a_file_leaves_out_and_cards_resolve_against_the_file() {
+    let config = parse(ONE_BANK, &[]).unwrap();
+    let issuer = config.banks[0].issuer.as_ref().unwrap();
+    assert_eq!(issuer.rsa_bits, 2048);
+    assert!(issuer.pool_threads >= 1);
+    assert_eq!(config.http.workers, 2);
+    assert_eq!(
+        config.banks[0].peers[0].card,
+        Path::new("/etc/semper/peers/clearing.toml")
+    );
+}
+
+#[test]
+fn environment_overrides_win_over_the_file() {
+    let config = parse(
+        EMBEDDED_TOML,
+        &[
+            ("SEMPER__HTTP__LISTEN", "127.0.0.1:9999"),
+            ("SEMPER__BANKS__1__ACQUIRER__BATCH_MAX_COINS", "64"),
+            ("SEMPER__NODE__DATA_DIR", "/tmp/semper-data"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:9999");
+    assert_eq!(
+        config.banks[1].acquirer.as_ref().unwrap().batch_max_coins,
+        64
+    );
+    assert_eq!(config.node.data_dir, Path::new("/tmp/semper-data"));
+}
+
+#[test]
+fn a_bad_config_names_the_key_and_the_problem() {
+    let cases: [(&str, &[(&str, &str)], &str, &str); 9] = [
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__HTTP__LISTEN", "nowhere")],
+            "http.listen",
+            "address",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__HTTP__WORKERS", "0")],
+            "http.workers",
+            "expected 1 to 64",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__HTTP__LISTNE", "x")],
+            "http",
+            "unknown field `listne`",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__ISSUER__RSA_BITS", "1024")],
+            "banks[0].issuer.rsa_bits",
+            "2048 or 3072",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__ID", "zz")],
+            "banks[0].id",
+            "Invalid character",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__2__ID", "01000000000000000000000000000001")],
+            "banks[2].id",
+            "two banks",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__NAME", "Bad Name")],
+            "banks[0].name",
+            "a-z",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__ISSUER__DENOMINATIONS", "[\"EUR:0.00\"]")],
+            "banks[0].issuer.denominations",
+            "more than zero",
+        ),
+        (
+            "[http]\nworkers = 1\n",
+            &[],
+            "banks",
+            "missing field `banks`",
+        ),
+    ];
+    for (text, variables, key, problem) in cases {
+        let error = error_of(text, variables);
+        assert!(error.contains(&format!("`{key}")), "{key}: {error}");
+        assert!(error.contains(problem), "{problem}: {error}");
+    }
+}
+
+#[test]
+fn two_banks_of_one_role_in_a_process_are_refused() {
+    let text = format!(
+        "{ONE_BANK}\n[[banks]]\nname = \"second\"\nid = \"05000000000000000000000000000005\"\n\
+         link_listen = \"127.0.0.1:7705\"\n[banks.issuer]\ndenominations = [\"EUR:1.00\"]\n"
+    );
+    let error = error_of(&text, &[]);
+    assert!(error.contains("`banks[1].issuer`"), "{error}");
+    assert!(error.contains("at most one bank per role"), "{error}");
+}
+
+#[test]
+fn a_bank_without_a_role_and_bad_syntax_are_refused() {
+    let error = error_of(
+        "[[banks]]\nname = \"x\"\nid = \"01000000000000000000000000000001\"\nlink_listen = \"127.0.0.1:1\"\n",
+        &[],
+    );
+    assert!(
+        error.contains("`banks[0]`") && error.contains("at least one role"),
+        "{error}"
+    );
+    let error = error_of("[[banks]\n", &[]);
+    assert!(
+        error.contains("test.toml") && error.contains("line 1"),
+        "{error}"
+    );
+}

@@ -1,0 +1,287 @@
+//! The checks a config passes before anything starts: ranges, uniqueness, and the shape of a
+//! process (at most one bank per role, since the HTTP API serves one of each). Each failure names
+//! its key.
+
+use std::collections::HashSet;
+
+use semper_protocol::limits::{
+    DENOMINATIONS_MAX, SPEND_BATCH_COINS_MAX, SUBMISSION_CONFIRMATIONS_MAX,
+};
+
+use super::ConfigError;
+use super::file::{
+    AcquirerSection, BankSection, ClearingSection, CommitSection, Config, HttpSection,
+    IssuerSection, LinkSection, RetrySection,
+};
+
+/// Most HTTP worker threads.
+const HTTP_WORKERS_MAX: usize = 64;
+/// Smallest body limit that still fits a small withdrawal.
+const BODY_LIMIT_MIN_BYTES: usize = 1024;
+/// Most threads of one role's crypto pool.
+const POOL_THREADS_MAX: usize = 256;
+
+/// Checks `config`; the first problem found is the error.
+pub fn validate(config: &Config) -> Result<(), ConfigError> {
+    check_http(&config.http)?;
+    check_link(&config.link)?;
+    if config.banks.is_empty() {
+        return Err(ConfigError::invalid("banks", "at least one bank is needed"));
+    }
+    let mut names = HashSet::new();
+    let mut ids = HashSet::new();
+    let mut roles = [None::<usize>; 3];
+    for (index, bank) in config.banks.iter().enumerate() {
+        let key = format!("banks[{index}]");
+        check_bank(&key, bank)?;
+        if !names.insert(bank.name.as_str()) {
+            return Err(ConfigError::invalid(
+                format!("{key}.name"),
+                format!("`{}` names two banks", bank.name),
+            ));
+        }
+        if !ids.insert(bank.id) {
+            return Err(ConfigError::invalid(
+                format!("{key}.id"),
+                format!("{} is the id of two banks", bank.id),
+            ));
+        }
+        let hosted = [
+            bank.issuer.is_some(),
+            bank.acquirer.is_some(),
+            bank.clearing.is_some(),
+        ];
+        for (slot, (role, is_hosted)) in roles.iter_mut().zip(ROLE_NAMES.iter().zip(hosted)) {
+            if !is_hosted {
+                continue;
+            }
+            if let Some(first) = slot.replace(index) {
+                return Err(ConfigError::invalid(
+                    format!("{key}.{role}"),
+                    format!(
+                        "banks[{first}] is already the {role} of this process: one process runs \
+                         at most one bank per role"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+const ROLE_NAMES: [&str; 3] = ["issuer", "acquirer", "clearing"];
+
+fn check_http(http: &HttpSection) -> Result<(), ConfigError> {
+    within(
+        "http.workers",
+        http.workers as u64,
+        1,
+        HTTP_WORKERS_MAX as u64,
+    )?;
+    at_least(
+        "http.body_limit_bytes",
+        http.body_limit_bytes as u64,
+        BODY_LIMIT_MIN_BYTES as u64,
+    )?;
+    at_least(
+        "http.requests_in_flight_max",
+        http.requests_in_flight_max as u64,
+        1,
+    )?;
+    at_least("http.retry_after_s", u64::from(http.retry_after_s), 1)
+}
+
+fn check_link(link: &LinkSection) -> Result<(), ConfigError> {
+    at_least("link.request_timeout_ms", link.request_timeout_ms, 1)?;
+    at_least("link.in_flight_max", link.in_flight_max as u64, 1)?;
+    at_least("link.certificate_days", u64::from(link.certificate_days), 1)
+}
+
+fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
+    let name_ok = !bank.name.is_empty()
+        && bank.name.len() <= 64
+        && bank
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err(ConfigError::invalid(
+            format!("{key}.name"),
+            "1 to 64 characters of a-z, 0-9, '-' and '_' (it names a directory)",
+        ));
+    }
+    if bank.issuer.is_none() && bank.acquirer.is_none() && bank.clearing.is_none() {
+        return Err(ConfigError::invalid(
+            key,
+            "a bank needs at least one role: [banks.issuer], [banks.acquirer] or [banks.clearing]",
+        ));
+    }
+    if let Some(issuer) = &bank.issuer {
+        check_issuer(&format!("{key}.issuer"), issuer)?;
+    }
+    if let Some(acquirer) = &bank.acquirer {
+        check_acquirer(&format!("{key}.acquirer"), acquirer)?;
+    }
+    if let Some(clearing) = &bank.clearing {
+        check_clearing(&format!("{key}.clearing"), clearing)?;
+    }
+    Ok(())
+}
+
+fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
+    within(
+        &format!("{key}.denominations"),
+        issuer.denominations.len() as u64,
+        1,
+        DENOMINATIONS_MAX as u64,
+    )?;
+    if issuer
+        .denominations
+        .iter()
+        .any(|value| value.minor_units() == 0)
+    {
+        return Err(ConfigError::invalid(
+            format!("{key}.denominations"),
+            "a coin value must be more than zero",
+        ));
+    }
+    if !matches!(issuer.rsa_bits, 2048 | 3072) {
+        return Err(ConfigError::invalid(
+            format!("{key}.rsa_bits"),
+            format!("expected 2048 or 3072, got {}", issuer.rsa_bits),
+        ));
+    }
+    for (field, value) in [
+        ("withdraw_period_ms", issuer.withdraw_period_ms),
+        ("deposit_grace_ms", issuer.deposit_grace_ms),
+        ("retention_ms", issuer.retention_ms),
+        ("lookahead_ms", issuer.lookahead_ms),
+        ("rotation_check_ms", issuer.rotation_check_ms),
+    ] {
+        at_least(&format!("{key}.{field}"), value, 1)?;
+    }
+    check_actor(
+        key,
+        issuer.pool_threads,
+        issuer.mailbox_capacity,
+        issuer.in_flight_max,
+        &issuer.commit,
+    )
+}
+
+fn check_acquirer(key: &str, acquirer: &AcquirerSection) -> Result<(), ConfigError> {
+    within(
+        &format!("{key}.batch_max_coins"),
+        acquirer.batch_max_coins as u64,
+        1,
+        SPEND_BATCH_COINS_MAX as u64,
+    )?;
+    within(
+        &format!("{key}.submission_max_confirmations"),
+        acquirer.submission_max_confirmations as u64,
+        1,
+        SUBMISSION_CONFIRMATIONS_MAX as u64,
+    )?;
+    at_least(
+        &format!("{key}.submit_interval_ms"),
+        acquirer.submit_interval_ms,
+        1,
+    )?;
+    at_least(
+        &format!("{key}.denomination_refresh_ms"),
+        acquirer.denomination_refresh_ms,
+        1,
+    )?;
+    check_retry(&format!("{key}.spend_retry"), &acquirer.spend_retry)?;
+    check_retry(&format!("{key}.submit_retry"), &acquirer.submit_retry)?;
+    check_actor(
+        key,
+        acquirer.pool_threads,
+        acquirer.mailbox_capacity,
+        acquirer.in_flight_max,
+        &acquirer.commit,
+    )
+}
+
+fn check_clearing(key: &str, clearing: &ClearingSection) -> Result<(), ConfigError> {
+    at_least(&format!("{key}.cycle_max_ms"), clearing.cycle_max_ms, 1)?;
+    at_least(
+        &format!("{key}.cycle_max_submissions"),
+        clearing.cycle_max_submissions,
+        1,
+    )?;
+    at_least(&format!("{key}.cycle_check_ms"), clearing.cycle_check_ms, 1)?;
+    check_retry(&format!("{key}.delivery"), &clearing.delivery)?;
+    check_actor(
+        key,
+        clearing.pool_threads,
+        clearing.mailbox_capacity,
+        clearing.in_flight_max,
+        &clearing.commit,
+    )
+}
+
+fn check_actor(
+    key: &str,
+    pool_threads: usize,
+    mailbox_capacity: usize,
+    in_flight_max: usize,
+    commit: &CommitSection,
+) -> Result<(), ConfigError> {
+    within(
+        &format!("{key}.pool_threads"),
+        pool_threads as u64,
+        1,
+        POOL_THREADS_MAX as u64,
+    )?;
+    at_least(
+        &format!("{key}.mailbox_capacity"),
+        mailbox_capacity as u64,
+        1,
+    )?;
+    at_least(&format!("{key}.in_flight_max"), in_flight_max as u64, 1)?;
+    at_least(
+        &format!("{key}.commit.group_max_transactions"),
+        commit.group_max_transactions as u64,
+        1,
+    )?;
+    at_least(
+        &format!("{key}.commit.queue_max_transactions"),
+        commit.queue_max_transactions as u64,
+        1,
+    )
+}
+
+fn check_retry(key: &str, retry: &RetrySection) -> Result<(), ConfigError> {
+    at_least(
+        &format!("{key}.attempts_max"),
+        u64::from(retry.attempts_max),
+        1,
+    )?;
+    if retry.backoff_max_ms < retry.backoff_initial_ms {
+        return Err(ConfigError::invalid(
+            format!("{key}.backoff_max_ms"),
+            "must be at least backoff_initial_ms",
+        ));
+    }
+    Ok(())
+}
+
+fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
+    within(key, value, min, u64::MAX)
+}
+
+fn within(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    let range = if max == u64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("{min} to {max}")
+    };
+    Err(ConfigError::invalid(
+        key,
+        format!("expected {range}, got {value}"),
+    ))
+}

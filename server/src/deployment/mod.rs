@@ -1,0 +1,396 @@
+//! A deployment: the banks one process runs (from its config), their links, and the HTTP API.
+//! It provisions each bank's keys on first start, starts each bank's node, and stops them in an
+//! order that loses nothing: intake (HTTP) first, then the nodes.
+
+mod error;
+mod provision;
+mod refresher;
+mod roles;
+mod token;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use semper_actors::clock::Clock;
+use semper_link::{LinkSocket, TrustStore};
+use semper_protocol::ids::BankId;
+
+pub use error::DeployError;
+pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir};
+pub use token::TokenSource;
+
+use crate::config::{BankCard, BankSection, Config, ConfigError};
+use crate::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
+use crate::interbank::HostedRoles;
+use crate::node::{Node, NodeConfig, PeerAddress};
+use roles::Directory;
+
+/// What one started bank is, for the start-up summary.
+#[derive(Clone, Debug)]
+pub struct StartedBank {
+    /// Its name in the config.
+    pub name: String,
+    /// The bank.
+    pub id: BankId,
+    /// The roles it runs.
+    pub roles: Vec<&'static str>,
+    /// Where its link server listens.
+    pub link_addr: SocketAddr,
+    /// Its directory: identity, card, DBs and keys.
+    pub dir: PathBuf,
+    /// Its public card.
+    pub card: PathBuf,
+}
+
+/// The running banks of one process and their HTTP API.
+pub struct Deployment {
+    nodes: Vec<Node>,
+    banks: Vec<StartedBank>,
+    roles: HostedRoles,
+    http: Option<HttpApi>,
+    operator_token: OperatorToken,
+    token_source: TokenSource,
+    refreshers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Deployment {
+    /// Provisions and starts every bank of `config`, then the HTTP API. Call it inside an actix
+    /// system. A failed start stops what it had started.
+    pub async fn start(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        metrics: MetricsRender,
+    ) -> Result<Self, DeployError> {
+        let provisioned = config
+            .banks
+            .iter()
+            .map(|bank| provision(config, bank))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (operator_token, token_source) = token::operator_token(config)?;
+        let mut cards: Vec<BankCard> = provisioned.iter().map(|p| p.card.clone()).collect();
+        let mut addrs: HashMap<BankId, SocketAddr> = HashMap::new();
+        read_peer_cards(config, &mut cards, &mut addrs)?;
+        let trust = trust_store(&cards)?;
+
+        let mut sockets = Vec::with_capacity(config.banks.len());
+        for bank in &config.banks {
+            let socket = UdpSocket::bind(bank.link_listen).map_err(|error| {
+                DeployError::provision(
+                    &bank.name,
+                    format!("cannot bind the link address {}: {error}", bank.link_listen),
+                )
+            })?;
+            let addr = socket.local_addr().map_err(|error| {
+                DeployError::provision(&bank.name, format!("link socket: {error}"))
+            })?;
+            addrs.insert(bank.id, addr);
+            sockets.push(socket);
+        }
+
+        let directory = Directory { cards: &cards };
+        let mut deployment = Self {
+            nodes: Vec::new(),
+            banks: Vec::new(),
+            roles: HostedRoles::default(),
+            http: None,
+            operator_token,
+            token_source,
+            refreshers: Vec::new(),
+        };
+        for (index, ((bank, provisioned), socket)) in config
+            .banks
+            .iter()
+            .zip(provisioned)
+            .zip(sockets)
+            .enumerate()
+        {
+            let started = node_config(
+                config,
+                index,
+                bank,
+                provisioned,
+                socket,
+                &directory,
+                &addrs,
+                &trust,
+            )
+            .and_then(|(node_config, summary)| {
+                let node = Node::start(node_config, clock.clone()).map_err(|source| {
+                    DeployError::Node {
+                        bank: bank.name.clone(),
+                        id: bank.id,
+                        source,
+                    }
+                })?;
+                Ok((node, summary))
+            });
+            match started {
+                Ok((node, summary)) => {
+                    deployment.adopt(&node);
+                    deployment.banks.push(summary);
+                    deployment.nodes.push(node);
+                }
+                Err(error) => {
+                    deployment.stop().await;
+                    return Err(error);
+                }
+            }
+        }
+
+        for (bank, node) in config.banks.iter().zip(&deployment.nodes) {
+            if let (Some(section), Some(acquirer)) = (&bank.acquirer, node.acquirer()) {
+                deployment.refreshers.push(refresher::start(
+                    acquirer.clone(),
+                    Duration::from_millis(section.denomination_refresh_ms),
+                ));
+            }
+        }
+
+        let settings = HttpSettings {
+            listen: config.http.listen,
+            workers: config.http.workers,
+            body_limit_bytes: config.http.body_limit_bytes,
+            requests_in_flight_max: config.http.requests_in_flight_max,
+            retry_after_s: config.http.retry_after_s,
+            operator_token: Some(deployment.operator_token.clone()),
+        };
+        match HttpApi::serve(&settings, deployment.roles.clone(), metrics, None) {
+            Ok(http) => deployment.http = Some(http),
+            Err(source) => {
+                deployment.stop().await;
+                return Err(DeployError::Http {
+                    addr: config.http.listen,
+                    source,
+                });
+            }
+        }
+        Ok(deployment)
+    }
+
+    /// Takes `node`'s roles into the process's roles (validation allows one bank per role).
+    fn adopt(&mut self, node: &Node) {
+        let roles = node.roles();
+        if roles.issuer.is_some() {
+            self.roles.issuer = roles.issuer.clone();
+        }
+        if roles.acquirer.is_some() {
+            self.roles.acquirer = roles.acquirer.clone();
+        }
+        if roles.clearing.is_some() {
+            self.roles.clearing = roles.clearing.clone();
+        }
+    }
+
+    /// The roles this process runs.
+    pub fn roles(&self) -> HostedRoles {
+        self.roles.clone()
+    }
+
+    /// The banks started, in config order.
+    pub fn banks(&self) -> &[StartedBank] {
+        &self.banks
+    }
+
+    /// Where the HTTP API listens.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpApi::local_addr)
+    }
+
+    /// The operator token, for tests and tools in the same process.
+    pub fn operator_token(&self) -> &OperatorToken {
+        &self.operator_token
+    }
+
+    /// Where the operator token came from.
+    pub fn token_source(&self) -> &TokenSource {
+        &self.token_source
+    }
+
+    /// Stops intake first (the HTTP API, letting requests under way finish), then each bank's
+    /// node: its link server, its actors and links. Each DB closes once its last handle is gone;
+    /// everything acknowledged is already durable.
+    pub async fn stop(mut self) {
+        if let Some(http) = self.http.take() {
+            http.stop().await;
+        }
+        for refresher in self.refreshers.drain(..) {
+            refresher.abort();
+        }
+        // The nodes wait for their DBs to close: no handle may stay here.
+        self.roles = HostedRoles::default();
+        // Acquirers first: they stop taking deposits while issuers still answer.
+        self.nodes
+            .sort_by_key(|node| if node.acquirer().is_some() { 0 } else { 1 });
+        for node in self.nodes.drain(..) {
+            node.stop().await;
+        }
+    }
+}
+
+/// Reads the cards of every bank's peers into `cards`, and their addresses into `addrs`.
+fn read_peer_cards(
+    config: &Config,
+    cards: &mut Vec<BankCard>,
+    addrs: &mut HashMap<BankId, SocketAddr>,
+) -> Result<(), DeployError> {
+    for (index, bank) in config.banks.iter().enumerate() {
+        for (peer_index, peer) in bank.peers.iter().enumerate() {
+            let key = format!("banks[{index}].peers[{peer_index}]");
+            let card = BankCard::read(&peer.card, &format!("{key}.card"))?;
+            if config.banks.iter().any(|local| local.id == card.id) {
+                return Err(ConfigError::invalid(
+                    format!("{key}.card"),
+                    format!("{} is a bank of this process, not a peer", card.id),
+                )
+                .into());
+            }
+            match cards.iter().find(|known| known.id == card.id) {
+                Some(known) if *known != card => {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.card"),
+                        format!("another card of bank {} differs from this one", card.id),
+                    )
+                    .into());
+                }
+                Some(_) => {}
+                None => cards.push(card.clone()),
+            }
+            if let Some(addr) = peer.addr {
+                addrs.insert(card.id, addr);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn trust_store(cards: &[BankCard]) -> Result<Arc<TrustStore>, DeployError> {
+    let peers = cards
+        .iter()
+        .map(|card| card.trusted_peer(&format!("card of bank {}", card.name)))
+        .collect::<Result<Vec<_>, _>>()?;
+    TrustStore::new(peers)
+        .map(Arc::new)
+        .map_err(|error| ConfigError::invalid("banks", format!("trust list: {error}")).into())
+}
+
+/// The node config of local bank number `index`, and its summary.
+#[allow(clippy::too_many_arguments)]
+fn node_config(
+    config: &Config,
+    index: usize,
+    bank: &BankSection,
+    provisioned: ProvisionedBank,
+    socket: UdpSocket,
+    directory: &Directory<'_>,
+    addrs: &HashMap<BankId, SocketAddr>,
+    trust: &Arc<TrustStore>,
+) -> Result<(NodeConfig, StartedBank), DeployError> {
+    let key = format!("banks[{index}]");
+    let bank_dir = config.bank_dir(bank);
+    let clearing = directory.clearing().map_err(|ids| {
+        ConfigError::invalid(
+            "banks",
+            format!(
+                "more than one clearing house is known ({ids:?}); a process settles through one"
+            ),
+        )
+    })?;
+    let mut callees: Vec<BankId> = Vec::new();
+    if bank.acquirer.is_some() {
+        callees.extend(directory.issuers().map(|(id, _)| id));
+        callees.extend(clearing.map(|clearing| clearing.id));
+    }
+    if bank.clearing.is_some() {
+        callees.extend(
+            directory
+                .cards
+                .iter()
+                .filter(|card| {
+                    card.id != bank.id && (card.issuer.is_some() || card.acquirer_key.is_some())
+                })
+                .map(|card| card.id),
+        );
+    }
+    callees.sort();
+    callees.dedup();
+    callees.retain(|callee| *callee != bank.id);
+    let peers = callees
+        .iter()
+        .map(|callee| {
+            let addr = addrs.get(callee).copied().ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{key}.peers"),
+                    format!("this bank calls bank {callee}: give the addr of its peer entry"),
+                )
+            })?;
+            Ok(PeerAddress {
+                bank: *callee,
+                addr,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+
+    let issuer = bank
+        .issuer
+        .as_ref()
+        .map(|section| roles::issuer(bank.id, &bank_dir, section, directory, clearing));
+    let acquirer = match &bank.acquirer {
+        Some(section) => {
+            let clearing = clearing.ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{key}.acquirer"),
+                    format!(
+                        "an acquirer settles through a clearing house: add its card to {key}.peers"
+                    ),
+                )
+            })?;
+            Some(roles::acquirer(
+                bank.id, &bank_dir, section, directory, clearing,
+            ))
+        }
+        None => None,
+    };
+    let clearing_config = bank
+        .clearing
+        .as_ref()
+        .map(|section| roles::clearing(bank.id, &bank_dir, section, directory));
+
+    let mut role_names = Vec::new();
+    if issuer.is_some() {
+        role_names.push("issuer");
+    }
+    if acquirer.is_some() {
+        role_names.push("acquirer");
+    }
+    if clearing_config.is_some() {
+        role_names.push("clearing");
+    }
+    let summary = StartedBank {
+        name: bank.name.clone(),
+        id: bank.id,
+        roles: role_names,
+        link_addr: addrs.get(&bank.id).copied().unwrap_or(bank.link_listen),
+        dir: bank_dir,
+        card: provisioned.card_path,
+    };
+    let node_config = NodeConfig {
+        bank: bank.id,
+        identity: provisioned.identity,
+        trust: trust.clone(),
+        listen: LinkSocket::Udp(socket),
+        peers,
+        clearing_bank: if bank.acquirer.is_some() {
+            clearing.map(|clearing| clearing.id)
+        } else {
+            None
+        },
+        limits: roles::limits(&config.link),
+        issuer,
+        acquirer,
+        clearing: clearing_config,
+    };
+    Ok((node_config, summary))
+}

@@ -1,0 +1,122 @@
+//! The acquirer's endpoints: merchants, deposits, the settlement outbox and the discrepancies its
+//! reconciliation recorded.
+
+use actix_web::web::{self, Json};
+use semper_actors::acquirer::{AcquirerHandle, DepositStatus};
+use semper_protocol::messages::merchant::{DepositResponse, SignedDepositRequest};
+use semper_protocol::reconcile::Discrepancy;
+
+use super::error::{ApiError, DEPOSIT_UNKNOWN};
+use super::issuer::page_limit;
+use super::server::ApiState;
+use super::views::{
+    DenominationCountView, DepositPath, DepositStatusView, DiscrepancyQuery, MerchantPath,
+    MerchantView, OutboxView, RegisterMerchantBody,
+};
+
+/// The acquirer, or `role.not_hosted`.
+fn acquirer(state: &ApiState) -> Result<AcquirerHandle, ApiError> {
+    state
+        .roles
+        .acquirer
+        .clone()
+        .ok_or_else(|| ApiError::not_hosted("an acquirer"))
+}
+
+/// `POST /v1/acquirer/merchants` (operator): registers a merchant with the key that signs its
+/// deposits; again with the same key is a replay.
+pub async fn register_merchant(
+    state: web::Data<ApiState>,
+    body: Json<RegisterMerchantBody>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    let body = body.into_inner();
+    let record = acquirer
+        .register_merchant(body.merchant, body.public_key)
+        .await?;
+    Ok(Json(MerchantView::new(body.merchant, &record)))
+}
+
+/// `GET /v1/acquirer/merchants/{merchant}`: a merchant's key and balances.
+pub async fn merchant(
+    state: web::Data<ApiState>,
+    path: web::Path<MerchantPath>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    let record = acquirer.merchant(path.merchant).await?;
+    Ok(Json(MerchantView::new(path.merchant, &record)))
+}
+
+/// `POST /v1/acquirer/deposits`: deposits coins, signed by the merchant's key (the acquirer checks
+/// it); answered once every coin's credit is durable.
+pub async fn deposit(
+    state: web::Data<ApiState>,
+    body: Json<SignedDepositRequest>,
+) -> Result<Json<DepositResponse>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    Ok(Json(acquirer.deposit(body.into_inner()).await?))
+}
+
+/// `GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}`: where a deposit stands; 404
+/// `deposit.unknown` if never seen.
+pub async fn deposit_status(
+    state: web::Data<ApiState>,
+    path: web::Path<DepositPath>,
+) -> Result<Json<DepositStatusView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    let view = match acquirer
+        .deposit_status(path.merchant, path.deposit_id)
+        .await?
+    {
+        DepositStatus::Unknown => {
+            return Err(ApiError::new(
+                DEPOSIT_UNKNOWN,
+                format!(
+                    "no deposit {} for merchant {}",
+                    path.deposit_id, path.merchant
+                ),
+            ));
+        }
+        DepositStatus::InProgress => DepositStatusView::InProgress,
+        DepositStatus::Incomplete => DepositStatusView::Incomplete,
+        DepositStatus::Done(response) => DepositStatusView::Done { response },
+    };
+    Ok(Json(view))
+}
+
+/// `GET /v1/acquirer/outbox`: where the outbox to the clearing house stands.
+pub async fn outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    Ok(Json(acquirer.outbox_status().await?.into()))
+}
+
+/// `POST /v1/acquirer/outbox/flush` (operator): runs an outbox pass now, and answers where the
+/// outbox stands after it.
+pub async fn flush_outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    Ok(Json(acquirer.flush_outbox().await?.into()))
+}
+
+/// `GET /v1/acquirer/discrepancies` (operator): what reconciliation found, from number `from` on.
+pub async fn discrepancies(
+    state: web::Data<ApiState>,
+    query: web::Query<DiscrepancyQuery>,
+) -> Result<Json<Vec<Discrepancy>>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    let from = query.from;
+    let limit = page_limit(query.limit);
+    Ok(Json(
+        web::block(move || acquirer.discrepancies(from, limit)).await??,
+    ))
+}
+
+/// `POST /v1/acquirer/denominations/refresh` (operator): fetches, checks and takes each trusted
+/// issuer's denomination set, and answers how many denominations the acquirer knows. Coins of a
+/// denomination it does not know are refused, so run it after an issuer publishes new keys.
+pub async fn refresh_denominations(
+    state: web::Data<ApiState>,
+) -> Result<Json<DenominationCountView>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    let denominations = acquirer.refresh_denominations().await?;
+    Ok(Json(DenominationCountView { denominations }))
+}

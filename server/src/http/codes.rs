@@ -1,0 +1,155 @@
+//! The HTTP status of every stable error code, in one table: the HTTP layer's own codes, and every
+//! code the issuer, acquirer and clearing house errors (and the refusals inside them) can return.
+//!
+//! Choices worth knowing:
+//! - a body signature that does not verify (`*.invalid_*_signature`, `ed25519.*`) is 400: the
+//!   request carries its own proof, and it is wrong; 401 is kept for the operator's bearer token;
+//! - insufficient funds is 409: the request conflicts with the account's state (402 is reserved);
+//! - a revoked or expired denomination is 410: it existed and is gone for good;
+//! - busy, stopped and incomplete are 503 with `Retry-After`;
+//! - a failure of another bank seen through the acquirer (gateway, a bad set or receipt) is 502;
+//! - storage, key store and key generation faults are 500.
+
+use actix_web::http::StatusCode;
+
+/// Each code and its status. A code that is not here answers 500, and is logged.
+const STATUS_BY_CODE: &[(&str, u16)] = &[
+    // The HTTP layer.
+    ("request.malformed", 400),
+    ("request.content_type", 415),
+    ("request.too_large", 413),
+    ("route.unknown", 404),
+    ("route.method_not_allowed", 405),
+    ("role.not_hosted", 404),
+    ("auth.required", 401),
+    ("auth.invalid", 401),
+    ("auth.operator_disabled", 403),
+    ("server.busy", 503),
+    ("request.timeout", 408),
+    ("deposit.unknown", 404),
+    // Busy or stopped: retry later.
+    ("issuer.busy", 503),
+    ("acquirer.busy", 503),
+    ("clearing.busy", 503),
+    ("storage.busy", 503),
+    ("issuer.stopped", 503),
+    ("acquirer.stopped", 503),
+    ("clearing.stopped", 503),
+    ("storage.closed", 503),
+    ("deposit.incomplete", 503),
+    ("clearing.cycle_full", 503),
+    // Unknown things named in the path.
+    ("account.unknown", 404),
+    ("merchant.unknown", 404),
+    // Amounts and currencies.
+    ("amount.unknown_currency", 400),
+    ("amount.malformed", 400),
+    ("amount.too_precise", 400),
+    ("amount.negative", 400),
+    ("amount.overflow", 400),
+    ("amount.currency_mismatch", 400),
+    // Signatures and keys in a request body.
+    ("withdraw.invalid_account_signature", 400),
+    ("deposit.invalid_merchant_signature", 400),
+    ("spend.invalid_acquirer_signature", 400),
+    ("submission.invalid_acquirer_signature", 400),
+    ("ed25519.key_not_on_curve", 400),
+    ("ed25519.key_not_canonical", 400),
+    ("ed25519.weak_key", 400),
+    ("ed25519.malformed_signature", 400),
+    ("ed25519.invalid_signature", 400),
+    ("rsa.wrong_length", 400),
+    ("rsa.out_of_range", 400),
+    ("rsa.invalid_signature", 400),
+    ("coin.wrong_denomination", 400),
+    // Withdrawals, credits and deposits that cannot be done as asked.
+    ("withdraw.no_coins", 400),
+    ("credit.bad_reference", 400),
+    ("deposit.no_coins", 400),
+    ("deposit.wrong_merchant", 400),
+    ("deposit.wrong_acquirer", 400),
+    ("deposit.duplicate_coin", 400),
+    ("deposit.too_many_coins", 400),
+    ("spend.unknown_acquirer", 400),
+    ("submission.unknown_acquirer", 400),
+    ("submission.too_many_entries", 400),
+    // Denominations.
+    ("denomination.unknown", 400),
+    ("denomination.not_yet_valid", 400),
+    ("denomination.revoked", 410),
+    ("denomination.withdraw_expired", 410),
+    ("denomination.deposit_expired", 410),
+    // Conflicts with the state.
+    ("account.exists", 409),
+    ("account.insufficient_funds", 409),
+    ("credit.reference_reused", 409),
+    ("withdraw.request_id_reused", 409),
+    ("merchant.exists", 409),
+    ("merchant.too_many_currencies", 409),
+    ("deposit.id_reused", 409),
+    ("deposit.coin_in_flight", 409),
+    ("submission.id_reused", 409),
+    ("outbox.changed", 409),
+    ("outbox.submission_exists", 409),
+    ("clearing.already_cut", 409),
+    ("reconcile.submissions_pending", 409),
+    // Another bank, seen through the acquirer.
+    ("acquirer.gateway", 502),
+    ("acquirer.unknown_issuer", 502),
+    ("denomination_set.wrong_issuer", 502),
+    ("denomination_set.invalid_signature", 502),
+    ("receipt.invalid_signature", 502),
+    ("receipt.wrong_submission", 502),
+    ("receipt.wrong_count", 502),
+    // Faults of this server.
+    ("outbox.unknown_submission", 500),
+    ("storage.schema_too_new", 500),
+    ("storage.wrong_role", 500),
+    ("storage.corrupt", 500),
+    ("storage.rocksdb", 500),
+    ("keystore.too_open", 500),
+    ("keystore.invalid", 500),
+    ("keystore.missing", 500),
+    ("keystore.io", 500),
+    ("issuer.key_generation", 500),
+    ("acquirer.config", 500),
+    ("clearing.pool", 500),
+    ("participants.duplicate", 500),
+    ("denomination.zero_value", 500),
+    ("denomination.windows_out_of_order", 500),
+    ("denomination.foreign", 500),
+    ("denomination.duplicate", 500),
+    ("denomination.too_many", 500),
+    ("rsa.unsupported_key", 500),
+    ("rsa.signing_fault", 500),
+    ("rsa.wallet", 500),
+    ("rsa.backend", 500),
+    ("settlement.obligations_not_canonical", 500),
+    ("settlement.overflow", 500),
+    ("settlement.positions_mismatch", 500),
+    ("settlement.too_large", 500),
+];
+
+/// The status the table gives `code`, if it lists it.
+pub fn lookup(code: &str) -> Option<StatusCode> {
+    STATUS_BY_CODE
+        .iter()
+        .find(|(listed, _)| *listed == code)
+        .and_then(|(_, status)| StatusCode::from_u16(*status).ok())
+}
+
+/// The status of `code`: the table's, or 500 for a code it does not list (logged, as a gap).
+pub fn status_of(code: &str) -> StatusCode {
+    lookup(code).unwrap_or_else(|| {
+        tracing::warn!(code, "error code without an HTTP status: answered 500");
+        StatusCode::INTERNAL_SERVER_ERROR
+    })
+}
+
+/// Every code in the table, for the OpenAPI check.
+pub fn all() -> impl Iterator<Item = (&'static str, u16)> {
+    STATUS_BY_CODE.iter().copied()
+}
+
+#[cfg(test)]
+mod tests;

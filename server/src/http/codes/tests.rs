@@ -1,0 +1,296 @@
+//! Every code the three role errors can return, built variant by variant, has a status in the table.
+
+use std::collections::HashSet;
+
+use semper_actors::acquirer::AcquirerError;
+use semper_actors::clearing::ClearingError;
+use semper_actors::gateway::GatewayError;
+use semper_actors::issuer::IssuerError;
+use semper_actors::keystore::KeyStoreError;
+use semper_protocol::acquirer::{DepositRefusal, ReceiptError, SetRefusal};
+use semper_protocol::amount::{AmountError, Currency};
+use semper_protocol::clearing::{ParticipantError, SubmissionRefusal};
+use semper_protocol::crypto::blind_rsa::RsaError;
+use semper_protocol::crypto::ed25519::SignatureError;
+use semper_protocol::denomination::DenominationError;
+use semper_protocol::denomination_book::DenominationRefusal;
+use semper_protocol::ids::BankId;
+use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
+use semper_protocol::messages::settlement::SettlementError;
+use semper_storage::StorageError;
+use semper_storage::acquirer::merchants::MerchantError;
+use semper_storage::acquirer::outbox::OutboxError;
+use semper_storage::clearing::SubmissionRefused;
+use semper_storage::ledger::LedgerError;
+
+use super::{STATUS_BY_CODE, lookup};
+
+fn amount_errors() -> Vec<AmountError> {
+    let eur = Currency::new("EUR").unwrap();
+    let usd = Currency::new("USD").unwrap();
+    vec![
+        AmountError::UnknownCurrency("XXX".into()),
+        AmountError::Malformed("x".into()),
+        AmountError::TooPrecise {
+            currency: eur,
+            allowed: 2,
+            found: 3,
+        },
+        AmountError::Negative,
+        AmountError::Overflow,
+        AmountError::CurrencyMismatch {
+            left: eur,
+            right: usd,
+        },
+    ]
+}
+
+fn signature_errors() -> Vec<SignatureError> {
+    vec![
+        SignatureError::KeyNotOnCurve,
+        SignatureError::KeyNotCanonical,
+        SignatureError::WeakKey,
+        SignatureError::MalformedSignature,
+        SignatureError::Invalid,
+    ]
+}
+
+fn rsa_errors() -> Vec<RsaError> {
+    vec![
+        RsaError::UnsupportedKey("k".into()),
+        RsaError::WrongLength {
+            expected: 256,
+            found: 1,
+        },
+        RsaError::OutOfRange,
+        RsaError::Invalid,
+        RsaError::SigningFault,
+        RsaError::Wallet("w".into()),
+        RsaError::Backend("b".into()),
+    ]
+}
+
+fn storage_errors() -> Vec<StorageError> {
+    vec![
+        StorageError::SchemaTooNew {
+            found: 9,
+            supported: 1,
+        },
+        StorageError::WrongRole {
+            expected: "issuer",
+            found: "acquirer".into(),
+        },
+        StorageError::Corrupt {
+            column: "c",
+            reason: "r".into(),
+        },
+        StorageError::Rocks("r".into()),
+        StorageError::Busy,
+        StorageError::Closed,
+    ]
+}
+
+fn keystore_errors() -> Vec<KeyStoreError> {
+    vec![
+        KeyStoreError::TooOpen {
+            path: "p".into(),
+            mode: 0o644,
+        },
+        KeyStoreError::Invalid { path: "p".into() },
+        KeyStoreError::Missing { path: "p".into() },
+        KeyStoreError::Io {
+            path: "p".into(),
+            reason: "r".into(),
+        },
+    ]
+}
+
+fn denomination_refusals() -> Vec<DenominationRefusal> {
+    vec![
+        DenominationRefusal::Unknown,
+        DenominationRefusal::Revoked,
+        DenominationRefusal::NotYetValid,
+        DenominationRefusal::WithdrawExpired,
+        DenominationRefusal::DepositExpired,
+    ]
+}
+
+fn ledger_errors() -> Vec<LedgerError> {
+    let eur = Currency::new("EUR").unwrap();
+    let mut errors = vec![
+        LedgerError::UnknownAccount,
+        LedgerError::AccountExists,
+        LedgerError::InsufficientFunds {
+            balance: semper_protocol::amount::Amount::zero(eur),
+            needed: semper_protocol::amount::Amount::from_minor_units(eur, 1),
+        },
+        LedgerError::ReferenceReused,
+        LedgerError::BadReference,
+        LedgerError::RequestIdReused,
+    ];
+    errors.extend(amount_errors().into_iter().map(LedgerError::Amount));
+    errors
+}
+
+fn issuer_codes() -> Vec<&'static str> {
+    let mut errors = vec![
+        IssuerError::Busy,
+        IssuerError::Stopped,
+        IssuerError::UnknownDenomination,
+        IssuerError::TooManyDenominations,
+        IssuerError::KeyGeneration("k".into()),
+        IssuerError::Withdraw(WithdrawRefusal::NoCoins),
+        IssuerError::Batch(BatchRefusal::UnknownAcquirer),
+    ];
+    for error in signature_errors() {
+        errors.push(IssuerError::Withdraw(WithdrawRefusal::AccountSignature(
+            error,
+        )));
+        errors.push(IssuerError::Batch(BatchRefusal::AcquirerSignature(error)));
+    }
+    for refusal in denomination_refusals() {
+        errors.push(IssuerError::Withdraw(WithdrawRefusal::Denomination {
+            index: 0,
+            refusal,
+        }));
+    }
+    for error in rsa_errors() {
+        errors.push(IssuerError::Withdraw(WithdrawRefusal::BlindedCoin {
+            index: 0,
+            error,
+        }));
+    }
+    for error in amount_errors() {
+        errors.push(IssuerError::Withdraw(WithdrawRefusal::Amount(error)));
+    }
+    errors.extend(ledger_errors().into_iter().map(IssuerError::Ledger));
+    errors.extend(
+        [
+            DenominationError::ZeroValue,
+            DenominationError::WindowsOutOfOrder,
+            DenominationError::ForeignDenomination,
+            DenominationError::Duplicate,
+        ]
+        .into_iter()
+        .map(IssuerError::Denomination),
+    );
+    errors.extend(keystore_errors().into_iter().map(IssuerError::KeyStore));
+    errors.extend(storage_errors().into_iter().map(IssuerError::from));
+    errors.extend(storage_errors().into_iter().map(IssuerError::Storage));
+    errors.iter().map(IssuerError::code).collect()
+}
+
+fn merchant_errors() -> Vec<MerchantError> {
+    let mut errors = vec![
+        MerchantError::UnknownMerchant,
+        MerchantError::MerchantExists,
+        MerchantError::DepositIdReused,
+        MerchantError::TooManyCurrencies,
+        MerchantError::TooManyCoins,
+    ];
+    errors.extend(amount_errors().into_iter().map(MerchantError::Amount));
+    errors
+}
+
+fn acquirer_codes() -> Vec<&'static str> {
+    let mut errors = vec![
+        AcquirerError::Busy,
+        AcquirerError::Stopped,
+        AcquirerError::CoinInFlight,
+        AcquirerError::Incomplete {
+            code: "deposit.unanswered".into(),
+        },
+        AcquirerError::UnknownIssuer(BankId([1; 16])),
+        AcquirerError::Gateway(GatewayError::retryable("link.timeout", "t")),
+        AcquirerError::SubmissionsPending,
+        AcquirerError::Config("c".into()),
+        AcquirerError::Deposit(DepositRefusal::NoCoins),
+        AcquirerError::Deposit(DepositRefusal::WrongMerchant { index: 0 }),
+        AcquirerError::Deposit(DepositRefusal::WrongAcquirer { index: 0 }),
+        AcquirerError::Deposit(DepositRefusal::DuplicateCoin { index: 0 }),
+        AcquirerError::DenominationSet(SetRefusal::WrongIssuer),
+        AcquirerError::Receipt(ReceiptError::WrongSubmission),
+        AcquirerError::Receipt(ReceiptError::WrongCount {
+            expected: 1,
+            found: 2,
+        }),
+        AcquirerError::Outbox(OutboxError::OutboxChanged),
+        AcquirerError::Outbox(OutboxError::SubmissionExists),
+        AcquirerError::Outbox(OutboxError::UnknownSubmission),
+    ];
+    for error in signature_errors() {
+        errors.push(AcquirerError::Deposit(DepositRefusal::MerchantSignature(
+            error,
+        )));
+        errors.push(AcquirerError::DenominationSet(SetRefusal::Signature(error)));
+        errors.push(AcquirerError::Receipt(ReceiptError::Signature(error)));
+    }
+    for error in amount_errors() {
+        errors.push(AcquirerError::Deposit(DepositRefusal::Amount(error)));
+    }
+    errors.extend(merchant_errors().into_iter().map(AcquirerError::Merchant));
+    errors.extend(keystore_errors().into_iter().map(AcquirerError::KeyStore));
+    errors.extend(storage_errors().into_iter().map(AcquirerError::from));
+    errors.extend(storage_errors().into_iter().map(AcquirerError::Storage));
+    errors.iter().map(AcquirerError::code).collect()
+}
+
+fn clearing_codes() -> Vec<&'static str> {
+    let mut errors = vec![
+        ClearingError::Busy,
+        ClearingError::Stopped,
+        ClearingError::AlreadyCut,
+        ClearingError::Pool("p".into()),
+        ClearingError::Submission(SubmissionRefusal::UnknownAcquirer),
+        ClearingError::Submission(SubmissionRefusal::TooManyEntries { entries: 1 }),
+        ClearingError::Record(SubmissionRefused::IdReused),
+        ClearingError::Record(SubmissionRefused::CycleFull { cycle: 1 }),
+        ClearingError::Participants(ParticipantError::Duplicate(BankId([1; 16]))),
+    ];
+    for error in signature_errors() {
+        errors.push(ClearingError::Submission(
+            SubmissionRefusal::AcquirerSignature(error),
+        ));
+    }
+    errors.extend(
+        [
+            SettlementError::ObligationsNotCanonical,
+            SettlementError::Overflow,
+            SettlementError::PositionsMismatch,
+            SettlementError::TooLarge,
+        ]
+        .into_iter()
+        .map(ClearingError::Settlement),
+    );
+    errors.extend(keystore_errors().into_iter().map(ClearingError::KeyStore));
+    errors.extend(storage_errors().into_iter().map(ClearingError::from));
+    errors.extend(storage_errors().into_iter().map(ClearingError::Storage));
+    errors.iter().map(ClearingError::code).collect()
+}
+
+#[test]
+fn http_every_role_error_code_has_a_status() {
+    let codes: Vec<&str> = issuer_codes()
+        .into_iter()
+        .chain(acquirer_codes())
+        .chain(clearing_codes())
+        .collect();
+    let missing: Vec<&str> = codes
+        .iter()
+        .copied()
+        .filter(|code| lookup(code).is_none())
+        .collect();
+    assert_eq!(missing, Vec::<&str>::new(), "codes without an HTTP status");
+}
+
+#[test]
+fn http_status_table_lists_each_code_once() {
+    let mut seen = HashSet::new();
+    for (code, status) in STATUS_BY_CODE {
+        assert!(seen.insert(*code), "{code} listed twice");
+        assert!(
+            lookup(code).is_some(),
+            "{code} has an invalid status {status}"
+        );
+    }
+}

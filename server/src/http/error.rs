@@ -1,0 +1,206 @@
+//! The JSON error every endpoint answers with: `{"code": "...", "message": "..."}`, with the status
+//! [`codes::status_of`] gives its code. Also the extractor error handlers, so that a malformed body,
+//! path or query is answered in the same form.
+
+use actix_web::body::BoxBody;
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use semper_actors::acquirer::AcquirerError;
+use semper_actors::clearing::ClearingError;
+use semper_actors::issuer::IssuerError;
+use semper_protocol::amount::AmountError;
+use serde::Serialize;
+
+use super::codes;
+
+/// A body, path or query that does not parse.
+pub const REQUEST_MALFORMED: &str = "request.malformed";
+/// A body that is not `application/json`.
+pub const REQUEST_CONTENT_TYPE: &str = "request.content_type";
+/// A body over the configured bound.
+pub const REQUEST_TOO_LARGE: &str = "request.too_large";
+/// No endpoint at this path.
+pub const ROUTE_UNKNOWN: &str = "route.unknown";
+/// An endpoint at this path, but not with this method.
+pub const METHOD_NOT_ALLOWED: &str = "route.method_not_allowed";
+/// The endpoint's role is not hosted by this process.
+pub const ROLE_NOT_HOSTED: &str = "role.not_hosted";
+/// An operator call without a bearer token.
+pub const AUTH_REQUIRED: &str = "auth.required";
+/// An operator call with a wrong token.
+pub const AUTH_INVALID: &str = "auth.invalid";
+/// An operator call to a node that has no operator token.
+pub const AUTH_OPERATOR_DISABLED: &str = "auth.operator_disabled";
+/// Too many requests in progress: retry after `Retry-After` seconds.
+pub const SERVER_BUSY: &str = "server.busy";
+/// A request that took longer than its deadline (a body sent too slowly, or work stuck).
+pub const REQUEST_TIMEOUT: &str = "request.timeout";
+/// A deposit the acquirer has never seen.
+pub const DEPOSIT_UNKNOWN: &str = "deposit.unknown";
+
+/// Marks a response whose request may succeed later: the overload middleware gives it a
+/// `Retry-After` header with the configured delay.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryLater;
+
+/// An error answer.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry: bool,
+}
+
+/// The JSON form of an error.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with `code`, its status from the one table, and a message for people.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        let status = codes::status_of(code);
+        Self {
+            status,
+            code,
+            message: message.into(),
+            // Every 503 is worth retrying: busy, stopped for a restart, or incomplete.
+            retry: status == StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The same error, marked retryable whatever its status.
+    pub fn retryable(mut self, retry: bool) -> Self {
+        self.retry |= retry;
+        self
+    }
+
+    /// A body, path or query that does not parse.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(REQUEST_MALFORMED, message)
+    }
+
+    /// The role the endpoint needs is not in this process.
+    pub fn not_hosted(role: &str) -> Self {
+        Self::new(ROLE_NOT_HOSTED, format!("this node is not {role}"))
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        self.retry
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        // A server fault's detail (paths, RocksDB's words) goes to the log, not to the caller.
+        let message = if self.status.is_server_error() && !self.retry {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+            "internal error: see the server log"
+        } else {
+            &self.message
+        };
+        let mut response = HttpResponse::build(self.status).json(ErrorBody {
+            code: self.code,
+            message,
+        });
+        if self.retry {
+            response.extensions_mut().insert(RetryLater);
+        }
+        response
+    }
+}
+
+impl From<IssuerError> for ApiError {
+    fn from(error: IssuerError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
+impl From<AcquirerError> for ApiError {
+    fn from(error: AcquirerError) -> Self {
+        let retry = error.retryable();
+        Self::new(error.code(), error.to_string()).retryable(retry)
+    }
+}
+
+impl From<ClearingError> for ApiError {
+    fn from(error: ClearingError) -> Self {
+        let retry = error.retryable();
+        Self::new(error.code(), error.to_string()).retryable(retry)
+    }
+}
+
+impl From<AmountError> for ApiError {
+    fn from(error: AmountError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        Self::new(SERVER_BUSY, "the server is stopping: retry later")
+    }
+}
+
+/// Answers a body that could not be read as JSON.
+pub fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(REQUEST_TOO_LARGE, error.to_string())
+        }
+        JsonPayloadError::Payload(PayloadError::Overflow) => {
+            ApiError::new(REQUEST_TOO_LARGE, error.to_string())
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(REQUEST_CONTENT_TYPE, "the body must be application/json")
+        }
+        _ => ApiError::malformed(error.to_string()),
+    };
+    api.into()
+}
+
+/// Answers a path whose parameters do not parse.
+pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::malformed(format!("path: {error}")).into()
+}
+
+/// Answers a query string that does not parse.
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::malformed(format!("query: {error}")).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_error_is_json_with_its_status() {
+        let error = ApiError::new(ROUTE_UNKNOWN, "no such endpoint");
+        assert_eq!(error.status(), StatusCode::NOT_FOUND);
+        assert!(!error.is_retryable());
+        let busy = ApiError::new(SERVER_BUSY, "busy");
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(busy.is_retryable());
+        assert!(busy.error_response().extensions().contains::<RetryLater>());
+    }
+}

@@ -1,0 +1,108 @@
+//! The issuer's endpoints: its denomination set, accounts, operator credits, withdrawals and the
+//! discrepancies its reconciliation recorded.
+
+use actix_web::web::{self, Json};
+use semper_actors::issuer::{IssuerError, IssuerHandle};
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_protocol::reconcile::Discrepancy;
+use semper_storage::ledger::{self, LedgerError};
+use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
+
+use super::error::ApiError;
+use super::server::ApiState;
+use super::views::{AccountPath, AccountView, CreditBody, DiscrepancyQuery, OpenAccountBody};
+
+/// Discrepancies answered when the query names no `limit`.
+pub const DISCREPANCIES_LIMIT_DEFAULT: usize = 100;
+
+/// The issuer, or `role.not_hosted`.
+fn issuer(state: &ApiState) -> Result<IssuerHandle, ApiError> {
+    state
+        .roles
+        .issuer
+        .clone()
+        .ok_or_else(|| ApiError::not_hosted("an issuer"))
+}
+
+/// `GET /v1/issuer/denominations`: the signed denomination set as last published.
+pub async fn denominations(
+    state: web::Data<ApiState>,
+) -> Result<Json<SignedDenominationSet>, ApiError> {
+    let issuer = issuer(&state)?;
+    Ok(Json((*issuer.denomination_set()).clone()))
+}
+
+/// `POST /v1/issuer/accounts`: opens an account with a zero balance.
+pub async fn open_account(
+    state: web::Data<ApiState>,
+    body: Json<OpenAccountBody>,
+) -> Result<Json<AccountView>, ApiError> {
+    let issuer = issuer(&state)?;
+    let body = body.into_inner();
+    let currency = Currency::new(&body.currency)?;
+    let record = issuer
+        .open_account(body.account, body.public_key, currency)
+        .await?;
+    Ok(Json(AccountView::new(body.account, &record)))
+}
+
+/// `GET /v1/issuer/accounts/{account}`: an account and its balance, read from the DB.
+pub async fn account(
+    state: web::Data<ApiState>,
+    path: web::Path<AccountPath>,
+) -> Result<Json<AccountView>, ApiError> {
+    let issuer = issuer(&state)?;
+    let account = path.account;
+    // A point read of RocksDB: on the blocking pool, not the worker's event loop.
+    let record = web::block(move || ledger::account(&issuer.state().store, &account))
+        .await?
+        .map_err(IssuerError::from)?
+        .ok_or(IssuerError::Ledger(LedgerError::UnknownAccount))?;
+    Ok(Json(AccountView::new(account, &record)))
+}
+
+/// `POST /v1/issuer/accounts/{account}/credit` (operator): credits an incoming transfer; a
+/// reference seen twice credits once.
+pub async fn credit(
+    state: web::Data<ApiState>,
+    path: web::Path<AccountPath>,
+    body: Json<CreditBody>,
+) -> Result<Json<AccountView>, ApiError> {
+    let issuer = issuer(&state)?;
+    let body = body.into_inner();
+    let amount: Amount = body.amount.parse()?;
+    let record = issuer.credit(path.account, body.reference, amount).await?;
+    Ok(Json(AccountView::new(path.account, &record)))
+}
+
+/// `POST /v1/issuer/withdraw`: blind-signs coins paid from the account; a replay gets the same
+/// signatures.
+pub async fn withdraw(
+    state: web::Data<ApiState>,
+    body: Json<SignedWithdrawRequest>,
+) -> Result<Json<WithdrawResponse>, ApiError> {
+    let issuer = issuer(&state)?;
+    Ok(Json(issuer.withdraw(body.into_inner()).await?))
+}
+
+/// `GET /v1/issuer/discrepancies` (operator): what reconciliation found, from number `from` on.
+pub async fn discrepancies(
+    state: web::Data<ApiState>,
+    query: web::Query<DiscrepancyQuery>,
+) -> Result<Json<Vec<Discrepancy>>, ApiError> {
+    let issuer = issuer(&state)?;
+    let from = query.from;
+    let limit = page_limit(query.limit);
+    Ok(Json(
+        web::block(move || issuer.discrepancies(from, limit)).await??,
+    ))
+}
+
+/// The page size a query asks for, within the store's bound.
+pub fn page_limit(asked: Option<usize>) -> usize {
+    asked
+        .unwrap_or(DISCREPANCIES_LIMIT_DEFAULT)
+        .min(DISCREPANCIES_PAGE_MAX)
+}

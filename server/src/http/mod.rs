@@ -1,0 +1,34 @@
+//! The HTTP API that wallets, merchants and operators use: JSON over HTTP/1.1, described by
+//! `server/openapi.json` (served at `/openapi.json`).
+//!
+//! Each role's endpoints answer only when this process hosts the role (`role.not_hosted`
+//! otherwise). Every error is `{"code", "message"}` with the status that [`codes`] gives its code,
+//! in one table. Operator endpoints take `Authorization: Bearer <token>`.
+//!
+//! - [`server`]: [`HttpApi`], which binds, serves and stops; [`HttpSettings`], its bounds.
+//! - [`routes`]: every endpoint, registered through one recording builder that the OpenAPI
+//!   document is checked against.
+//! - [`issuer`], [`acquirer`], [`clearing`], [`node`]: the handlers; [`views`]: their JSON bodies.
+//! - [`auth`]: the operator token; [`overload`]: the bound on requests in progress;
+//!   [`observe`]: per-request metrics and logs.
+//! - [`error`] and [`codes`]: the JSON error and the status of each code.
+
+pub mod acquirer;
+pub mod auth;
+pub mod clearing;
+pub mod codes;
+pub mod error;
+pub mod issuer;
+pub mod node;
+pub mod observe;
+pub mod overload;
+pub mod routes;
+pub mod server;
+pub mod views;
+
+pub use auth::{OperatorToken, TokenError};
+pub use observe::{HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL};
+pub use server::{HttpApi, HttpSettings, MetricsRender};
+
+/// The OpenAPI 3.0 document of this API, as served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");

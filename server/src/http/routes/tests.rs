@@ -1,0 +1,120 @@
+//! The OpenAPI document and the routes, in step: the same (method, path) set both ways, operator
+//! routes and only they under the bearer scheme, and every error code the document lists under a
+//! status answered with that status.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{Access, all};
+use crate::http::OPENAPI_JSON;
+use crate::http::codes;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn document() -> Value {
+    serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON")
+}
+
+/// (METHOD, path, operator) of each operation in the document.
+fn documented() -> BTreeSet<(String, String, bool)> {
+    let document = document();
+    let paths = document["paths"].as_object().expect("paths");
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("path item") {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let operator = operation
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|schemes| !schemes.is_empty());
+            operations.insert((method.to_uppercase(), path.clone(), operator));
+        }
+    }
+    operations
+}
+
+#[test]
+fn http_openapi_matches_the_routes() {
+    let registered: BTreeSet<(String, String, bool)> = all()
+        .endpoints()
+        .into_iter()
+        .map(|endpoint| {
+            (
+                endpoint.method.as_str().to_owned(),
+                endpoint.path.to_owned(),
+                endpoint.access == Access::Operator,
+            )
+        })
+        .collect();
+    let documented = documented();
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "registered but not documented (or access differs): {undocumented:?}\n\
+         documented but not registered (or access differs): {unrouted:?}"
+    );
+}
+
+#[test]
+fn http_openapi_error_codes_have_their_statuses() {
+    let document = document();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|status| status.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+            for (status, response) in responses {
+                let Some(listed) = response.get("x-error-codes").and_then(Value::as_array) else {
+                    assert!(
+                        status.starts_with('2'),
+                        "{method} {path} {status}: error response without x-error-codes"
+                    );
+                    continue;
+                };
+                for code in listed {
+                    let code = code.as_str().expect("code is a string");
+                    let table = codes::lookup(code)
+                        .unwrap_or_else(|| panic!("{method} {path}: {code} is not in the table"));
+                    assert_eq!(
+                        table.as_str(),
+                        status,
+                        "{method} {path}: {code} is documented under the wrong status"
+                    );
+                    checked += 1;
+                }
+            }
+            let operator = operation.get("security").is_some();
+            if operator {
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path}: operator route without {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn http_openapi_documents_every_table_code() {
+    let text = OPENAPI_JSON;
+    let missing: Vec<&str> = codes::all()
+        .map(|(code, _)| code)
+        .filter(|code| !text.contains(&format!("\"{code}\"")))
+        .collect();
+    assert!(missing.is_empty(), "codes never documented: {missing:?}");
+}

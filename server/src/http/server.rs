@@ -1,0 +1,155 @@
+//! [`HttpApi`]: binds, serves the routes of [`super::routes`] with their bounds and middleware, and
+//! stops gracefully.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use super::auth::OperatorToken;
+use super::error::{self, ApiError};
+use super::routes;
+use super::{observe, overload};
+use crate::interbank::HostedRoles;
+
+/// How long a stopping server lets requests under way finish before it drops them.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Bounds and secrets of the HTTP API.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Worker threads, each with its own event loop (at least one is started).
+    pub workers: usize,
+    /// Largest request body accepted, in bytes; more answers 413 `request.too_large`.
+    pub body_limit_bytes: usize,
+    /// Most requests in progress across the server; more answer 503 `server.busy` at once.
+    pub requests_in_flight_max: usize,
+    /// The `Retry-After` of every answer that says "retry later", in seconds.
+    pub retry_after_s: u32,
+    /// The operator's secret; without one, every operator call answers 403.
+    pub operator_token: Option<OperatorToken>,
+}
+
+/// Renders the process's metrics as Prometheus text, for `GET /metrics`.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every handler reads: the roles, the operator token and the metrics renderer.
+pub struct ApiState {
+    /// The roles this process hosts.
+    pub roles: HostedRoles,
+    /// The operator's secret, if any.
+    pub operator: Option<OperatorToken>,
+    /// Renders `/metrics`.
+    pub metrics: MetricsRender,
+}
+
+/// The running HTTP API.
+pub struct HttpApi {
+    handle: ServerHandle,
+    local_addr: SocketAddr,
+    task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl HttpApi {
+    /// Binds (or uses `listener` when given) and starts serving in the current actix system.
+    pub fn serve(
+        settings: &HttpSettings,
+        roles: HostedRoles,
+        metrics: MetricsRender,
+        listener: Option<TcpListener>,
+    ) -> std::io::Result<HttpApi> {
+        let state = web::Data::new(ApiState {
+            roles,
+            operator: settings.operator_token.clone(),
+            metrics,
+        });
+        let limiter = web::Data::new(overload::Limiter::new(
+            settings.requests_in_flight_max,
+            settings.retry_after_s,
+        ));
+        let body_limit = settings.body_limit_bytes;
+        let server = HttpServer::new(move || app(state.clone(), limiter.clone(), body_limit))
+        .workers(settings.workers.max(1))
+        // The process owns its signals: `main` decides when to stop, and calls `stop`.
+        .disable_signals()
+        .shutdown_timeout(STOP_GRACE.as_secs());
+        let server = match listener {
+            Some(listener) => server.listen(listener)?,
+            None => server.bind(settings.listen)?,
+        };
+        let local_addr = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| std::io::Error::other("the HTTP server has no address"))?;
+        let server = server.run();
+        let handle = server.handle();
+        let task = actix_web::rt::spawn(server);
+        tracing::info!(%local_addr, "HTTP API listening");
+        Ok(HttpApi {
+            handle,
+            local_addr,
+            task,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets requests under way finish (graceful), then returns.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        // The server's own task ends with the stop; its result says nothing more.
+        let _ = self.task.await;
+        tracing::info!(local_addr = %self.local_addr, "HTTP API stopped");
+    }
+}
+
+/// The application one worker serves: every route, the extractors' bounds and error answers,
+/// and the middleware.
+pub fn app(
+    state: web::Data<ApiState>,
+    limiter: web::Data<overload::Limiter>,
+    body_limit_bytes: usize,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(limiter)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(body_limit_bytes)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::PayloadConfig::new(body_limit_bytes))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .configure(|config| routes::all().register(config))
+        .default_service(web::to(unknown_route))
+        // The last `wrap` runs first: metrics and logs see every answer, busy ones too.
+        .wrap(from_fn(overload::limit))
+        .wrap(from_fn(observe::record))
+}
+
+/// Answers a path no endpoint has.
+async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        error::ROUTE_UNKNOWN,
+        "no endpoint at this path",
+    ))
+}

@@ -1,0 +1,247 @@
+//! The JSON bodies the API defines itself: requests that are not protocol messages, and views of
+//! storage records, which have no JSON form of their own. Protocol messages go as they are.
+
+use semper_actors::acquirer::OutboxStatus;
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::ids::{
+    AccountId, BankId, BatchId, CycleId, MerchantId, RequestId, SubmissionId,
+};
+use semper_protocol::messages::merchant::DepositResponse;
+use semper_protocol::messages::receipt::ClaimResult;
+use semper_protocol::time::Timestamp;
+use semper_storage::acquirer::merchants::MerchantRecord;
+use semper_storage::clearing::OpenCycle;
+use semper_storage::ledger::AccountRecord;
+use serde::{Deserialize, Serialize};
+
+/// Opens an account at the issuer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountBody {
+    /// The new account's id.
+    pub account: AccountId,
+    /// The key that will sign its withdrawals.
+    pub public_key: VerifyingKey,
+    /// Its currency code, e.g. `EUR`; checked by the handler, so an unknown one has its own code.
+    pub currency: String,
+}
+
+/// Credits an account for an incoming transfer (operator).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    /// The transfer's reference: a reference seen twice credits once.
+    pub reference: String,
+    /// The amount, e.g. `EUR:12.50`; checked by the handler, so a bad one has its own code.
+    pub amount: String,
+}
+
+/// Registers a merchant at the acquirer (operator).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMerchantBody {
+    /// The merchant's id.
+    pub merchant: MerchantId,
+    /// The key that signs its deposits.
+    pub public_key: VerifyingKey,
+}
+
+/// The `{account}` of an account path.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct AccountPath {
+    /// The account.
+    pub account: AccountId,
+}
+
+/// The `{merchant}` of a merchant path.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct MerchantPath {
+    /// The merchant.
+    pub merchant: MerchantId,
+}
+
+/// The `{merchant}` and `{deposit_id}` of a deposit path.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct DepositPath {
+    /// The merchant.
+    pub merchant: MerchantId,
+    /// The merchant's deposit id.
+    pub deposit_id: RequestId,
+}
+
+/// A page of discrepancies: from number `from` on, at most `limit`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscrepancyQuery {
+    /// The first discrepancy number wanted.
+    #[serde(default)]
+    pub from: u64,
+    /// How many at most.
+    pub limit: Option<usize>,
+}
+
+/// A page of settlement reports: the cycles numbered above `after`, at most `limit`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsQuery {
+    /// The last cycle number already held.
+    #[serde(default)]
+    pub after: u64,
+    /// How many at most.
+    pub limit: Option<usize>,
+}
+
+/// An account and its balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// The account.
+    pub account: AccountId,
+    /// The key that signs its withdrawals.
+    pub public_key: VerifyingKey,
+    /// Its currency.
+    pub currency: Currency,
+    /// Its balance.
+    pub balance: Amount,
+    /// How many journal entries it has.
+    pub journal_len: u64,
+}
+
+impl AccountView {
+    /// The view of `record`.
+    pub fn new(account: AccountId, record: &AccountRecord) -> Self {
+        Self {
+            account,
+            public_key: record.public_key,
+            currency: record.balance.currency(),
+            balance: record.balance,
+            journal_len: record.journal_len,
+        }
+    }
+}
+
+/// A merchant and its balances.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantView {
+    /// The merchant.
+    pub merchant: MerchantId,
+    /// The key that signs its deposits.
+    pub public_key: VerifyingKey,
+    /// One balance per currency credited so far, sorted by currency.
+    pub balances: Vec<Amount>,
+    /// How many journal entries it has.
+    pub journal_len: u64,
+}
+
+impl MerchantView {
+    /// The view of `record`.
+    pub fn new(merchant: MerchantId, record: &MerchantRecord) -> Self {
+        Self {
+            merchant,
+            public_key: record.public_key,
+            balances: record.balances.to_vec(),
+            journal_len: record.journal_len,
+        }
+    }
+}
+
+/// Where a deposit the acquirer knows stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum DepositStatusView {
+    /// In a micro-batch, at an issuer or being written.
+    InProgress,
+    /// Some coins have no answer yet: retry the deposit with the same id.
+    Incomplete,
+    /// Answered: the answer every retry gets.
+    Done {
+        /// The answer.
+        response: DepositResponse,
+    },
+}
+
+/// A confirmation the clearing house did not count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedClaimView {
+    /// The spend-check batch confirmed.
+    pub batch_id: BatchId,
+    /// The issuer that confirmed it.
+    pub issuer: BankId,
+    /// The submission that carried it.
+    pub submission_id: SubmissionId,
+    /// What the clearing house answered.
+    pub result: ClaimResult,
+}
+
+/// Where the acquirer's outbox to the clearing house stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxView {
+    /// Confirmations waiting for a submission.
+    pub queued: u64,
+    /// Submissions stored and not yet answered, oldest first.
+    pub pending: Vec<SubmissionId>,
+    /// Confirmations the clearing house did not count.
+    pub refused: Vec<RefusedClaimView>,
+}
+
+impl From<OutboxStatus> for OutboxView {
+    fn from(status: OutboxStatus) -> Self {
+        Self {
+            queued: status.queued,
+            pending: status.pending,
+            refused: status
+                .refused
+                .into_iter()
+                .map(|claim| RefusedClaimView {
+                    batch_id: claim.batch_id,
+                    issuer: claim.issuer,
+                    submission_id: claim.submission_id,
+                    result: claim.result,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The clearing house's open cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleView {
+    /// Its number.
+    pub sequence: u64,
+    /// Its id.
+    pub id: CycleId,
+    /// When it opened, in Unix milliseconds.
+    pub opened_at: Timestamp,
+    /// Submissions recorded in it.
+    pub submissions: u64,
+    /// Confirmations claimed in it.
+    pub confirmations: u64,
+}
+
+impl From<OpenCycle> for CycleView {
+    fn from(cycle: OpenCycle) -> Self {
+        Self {
+            sequence: cycle.sequence,
+            id: cycle.id,
+            opened_at: cycle.opened_at,
+            submissions: cycle.submissions,
+            confirmations: cycle.confirmations,
+        }
+    }
+}
+
+/// How many denominations the acquirer knows after a refresh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationCountView {
+    /// Denominations of every trusted issuer, known now.
+    pub denominations: usize,
+}
+
+/// The node's liveness and the roles it hosts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// Always `ok` when the node answers.
+    pub status: String,
+    /// `issuer`, `acquirer`, `clearing`: the roles hosted.
+    pub roles: Vec<String>,
+}

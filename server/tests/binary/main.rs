@@ -1,0 +1,202 @@
+//! The `semper` binary itself: the embedded default started as a child process on free ports,
+//! driven over HTTP through a withdrawal, a deposit and a settlement, stopped with SIGTERM, and
+//! started again on the same data to show it resumes where it stopped.
+
+mod multibank;
+mod process;
+
+use std::path::PathBuf;
+
+use process::Process;
+use semper_loadtest::client::Api;
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::merchant::{DepositRequest, DepositResult};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet;
+use semper_server::keytool::parse_bank_id;
+
+pub const TOKEN: &str = "binary-test-operator-token";
+const COINS: usize = 8;
+
+/// The embedded default on free ports under `dir`, with cycles and outbox passes left to the test.
+fn overrides(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        (
+            "SEMPER__NODE__DATA_DIR",
+            dir.join("data").display().to_string(),
+        ),
+        ("SEMPER__HTTP__LISTEN", "127.0.0.1:0".into()),
+        ("SEMPER__HTTP__OPERATOR_TOKEN", TOKEN.into()),
+        (
+            "SEMPER__BANKS__1__ACQUIRER__SUBMIT_INTERVAL_MS",
+            "3600000".into(),
+        ),
+        ("SEMPER__BANKS__2__CLEARING__CYCLE_MAX_MS", "3600000".into()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    for bank in 0..3 {
+        env.push((
+            format!("SEMPER__BANKS__{bank}__LINK_LISTEN"),
+            "127.0.0.1:0".into(),
+        ));
+    }
+    env
+}
+
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap())
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes() {
+    let dir = TempDir(std::env::temp_dir().join(format!(
+        "semper-binary-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let env = overrides(&dir.0);
+    let semper = Process::start(&[], &env, &dir.0);
+    let mut api = Api::new(semper.http, Some(TOKEN.into()));
+
+    // Withdraw: open an account, fund it, and withdraw coins of the first denomination.
+    let set = api.denominations().unwrap();
+    let at = now();
+    let denomination = set
+        .body()
+        .fields()
+        .denominations
+        .iter()
+        .find(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
+        .expect("a denomination withdrawable now")
+        .clone();
+    let value = denomination.fields().value;
+    let account_key = SigningKey::generate(&mut rand::rng());
+    let account = AccountId(rand::random());
+    let eur = Currency::new("EUR").unwrap();
+    api.open_account(account, account_key.verifying_key(), eur)
+        .unwrap();
+    let funding: Amount = "EUR:100.00".parse().unwrap();
+    api.credit(account, "transfer-1", funding).unwrap();
+    let request_id = RequestId(rand::random());
+    let (request, planned) = wallet::prepare_withdraw(
+        &mut rand::rng(),
+        &account_key,
+        account,
+        request_id,
+        &vec![denomination.clone(); COINS],
+    )
+    .unwrap();
+    let response = api.withdraw(&request).unwrap();
+    let coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+    let spent = Amount::from_minor_units(eur, value.minor_units() * COINS as u64);
+    let left = funding.checked_sub(spent).unwrap();
+    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
+
+    // Pay a merchant and deposit at the acquirer.
+    let acquirer: BankId = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant_key = SigningKey::generate(&mut rand::rng());
+    let merchant = MerchantId(rand::random());
+    api.register_merchant(merchant, merchant_key.verifying_key())
+        .unwrap();
+    let permissions = coins
+        .iter()
+        .map(|coin| {
+            wallet::sign_deposit_permission(coin, ContractHash([7; 32]), merchant, acquirer, at)
+        })
+        .collect();
+    let deposit_id = RequestId(rand::random());
+    let deposit = Signed::sign(
+        DepositRequest {
+            merchant,
+            deposit_id,
+            permissions: BoundedVec::new(permissions).unwrap(),
+        },
+        &merchant_key,
+    );
+    let answer = api.deposit(&deposit).unwrap();
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| matches!(r, DepositResult::Accepted)),
+        "{answer:?}"
+    );
+    assert_eq!(
+        api.deposit_status(merchant, deposit_id).unwrap()["status"],
+        "done"
+    );
+    assert_eq!(
+        api.merchant(merchant).unwrap()["balances"][0],
+        spent.to_string()
+    );
+
+    // Settle: submit the outbox, cut the cycle, fetch the report.
+    let outbox = api.flush_outbox().unwrap();
+    assert_eq!(
+        outbox["pending"].as_array().map(Vec::len),
+        Some(0),
+        "{outbox}"
+    );
+    let report = api.cut_cycle().unwrap();
+    let fields = report.body().fields();
+    let owed: u64 = fields
+        .obligations
+        .iter()
+        .map(|obligation| obligation.amount.minor_units())
+        .sum();
+    assert_eq!(owed, spent.minor_units(), "{fields:?}");
+    let reports = api.reports(0).unwrap();
+    assert!(reports.contains(&report));
+
+    // Metrics of every layer are exposed.
+    let metrics = api.metrics().unwrap();
+    for series in semper_server::telemetry::metrics::REQUIRED_SERIES {
+        assert!(metrics.contains(series), "/metrics lacks {series}");
+    }
+
+    // SIGTERM stops it cleanly, with exit status 0.
+    let (status, output) = semper.terminate();
+    assert!(status.success(), "exit {status:?}: {}", output.join("\n"));
+    assert!(
+        output.iter().any(|line| line.contains("stopped cleanly")),
+        "{output:?}"
+    );
+
+    // A restart on the same data resumes where it stopped.
+    let semper = Process::start(&[], &env, &dir.0);
+    let mut api = Api::new(semper.http, Some(TOKEN.into()));
+    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
+    assert_eq!(
+        api.merchant(merchant).unwrap()["balances"][0],
+        spent.to_string()
+    );
+    assert_eq!(
+        api.deposit_status(merchant, deposit_id).unwrap()["status"],
+        "done"
+    );
+    assert!(api.reports(0).unwrap().contains(&report));
+    // A replayed withdrawal gets the same signatures and debits nothing.
+    assert_eq!(api.withdraw(&request).unwrap(), response);
+    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
+    let (status, _) = semper.terminate();
+    assert!(status.success());
+}

@@ -1,0 +1,228 @@
+//! The multi-bank example of `config/multibank/`: five `semper` processes (a clearing house, two
+//! issuers, two acquirers), each from its own file, on free loopback ports. A wallet of one issuer
+//! pays a merchant of the other bank's acquirer, and the payment settles by itself: the acquirer
+//! submits its outbox, the clearing house cuts the cycle and reports it.
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use semper_loadtest::client::Api;
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::merchant::{DepositRequest, DepositResult};
+use semper_protocol::signed::Signed;
+use semper_protocol::wallet;
+use semper_server::keytool::parse_bank_id;
+
+use super::process::Process;
+use super::{TOKEN, TempDir, now};
+
+/// The banks in the order each file lists the others as peers.
+const BANKS: [&str; 5] = [
+    "clearing",
+    "issuer-1",
+    "issuer-2",
+    "acquirer-1",
+    "acquirer-2",
+];
+/// The longest the test waits for a cycle to settle by itself.
+const SETTLE_WAIT: Duration = Duration::from_secs(60);
+
+fn config_file(bank: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../config/multibank")
+        .join(format!("{bank}.toml"))
+}
+
+fn free_port_udp() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_port_tcp() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The overrides that move bank `index` onto the test's directory and ports.
+fn overrides(index: usize, data: &Path, links: &[u16], https: &[u16]) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "SEMPER__NODE__DATA_DIR".to_owned(),
+            data.display().to_string(),
+        ),
+        (
+            "SEMPER__HTTP__LISTEN".to_owned(),
+            format!("127.0.0.1:{}", https[index]),
+        ),
+        ("SEMPER__HTTP__OPERATOR_TOKEN".to_owned(), TOKEN.to_owned()),
+        (
+            "SEMPER__BANKS__0__LINK_LISTEN".to_owned(),
+            format!("127.0.0.1:{}", links[index]),
+        ),
+    ];
+    let peers = (0..BANKS.len()).filter(|peer| *peer != index);
+    for (slot, peer) in peers.enumerate() {
+        let card = data.join(BANKS[peer]).join("card.toml");
+        env.push((
+            format!("SEMPER__BANKS__0__PEERS__{slot}__CARD"),
+            card.display().to_string(),
+        ));
+        env.push((
+            format!("SEMPER__BANKS__0__PEERS__{slot}__ADDR"),
+            format!("127.0.0.1:{}", links[peer]),
+        ));
+    }
+    env
+}
+
+#[test]
+fn five_processes_settle_a_cross_bank_payment() {
+    let dir = TempDir(std::env::temp_dir().join(format!(
+        "semper-multibank-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    )));
+    let data = dir.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let links: Vec<u16> = BANKS.iter().map(|_| free_port_udp()).collect();
+    let https: Vec<u16> = BANKS.iter().map(|_| free_port_tcp()).collect();
+    let envs: Vec<_> = (0..BANKS.len())
+        .map(|index| overrides(index, &data, &links, &https))
+        .collect();
+
+    for (bank, env) in BANKS.iter().zip(&envs) {
+        let status = Command::new(env!("CARGO_BIN_EXE_semper"))
+            .args(["keys", "--config"])
+            .arg(config_file(bank))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_LOG", "warn")
+            .status()
+            .unwrap();
+        assert!(status.success(), "semper keys failed for {bank}");
+    }
+    let mut processes: Vec<Process> = BANKS
+        .iter()
+        .zip(&envs)
+        .map(|(bank, env)| {
+            let file = config_file(bank).display().to_string();
+            Process::start(&["--config", &file], env, &dir.0)
+        })
+        .collect();
+    let mut issuer = Api::new(processes[1].http, Some(TOKEN.into()));
+    let mut acquirer = Api::new(processes[4].http, Some(TOKEN.into()));
+    let mut clearing = Api::new(processes[0].http, Some(TOKEN.into()));
+
+    // A wallet of issuer-1 withdraws two coins.
+    let at = now();
+    let set = issuer.denominations().unwrap();
+    let denomination = set
+        .body()
+        .fields()
+        .denominations
+        .iter()
+        .find(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
+        .expect("a denomination withdrawable now")
+        .clone();
+    let account_key = SigningKey::generate(&mut rand::rng());
+    let account = AccountId(rand::random());
+    let eur = Currency::new("EUR").unwrap();
+    issuer
+        .open_account(account, account_key.verifying_key(), eur)
+        .unwrap();
+    issuer
+        .credit(account, "transfer-1", "EUR:50.00".parse().unwrap())
+        .unwrap();
+    let request_id = RequestId(rand::random());
+    let (request, planned) = wallet::prepare_withdraw(
+        &mut rand::rng(),
+        &account_key,
+        account,
+        request_id,
+        &[denomination.clone(), denomination.clone()],
+    )
+    .unwrap();
+    let coins =
+        wallet::finalize_coins(request_id, planned, &issuer.withdraw(&request).unwrap()).unwrap();
+
+    // It pays a merchant of acquirer-2, which deposits them.
+    let acquirer_id = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant_key = SigningKey::generate(&mut rand::rng());
+    let merchant = MerchantId(rand::random());
+    acquirer
+        .register_merchant(merchant, merchant_key.verifying_key())
+        .unwrap();
+    let permissions = coins
+        .iter()
+        .map(|coin| {
+            wallet::sign_deposit_permission(
+                coin,
+                ContractHash([9; 32]),
+                merchant,
+                acquirer_id,
+                now(),
+            )
+        })
+        .collect();
+    let deposit = Signed::sign(
+        DepositRequest {
+            merchant,
+            deposit_id: RequestId(rand::random()),
+            permissions: BoundedVec::new(permissions).unwrap(),
+        },
+        &merchant_key,
+    );
+    let answer = acquirer.deposit(&deposit).unwrap();
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| matches!(r, DepositResult::Accepted)),
+        "{answer:?}"
+    );
+
+    // It settles by itself: the report of the cycle obliges issuer-1 to acquirer-2 for it.
+    let paid = Amount::from_minor_units(eur, 2 * denomination.fields().value.minor_units());
+    let issuer_id = parse_bank_id("01000000000000000000000000000001").unwrap();
+    let deadline = Instant::now() + SETTLE_WAIT;
+    let report =
+        loop {
+            let reports = clearing.reports(0).unwrap();
+            let found =
+                reports.into_iter().find(|report| {
+                    report.body().fields().obligations.iter().any(|o| {
+                        o.issuer == issuer_id && o.acquirer == acquirer_id && o.amount == paid
+                    })
+                });
+            if let Some(report) = found {
+                break report;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no report settled the payment in time"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        };
+    let positions = &report.body().fields().net_positions;
+    assert!(!positions.is_empty());
+
+    // Every process stops cleanly on SIGTERM.
+    for (bank, process) in BANKS.iter().zip(processes.drain(..)) {
+        let (status, output) = process.terminate();
+        assert!(
+            status.success(),
+            "{bank}: {status:?}\n{}",
+            output.join("\n")
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! The whole flow over HTTP: open an account, credit it, withdraw coins, register a merchant,
+//! deposit, read the deposit's status, flush the outbox, cut the cycle and fetch the report.
+
+use semper_protocol::amount::Amount;
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, DepositResult};
+use semper_protocol::messages::settlement::SignedSettlementReport;
+use semper_protocol::messages::withdraw::WithdrawResponse;
+use semper_protocol::reconcile::Discrepancy;
+use semper_protocol::signed::Signed;
+use semper_protocol::wallet;
+use semper_server::http::OPENAPI_JSON;
+use semper_server::http::views::{
+    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
+    OutboxView,
+};
+use serde_json::json;
+
+use crate::world::{Embedded, METRICS_TEXT, now, run};
+
+const COINS: usize = 3;
+
+fn eur(text: &str) -> Amount {
+    format!("EUR:{text}").parse().unwrap()
+}
+
+#[test]
+fn http_happy_path_withdraw_deposit_settle() {
+    run(async {
+        let env = Embedded::start("happy").await;
+        let (public, operator) = (&env.public, &env.operator);
+
+        let health: HealthView = public.get("/health").await.json();
+        assert_eq!(health.status, "ok");
+        assert_eq!(health.roles, ["issuer", "acquirer", "clearing"]);
+        let metrics = public.get("/metrics").await;
+        assert_eq!(metrics.status, 200);
+        assert_eq!(String::from_utf8(metrics.body).unwrap(), METRICS_TEXT);
+        let openapi = public.get("/openapi.json").await;
+        assert_eq!(openapi.status, 200);
+        assert_eq!(openapi.body, OPENAPI_JSON.as_bytes());
+
+        // The issuer's set, and a denomination of EUR 1.00 withdrawable now.
+        let set: SignedDenominationSet = public.get("/v1/issuer/denominations").await.json();
+        let at = now();
+        let denomination = set
+            .body()
+            .fields()
+            .denominations
+            .iter()
+            .find(|d| d.value() == eur("1.00") && d.can_withdraw(at))
+            .expect("a EUR 1.00 denomination withdrawable now")
+            .clone();
+
+        // Open and fund an account (the credit is the operator's).
+        let account_key = SigningKey::generate(&mut rand::rng());
+        let account = AccountId(rand::random());
+        let opened = public
+            .post(
+                "/v1/issuer/accounts",
+                &json!({"account": account, "public_key": account_key.verifying_key(), "currency": "EUR"}),
+            )
+            .await;
+        assert_eq!(opened.status, 200);
+        let opened: AccountView = opened.json();
+        assert_eq!((opened.account, opened.balance), (account, eur("0.00")));
+        let credit_path = format!("/v1/issuer/accounts/{account}/credit");
+        let credit = json!({"reference": "wire-1", "amount": "EUR:10.00"});
+        let credited: AccountView = operator.post(&credit_path, &credit).await.json();
+        assert_eq!(credited.balance, eur("10.00"));
+        // The same reference again credits once.
+        let again: AccountView = operator.post(&credit_path, &credit).await.json();
+        assert_eq!(again.balance, eur("10.00"));
+
+        // Withdraw coins with a real blinded request.
+        let request_id = RequestId(rand::random());
+        let (request, planned) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &account_key,
+            account,
+            request_id,
+            &vec![denomination.clone(); COINS],
+        )
+        .unwrap();
+        let withdrawn = public.post("/v1/issuer/withdraw", &request).await;
+        assert_eq!(withdrawn.status, 200);
+        let response: WithdrawResponse = withdrawn.json();
+        let coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+        let account_now: AccountView = public
+            .get(&format!("/v1/issuer/accounts/{account}"))
+            .await
+            .json();
+        assert_eq!(account_now.balance, eur("7.00"));
+        // A replay gets the same signatures and debits nothing.
+        let replayed: WithdrawResponse = public.post("/v1/issuer/withdraw", &request).await.json();
+        assert_eq!(replayed, response);
+
+        // The acquirer learns the issuer's denominations, and onboards a merchant.
+        let known: DenominationCountView = operator
+            .post_empty("/v1/acquirer/denominations/refresh")
+            .await
+            .json();
+        assert!(known.denominations > 0);
+        let merchant_key = SigningKey::generate(&mut rand::rng());
+        let merchant = MerchantId(rand::random());
+        let registered = operator
+            .post(
+                "/v1/acquirer/merchants",
+                &json!({"merchant": merchant, "public_key": merchant_key.verifying_key()}),
+            )
+            .await;
+        assert_eq!(registered.status, 200);
+        let registered: MerchantView = registered.json();
+        assert_eq!(registered.balances, Vec::<Amount>::new());
+
+        // Pay the merchant and deposit.
+        let acquirer = env
+            .deployment
+            .banks()
+            .iter()
+            .find(|bank| bank.roles.contains(&"acquirer"))
+            .unwrap()
+            .id;
+        let permissions = coins
+            .iter()
+            .map(|coin| {
+                wallet::sign_deposit_permission(coin, ContractHash([7; 32]), merchant, acquirer, at)
+            })
+            .collect();
+        let deposit_id = RequestId(rand::random());
+        let deposit = Signed::sign(
+            DepositRequest {
+                merchant,
+                deposit_id,
+                permissions: BoundedVec::new(permissions).unwrap(),
+            },
+            &merchant_key,
+        );
+        let deposited = public.post("/v1/acquirer/deposits", &deposit).await;
+        assert_eq!(deposited.status, 200);
+        let answer: DepositResponse = deposited.json();
+        assert!(
+            answer
+                .results
+                .iter()
+                .all(|result| matches!(result, DepositResult::Accepted)),
+            "{answer:?}"
+        );
+        let status: DepositStatusView = public
+            .get(&format!(
+                "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}"
+            ))
+            .await
+            .json();
+        assert_eq!(
+            status,
+            DepositStatusView::Done {
+                response: answer.clone()
+            }
+        );
+        let merchant_now: MerchantView = public
+            .get(&format!("/v1/acquirer/merchants/{merchant}"))
+            .await
+            .json();
+        assert_eq!(merchant_now.balances, vec![eur("3.00")]);
+
+        // Settle: the outbox holds the confirmation until flushed.
+        let outbox: OutboxView = public.get("/v1/acquirer/outbox").await.json();
+        assert_eq!(outbox.queued, 1, "{outbox:?}");
+        let flushed: OutboxView = operator
+            .post_empty("/v1/acquirer/outbox/flush")
+            .await
+            .json();
+        assert_eq!(
+            (flushed.queued, flushed.pending.len()),
+            (0, 0),
+            "{flushed:?}"
+        );
+        let cycle: CycleView = public.get("/v1/clearing/cycle").await.json();
+        assert_eq!((cycle.sequence, cycle.submissions), (1, 1));
+        let cut = operator.post_empty("/v1/clearing/cycle/cut").await;
+        assert_eq!(cut.status, 200);
+        let report: SignedSettlementReport = cut.json();
+        let fields = report.body().fields();
+        assert_eq!(fields.sequence, 1);
+        let owed: u64 = fields
+            .obligations
+            .iter()
+            .map(|o| o.amount.minor_units())
+            .sum();
+        assert_eq!(owed, eur("3.00").minor_units());
+        let reports: Vec<SignedSettlementReport> =
+            public.get("/v1/clearing/reports?after=0").await.json();
+        assert_eq!(reports, vec![report.clone()]);
+        let none_after: Vec<SignedSettlementReport> = public
+            .get("/v1/clearing/reports?after=1&limit=5")
+            .await
+            .json();
+        assert!(none_after.is_empty());
+        let next: CycleView = public.get("/v1/clearing/cycle").await.json();
+        assert_eq!((next.sequence, next.submissions), (2, 0));
+
+        // Discrepancies: none, and operator-only.
+        for role in ["issuer", "acquirer"] {
+            let path = format!("/v1/{role}/discrepancies?from=0&limit=10");
+            let found: Vec<Discrepancy> = operator.get(&path).await.json();
+            assert_eq!(found, vec![]);
+            public.get(&path).await.assert_error(401, "auth.required");
+        }
+        env.stop().await;
+    });
+}

@@ -1,0 +1,85 @@
+//! Above `requests_in_flight_max` requests in progress, the server answers 503 `server.busy` with
+//! `Retry-After` at once; once they finish, it answers again.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::client::{Client, Response, connect, read_response};
+use crate::world::{run, serve, settings};
+
+/// The longest the test waits for the server to see a request it holds.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// GETs `/health` until the answer has `status`, or panics after [`SETTLE`].
+async fn until_status(client: &Client, status: u16) -> Response {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let response = client.get("/health").await;
+        if response.status == status {
+            return response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never answered {status}: {response:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn http_overload_answers_busy_with_retry_after() {
+    run(async {
+        let (api, client) = serve(&settings(1, None), Default::default());
+        // One request held in progress: its headers sent, its body not yet.
+        let body = br#"{"account":"00","public_key":"00","currency":"EUR"}"#;
+        let head = format!(
+            "POST /v1/issuer/accounts HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let addr = client.addr;
+        let mut held = actix_web::rt::task::spawn_blocking(move || {
+            let mut stream = connect(addr);
+            stream.write_all(head.as_bytes()).unwrap();
+            stream
+        })
+        .await
+        .unwrap();
+
+        let busy = until_status(&client, 503).await;
+        busy.assert_error(503, "server.busy");
+        assert_eq!(busy.header("retry-after"), Some("7"));
+        // Concurrent requests meanwhile: every one is refused at once.
+        let burst: Vec<Response> = futures_join(&client, 8).await;
+        for response in &burst {
+            response.assert_error(503, "server.busy");
+            assert_eq!(response.header("retry-after"), Some("7"));
+        }
+
+        // The held request finishes (the node hosts no issuer), and the bound frees.
+        let answer = actix_web::rt::task::spawn_blocking(move || {
+            held.write_all(body).unwrap();
+            read_response(&mut held)
+        })
+        .await
+        .unwrap();
+        answer.assert_error(400, "request.malformed");
+        until_status(&client, 200).await;
+        api.stop().await;
+    });
+}
+
+/// `count` GETs of `/health` sent at once.
+async fn futures_join(client: &Client, count: usize) -> Vec<Response> {
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let client = client.clone();
+            actix_web::rt::spawn(async move { client.get("/health").await })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(count);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}

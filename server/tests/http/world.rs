@@ -1,0 +1,128 @@
+//! What the HTTP tests run against: the embedded deployment (an issuer, an acquirer and a clearing
+//! house over loopback QUIC, with its HTTP API), or a bare HTTP API over no roles.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use semper_actors::clock::SystemClock;
+use semper_protocol::time::Timestamp;
+use semper_server::config::Config;
+use semper_server::deployment::Deployment;
+use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
+use semper_server::interbank::HostedRoles;
+
+use crate::client::Client;
+
+/// The bound on a whole test.
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The token of the bare APIs.
+pub const TOKEN: &str = "http-test-operator-token";
+/// What the bare APIs render at `/metrics`.
+pub const METRICS_TEXT: &str = "# semper http test metrics\n";
+
+/// Runs `future` in a fresh actix system, bounded by [`TEST_TIMEOUT`].
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    actix::System::new().block_on(async move {
+        tokio::time::timeout(TEST_TIMEOUT, future)
+            .await
+            .expect("the test took longer than its bound")
+    })
+}
+
+/// The time now, as the banks read it.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap())
+}
+
+pub fn metrics_render() -> MetricsRender {
+    Arc::new(|| METRICS_TEXT.to_owned())
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "semper-http-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The embedded deployment, and clients of its HTTP API.
+pub struct Embedded {
+    pub deployment: Deployment,
+    /// A client without the operator token.
+    pub public: Client,
+    /// A client with it.
+    pub operator: Client,
+    _dir: TempDir,
+}
+
+impl Embedded {
+    /// Starts the embedded deployment under a fresh directory. Outbox passes and cut-offs are
+    /// left to the test, so that each step is deterministic.
+    pub async fn start(name: &str) -> Self {
+        let dir = TempDir::new(name);
+        let mut config = Config::embedded_for_tests(&dir.0);
+        for bank in &mut config.banks {
+            if let Some(acquirer) = &mut bank.acquirer {
+                acquirer.submit_interval_ms = 3_600_000;
+            }
+            if let Some(clearing) = &mut bank.clearing {
+                clearing.cycle_max_ms = 3_600_000;
+            }
+        }
+        let deployment = Deployment::start(&config, Arc::new(SystemClock), metrics_render())
+            .await
+            .unwrap_or_else(|error| panic!("the embedded deployment did not start: {error}"));
+        let addr = deployment.http_addr().expect("the deployment serves HTTP");
+        let public = Client::new(addr);
+        let operator = public.with_token(deployment.operator_token().expose());
+        Self {
+            deployment,
+            public,
+            operator,
+            _dir: dir,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.deployment.stop().await;
+    }
+}
+
+/// Settings of a bare API on a free loopback port.
+pub fn settings(in_flight_max: usize, token: Option<&str>) -> HttpSettings {
+    HttpSettings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        workers: 2,
+        body_limit_bytes: 4096,
+        requests_in_flight_max: in_flight_max,
+        retry_after_s: 7,
+        operator_token: token.map(|token| OperatorToken::new(token.to_owned()).unwrap()),
+    }
+}
+
+/// An HTTP API over `roles` with `settings`, and a client of it.
+pub fn serve(settings: &HttpSettings, roles: HostedRoles) -> (HttpApi, Client) {
+    let api = HttpApi::serve(settings, roles, metrics_render(), None).unwrap();
+    let client = Client::new(api.local_addr());
+    (api, client)
+}

@@ -1,0 +1,39 @@
+//! The storage layer's metrics, each name written once, and the committer's handles on them.
+
+use std::time::Duration;
+
+use metrics::Histogram;
+
+use crate::store::Role;
+
+/// Time to write one group with its WAL fsync, in seconds, by role.
+pub const COMMIT_SECONDS: &str = "semper_storage_commit_seconds";
+/// Transactions in one group (one fsync), by role.
+pub const COMMIT_GROUP_TRANSACTIONS: &str = "semper_storage_commit_group_transactions";
+
+/// The committer's series, registered once at its start so that its thread records through
+/// handles: no lookup or label per group, and the recorder current at start (global, or a test's
+/// local one) receives them.
+pub(crate) struct CommitMetrics {
+    seconds: Histogram,
+    group: Histogram,
+}
+
+impl CommitMetrics {
+    /// Registers the series of the committer of a `role` store.
+    pub(crate) fn register(role: Role) -> Self {
+        let role = role.name();
+        Self {
+            seconds: metrics::histogram!(COMMIT_SECONDS, "role" => role),
+            group: metrics::histogram!(COMMIT_GROUP_TRANSACTIONS, "role" => role),
+        }
+    }
+
+    /// Records one group: its size and, when it wrote anything, its synced write's time.
+    pub(crate) fn group(&self, transactions: usize, write: Option<Duration>) {
+        self.group.record(transactions as f64);
+        if let Some(write) = write {
+            self.seconds.record(write.as_secs_f64());
+        }
+    }
+}
