@@ -2,6 +2,7 @@
 //! driven over HTTP through a withdrawal, a deposit and a settlement, stopped with SIGTERM, and
 //! started again on the same data to show it resumes where it stopped.
 
+mod deployment;
 mod multibank;
 mod process;
 
@@ -167,9 +168,23 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let reports = api.reports(0).unwrap();
     assert!(reports.contains(&report));
 
-    // Metrics of every layer are exposed.
+    // Metrics of every layer are exposed, and those of the work just done have samples.
     let metrics = api.metrics().unwrap();
-    for series in semper_server::telemetry::metrics::REQUIRED_SERIES {
+    let exercised = [
+        "semper_http_requests_total{",
+        "semper_http_request_duration_seconds_bucket{",
+        "semper_acquirer_micro_batch_coins_bucket",
+        "semper_acquirer_verify_seconds_bucket",
+        "semper_issuer_spend_check_coins_bucket",
+        "semper_issuer_spend_check_verify_seconds_bucket",
+        "semper_issuer_withdraw_coins_bucket",
+        "semper_link_request_seconds_bucket{",
+        "semper_clearing_cycles_total",
+        "semper_clearing_submissions_total",
+        "semper_acquirer_submissions_total",
+    ];
+    let required = semper_server::telemetry::metrics::REQUIRED_SERIES;
+    for series in required.iter().chain(&exercised) {
         assert!(metrics.contains(series), "/metrics lacks {series}");
     }
 
