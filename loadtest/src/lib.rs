@@ -5,3 +5,4 @@
 //! server's binary tests and the multi-bank tests drive a deployment with.
 
 pub mod client;
+pub mod parties;

@@ -106,6 +106,9 @@ mod tests {
         assert!(text.contains(malformed), "{text}");
         assert!(text.contains(r#"endpoint="route.unknown""#), "{text}");
         assert!(text.contains(HTTP_REQUEST_DURATION_SECONDS), "{text}");
-        assert!(!text.contains("0123456789abcdef") && !text.contains("/secret"), "{text}");
+        assert!(
+            !text.contains("0123456789abcdef") && !text.contains("/secret"),
+            "{text}"
+        );
     }
 }

@@ -75,10 +75,10 @@ impl HttpApi {
         ));
         let body_limit = settings.body_limit_bytes;
         let server = HttpServer::new(move || app(state.clone(), limiter.clone(), body_limit))
-        .workers(settings.workers.max(1))
-        // The process owns its signals: `main` decides when to stop, and calls `stop`.
-        .disable_signals()
-        .shutdown_timeout(STOP_GRACE.as_secs());
+            .workers(settings.workers.max(1))
+            // The process owns its signals: `main` decides when to stop, and calls `stop`.
+            .disable_signals()
+            .shutdown_timeout(STOP_GRACE.as_secs());
         let server = match listener {
             Some(listener) => server.listen(listener)?,
             None => server.bind(settings.listen)?,

@@ -36,15 +36,16 @@ fn an_acquirer_without_a_clearing_house_or_a_peer_without_an_address_is_refused(
     // The clearing house of another process, named by its card but without its address.
     let clearing = Config::embedded_for_tests(&dir.0.join("other"));
     let card = actix::System::new().block_on(async {
-        let deployment =
-            Deployment::start(&clearing, Arc::new(SystemClock), Arc::new(String::new))
-                .await
-                .unwrap();
+        let deployment = Deployment::start(&clearing, Arc::new(SystemClock), Arc::new(String::new))
+            .await
+            .unwrap();
         let card = deployment.banks()[2].card.clone();
         deployment.stop().await;
         card
     });
-    config.banks[1].peers.push(semper_server::config::PeerSection { card, addr: None });
+    config.banks[1]
+        .peers
+        .push(semper_server::config::PeerSection { card, addr: None });
     let error = start_error(&config);
     assert!(error.contains("`banks[1].peers`"), "{error}");
     assert!(error.contains("give the addr"), "{error}");

@@ -10,14 +10,11 @@ use std::path::PathBuf;
 
 use process::Process;
 use semper_loadtest::client::Api;
+use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
-use semper_protocol::bounded::BoundedVec;
-use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
-use semper_protocol::messages::merchant::{DepositRequest, DepositResult};
-use semper_protocol::signed::Signed;
+use semper_protocol::ids::ContractHash;
+use semper_protocol::messages::merchant::DepositResult;
 use semper_protocol::time::Timestamp;
-use semper_protocol::wallet;
 use semper_server::keytool::parse_bank_id;
 
 pub const TOKEN: &str = "binary-test-operator-token";
@@ -78,61 +75,25 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let semper = Process::start(&[], &env, &dir.0);
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
 
-    // Withdraw: open an account, fund it, and withdraw coins of the first denomination.
-    let set = api.denominations().unwrap();
-    let at = now();
-    let denomination = set
-        .body()
-        .fields()
-        .denominations
-        .iter()
-        .find(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
-        .expect("a denomination withdrawable now")
-        .clone();
+    // Withdraw: open an account, fund it, and withdraw coins of a denomination in force.
+    let denomination = withdrawable(&api.denominations().unwrap(), now()).unwrap();
     let value = denomination.fields().value;
-    let account_key = SigningKey::generate(&mut rand::rng());
-    let account = AccountId(rand::random());
     let eur = Currency::new("EUR").unwrap();
-    api.open_account(account, account_key.verifying_key(), eur)
-        .unwrap();
     let funding: Amount = "EUR:100.00".parse().unwrap();
-    api.credit(account, "transfer-1", funding).unwrap();
-    let request_id = RequestId(rand::random());
-    let (request, planned) = wallet::prepare_withdraw(
-        &mut rand::rng(),
-        &account_key,
-        account,
-        request_id,
-        &vec![denomination.clone(); COINS],
-    )
-    .unwrap();
-    let response = api.withdraw(&request).unwrap();
-    let coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+    let wallet = Wallet::open(&mut api, eur, funding, "transfer-1").unwrap();
+    let account = wallet.account;
+    let withdrawal = wallet.withdraw(&mut api, &denomination, COINS).unwrap();
     let spent = Amount::from_minor_units(eur, value.minor_units() * COINS as u64);
     let left = funding.checked_sub(spent).unwrap();
     assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
 
     // Pay a merchant and deposit at the acquirer.
-    let acquirer: BankId = parse_bank_id("02000000000000000000000000000002").unwrap();
-    let merchant_key = SigningKey::generate(&mut rand::rng());
-    let merchant = MerchantId(rand::random());
-    api.register_merchant(merchant, merchant_key.verifying_key())
+    let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant = Merchant::register(&mut api, acquirer).unwrap();
+    let deposit = merchant
+        .deposit_of(&withdrawal.coins, ContractHash([7; 32]), now())
         .unwrap();
-    let permissions = coins
-        .iter()
-        .map(|coin| {
-            wallet::sign_deposit_permission(coin, ContractHash([7; 32]), merchant, acquirer, at)
-        })
-        .collect();
-    let deposit_id = RequestId(rand::random());
-    let deposit = Signed::sign(
-        DepositRequest {
-            merchant,
-            deposit_id,
-            permissions: BoundedVec::new(permissions).unwrap(),
-        },
-        &merchant_key,
-    );
+    let deposit_id = deposit.body().deposit_id;
     let answer = api.deposit(&deposit).unwrap();
     assert!(
         answer
@@ -141,6 +102,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
             .all(|r| matches!(r, DepositResult::Accepted)),
         "{answer:?}"
     );
+    let merchant = merchant.id;
     assert_eq!(
         api.deposit_status(merchant, deposit_id).unwrap()["status"],
         "done"
@@ -210,7 +172,10 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     );
     assert!(api.reports(0).unwrap().contains(&report));
     // A replayed withdrawal gets the same signatures and debits nothing.
-    assert_eq!(api.withdraw(&request).unwrap(), response);
+    assert_eq!(
+        api.withdraw(&withdrawal.request).unwrap(),
+        withdrawal.response
+    );
     assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
     let (status, _) = semper.terminate();
     assert!(status.success());

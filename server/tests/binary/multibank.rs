@@ -9,13 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use semper_loadtest::client::Api;
+use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
-use semper_protocol::bounded::BoundedVec;
-use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
-use semper_protocol::messages::merchant::{DepositRequest, DepositResult};
-use semper_protocol::signed::Signed;
-use semper_protocol::wallet;
+use semper_protocol::ids::ContractHash;
+use semper_protocol::messages::merchant::DepositResult;
 use semper_server::keytool::parse_bank_id;
 
 use super::process::Process;
@@ -123,65 +120,20 @@ fn five_processes_settle_a_cross_bank_payment() {
     let mut acquirer = Api::new(processes[4].http, Some(TOKEN.into()));
     let mut clearing = Api::new(processes[0].http, Some(TOKEN.into()));
 
-    // A wallet of issuer-1 withdraws two coins.
-    let at = now();
-    let set = issuer.denominations().unwrap();
-    let denomination = set
-        .body()
-        .fields()
-        .denominations
-        .iter()
-        .find(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
-        .expect("a denomination withdrawable now")
-        .clone();
-    let account_key = SigningKey::generate(&mut rand::rng());
-    let account = AccountId(rand::random());
+    // A wallet of issuer-1 withdraws two coins, and pays a merchant of acquirer-2 with them.
+    let denomination = withdrawable(&issuer.denominations().unwrap(), now()).unwrap();
     let eur = Currency::new("EUR").unwrap();
-    issuer
-        .open_account(account, account_key.verifying_key(), eur)
-        .unwrap();
-    issuer
-        .credit(account, "transfer-1", "EUR:50.00".parse().unwrap())
-        .unwrap();
-    let request_id = RequestId(rand::random());
-    let (request, planned) = wallet::prepare_withdraw(
-        &mut rand::rng(),
-        &account_key,
-        account,
-        request_id,
-        &[denomination.clone(), denomination.clone()],
-    )
-    .unwrap();
-    let coins =
-        wallet::finalize_coins(request_id, planned, &issuer.withdraw(&request).unwrap()).unwrap();
-
-    // It pays a merchant of acquirer-2, which deposits them.
+    let wallet =
+        Wallet::open(&mut issuer, eur, "EUR:50.00".parse().unwrap(), "transfer-1").unwrap();
+    let coins = wallet
+        .withdraw(&mut issuer, &denomination, 2)
+        .unwrap()
+        .coins;
     let acquirer_id = parse_bank_id("02000000000000000000000000000002").unwrap();
-    let merchant_key = SigningKey::generate(&mut rand::rng());
-    let merchant = MerchantId(rand::random());
-    acquirer
-        .register_merchant(merchant, merchant_key.verifying_key())
+    let merchant = Merchant::register(&mut acquirer, acquirer_id).unwrap();
+    let deposit = merchant
+        .deposit_of(&coins, ContractHash([9; 32]), now())
         .unwrap();
-    let permissions = coins
-        .iter()
-        .map(|coin| {
-            wallet::sign_deposit_permission(
-                coin,
-                ContractHash([9; 32]),
-                merchant,
-                acquirer_id,
-                now(),
-            )
-        })
-        .collect();
-    let deposit = Signed::sign(
-        DepositRequest {
-            merchant,
-            deposit_id: RequestId(rand::random()),
-            permissions: BoundedVec::new(permissions).unwrap(),
-        },
-        &merchant_key,
-    );
     let answer = acquirer.deposit(&deposit).unwrap();
     assert!(
         answer

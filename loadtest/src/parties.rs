@@ -1,0 +1,147 @@
+//! The simulated parties of a marketplace, over the HTTP API: a wallet that opens an account at
+//! its issuer, is funded, withdraws and pays; a merchant that registers at its acquirer and
+//! deposits what it was paid. Each step is the real protocol, with real keys and signatures.
+
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::denomination::{Denomination, SignedDenominationSet};
+use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::{self, WalletCoin};
+
+use crate::client::{Api, ApiError};
+
+/// Why a party's step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PartyError {
+    /// The API refused or failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The wallet's own checks refused (e.g. a blind signature that does not verify).
+    #[error("wallet: {0}")]
+    Wallet(#[from] wallet::WalletError),
+    /// More coins than one request carries.
+    #[error("{0} coins do not fit one request")]
+    TooManyCoins(usize),
+}
+
+/// The denomination of `set` that is withdrawable at `at`, of the lowest value.
+pub fn withdrawable(set: &SignedDenominationSet, at: Timestamp) -> Option<Denomination> {
+    set.body()
+        .fields()
+        .denominations
+        .iter()
+        .filter(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
+        .min_by_key(|d| d.fields().value.minor_units())
+        .cloned()
+}
+
+/// A withdrawal made: the signed request (to replay it), the issuer's answer and the coins.
+pub struct Withdrawal {
+    /// The request, as sent.
+    pub request: SignedWithdrawRequest,
+    /// The issuer's answer.
+    pub response: WithdrawResponse,
+    /// The coins, unblinded and checked.
+    pub coins: Vec<WalletCoin>,
+}
+
+/// A wallet: an account at one issuer and the key that signs for it.
+pub struct Wallet {
+    /// The account.
+    pub account: AccountId,
+    key: SigningKey,
+}
+
+impl Wallet {
+    /// Opens a new account in `currency` and has the operator credit it `funding`, with the
+    /// transfer reference `reference`.
+    pub fn open(
+        api: &mut Api,
+        currency: Currency,
+        funding: Amount,
+        reference: &str,
+    ) -> Result<Self, PartyError> {
+        let wallet = Self {
+            account: AccountId(rand::random()),
+            key: SigningKey::generate(&mut rand::rng()),
+        };
+        api.open_account(wallet.account, wallet.key.verifying_key(), currency)?;
+        api.credit(wallet.account, reference, funding)?;
+        Ok(wallet)
+    }
+
+    /// Withdraws `count` coins of `denomination`, and unblinds and checks them.
+    pub fn withdraw(
+        &self,
+        api: &mut Api,
+        denomination: &Denomination,
+        count: usize,
+    ) -> Result<Withdrawal, PartyError> {
+        let request_id = RequestId(rand::random());
+        let (request, planned) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &self.key,
+            self.account,
+            request_id,
+            &vec![denomination.clone(); count],
+        )?;
+        let response = api.withdraw(&request)?;
+        let coins = wallet::finalize_coins(request_id, planned, &response)?;
+        Ok(Withdrawal {
+            request,
+            response,
+            coins,
+        })
+    }
+}
+
+/// A merchant: its id at its acquirer and the key that signs its deposits.
+pub struct Merchant {
+    /// The merchant.
+    pub id: MerchantId,
+    /// Its acquirer.
+    pub acquirer: BankId,
+    key: SigningKey,
+}
+
+impl Merchant {
+    /// A new merchant, registered at `acquirer` by its operator.
+    pub fn register(api: &mut Api, acquirer: BankId) -> Result<Self, PartyError> {
+        let merchant = Self {
+            id: MerchantId(rand::random()),
+            acquirer,
+            key: SigningKey::generate(&mut rand::rng()),
+        };
+        api.register_merchant(merchant.id, merchant.key.verifying_key())?;
+        Ok(merchant)
+    }
+
+    /// The deposit of `coins`, paid at `at` for the contract `contract`: each coin's permission
+    /// signed by the wallet, the whole signed by the merchant.
+    pub fn deposit_of(
+        &self,
+        coins: &[WalletCoin],
+        contract: ContractHash,
+        at: Timestamp,
+    ) -> Result<SignedDepositRequest, PartyError> {
+        let permissions = coins
+            .iter()
+            .map(|coin| wallet::sign_deposit_permission(coin, contract, self.id, self.acquirer, at))
+            .collect();
+        let permissions =
+            BoundedVec::new(permissions).map_err(|_| PartyError::TooManyCoins(coins.len()))?;
+        Ok(Signed::sign(
+            DepositRequest {
+                merchant: self.id,
+                deposit_id: RequestId(rand::random()),
+                permissions,
+            },
+            &self.key,
+        ))
+    }
+}
