@@ -6,16 +6,7 @@ use semper_protocol::clearing::Participant;
 use semper_protocol::ids::BankId;
 use semper_storage::CommitConfig;
 
-/// How a report is pushed to a participant that does not take it at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DeliveryRetry {
-    /// Deliveries tried per participant and report, the first included.
-    pub attempts_max: u32,
-    /// Wait before the first retry; it doubles after each.
-    pub backoff_initial_ms: u64,
-    /// Longest wait between two tries.
-    pub backoff_max_ms: u64,
-}
+use crate::retry::RetryConfig;
 
 /// A clearing house's configuration.
 #[derive(Clone, Debug)]
@@ -41,6 +32,6 @@ pub struct ClearingConfig {
     pub cycle_max_submissions: u64,
     /// How often the cut-off timer looks at the open cycle's age.
     pub cycle_check_ms: u64,
-    /// Retries of report deliveries.
-    pub delivery: DeliveryRetry,
+    /// Retries of each report's delivery to a participant that does not take it at once.
+    pub delivery: RetryConfig,
 }

@@ -20,6 +20,6 @@ pub mod state;
 pub mod submit;
 
 pub use actor::{ClearingActor, ClearingHandle};
-pub use config::{ClearingConfig, DeliveryRetry};
+pub use config::ClearingConfig;
 pub use error::ClearingError;
 pub use state::ClearingState;

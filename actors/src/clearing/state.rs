@@ -12,11 +12,12 @@ use semper_storage::commit::{Committer, Transaction};
 use semper_storage::{Role, Store};
 use tokio::sync::oneshot;
 
-use super::config::{ClearingConfig, DeliveryRetry};
+use super::config::ClearingConfig;
 use super::error::ClearingError;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::retry::RetryConfig;
 
 /// The name of the clearing house's key in its key store.
 const CLEARING_KEY: &str = "clearing";
@@ -46,7 +47,7 @@ pub struct ClearingState {
     /// How often the timer looks at the open cycle.
     pub cycle_check_ms: u64,
     /// Retries of report deliveries.
-    pub delivery: DeliveryRetry,
+    pub delivery: RetryConfig,
 }
 
 impl ClearingState {

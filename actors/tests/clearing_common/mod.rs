@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use semper_actors::clearing::{ClearingConfig, ClearingHandle, ClearingState, DeliveryRetry};
+use semper_actors::clearing::{ClearingConfig, ClearingHandle, ClearingState};
 use semper_actors::clock::ManualClock;
 use semper_actors::gateway::{GatewayError, GatewayFuture, ReportSink};
+use semper_actors::retry::RetryConfig;
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::Participant;
@@ -120,7 +121,7 @@ impl Fixture {
             cycle_max_ms: self.cycle_max_ms,
             cycle_max_submissions: self.cycle_max_submissions,
             cycle_check_ms: 5,
-            delivery: DeliveryRetry {
+            delivery: RetryConfig {
                 attempts_max: 5,
                 backoff_initial_ms: 1,
                 backoff_max_ms: 4,

@@ -30,8 +30,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rayon::prelude::*;
-use semper_actors::clearing::{ClearingConfig, ClearingHandle, ClearingState, DeliveryRetry};
+use semper_actors::clearing::{ClearingConfig, ClearingHandle, ClearingState};
 use semper_actors::clock::{Clock as _, SystemClock};
+use semper_actors::retry::RetryConfig;
 use semper_bench::in_flight::in_flight;
 use semper_bench::in_process::DiscardReports;
 use semper_link::{
@@ -288,7 +289,7 @@ fn clearing_config(data_dir: &Path, keys: &Keys) -> ClearingConfig {
         cycle_max_ms: u64::MAX,
         cycle_max_submissions: u64::MAX,
         cycle_check_ms: 1_000,
-        delivery: DeliveryRetry {
+        delivery: RetryConfig {
             attempts_max: 1,
             backoff_initial_ms: 1,
             backoff_max_ms: 1,

@@ -128,12 +128,14 @@ impl HttpClient {
         head.push_str("\r\n");
         let mut message = head.into_bytes();
         message.extend_from_slice(body);
+        // A server may answer, and close, before reading a body it refuses (too large, say):
+        // its answer still counts, so a failed write is reported only when no answer follows.
         let written = connection.get_mut().write_all(&message);
-        if let Err(error) = written {
-            self.connection = None;
-            return Err(io(error));
-        }
-        let response = read_response(connection, addr);
+        let response = match (read_response(connection, addr), written) {
+            (Ok(response), _) => Ok(response),
+            (Err(_), Err(error)) => Err(io(error)),
+            (Err(error), Ok(())) => Err(error),
+        };
         let keep = matches!(&response, Ok(r) if r.header("connection") != Some("close"));
         if !keep {
             self.connection = None;
@@ -142,7 +144,8 @@ impl HttpClient {
     }
 }
 
-fn read_response(
+/// Reads one response from `reader` (a connection to `addr`).
+pub fn read_response(
     reader: &mut BufReader<TcpStream>,
     addr: SocketAddr,
 ) -> Result<Response, HttpError> {

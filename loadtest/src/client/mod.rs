@@ -4,4 +4,4 @@ pub mod api;
 pub mod http;
 
 pub use api::{Api, ApiError};
-pub use http::{HttpClient, HttpError, Response};
+pub use http::{HttpClient, HttpError, Response, read_response};

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use rand::CryptoRng;
+use semper_protocol::acquirer::proves_double_spend;
 use semper_protocol::amount::{Amount, AmountError};
 use semper_protocol::batch_verifier::{BatchVerifier, PermissionError, PoolError};
 use semper_protocol::bounded::{BoundedVec, TooMany};
@@ -213,9 +214,7 @@ impl DemoAcquirer {
         permission: &SignedDepositPermission,
         earlier: &SignedDepositPermission,
     ) -> Result<(), AcquirerError> {
-        let same_coin = earlier.body().coin == permission.body().coin;
-        let different = earlier.body_digest() != permission.body_digest();
-        if same_coin && different && earlier.verify_coin_key().is_ok() {
+        if proves_double_spend(permission, &permission.body_digest(), earlier) {
             Ok(())
         } else {
             Err(AcquirerError::BadConflictProof)

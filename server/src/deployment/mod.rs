@@ -304,15 +304,7 @@ fn node_config(
         callees.extend(clearing.map(|clearing| clearing.id));
     }
     if bank.clearing.is_some() {
-        callees.extend(
-            directory
-                .cards
-                .iter()
-                .filter(|card| {
-                    card.id != bank.id && (card.issuer.is_some() || card.acquirer_key.is_some())
-                })
-                .map(|card| card.id),
-        );
+        callees.extend(directory.participants(bank.id).map(|card| card.id));
     }
     callees.sort();
     callees.dedup();

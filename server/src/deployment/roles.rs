@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use semper_actors::acquirer::{AcquirerConfig, TrustedClearing, TrustedIssuer};
-use semper_actors::clearing::{ClearingConfig, DeliveryRetry};
+use semper_actors::clearing::ClearingConfig;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
 use semper_actors::retry::RetryConfig;
 use semper_link::Limits;
@@ -44,19 +44,26 @@ impl Directory<'_> {
 
     /// The clearing house, when exactly one is known; the ids of all when several are.
     pub fn clearing(&self) -> Result<Option<TrustedClearing>, Vec<BankId>> {
-        let mut found = self.cards.iter().filter_map(|card| {
-            card.clearing_key
-                .map(|key| TrustedClearing { id: card.id, key })
-        });
-        match (found.next(), found.next()) {
-            (first, None) => Ok(first),
-            _ => Err(self
-                .cards
-                .iter()
-                .filter(|card| card.clearing_key.is_some())
-                .map(|card| card.id)
-                .collect()),
+        let found: Vec<TrustedClearing> = self
+            .cards
+            .iter()
+            .filter_map(|card| {
+                card.clearing_key
+                    .map(|key| TrustedClearing { id: card.id, key })
+            })
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            many => Err(many.iter().map(|clearing| clearing.id).collect()),
         }
+    }
+
+    /// The banks other than `clearing` that issue or acquire: the clearing house's participants.
+    pub fn participants(&self, clearing: BankId) -> impl Iterator<Item = &BankCard> {
+        self.cards.iter().filter(move |card| {
+            card.id != clearing && (card.issuer.is_some() || card.acquirer_key.is_some())
+        })
     }
 }
 
@@ -131,9 +138,7 @@ pub fn clearing(
     directory: &Directory<'_>,
 ) -> ClearingConfig {
     let participants = directory
-        .cards
-        .iter()
-        .filter(|card| card.id != id && (card.issuer.is_some() || card.acquirer_key.is_some()))
+        .participants(id)
         .map(|card| Participant {
             bank: card.id,
             acquirer_key: card.acquirer_key,
@@ -151,11 +156,7 @@ pub fn clearing(
         cycle_max_ms: section.cycle_max_ms,
         cycle_max_submissions: section.cycle_max_submissions,
         cycle_check_ms: section.cycle_check_ms,
-        delivery: DeliveryRetry {
-            attempts_max: section.delivery.attempts_max,
-            backoff_initial_ms: section.delivery.backoff_initial_ms,
-            backoff_max_ms: section.delivery.backoff_max_ms,
-        },
+        delivery: retry(&section.delivery),
     }
 }
 

@@ -12,7 +12,7 @@ use semper_protocol::wallet;
 use semper_server::http::views::AccountView;
 use serde_json::json;
 
-use crate::client::Client;
+use crate::client::{Client, ResponseExt};
 use crate::world::{Embedded, TOKEN, now, run, serve, settings};
 
 /// A funded account: its id and key.

@@ -19,6 +19,7 @@ use semper_server::http::views::{
 };
 use serde_json::json;
 
+use crate::client::ResponseExt;
 use crate::world::{Embedded, METRICS_TEXT, now, run};
 
 const COINS: usize = 3;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, Response, connect, read_response};
+use crate::client::{Client, Response, ResponseExt, connect, read_response};
 use crate::world::{run, serve, settings};
 
 /// The longest the test waits for the server to see a request it holds.
@@ -60,7 +60,7 @@ fn http_overload_answers_busy_with_retry_after() {
         // The held request finishes (the node hosts no issuer), and the bound frees.
         let answer = actix_web::rt::task::spawn_blocking(move || {
             held.write_all(body).unwrap();
-            read_response(&mut held)
+            read_response(held)
         })
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use semper_actors::acquirer::AcquirerState;
 use semper_actors::acquirer::{AcquirerConfig, AcquirerHandle, TrustedClearing, TrustedIssuer};
-use semper_actors::clearing::{ClearingConfig, ClearingState, DeliveryRetry};
+use semper_actors::clearing::{ClearingConfig, ClearingState};
 use semper_actors::clock::ManualClock;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerPublicKeys, IssuerState};
 use semper_actors::retry::RetryConfig;
@@ -292,7 +292,7 @@ impl World {
             cycle_max_ms: 24 * HOUR_MS,
             cycle_max_submissions: 1_000_000,
             cycle_check_ms: HOUR_MS,
-            delivery: DeliveryRetry {
+            delivery: RetryConfig {
                 attempts_max: 5,
                 backoff_initial_ms: 10,
                 backoff_max_ms: 100,
