@@ -1,0 +1,1 @@
+//! Emulated ATM circuits: cells, AAL5, traffic contracts and impairments.
