@@ -4,6 +4,8 @@
 //!   default (an issuer, an acquirer and a clearing house in one process, data under `./data`).
 //! - `keys`: provisions the banks of a config without starting them: link identities, role keys,
 //!   denomination keys, and each bank's public card for its peers.
+//! - `try`: a withdrawal, a deposit, a refused double spend and a settlement against a running
+//!   deployment, over HTTP, printed step by step.
 //! - `identity`: creates one bank's link identity.
 //! - `demo`: the protocol core's withdraw → deposit → spend check in one process, no storage.
 
@@ -24,6 +26,8 @@ mod cli;
 
 /// Coins the demo withdraws and spends unless told otherwise.
 const DEFAULT_COINS: usize = 64;
+/// Coins `semper try` withdraws and pays with unless told otherwise.
+const TRY_COINS: usize = 8;
 
 /// semper: a payment and clearing server for Chaumian e-cash.
 #[derive(Parser)]
@@ -43,6 +47,10 @@ enum Command {
     /// Provision the banks of a config without starting them: each bank's link identity, its
     /// role keys and denomination keys, and its public card (card.toml) for its peers.
     Keys(KeysArgs),
+    /// Try a running deployment (by default `semper run`'s embedded default): open and fund an
+    /// account, withdraw coins, pay a merchant who deposits them, see a double spend refused
+    /// with proof, and settle; each step over the HTTP API, printed as it happens.
+    Try(TryArgs),
     /// Run the in-process demo of the protocol core: withdraw, pay, spend check,
     /// double spend and tampering, with real keys and signatures; no storage or network yet.
     Demo(DemoArgs),
@@ -63,6 +71,20 @@ struct KeysArgs {
     /// The config file whose banks to provision [default: the embedded default].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct TryArgs {
+    /// The config the deployment runs: its HTTP address, operator token and acquirer
+    /// [default: the embedded default].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The HTTP API to try, instead of the config's.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<std::net::SocketAddr>,
+    /// Coins to withdraw and pay with (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = TRY_COINS, value_parser = parse_coins)]
+    coins: usize,
 }
 
 #[derive(Args)]
@@ -124,6 +146,7 @@ fn main() -> anyhow::Result<()> {
     {
         Command::Run(args) => cli::run(&load_config(args.config.as_deref())?),
         Command::Keys(args) => cli::provision_keys(&load_config(args.config.as_deref())?),
+        Command::Try(args) => try_deployment(args),
         Command::Demo(args) => run_demo(args),
         Command::Identity(args) => create_identity(args),
     }
@@ -135,6 +158,15 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
         Some(path) => Config::load(path)?,
         None => Config::embedded()?,
     })
+}
+
+fn try_deployment(args: TryArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    let mut options = cli::WalkthroughOptions::from_config(&config, args.coins, now()?)?;
+    if let Some(http) = args.http {
+        options.http = http;
+    }
+    cli::walkthrough(&options)
 }
 
 fn create_identity(args: IdentityArgs) -> anyhow::Result<()> {

@@ -5,6 +5,10 @@
 //! each bank's node; everything acknowledged was already durable when it was acknowledged, and
 //! the DBs close as the process ends. A second signal while stopping exits at once.
 
+mod walkthrough;
+
+pub use walkthrough::{WalkthroughOptions, walkthrough};
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -20,7 +20,7 @@ use semper_protocol::ids::BankId;
 
 pub use error::DeployError;
 pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir};
-pub use token::TokenSource;
+pub use token::{TokenSource, configured_operator_token};
 
 use crate::config::{BankCard, BankSection, Config, ConfigError};
 use crate::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};

@@ -29,11 +29,7 @@ pub fn operator_token(config: &Config) -> Result<(OperatorToken, TokenSource), D
             .map_err(|error| fail(format!("http.operator_token: {error}")))?;
         return Ok((token, TokenSource::Config));
     }
-    let path = if config.http.operator_token_file.is_absolute() {
-        config.http.operator_token_file.clone()
-    } else {
-        config.node.data_dir.join(&config.http.operator_token_file)
-    };
+    let path = token_path(config);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => create(&path)
@@ -43,6 +39,32 @@ pub fn operator_token(config: &Config) -> Result<(OperatorToken, TokenSource), D
     let token = OperatorToken::new(text.trim().to_owned())
         .map_err(|error| fail(format!("{}: {error}", path.display())))?;
     Ok((token, TokenSource::File(path)))
+}
+
+/// The operator token `config`'s deployment uses, for a client of it: from the config, or read
+/// from its token file (which the deployment made on its first start).
+pub fn configured_operator_token(config: &Config) -> Result<String, DeployError> {
+    if let Some(token) = &config.http.operator_token {
+        return Ok(token.clone());
+    }
+    let path = token_path(config);
+    std::fs::read_to_string(&path)
+        .map(|text| text.trim().to_owned())
+        .map_err(|error| {
+            DeployError::provision(
+                "operator token",
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })
+}
+
+/// Where the token file of `config` is.
+fn token_path(config: &Config) -> PathBuf {
+    if config.http.operator_token_file.is_absolute() {
+        config.http.operator_token_file.clone()
+    } else {
+        config.node.data_dir.join(&config.http.operator_token_file)
+    }
 }
 
 /// Writes a new random token to `path`, owner-only, and returns it; never replaces a file.

@@ -180,3 +180,50 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let (status, _) = semper.terminate();
     assert!(status.success());
 }
+
+/// `semper try`, the README's walkthrough, against the embedded default: every step holds, and
+/// it names what it did; against nothing, it says what is missing.
+#[test]
+fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement() {
+    let dir = TempDir(std::env::temp_dir().join(format!(
+        "semper-try-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let env = overrides(&dir.0);
+    let semper = Process::start(&[], &env, &dir.0);
+    let walkthrough = |http: std::net::SocketAddr| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_semper"))
+            .args(["try", "--http", &http.to_string(), "--coins", "5"])
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .current_dir(&dir.0)
+            .output()
+            .unwrap()
+    };
+
+    let output = walkthrough(semper.http);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for step in [
+        "3. withdraw: 5 coins",
+        "5 accepted",
+        "(5 of 5 proofs check)",
+        "owes acquirer 02000000000000000000000000000002",
+        "ok: withdrawn, paid, deposited",
+    ] {
+        assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");
+    }
+    let (status, _) = semper.terminate();
+    assert!(status.success());
+
+    let nobody = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let output = walkthrough(nobody);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is `make run` running?"), "{stderr}");
+}

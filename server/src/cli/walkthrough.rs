@@ -1,0 +1,156 @@
+//! `semper try`: a withdrawal, a payment, a deposit, a refused double spend and a settlement
+//! against a running deployment, over its HTTP API, printed step by step for a newcomer.
+//!
+//! Every step is the real protocol with real keys: the wallet blinds and unblinds its coins and
+//! checks the issuer's signatures, the merchant signs its deposit, and a double spend's proof is
+//! checked. The wallet and merchant are the load tester's simulated parties.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail, ensure};
+use semper_loadtest::client::Api;
+use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_protocol::acquirer::proves_double_spend;
+use semper_protocol::amount::Amount;
+use semper_protocol::ids::{BankId, ContractHash};
+use semper_protocol::messages::merchant::DepositResult;
+use semper_protocol::time::Timestamp;
+use semper_server::config::Config;
+use semper_server::deployment;
+
+/// Value the operator credits the new wallet's account with, in minor units of its currency.
+const FUNDING_MINOR_UNITS: u64 = 100_00;
+
+/// What to try against, and how much.
+pub struct WalkthroughOptions {
+    /// The HTTP API of a deployment that runs an issuer, an acquirer and a clearing house.
+    pub http: SocketAddr,
+    /// The operator token.
+    pub operator_token: String,
+    /// The acquirer the merchant banks with.
+    pub acquirer: BankId,
+    /// Coins to withdraw and pay with.
+    pub coins: usize,
+    /// The time now, read by the shell.
+    pub now: Timestamp,
+}
+
+impl WalkthroughOptions {
+    /// The HTTP address, operator token and acquirer of `config`'s deployment: what `semper run`
+    /// with the same config serves.
+    pub fn from_config(config: &Config, coins: usize, now: Timestamp) -> anyhow::Result<Self> {
+        let acquirer = config
+            .banks
+            .iter()
+            .find(|bank| bank.acquirer.is_some())
+            .map(|bank| bank.id)
+            .context("the config runs no acquirer: pass --acquirer")?;
+        let token = deployment::configured_operator_token(config)?;
+        Ok(Self {
+            http: config.http.listen,
+            operator_token: token,
+            acquirer,
+            coins,
+            now,
+        })
+    }
+}
+
+/// Runs the walkthrough, printing each step; fails at the first step that does not hold.
+pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
+    let http = options.http;
+    println!("semper try: a withdrawal and a deposit against http://{http}\n");
+    let mut api = Api::new(http, Some(options.operator_token.clone()));
+    api.get::<serde_json::Value>("/health")
+        .with_context(|| format!("no semper answers at http://{http}: is `make run` running?"))?;
+
+    let set = api.denominations().context("fetching the denomination set")?;
+    let denomination = withdrawable(&set, options.now)
+        .context("the issuer has no denomination open for withdrawal now")?;
+    let value = denomination.fields().value;
+    let currency = value.currency();
+    println!(
+        "1. denominations: the issuer's signed set has {} keys; using coins of {value}",
+        set.body().fields().denominations.len()
+    );
+
+    let funding = Amount::from_minor_units(currency, FUNDING_MINOR_UNITS);
+    let reference = format!("try-{:016x}", rand::random::<u64>());
+    let wallet = Wallet::open(&mut api, currency, funding, &reference)?;
+    println!(
+        "2. wallet: opened account {} with a new Ed25519 key; the operator credited {funding} \
+         (transfer {reference})",
+        wallet.account
+    );
+
+    let withdrawal = wallet.withdraw(&mut api, &denomination, options.coins)?;
+    let account = api.account(wallet.account)?;
+    let balance = account["balance"].as_str().unwrap_or("?");
+    println!(
+        "3. withdraw: {} coins blinded, blind-signed by the issuer, unblinded and checked; \
+         balance now {balance}",
+        withdrawal.coins.len()
+    );
+
+    let merchant = Merchant::register(&mut api, options.acquirer)?;
+    println!(
+        "4. merchant: registered {} at acquirer {}",
+        merchant.id, options.acquirer
+    );
+
+    let deposit = merchant.deposit_of(&withdrawal.coins, ContractHash([1; 32]), options.now)?;
+    let answer = api.deposit(&deposit)?;
+    let accepted = (answer.results.iter())
+        .filter(|result| matches!(result, DepositResult::Accepted))
+        .count();
+    ensure!(
+        accepted == withdrawal.coins.len(),
+        "the deposit was not accepted whole: {:?}",
+        answer.results
+    );
+    let merchant_view = api.merchant(merchant.id)?;
+    let balances = (merchant_view["balances"].as_array().into_iter().flatten())
+        .filter_map(|balance| balance.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "5. pay and deposit: the wallet signed a permission per coin, the merchant deposited \
+         them; {accepted} accepted (verified by the acquirer, checked against the spent set by \
+         the issuer); merchant balance {balances}"
+    );
+
+    let again = merchant.deposit_of(&withdrawal.coins, ContractHash([2; 32]), options.now)?;
+    let answer = api.deposit(&again)?;
+    let mut proven = 0;
+    for (permission, result) in again.body().permissions.iter().zip(answer.results.iter()) {
+        match result {
+            DepositResult::Conflict { earlier }
+                if proves_double_spend(permission, &permission.body_digest(), &**earlier) =>
+            {
+                proven += 1
+            }
+            other => bail!("a double spend was answered {other:?}"),
+        }
+    }
+    println!(
+        "6. double spend: the same coins paid again are refused, each with the earlier \
+         permission as proof ({proven} of {proven} proofs check)"
+    );
+
+    api.flush_outbox().context("submitting the acquirer's outbox")?;
+    let report = api.cut_cycle().context("cutting the clearing cycle")?;
+    let fields = report.body().fields();
+    println!(
+        "7. settle: the acquirer submitted the issuer's confirmations; the clearing house cut \
+         cycle {} and signed its report:",
+        fields.sequence
+    );
+    for obligation in fields.obligations.iter() {
+        println!(
+            "     issuer {} owes acquirer {} {}",
+            obligation.issuer, obligation.acquirer, obligation.amount
+        );
+    }
+    println!("\nok: withdrawn, paid, deposited, double spend refused with proof, settled");
+    Ok(())
+}
