@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run test bench fmt-check deps
+.PHONY: run try test bench fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -9,6 +9,10 @@ ARGS ?=
 ## Run the embedded default: an issuer, an acquirer and a clearing house in one process.
 run:
 	scripts/run.sh $(ARGS)
+
+## With `make run` running: a withdrawal, a deposit and a settlement against it (semper try).
+try:
+	scripts/try.sh $(ARGS)
 
 ## Run every test of the workspace.
 test:
