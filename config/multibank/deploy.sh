@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The multi-bank example: five banks, each its own `semper` process on its own loopback ports.
 #   config/multibank/deploy.sh start    provision every bank (`semper keys`), then start all five
+#   config/multibank/deploy.sh start --atm   the same, with the acquirer–clearing links over
+#                                            emulated OC-3c ATM circuits (config/multibank-atm/)
 #   config/multibank/deploy.sh stop     SIGTERM each, and wait for it to exit
 #   config/multibank/deploy.sh status   which are running
 # Data, logs and pid files go under ./data/multibank. SEMPER_BIN names the binary to run
@@ -25,8 +27,17 @@ semper_bin() {
     echo "${CARGO_TARGET_DIR:-target}/release/semper"
 }
 
+# The config file of a bank: the ATM variant's when asked for and there is one.
+config_of() {
+    if [[ ${CARRIER:-quic} == atm && -f config/multibank-atm/$1.toml ]]; then
+        echo "config/multibank-atm/$1.toml"
+    else
+        echo "config/multibank/$1.toml"
+    fi
+}
+
 http_port() {
-    sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "config/multibank/$1.toml" | head -n1
+    sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "$(config_of "$1")" | head -n1
 }
 
 is_up() {
@@ -39,14 +50,14 @@ start() {
     bin=$(semper_bin)
     mkdir -p "$STATE/logs" "$STATE/pids"
     for bank in "${BANKS[@]}"; do
-        "$bin" keys --config "config/multibank/$bank.toml"
+        "$bin" keys --config "$(config_of "$bank")"
     done
     for bank in "${BANKS[@]}"; do
         if [[ -f $STATE/pids/$bank ]] && kill -0 "$(cat "$STATE/pids/$bank")" 2>/dev/null; then
             echo "$bank is already running"
             continue
         fi
-        nohup "$bin" run --config "config/multibank/$bank.toml" \
+        nohup "$bin" run --config "$(config_of "$bank")" \
             >"$STATE/logs/$bank.out" 2>"$STATE/logs/$bank.log" &
         echo $! >"$STATE/pids/$bank"
     done
@@ -99,12 +110,19 @@ status() {
     done
 }
 
+if [[ ${2:-} == --atm ]]; then
+    CARRIER=atm
+elif [[ -n ${2:-} ]]; then
+    echo "usage: $0 start [--atm] | stop | status" >&2
+    exit 2
+fi
+
 case ${1:-} in
 start) start ;;
 stop) stop ;;
 status) status ;;
 *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start [--atm] | stop | status" >&2
     exit 2
     ;;
 esac

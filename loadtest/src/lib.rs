@@ -1,8 +1,27 @@
 //! `semper-load`: simulated wallets, merchants and banks that drive a running deployment over its
 //! real APIs, with reports and plots.
 //!
-//! So far it holds [`client`], the typed client of the HTTP API that the load generator, the
-//! server's binary tests and the multi-bank tests drive a deployment with.
+//! - [`client`]: the typed client of the HTTP API (also used by the server's tests);
+//! - [`parties`]: wallets and merchants that speak the real protocol;
+//! - [`target`]: which node plays which role;
+//! - [`workload`]: the operations and what each checks; [`driver`]: closed and open loop;
+//! - [`recorder`], [`report`], [`plot`], [`progress`]: what the run measured, and how it is shown;
+//! - [`settle`] and [`invariants`]: settling at the end and the verdicts over both sides' books.
+//!
+//! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
 pub mod client;
+pub mod driver;
+pub mod invariants;
 pub mod parties;
+pub mod plot;
+pub mod progress;
+pub mod recorder;
+pub mod report;
+mod run;
+pub mod settle;
+pub mod target;
+pub mod workload;
+
+pub use report::LoadReport;
+pub use run::{DURATION_MAX, LoadConfig, LoadError, Mode, WORKERS_MAX, run};

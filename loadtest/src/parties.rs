@@ -75,6 +75,22 @@ impl Wallet {
         Ok(wallet)
     }
 
+    /// The signed withdrawal of `count` coins of `denomination`, with a fresh request id, and the
+    /// coins waiting for their signatures: to send (and resend) the request apart from making it.
+    pub fn prepare_withdraw(
+        &self,
+        denomination: &Denomination,
+        count: usize,
+    ) -> Result<(SignedWithdrawRequest, Vec<wallet::PlannedCoin>), PartyError> {
+        Ok(wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &self.key,
+            self.account,
+            RequestId(rand::random()),
+            &vec![denomination.clone(); count],
+        )?)
+    }
+
     /// Withdraws `count` coins of `denomination`, and unblinds and checks them.
     pub fn withdraw(
         &self,

@@ -116,10 +116,14 @@ fn print_summary(config: &Config, deployment: &Deployment) {
     }
     for bank in deployment.banks() {
         println!(
-            "  bank {:<10} {}  roles: {:<24} link: quic://{}  card: {}",
+            "  bank {:<10} {}  roles: {:<24} link: {}://{}  card: {}",
             bank.name,
             bank.id,
             bank.roles.join(", "),
+            match bank.carrier {
+                semper_server::config::Carrier::Quic => "quic",
+                semper_server::config::Carrier::Atm => "quic+atm",
+            },
             bank.link_addr,
             bank.card.display()
         );

@@ -64,7 +64,9 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     api.get::<serde_json::Value>("/health")
         .with_context(|| format!("no semper answers at http://{http}: is `make run` running?"))?;
 
-    let set = api.denominations().context("fetching the denomination set")?;
+    let set = api
+        .denominations()
+        .context("fetching the denomination set")?;
     let denomination = withdrawable(&set, options.now)
         .context("the issuer has no denomination open for withdrawal now")?;
     let value = denomination.fields().value;
@@ -137,7 +139,8 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
          permission as proof ({proven} of {proven} proofs check)"
     );
 
-    api.flush_outbox().context("submitting the acquirer's outbox")?;
+    api.flush_outbox()
+        .context("submitting the acquirer's outbox")?;
     let report = api.cut_cycle().context("cutting the clearing cycle")?;
     let fields = report.body().fields();
     println!(

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use semper_atm::CircuitConfig;
 use semper_protocol::amount::Amount;
 use semper_protocol::ids::BankId;
 use serde::Deserialize;
@@ -114,6 +115,12 @@ pub struct BankSection {
     pub id: BankId,
     /// Where its link server listens (UDP; port 0 picks a free port).
     pub link_listen: SocketAddr,
+    /// What its link server runs over: QUIC on `link_listen`, or the same QUIC over an emulated
+    /// ATM circuit whose cells travel in UDP datagrams on `link_listen`.
+    #[serde(default)]
+    pub carrier: Carrier,
+    /// The circuit of `carrier = "atm"`; every field has a default (OC-3c, CBR at line rate).
+    pub atm: Option<CircuitConfig>,
     /// Banks of other processes it knows, by their public cards.
     #[serde(default)]
     pub peers: Vec<PeerSection>,
@@ -133,6 +140,33 @@ pub struct PeerSection {
     pub card: PathBuf,
     /// Where its link server listens; needed only for banks this one calls.
     pub addr: Option<SocketAddr>,
+    /// What its link server runs over: the `carrier` of its own config.
+    #[serde(default)]
+    pub carrier: Carrier,
+    /// The circuit of `carrier = "atm"`, from this end: by default this bank's own `atm` table,
+    /// else every field's default.
+    pub atm: Option<CircuitConfig>,
+}
+
+/// What a bank's link runs over. Either way it is the same QUIC session with mutual TLS, so the
+/// settlement code cannot tell them apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Carrier {
+    /// QUIC over UDP.
+    #[default]
+    Quic,
+    /// QUIC over an emulated ATM circuit (classical IP over ATM: LLC/SNAP in AAL5), whose cells
+    /// travel in UDP datagrams on loopback.
+    Atm,
+}
+
+/// The circuit a carrier runs over: `None` for plain QUIC.
+pub fn circuit_of(carrier: Carrier, atm: Option<&CircuitConfig>) -> Option<CircuitConfig> {
+    match carrier {
+        Carrier::Quic => None,
+        Carrier::Atm => Some(atm.cloned().unwrap_or_default()),
+    }
 }
 
 /// Group commit bounds of a role's DB.

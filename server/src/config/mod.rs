@@ -15,8 +15,8 @@ pub use card::{BankCard, CARD_FILE, IssuerCard};
 pub use env::PREFIX as ENV_PREFIX;
 pub use error::ConfigError;
 pub use file::{
-    AcquirerSection, BankSection, ClearingSection, CommitSection, Config, HttpSection,
-    IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection,
+    AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
+    IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, circuit_of,
 };
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.

@@ -165,3 +165,49 @@ fn a_bank_without_a_role_and_bad_syntax_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn an_atm_carrier_takes_its_circuit_from_the_file_and_a_bad_one_names_the_key() {
+    let atm = [
+        ("SEMPER__BANKS__0__CARRIER", "atm"),
+        ("SEMPER__BANKS__0__ATM__LINE", "oc12c"),
+        (
+            "SEMPER__BANKS__0__ATM__IMPAIRMENTS__CELL_LOSS_RATIO",
+            "0.001",
+        ),
+        ("SEMPER__BANKS__0__PEERS__0__CARRIER", "atm"),
+    ];
+    let config = parse(ONE_BANK, &atm).unwrap();
+    let bank = &config.banks[0];
+    let circuit = circuit_of(bank.carrier, bank.atm.as_ref()).unwrap();
+    assert_eq!(circuit.line, semper_atm::LineRate::Oc12c);
+    assert_eq!(circuit.impairments.cell_loss_ratio, 0.001);
+    // A peer without its own table is reached with this bank's circuit.
+    let peer = &bank.peers[0];
+    assert_eq!(
+        circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref())),
+        Some(circuit)
+    );
+    assert_eq!(circuit_of(Carrier::Quic, bank.atm.as_ref()), None);
+
+    let error = error_of(ONE_BANK, &[atm[0], ("SEMPER__BANKS__0__ATM__VCI", "5")]);
+    assert!(error.contains("`banks[0].atm.vci`"), "{error}");
+    let error = error_of(
+        ONE_BANK,
+        &[
+            atm[0],
+            ("SEMPER__BANKS__0__ATM__IMPAIRMENTS__CELL_LOSS_RATIO", "2"),
+        ],
+    );
+    assert!(
+        error.contains("`banks[0].atm.impairments.cell_loss_ratio`"),
+        "{error}"
+    );
+    let error = error_of(ONE_BANK, &[("SEMPER__BANKS__0__ATM__VCI", "40")]);
+    assert!(
+        error.contains("`banks[0].atm`") && error.contains("carrier"),
+        "{error}"
+    );
+    let error = error_of(ONE_BANK, &[("SEMPER__BANKS__0__CARRIER", "x25")]);
+    assert!(error.contains("carrier"), "{error}");
+}

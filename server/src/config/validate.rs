@@ -8,10 +8,12 @@ use semper_protocol::limits::{
     DENOMINATIONS_MAX, SPEND_BATCH_COINS_MAX, SUBMISSION_CONFIRMATIONS_MAX,
 };
 
+use semper_atm::CircuitConfig;
+
 use super::ConfigError;
 use super::file::{
-    AcquirerSection, BankSection, ClearingSection, CommitSection, Config, HttpSection,
-    IssuerSection, LinkSection, RetrySection,
+    AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
+    IssuerSection, LinkSection, RetrySection, circuit_of,
 };
 
 /// Most HTTP worker threads.
@@ -110,6 +112,10 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
             "1 to 64 characters of a-z, 0-9, '-' and '_' (it names a directory)",
         ));
     }
+    check_carrier(key, bank.carrier, &bank.atm)?;
+    for (index, peer) in bank.peers.iter().enumerate() {
+        check_carrier(&format!("{key}.peers[{index}]"), peer.carrier, &peer.atm)?;
+    }
     if bank.issuer.is_none() && bank.acquirer.is_none() && bank.clearing.is_none() {
         return Err(ConfigError::invalid(
             key,
@@ -126,6 +132,26 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         check_clearing(&format!("{key}.clearing"), clearing)?;
     }
     Ok(())
+}
+
+/// An `atm` table goes with `carrier = "atm"`, and its circuit must be one the emulator runs.
+fn check_carrier(
+    key: &str,
+    carrier: Carrier,
+    atm: &Option<CircuitConfig>,
+) -> Result<(), ConfigError> {
+    if carrier == Carrier::Quic && atm.is_some() {
+        return Err(ConfigError::invalid(
+            format!("{key}.atm"),
+            "an ATM circuit needs `carrier = \"atm\"`",
+        ));
+    }
+    match circuit_of(carrier, atm.as_ref()) {
+        Some(circuit) => circuit.validate().map_err(|error| {
+            ConfigError::invalid(format!("{key}.atm.{}", error.field()), error.to_string())
+        }),
+        None => Ok(()),
+    }
 }
 
 fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {

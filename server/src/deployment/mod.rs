@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use semper_actors::clock::Clock;
+use semper_atm::{AtmSocket, CircuitConfig};
 use semper_link::{LinkSocket, TrustStore};
 use semper_protocol::ids::BankId;
 
@@ -22,7 +23,7 @@ pub use error::DeployError;
 pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir};
 pub use token::{TokenSource, configured_operator_token};
 
-use crate::config::{BankCard, BankSection, Config, ConfigError};
+use crate::config::{BankCard, BankSection, Carrier, Config, ConfigError, circuit_of};
 use crate::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
 use crate::interbank::HostedRoles;
 use crate::node::{Node, NodeConfig, PeerAddress};
@@ -39,6 +40,8 @@ pub struct StartedBank {
     pub roles: Vec<&'static str>,
     /// Where its link server listens.
     pub link_addr: SocketAddr,
+    /// What its link server runs over.
+    pub carrier: Carrier,
     /// Its directory: identity, card, DBs and keys.
     pub dir: PathBuf,
     /// Its public card.
@@ -71,22 +74,17 @@ impl Deployment {
             .collect::<Result<Vec<_>, _>>()?;
         let (operator_token, token_source) = token::operator_token(config)?;
         let mut cards: Vec<BankCard> = provisioned.iter().map(|p| p.card.clone()).collect();
-        let mut addrs: HashMap<BankId, SocketAddr> = HashMap::new();
-        read_peer_cards(config, &mut cards, &mut addrs)?;
+        let mut routes = Routes::default();
+        read_peer_cards(config, &mut cards, &mut routes)?;
         let trust = trust_store(&cards)?;
 
         let mut sockets = Vec::with_capacity(config.banks.len());
         for bank in &config.banks {
-            let socket = UdpSocket::bind(bank.link_listen).map_err(|error| {
-                DeployError::provision(
-                    &bank.name,
-                    format!("cannot bind the link address {}: {error}", bank.link_listen),
-                )
-            })?;
-            let addr = socket.local_addr().map_err(|error| {
-                DeployError::provision(&bank.name, format!("link socket: {error}"))
-            })?;
-            addrs.insert(bank.id, addr);
+            let (socket, addr) = bind_link(bank)?;
+            routes.addrs.insert(bank.id, addr);
+            if let Some(circuit) = circuit_of(bank.carrier, bank.atm.as_ref()) {
+                routes.circuits.insert(bank.id, circuit);
+            }
             sockets.push(socket);
         }
 
@@ -114,7 +112,7 @@ impl Deployment {
                 provisioned,
                 socket,
                 &directory,
-                &addrs,
+                &routes,
                 &trust,
             )
             .and_then(|(node_config, summary)| {
@@ -231,10 +229,41 @@ impl Deployment {
 }
 
 /// Reads the cards of every bank's peers into `cards`, and their addresses into `addrs`.
+/// How to reach each known bank's link server: its address, and its circuit when it is served
+/// over an emulated ATM circuit.
+#[derive(Default)]
+struct Routes {
+    addrs: HashMap<BankId, SocketAddr>,
+    circuits: HashMap<BankId, CircuitConfig>,
+}
+
+/// Binds a bank's link server socket: plain UDP for QUIC, or the cell socket of an emulated ATM
+/// circuit (which needs the tokio runtime). Returns it with the address it got.
+fn bind_link(bank: &BankSection) -> Result<(LinkSocket, SocketAddr), DeployError> {
+    let fail = |error: std::io::Error| {
+        DeployError::provision(
+            &bank.name,
+            format!("cannot bind the link address {}: {error}", bank.link_listen),
+        )
+    };
+    match circuit_of(bank.carrier, bank.atm.as_ref()) {
+        None => {
+            let socket = UdpSocket::bind(bank.link_listen).map_err(fail)?;
+            let addr = socket.local_addr().map_err(fail)?;
+            Ok((LinkSocket::Udp(socket), addr))
+        }
+        Some(circuit) => {
+            let socket = AtmSocket::bind_udp(bank.link_listen, circuit).map_err(fail)?;
+            let addr = socket.local_addr();
+            Ok((LinkSocket::Custom(socket), addr))
+        }
+    }
+}
+
 fn read_peer_cards(
     config: &Config,
     cards: &mut Vec<BankCard>,
-    addrs: &mut HashMap<BankId, SocketAddr>,
+    routes: &mut Routes,
 ) -> Result<(), DeployError> {
     for (index, bank) in config.banks.iter().enumerate() {
         for (peer_index, peer) in bank.peers.iter().enumerate() {
@@ -259,7 +288,11 @@ fn read_peer_cards(
                 None => cards.push(card.clone()),
             }
             if let Some(addr) = peer.addr {
-                addrs.insert(card.id, addr);
+                routes.addrs.insert(card.id, addr);
+            }
+            if let Some(circuit) = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()))
+            {
+                routes.circuits.insert(card.id, circuit);
             }
         }
     }
@@ -283,9 +316,9 @@ fn node_config(
     index: usize,
     bank: &BankSection,
     provisioned: ProvisionedBank,
-    socket: UdpSocket,
+    socket: LinkSocket,
     directory: &Directory<'_>,
-    addrs: &HashMap<BankId, SocketAddr>,
+    routes: &Routes,
     trust: &Arc<TrustStore>,
 ) -> Result<(NodeConfig, StartedBank), DeployError> {
     let key = format!("banks[{index}]");
@@ -312,7 +345,7 @@ fn node_config(
     let peers = callees
         .iter()
         .map(|callee| {
-            let addr = addrs.get(callee).copied().ok_or_else(|| {
+            let addr = routes.addrs.get(callee).copied().ok_or_else(|| {
                 ConfigError::invalid(
                     format!("{key}.peers"),
                     format!("this bank calls bank {callee}: give the addr of its peer entry"),
@@ -321,6 +354,7 @@ fn node_config(
             Ok(PeerAddress {
                 bank: *callee,
                 addr,
+                circuit: routes.circuits.get(callee).cloned(),
             })
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
@@ -364,7 +398,12 @@ fn node_config(
         name: bank.name.clone(),
         id: bank.id,
         roles: role_names,
-        link_addr: addrs.get(&bank.id).copied().unwrap_or(bank.link_listen),
+        link_addr: routes
+            .addrs
+            .get(&bank.id)
+            .copied()
+            .unwrap_or(bank.link_listen),
+        carrier: bank.carrier,
         dir: bank_dir,
         card: provisioned.card_path,
     };
@@ -372,7 +411,7 @@ fn node_config(
         bank: bank.id,
         identity: provisioned.identity,
         trust: trust.clone(),
-        listen: LinkSocket::Udp(socket),
+        listen: socket,
         peers,
         clearing_bank: if bank.acquirer.is_some() {
             clearing.map(|clearing| clearing.id)

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use semper_actors::acquirer::AcquirerConfig;
 use semper_actors::clearing::ClearingConfig;
 use semper_actors::issuer::IssuerConfig;
+use semper_atm::CircuitConfig;
 use semper_link::{Identity, Limits, LinkSocket, TrustStore};
 use semper_protocol::ids::BankId;
 
 /// Where a peer bank's link server listens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PeerAddress {
     /// The peer bank; its certificate must be in the node's trust list.
     pub bank: BankId,
     /// Its link server's address.
     pub addr: SocketAddr,
+    /// The emulated ATM circuit the link runs over; `None` for QUIC over UDP.
+    pub circuit: Option<CircuitConfig>,
 }
 
 /// A bank node's configuration: its identity on the link, who it trusts and calls, and the roles

@@ -7,6 +7,7 @@
 mod config;
 mod error;
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,10 @@ use semper_actors::acquirer::{AcquirerHandle, AcquirerState};
 use semper_actors::clearing::{ClearingHandle, ClearingState};
 use semper_actors::clock::Clock;
 use semper_actors::issuer::{IssuerHandle, IssuerState};
-use semper_link::{Link, LinkClient, LinkConfig, LinkServer, LinkServerConfig};
+use semper_atm::{AtmSocket, CircuitConfig};
+use semper_link::{
+    Link, LinkClient, LinkConfig, LinkError, LinkServer, LinkServerConfig, LinkSocket,
+};
 
 pub use config::{NodeConfig, PeerAddress};
 pub use error::NodeError;
@@ -27,6 +31,17 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// How often it looks.
 const CLOSE_POLL: Duration = Duration::from_millis(10);
+
+/// A socket of its own on an emulated ATM circuit to the peer at `peer_addr`: its cells travel
+/// in UDP datagrams from a free port of the same loopback family.
+fn atm_socket(peer_addr: SocketAddr, circuit: &CircuitConfig) -> Result<LinkSocket, LinkError> {
+    let local: SocketAddr = match peer_addr {
+        SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::LOCALHOST, 0).into(),
+    };
+    let socket = AtmSocket::bind_udp(local, circuit.clone())?;
+    Ok(LinkSocket::Custom(socket))
+}
 
 /// A running bank node. Start it inside an actix system; stop it with [`Node::stop`].
 pub struct Node {
@@ -49,8 +64,12 @@ impl Node {
                 config.trust.clone(),
             );
             link_config.limits = config.limits;
-            let link =
-                Link::open(link_config).map_err(|error| NodeError::link(peer.bank, error))?;
+            let link = match &peer.circuit {
+                None => Link::open(link_config),
+                Some(circuit) => atm_socket(peer.addr, circuit)
+                    .and_then(|socket| Link::open_on(socket, link_config)),
+            }
+            .map_err(|error| NodeError::link(peer.bank, error))?;
             gateways = gateways.with_link(Arc::new(link.clone()) as Arc<dyn LinkClient>);
             links.push(link);
         }

@@ -45,7 +45,12 @@ fn an_acquirer_without_a_clearing_house_or_a_peer_without_an_address_is_refused(
     });
     config.banks[1]
         .peers
-        .push(semper_server::config::PeerSection { card, addr: None });
+        .push(semper_server::config::PeerSection {
+            card,
+            addr: None,
+            carrier: Default::default(),
+            atm: None,
+        });
     let error = start_error(&config);
     assert!(error.contains("`banks[1].peers`"), "{error}");
     assert!(error.contains("give the addr"), "{error}");

@@ -221,7 +221,10 @@ fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement()
     let (status, _) = semper.terminate();
     assert!(status.success());
 
-    let nobody = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nobody = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let output = walkthrough(nobody);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -1,7 +1,8 @@
 //! The multi-bank example of `config/multibank/`: five `semper` processes (a clearing house, two
 //! issuers, two acquirers), each from its own file, on free loopback ports. A wallet of one issuer
 //! pays a merchant of the other bank's acquirer, and the payment settles by itself: the acquirer
-//! submits its outbox, the clearing house cuts the cycle and reports it.
+//! submits its outbox, the clearing house cuts the cycle and reports it. The same again with the
+//! variant of `config/multibank-atm/`, whose acquirer–clearing links run over emulated ATM.
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -29,10 +30,21 @@ const BANKS: [&str; 5] = [
 /// The longest the test waits for a cycle to settle by itself.
 const SETTLE_WAIT: Duration = Duration::from_secs(60);
 
-fn config_file(bank: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../config/multibank")
-        .join(format!("{bank}.toml"))
+/// What the links between the acquirers and the clearing house run over.
+#[derive(Clone, Copy, PartialEq)]
+enum Carrier {
+    Quic,
+    Atm,
+}
+
+/// The file of `bank`: the ATM variant's, when asked for and it has one.
+fn config_file(bank: &str, carrier: Carrier) -> PathBuf {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let atm = config.join("multibank-atm").join(format!("{bank}.toml"));
+    if carrier == Carrier::Atm && atm.exists() {
+        return atm;
+    }
+    config.join("multibank").join(format!("{bank}.toml"))
 }
 
 fn free_port_udp() -> u16 {
@@ -85,6 +97,15 @@ fn overrides(index: usize, data: &Path, links: &[u16], https: &[u16]) -> Vec<(St
 
 #[test]
 fn five_processes_settle_a_cross_bank_payment() {
+    settle_a_cross_bank_payment(Carrier::Quic);
+}
+
+#[test]
+fn five_processes_settle_a_cross_bank_payment_over_emulated_atm() {
+    settle_a_cross_bank_payment(Carrier::Atm);
+}
+
+fn settle_a_cross_bank_payment(carrier: Carrier) {
     let dir = TempDir(std::env::temp_dir().join(format!(
         "semper-multibank-{}-{}",
         std::process::id(),
@@ -101,7 +122,7 @@ fn five_processes_settle_a_cross_bank_payment() {
     for (bank, env) in BANKS.iter().zip(&envs) {
         let status = Command::new(env!("CARGO_BIN_EXE_semper"))
             .args(["keys", "--config"])
-            .arg(config_file(bank))
+            .arg(config_file(bank, carrier))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .status()
@@ -112,7 +133,7 @@ fn five_processes_settle_a_cross_bank_payment() {
         .iter()
         .zip(&envs)
         .map(|(bank, env)| {
-            let file = config_file(bank).display().to_string();
+            let file = config_file(bank, carrier).display().to_string();
             Process::start(&["--config", &file], env, &dir.0)
         })
         .collect();
@@ -167,6 +188,18 @@ fn five_processes_settle_a_cross_bank_payment() {
         };
     let positions = &report.body().fields().net_positions;
     assert!(!positions.is_empty());
+    if carrier == Carrier::Atm {
+        // The submission and the report crossed the circuits as cells, and the HEC saw them.
+        for api in [&mut acquirer, &mut clearing] {
+            let metrics = api.metrics().unwrap();
+            let cells_received = metrics
+                .lines()
+                .filter(|line| line.starts_with("semper_atm_cells_received_total"))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>();
+            assert!(cells_received > 0.0, "no ATM cells received:\n{metrics}");
+        }
+    }
 
     // Every process stops cleanly on SIGTERM.
     for (bank, process) in BANKS.iter().zip(processes.drain(..)) {
@@ -176,5 +209,8 @@ fn five_processes_settle_a_cross_bank_payment() {
             "{bank}: {status:?}\n{}",
             output.join("\n")
         );
+        let over_atm = output.iter().any(|line| line.contains("link: quic+atm://"));
+        let atm_bank = carrier == Carrier::Atm && *bank != "issuer-1" && *bank != "issuer-2";
+        assert_eq!(over_atm, atm_bank, "{bank}: {}", output.join("\n"));
     }
 }

@@ -196,6 +196,7 @@ impl World {
                 .map(|peer| PeerAddress {
                     bank: peer,
                     addr: self.addr(peer),
+                    circuit: None,
                 })
                 .collect(),
             clearing_bank: is_acquirer.then_some(CLEARING),

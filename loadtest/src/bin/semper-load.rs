@@ -1,0 +1,265 @@
+//! `semper-load`: drives a running semper deployment over its real APIs, then checks that it
+//! kept every invariant.
+//!
+//! ```sh
+//! # The embedded default (`semper run` in this directory: token in ./data/operator-token):
+//! semper-load --url http://127.0.0.1:8080 --token-file data/operator-token \
+//!     --workers 4 --duration 20 --report load.json --plot load.svg
+//! ```
+//!
+//! Exit status: 0 when every invariant holds, 2 when one broke (each is named on stderr), 1 when
+//! the run could not be made.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
+use semper_loadtest::workload::{Mix, Workload};
+use semper_loadtest::{LoadConfig, Mode, plot, run};
+
+/// Where the embedded default answers, when no target is named.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+/// Where the embedded default keeps its operator token, relative to where it runs.
+const DEFAULT_TOKEN_FILE: &str = "data/operator-token";
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LoopKind {
+    /// N workers, each running operations back to back.
+    Closed,
+    /// A target rate (--rate), latency measured from each operation's due time.
+    Open,
+}
+
+/// Drive a semper deployment with simulated wallets and merchants, then check its invariants.
+///
+/// A target is `URL[,id=BANK][,token=T][,token-file=PATH]`: `id` is the bank id of an acquirer
+/// (deposits name it; default the embedded default's 02000000000000000000000000000002), `token`
+/// or `token-file` the node's operator token (default --token / --token-file).
+#[derive(Debug, Parser)]
+#[command(name = "semper-load", version)]
+struct Args {
+    /// All roles at one node (the embedded default); default http://127.0.0.1:8080 when no
+    /// --issuer, --acquirer or --clearing is given.
+    #[arg(long, value_name = "TARGET")]
+    url: Option<String>,
+    /// An issuer (repeatable): wallets are spread over the issuers.
+    #[arg(long, value_name = "TARGET")]
+    issuer: Vec<String>,
+    /// An acquirer (repeatable): merchants are spread over the acquirers.
+    #[arg(long, value_name = "TARGET")]
+    acquirer: Vec<String>,
+    /// The clearing house.
+    #[arg(long, value_name = "TARGET")]
+    clearing: Option<String>,
+    /// The operator token of every node without its own.
+    #[arg(long, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// A file holding the operator token of every node without its own; default
+    /// data/operator-token when it exists.
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
+
+    /// Closed loop (fixed concurrency) or open loop (fixed rate).
+    #[arg(long, value_enum, default_value = "closed")]
+    mode: LoopKind,
+    /// Worker threads: the concurrency of the closed loop, the most operations in flight in the
+    /// open loop.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// The open loop's rate, operations a second.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Stop starting operations after this many seconds (default 20 when --operations is not
+    /// given either).
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Stop after this many operations.
+    #[arg(long)]
+    operations: Option<u64>,
+
+    /// Simulated wallets (at least one per worker).
+    #[arg(long, default_value_t = 16)]
+    wallets: usize,
+    /// Simulated merchants.
+    #[arg(long, default_value_t = 8)]
+    merchants: usize,
+    /// Coins in one payment.
+    #[arg(long, default_value_t = 4)]
+    coins_per_payment: usize,
+    /// Coins in one withdrawal.
+    #[arg(long, default_value_t = 16)]
+    coins_per_withdraw: usize,
+    /// Share of operations that are withdrawals (payments take what the shares leave).
+    #[arg(long, default_value_t = 0.2)]
+    withdraw_share: f64,
+    /// Share that are double-spend attempts: a spent coin again, or one coin through two
+    /// merchants at once (at two acquirers when there are two).
+    #[arg(long, default_value_t = 0.05)]
+    double_spend_share: f64,
+    /// Share that replay an earlier withdrawal or deposit, which must get the identical answer.
+    #[arg(long, default_value_t = 0.05)]
+    replay_share: f64,
+
+    /// Flush the outboxes and cut a cycle every this many seconds (0: only at the end).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    settle_interval: f64,
+    /// After the final cut, how long reports may take to reach every participant, ms.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    settle_wait_ms: u64,
+
+    /// Write the JSON report here.
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Write the SVG plot of throughput and latency over time here.
+    #[arg(long, value_name = "PATH")]
+    plot: Option<PathBuf>,
+    /// No live progress line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value).with_context(|| format!("--{name} {value}"))
+}
+
+fn targets(args: &Args) -> anyhow::Result<Targets> {
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(path)) => Some(read_token_file(path)?),
+        (None, None) => {
+            let path = PathBuf::from(DEFAULT_TOKEN_FILE);
+            path.exists().then(|| read_token_file(&path)).transpose()?
+        }
+    };
+    let token = token.as_deref();
+    let split = !args.issuer.is_empty() || !args.acquirer.is_empty() || args.clearing.is_some();
+    if !split {
+        let url = args.url.as_deref().unwrap_or(DEFAULT_URL);
+        return Ok(Targets::single(parse_endpoint(url, token, None)?));
+    }
+    let single = args
+        .url
+        .as_deref()
+        .map(|url| parse_endpoint(url, token, None))
+        .transpose()?;
+    let issuers = args
+        .issuer
+        .iter()
+        .map(|spec| parse_endpoint(spec, token, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let acquirers = args
+        .acquirer
+        .iter()
+        .map(|spec| parse_endpoint(spec, token, Some(EMBEDDED_ACQUIRER_ID)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let clearing = args
+        .clearing
+        .as_deref()
+        .map(|spec| parse_endpoint(spec, token, None))
+        .transpose()?;
+    let fallback = single.map(Targets::single);
+    let pick = |given: Vec<_>, from: fn(&Targets) -> Vec<_>, role: &str| {
+        if !given.is_empty() {
+            Ok(given)
+        } else if let Some(targets) = &fallback {
+            Ok(from(targets))
+        } else {
+            bail!("no {role}: give --{role} or --url")
+        }
+    };
+    Ok(Targets {
+        issuers: pick(issuers, |t| t.issuers.clone(), "issuer")?,
+        acquirers: pick(acquirers, |t| t.acquirers.clone(), "acquirer")?,
+        clearing: match (clearing, &fallback) {
+            (Some(clearing), _) => clearing,
+            (None, Some(targets)) => targets.clearing.clone(),
+            (None, None) => bail!("no clearing: give --clearing or --url"),
+        },
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let targets = targets(&args)?;
+    let duration = match (args.duration, args.operations) {
+        (None, None) => Some(Duration::from_secs(20)),
+        (duration, _) => duration.map(|d| seconds(d, "duration")).transpose()?,
+    };
+    let mode = match (args.mode, args.rate) {
+        (LoopKind::Closed, None) => Mode::Closed {
+            workers: args.workers,
+        },
+        (LoopKind::Closed, Some(_)) => bail!("--rate is for --mode open"),
+        (LoopKind::Open, Some(rate_per_s)) => Mode::Open {
+            rate_per_s,
+            workers: args.workers,
+        },
+        (LoopKind::Open, None) => bail!("--mode open needs --rate"),
+    };
+    let config = LoadConfig {
+        targets,
+        workload: Workload {
+            wallets: args.wallets,
+            merchants: args.merchants,
+            coins_per_payment: args.coins_per_payment,
+            coins_per_withdraw: args.coins_per_withdraw,
+            mix: Mix {
+                withdraw: args.withdraw_share,
+                double_spend: args.double_spend_share,
+                replay: args.replay_share,
+            },
+        },
+        mode,
+        duration,
+        operations: args.operations,
+        settle_interval: (args.settle_interval > 0.0)
+            .then(|| seconds(args.settle_interval, "settle-interval"))
+            .transpose()?,
+        settle_wait: Duration::from_millis(args.settle_wait_ms),
+        progress: !args.quiet,
+    };
+    let report = run(config)?;
+    // Files first, so that a closed stdout (`| head`) loses none of them.
+    let mut written = Vec::new();
+    if let Some(path) = &args.report {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+        written.push(format!("  report: {}", path.display()));
+    }
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "semper-load: {} loop, {} workers{}",
+            report.mode,
+            report.workers,
+            report
+                .rate_per_s
+                .map(|r| format!(", {r} ops/s offered"))
+                .unwrap_or_default()
+        );
+        std::fs::write(path, plot::svg(&report.series, &title))
+            .with_context(|| format!("writing the plot to {}", path.display()))?;
+        written.push(format!("  plot: {}", path.display()));
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "{}", report.summary());
+    for line in written {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = stdout.flush();
+    if !report.ok() {
+        for verdict in report.broken() {
+            eprintln!(
+                "semper-load: INVARIANT BROKEN: {}: {}",
+                verdict.name, verdict.statement
+            );
+            for line in &verdict.details {
+                eprintln!("semper-load:   {line}");
+            }
+        }
+        std::process::exit(2);
+    }
+    Ok(())
+}

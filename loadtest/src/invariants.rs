@@ -1,0 +1,701 @@
+//! The invariants a run must leave true, checked over plain values: what the load's parties
+//! recorded ([`ClientBooks`]) against what the deployment says at the end ([`ServerBooks`]).
+//! Pure, so each check is tested over hand-made books that pass and that fail.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+/// Most examples kept per broken invariant.
+pub const EXAMPLES_MAX: usize = 10;
+
+/// A list that keeps its first [`EXAMPLES_MAX`] entries and counts the rest.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Examples {
+    /// How many in all.
+    pub count: u64,
+    /// The first few.
+    pub first: Vec<String>,
+}
+
+impl Examples {
+    /// Adds one.
+    pub fn push(&mut self, example: String) {
+        self.count += 1;
+        if self.first.len() < EXAMPLES_MAX {
+            self.first.push(example);
+        }
+    }
+}
+
+/// A wallet's account as the load kept it.
+#[derive(Clone, Debug, Serialize)]
+pub struct WalletBook {
+    /// The account (hex).
+    pub account: String,
+    /// Its issuer (hex).
+    pub issuer: String,
+    /// Credited by the operator, minor units.
+    pub credited_minor: u64,
+    /// Withdrawn in acknowledged withdrawals, minor units.
+    pub withdrawn_minor: u64,
+    /// Coins withdrawn.
+    pub withdrawn_coins: u64,
+}
+
+/// A coin a deposit answered `accepted` for.
+#[derive(Clone, Debug, Serialize)]
+pub struct AcceptedCoin {
+    /// The coin's public key.
+    pub coin: [u8; 32],
+    /// Its value, minor units.
+    pub value_minor: u64,
+    /// Its currency.
+    pub currency: String,
+    /// Its issuer (hex).
+    pub issuer: String,
+    /// The acquirer that accepted it (hex).
+    pub acquirer: String,
+}
+
+/// What the load's parties saw.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ClientBooks {
+    /// Every wallet.
+    pub wallets: Vec<WalletBook>,
+    /// Every `accepted` answer, one entry per answer (a coin twice here was accepted twice).
+    #[serde(skip)]
+    pub accepted: Vec<AcceptedCoin>,
+    /// Double-spend attempts made.
+    pub double_spend_attempts: u64,
+    /// Attempts refused as `conflict` with the earlier permission of the same coin as proof.
+    pub double_spends_rejected_with_proof: u64,
+    /// Attempts not refused so.
+    pub double_spend_failures: Examples,
+    /// Requests replayed.
+    pub replays: u64,
+    /// Replays that got an answer different from the first.
+    pub replay_mismatches: Examples,
+    /// Honest coins (first spend, valid) not answered `accepted`.
+    pub honest_not_accepted: Examples,
+    /// Requests whose outcome stayed unknown after every retry.
+    pub unresolved: Examples,
+}
+
+/// An acquirer's outbox after the final flush.
+#[derive(Clone, Debug, Serialize)]
+pub struct OutboxBook {
+    /// The acquirer (hex).
+    pub acquirer: String,
+    /// Confirmations not yet submitted.
+    pub queued: u64,
+    /// Submissions not yet answered.
+    pub pending: u64,
+    /// Confirmations the clearing house refused.
+    pub refused: u64,
+}
+
+/// One obligation of a settlement report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObligationBook {
+    /// Who owes (hex).
+    pub issuer: String,
+    /// Who is owed (hex).
+    pub acquirer: String,
+    /// The currency.
+    pub currency: String,
+    /// Minor units.
+    pub amount_minor: u64,
+}
+
+/// One net position of a settlement report.
+#[derive(Clone, Debug, Serialize)]
+pub struct PositionBook {
+    /// The bank (hex).
+    pub bank: String,
+    /// The currency.
+    pub currency: String,
+    /// Positive receives, negative pays.
+    pub net_minor: i64,
+}
+
+/// A settlement report of a cycle cut during the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportBook {
+    /// The cycle's number.
+    pub sequence: u64,
+    /// Its obligations.
+    pub obligations: Vec<ObligationBook>,
+    /// Its net positions.
+    pub positions: Vec<PositionBook>,
+}
+
+/// What the deployment says at the end.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServerBooks {
+    /// Each wallet's balance, minor units, by account (hex); missing when it could not be read.
+    pub wallet_balances: BTreeMap<String, u64>,
+    /// The merchants' balances summed per (acquirer, currency), minor units.
+    pub merchant_credits: BTreeMap<(String, String), u64>,
+    /// Each acquirer's outbox after the final flush.
+    pub outboxes: Vec<OutboxBook>,
+    /// The reports of the cycles cut since the run began.
+    pub reports: Vec<ReportBook>,
+    /// Discrepancies recorded since the run began, per party ("issuer 01..", "acquirer 02..").
+    pub new_discrepancies: Vec<(String, Examples)>,
+    /// What could not be read at all.
+    pub unreadable: Examples,
+}
+
+/// One invariant's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// A stable name.
+    pub name: &'static str,
+    /// What it means.
+    pub statement: &'static str,
+    /// Holds.
+    pub ok: bool,
+    /// Why it does not (empty when it holds), or what was checked.
+    pub details: Vec<String>,
+}
+
+fn verdict(
+    name: &'static str,
+    statement: &'static str,
+    broken: Vec<String>,
+    checked: String,
+) -> Verdict {
+    let ok = broken.is_empty();
+    Verdict {
+        name,
+        statement,
+        ok,
+        details: if ok { vec![checked] } else { broken },
+    }
+}
+
+fn examples_lines(examples: &Examples) -> Vec<String> {
+    let mut lines = examples.first.clone();
+    if examples.count > examples.first.len() as u64 {
+        lines.push(format!("... {} in all", examples.count));
+    }
+    lines
+}
+
+/// Checks every invariant.
+pub fn check(client: &ClientBooks, server: &ServerBooks) -> Vec<Verdict> {
+    vec![
+        accounts_conserve(client, server),
+        deposits_within_withdrawals(client),
+        merchants_credited_as_accepted(client, server),
+        no_double_spend_accepted(client),
+        double_spends_rejected_with_proof(client),
+        replays_identical(client),
+        honest_coins_accepted(client),
+        net_positions_sum_to_zero(server),
+        deposits_settled(client, server),
+        reconciliation_clean(server),
+    ]
+}
+
+/// Credited = balance + withdrawn, for every wallet.
+fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
+    let mut broken = Vec::new();
+    for wallet in &client.wallets {
+        match server.wallet_balances.get(&wallet.account) {
+            None => broken.push(format!("account {}: balance not readable", wallet.account)),
+            Some(&balance) => {
+                let held = u128::from(balance) + u128::from(wallet.withdrawn_minor);
+                if held != u128::from(wallet.credited_minor) {
+                    broken.push(format!(
+                        "account {} at {}: credited {} but balance {} + withdrawn {} = {}",
+                        wallet.account,
+                        wallet.issuer,
+                        wallet.credited_minor,
+                        balance,
+                        wallet.withdrawn_minor,
+                        held
+                    ));
+                }
+            }
+        }
+    }
+    for line in examples_lines(&client.unresolved) {
+        broken.push(format!("unresolved request: {line}"));
+    }
+    verdict(
+        "conservation.accounts",
+        "what was credited to each wallet's account = its balance + the value it withdrew",
+        broken,
+        format!("{} accounts", client.wallets.len()),
+    )
+}
+
+/// Value and coins accepted in deposits ≤ value and coins withdrawn.
+fn deposits_within_withdrawals(client: &ClientBooks) -> Verdict {
+    let withdrawn_minor: u128 = client
+        .wallets
+        .iter()
+        .map(|w| u128::from(w.withdrawn_minor))
+        .sum();
+    let withdrawn_coins: u64 = client.wallets.iter().map(|w| w.withdrawn_coins).sum();
+    let accepted_minor: u128 = client
+        .accepted
+        .iter()
+        .map(|c| u128::from(c.value_minor))
+        .sum();
+    let accepted_coins = client.accepted.len() as u64;
+    let mut broken = Vec::new();
+    if accepted_minor > withdrawn_minor {
+        broken.push(format!(
+            "deposits accepted {accepted_minor} minor units, more than the {withdrawn_minor} withdrawn"
+        ));
+    }
+    if accepted_coins > withdrawn_coins {
+        broken.push(format!(
+            "deposits accepted {accepted_coins} coins, more than the {withdrawn_coins} withdrawn"
+        ));
+    }
+    verdict(
+        "conservation.deposits",
+        "value and coins accepted in deposits never exceed value and coins withdrawn",
+        broken,
+        format!(
+            "accepted {accepted_coins} coins ({accepted_minor} minor) of {withdrawn_coins} withdrawn ({withdrawn_minor} minor)"
+        ),
+    )
+}
+
+/// The merchants' balances at each acquirer = the value it accepted for them.
+fn merchants_credited_as_accepted(client: &ClientBooks, server: &ServerBooks) -> Verdict {
+    let mut accepted: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for coin in &client.accepted {
+        *accepted
+            .entry((coin.acquirer.clone(), coin.currency.clone()))
+            .or_default() += coin.value_minor;
+    }
+    let mut broken = Vec::new();
+    let keys: std::collections::BTreeSet<_> = accepted
+        .keys()
+        .chain(server.merchant_credits.keys())
+        .cloned()
+        .collect();
+    for key in keys {
+        let expected = accepted.get(&key).copied().unwrap_or(0);
+        let credited = server.merchant_credits.get(&key).copied().unwrap_or(0);
+        if expected != credited {
+            broken.push(format!(
+                "acquirer {} {}: merchants hold {credited} but deposits accepted {expected}",
+                key.0, key.1
+            ));
+        }
+    }
+    verdict(
+        "conservation.merchants",
+        "the load's merchants' balances at each acquirer = the value accepted for them",
+        broken,
+        format!("{} (acquirer, currency) pairs", accepted.len()),
+    )
+}
+
+/// Every coin accepted at most once.
+fn no_double_spend_accepted(client: &ClientBooks) -> Verdict {
+    let mut seen: HashMap<[u8; 32], u32> = HashMap::with_capacity(client.accepted.len());
+    for coin in &client.accepted {
+        *seen.entry(coin.coin).or_default() += 1;
+    }
+    let mut twice = Examples::default();
+    for (coin, times) in seen.iter().filter(|(_, times)| **times > 1) {
+        twice.push(format!("coin {} accepted {times} times", hex(coin)));
+    }
+    verdict(
+        "double_spend.none_accepted",
+        "no coin is accepted twice",
+        examples_lines(&twice),
+        format!("{} distinct coins accepted", seen.len()),
+    )
+}
+
+/// Every double-spend attempt refused as a conflict, with the earlier permission as proof.
+fn double_spends_rejected_with_proof(client: &ClientBooks) -> Verdict {
+    let mut broken = examples_lines(&client.double_spend_failures);
+    let accounted = client.double_spends_rejected_with_proof + client.double_spend_failures.count;
+    if accounted != client.double_spend_attempts {
+        broken.push(format!(
+            "{} attempts, {} rejected with proof, {} failed: the rest have no answer",
+            client.double_spend_attempts,
+            client.double_spends_rejected_with_proof,
+            client.double_spend_failures.count
+        ));
+    }
+    verdict(
+        "double_spend.rejected_with_proof",
+        "every double-spend attempt is refused as a conflict carrying the earlier signed permission",
+        broken,
+        format!(
+            "{} attempts, all rejected with proof",
+            client.double_spend_attempts
+        ),
+    )
+}
+
+/// A replayed request gets the first answer.
+fn replays_identical(client: &ClientBooks) -> Verdict {
+    verdict(
+        "idempotency.replays",
+        "a replayed withdrawal or deposit gets the identical answer and changes nothing",
+        examples_lines(&client.replay_mismatches),
+        format!("{} replays, all identical", client.replays),
+    )
+}
+
+/// Honest coins are accepted.
+fn honest_coins_accepted(client: &ClientBooks) -> Verdict {
+    verdict(
+        "deposits.honest_accepted",
+        "a valid coin spent for the first time is accepted",
+        examples_lines(&client.honest_not_accepted),
+        format!("{} coins accepted", client.accepted.len()),
+    )
+}
+
+/// Every report's net positions sum to zero per currency and are the netting of its
+/// obligations.
+fn net_positions_sum_to_zero(server: &ServerBooks) -> Verdict {
+    let mut broken = Vec::new();
+    for report in &server.reports {
+        let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+        for position in &report.positions {
+            *sums.entry(&position.currency).or_default() += i128::from(position.net_minor);
+        }
+        for (currency, sum) in sums.iter().filter(|(_, sum)| **sum != 0) {
+            broken.push(format!(
+                "cycle {}: net positions in {currency} sum to {sum}",
+                report.sequence
+            ));
+        }
+        let mut netted: BTreeMap<(&str, &str), i128> = BTreeMap::new();
+        for obligation in &report.obligations {
+            let amount = i128::from(obligation.amount_minor);
+            *netted
+                .entry((&obligation.issuer, &obligation.currency))
+                .or_default() -= amount;
+            *netted
+                .entry((&obligation.acquirer, &obligation.currency))
+                .or_default() += amount;
+        }
+        netted.retain(|_, net| *net != 0);
+        let stated: BTreeMap<(&str, &str), i128> = report
+            .positions
+            .iter()
+            .map(|p| {
+                (
+                    (p.bank.as_str(), p.currency.as_str()),
+                    i128::from(p.net_minor),
+                )
+            })
+            .filter(|(_, net)| *net != 0)
+            .collect();
+        if netted != stated {
+            broken.push(format!(
+                "cycle {}: net positions {stated:?} are not the netting {netted:?} of its obligations",
+                report.sequence
+            ));
+        }
+    }
+    verdict(
+        "settlement.net_zero",
+        "every cycle's net positions sum to zero per currency and net its obligations",
+        broken,
+        format!("{} reports", server.reports.len()),
+    )
+}
+
+/// Everything accepted is in a settlement report: per (issuer, acquirer, currency), the reports'
+/// obligations sum to the value accepted, and no outbox holds anything back.
+fn deposits_settled(client: &ClientBooks, server: &ServerBooks) -> Verdict {
+    let mut accepted: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for coin in &client.accepted {
+        *accepted
+            .entry((
+                coin.issuer.clone(),
+                coin.acquirer.clone(),
+                coin.currency.clone(),
+            ))
+            .or_default() += coin.value_minor;
+    }
+    let mut settled: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for obligation in server.reports.iter().flat_map(|r| &r.obligations) {
+        *settled
+            .entry((
+                obligation.issuer.clone(),
+                obligation.acquirer.clone(),
+                obligation.currency.clone(),
+            ))
+            .or_default() += obligation.amount_minor;
+    }
+    let mut broken = Vec::new();
+    for outbox in &server.outboxes {
+        if outbox.queued + outbox.pending + outbox.refused > 0 {
+            broken.push(format!(
+                "acquirer {}: outbox after the final flush has {} queued, {} pending, {} refused",
+                outbox.acquirer, outbox.queued, outbox.pending, outbox.refused
+            ));
+        }
+    }
+    let keys: std::collections::BTreeSet<_> =
+        accepted.keys().chain(settled.keys()).cloned().collect();
+    for key in keys {
+        let expected = accepted.get(&key).copied().unwrap_or(0);
+        let found = settled.get(&key).copied().unwrap_or(0);
+        if expected != found {
+            broken.push(format!(
+                "issuer {} -> acquirer {} {}: deposits accepted {expected} but reports settle {found}",
+                key.0, key.1, key.2
+            ));
+        }
+    }
+    verdict(
+        "settlement.deposits_reported",
+        "every acknowledged deposit is in a settlement report (per issuer, acquirer and currency)",
+        broken,
+        format!(
+            "{} (issuer, acquirer, currency) pairs over {} reports",
+            accepted.len(),
+            server.reports.len()
+        ),
+    )
+}
+
+/// No issuer or acquirer recorded a discrepancy.
+fn reconciliation_clean(server: &ServerBooks) -> Verdict {
+    let mut broken = Vec::new();
+    for (party, found) in &server.new_discrepancies {
+        for line in examples_lines(found) {
+            broken.push(format!("{party}: {line}"));
+        }
+    }
+    for line in examples_lines(&server.unreadable) {
+        broken.push(format!("could not read: {line}"));
+    }
+    verdict(
+        "reconciliation.clean",
+        "every issuer and acquirer reconciles the reports against its books without discrepancy",
+        broken,
+        format!("{} parties", server.new_discrepancies.len()),
+    )
+}
+
+/// Every operation was answered: none failed after its retries (each failure counted by
+/// `operation: code` in `failures`).
+pub fn operations_completed(failures: &BTreeMap<String, u64>) -> Verdict {
+    let broken = failures
+        .iter()
+        .map(|(code, count)| format!("{count} x {code}"))
+        .collect();
+    verdict(
+        "operations.completed",
+        "every operation gets its answer (busy, timeouts and lost answers are retried)",
+        broken,
+        "no operation failed".into(),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "01";
+    const ACQUIRER: &str = "02";
+
+    fn coin(n: u8, value_minor: u64) -> AcceptedCoin {
+        AcceptedCoin {
+            coin: [n; 32],
+            value_minor,
+            currency: "EUR".into(),
+            issuer: ISSUER.into(),
+            acquirer: ACQUIRER.into(),
+        }
+    }
+
+    /// A run where a wallet was credited 1000, withdrew 3 coins of 10, paid 2 of them, tried
+    /// one double spend (refused) and replayed once; the cycle settled 20.
+    fn clean() -> (ClientBooks, ServerBooks) {
+        let client = ClientBooks {
+            wallets: vec![WalletBook {
+                account: "aa".into(),
+                issuer: ISSUER.into(),
+                credited_minor: 1000,
+                withdrawn_minor: 30,
+                withdrawn_coins: 3,
+            }],
+            accepted: vec![coin(1, 10), coin(2, 10)],
+            double_spend_attempts: 1,
+            double_spends_rejected_with_proof: 1,
+            replays: 1,
+            ..ClientBooks::default()
+        };
+        let server = ServerBooks {
+            wallet_balances: [("aa".to_owned(), 970)].into(),
+            merchant_credits: [((ACQUIRER.to_owned(), "EUR".to_owned()), 20)].into(),
+            outboxes: vec![OutboxBook {
+                acquirer: ACQUIRER.into(),
+                queued: 0,
+                pending: 0,
+                refused: 0,
+            }],
+            reports: vec![ReportBook {
+                sequence: 7,
+                obligations: vec![ObligationBook {
+                    issuer: ISSUER.into(),
+                    acquirer: ACQUIRER.into(),
+                    currency: "EUR".into(),
+                    amount_minor: 20,
+                }],
+                positions: vec![
+                    PositionBook {
+                        bank: ISSUER.into(),
+                        currency: "EUR".into(),
+                        net_minor: -20,
+                    },
+                    PositionBook {
+                        bank: ACQUIRER.into(),
+                        currency: "EUR".into(),
+                        net_minor: 20,
+                    },
+                ],
+            }],
+            new_discrepancies: vec![("issuer 01".into(), Examples::default())],
+            unreadable: Examples::default(),
+        };
+        (client, server)
+    }
+
+    fn broken(client: &ClientBooks, server: &ServerBooks) -> Vec<&'static str> {
+        check(client, server)
+            .into_iter()
+            .filter(|v| !v.ok)
+            .map(|v| v.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_run_breaks_nothing() {
+        let (client, server) = clean();
+        let verdicts = check(&client, &server);
+        assert_eq!(verdicts.len(), 10);
+        assert!(verdicts.iter().all(|v| v.ok), "{verdicts:#?}");
+    }
+
+    #[test]
+    fn a_balance_that_does_not_add_up_breaks_conservation() {
+        let (client, mut server) = clean();
+        server.wallet_balances.insert("aa".into(), 980);
+        assert_eq!(broken(&client, &server), ["conservation.accounts"]);
+        server.wallet_balances.clear();
+        assert_eq!(broken(&client, &server), ["conservation.accounts"]);
+    }
+
+    #[test]
+    fn a_coin_accepted_twice_breaks_several_invariants() {
+        let (mut client, mut server) = clean();
+        client.accepted.push(coin(1, 10));
+        client.accepted.push(coin(1, 10));
+        server
+            .merchant_credits
+            .insert((ACQUIRER.into(), "EUR".into()), 40);
+        // Four accepted coins out of three withdrawn; coin 1 three times; 40 not settled.
+        assert_eq!(
+            broken(&client, &server),
+            [
+                "conservation.deposits",
+                "double_spend.none_accepted",
+                "settlement.deposits_reported"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_double_spend_without_proof_or_answer_is_reported() {
+        let (mut client, server) = clean();
+        client.double_spend_attempts = 3;
+        client
+            .double_spend_failures
+            .push("coin 07: accepted".into());
+        let verdicts = check(&client, &server);
+        let verdict = verdicts
+            .iter()
+            .find(|v| v.name == "double_spend.rejected_with_proof")
+            .unwrap();
+        assert!(!verdict.ok);
+        assert_eq!(verdict.details.len(), 2, "{:?}", verdict.details);
+    }
+
+    #[test]
+    fn replay_mismatches_and_refused_honest_coins_are_reported() {
+        let (mut client, server) = clean();
+        client
+            .replay_mismatches
+            .push("withdraw: other signatures".into());
+        client
+            .honest_not_accepted
+            .push("refused: denomination.unknown".into());
+        assert_eq!(
+            broken(&client, &server),
+            ["idempotency.replays", "deposits.honest_accepted"]
+        );
+    }
+
+    #[test]
+    fn unbalanced_positions_are_reported() {
+        let (client, mut server) = clean();
+        server.reports[0].positions[1].net_minor = 25;
+        assert_eq!(broken(&client, &server), ["settlement.net_zero"]);
+    }
+
+    #[test]
+    fn a_deposit_missing_from_the_reports_or_held_in_an_outbox_is_reported() {
+        let (client, mut server) = clean();
+        server.reports[0].obligations[0].amount_minor = 10;
+        server.reports[0].positions[0].net_minor = -10;
+        server.reports[0].positions[1].net_minor = 10;
+        assert_eq!(broken(&client, &server), ["settlement.deposits_reported"]);
+        let (client, mut server) = clean();
+        server.outboxes[0].queued = 1;
+        assert_eq!(broken(&client, &server), ["settlement.deposits_reported"]);
+    }
+
+    #[test]
+    fn discrepancies_are_reported() {
+        let (client, mut server) = clean();
+        server.new_discrepancies[0]
+            .1
+            .push("missing_confirmation".into());
+        assert_eq!(broken(&client, &server), ["reconciliation.clean"]);
+    }
+
+    #[test]
+    fn failed_operations_are_reported() {
+        assert!(operations_completed(&BTreeMap::new()).ok);
+        let failures = [("pay: deposit.wrong_acquirer".to_owned(), 3)].into();
+        let verdict = operations_completed(&failures);
+        assert!(!verdict.ok);
+        assert_eq!(verdict.details, ["3 x pay: deposit.wrong_acquirer"]);
+    }
+
+    #[test]
+    fn examples_keep_the_first_few_and_count_all() {
+        let mut examples = Examples::default();
+        for i in 0..25 {
+            examples.push(i.to_string());
+        }
+        assert_eq!(examples.count, 25);
+        assert_eq!(examples.first.len(), EXAMPLES_MAX);
+        assert_eq!(examples_lines(&examples).last().unwrap(), "... 25 in all");
+    }
+}

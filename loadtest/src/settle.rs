@@ -1,0 +1,204 @@
+//! The operator's side of settlement, over the API: flush the acquirers' outboxes, cut the cycle,
+//! read the reports and the discrepancies, and read the books the invariants compare.
+
+use std::time::Duration;
+
+use semper_protocol::amount::Amount;
+use serde_json::Value;
+
+use crate::client::{Api, ApiError};
+use crate::invariants::{Examples, ObligationBook, OutboxBook, PositionBook, ReportBook};
+use crate::workload::{Retries, with_retries};
+
+/// Reports in one page of `GET /v1/clearing/reports`.
+pub const REPORTS_PAGE: usize = 16;
+/// Most report pages read after the run's first cycle.
+pub const REPORT_PAGES_MAX: usize = 10_000;
+/// Discrepancies in one page.
+pub const DISCREPANCIES_PAGE: usize = 1024;
+/// Most discrepancy pages read.
+pub const DISCREPANCY_PAGES_MAX: usize = 1000;
+/// Most outbox passes of the final flush before it gives up waiting for an empty outbox.
+pub const FINAL_FLUSH_ROUNDS_MAX: usize = 20;
+
+/// Runs one outbox pass at an acquirer: where its outbox stands after it.
+pub fn flush(api: &mut Api, retries: &Retries, acquirer: &str) -> Result<OutboxBook, ApiError> {
+    let outbox = with_retries(retries, || match api.flush_outbox() {
+        // Another pass changed the outbox under this one: the next pass picks it up.
+        Err(error) if error.code() == Some("outbox.changed") => Err(ApiError::Refused {
+            status: 503,
+            code: "outbox.changed".into(),
+            message: String::new(),
+            retry_after_s: Some(0),
+        }),
+        other => other,
+    })?;
+    let count = |key: &str| match &outbox[key] {
+        Value::Array(items) => items.len() as u64,
+        value => value.as_u64().unwrap_or(0),
+    };
+    Ok(OutboxBook {
+        acquirer: acquirer.to_owned(),
+        queued: count("queued"),
+        pending: count("pending"),
+        refused: count("refused"),
+    })
+}
+
+/// Flushes every acquirer until every outbox is empty (or the rounds run out): the outboxes as
+/// they were after the last pass.
+pub fn flush_until_empty(
+    acquirers: &mut [(Api, String)],
+    retries: &Retries,
+) -> Result<Vec<OutboxBook>, ApiError> {
+    let mut books = Vec::new();
+    for round in 0..FINAL_FLUSH_ROUNDS_MAX {
+        books.clear();
+        for (api, bank) in acquirers.iter_mut() {
+            books.push(flush(api, retries, bank)?);
+        }
+        if books.iter().all(|b| b.queued + b.pending == 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100 * (round as u64 + 1)));
+    }
+    Ok(books)
+}
+
+/// Cuts the open cycle: the number of the cycle cut.
+pub fn cut(clearing: &mut Api, retries: &Retries) -> Result<u64, ApiError> {
+    let report = with_retries(retries, || clearing.cut_cycle())?;
+    Ok(report.body().fields().sequence)
+}
+
+/// The reports of the cycles numbered above `after`, read as plain JSON so that a report that
+/// breaks an invariant is still read and shown, not refused by the decoder.
+pub fn reports_after(
+    clearing: &mut Api,
+    retries: &Retries,
+    after: u64,
+) -> Result<Vec<ReportBook>, ApiError> {
+    let mut reports = Vec::new();
+    let mut after = after;
+    for _ in 0..REPORT_PAGES_MAX {
+        let path = format!("/v1/clearing/reports?after={after}&limit={REPORTS_PAGE}");
+        let page: Vec<Value> = with_retries(retries, || clearing.get(&path))?;
+        for report in &page {
+            let book = report_book(&report["body"]).map_err(|problem| ApiError::Unexpected {
+                what: path.clone(),
+                problem,
+            })?;
+            after = after.max(book.sequence);
+            reports.push(book);
+        }
+        if page.len() < REPORTS_PAGE {
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// A report body's JSON to its book.
+pub fn report_book(body: &Value) -> Result<ReportBook, String> {
+    let text = |value: &Value, key: &str| {
+        value[key]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("report field {key} missing: {value}"))
+    };
+    let sequence = body["sequence"]
+        .as_u64()
+        .ok_or_else(|| format!("report without a sequence: {body}"))?;
+    let mut obligations = Vec::new();
+    for obligation in body["obligations"].as_array().into_iter().flatten() {
+        let amount: Amount = text(obligation, "amount")?
+            .parse()
+            .map_err(|error| format!("obligation amount: {error}"))?;
+        obligations.push(ObligationBook {
+            issuer: text(obligation, "issuer")?,
+            acquirer: text(obligation, "acquirer")?,
+            currency: amount.currency().code().to_owned(),
+            amount_minor: amount.minor_units(),
+        });
+    }
+    let mut positions = Vec::new();
+    for position in body["net_positions"].as_array().into_iter().flatten() {
+        positions.push(PositionBook {
+            bank: text(position, "bank")?,
+            currency: text(position, "currency")?,
+            net_minor: position["net_minor_units"]
+                .as_i64()
+                .ok_or_else(|| format!("net position without net_minor_units: {position}"))?,
+        });
+    }
+    Ok(ReportBook {
+        sequence,
+        obligations,
+        positions,
+    })
+}
+
+/// Discrepancies at `path` (`/v1/issuer/discrepancies` or the acquirer's) numbered `from` on:
+/// how many, and the first few.
+pub fn discrepancies(
+    api: &mut Api,
+    retries: &Retries,
+    path: &str,
+    from: u64,
+) -> Result<Examples, ApiError> {
+    let mut found = Examples::default();
+    let mut from = from;
+    for _ in 0..DISCREPANCY_PAGES_MAX {
+        let page_path = format!("{path}?from={from}&limit={DISCREPANCIES_PAGE}");
+        let page: Vec<Value> = with_retries(retries, || api.get_as_operator(&page_path))?;
+        for discrepancy in &page {
+            found.push(format!(
+                "{} in cycle {} with {} ({}): books {} vs report {}",
+                discrepancy["kind"].as_str().unwrap_or("?"),
+                discrepancy["cycle_sequence"],
+                discrepancy["counterparty"].as_str().unwrap_or("?"),
+                discrepancy["currency"].as_str().unwrap_or("?"),
+                discrepancy["books_minor_units"],
+                discrepancy["report_minor_units"],
+            ));
+        }
+        from += page.len() as u64;
+        if page.len() < DISCREPANCIES_PAGE {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// An amount as the API writes it (`"EUR:1.00"`), in minor units with its currency.
+pub fn parse_amount(value: &Value) -> Option<(String, u64)> {
+    let amount: Amount = value.as_str()?.parse().ok()?;
+    Some((amount.currency().code().to_owned(), amount.minor_units()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_report_body_reads_into_its_book() {
+        let body = json!({
+            "clearing": "03000000000000000000000000000003",
+            "sequence": 4,
+            "obligations": [{"issuer": "01", "acquirer": "02", "amount": "EUR:1.50",
+                             "confirmations": []}],
+            "net_positions": [{"bank": "01", "currency": "EUR", "net_minor_units": -150},
+                              {"bank": "02", "currency": "EUR", "net_minor_units": 150}]
+        });
+        let book = report_book(&body).unwrap();
+        assert_eq!(book.sequence, 4);
+        assert_eq!(book.obligations[0].amount_minor, 150);
+        assert_eq!(book.obligations[0].currency, "EUR");
+        assert_eq!(book.positions[0].net_minor, -150);
+        assert!(report_book(&json!({"obligations": []})).is_err());
+        assert_eq!(parse_amount(&json!("EUR:0.10")), Some(("EUR".into(), 10)));
+        assert_eq!(parse_amount(&json!(3)), None);
+    }
+}

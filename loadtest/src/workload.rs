@@ -1,0 +1,445 @@
+//! The operations of the load and what each checks: a wallet withdraws; a wallet pays a merchant,
+//! who deposits at its acquirer; a double spend (a spent coin again, or one coin at two acquirers
+//! at once) must be refused with proof; a replayed request must get its first answer.
+//!
+//! A [`Worker`] owns its wallets (so their coins need no lock) and its connections; what the
+//! invariants need is written to the shared [`ClientBooks`].
+
+use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::denomination::Denomination;
+use semper_protocol::ids::BankId;
+use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::WalletCoin;
+
+use crate::client::ApiError;
+use crate::invariants::{ClientBooks, WalletBook};
+use crate::parties::{Merchant, PartyError, Wallet};
+use crate::target::Targets;
+
+mod worker;
+
+pub use worker::Worker;
+
+/// Attempts of one request that the server answered "busy", "timeout" or not at all, first
+/// included; each waits the server's Retry-After (at most [`RETRY_WAIT_MAX`]).
+pub const RETRY_ATTEMPTS_MAX: u32 = 8;
+/// Longest wait before a retry.
+pub const RETRY_WAIT_MAX: Duration = Duration::from_secs(1);
+/// Spent coins a wallet keeps to try again as double spends.
+pub const SPENT_KEPT_MAX: usize = 32;
+/// Withdrawals a wallet's funding (and each top-up) pays for.
+pub const FUNDING_WITHDRAWALS: u64 = 1000;
+/// Most coins in one request (the protocol's bound on a deposit).
+pub const COINS_PER_REQUEST_MAX: usize = 256;
+
+/// An operation of the load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// A wallet withdraws coins.
+    Withdraw,
+    /// A wallet pays a merchant, who deposits the coins.
+    Pay,
+    /// A double-spend attempt, refused with proof.
+    DoubleSpend,
+    /// A withdrawal or deposit sent again, identically.
+    Replay,
+    /// A settlement pass: flush every acquirer's outbox and cut the cycle.
+    Settle,
+}
+
+impl OpKind {
+    /// How many kinds.
+    pub const COUNT: usize = 5;
+    /// Every kind, in index order.
+    pub const ALL: [OpKind; Self::COUNT] = [
+        Self::Withdraw,
+        Self::Pay,
+        Self::DoubleSpend,
+        Self::Replay,
+        Self::Settle,
+    ];
+
+    /// Its index in [`OpKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Withdraw => "withdraw",
+            Self::Pay => "pay",
+            Self::DoubleSpend => "double_spend",
+            Self::Replay => "replay",
+            Self::Settle => "settle",
+        }
+    }
+}
+
+/// The share of each operation; payments take what is left.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Mix {
+    /// Share of withdrawals, 0..=1.
+    pub withdraw: f64,
+    /// Share of double-spend attempts.
+    pub double_spend: f64,
+    /// Share of replayed requests.
+    pub replay: f64,
+}
+
+impl Mix {
+    /// Checks the shares are in 0..=1 and leave room for payments.
+    pub fn validate(&self) -> Result<(), String> {
+        let shares = [self.withdraw, self.double_spend, self.replay];
+        if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
+            return Err(format!("each share must be in 0..=1: {self:?}"));
+        }
+        if shares.iter().sum::<f64>() > 1.0 + 1e-9 {
+            return Err(format!("shares sum to more than 1: {self:?}"));
+        }
+        Ok(())
+    }
+
+    /// The operation a uniform `draw` in [0, 1) picks.
+    pub fn choose(&self, draw: f64) -> OpKind {
+        let mut edge = self.withdraw;
+        if draw < edge {
+            return OpKind::Withdraw;
+        }
+        edge += self.double_spend;
+        if draw < edge {
+            return OpKind::DoubleSpend;
+        }
+        edge += self.replay;
+        if draw < edge {
+            return OpKind::Replay;
+        }
+        OpKind::Pay
+    }
+}
+
+/// The shape of the load.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Workload {
+    /// Simulated wallets (at least one per worker).
+    pub wallets: usize,
+    /// Simulated merchants.
+    pub merchants: usize,
+    /// Coins in one payment.
+    pub coins_per_payment: usize,
+    /// Coins in one withdrawal.
+    pub coins_per_withdraw: usize,
+    /// The operation mix.
+    pub mix: Mix,
+}
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// A party's step failed.
+    #[error(transparent)]
+    Party(#[from] PartyError),
+    /// The API failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl OpError {
+    /// A short stable name for counting: the API's code, or the kind of failure.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Api(error) | Self::Party(PartyError::Api(error)) => match error {
+                ApiError::Refused { code, .. } => code.clone(),
+                ApiError::Http(_) => "http.io".into(),
+                ApiError::Unexpected { .. } => "http.unexpected".into(),
+            },
+            Self::Party(PartyError::Wallet(error)) => error.code().into(),
+            Self::Party(PartyError::TooManyCoins(_)) => "deposit.too_many_coins".into(),
+        }
+    }
+}
+
+/// A merchant and the index of its acquirer in [`Targets::acquirers`].
+pub struct MerchantSlot {
+    /// The merchant.
+    pub merchant: Merchant,
+    /// Its acquirer's index.
+    pub acquirer: usize,
+}
+
+/// What every worker shares.
+pub struct Shared {
+    /// The deployment.
+    pub targets: Targets,
+    /// The load's shape.
+    pub workload: Workload,
+    /// The merchants.
+    pub merchants: Vec<MerchantSlot>,
+    /// What the parties saw, for the invariants.
+    pub books: Mutex<ClientBooks>,
+    /// Retries of busy or unanswered requests.
+    pub retries: Retries,
+    /// Failed operations by code.
+    pub failures: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// A unique tag of this run, in credit references.
+    pub run_tag: String,
+}
+
+impl Shared {
+    fn books(&self) -> std::sync::MutexGuard<'_, ClientBooks> {
+        // A worker that panicked holding the lock left the books as they were; keep going.
+        self.books.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a failed operation.
+    pub fn count_failure(&self, code: String) {
+        *self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(code)
+            .or_default() += 1;
+    }
+}
+
+/// A wallet, its coins and its books.
+pub struct WalletSlot {
+    /// The wallet.
+    pub wallet: Wallet,
+    /// Its issuer's index in [`Targets::issuers`].
+    pub issuer: usize,
+    /// Its issuer's bank.
+    pub issuer_bank: BankId,
+    /// The denomination it withdraws.
+    pub denomination: Denomination,
+    /// Coins not yet spent.
+    pub pouch: Vec<WalletCoin>,
+    /// Coins spent and accepted, with the permission they were accepted under.
+    pub spent: VecDeque<(WalletCoin, SignedDepositPermission)>,
+    /// Credited, minor units.
+    pub credited_minor: u64,
+    /// Withdrawn, minor units.
+    pub withdrawn_minor: u64,
+    /// Coins withdrawn.
+    pub withdrawn_coins: u64,
+    /// Top-ups made.
+    pub top_ups: u64,
+}
+
+impl WalletSlot {
+    /// Its entry in the books.
+    pub fn book(&self) -> WalletBook {
+        WalletBook {
+            account: self.wallet.account.to_string(),
+            issuer: self.issuer_bank.to_string(),
+            credited_minor: self.credited_minor,
+            withdrawn_minor: self.withdrawn_minor,
+            withdrawn_coins: self.withdrawn_coins,
+        }
+    }
+
+    fn currency(&self) -> Currency {
+        self.denomination.value().currency()
+    }
+
+    /// What one top-up (and the first funding) credits.
+    pub fn funding(denomination: &Denomination, coins_per_withdraw: usize) -> Amount {
+        let value = denomination.value();
+        Amount::from_minor_units(
+            value.currency(),
+            value
+                .minor_units()
+                .saturating_mul(coins_per_withdraw as u64)
+                .saturating_mul(FUNDING_WITHDRAWALS),
+        )
+    }
+}
+
+/// Requests sent again, in all and by the reason.
+#[derive(Debug, Default)]
+pub struct Retries {
+    total: AtomicU64,
+    by_code: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Retries {
+    /// Counts a retry after `error`.
+    pub fn count(&self, error: &ApiError) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let code = match error {
+            ApiError::Refused { code, .. } => code.clone(),
+            ApiError::Http(_) => "http.io".into(),
+            ApiError::Unexpected { .. } => "http.unexpected".into(),
+        };
+        *self
+            .by_code
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(code)
+            .or_default() += 1;
+    }
+
+    /// Retries so far.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Retries so far by the code of the answer retried.
+    pub fn by_code(&self) -> BTreeMap<String, u64> {
+        self.by_code
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Whether a failed request may be sent again as it is: the server was busy, timed out, or did
+/// not answer, or the coin is in another deposit under way.
+fn retryable(error: &ApiError) -> bool {
+    match error {
+        ApiError::Http(_) => true,
+        ApiError::Refused { status, code, .. } => {
+            matches!(status, 408 | 503) || code == "deposit.coin_in_flight"
+        }
+        ApiError::Unexpected { .. } => false,
+    }
+}
+
+/// Whether a request that failed so may have taken effect, its answer lost.
+pub(crate) fn ambiguous(error: &ApiError) -> bool {
+    match error {
+        ApiError::Http(_) | ApiError::Unexpected { .. } => true,
+        ApiError::Refused { status, .. } => matches!(status, 408 | 500..),
+    }
+}
+
+/// Calls `call` until it answers, or fails in a way a retry does not mend, or
+/// [`RETRY_ATTEMPTS_MAX`] attempts were made.
+pub fn with_retries<T>(
+    retries: &Retries,
+    mut call: impl FnMut() -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut wait = Duration::from_millis(10);
+    let mut attempt = 1;
+    loop {
+        match call() {
+            Err(error) if retryable(&error) && attempt < RETRY_ATTEMPTS_MAX => {
+                // A coin in another deposit under way is answered within milliseconds, so it
+                // is asked again sooner than the Retry-After of an overloaded server.
+                let hinted = match &error {
+                    ApiError::Refused { code, .. } if code == "deposit.coin_in_flight" => wait,
+                    ApiError::Refused {
+                        retry_after_s: Some(s),
+                        ..
+                    } => Duration::from_secs(*s),
+                    _ => wait,
+                };
+                std::thread::sleep(hinted.min(RETRY_WAIT_MAX));
+                wait = (wait * 2).min(RETRY_WAIT_MAX);
+                attempt += 1;
+                retries.count(&error);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Now, as the protocol's timestamps read it.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_unix_ms(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_picks_each_operation_by_its_share() {
+        let mix = Mix {
+            withdraw: 0.2,
+            double_spend: 0.1,
+            replay: 0.05,
+        };
+        assert!(mix.validate().is_ok());
+        assert_eq!(mix.choose(0.0), OpKind::Withdraw);
+        assert_eq!(mix.choose(0.199), OpKind::Withdraw);
+        assert_eq!(mix.choose(0.2), OpKind::DoubleSpend);
+        assert_eq!(mix.choose(0.29), OpKind::DoubleSpend);
+        assert_eq!(mix.choose(0.31), OpKind::Replay);
+        assert_eq!(mix.choose(0.36), OpKind::Pay);
+        assert_eq!(mix.choose(0.999), OpKind::Pay);
+        // Shares that binary fractions hold exactly, so the counts are exact.
+        let mix = Mix {
+            withdraw: 0.25,
+            double_spend: 0.125,
+            replay: 0.0625,
+        };
+        let counts = (0..10_000).fold([0u32; OpKind::COUNT], |mut counts, i| {
+            counts[mix.choose(i as f64 / 10_000.0).index()] += 1;
+            counts
+        });
+        assert_eq!(counts, [2500, 5625, 1250, 625, 0]);
+    }
+
+    #[test]
+    fn shares_out_of_range_are_refused() {
+        let bad = |withdraw, double_spend, replay| {
+            Mix {
+                withdraw,
+                double_spend,
+                replay,
+            }
+            .validate()
+            .is_err()
+        };
+        assert!(bad(-0.1, 0.0, 0.0));
+        assert!(bad(0.6, 0.3, 0.2));
+        assert!(!bad(1.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn only_busy_timeout_lost_or_in_flight_answers_are_retried() {
+        let refused = |status: u16, code: &str| ApiError::Refused {
+            status,
+            code: code.into(),
+            message: String::new(),
+            retry_after_s: Some(0),
+        };
+        assert!(retryable(&refused(503, "issuer.busy")));
+        assert!(retryable(&refused(408, "request.timeout")));
+        assert!(retryable(&refused(409, "deposit.coin_in_flight")));
+        assert!(!retryable(&refused(409, "deposit.id_reused")));
+        assert!(!retryable(&refused(400, "deposit.wrong_acquirer")));
+        let retries = Retries::default();
+        let mut calls = 0;
+        let answer = with_retries(&retries, || {
+            calls += 1;
+            if calls < 3 {
+                Err(refused(503, "issuer.busy"))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(answer.unwrap(), 3);
+        assert_eq!(retries.total(), 2);
+        assert_eq!(retries.by_code(), [("issuer.busy".to_owned(), 2)].into());
+        let mut calls = 0;
+        let answer: Result<(), _> = with_retries(&retries, || {
+            calls += 1;
+            Err(refused(503, "issuer.busy"))
+        });
+        assert!(answer.is_err());
+        assert_eq!(calls, RETRY_ATTEMPTS_MAX);
+    }
+}

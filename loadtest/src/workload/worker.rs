@@ -1,0 +1,414 @@
+//! A worker: one thread of load, owning its wallets (so their coins need no lock) and its
+//! connections, running withdrawals, payments and replays; double spends are in
+//! [`double_spend`].
+
+mod double_spend;
+
+use rand::RngExt;
+use semper_protocol::amount::Amount;
+use semper_protocol::ids::{BankId, ContractHash};
+use semper_protocol::messages::merchant::{DepositResponse, DepositResult, SignedDepositRequest};
+use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_protocol::wallet::{self, WalletCoin};
+
+use super::{
+    OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now, with_retries,
+};
+use crate::client::{Api, ApiError};
+use crate::invariants::AcceptedCoin;
+use crate::parties::PartyError;
+use crate::target::Targets;
+
+/// The coin that a deposit entry concerns, for the books.
+#[derive(Clone)]
+pub(super) struct CoinMeta {
+    pub(super) key: [u8; 32],
+    pub(super) value: Amount,
+    pub(super) issuer: BankId,
+}
+
+/// A deposit whose answer never came.
+pub(super) struct PendingDeposit {
+    pub(super) acquirer: usize,
+    pub(super) request: SignedDepositRequest,
+    pub(super) coins: Vec<CoinMeta>,
+}
+
+/// A withdrawal whose answer never came.
+struct PendingWithdraw {
+    wallet: usize,
+    request: SignedWithdrawRequest,
+    value_minor: u64,
+    coins: u64,
+}
+
+/// One thread of load: its wallets, its connections, the last requests it can replay.
+pub struct Worker<'a> {
+    shared: &'a Shared,
+    issuers: Vec<Api>,
+    acquirers: Vec<Api>,
+    /// A second connection per acquirer, for two deposits of one coin at once.
+    spares: Vec<Api>,
+    wallets: Vec<WalletSlot>,
+    last_withdraw: Option<(usize, SignedWithdrawRequest, WithdrawResponse)>,
+    last_deposit: Option<(usize, SignedDepositRequest, DepositResponse)>,
+    pending_withdraws: Vec<PendingWithdraw>,
+    pending_deposits: Vec<PendingDeposit>,
+}
+
+impl<'a> Worker<'a> {
+    /// A worker over `wallets`, with its own connections to `shared.targets`.
+    pub fn new(shared: &'a Shared, wallets: Vec<WalletSlot>) -> Self {
+        let targets: &Targets = &shared.targets;
+        Self {
+            shared,
+            issuers: targets.issuers.iter().map(|e| e.api()).collect(),
+            acquirers: targets.acquirers.iter().map(|e| e.api()).collect(),
+            spares: targets.acquirers.iter().map(|e| e.api()).collect(),
+            wallets,
+            last_withdraw: None,
+            last_deposit: None,
+            pending_withdraws: Vec::new(),
+            pending_deposits: Vec::new(),
+        }
+    }
+
+    /// Runs one operation of `wanted` kind (a payment without coins becomes a withdrawal, a
+    /// replay or double spend with nothing to replay or spend a payment): its kind as run, and
+    /// the coins it moved.
+    pub fn execute(&mut self, wanted: OpKind) -> (OpKind, Result<u64, OpError>) {
+        let mut rng = rand::rng();
+        let w = rng.random_range(0..self.wallets.len());
+        let need = self.shared.workload.coins_per_payment;
+        let kind = match wanted {
+            OpKind::Replay if self.last_withdraw.is_none() && self.last_deposit.is_none() => {
+                OpKind::Pay
+            }
+            other => other,
+        };
+        let kind = match kind {
+            OpKind::Pay | OpKind::DoubleSpend if self.wallets[w].pouch.len() < need.max(1) => {
+                OpKind::Withdraw
+            }
+            other => other,
+        };
+        let result = match kind {
+            OpKind::Withdraw => self.withdraw(w),
+            OpKind::Pay => self.pay(w),
+            OpKind::DoubleSpend => {
+                if !self.wallets[w].spent.is_empty() && rng.random_bool(0.5) {
+                    self.double_spend_spent(w)
+                } else {
+                    self.double_spend_concurrent(w)
+                }
+            }
+            OpKind::Replay => self.replay(),
+            OpKind::Settle => Ok(0),
+        };
+        (kind, result)
+    }
+
+    /// Withdraws a batch of coins into wallet `w`'s pouch, topping its account up when it ran
+    /// dry.
+    fn withdraw(&mut self, w: usize) -> Result<u64, OpError> {
+        let count = self.shared.workload.coins_per_withdraw;
+        match self.try_withdraw(w, count) {
+            Err(OpError::Api(error)) if error.code() == Some("account.insufficient_funds") => {
+                self.top_up(w)?;
+                self.try_withdraw(w, count)
+            }
+            other => other,
+        }
+    }
+
+    fn try_withdraw(&mut self, w: usize, count: usize) -> Result<u64, OpError> {
+        let slot = &self.wallets[w];
+        let (request, planned) = slot.wallet.prepare_withdraw(&slot.denomination, count)?;
+        let value_minor = slot.denomination.value().minor_units() * count as u64;
+        let api = &mut self.issuers[slot.issuer];
+        let response = match with_retries(&self.shared.retries, || api.withdraw(&request)) {
+            Ok(response) => response,
+            Err(error) => {
+                if ambiguous(&error) {
+                    self.pending_withdraws.push(PendingWithdraw {
+                        wallet: w,
+                        request,
+                        value_minor,
+                        coins: count as u64,
+                    });
+                }
+                return Err(error.into());
+            }
+        };
+        let slot = &mut self.wallets[w];
+        slot.withdrawn_minor += value_minor;
+        slot.withdrawn_coins += count as u64;
+        let coins = wallet::finalize_coins(request.body().request_id, planned, &response)
+            .map_err(PartyError::from)?;
+        slot.pouch.extend(coins);
+        self.last_withdraw = Some((w, request, response));
+        Ok(count as u64)
+    }
+
+    /// Credits wallet `w` another funding, by the operator.
+    fn top_up(&mut self, w: usize) -> Result<(), OpError> {
+        let slot = &mut self.wallets[w];
+        slot.top_ups += 1;
+        let amount =
+            WalletSlot::funding(&slot.denomination, self.shared.workload.coins_per_withdraw);
+        let reference = format!(
+            "semper-load-{}-{}-top-up-{}",
+            self.shared.run_tag, slot.wallet.account, slot.top_ups
+        );
+        let api = &mut self.issuers[slot.issuer];
+        let account = slot.wallet.account;
+        with_retries(&self.shared.retries, || {
+            api.credit(account, &reference, amount)
+        })?;
+        slot.credited_minor += amount.minor_units();
+        Ok(())
+    }
+
+    pub(super) fn merchant(&self) -> usize {
+        rand::rng().random_range(0..self.shared.merchants.len())
+    }
+
+    /// Pays a random merchant `coins_per_payment` coins of wallet `w`; the merchant deposits.
+    fn pay(&mut self, w: usize) -> Result<u64, OpError> {
+        let count = self.shared.workload.coins_per_payment;
+        let slot = &mut self.wallets[w];
+        let coins: Vec<WalletCoin> = slot.pouch.split_off(slot.pouch.len() - count);
+        let m = self.merchant();
+        let merchant = &self.shared.merchants[m];
+        let request = merchant
+            .merchant
+            .deposit_of(&coins, ContractHash(rand::random()), now())?;
+        let metas: Vec<CoinMeta> = coins.iter().map(|c| self.meta(w, c)).collect();
+        let response = self.deposit(merchant.acquirer, &request, &metas, false)?;
+        let accepted =
+            self.account_honest(w, merchant.acquirer, &request, &response, &metas, &coins);
+        self.last_deposit = Some((merchant.acquirer, request, response));
+        Ok(accepted)
+    }
+
+    pub(super) fn meta(&self, w: usize, coin: &WalletCoin) -> CoinMeta {
+        CoinMeta {
+            key: *coin.coin().public_key.as_bytes(),
+            value: coin.value(),
+            issuer: self.wallets[w].issuer_bank,
+        }
+    }
+
+    /// Sends a deposit (on the spare connection when `spare`), with retries; an answer lost for
+    /// good is kept to ask again at the end.
+    pub(super) fn deposit(
+        &mut self,
+        acquirer: usize,
+        request: &SignedDepositRequest,
+        metas: &[CoinMeta],
+        spare: bool,
+    ) -> Result<DepositResponse, OpError> {
+        let api = if spare {
+            &mut self.spares[acquirer]
+        } else {
+            &mut self.acquirers[acquirer]
+        };
+        deposit_with(api, &self.shared.retries, request).map_err(|error| {
+            if ambiguous(&error) {
+                self.pending_deposits.push(PendingDeposit {
+                    acquirer,
+                    request: request.clone(),
+                    coins: metas.to_vec(),
+                });
+            }
+            error.into()
+        })
+    }
+
+    /// Books the answer to an honest deposit: every coin must be accepted. Returns the coins
+    /// accepted.
+    pub(super) fn account_honest(
+        &mut self,
+        w: usize,
+        acquirer: usize,
+        request: &SignedDepositRequest,
+        response: &DepositResponse,
+        metas: &[CoinMeta],
+        coins: &[WalletCoin],
+    ) -> u64 {
+        let acquirer_bank = self.acquirer_bank(acquirer);
+        let mut books = self.shared.books();
+        let mut accepted = 0;
+        for (i, result) in response.results.iter().enumerate() {
+            match result {
+                DepositResult::Accepted => {
+                    accepted += 1;
+                    books
+                        .accepted
+                        .push(accepted_coin(&metas[i], &acquirer_bank));
+                    let slot = &mut self.wallets[w];
+                    if slot.spent.len() >= SPENT_KEPT_MAX {
+                        slot.spent.pop_front();
+                    }
+                    slot.spent
+                        .push_back((coins[i].clone(), request.body().permissions[i].clone()));
+                }
+                other => books.honest_not_accepted.push(format!(
+                    "deposit {}: coin {i}: {}",
+                    request.body().deposit_id,
+                    describe(other)
+                )),
+            }
+        }
+        if response.results.len() != metas.len() {
+            books.honest_not_accepted.push(format!(
+                "deposit {}: {} results for {} coins",
+                request.body().deposit_id,
+                response.results.len(),
+                metas.len()
+            ));
+        }
+        accepted
+    }
+
+    pub(super) fn acquirer_bank(&self, acquirer: usize) -> String {
+        self.shared.targets.acquirers[acquirer]
+            .bank
+            .map(|b| b.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Sends the last withdrawal or deposit again, as it was, and checks the answer is the
+    /// first one (and, for a withdrawal, that nothing more was debited).
+    fn replay(&mut self) -> Result<u64, OpError> {
+        let withdraw = match (&self.last_withdraw, &self.last_deposit) {
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            _ => rand::rng().random_bool(0.5),
+        };
+        self.shared.books().replays += 1;
+        if withdraw {
+            let Some((w, request, first)) = self.last_withdraw.take() else {
+                return Ok(0);
+            };
+            let slot = &self.wallets[w];
+            let api = &mut self.issuers[slot.issuer];
+            let again = with_retries(&self.shared.retries, || api.withdraw(&request));
+            let balance = with_retries(&self.shared.retries, || api.account(slot.wallet.account));
+            let coins = request.body().coins.len() as u64;
+            let expected = slot.credited_minor - slot.withdrawn_minor;
+            let currency = slot.currency();
+            self.last_withdraw = Some((w, request, first.clone()));
+            let again = again?;
+            let mut books = self.shared.books();
+            if again != first {
+                books.replay_mismatches.push(format!(
+                    "withdrawal {}: another answer the second time",
+                    first.request_id
+                ));
+            }
+            let balance = balance?;
+            let expected = Amount::from_minor_units(currency, expected).to_string();
+            if balance["balance"] != expected.as_str() {
+                books.replay_mismatches.push(format!(
+                    "withdrawal {}: balance {} after the replay, {expected} expected",
+                    first.request_id, balance["balance"]
+                ));
+            }
+            Ok(coins)
+        } else {
+            let Some((acquirer, request, first)) = self.last_deposit.take() else {
+                return Ok(0);
+            };
+            let api = &mut self.acquirers[acquirer];
+            let again = deposit_with(api, &self.shared.retries, &request);
+            let coins = request.body().permissions.len() as u64;
+            self.last_deposit = Some((acquirer, request, first.clone()));
+            let again = again?;
+            if again != first {
+                self.shared.books().replay_mismatches.push(format!(
+                    "deposit {}: {:?} the second time, {:?} the first",
+                    first.deposit_id,
+                    again.results.iter().map(describe).collect::<Vec<_>>(),
+                    first.results.iter().map(describe).collect::<Vec<_>>()
+                ));
+            }
+            Ok(coins)
+        }
+    }
+
+    /// Asks again for every answer lost during the run (requests are idempotent), books what
+    /// comes back, and gives the wallets back for the final books.
+    pub fn finish(mut self) -> Vec<WalletSlot> {
+        for pending in std::mem::take(&mut self.pending_withdraws) {
+            let slot = &self.wallets[pending.wallet];
+            let api = &mut self.issuers[slot.issuer];
+            match with_retries(&self.shared.retries, || api.withdraw(&pending.request)) {
+                Ok(_) => {
+                    let slot = &mut self.wallets[pending.wallet];
+                    slot.withdrawn_minor += pending.value_minor;
+                    slot.withdrawn_coins += pending.coins;
+                }
+                Err(error) if !ambiguous(&error) => {}
+                Err(error) => self.shared.books().unresolved.push(format!(
+                    "withdrawal {}: {error}",
+                    pending.request.body().request_id
+                )),
+            }
+        }
+        for pending in std::mem::take(&mut self.pending_deposits) {
+            let bank = self.acquirer_bank(pending.acquirer);
+            let api = &mut self.acquirers[pending.acquirer];
+            match deposit_with(api, &self.shared.retries, &pending.request) {
+                Ok(response) => {
+                    let mut books = self.shared.books();
+                    for (i, result) in response.results.iter().enumerate() {
+                        if let (DepositResult::Accepted, Some(meta)) =
+                            (result, pending.coins.get(i))
+                        {
+                            books.accepted.push(accepted_coin(meta, &bank));
+                        }
+                    }
+                }
+                Err(error) if !ambiguous(&error) => {}
+                Err(error) => self.shared.books().unresolved.push(format!(
+                    "deposit {}: {error}",
+                    pending.request.body().deposit_id
+                )),
+            }
+        }
+        self.wallets
+    }
+}
+
+pub(super) fn deposit_with(
+    api: &mut Api,
+    retries: &Retries,
+    request: &SignedDepositRequest,
+) -> Result<DepositResponse, ApiError> {
+    with_retries(retries, || api.deposit(request))
+}
+
+pub(super) fn accepted_coin(meta: &CoinMeta, acquirer: &str) -> AcceptedCoin {
+    AcceptedCoin {
+        coin: meta.key,
+        value_minor: meta.value.minor_units(),
+        currency: meta.value.currency().code().to_owned(),
+        issuer: meta.issuer.to_string(),
+        acquirer: acquirer.to_owned(),
+    }
+}
+
+/// A deposit result in a few words.
+pub(super) fn describe(result: &DepositResult) -> String {
+    match result {
+        DepositResult::Accepted => "accepted".into(),
+        DepositResult::Replay => "replay".into(),
+        DepositResult::Conflict { .. } => "conflict".into(),
+        DepositResult::Refused { code } => format!("refused ({code})"),
+    }
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
