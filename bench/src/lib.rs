@@ -6,11 +6,22 @@
 //! - [`reference`]: plain RSA-2048 PKCS#1 v1.5 signing and verification with OpenSSL.
 //! - [`in_process`]: issuers, a clearing house and a report sink, reached without a link.
 //! - [`in_flight`]: requests kept in flight, as concurrent clients send them.
+//! - [`settlement`]: the settlement market, its submissions, and the checks on receipts and
+//!   reports (`bench-settlement`, `bench-atm`).
+//! - [`link_node`]: a node on its own thread serving a link, and the market's link identities.
+//! - [`sink`]: a link handler that answers each request with its digest.
+//! - [`atm_host`]: a thread that runs emulated ATM sockets' tasks.
+//! - [`cell_rate`]: the ATM emulator's own cell rate, sans IO.
 
 #![warn(missing_docs)]
 
+pub mod atm_host;
+pub mod cell_rate;
 pub mod fixtures;
 pub mod ids;
 pub mod in_flight;
 pub mod in_process;
+pub mod link_node;
 pub mod reference;
+pub mod settlement;
+pub mod sink;

@@ -1,11 +1,13 @@
 //! Settlement between banks, end to end: two issuers, two acquirers and one clearing house in one
-//! test process, each a node with its own DB, linked over loopback QUIC with mutual TLS.
+//! test process, each a node with its own DB, linked over loopback QUIC with mutual TLS, and over
+//! emulated ATM circuits between the acquirers and the clearing house.
 
 mod world;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use semper_atm::{CircuitConfig, ImpairmentConfig};
 use semper_link::LinkError;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::{Decode, Encode};
@@ -98,42 +100,96 @@ fn accepted(results: &[SpendResult]) -> usize {
         .count()
 }
 
+/// What a settled day comes to, independent of ids and keys that differ from run to run: each
+/// obligation's (issuer, acquirer, amount, confirmations listed), and each net position.
+#[derive(Debug, PartialEq)]
+struct Settled {
+    obligations: Vec<(BankId, BankId, u64, usize)>,
+    net_positions: Vec<(BankId, String, i64)>,
+}
+
+/// Each issuer's coins paid to a merchant of each acquirer, deposited, submitted and settled: the
+/// report owes exactly what was deposited, nets to zero, and everyone reconciles clean.
+async fn settle_a_day(world: &mut World) -> Settled {
+    let market = world.start_all();
+    market.refresh_all().await;
+    let merchants = market.merchant_per_acquirer(1).await;
+    // Each issuer's coins are paid to both merchants: four (issuer, acquirer) obligations.
+    let mut expected: HashMap<(BankId, BankId), u64> = HashMap::new();
+    for issuer in ISSUERS {
+        let coins = market.coins(issuer, 6).await;
+        for (n, coin) in coins.iter().enumerate() {
+            let (acquirer, merchant) = (ACQUIRERS[n % 2], &merchants[n % 2]);
+            let answer = market
+                .acquirer(acquirer)
+                .deposit(merchant.deposit(vec![merchant.paid(coin, acquirer)]))
+                .await
+                .unwrap();
+            assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted]);
+            *expected.entry((issuer, acquirer)).or_default() += coin.value().minor_units();
+        }
+    }
+    for (acquirer, merchant) in ACQUIRERS.iter().zip(&merchants) {
+        let credited: u64 = ISSUERS.iter().map(|i| expected[&(*i, *acquirer)]).sum();
+        assert_eq!(balance(&market, *acquirer, merchant).await, credited);
+        let status = market.acquirer(*acquirer).flush_outbox().await.unwrap();
+        assert_eq!((status.queued, status.pending.len()), (0, 0), "{status:?}");
+        assert!(status.refused.is_empty(), "{status:?}");
+    }
+
+    let report = market.clearing().cut_cycle().await.unwrap();
+    for ((issuer, acquirer), amount) in &expected {
+        let (owed, batches) = owed(&report, *issuer, *acquirer);
+        assert_eq!(owed, *amount, "every deposit settles, once");
+        let mut unique = batches.clone();
+        unique.dedup();
+        assert_eq!(unique, batches, "each confirmation is claimed once");
+    }
+    assert_nets_to_zero(&report);
+    assert_everyone_reconciles_clean(&market, report.body().fields().sequence).await;
+    let fields = report.body().fields();
+    Settled {
+        obligations: (fields.obligations.iter())
+            .map(|o| {
+                (
+                    o.issuer,
+                    o.acquirer,
+                    o.amount.minor_units(),
+                    o.confirmations.len(),
+                )
+            })
+            .collect(),
+        net_positions: (fields.net_positions.iter())
+            .map(|p| (p.bank, p.currency.code().to_owned(), p.net_minor_units))
+            .collect(),
+    }
+}
+
 #[test]
 fn withdraw_pay_deposit_settle_and_report_reconcile_everywhere() {
     run(async {
-        let mut world = World::new("end-to-end");
-        let market = world.start_all();
-        market.refresh_all().await;
-        let merchants = market.merchant_per_acquirer(1).await;
-        // Each issuer's coins are paid to both merchants: four (issuer, acquirer) obligations.
-        let mut expected: HashMap<(BankId, BankId), u64> = HashMap::new();
-        for issuer in ISSUERS {
-            let coins = market.coins(issuer, 6).await;
-            for (n, coin) in coins.iter().enumerate() {
-                let (acquirer, merchant) = (ACQUIRERS[n % 2], &merchants[n % 2]);
-                let answer = market
-                    .acquirer(acquirer)
-                    .deposit(merchant.deposit(vec![merchant.paid(coin, acquirer)]))
-                    .await
-                    .unwrap();
-                assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted]);
-                *expected.entry((issuer, acquirer)).or_default() += coin.value().minor_units();
-            }
-        }
-        for (acquirer, merchant) in ACQUIRERS.iter().zip(&merchants) {
-            let credited: u64 = ISSUERS.iter().map(|i| expected[&(*i, *acquirer)]).sum();
-            assert_eq!(balance(&market, *acquirer, merchant).await, credited);
-            let status = market.acquirer(*acquirer).flush_outbox().await.unwrap();
-            assert_eq!((status.queued, status.pending.len()), (0, 0), "{status:?}");
-            assert!(status.refused.is_empty(), "{status:?}");
-        }
+        settle_a_day(&mut World::new("end-to-end")).await;
+    });
+}
 
-        let report = market.clearing().cut_cycle().await.unwrap();
-        for ((issuer, acquirer), amount) in &expected {
-            assert_eq!(owed(&report, *issuer, *acquirer).0, *amount);
-        }
-        assert_nets_to_zero(&report);
-        assert_everyone_reconciles_clean(&market, report.body().fields().sequence).await;
+/// The same day with the acquirer–clearing links over emulated OC-3c, 10 ms away, losing cells
+/// and flipping header bits: every deposit settles exactly once, and the report is the one plain
+/// QUIC gives.
+#[test]
+fn settlement_over_emulated_oc3c_with_loss_reports_what_plain_quic_reports() {
+    run(async {
+        let over_quic = settle_a_day(&mut World::new("atm-reference")).await;
+        let circuit = CircuitConfig {
+            impairments: ImpairmentConfig {
+                delay_ms: 10,
+                cell_loss_ratio: 1e-4,
+                header_bit_error_rate: 1e-6,
+                ..ImpairmentConfig::default()
+            },
+            ..CircuitConfig::default()
+        };
+        let over_atm = settle_a_day(&mut World::over_atm("atm", circuit)).await;
+        assert_eq!(over_atm, over_quic);
     });
 }
 

@@ -1,5 +1,7 @@
 //! The multi-bank world of these tests: two issuers, two acquirers and one clearing house, each a
-//! [`Node`] with its own DB and identity, linked over loopback QUIC with mutual TLS.
+//! [`Node`] with its own DB and identity, linked over loopback QUIC with mutual TLS; in a world
+//! made [`World::over_atm`], the links between the acquirers and the clearing house run that QUIC
+//! over emulated ATM circuits.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -13,6 +15,7 @@ use semper_actors::clearing::{ClearingConfig, ClearingState};
 use semper_actors::clock::ManualClock;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerPublicKeys, IssuerState};
 use semper_actors::retry::RetryConfig;
+use semper_atm::{AtmSocket, CircuitConfig};
 use semper_link::{
     Identity, Limits, Link, LinkConfig, LinkSocket, Role, RoleSet, TrustStore, TrustedPeer,
     Validity,
@@ -72,6 +75,8 @@ pub struct World {
     pub trust: Arc<TrustStore>,
     addrs: HashMap<BankId, SocketAddr>,
     sockets: HashMap<BankId, UdpSocket>,
+    /// The circuit of the acquirer–clearing links, when they run over emulated ATM.
+    circuit: Option<CircuitConfig>,
     pub issuer_keys: HashMap<BankId, IssuerPublicKeys>,
     pub acquirer_keys: HashMap<BankId, VerifyingKey>,
     pub clearing_key: VerifyingKey,
@@ -129,10 +134,37 @@ impl World {
             trust: Arc::new(TrustStore::new(peers).unwrap()),
             addrs,
             sockets,
+            circuit: None,
             issuer_keys,
             acquirer_keys,
             clearing_key,
         }
+    }
+
+    /// A world whose acquirer–clearing links run over emulated ATM circuits of `circuit`. Call it
+    /// inside the runtime: the circuits' sockets need it.
+    pub fn over_atm(name: &str, circuit: CircuitConfig) -> Self {
+        let mut world = Self::new(name);
+        world.circuit = Some(circuit);
+        world
+    }
+
+    /// Whether the link between `a` and `b` runs over an emulated ATM circuit.
+    fn circuit_between(&self, a: BankId, b: BankId) -> Option<CircuitConfig> {
+        let acquirer_clearing = |x: BankId, y: BankId| ACQUIRERS.contains(&x) && y == CLEARING;
+        (acquirer_clearing(a, b) || acquirer_clearing(b, a))
+            .then(|| self.circuit.clone())
+            .flatten()
+    }
+
+    /// Whether `bank`'s link server is served over an emulated ATM circuit.
+    fn serves_over_atm(&self, bank: BankId) -> Option<CircuitConfig> {
+        let peer = if bank == CLEARING {
+            ACQUIRER_1
+        } else {
+            CLEARING
+        };
+        self.circuit_between(bank, peer)
     }
 
     pub fn identity(&self, bank: BankId) -> Identity {
@@ -157,9 +189,21 @@ impl World {
     pub fn start(&mut self, bank: BankId) -> Node {
         let deadline = Instant::now() + WAIT;
         loop {
-            let listen = match self.sockets.remove(&bank) {
-                Some(socket) => LinkSocket::Udp(socket),
-                None => LinkSocket::Bind(self.addr(bank)),
+            let listen = match (self.serves_over_atm(bank), self.sockets.remove(&bank)) {
+                (Some(circuit), reserved) => {
+                    drop(reserved);
+                    match AtmSocket::bind_udp(self.addr(bank), circuit) {
+                        Ok(socket) => LinkSocket::Custom(socket),
+                        Err(error) if Instant::now() < deadline => {
+                            assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{error}");
+                            std::thread::sleep(Duration::from_millis(20));
+                            continue;
+                        }
+                        Err(error) => panic!("bank {bank}: {error}"),
+                    }
+                }
+                (None, Some(socket)) => LinkSocket::Udp(socket),
+                (None, None) => LinkSocket::Bind(self.addr(bank)),
             };
             match Node::start(self.node_config(bank, listen), self.clock.clone()) {
                 Ok(node) => return node,
@@ -196,7 +240,7 @@ impl World {
                 .map(|peer| PeerAddress {
                     bank: peer,
                     addr: self.addr(peer),
-                    circuit: None,
+                    circuit: self.circuit_between(bank, peer),
                 })
                 .collect(),
             clearing_bank: is_acquirer.then_some(CLEARING),

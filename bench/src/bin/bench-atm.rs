@@ -1,0 +1,546 @@
+//! `bench-atm`: the emulated ATM carrier (issue 6) measured three ways, as markdown tables.
+//!
+//! 1. The emulator's own capacity: frames through AAL5 segmentation, one circuit end at OC-12c
+//!    (CBR at the line rate, shaped) and the far end's reassembly, on one thread and simulated
+//!    time, every frame checked. Reference: the OC-3c cell rate.
+//! 2. Settlement goodput over emulated OC-3c with no loss: real `LinkRequest::Submit`s from one
+//!    acquirer over a `Link` on an `AtmSocket` (UDP cells on loopback, CBR at the line rate,
+//!    shaped) to a clearing house node whose `LinkServer` (pinned mutual TLS, `BankHandler`)
+//!    is on another `AtmSocket`; beside it the same over plain loopback QUIC, and both again
+//!    to a [`DigestSink`] instead of the clearing house, which shows the link alone.
+//! 3. The same over circuits that lose cells, at several cell-loss ratios, without and with a
+//!    one-way propagation delay.
+//!
+//! Goodput is the bytes of the encoded submissions (the link requests' payloads) answered per
+//! second, from the first request to the last answer; the answers' bytes are given apart. Its
+//! reference is what one OC-3c circuit carries in cell payloads: 353,207 × 48 × 8 b/s.
+//!
+//! Every receipt must verify and claim its whole submission, and each clearing house's cut
+//! report must owe exactly the deposits submitted (so none was counted twice); every sink
+//! answer must be its request's digest, each handled once. A failed check ends the run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use semper_actors::clearing::ClearingState;
+use semper_atm::aal5::cells_for_payload;
+use semper_atm::cell::CELL_PAYLOAD_BYTES;
+use semper_atm::{AtmSocket, AtmStats, CircuitConfig, ImpairmentConfig, LineRate};
+use semper_bench::atm_host::{AtmHost, udp_receive_buffer_drops};
+use semper_bench::cell_rate::{cells_through, crc32_bytes_per_s};
+use semper_bench::in_flight::in_flight;
+use semper_bench::link_node::{LinkNode, LinkedClearing, Parties};
+use semper_bench::settlement::{
+    CLEARING, Keys, SUBMISSION_DEPOSITS, check_receipts, check_report, clearing_config, receipt_of,
+    submissions, submit_request,
+};
+use semper_bench::sink::{DigestSink, digest};
+use semper_link::{Handler, Limits, Link, LinkConfig, LinkSocket};
+use semper_protocol::messages::settlement::SignedSettlementSubmission;
+
+/// AAL5 payloads of the emulator's capacity runs: an Ethernet MTU and the classical IP over
+/// ATM MTU (RFC 2225).
+const CAPACITY_FRAME_BYTES: [usize; 2] = [1_500, 9_180];
+/// The most frames of one capacity run.
+const CAPACITY_FRAMES_MAX: usize = 400_000;
+/// The longest one capacity run may take.
+const CAPACITY_TIME_MAX: Duration = Duration::from_secs(3);
+/// How long the CRC-32 is timed alone.
+const CRC_TIME_MAX: Duration = Duration::from_secs(1);
+/// The capacity target, in multiples of the OC-3c cell rate.
+const CAPACITY_TARGET_X_OC3C: f64 = 10.0;
+/// Submissions one link run may send.
+const RUN_SUBMISSIONS: usize = 24;
+/// No new submission starts once a run has taken this long (those in flight finish).
+const RUN_SEND_TIME_MAX: Duration = Duration::from_secs(6);
+/// Submissions in flight on the link.
+const IN_FLIGHT: usize = 4;
+/// The longest one submission may take, queueing included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Cell-loss ratios of the loss table.
+const CELL_LOSS_RATIOS: [f64; 4] = [0.0, 1e-5, 1e-4, 1e-3];
+/// One-way propagation delays of the loss table.
+const DELAYS_MS: [u64; 2] = [0, 10];
+/// Seeds every circuit's impairments, so a run's losses can be drawn again.
+const SEED: u64 = 2026;
+/// The goodput target, as a share of the circuit's cell payload rate.
+const GOODPUT_TARGET_SHARE: f64 = 0.80;
+
+/// What a link run goes over.
+enum Carrier {
+    /// Plain UDP on loopback.
+    Quic,
+    /// An emulated circuit per end, cells in UDP on loopback.
+    Atm(CircuitConfig),
+}
+
+/// What serves the link.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A clearing house node: `BankHandler` over `ClearingHandle`, durable.
+    Clearing,
+    /// A [`DigestSink`]: the link alone.
+    Sink,
+}
+
+impl Target {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Clearing => "clearing house",
+            Self::Sink => "digest sink",
+        }
+    }
+}
+
+/// What one link run carried, and how.
+struct Run {
+    submissions: usize,
+    elapsed: Duration,
+    /// Each submission's time from its request to its answer.
+    latencies: Vec<Duration>,
+    request_bytes: u64,
+    answer_bytes: u64,
+    /// The acquirer's socket's counters over the timed part (ATM only).
+    acquirer: Option<AtmStats>,
+    /// The clearing house's socket's counters over the timed part (ATM only).
+    clearing: Option<AtmStats>,
+    /// The host's UDP datagrams dropped for a full receive buffer over the timed part.
+    udp_drops: Option<u64>,
+}
+
+/// What every link run shares.
+struct Bench {
+    dir: PathBuf,
+    keys: Keys,
+    parties: Parties,
+    submissions: Vec<SignedSettlementSubmission>,
+    requests: Vec<Vec<u8>>,
+    digests: Vec<u64>,
+    /// The ATM sockets' threads: the clearing house's end, then the acquirer's.
+    hosts: [AtmHost; 2],
+}
+
+fn main() -> anyhow::Result<()> {
+    capacity()?;
+    let dir = std::env::temp_dir().join(format!("semper-bench-atm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let result = actix::System::new().block_on(links(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Part 1: the emulator's cell rate on one thread.
+fn capacity() -> anyhow::Result<()> {
+    let config = CircuitConfig {
+        line: LineRate::Oc12c,
+        ..CircuitConfig::default()
+    };
+    let oc3c = LineRate::Oc3c.cells_per_s() as f64;
+    let oc12c = LineRate::Oc12c.cells_per_s() as f64;
+    println!(
+        "## The emulator's capacity\n\nOne thread, simulated time: AAL5 segmentation, an OC-12c \
+         circuit end (CBR at the line rate, shaped, no impairments; cells encoded with their \
+         HEC), then the far end's HEC check and reassembly; every frame compared with what was \
+         sent. Up to {CAPACITY_FRAMES_MAX} frames or {} s per size.\n",
+        CAPACITY_TIME_MAX.as_secs()
+    );
+    println!(
+        "| frame (AAL5 payload) bytes | frames | cells | cells/s | × OC-3c ({oc3c:.0} cells/s) | \
+         × OC-12c | target | sending side alone: cells/s (× OC-3c) | receiving side alone: \
+         cells/s (× OC-3c) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut last_ns_per_cell = 0.0;
+    for frame_bytes in CAPACITY_FRAME_BYTES {
+        let run = cells_through(&config, frame_bytes, CAPACITY_FRAMES_MAX, CAPACITY_TIME_MAX)?;
+        let rate = run.cells_per_s();
+        last_ns_per_cell = 1e9 / rate;
+        println!(
+            "| {frame_bytes} | {} | {} | {rate:.0} | {:.1} | {:.2} | ≥ {CAPACITY_TARGET_X_OC3C:.0} × OC-3c: \
+             {} | {:.0} ({:.1}) | {:.0} ({:.1}) |",
+            run.frames,
+            run.cells,
+            rate / oc3c,
+            rate / oc12c,
+            verdict(rate / oc3c >= CAPACITY_TARGET_X_OC3C),
+            run.sent_cells_per_s(),
+            run.sent_cells_per_s() / oc3c,
+            run.received_cells_per_s(),
+            run.received_cells_per_s() / oc3c,
+        );
+    }
+    let pdu_bytes = cells_for_payload(CAPACITY_FRAME_BYTES[1]) * CELL_PAYLOAD_BYTES;
+    let crc_bytes_per_s = crc32_bytes_per_s(pdu_bytes, CRC_TIME_MAX);
+    let crc_ns_per_cell = 1e9 * CELL_PAYLOAD_BYTES as f64 / crc_bytes_per_s;
+    println!(
+        "\nThe AAL5 CRC-32 alone (`semper_atm::crc::Crc32`, {pdu_bytes}-byte PDUs): {:.0} MB/s, \
+         {crc_ns_per_cell:.0} ns per cell payload; it runs twice per cell (to send, to check), \
+         {:.0} ns of the {:.0} ns each cell took in the last run above.\n",
+        crc_bytes_per_s / 1e6,
+        2.0 * crc_ns_per_cell,
+        last_ns_per_cell,
+    );
+    Ok(())
+}
+
+/// Parts 2 and 3: settlement over the links.
+async fn links(dir: &Path) -> anyhow::Result<()> {
+    let keys = Keys::generate();
+    // One acquirer: one circuit to the clearing house, whose rate is the reference.
+    let submissions = submissions(&keys, RUN_SUBMISSIONS, 1)?;
+    let requests: Vec<Vec<u8>> = submissions.iter().map(submit_request).collect();
+    let digests = requests.iter().map(|r| digest(r)).collect();
+    let bench = Bench {
+        dir: dir.to_path_buf(),
+        keys,
+        parties: Parties::generate()?,
+        submissions,
+        requests,
+        digests,
+        hosts: [AtmHost::start()?, AtmHost::start()?],
+    };
+    let mut index = 0;
+    let mut next = || {
+        index += 1;
+        index
+    };
+
+    let line_bps = circuit_payload_bps();
+    println!(
+        "## Settlement goodput over emulated OC-3c, no loss\n\nOne acquirer, one `Link`, \
+         {IN_FLIGHT} submissions in flight, up to {RUN_SUBMISSIONS} submissions of \
+         {SUBMISSION_DEPOSITS} deposits ({} bytes each as a link request); no new one after \
+         {} s. ATM: `AtmSocket::bind_udp` on 127.0.0.1 at both ends, OC-3c, CBR at the line \
+         rate, shaped, no impairments; the sockets' tasks on a thread per end. Goodput: request \
+         bytes answered per second, as a share of the circuit's cell payload rate \
+         {:.1} Mb/s (353,207 cells/s × 48 bytes). Latency: request to answer, per submission \
+         (p99 of {RUN_SUBMISSIONS} is the slowest). Cells and frames: `AtmSocket::stats()` over \
+         the timed part.\n",
+        bench.requests[0].len(),
+        RUN_SEND_TIME_MAX.as_secs(),
+        line_bps / 1e6
+    );
+    println!(
+        "| carrier | served by | submissions | goodput Mb/s | share of {:.1} | answers kb/s | \
+         latency p50 / p99 ms | acquirer → CH: cells / frames | CH → acquirer: cells / frames \
+         | line busy | request bytes per cell payload byte | host UDP receive-buffer drops |",
+        line_bps / 1e6
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let lossless = atm_config(0.0, 0);
+    let mut atm_shares = Vec::new();
+    for target in [Target::Clearing, Target::Sink] {
+        for (label, carrier) in [
+            ("plain QUIC, loopback UDP", Carrier::Quic),
+            ("ATM OC-3c", Carrier::Atm(lossless.clone())),
+        ] {
+            let run = measure(&bench, next(), &carrier, target).await?;
+            if let Carrier::Atm(_) = carrier {
+                atm_shares.push((target, run.goodput_bps() / line_bps));
+            }
+            println!(
+                "| {label} | {} | {} | {:.1} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} |",
+                target.label(),
+                run.submissions,
+                run.goodput_bps() / 1e6,
+                100.0 * run.goodput_bps() / line_bps,
+                run.answer_bytes as f64 * 8.0 / run.elapsed.as_secs_f64() / 1e3,
+                run.latency_ms(),
+                cells_frames(run.acquirer.as_ref()),
+                cells_frames(run.clearing.as_ref()),
+                run.line_busy(),
+                run.payload_per_cell_byte(),
+                run.udp_drops_text(),
+            );
+        }
+    }
+    println!(
+        "\ntarget: goodput over ATM OC-3c ≥ {:.0} % of {:.1} Mb/s",
+        GOODPUT_TARGET_SHARE * 100.0,
+        line_bps / 1e6
+    );
+    for (target, share) in atm_shares {
+        println!(
+            "- {}: {:.0} %, {}",
+            target.label(),
+            100.0 * share,
+            verdict(share >= GOODPUT_TARGET_SHARE)
+        );
+    }
+    println!();
+
+    println!(
+        "## Goodput and latency against cell loss\n\nAs above, over ATM OC-3c with the cell-loss \
+         ratio (CLR) and one-way propagation delay given, the same at both ends (seed {SEED}). \
+         Cells lost: by the line, each direction. Frames dropped: by reassembly, at each end.\n"
+    );
+    println!(
+        "| CLR | delay ms (one way) | served by | submissions | goodput Mb/s | share of {:.1} | \
+         latency p50 / p99 ms | cells lost → CH / → acquirer | frames dropped at CH / at \
+         acquirer | datagrams rejected at CH / at acquirer | host UDP receive-buffer drops | \
+         line busy |",
+        line_bps / 1e6
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for delay_ms in DELAYS_MS {
+        for target in [Target::Clearing, Target::Sink] {
+            for clr in CELL_LOSS_RATIOS {
+                let carrier = Carrier::Atm(atm_config(clr, delay_ms));
+                let run = measure(&bench, next(), &carrier, target).await?;
+                let (to, from) = (
+                    run.acquirer.unwrap_or_default(),
+                    run.clearing.unwrap_or_default(),
+                );
+                println!(
+                    "| {clr:e} | {delay_ms} | {} | {} | {:.1} | {:.0} % | {} | {} / {} | {} / {} | {} / {} | {} | {} |",
+                    target.label(),
+                    run.submissions,
+                    run.goodput_bps() / 1e6,
+                    100.0 * run.goodput_bps() / line_bps,
+                    run.latency_ms(),
+                    to.cells_lost,
+                    from.cells_lost,
+                    from.frames_dropped,
+                    to.frames_dropped,
+                    from.datagrams_rejected,
+                    to.datagrams_rejected,
+                    run.udp_drops_text(),
+                    run.line_busy(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The circuit of the link runs: OC-3c, CBR at the line rate, shaped, with `clr` and
+/// `delay_ms`.
+fn atm_config(clr: f64, delay_ms: u64) -> CircuitConfig {
+    CircuitConfig {
+        line: LineRate::Oc3c,
+        impairments: ImpairmentConfig {
+            delay_ms,
+            cell_loss_ratio: clr,
+            ..ImpairmentConfig::default()
+        },
+        seed: SEED,
+        ..CircuitConfig::default()
+    }
+}
+
+/// How a measure compares with its target.
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "not met" }
+}
+
+/// What one OC-3c circuit carries in cell payloads, bits per second.
+fn circuit_payload_bps() -> f64 {
+    (LineRate::Oc3c.cells_per_s() * CELL_PAYLOAD_BYTES as u64 * 8) as f64
+}
+
+/// "cells / frames" sent, or a dash without an ATM socket.
+fn cells_frames(stats: Option<&AtmStats>) -> String {
+    stats.map_or("-".to_owned(), |s| {
+        format!("{} / {}", s.cells_sent, s.frames_sent)
+    })
+}
+
+impl Bench {
+    /// A socket for one end of `carrier` (0: the clearing house's, 1: the acquirer's), and the
+    /// ATM socket behind it if there is one.
+    fn socket(
+        &self,
+        carrier: &Carrier,
+        end: usize,
+    ) -> anyhow::Result<(LinkSocket, Option<Arc<AtmSocket>>)> {
+        Ok(match carrier {
+            Carrier::Quic => (
+                LinkSocket::Bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+                None,
+            ),
+            Carrier::Atm(config) => {
+                let socket = self.hosts[end].bind(config.clone())?;
+                (LinkSocket::Custom(socket.clone()), Some(socket))
+            }
+        })
+    }
+}
+
+/// A node serving one run's link.
+enum Node {
+    Clearing(LinkedClearing),
+    Sink(LinkNode<Arc<DigestSink>>),
+}
+
+/// One run: the submissions over `carrier` to `target`, checked.
+async fn measure(
+    bench: &Bench,
+    index: usize,
+    carrier: &Carrier,
+    target: Target,
+) -> anyhow::Result<Run> {
+    let (server_socket, server_atm) = bench.socket(carrier, 0)?;
+    let (client_socket, client_atm) = bench.socket(carrier, 1)?;
+    let parties = &bench.parties;
+    let (node, clearing_key) = match target {
+        Target::Clearing => {
+            let config = clearing_config(&bench.dir.join(format!("run-{index}")), &bench.keys);
+            let key = ClearingState::provision(&config.data_dir)?;
+            let node = LinkedClearing::start_clearing(config, server_socket, parties)?;
+            (Node::Clearing(node), Some(key))
+        }
+        Target::Sink => {
+            let node = LinkNode::start(
+                server_socket,
+                parties.clearing.clone(),
+                parties.trust.clone(),
+                || {
+                    let sink = Arc::new(DigestSink::default());
+                    let handler: Arc<dyn Handler> = sink.clone();
+                    Ok((handler, sink))
+                },
+            )?;
+            (Node::Sink(node), None)
+        }
+    };
+    let addr = match &node {
+        Node::Clearing(node) => node.addr,
+        Node::Sink(node) => node.addr,
+    };
+    let mut config = LinkConfig::new(
+        addr,
+        CLEARING,
+        parties.acquirers[0].clone(),
+        parties.trust.clone(),
+    );
+    config.limits = Limits {
+        request_timeout: REQUEST_TIMEOUT,
+        max_in_flight: IN_FLIGHT,
+    };
+    let link = Link::connect_on(client_socket, config).await?;
+
+    let stats = || {
+        (
+            client_atm.as_ref().map(|s| s.stats()),
+            server_atm.as_ref().map(|s| s.stats()),
+        )
+    };
+    let before = stats();
+    let udp_drops_before = udp_receive_buffer_drops();
+    let started = Instant::now();
+    let answers = in_flight(
+        IN_FLIGHT,
+        bench
+            .requests
+            .iter()
+            .take_while(|_| started.elapsed() < RUN_SEND_TIME_MAX)
+            .map(|request| {
+                let link = link.clone();
+                let request = request.clone();
+                async move {
+                    let sent = Instant::now();
+                    let answer = link.request(request).await?;
+                    anyhow::Ok((answer, sent.elapsed()))
+                }
+            }),
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let after = stats();
+    let udp_drops = udp_receive_buffer_drops()
+        .zip(udp_drops_before)
+        .map(|(after, before)| after.saturating_sub(before));
+
+    let sent = answers.len();
+    match (&node, clearing_key) {
+        (Node::Clearing(node), Some(key)) => {
+            let receipts = answers
+                .iter()
+                .map(|(answer, _)| receipt_of(answer))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            check_receipts(&receipts, &bench.submissions[..sent], &key)?;
+            check_report(&node.inner.cut_cycle().await?, &bench.submissions[..sent])?;
+        }
+        (Node::Sink(node), _) => {
+            for ((answer, _), digest) in answers.iter().zip(&bench.digests) {
+                anyhow::ensure!(
+                    answer.as_slice() == digest.to_be_bytes(),
+                    "the sink answered a request with another's digest"
+                );
+                anyhow::ensure!(
+                    node.inner.calls(*digest) == 1,
+                    "a request was handled twice"
+                );
+            }
+        }
+        (Node::Clearing(_), None) => anyhow::bail!("a clearing house without its key"),
+    }
+    link.close().await;
+    match node {
+        Node::Clearing(node) => node.stop()?,
+        Node::Sink(node) => node.stop()?,
+    }
+    Ok(Run {
+        submissions: sent,
+        elapsed,
+        latencies: answers.iter().map(|(_, latency)| *latency).collect(),
+        request_bytes: bench.requests[..sent].iter().map(|r| r.len() as u64).sum(),
+        answer_bytes: answers.iter().map(|(a, _)| a.len() as u64).sum(),
+        acquirer: growth(before.0, after.0),
+        clearing: growth(before.1, after.1),
+        udp_drops,
+    })
+}
+
+/// What the counters this benchmark prints grew by from `before` to `after`.
+fn growth(before: Option<AtmStats>, after: Option<AtmStats>) -> Option<AtmStats> {
+    let (b, a) = (before?, after?);
+    Some(AtmStats {
+        frames_sent: a.frames_sent - b.frames_sent,
+        cells_sent: a.cells_sent - b.cells_sent,
+        cells_lost: a.cells_lost - b.cells_lost,
+        frames_dropped: a.frames_dropped - b.frames_dropped,
+        datagrams_rejected: a.datagrams_rejected - b.datagrams_rejected,
+        ..AtmStats::default()
+    })
+}
+
+impl Run {
+    /// Request bytes answered per second, in bits.
+    fn goodput_bps(&self) -> f64 {
+        self.request_bytes as f64 * 8.0 / self.elapsed.as_secs_f64()
+    }
+
+    /// "p50 / p99" of the latencies, in milliseconds (nearest rank).
+    fn latency_ms(&self) -> String {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let rank = |p: usize| {
+            let i = (sorted.len() * p).div_ceil(100).saturating_sub(1);
+            sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        };
+        format!("{:.0} / {:.0}", rank(50), rank(99))
+    }
+
+    /// The share of the acquirer's line time its cells took, or a dash.
+    fn line_busy(&self) -> String {
+        self.acquirer.map_or("-".to_owned(), |s| {
+            let capacity = self.elapsed.as_secs_f64() * LineRate::Oc3c.cells_per_s() as f64;
+            format!("{:.0} %", 100.0 * s.cells_sent as f64 / capacity)
+        })
+    }
+
+    /// The host's UDP receive-buffer drops, or a dash where the host does not count them.
+    fn udp_drops_text(&self) -> String {
+        self.udp_drops.map_or("-".to_owned(), |n| n.to_string())
+    }
+
+    /// Request bytes per byte of cell payload the acquirer sent, or a dash.
+    fn payload_per_cell_byte(&self) -> String {
+        self.acquirer.map_or("-".to_owned(), |s| {
+            let payload = (s.cells_sent * CELL_PAYLOAD_BYTES as u64).max(1);
+            format!("{:.3}", self.request_bytes as f64 / payload as f64)
+        })
+    }
+}
