@@ -16,3 +16,4 @@ cargo run --release -p semper-bench --bin bench-issuer
 cargo run --release -p semper-bench --bin bench-netting
 cargo run --release -p semper-bench --bin bench-intake
 cargo run --release -p semper-bench --bin bench-settlement
+cargo run --release -p semper-bench --bin bench-atm

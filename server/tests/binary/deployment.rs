@@ -22,11 +22,7 @@ fn start_error(config: &Config) -> String {
 
 #[test]
 fn an_acquirer_without_a_clearing_house_or_a_peer_without_an_address_is_refused() {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "semper-deployment-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    )));
+    let dir = TempDir::new("deployment");
     let mut config = Config::embedded_for_tests(&dir.0);
     config.banks.remove(2);
     let error = start_error(&config);

@@ -57,6 +57,19 @@ pub fn now() -> Timestamp {
 
 pub struct TempDir(pub PathBuf);
 
+impl TempDir {
+    /// A new, empty directory of its own under the system's temporary directory.
+    pub fn new(name: &str) -> Self {
+        let dir = Self(std::env::temp_dir().join(format!(
+            "semper-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        )));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        dir
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -65,12 +78,7 @@ impl Drop for TempDir {
 
 #[test]
 fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes() {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "semper-binary-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("binary");
     let env = overrides(&dir.0);
     let semper = Process::start(&[], &env, &dir.0);
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
@@ -185,12 +193,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
 /// it names what it did; against nothing, it says what is missing.
 #[test]
 fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement() {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "semper-try-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("try");
     let env = overrides(&dir.0);
     let semper = Process::start(&[], &env, &dir.0);
     let walkthrough = |http: std::net::SocketAddr| {

@@ -106,11 +106,7 @@ fn five_processes_settle_a_cross_bank_payment_over_emulated_atm() {
 }
 
 fn settle_a_cross_bank_payment(carrier: Carrier) {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "semper-multibank-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    )));
+    let dir = TempDir::new("multibank");
     let data = dir.0.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let links: Vec<u16> = BANKS.iter().map(|_| free_port_udp()).collect();
