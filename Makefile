@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try test bench fmt-check deps
+.PHONY: run try load test bench fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -13,6 +13,10 @@ run:
 ## With `make run` running: a withdrawal, a deposit and a settlement against it (semper try).
 try:
 	scripts/try.sh $(ARGS)
+
+## With `make run` running: load it with semper-load, and check the invariants at the end.
+load:
+	scripts/load.sh $(ARGS)
 
 ## Run every test of the workspace.
 test:
