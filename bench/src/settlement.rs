@@ -19,7 +19,7 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::Participant;
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
-use semper_protocol::ids::{BankId, BatchId, DenominationId, Digest, SubmissionId};
+use semper_protocol::ids::{BankId, BatchId, CoinId, DenominationId, Digest, SubmissionId};
 use semper_protocol::messages::link::{LinkRequest, LinkResponse};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt};
 use semper_protocol::messages::settlement::{
@@ -139,7 +139,7 @@ pub fn submissions(
             let entries: Vec<ConfirmedSpend> = coins
                 .iter()
                 .map(|coin| ConfirmedSpend {
-                    coin: *coin,
+                    coin: CoinId::of(coin),
                     denomination: DenominationId([issuer as u8; 32]),
                     amount: Amount::from_minor_units(eur, COIN_CENTS[issuer]),
                     permission: Digest(*coin.as_bytes()),

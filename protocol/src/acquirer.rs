@@ -10,7 +10,7 @@ use crate::amount::{Amount, AmountError, Currency};
 use crate::crypto::ed25519::{SignatureError, VerifyingKey};
 use crate::denomination::SignedDenominationSet;
 use crate::denomination_book::{DenominationBook, DenominationRefusal};
-use crate::ids::{BankId, BatchId, Digest};
+use crate::ids::{BankId, BatchId, CoinId, Digest};
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::merchant::SignedDepositRequest;
 use crate::messages::receipt::SignedSubmissionReceipt;
@@ -243,7 +243,7 @@ pub fn check_answer(
                 && body.entries.len() == spent.len()
                 && body.entries.iter().zip(&spent).all(|(entry, index)| {
                     let permission = permissions[*index].body();
-                    entry.coin == permission.coin.public_key
+                    entry.coin == CoinId::of(&permission.coin.public_key)
                         && entry.denomination == permission.coin.denomination
                         && entry.amount == permission.amount
                         && entry.permission == digests[*index]

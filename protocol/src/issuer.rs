@@ -10,7 +10,7 @@ use crate::amount::{Amount, AmountError};
 use crate::crypto::blind_rsa::{BlindSignature, DenominationSecretKey, RsaError};
 use crate::crypto::ed25519::{SignatureError, SigningKey, VerifyingKey};
 use crate::denomination_book::{DenominationBook, DenominationRefusal};
-use crate::ids::{BankId, BatchId, DenominationId, Digest};
+use crate::ids::{BankId, BatchId, CoinId, DenominationId, Digest};
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendConfirmation,
@@ -193,7 +193,7 @@ pub fn confirm<'p>(
     let entries: Vec<ConfirmedSpend> = confirmed
         .into_iter()
         .map(|(permission, digest)| ConfirmedSpend {
-            coin: permission.body().coin.public_key,
+            coin: CoinId::of(&permission.body().coin.public_key),
             denomination: permission.body().coin.denomination,
             amount: permission.body().amount,
             permission: digest,

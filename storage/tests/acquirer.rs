@@ -8,7 +8,7 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::blind_rsa::RsaSignature;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::ids::{
-    BankId, BatchId, ContractHash, CycleId, DenominationId, Digest, MerchantId, RequestId,
+    BankId, BatchId, CoinId, ContractHash, CycleId, DenominationId, Digest, MerchantId, RequestId,
     SubmissionId,
 };
 use semper_protocol::messages::coin::Coin;
@@ -68,7 +68,7 @@ fn confirmation(batch: u8, permissions: &[&SignedDepositPermission]) -> SignedSp
     let entries = permissions
         .iter()
         .map(|p| ConfirmedSpend {
-            coin: p.body().coin.public_key,
+            coin: CoinId::of(&p.body().coin.public_key),
             denomination: p.body().coin.denomination,
             amount: p.body().amount,
             permission: p.body_digest(),

@@ -10,7 +10,7 @@ use semper_protocol::clearing::{
     ClaimRef, Claimable, ConfirmationKey, ConfirmationRefusal, Verdict,
 };
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::ids::{BankId, BatchId, Digest, SubmissionId};
+use semper_protocol::ids::{BankId, BatchId, CoinId, Digest, SubmissionId};
 use semper_protocol::limits::SUBMISSION_CONFIRMATIONS_MAX;
 use semper_protocol::messages::receipt::ClaimResult;
 use semper_protocol::signed::Signed;
@@ -46,7 +46,7 @@ fn candidate(acquirer: u8, batch: u8, coins: &[u8], amount: &str) -> Verdict {
         amount: eur(amount),
         coins: coins
             .iter()
-            .map(|c| *SigningKey::from_seed(&[*c; 32]).verifying_key())
+            .map(|c| CoinId::of(SigningKey::from_seed(&[*c; 32]).verifying_key()))
             .collect(),
     })
 }

@@ -15,7 +15,7 @@ use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::Participant;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
-use semper_protocol::ids::{BankId, BatchId, DenominationId, Digest, SubmissionId};
+use semper_protocol::ids::{BankId, BatchId, CoinId, DenominationId, Digest, SubmissionId};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt};
 use semper_protocol::messages::settlement::{
     SettlementSubmission, SignedSettlementReport, SignedSettlementSubmission,
@@ -165,7 +165,7 @@ pub fn confirmation_signed_by(
     let entries: Vec<ConfirmedSpend> = coins
         .iter()
         .map(|c| ConfirmedSpend {
-            coin: coin(*c),
+            coin: CoinId::of(&coin(*c)),
             denomination: DenominationId([1; 32]),
             amount: each.parse().unwrap(),
             permission: Digest([*c; 32]),

@@ -8,7 +8,7 @@ use crate::amount::{Amount, AmountError};
 use crate::bounded::BoundedVec;
 use crate::codec::Encode;
 use crate::crypto::ed25519::{self, BatchItem, SignatureError, VerifyingKey};
-use crate::ids::BankId;
+use crate::ids::{BankId, CoinId};
 use crate::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
 use crate::messages::settlement::SignedSettlementSubmission;
 use crate::messages::spend::SignedSpendConfirmation;
@@ -96,7 +96,7 @@ pub struct Claimable {
     /// Its total, in its one currency.
     pub amount: Amount,
     /// The coins it confirms, each claimed at most once across all confirmations.
-    pub coins: Vec<VerifyingKey>,
+    pub coins: Vec<CoinId>,
 }
 
 impl Claimable {
@@ -200,7 +200,7 @@ fn claimable(confirmation: &SignedSpendConfirmation) -> Verdict {
     };
     let body = confirmation.body();
     let mut seen = HashSet::with_capacity(body.entries.len());
-    let coins: Vec<VerifyingKey> = body.entries.iter().map(|entry| entry.coin).collect();
+    let coins: Vec<CoinId> = body.entries.iter().map(|entry| entry.coin).collect();
     if !coins.iter().all(|coin| seen.insert(*coin)) {
         return Err(ConfirmationRefusal::DuplicateCoin);
     }

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::BoundedVec;
 use crate::codec_struct;
-use crate::crypto::ed25519::VerifyingKey;
-use crate::ids::{BankId, BatchId, SubmissionId};
+use crate::ids::{BankId, BatchId, CoinId, SubmissionId};
 use crate::messages::receipt::ClaimResult;
 
 use super::check::{Claimable, Verdict};
@@ -31,7 +30,7 @@ pub struct CoinKey {
     /// The coin's issuer.
     pub issuer: BankId,
     /// The coin's public key.
-    pub coin: VerifyingKey,
+    pub coin: CoinId,
 }
 
 /// The submission that claimed a confirmation or coin.

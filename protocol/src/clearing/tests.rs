@@ -3,6 +3,7 @@ use super::claim::decide;
 use super::*;
 use crate::amount::{Amount, Currency};
 use crate::crypto::ed25519::{Signature, SigningKey};
+use crate::ids::CoinId;
 use crate::ids::{BatchId, DenominationId, Digest, SubmissionId};
 use crate::messages::receipt::ClaimResult;
 use crate::messages::settlement::{SettlementSubmission, SignedSettlementSubmission};
@@ -43,7 +44,7 @@ fn participants() -> Participants {
 
 fn entry(coin: u8, amount: &str) -> ConfirmedSpend {
     ConfirmedSpend {
-        coin: *key(100 + coin).verifying_key(),
+        coin: CoinId::of(key(100 + coin).verifying_key()),
         denomination: DenominationId([7; 32]),
         amount: amount.parse().unwrap(),
         permission: Digest([coin; 32]),
@@ -196,7 +197,10 @@ fn each_confirmation_gets_its_own_verdict_and_one_bad_signature_spares_its_neigh
     );
     assert_eq!(
         first.coins,
-        vec![*key(101).verifying_key(), *key(102).verifying_key()]
+        vec![
+            CoinId::of(key(101).verifying_key()),
+            CoinId::of(key(102).verifying_key())
+        ]
     );
 }
 
@@ -216,7 +220,7 @@ fn a_confirmation_or_any_of_its_coins_claimed_before_is_not_claimed_again() {
     book.coin_claimed(
         CoinKey {
             issuer: ISSUER,
-            coin: *key(109).verifying_key(),
+            coin: CoinId::of(key(109).verifying_key()),
         },
         earlier,
     );

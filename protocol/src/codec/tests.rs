@@ -237,7 +237,7 @@ fn confirmation() -> impl Strategy<Value = Signed<SpendConfirmation>> {
             let entries: Vec<ConfirmedSpend> = entries
                 .into_iter()
                 .map(|(coin, d, amount, p)| ConfirmedSpend {
-                    coin,
+                    coin: CoinId::of(&coin),
                     denomination: DenominationId(d),
                     amount,
                     permission: Digest(p),

@@ -138,7 +138,10 @@ fn the_confirmation_covers_exactly_the_confirmed_coins_and_verifies() {
     assert_eq!(confirmation.verify(key.verifying_key()), Ok(()));
     let entries = &confirmation.body().entries;
     assert_eq!(entries.len(), 2);
-    assert_eq!(entries[0].coin, permissions[1].body().coin.public_key);
+    assert_eq!(
+        entries[0].coin,
+        crate::ids::CoinId::of(&permissions[1].body().coin.public_key)
+    );
     assert_eq!(entries[1].permission, permissions[2].body_digest());
     assert_eq!(
         confirmation.total().unwrap(),

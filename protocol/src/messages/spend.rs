@@ -7,8 +7,7 @@ use crate::amount::Amount;
 use crate::bounded::BoundedVec;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
-use crate::crypto::ed25519::VerifyingKey;
-use crate::ids::{BankId, BatchId, DenominationId, Digest};
+use crate::ids::{BankId, BatchId, CoinId, DenominationId, Digest};
 use crate::limits::{CONFIRMATION_ENTRIES_MAX, SPEND_BATCH_COINS_MAX};
 use crate::messages::deposit::SignedDepositPermission;
 use crate::signed::Signed;
@@ -110,7 +109,7 @@ impl Decode for SpendResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmedSpend {
     /// The coin's key: unique per coin.
-    pub coin: VerifyingKey,
+    pub coin: CoinId,
     /// The coin's denomination.
     pub denomination: DenominationId,
     /// The value spent.

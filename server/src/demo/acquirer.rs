@@ -12,7 +12,7 @@ use semper_protocol::batch_verifier::{BatchVerifier, PermissionError, PoolError}
 use semper_protocol::bounded::{BoundedVec, TooMany};
 use semper_protocol::crypto::ed25519::{SignatureError, SigningKey, VerifyingKey};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
-use semper_protocol::ids::{BankId, BatchId, DenominationId, MerchantId};
+use semper_protocol::ids::{BankId, BatchId, CoinId, DenominationId, MerchantId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{
     SignedSpendCheckBatch, SpendCheckBatch, SpendCheckResponse, SpendResult,
@@ -185,7 +185,7 @@ impl DemoAcquirer {
             && entries.iter().zip(&accepted).all(|(entry, permission)| {
                 let spent = permission.body();
                 entry.permission == permission.body_digest()
-                    && entry.coin == spent.coin.public_key
+                    && entry.coin == CoinId::of(&spent.coin.public_key)
                     && entry.denomination == spent.coin.denomination
                     && entry.amount == spent.amount
                     && self

@@ -16,7 +16,7 @@ use semper_protocol::crypto::ed25519::{SignatureError, SigningKey, VerifyingKey}
 use semper_protocol::denomination::{
     Denomination, DenominationFields, DenominationSet, DenominationSetFields, SignedDenominationSet,
 };
-use semper_protocol::ids::{AccountId, BankId, DenominationId, Digest};
+use semper_protocol::ids::{AccountId, BankId, CoinId, DenominationId, Digest};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SpendCheckResponse, SpendConfirmation, SpendResult,
@@ -335,7 +335,7 @@ impl DemoIssuer {
             let result = match self.spent.entry(coin.public_key) {
                 Entry::Vacant(slot) => {
                     entries.push(ConfirmedSpend {
-                        coin: coin.public_key,
+                        coin: CoinId::of(&coin.public_key),
                         denomination: coin.denomination,
                         amount: permission.body().amount,
                         permission: digest,
