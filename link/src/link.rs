@@ -33,6 +33,11 @@ const CLOSE_BY_OWNER: VarInt = VarInt::from_u32(0);
 /// How long [`Link::close`] waits for the peer to learn of the close.
 const CLOSE_WAIT_MAX: Duration = Duration::from_secs(1);
 
+/// The send priority of request `request_id`: lower for later requests (quinn sends higher first).
+fn request_order_priority(request_id: u64) -> i32 {
+    (request_id as i32).wrapping_neg()
+}
+
 /// Everything a [`Link`] needs to reach one peer.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
@@ -207,6 +212,11 @@ impl Link {
             .inner
             .open(deadline, |c| async move { c.open_bi().await })
             .await?;
+        // Earlier requests first. QUIC would otherwise interleave the streams of every request
+        // in flight, so that large requests all finish late and together, and the peer has
+        // nothing to work on while the rest arrive; in order, it handles one while the next
+        // arrives. The order wraps once every 2^31 requests, which costs one out-of-order pair.
+        let _ = send.set_priority(request_order_priority(request_id));
         let exchange = async {
             write_frame(&mut send, &frame).await?;
             read_frame(&mut recv).await

@@ -51,7 +51,7 @@ const CRC_TIME_MAX: Duration = Duration::from_secs(1);
 /// The capacity target, in multiples of the OC-3c cell rate.
 const CAPACITY_TARGET_X_OC3C: f64 = 10.0;
 /// Submissions one link run may send.
-const RUN_SUBMISSIONS: usize = 24;
+const RUN_SUBMISSIONS: usize = 32;
 /// No new submission starts once a run has taken this long (those in flight finish).
 const RUN_SEND_TIME_MAX: Duration = Duration::from_secs(6);
 /// Submissions in flight on the link.
