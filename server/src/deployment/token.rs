@@ -30,14 +30,14 @@ pub fn operator_token(config: &Config) -> Result<(OperatorToken, TokenSource), D
         return Ok((token, TokenSource::Config));
     }
     let path = token_path(config);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => create(&path)
             .map_err(|error| fail(format!("cannot create {}: {error}", path.display())))?,
         Err(error) => return Err(fail(format!("cannot read {}: {error}", path.display()))),
     };
-    let token = OperatorToken::new(text.trim().to_owned())
-        .map_err(|error| fail(format!("{}: {error}", path.display())))?;
+    let token =
+        OperatorToken::new(text).map_err(|error| fail(format!("{}: {error}", path.display())))?;
     Ok((token, TokenSource::File(path)))
 }
 
@@ -48,14 +48,17 @@ pub fn configured_operator_token(config: &Config) -> Result<String, DeployError>
         return Ok(token.clone());
     }
     let path = token_path(config);
-    std::fs::read_to_string(&path)
-        .map(|text| text.trim().to_owned())
-        .map_err(|error| {
-            DeployError::provision(
-                "operator token",
-                format!("cannot read {}: {error}", path.display()),
-            )
-        })
+    read(&path).map_err(|error| {
+        DeployError::provision(
+            "operator token",
+            format!("cannot read {}: {error}", path.display()),
+        )
+    })
+}
+
+/// The token a token file holds, without the line's end.
+fn read(path: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path).map(|text| text.trim().to_owned())
 }
 
 /// Where the token file of `config` is.

@@ -6,17 +6,16 @@ mod deployment;
 mod load;
 mod multibank;
 mod process;
-
-use std::path::PathBuf;
+#[path = "../support/mod.rs"]
+mod support;
 
 use process::Process;
 use semper_loadtest::client::Api;
 use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
-use semper_protocol::messages::merchant::DepositResult;
-use semper_protocol::time::Timestamp;
 use semper_server::keytool::parse_bank_id;
+pub use support::{TempDir, all_accepted, now};
 
 pub const TOKEN: &str = "binary-test-operator-token";
 const COINS: usize = 8;
@@ -48,35 +47,6 @@ fn overrides(dir: &std::path::Path) -> Vec<(String, String)> {
     env
 }
 
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_unix_ms(u64::try_from(ms).unwrap())
-}
-
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A new, empty directory of its own under the system's temporary directory.
-    pub fn new(name: &str) -> Self {
-        let dir = Self(std::env::temp_dir().join(format!(
-            "semper-{name}-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        )));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        dir
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes() {
     let dir = TempDir::new("binary");
@@ -104,13 +74,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
         .unwrap();
     let deposit_id = deposit.body().deposit_id;
     let answer = api.deposit(&deposit).unwrap();
-    assert!(
-        answer
-            .results
-            .iter()
-            .all(|r| matches!(r, DepositResult::Accepted)),
-        "{answer:?}"
-    );
+    assert!(all_accepted(&answer), "{answer:?}");
     let merchant = merchant.id;
     assert_eq!(
         api.deposit_status(merchant, deposit_id).unwrap()["status"],

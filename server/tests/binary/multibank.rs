@@ -13,11 +13,10 @@ use semper_loadtest::client::Api;
 use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
-use semper_protocol::messages::merchant::DepositResult;
 use semper_server::keytool::parse_bank_id;
 
 use super::process::Process;
-use super::{TOKEN, TempDir, now};
+use super::{TOKEN, TempDir, all_accepted, now};
 
 /// The banks in the order each file lists the others as peers.
 const BANKS: [&str; 5] = [
@@ -152,13 +151,7 @@ fn settle_a_cross_bank_payment(carrier: Carrier) {
         .deposit_of(&coins, ContractHash([9; 32]), now())
         .unwrap();
     let answer = acquirer.deposit(&deposit).unwrap();
-    assert!(
-        answer
-            .results
-            .iter()
-            .all(|r| matches!(r, DepositResult::Accepted)),
-        "{answer:?}"
-    );
+    assert!(all_accepted(&answer), "{answer:?}");
 
     // It settles by itself: the report of the cycle obliges issuer-1 to acquirer-2 for it.
     let paid = Amount::from_minor_units(eur, 2 * denomination.fields().value.minor_units());

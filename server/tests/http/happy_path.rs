@@ -6,7 +6,7 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
-use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, DepositResult};
+use semper_protocol::messages::merchant::{DepositRequest, DepositResponse};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
@@ -20,6 +20,7 @@ use semper_server::http::views::{
 use serde_json::json;
 
 use crate::client::ResponseExt;
+use crate::support::all_accepted;
 use crate::world::{Embedded, METRICS_TEXT, now, run};
 
 const COINS: usize = 3;
@@ -143,13 +144,7 @@ fn http_happy_path_withdraw_deposit_settle() {
         let deposited = public.post("/v1/acquirer/deposits", &deposit).await;
         assert_eq!(deposited.status, 200);
         let answer: DepositResponse = deposited.json();
-        assert!(
-            answer
-                .results
-                .iter()
-                .all(|result| matches!(result, DepositResult::Accepted)),
-            "{answer:?}"
-        );
+        assert!(all_accepted(&answer), "{answer:?}");
         let status: DepositStatusView = public
             .get(&format!(
                 "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}"

@@ -5,4 +5,6 @@ mod bad_requests;
 mod client;
 mod happy_path;
 mod overload;
+#[path = "../support/mod.rs"]
+mod support;
 mod world;

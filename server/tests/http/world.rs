@@ -2,18 +2,17 @@
 //! house over loopback QUIC, with its HTTP API), or a bare HTTP API over no roles.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use semper_actors::clock::SystemClock;
-use semper_protocol::time::Timestamp;
 use semper_server::config::Config;
 use semper_server::deployment::Deployment;
 use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
 use semper_server::interbank::HostedRoles;
 
 use crate::client::Client;
+pub use crate::support::{TempDir, now};
 
 /// The bound on a whole test.
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,38 +30,8 @@ pub fn run<F: std::future::Future>(future: F) -> F::Output {
     })
 }
 
-/// The time now, as the banks read it.
-pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_unix_ms(u64::try_from(ms).unwrap())
-}
-
 pub fn metrics_render() -> MetricsRender {
     Arc::new(|| METRICS_TEXT.to_owned())
-}
-
-/// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "semper-http-{name}-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The embedded deployment, and clients of its HTTP API.

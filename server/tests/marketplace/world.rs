@@ -149,22 +149,22 @@ impl World {
         world
     }
 
-    /// Whether the link between `a` and `b` runs over an emulated ATM circuit.
-    fn circuit_between(&self, a: BankId, b: BankId) -> Option<CircuitConfig> {
-        let acquirer_clearing = |x: BankId, y: BankId| ACQUIRERS.contains(&x) && y == CLEARING;
-        (acquirer_clearing(a, b) || acquirer_clearing(b, a))
-            .then(|| self.circuit.clone())
-            .flatten()
+    /// Whether `bank` is at the clearing house's end of the circuits or an acquirer's: the banks
+    /// that serve their link over emulated ATM when the world runs over it.
+    fn on_a_circuit(bank: BankId) -> bool {
+        bank == CLEARING || ACQUIRERS.contains(&bank)
     }
 
-    /// Whether `bank`'s link server is served over an emulated ATM circuit.
+    /// The circuit of the link between `a` and `b`: `None` for plain QUIC.
+    fn circuit_between(&self, a: BankId, b: BankId) -> Option<CircuitConfig> {
+        let acquirer_and_clearing =
+            (Self::on_a_circuit(a) && Self::on_a_circuit(b)) && (a == CLEARING || b == CLEARING);
+        self.circuit.clone().filter(|_| acquirer_and_clearing)
+    }
+
+    /// The circuit `bank`'s link server is served over: `None` for plain QUIC.
     fn serves_over_atm(&self, bank: BankId) -> Option<CircuitConfig> {
-        let peer = if bank == CLEARING {
-            ACQUIRER_1
-        } else {
-            CLEARING
-        };
-        self.circuit_between(bank, peer)
+        self.circuit.clone().filter(|_| Self::on_a_circuit(bank))
     }
 
     pub fn identity(&self, bank: BankId) -> Identity {
