@@ -6,7 +6,8 @@
 //! - [`target`]: which node plays which role;
 //! - [`workload`]: the operations and what each checks; [`driver`]: closed and open loop;
 //! - [`recorder`], [`report`], [`plot`], [`progress`]: what the run measured, and how it is shown;
-//! - [`settle`] and [`invariants`]: settling at the end and the verdicts over both sides' books.
+//! - [`settle`] and [`invariants`]: settling at the end and the verdicts over both sides' books;
+//! - [`process`]: a `semper run` child process, for the benchmarks and the crash-kill soak.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
@@ -15,6 +16,7 @@ pub mod driver;
 pub mod invariants;
 pub mod parties;
 pub mod plot;
+pub mod process;
 pub mod progress;
 pub mod recorder;
 pub mod report;

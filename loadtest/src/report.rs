@@ -38,8 +38,10 @@ pub struct LoadReport {
     pub workload: Workload,
     /// The roles driven, as `role url`.
     pub targets: Vec<String>,
-    /// How long the load ran, s (setup and final checks left out).
+    /// How long the load ran, s (setup, stock and final checks left out).
     pub elapsed_s: f64,
+    /// How long making the stock ready took before the load, s.
+    pub stock_s: f64,
     /// All operations together.
     pub total: Totals,
     /// Per operation.
@@ -100,6 +102,13 @@ impl LoadReport {
             self.total.errors,
             self.retries
         );
+        if self.stock_s > 0.0 {
+            let _ = writeln!(
+                out,
+                "  stock: {} payments and {} withdrawals a wallet made ready in {:.1} s before the timed phase",
+                self.workload.stock.payments, self.workload.stock.withdrawals, self.stock_s
+            );
+        }
         let _ = writeln!(
             out,
             "  {:<13} {:>7} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",

@@ -21,8 +21,8 @@ use crate::report::{LoadReport, Totals};
 use crate::settle;
 use crate::target::Targets;
 use crate::workload::{
-    COINS_PER_REQUEST_MAX, MerchantSlot, OpKind, Retries, Shared, WalletSlot, Workload, now,
-    with_retries,
+    COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, Retries, Shared, Stock, WalletSlot,
+    Worker, Workload, finalize_deferred, now, with_retries,
 };
 
 /// The longest run, whatever the bounds say.
@@ -118,6 +118,7 @@ impl LoadConfig {
                     double_spend: 0.05,
                     replay: 0.05,
                 },
+                stock: Stock::default(),
             },
             mode: Mode::Closed { workers: 4 },
             duration: Some(Duration::from_secs(20)),
@@ -249,6 +250,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             withdrawn_minor: 0,
             withdrawn_coins: 0,
             top_ups: 0,
+            ready: Default::default(),
         });
     }
     let shared = Shared {
@@ -260,6 +262,10 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         failures: Mutex::new(BTreeMap::new()),
         run_tag,
     };
+
+    let stock_started = Instant::now();
+    let per_worker = make_stock(&shared, per_worker, workload.stock)?;
+    let stock_s = stock_started.elapsed().as_secs_f64();
 
     // The load.
     let recorder = Mutex::new(Recorder::new());
@@ -311,6 +317,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         done.store(true, Ordering::Relaxed);
     });
     let elapsed = start.elapsed();
+    finalize_deferred(&shared, &mut wallets);
 
     // Settle everything, then read the deployment's books.
     let server = final_books(&config, &shared, &wallets, cycles_after, &discrepancy_marks);
@@ -349,6 +356,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         workload,
         targets: targets_text,
         elapsed_s: elapsed.as_secs_f64(),
+        stock_s,
         total: Totals {
             ops,
             coins,
@@ -365,6 +373,44 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         books,
         invariants: verdicts,
         series: recorder.series(),
+    })
+}
+
+/// Makes each worker's wallets' stock ready, the workers in parallel.
+fn make_stock(
+    shared: &Shared,
+    per_worker: Vec<Vec<WalletSlot>>,
+    stock: Stock,
+) -> Result<Vec<Vec<WalletSlot>>, LoadError> {
+    if stock.is_empty() {
+        return Ok(per_worker);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = per_worker
+            .into_iter()
+            .map(|slots| {
+                scope.spawn(move || {
+                    let mut worker = Worker::new(shared, slots);
+                    let made = worker.make_stock(stock);
+                    made.map(|()| worker.finish())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                let made = handle
+                    .join()
+                    .map_err(|_| LoadError::Config("a stocking worker panicked".into()))?;
+                made.map_err(|error| LoadError::Setup {
+                    what: "make the stock ready".into(),
+                    source: match error {
+                        OpError::Party(party) => party,
+                        OpError::Api(api) => PartyError::Api(api),
+                    },
+                })
+            })
+            .collect()
     })
 }
 

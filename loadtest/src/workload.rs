@@ -23,8 +23,10 @@ use crate::invariants::{ClientBooks, WalletBook};
 use crate::parties::{Merchant, PartyError, Wallet};
 use crate::target::Targets;
 
+mod stock;
 mod worker;
 
+pub use stock::{Ready, Stock, finalize_deferred};
 pub use worker::Worker;
 
 /// Attempts of one request that the server answered "busy", "timeout" or not at all, first
@@ -138,6 +140,8 @@ pub struct Workload {
     pub coins_per_withdraw: usize,
     /// The operation mix.
     pub mix: Mix,
+    /// Work each wallet makes ready before the timed phase.
+    pub stock: Stock,
 }
 
 /// Why an operation failed.
@@ -231,6 +235,8 @@ pub struct WalletSlot {
     pub withdrawn_coins: u64,
     /// Top-ups made.
     pub top_ups: u64,
+    /// Work made ready before the timed phase, and withdrawals to finalize after it.
+    pub ready: Ready,
 }
 
 impl WalletSlot {

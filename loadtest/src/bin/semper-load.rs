@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
-use semper_loadtest::workload::{Mix, Workload};
+use semper_loadtest::workload::{Mix, Stock, Workload};
 use semper_loadtest::{LoadConfig, Mode, plot, run};
 
 /// Where the embedded default answers, when no target is named.
@@ -102,6 +102,15 @@ struct Args {
     /// Share that replay an earlier withdrawal or deposit, which must get the identical answer.
     #[arg(long, default_value_t = 0.05)]
     replay_share: f64,
+    /// Payments each wallet makes ready before the timed phase: coins withdrawn, permissions
+    /// and deposit requests signed, so that the load tester's own cryptography stays out of the
+    /// measured window (see loadtest/README.md).
+    #[arg(long, value_name = "PAYMENTS", default_value_t = 0)]
+    stock_payments: usize,
+    /// Withdrawal requests each wallet blinds and signs before the timed phase; their coins are
+    /// unblinded and checked after it.
+    #[arg(long, value_name = "WITHDRAWALS", default_value_t = 0)]
+    stock_withdrawals: usize,
 
     /// Flush the outboxes and cut a cycle every this many seconds (0: only at the end).
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
@@ -210,6 +219,10 @@ fn main() -> anyhow::Result<()> {
                 withdraw: args.withdraw_share,
                 double_spend: args.double_spend_share,
                 replay: args.replay_share,
+            },
+            stock: Stock {
+                payments: args.stock_payments,
+                withdrawals: args.stock_withdrawals,
             },
         },
         mode,

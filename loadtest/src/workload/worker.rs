@@ -11,6 +11,7 @@ use semper_protocol::messages::merchant::{DepositResponse, DepositResult, Signed
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::wallet::{self, WalletCoin};
 
+use super::stock::{ReadyWithdrawal, Unfinalized};
 use super::{
     OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now, with_retries,
 };
@@ -44,12 +45,12 @@ struct PendingWithdraw {
 
 /// One thread of load: its wallets, its connections, the last requests it can replay.
 pub struct Worker<'a> {
-    shared: &'a Shared,
+    pub(super) shared: &'a Shared,
     issuers: Vec<Api>,
     acquirers: Vec<Api>,
     /// A second connection per acquirer, for two deposits of one coin at once.
     spares: Vec<Api>,
-    wallets: Vec<WalletSlot>,
+    pub(super) wallets: Vec<WalletSlot>,
     last_withdraw: Option<(usize, SignedWithdrawRequest, WithdrawResponse)>,
     last_deposit: Option<(usize, SignedDepositRequest, DepositResponse)>,
     pending_withdraws: Vec<PendingWithdraw>,
@@ -78,18 +79,20 @@ impl<'a> Worker<'a> {
     /// the coins it moved.
     pub fn execute(&mut self, wanted: OpKind) -> (OpKind, Result<u64, OpError>) {
         let mut rng = rand::rng();
-        let w = rng.random_range(0..self.wallets.len());
-        let need = self.shared.workload.coins_per_payment;
         let kind = match wanted {
             OpKind::Replay if self.last_withdraw.is_none() && self.last_deposit.is_none() => {
                 OpKind::Pay
             }
             other => other,
         };
+        let w = self.pick_wallet(kind);
+        let need = self.shared.workload.coins_per_payment;
+        let slot = &self.wallets[w];
         let kind = match kind {
-            OpKind::Pay | OpKind::DoubleSpend if self.wallets[w].pouch.len() < need.max(1) => {
+            OpKind::Pay if slot.ready.payments.is_empty() && slot.pouch.len() < need => {
                 OpKind::Withdraw
             }
+            OpKind::DoubleSpend if slot.pouch.len() < need => OpKind::Withdraw,
             other => other,
         };
         let result = match kind {
@@ -108,9 +111,26 @@ impl<'a> Worker<'a> {
         (kind, result)
     }
 
+    /// A random wallet, but one with ready work of `kind` when there is one.
+    fn pick_wallet(&self, kind: OpKind) -> usize {
+        let w = rand::rng().random_range(0..self.wallets.len());
+        let has_ready = |slot: &WalletSlot| match kind {
+            OpKind::Pay => !slot.ready.payments.is_empty(),
+            OpKind::Withdraw => !slot.ready.withdrawals.is_empty(),
+            _ => true,
+        };
+        if has_ready(&self.wallets[w]) {
+            return w;
+        }
+        (0..self.wallets.len())
+            .map(|i| (w + i) % self.wallets.len())
+            .find(|&i| has_ready(&self.wallets[i]))
+            .unwrap_or(w)
+    }
+
     /// Withdraws a batch of coins into wallet `w`'s pouch, topping its account up when it ran
     /// dry.
-    fn withdraw(&mut self, w: usize) -> Result<u64, OpError> {
+    pub(super) fn withdraw(&mut self, w: usize) -> Result<u64, OpError> {
         let count = self.shared.workload.coins_per_withdraw;
         match self.try_withdraw(w, count) {
             Err(OpError::Api(error)) if error.code() == Some("account.insufficient_funds") => {
@@ -122,8 +142,16 @@ impl<'a> Worker<'a> {
     }
 
     fn try_withdraw(&mut self, w: usize, count: usize) -> Result<u64, OpError> {
+        let slot = &mut self.wallets[w];
+        let (ready, (request, planned)) = match slot.ready.withdrawals.pop_front() {
+            Some(ready) => (true, (ready.request, ready.planned)),
+            None => (
+                false,
+                slot.wallet.prepare_withdraw(&slot.denomination, count)?,
+            ),
+        };
+        let count = request.body().coins.len();
         let slot = &self.wallets[w];
-        let (request, planned) = slot.wallet.prepare_withdraw(&slot.denomination, count)?;
         let value_minor = slot.denomination.value().minor_units() * count as u64;
         let api = &mut self.issuers[slot.issuer];
         let response = match with_retries(&self.shared.retries, || api.withdraw(&request)) {
@@ -136,6 +164,10 @@ impl<'a> Worker<'a> {
                         value_minor,
                         coins: count as u64,
                     });
+                } else if ready {
+                    // Refused, so it took no effect: it is still good after, say, a top-up.
+                    let ready = ReadyWithdrawal { request, planned };
+                    self.wallets[w].ready.withdrawals.push_front(ready);
                 }
                 return Err(error.into());
             }
@@ -143,9 +175,18 @@ impl<'a> Worker<'a> {
         let slot = &mut self.wallets[w];
         slot.withdrawn_minor += value_minor;
         slot.withdrawn_coins += count as u64;
-        let coins = wallet::finalize_coins(request.body().request_id, planned, &response)
-            .map_err(PartyError::from)?;
-        slot.pouch.extend(coins);
+        let request_id = request.body().request_id;
+        if ready {
+            slot.ready.unfinalized.push(Unfinalized {
+                request_id,
+                planned,
+                response: response.clone(),
+            });
+        } else {
+            let coins =
+                wallet::finalize_coins(request_id, planned, &response).map_err(PartyError::from)?;
+            slot.pouch.extend(coins);
+        }
         self.last_withdraw = Some((w, request, response));
         Ok(count as u64)
     }
@@ -177,12 +218,20 @@ impl<'a> Worker<'a> {
     fn pay(&mut self, w: usize) -> Result<u64, OpError> {
         let count = self.shared.workload.coins_per_payment;
         let slot = &mut self.wallets[w];
-        let coins: Vec<WalletCoin> = slot.pouch.split_off(slot.pouch.len() - count);
-        let m = self.merchant();
+        let (m, request, coins) = match slot.ready.payments.pop_front() {
+            Some(ready) => (ready.merchant, ready.request, ready.coins),
+            None => {
+                let coins: Vec<WalletCoin> = slot.pouch.split_off(slot.pouch.len() - count);
+                let m = self.merchant();
+                let request = self.shared.merchants[m].merchant.deposit_of(
+                    &coins,
+                    ContractHash(rand::random()),
+                    now(),
+                )?;
+                (m, request, coins)
+            }
+        };
         let merchant = &self.shared.merchants[m];
-        let request = merchant
-            .merchant
-            .deposit_of(&coins, ContractHash(rand::random()), now())?;
         let metas: Vec<CoinMeta> = coins.iter().map(|c| self.meta(w, c)).collect();
         let response = self.deposit(merchant.acquirer, &request, &metas, false)?;
         let accepted =

@@ -135,12 +135,12 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// Parses and validates a public key.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, SignatureError> {
+        if !is_canonical_encoding(bytes) {
+            return Err(SignatureError::KeyNotCanonical);
+        }
         let point = CompressedEdwardsY(*bytes)
             .decompress()
             .ok_or(SignatureError::KeyNotOnCurve)?;
-        if point.compress().to_bytes() != *bytes {
-            return Err(SignatureError::KeyNotCanonical);
-        }
         if point.is_small_order() {
             return Err(SignatureError::WeakKey);
         }
@@ -252,6 +252,27 @@ impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::hex_serde::deserialize_array(deserializer).map(Self)
     }
+}
+
+/// Whether `bytes` is the one encoding of the point it decodes to, i.e. whether re-compressing
+/// the point gives `bytes` back, checked without the field inversion that compressing costs
+/// (a key is parsed once per coin at each bank, so that inversion was a tenth of a deposit's
+/// time). Decompression keeps the sign bit as `x`'s parity, so only two things can differ:
+/// - `y` not reduced, i.e. `y ≥ p = 2²⁵⁵ − 19`;
+/// - the sign bit set on a point with `x = 0`, which are exactly `y = 1` and `y = p − 1`.
+fn is_canonical_encoding(bytes: &[u8; 32]) -> bool {
+    let sign = bytes[31] >> 7;
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    // p is ed ff … ff 7f, little-endian: y ≥ p only when y's top 31 bytes are p's and y[0] ≥ 0xed.
+    let reduced = !(y[31] == 0x7f && y[1..31].iter().all(|&b| b == 0xff) && y[0] >= 0xed);
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut minus_one = [0xffu8; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    let x_is_zero = y == one || y == minus_one;
+    reduced && !(x_is_zero && sign == 1)
 }
 
 /// `R` and `s`, decoded under the ZIP-215 rules.

@@ -7,13 +7,13 @@ use std::time::Duration;
 use semper_loadtest::target::{Endpoint, Targets};
 use semper_loadtest::{LoadConfig, Mode, run};
 
-use super::process::Process;
+use super::process;
 use super::{TOKEN, TempDir, overrides};
 
 #[test]
 fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
     let dir = TempDir::new("load");
-    let semper = Process::start(&[], &overrides(&dir.0), &dir.0);
+    let semper = process::start(&[], &overrides(&dir.0), &dir.0);
     for mode in [
         Mode::Closed { workers: 2 },
         Mode::Open {
@@ -33,6 +33,6 @@ fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
         assert!(report.total.ops > 0, "{}", report.summary());
         assert!(report.ok(), "{}", report.summary());
     }
-    let (status, _) = semper.terminate();
+    let (status, _) = process::terminate(semper);
     assert!(status.success());
 }

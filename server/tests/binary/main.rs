@@ -9,7 +9,6 @@ mod process;
 #[path = "../support/mod.rs"]
 mod support;
 
-use process::Process;
 use semper_loadtest::client::Api;
 use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
@@ -22,36 +21,14 @@ const COINS: usize = 8;
 
 /// The embedded default on free ports under `dir`, with cycles and outbox passes left to the test.
 fn overrides(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = vec![
-        (
-            "SEMPER__NODE__DATA_DIR",
-            dir.join("data").display().to_string(),
-        ),
-        ("SEMPER__HTTP__LISTEN", "127.0.0.1:0".into()),
-        ("SEMPER__HTTP__OPERATOR_TOKEN", TOKEN.into()),
-        (
-            "SEMPER__BANKS__1__ACQUIRER__SUBMIT_INTERVAL_MS",
-            "3600000".into(),
-        ),
-        ("SEMPER__BANKS__2__CLEARING__CYCLE_MAX_MS", "3600000".into()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect();
-    for bank in 0..3 {
-        env.push((
-            format!("SEMPER__BANKS__{bank}__LINK_LISTEN"),
-            "127.0.0.1:0".into(),
-        ));
-    }
-    env
+    semper_loadtest::process::embedded_overrides(dir, TOKEN)
 }
 
 #[test]
 fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes() {
     let dir = TempDir::new("binary");
     let env = overrides(&dir.0);
-    let semper = Process::start(&[], &env, &dir.0);
+    let semper = process::start(&[], &env, &dir.0);
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
 
     // Withdraw: open an account, fund it, and withdraw coins of a denomination in force.
@@ -124,7 +101,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     }
 
     // SIGTERM stops it cleanly, with exit status 0.
-    let (status, output) = semper.terminate();
+    let (status, output) = process::terminate(semper);
     assert!(status.success(), "exit {status:?}: {}", output.join("\n"));
     assert!(
         output.iter().any(|line| line.contains("stopped cleanly")),
@@ -132,7 +109,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     );
 
     // A restart on the same data resumes where it stopped.
-    let semper = Process::start(&[], &env, &dir.0);
+    let semper = process::start(&[], &env, &dir.0);
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
     assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
     assert_eq!(
@@ -150,7 +127,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
         withdrawal.response
     );
     assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
-    let (status, _) = semper.terminate();
+    let (status, _) = process::terminate(semper);
     assert!(status.success());
 }
 
@@ -160,7 +137,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
 fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement() {
     let dir = TempDir::new("try");
     let env = overrides(&dir.0);
-    let semper = Process::start(&[], &env, &dir.0);
+    let semper = process::start(&[], &env, &dir.0);
     let walkthrough = |http: std::net::SocketAddr| {
         std::process::Command::new(env!("CARGO_BIN_EXE_semper"))
             .args(["try", "--http", &http.to_string(), "--coins", "5"])
@@ -186,7 +163,7 @@ fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement()
     ] {
         assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");
     }
-    let (status, _) = semper.terminate();
+    let (status, _) = process::terminate(semper);
     assert!(status.success());
 
     let nobody = std::net::UdpSocket::bind("127.0.0.1:0")

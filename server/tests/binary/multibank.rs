@@ -15,7 +15,7 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
 
-use super::process::Process;
+use super::process::{self, Process};
 use super::{TOKEN, TempDir, all_accepted, now};
 
 /// The banks in the order each file lists the others as peers.
@@ -129,7 +129,7 @@ fn settle_a_cross_bank_payment(carrier: Carrier) {
         .zip(&envs)
         .map(|(bank, env)| {
             let file = config_file(bank, carrier).display().to_string();
-            Process::start(&["--config", &file], env, &dir.0)
+            process::start(&["--config", &file], env, &dir.0)
         })
         .collect();
     let mut issuer = Api::new(processes[1].http, Some(TOKEN.into()));
@@ -192,7 +192,7 @@ fn settle_a_cross_bank_payment(carrier: Carrier) {
 
     // Every process stops cleanly on SIGTERM.
     for (bank, process) in BANKS.iter().zip(processes.drain(..)) {
-        let (status, output) = process.terminate();
+        let (status, output) = process::terminate(process);
         assert!(
             status.success(),
             "{bank}: {status:?}\n{}",

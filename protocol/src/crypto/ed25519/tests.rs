@@ -70,6 +70,44 @@ fn small_order_and_non_canonical_keys_are_refused_at_parse() {
     assert!(VerifyingKey::from_bytes(&mixed.compress().to_bytes()).is_ok());
 }
 
+/// The canonical-encoding check agrees with the definition, re-compressing the decompressed
+/// point, on every encoding near the edges (y near 0, 1, p − 1 and p, both sign bits) and on
+/// random ones.
+#[test]
+fn the_canonical_check_agrees_with_recompression() {
+    let by_definition = |bytes: &[u8; 32]| {
+        CompressedEdwardsY(*bytes)
+            .decompress()
+            .map(|point| point.compress().to_bytes() == *bytes)
+    };
+    let mut edges = Vec::new();
+    for low in 0u8..=20 {
+        let mut small = [0u8; 32];
+        small[0] = low;
+        edges.push(small);
+        let mut near_p = [0xffu8; 32];
+        near_p[31] = 0x7f;
+        near_p[0] = 0xff - low;
+        edges.push(near_p);
+    }
+    let random = (0..2000).map(|_| rand::random::<[u8; 32]>());
+    let mut checked = 0;
+    for mut bytes in edges.into_iter().chain(random) {
+        for sign in [0u8, 0x80] {
+            bytes[31] = (bytes[31] & 0x7f) | sign;
+            if let Some(canonical) = by_definition(&bytes) {
+                assert_eq!(
+                    super::is_canonical_encoding(&bytes),
+                    canonical,
+                    "{bytes:02x?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} encodings were points");
+}
+
 /// A signature built by hand, so that `A` and `R` can carry torsion components.
 struct Crafted {
     key: VerifyingKey,

@@ -1,0 +1,372 @@
+//! `bench-load`: issue 7's targets on the embedded default, each against its reference in the
+//! same run.
+//!
+//! It starts `semper run` (the release binary beside this one) on free loopback ports with a
+//! fresh `data/`, then, on the same two cores:
+//! 1. the references: `BatchVerifier` on 2 threads (per coin) and raw OpenSSL RSA-2048 signing on
+//!    2 threads;
+//! 2. withdrawals at full speed: closed loop, every request blinded before the clock starts and
+//!    unblinded and checked after it stops (`semper-load --stock-withdrawals`);
+//! 3. deposits at full speed: closed loop, every payment's coins withdrawn and signed before the
+//!    clock starts (`semper-load --stock-payments`), each deposit a real HTTP request verified by
+//!    the acquirer and spend-checked by the issuer over the link, with durable writes;
+//! 4. deposits in open loop at half the rate of 3, for the latency target;
+//! 5. the references again, and their mean is what the ratios divide by.
+//!
+//! Every phase checks semper-load's invariants; the run fails loudly if one breaks. With
+//! `--rss-minutes M` it then runs the default mix (withdrawals, payments, double spends, replays)
+//! in open loop at half its own closed-loop rate for M minutes and samples the server's memory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use rayon::prelude::*;
+use semper_bench::fixtures::DepositFixture;
+use semper_bench::reference::ReferenceKey;
+use semper_loadtest::process::{Memory, ServerProcess, embedded_overrides, memory_of};
+use semper_loadtest::target::{Endpoint, Targets};
+use semper_loadtest::workload::{Mix, Stock};
+use semper_loadtest::{LoadConfig, LoadReport, Mode, run};
+use semper_protocol::batch_verifier::BatchVerifier;
+
+const THREADS: usize = 2;
+const TOKEN: &str = "bench-load-operator-token";
+/// Each reference runs this long.
+const REFERENCE_TIME: Duration = Duration::from_secs(3);
+/// Coins per withdrawal and per payment.
+const COINS_PER_REQUEST: usize = 64;
+/// Wallets (and closed-loop workers) of the withdrawal phase, and requests each makes ready.
+const WITHDRAW_WALLETS: usize = 8;
+const WITHDRAWALS_PER_WALLET: usize = 16;
+/// Wallets (and closed-loop workers) of the deposit phase, and payments each makes ready.
+const DEPOSIT_WALLETS: usize = 16;
+const PAYMENTS_PER_WALLET: usize = 40;
+/// The open loop's length at half the deposit rate, and its most deposits in flight.
+const HALF_LOAD_TIME: Duration = Duration::from_secs(8);
+const HALF_LOAD_IN_FLIGHT: usize = 64;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rss_minutes = match args.iter().position(|a| a == "--rss-minutes") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--rss-minutes needs a number")?
+            .parse::<f64>()
+            .context("--rss-minutes")?,
+        None => 0.0,
+    };
+    let semper = sibling("semper")?;
+    let dir = std::env::temp_dir().join(format!("semper-bench-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = bench(&semper, &dir, rss_minutes);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The binary `name` beside this one, as `cargo build --release` leaves it.
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    ensure!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release -p semper-server --bin semper`",
+        path.display()
+    );
+    Ok(path)
+}
+
+fn bench(semper: &Path, dir: &Path, rss_minutes: f64) -> anyhow::Result<()> {
+    let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
+    let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
+    println!("semper run: pid {}, {}", server.pid(), server.http);
+
+    let before = References::measure()?;
+    println!("references: {before}");
+    let withdraw = phase("withdraw, closed loop", withdraw_config(&target))?;
+    let withdraw_rate = rate_of(&withdraw, "withdraw")?;
+    let deposit = phase("deposit, closed loop", deposit_config(&target, None))?;
+    let deposit_rate = rate_of(&deposit, "pay")?;
+    let half_ops = deposit_rate / COINS_PER_REQUEST as f64 / 2.0;
+    let half = phase(
+        "deposit, open loop at half that rate",
+        deposit_config(&target, Some(half_ops)),
+    )?;
+    let after = References::measure()?;
+    println!("references: {after}");
+    let memory = server.memory();
+
+    let verifier = (before.verifier + after.verifier) / 2.0;
+    let sign = (before.sign + after.sign) / 2.0;
+    let half_pay = half
+        .operations
+        .iter()
+        .find(|op| op.op == "pay")
+        .context("no deposits in the open loop")?;
+    println!();
+    println!("issue 7 targets on the embedded default ({THREADS} cores, durable writes)");
+    println!(
+        "{:<52} {:>12} {:>12} {:>8} {:>8}",
+        "measure", "rate (/s)", "reference", "ratio", "target"
+    );
+    println!(
+        "{:<52} {:>12.0} {:>12.0} {:>8.2} {:>8}",
+        "deposits end to end / BatchVerifier (2 threads)",
+        deposit_rate,
+        verifier,
+        deposit_rate / verifier,
+        "≥ 0.40"
+    );
+    println!(
+        "{:<52} {:>12.0} {:>12.0} {:>8.2} {:>8}",
+        "withdrawals end to end / OpenSSL sign (2 threads)",
+        withdraw_rate,
+        sign,
+        withdraw_rate / sign,
+        "≥ 0.70"
+    );
+    println!(
+        "deposit latency, open loop at {:.0} coins/s ({:.0} % of the closed loop's rate): p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms (target p99 ≤ 10 ms)",
+        half_pay.coins_per_s,
+        100.0 * half_pay.coins_per_s / deposit_rate,
+        half_pay.latency_ms.p50,
+        half_pay.latency_ms.p99,
+        half_pay.latency_ms.p999
+    );
+    println!(
+        "server memory after the phases: RSS {} MiB, peak {} MiB",
+        memory.rss_kib / 1024,
+        memory.peak_kib / 1024
+    );
+    if rss_minutes > 0.0 {
+        memory_run(&server, &target, rss_minutes)?;
+    }
+    server.terminate()?;
+    Ok(())
+}
+
+/// `BatchVerifier` on real deposit permissions and OpenSSL signing, each on 2 threads, for
+/// [`REFERENCE_TIME`] each: coins a second.
+struct References {
+    verifier: f64,
+    sign: f64,
+}
+
+impl References {
+    fn measure() -> anyhow::Result<Self> {
+        let fixture = DepositFixture::generate(256);
+        let verifier = BatchVerifier::new(THREADS)?;
+        let started = Instant::now();
+        let mut coins = 0usize;
+        while started.elapsed() < REFERENCE_TIME {
+            let verdicts = verifier.verify(&fixture.permissions, &fixture.denominations);
+            ensure!(
+                verdicts.iter().all(Result::is_ok),
+                "the reference must verify real coins"
+            );
+            coins += verdicts.len();
+        }
+        let verifier_rate = coins as f64 / started.elapsed().as_secs_f64();
+
+        let key = ReferenceKey::generate()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(THREADS)
+            .build()?;
+        let started = Instant::now();
+        let mut signed = 0usize;
+        while started.elapsed() < REFERENCE_TIME {
+            pool.install(|| {
+                (0..256)
+                    .into_par_iter()
+                    .map(|_| {
+                        key.sign(b"reference message of about a coin's size, eighty bytes long....")
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            signed += 256;
+        }
+        Ok(Self {
+            verifier: verifier_rate,
+            sign: signed as f64 / started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+impl std::fmt::Display for References {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "BatchVerifier {:.0} coins/s, OpenSSL RSA-2048 sign {:.0} /s ({THREADS} threads each)",
+            self.verifier, self.sign
+        )
+    }
+}
+
+fn base_config(target: &Targets, wallets: usize, mix: Mix, stock: Stock) -> LoadConfig {
+    let mut config = LoadConfig::new(target.clone());
+    config.workload.wallets = wallets;
+    config.workload.merchants = 8;
+    config.workload.coins_per_payment = COINS_PER_REQUEST;
+    config.workload.coins_per_withdraw = COINS_PER_REQUEST;
+    config.workload.mix = mix;
+    config.workload.stock = stock;
+    config.settle_interval = None;
+    config.settle_wait = Duration::from_millis(500);
+    config.duration = Some(Duration::from_secs(300));
+    config
+}
+
+fn withdraw_config(target: &Targets) -> LoadConfig {
+    let mix = Mix {
+        withdraw: 1.0,
+        double_spend: 0.0,
+        replay: 0.0,
+    };
+    let stock = Stock {
+        payments: 0,
+        withdrawals: WITHDRAWALS_PER_WALLET,
+    };
+    let mut config = base_config(target, WITHDRAW_WALLETS, mix, stock);
+    config.mode = Mode::Closed {
+        workers: WITHDRAW_WALLETS,
+    };
+    // A little less than the stock, so that no wallet runs dry and makes its own.
+    config.operations = Some((WITHDRAW_WALLETS * WITHDRAWALS_PER_WALLET * 7 / 8) as u64);
+    config
+}
+
+/// Deposits only, closed loop; or open loop at `rate_per_s` payments a second.
+fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
+    let mix = Mix {
+        withdraw: 0.0,
+        double_spend: 0.0,
+        replay: 0.0,
+    };
+    let (payments, workers, operations) = match rate_per_s {
+        None => (
+            PAYMENTS_PER_WALLET,
+            DEPOSIT_WALLETS,
+            DEPOSIT_WALLETS * PAYMENTS_PER_WALLET * 7 / 8,
+        ),
+        Some(rate) => {
+            let operations = (rate * HALF_LOAD_TIME.as_secs_f64()).ceil() as usize;
+            (
+                (operations * 9 / 8).div_ceil(DEPOSIT_WALLETS),
+                HALF_LOAD_IN_FLIGHT,
+                operations,
+            )
+        }
+    };
+    let stock = Stock {
+        payments,
+        withdrawals: 0,
+    };
+    let mut config = base_config(target, DEPOSIT_WALLETS, mix, stock);
+    config.mode = match rate_per_s {
+        None => Mode::Closed { workers },
+        Some(rate_per_s) => Mode::Open {
+            rate_per_s,
+            workers,
+        },
+    };
+    config.operations = Some(operations as u64);
+    config
+}
+
+/// Runs one phase, prints its summary, and fails if an invariant broke.
+fn phase(name: &str, config: LoadConfig) -> anyhow::Result<LoadReport> {
+    println!("\n== {name}");
+    let report = run(config)?;
+    print!("{}", report.summary());
+    if !report.ok() {
+        bail!("{name}: an invariant broke (above)");
+    }
+    Ok(report)
+}
+
+/// Coins a second of `operation` in `report`.
+fn rate_of(report: &LoadReport, operation: &str) -> anyhow::Result<f64> {
+    report
+        .operations
+        .iter()
+        .find(|op| op.op == operation)
+        .map(|op| op.coins_per_s)
+        .with_context(|| format!("no {operation} in the report"))
+}
+
+/// The default mix in open loop at half its closed-loop rate for `minutes`, the server's memory
+/// sampled every 5 s: flat means within ±10 % of the mean after the first minute.
+fn memory_run(server: &ServerProcess, target: &Targets, minutes: f64) -> anyhow::Result<()> {
+    let mut probe = LoadConfig::new(target.clone());
+    probe.duration = Some(Duration::from_secs(20));
+    let probe = phase("default mix, closed loop (for its rate)", probe)?;
+    let rate = probe.total.ops_per_s / 2.0;
+    let mut config = LoadConfig::new(target.clone());
+    config.mode = Mode::Open {
+        rate_per_s: rate,
+        workers: 64,
+    };
+    config.duration = Some(Duration::from_secs_f64(minutes * 60.0));
+    let samples = std::sync::Mutex::new(Vec::<(f64, Memory)>::new());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let pid = server.pid();
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let started = Instant::now();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let sample = (started.elapsed().as_secs_f64(), memory_of(pid));
+                samples
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(sample);
+                for _ in 0..50 {
+                    if done.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        let report = phase(
+            &format!("default mix, open loop at {rate:.1} ops/s for {minutes} min (memory)"),
+            config,
+        );
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        report
+    })?;
+    let samples = samples.into_inner().unwrap_or_else(|e| e.into_inner());
+    let settled: Vec<u64> = samples
+        .iter()
+        .filter(|(t, _)| *t >= 60.0)
+        .map(|(_, m)| m.rss_kib)
+        .collect();
+    ensure!(
+        !settled.is_empty(),
+        "no memory sample after the first minute"
+    );
+    let mean = settled.iter().sum::<u64>() as f64 / settled.len() as f64;
+    let (low, high) = (
+        *settled.iter().min().unwrap_or(&0) as f64,
+        *settled.iter().max().unwrap_or(&0) as f64,
+    );
+    println!(
+        "memory over {minutes} min at {:.1} ops/s ({:.0} coins/s): RSS after the first minute mean {:.1} MiB, min {:.1} ({:+.1} %), max {:.1} ({:+.1} %); peak {:.1} MiB; {} samples",
+        report.total.ops_per_s,
+        report.total.coins_per_s,
+        mean / 1024.0,
+        low / 1024.0,
+        100.0 * (low - mean) / mean,
+        high / 1024.0,
+        100.0 * (high - mean) / mean,
+        server.memory().peak_kib as f64 / 1024.0,
+        samples.len()
+    );
+    for (t, m) in samples.iter().step_by(12) {
+        println!(
+            "  t = {t:>6.0} s: RSS {:>7.1} MiB",
+            m.rss_kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
