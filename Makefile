@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load test bench fmt-check deps
+.PHONY: run try load soak test bench fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -17,6 +17,10 @@ try:
 ## With `make run` running: load it with semper-load, and check the invariants at the end.
 load:
 	scripts/load.sh $(ARGS)
+
+## The long crash-kill soak: 60 SIGKILLs of the embedded default under load, then the invariants.
+soak:
+	scripts/soak.sh $(ARGS)
 
 ## Run every test of the workspace.
 test:

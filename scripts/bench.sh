@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the criterion benchmarks (crypto hot paths, spent set), the ratio report over their
 # results, then the issuer's end-to-end throughput against its references, and settlement: the
-# clearing house's netting, the acquirer's deposit intake and submissions over the link.
+# clearing house's netting, the acquirer's deposit intake and submissions over the link, and
+# bench-load: deposits and withdrawals end to end over HTTP against their references.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,3 +18,6 @@ cargo run --release -p semper-bench --bin bench-netting
 cargo run --release -p semper-bench --bin bench-intake
 cargo run --release -p semper-bench --bin bench-settlement
 cargo run --release -p semper-bench --bin bench-atm
+# Issue 7's targets end to end over HTTP: the semper binary under semper-load, beside its references.
+cargo build --release -p semper-server --bin semper
+cargo run --release -p semper-bench --bin bench-load

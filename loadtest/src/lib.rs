@@ -7,7 +7,8 @@
 //! - [`workload`]: the operations and what each checks; [`driver`]: closed and open loop;
 //! - [`recorder`], [`report`], [`plot`], [`progress`]: what the run measured, and how it is shown;
 //! - [`settle`] and [`invariants`]: settling at the end and the verdicts over both sides' books;
-//! - [`process`]: a `semper run` child process, for the benchmarks and the crash-kill soak.
+//! - [`process`]: a `semper run` child process, for the benchmarks and the crash-kill soak;
+//! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
@@ -22,8 +23,9 @@ pub mod recorder;
 pub mod report;
 mod run;
 pub mod settle;
+pub mod soak;
 pub mod target;
 pub mod workload;
 
 pub use report::LoadReport;
-pub use run::{DURATION_MAX, LoadConfig, LoadError, Mode, WORKERS_MAX, run};
+pub use run::{DURATION_MAX, LoadConfig, LoadError, LoadPhase, Mode, WORKERS_MAX, run};

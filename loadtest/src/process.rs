@@ -144,7 +144,7 @@ impl ServerProcess {
     }
 
     /// Kills it with SIGKILL, as a crash would, and reaps it.
-    pub fn kill(mut self) -> Result<ExitStatus, ProcessError> {
+    pub fn kill(&mut self) -> Result<ExitStatus, ProcessError> {
         self.child.kill().map_err(io("SIGKILL semper"))?;
         self.child.wait().map_err(io("wait for semper"))
     }

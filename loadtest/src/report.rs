@@ -102,7 +102,7 @@ impl LoadReport {
             self.total.errors,
             self.retries
         );
-        if self.stock_s > 0.0 {
+        if !self.workload.stock.is_empty() {
             let _ = writeln!(
                 out,
                 "  stock: {} payments and {} withdrawals a wallet made ready in {:.1} s before the timed phase",

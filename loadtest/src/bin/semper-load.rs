@@ -233,6 +233,8 @@ fn main() -> anyhow::Result<()> {
             .transpose()?,
         settle_wait: Duration::from_millis(args.settle_wait_ms),
         progress: !args.quiet,
+        tolerate_outages: false,
+        phase: None,
     };
     let report = run(config)?;
     // Files first, so that a closed stdout (`| head`) loses none of them.

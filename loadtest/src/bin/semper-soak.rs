@@ -1,0 +1,114 @@
+//! `semper-soak`: the crash-kill soak (see `semper_loadtest::soak`). It runs the embedded default
+//! as a child process under semper-load's default mix, kills it with SIGKILL at random moments
+//! and restarts it on the same data, then checks every invariant. Exit status 2 when an
+//! invariant broke or fewer kills than asked were made.
+//!
+//! `make soak` runs it with 60 kills; see BENCHMARKS.md for the figures.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use semper_loadtest::soak::{SoakConfig, soak};
+use semper_loadtest::target::{Endpoint, Targets};
+use semper_loadtest::{LoadConfig, Mode};
+
+/// Crash-kill soak of the embedded default under load.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// The `semper` binary (default: the one beside this program).
+    #[arg(long, value_name = "PATH")]
+    semper: Option<PathBuf>,
+    /// Working directory for the server's data (default: a fresh one under the temp dir,
+    /// removed at the end).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// SIGKILLs to make.
+    #[arg(long, default_value_t = 60)]
+    kills: usize,
+    /// Shortest time up before a kill, ms.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    up_min_ms: u64,
+    /// Longest time up before a kill, ms.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    up_max_ms: u64,
+    /// Closed-loop workers of the load.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.up_min_ms <= args.up_max_ms && args.kills > 0,
+        "need --up-min-ms <= --up-max-ms and --kills > 0"
+    );
+    let binary = match args.semper {
+        Some(path) => path,
+        None => std::env::current_exe()?.with_file_name("semper"),
+    };
+    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+    let (dir, temporary) = match args.dir {
+        Some(dir) => (dir, false),
+        None => (
+            std::env::temp_dir().join(format!("semper-soak-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let config = soak_config(
+        binary,
+        dir.clone(),
+        args.kills,
+        args.workers,
+        (args.up_min_ms, args.up_max_ms),
+    );
+    let result = soak(config);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let report = result?;
+    println!("{}", report.summary());
+    if !report.ok(args.kills) {
+        eprintln!(
+            "semper-soak: FAILED ({} of {} kills made)",
+            report.kills, args.kills
+        );
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+fn soak_config(
+    binary: PathBuf,
+    dir: PathBuf,
+    kills: usize,
+    workers: usize,
+    (up_min_ms, up_max_ms): (u64, u64),
+) -> SoakConfig {
+    let restart_allowance = Duration::from_secs(2);
+    let up = (
+        Duration::from_millis(up_min_ms),
+        Duration::from_millis(up_max_ms),
+    );
+    // Room for every kill at the longest time up and a slow restart, and a quiet tail.
+    let duration = (up.1 + restart_allowance) * u32::try_from(kills).unwrap_or(u32::MAX)
+        + Duration::from_secs(5);
+    let mut load = LoadConfig::new(Targets::single(Endpoint::new(
+        "127.0.0.1:1".parse().expect("an address"),
+        None,
+    )));
+    load.mode = Mode::Closed { workers };
+    load.duration = Some(duration);
+    load.settle_interval = Some(Duration::from_secs(2));
+    SoakConfig {
+        binary,
+        dir,
+        kills,
+        up,
+        restart_allowance,
+        load,
+    }
+}
