@@ -72,6 +72,8 @@ pub struct ClientBooks {
     pub double_spends_rejected_with_proof: u64,
     /// Attempts not refused so.
     pub double_spend_failures: Examples,
+    /// Attempts that got no answer because the deployment was down (a crash-kill soak only).
+    pub double_spends_unanswered: u64,
     /// Requests replayed.
     pub replays: u64,
     /// Replays that got an answer different from the first.
@@ -320,7 +322,9 @@ fn no_double_spend_accepted(client: &ClientBooks) -> Verdict {
 /// Every double-spend attempt refused as a conflict, with the earlier permission as proof.
 fn double_spends_rejected_with_proof(client: &ClientBooks) -> Verdict {
     let mut broken = examples_lines(&client.double_spend_failures);
-    let accounted = client.double_spends_rejected_with_proof + client.double_spend_failures.count;
+    let accounted = client.double_spends_rejected_with_proof
+        + client.double_spend_failures.count
+        + client.double_spends_unanswered;
     if accounted != client.double_spend_attempts {
         broken.push(format!(
             "{} attempts, {} rejected with proof, {} failed: the rest have no answer",
@@ -333,10 +337,19 @@ fn double_spends_rejected_with_proof(client: &ClientBooks) -> Verdict {
         "double_spend.rejected_with_proof",
         "every double-spend attempt is refused as a conflict carrying the earlier signed permission",
         broken,
-        format!(
-            "{} attempts, all rejected with proof",
-            client.double_spend_attempts
-        ),
+        if client.double_spends_unanswered == 0 {
+            format!(
+                "{} attempts, all rejected with proof",
+                client.double_spend_attempts
+            )
+        } else {
+            format!(
+                "{} attempts: {} rejected with proof, {} unanswered while the deployment was down",
+                client.double_spend_attempts,
+                client.double_spends_rejected_with_proof,
+                client.double_spends_unanswered
+            )
+        },
     )
 }
 

@@ -22,7 +22,7 @@ use crate::settle;
 use crate::target::Targets;
 use crate::workload::{
     COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, Retries, Shared, Stock, WalletSlot,
-    Worker, Workload, finalize_deferred, now, with_retries,
+    Worker, Workload, finalize_deferred, now, outage, with_retries,
 };
 
 /// The longest run, whatever the bounds say.
@@ -75,9 +75,11 @@ pub struct LoadConfig {
     pub settle_wait: Duration,
     /// Show the live progress line on stderr.
     pub progress: bool,
-    /// Operations that failed only because the deployment did not answer (`http.io`, e.g. while
-    /// a crash-kill soak restarts it) do not break `operations.completed`; every request whose
-    /// answer was lost is still asked for again at the end, and every other invariant holds.
+    /// Operations that failed only because the deployment was down (no answer, or a coin still
+    /// held by a deposit a crash interrupted: see `workload::outage`), e.g. while a crash-kill
+    /// soak restarts it, break neither `operations.completed` nor the double-spend verdict; every
+    /// request whose answer was lost is still asked for again at the end, and every other
+    /// invariant holds as ever.
     pub tolerate_outages: bool,
     /// Told when the timed phase starts and when it will end, for a harness that acts during it.
     pub phase: Option<Arc<LoadPhase>>,
@@ -283,6 +285,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         retries,
         failures: Mutex::new(BTreeMap::new()),
         run_tag,
+        tolerate_outages: config.tolerate_outages,
     };
 
     let stock_started = Instant::now();
@@ -356,7 +359,10 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let mut verdicts = invariants::check(&books, &server);
     let counted: BTreeMap<String, u64> = failures
         .iter()
-        .filter(|(code, _)| !(config.tolerate_outages && code.ends_with(": http.io")))
+        .filter(|(code, _)| {
+            let code = code.rsplit(": ").next().unwrap_or(code);
+            !(config.tolerate_outages && outage(code))
+        })
         .map(|(code, count)| (code.clone(), *count))
         .collect();
     verdicts.push(invariants::operations_completed(&counted));

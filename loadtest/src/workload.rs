@@ -194,6 +194,8 @@ pub struct Shared {
     pub failures: Mutex<std::collections::BTreeMap<String, u64>>,
     /// A unique tag of this run, in credit references.
     pub run_tag: String,
+    /// Whether answers lost to an outage are expected (see `LoadConfig::tolerate_outages`).
+    pub tolerate_outages: bool,
 }
 
 impl Shared {
@@ -316,6 +318,12 @@ fn retryable(error: &ApiError) -> bool {
         }
         ApiError::Unexpected { .. } => false,
     }
+}
+
+/// Whether a failure with `code` (see [`OpError::code`]) is only the deployment being down or
+/// just restarted: no answer, or a coin still held by a deposit the crash interrupted.
+pub fn outage(code: &str) -> bool {
+    code == "http.io" || code == "deposit.coin_in_flight"
 }
 
 /// Whether a request that failed so may have taken effect, its answer lost.

@@ -10,7 +10,7 @@ use semper_protocol::wallet::WalletCoin;
 use super::{CoinMeta, PendingDeposit, Worker, accepted_coin, deposit_with, describe, hex};
 use crate::client::ApiError;
 use crate::parties::PartyError;
-use crate::workload::{OpError, ambiguous, now};
+use crate::workload::{OpError, ambiguous, now, outage};
 
 impl Worker<'_> {
     /// Spends a coin already accepted again, with fresh coins beside it: the fresh ones are
@@ -34,10 +34,8 @@ impl Worker<'_> {
         let response = match self.deposit(acquirer, &request, &metas, false) {
             Ok(response) => response,
             Err(error) => {
-                self.shared.books().double_spend_failures.push(format!(
-                    "deposit {}: failed: {error}",
-                    request.body().deposit_id
-                ));
+                let what = format!("deposit {}: failed: {error}", request.body().deposit_id);
+                self.book_unjudged(what, &error.code());
                 return Err(error);
             }
         };
@@ -152,11 +150,10 @@ impl Worker<'_> {
                 .push(accepted_coin(&meta, &bank));
         }
         if let Some(error) = failure {
-            self.shared.books().double_spend_failures.push(format!(
-                "coin {}: a deposit failed: {error}",
-                hex(&meta.key)
-            ));
-            return Err(error.into());
+            let error = OpError::from(error);
+            let what = format!("coin {}: a deposit failed: {error}", hex(&meta.key));
+            self.book_unjudged(what, &error.code());
+            return Err(error);
         }
         match (winners.as_slice(), losers.as_slice()) {
             ([(_, winner)], [(acquirer, loser, verdict)]) => {
@@ -184,6 +181,17 @@ impl Worker<'_> {
 
     /// Books a double spend's answer: it must be a conflict whose proof is the earlier
     /// permission of the same coin, validly signed by the coin's key.
+    /// Books a double-spend attempt that got no verdict: a failure, unless the deployment was
+    /// down (a crash-kill soak) and the attempt only went unanswered.
+    fn book_unjudged(&self, what: String, code: &str) {
+        let mut books = self.shared.books();
+        if self.shared.tolerate_outages && outage(code) {
+            books.double_spends_unanswered += 1;
+        } else {
+            books.double_spend_failures.push(what);
+        }
+    }
+
     fn judge_double_spend(
         &self,
         verdict: Option<&DepositResult>,
