@@ -2,6 +2,7 @@
 //! that also records what the batch's confirmation will list, then the answer per coin and the
 //! signed confirmation, on the pool again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +20,9 @@ use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
 use super::error::IssuerError;
 use super::state::IssuerState;
 use crate::metrics::{ISSUER_SPEND_CHECK_COINS, ISSUER_SPEND_CHECK_VERIFY_SECONDS};
+
+/// The refusal of a coin listed again in the same spend-check batch.
+pub const SPEND_DUPLICATE_COIN: &str = "spend.duplicate_coin";
 
 /// Runs a spend check; `reply` gets a result per coin and the confirmation once the spent set is
 /// durable. Call it on the pool.
@@ -73,6 +77,7 @@ pub fn run(
             })
             .collect()
     };
+    refuse_repeated_coins(permissions, &mut refusals);
     let mut digests = vec![None; permissions.len()];
     let entries: Vec<SpendEntry> = permissions
         .iter()
@@ -123,6 +128,20 @@ pub fn run(
             reply(respond(&pool_state, &batch, results, &digests, now))
         });
     });
+}
+
+/// Refuses every listing of a coin after its first one that may be spent: the acquirer should
+/// never send a coin twice in one batch, and a confirmation that listed it twice would be refused
+/// whole by the clearing house (`confirmation.duplicate_coin`), and counted twice in the totals
+/// kept for reconciliation.
+fn refuse_repeated_coins(permissions: &[SignedDepositPermission], refusals: &mut [Option<String>]) {
+    let mut listed = HashSet::with_capacity(permissions.len());
+    for (permission, refusal) in permissions.iter().zip(refusals.iter_mut()) {
+        let coin = &permission.body().coin;
+        if refusal.is_none() && !listed.insert((coin.denomination, *coin.public_key.as_bytes())) {
+            *refusal = Some(SPEND_DUPLICATE_COIN.to_owned());
+        }
+    }
 }
 
 fn to_result(outcome: Option<SpendOutcome>) -> SpendResult {

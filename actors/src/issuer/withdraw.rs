@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use semper_protocol::amount::AmountError;
-use semper_protocol::issuer::{blind_sign_all, check_withdraw};
+use semper_protocol::issuer::{WithdrawRefusal, blind_sign_all, check_withdraw};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
@@ -48,15 +48,20 @@ enum Prepared {
 fn prepare(state: &IssuerState, request: &SignedWithdrawRequest) -> Result<Prepared, IssuerError> {
     let body = request.body();
     let digest = request.body_digest();
+    let account =
+        ledger::account(&state.store, &body.account)?.ok_or(LedgerError::UnknownAccount)?;
     if let Some(record) = withdrawals::withdrawal(&state.store, &body.account, &body.request_id)? {
+        // A replay is checked as the first request was: only the account's key gets the
+        // signatures again, or learns that the request id is taken.
+        request
+            .verify(&account.public_key)
+            .map_err(WithdrawRefusal::AccountSignature)?;
         return if record.request_digest == digest {
             Ok(Prepared::Replay(record))
         } else {
             Err(LedgerError::RequestIdReused.into())
         };
     }
-    let account =
-        ledger::account(&state.store, &body.account)?.ok_or(LedgerError::UnknownAccount)?;
     let now = state.clock.now();
     let denominations = state.denominations();
     let total = check_withdraw(request, &account.public_key, &denominations.book, now)?;
@@ -87,7 +92,7 @@ fn prepare(state: &IssuerState, request: &SignedWithdrawRequest) -> Result<Prepa
         // The request held at most WITHDRAW_COINS_MAX coins, so this always fits.
         blind_signatures: signatures
             .try_into()
-            .map_err(|_| semper_protocol::issuer::WithdrawRefusal::NoCoins)?,
+            .map_err(|_| WithdrawRefusal::NoCoins)?,
         at: now,
     }))
 }

@@ -39,6 +39,25 @@ pub const REQUEST_TIMEOUT: &str = "request.timeout";
 /// A deposit the acquirer has never seen.
 pub const DEPOSIT_UNKNOWN: &str = "deposit.unknown";
 
+/// The longest message an error answer carries. Messages quote what was refused (a currency
+/// code, a serde error naming the value), and a request can make that as long as its body: cut
+/// it, so that a refusal never echoes an oversized value back.
+pub const MESSAGE_MAX_BYTES: usize = 512;
+
+/// `message`, cut to [`MESSAGE_MAX_BYTES`] on a character boundary, marked when cut.
+fn bounded(mut message: String) -> String {
+    const MARK: &str = "...";
+    if message.len() > MESSAGE_MAX_BYTES {
+        let mut end = MESSAGE_MAX_BYTES - MARK.len();
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str(MARK);
+    }
+    message
+}
+
 /// Marks a response whose request may succeed later: the overload middleware gives it a
 /// `Retry-After` header with the configured delay.
 #[derive(Clone, Copy, Debug)]
@@ -62,13 +81,14 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    /// An error with `code`, its status from the one table, and a message for people.
+    /// An error with `code`, its status from the one table, and a message for people, cut to
+    /// [`MESSAGE_MAX_BYTES`].
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         let status = codes::status_of(code);
         Self {
             status,
             code,
-            message: message.into(),
+            message: bounded(message.into()),
             // Every 503 is worth retrying: busy, stopped for a restart, or incomplete.
             retry: status == StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -202,5 +222,16 @@ mod tests {
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(busy.is_retryable());
         assert!(busy.error_response().extensions().contains::<RetryLater>());
+    }
+
+    #[test]
+    fn http_error_message_is_bounded_on_a_char_boundary() {
+        let echoed = format!("unknown currency {:?}", "é".repeat(40_000));
+        let error = ApiError::new("amount.unknown_currency", echoed.clone());
+        assert!(error.message.len() <= MESSAGE_MAX_BYTES);
+        assert!(error.message.ends_with("..."));
+        assert!(echoed.starts_with(error.message.trim_end_matches("...")));
+        let short = ApiError::new(ROUTE_UNKNOWN, "no such endpoint");
+        assert_eq!(short.message, "no such endpoint");
     }
 }

@@ -5,6 +5,8 @@ mod bad_requests;
 mod client;
 mod happy_path;
 mod overload;
+#[path = "../support/state.rs"]
+mod state;
 #[path = "../support/mod.rs"]
 mod support;
 mod world;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use semper_actors::clock::SystemClock;
+use semper_actors::clock::{Clock, ManualClock, SystemClock};
 use semper_server::config::Config;
 use semper_server::deployment::Deployment;
 use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
@@ -18,6 +18,8 @@ pub use crate::support::{TempDir, now};
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The token of the bare APIs.
 pub const TOKEN: &str = "http-test-operator-token";
+/// A cycle age no test reaches, however far it sets its clock.
+const TEN_YEARS_MS: u64 = 10 * 365 * 24 * 3_600_000;
 /// What the bare APIs render at `/metrics`.
 pub const METRICS_TEXT: &str = "# semper http test metrics\n";
 
@@ -48,6 +50,16 @@ impl Embedded {
     /// Starts the embedded deployment under a fresh directory. Outbox passes and cut-offs are
     /// left to the test, so that each step is deterministic.
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, Arc::new(SystemClock), 3_600_000).await
+    }
+
+    /// The same, on a clock the test sets, so that it can take denominations past their windows.
+    /// No cycle is cut by age, however far the clock goes.
+    pub async fn start_at(name: &str, clock: Arc<ManualClock>) -> Self {
+        Self::start_with(name, clock, TEN_YEARS_MS).await
+    }
+
+    async fn start_with(name: &str, clock: Arc<dyn Clock>, cycle_max_ms: u64) -> Self {
         let dir = TempDir::new(name);
         let mut config = Config::embedded_for_tests(&dir.0);
         for bank in &mut config.banks {
@@ -55,10 +67,10 @@ impl Embedded {
                 acquirer.submit_interval_ms = 3_600_000;
             }
             if let Some(clearing) = &mut bank.clearing {
-                clearing.cycle_max_ms = 3_600_000;
+                clearing.cycle_max_ms = cycle_max_ms;
             }
         }
-        let deployment = Deployment::start(&config, Arc::new(SystemClock), metrics_render())
+        let deployment = Deployment::start(&config, clock, metrics_render())
             .await
             .unwrap_or_else(|error| panic!("the embedded deployment did not start: {error}"));
         let addr = deployment.http_addr().expect("the deployment serves HTTP");

@@ -2,6 +2,9 @@
 //! test process, each a node with its own DB, linked over loopback QUIC with mutual TLS, and over
 //! emulated ATM circuits between the acquirers and the clearing house.
 
+mod bad_link_messages;
+#[path = "../support/state.rs"]
+mod state;
 mod world;
 
 use std::collections::HashMap;

@@ -1,0 +1,509 @@
+//! The issuer's endpoints: its denominations, opening and reading accounts, the operator's
+//! credits, withdrawals and its discrepancies.
+
+use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::signed::Signed;
+use serde_json::{Value, json};
+
+use super::fixtures::{Fixtures, edited, withdraw};
+use super::table::{Auth, Case, Request, refused, same};
+
+pub fn cases(f: &Fixtures) -> Vec<Case> {
+    let mut cases = accounts(f);
+    cases.extend(credits(f));
+    cases.extend(withdrawals(f));
+    cases.extend(discrepancies());
+    cases
+}
+
+fn accounts(f: &Fixtures) -> Vec<Case> {
+    let new = AccountId([9; 16]);
+    let key = json!(f.wallet.key.verifying_key());
+    let open = |body: Value| Request::post("/v1/issuer/accounts", &body);
+    let as_text = |content_type| {
+        let body = json!({"account": new, "public_key": key, "currency": "EUR"});
+        let body = serde_json::to_vec(&body).unwrap();
+        Request::raw("POST", "/v1/issuer/accounts", content_type, body)
+    };
+    let json_type = Some("application/json");
+    let account = f.wallet.account;
+    // The identity point: a key of small order.
+    let weak = format!("01{}", "00".repeat(31));
+    let other_key = f.stranger.key.verifying_key();
+    let unknown = format!("/v1/issuer/accounts/{}", AccountId([8; 16]));
+    vec![
+        refused(
+            "denominations: POST",
+            Request::raw(
+                "POST",
+                "/v1/issuer/denominations",
+                json_type,
+                b"{}".to_vec(),
+            ),
+            405,
+            "route.method_not_allowed",
+        ),
+        refused(
+            "open: not JSON",
+            Request::raw(
+                "POST",
+                "/v1/issuer/accounts",
+                json_type,
+                b"{not json".to_vec(),
+            ),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: JSON sent as text/plain",
+            as_text(Some("text/plain")),
+            415,
+            "request.content_type",
+        ),
+        refused(
+            "open: no content type",
+            as_text(None),
+            415,
+            "request.content_type",
+        ),
+        refused(
+            "open: the account id a number (wrong type)",
+            open(json!({"account": 12, "public_key": key, "currency": "EUR"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: the key not hex (wrong type)",
+            open(json!({"account": new, "public_key": "zz", "currency": "EUR"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: a key of 33 bytes (oversized)",
+            open(json!({"account": new, "public_key": "00".repeat(33), "currency": "EUR"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: a key of small order (weak)",
+            open(json!({"account": new, "public_key": weak, "currency": "EUR"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: no currency (missing field)",
+            open(json!({"account": new, "public_key": key})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: an extra field",
+            open(json!({"account": new, "public_key": key, "currency": "EUR", "overdraft": 1})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: an unknown currency",
+            open(json!({"account": new, "public_key": key, "currency": "XYZ"})),
+            400,
+            "amount.unknown_currency",
+        ),
+        refused(
+            "open: a currency of 64 KiB (oversized)",
+            open(json!({"account": new, "public_key": key, "currency": "E".repeat(65_536)})),
+            400,
+            "amount.unknown_currency",
+        ),
+        refused(
+            "open: a body over the limit",
+            Request::raw(
+                "POST",
+                "/v1/issuer/accounts",
+                json_type,
+                vec![b' '; 1024 * 1024 + 1],
+            ),
+            413,
+            "request.too_large",
+        ),
+        refused(
+            "open: an account id taken, with another key (replay altered)",
+            open(json!({"account": account, "public_key": other_key, "currency": "EUR"})),
+            409,
+            "account.exists",
+        ),
+        refused(
+            "open: an account id taken, in another currency (replay altered)",
+            open(json!({"account": account, "public_key": key, "currency": "USD"})),
+            409,
+            "account.exists",
+        ),
+        same(
+            "open: the same account again (a replay)",
+            open(json!({"account": account, "public_key": key, "currency": "EUR"})),
+            &f.account_json,
+        ),
+        refused(
+            "accounts: GET",
+            Request::get("/v1/issuer/accounts"),
+            405,
+            "route.method_not_allowed",
+        ),
+        refused(
+            "account: unknown",
+            Request::get(unknown),
+            404,
+            "account.unknown",
+        ),
+        refused(
+            "account: id not hex",
+            Request::get("/v1/issuer/accounts/not-hex"),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "account: id of 500 bytes (oversized)",
+            Request::get(format!("/v1/issuer/accounts/{}", "ab".repeat(500))),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "account: POST",
+            Request::post(f.account_path(), &json!({})),
+            405,
+            "route.method_not_allowed",
+        ),
+    ]
+}
+
+fn credits(f: &Fixtures) -> Vec<Case> {
+    let path = format!("{}/credit", f.account_path());
+    let credit = |body: Value| Request::post(&path, &body).operator();
+    let wire = |amount: &str| credit(json!({"reference": "wire-x", "amount": amount}));
+    let nobody = AccountId([8; 16]);
+    let funding = format!("funding-{}", f.wallet.account);
+    let stranger = format!("/v1/issuer/accounts/{}/credit", f.stranger.account);
+    vec![
+        refused(
+            "credit: no token",
+            wire("EUR:100.00").by(Auth::Public),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "credit: a wrong token",
+            wire("EUR:100.00").by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        refused(
+            "credit: Basic credentials",
+            wire("EUR:100.00").by(Auth::Basic),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "credit: an unknown account",
+            Request::post(
+                format!("/v1/issuer/accounts/{nobody}/credit"),
+                &json!({"reference": "wire-x", "amount": "EUR:1.00"}),
+            )
+            .operator(),
+            404,
+            "account.unknown",
+        ),
+        refused(
+            "credit: the account id not hex",
+            Request::post(
+                "/v1/issuer/accounts/xyz/credit",
+                &json!({"reference": "wire-x", "amount": "EUR:1.00"}),
+            )
+            .operator(),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "credit: dollars to a euro account (wrong currency)",
+            wire("USD:1.00"),
+            400,
+            "amount.currency_mismatch",
+        ),
+        refused(
+            "credit: an unknown currency",
+            wire("XYZ:1.00"),
+            400,
+            "amount.unknown_currency",
+        ),
+        refused(
+            "credit: an amount with no currency",
+            wire("1.00"),
+            400,
+            "amount.malformed",
+        ),
+        refused(
+            "credit: an amount with a comma",
+            wire("EUR:1,00"),
+            400,
+            "amount.malformed",
+        ),
+        refused(
+            "credit: a negative amount",
+            wire("EUR:-1.00"),
+            400,
+            "amount.negative",
+        ),
+        refused(
+            "credit: a tenth of a cent",
+            wire("EUR:1.001"),
+            400,
+            "amount.too_precise",
+        ),
+        refused(
+            "credit: an amount over 64 bits (oversized)",
+            wire("EUR:99999999999999999999"),
+            400,
+            "amount.overflow",
+        ),
+        refused(
+            "credit: the amount a number (wrong type)",
+            credit(json!({"reference": "wire-x", "amount": 100})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "credit: no reference (missing field)",
+            credit(json!({"amount": "EUR:1.00"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "credit: an extra field",
+            credit(json!({"reference": "wire-x", "amount": "EUR:1.00", "account": nobody})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "credit: an empty reference",
+            credit(json!({"reference": "", "amount": "EUR:1.00"})),
+            400,
+            "credit.bad_reference",
+        ),
+        refused(
+            "credit: a reference of 65 bytes (oversized)",
+            credit(json!({"reference": "r".repeat(65), "amount": "EUR:1.00"})),
+            400,
+            "credit.bad_reference",
+        ),
+        refused(
+            "credit: a reference reused for another amount (replay altered)",
+            credit(json!({"reference": funding, "amount": "EUR:60.00"})),
+            409,
+            "credit.reference_reused",
+        ),
+        refused(
+            "credit: a reference reused for another account (replay altered)",
+            Request::post(
+                stranger,
+                &json!({"reference": funding, "amount": "EUR:50.00"}),
+            )
+            .operator(),
+            409,
+            "credit.reference_reused",
+        ),
+        same(
+            "credit: the same credit again (a replay, credited once)",
+            credit(json!({"reference": funding, "amount": "EUR:50.00"})),
+            &f.account_json,
+        ),
+    ]
+}
+
+fn withdrawals(f: &Fixtures) -> Vec<Case> {
+    let (wallet, stranger, account) = (&f.wallet, &f.stranger, f.wallet.account);
+    let tenth = [f.tenth.clone()];
+    let first = f.withdrawal.body().request_id;
+    let as_text = serde_json::to_vec(&f.withdrawal).unwrap();
+    let coins_a_string = edited(&f.withdrawal, |j| j["body"]["coins"] = json!("five"));
+    let unsigned = edited(&f.withdrawal, |j| {
+        j.as_object_mut().unwrap().remove("signature");
+    });
+    let too_many = edited(&f.withdrawal, |j| {
+        let coin = j["body"]["coins"][0].clone();
+        j["body"]["coins"] = Value::Array(vec![coin; 257]);
+    });
+    let other_body = wallet.withdraw(account, &tenth).body().clone();
+    let over_another = Signed::from_parts(other_body, f.withdrawal.signature().clone());
+    let unknown = DenominationId([7; 32]);
+    let with_extras = edited(&f.withdrawal, |j| {
+        j["body"]["amount"] = json!("EUR:0.01");
+        j["note"] = json!("extra");
+    });
+    vec![
+        refused(
+            "withdraw: JSON sent as text/plain",
+            Request::raw("POST", "/v1/issuer/withdraw", Some("text/plain"), as_text),
+            415,
+            "request.content_type",
+        ),
+        refused(
+            "withdraw: the coins a string (wrong type)",
+            Request::post("/v1/issuer/withdraw", &coins_a_string),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: no signature (missing field)",
+            Request::post("/v1/issuer/withdraw", &unsigned),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: 257 coins (over the bound)",
+            Request::post("/v1/issuer/withdraw", &too_many),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: no coins",
+            withdraw(&wallet.withdraw_coins(Vec::new())),
+            400,
+            "withdraw.no_coins",
+        ),
+        refused(
+            "withdraw: a signature over another request",
+            withdraw(&over_another),
+            400,
+            "withdraw.invalid_account_signature",
+        ),
+        refused(
+            "withdraw: signed by another wallet's key (swapped)",
+            withdraw(&stranger.withdraw(account, &tenth)),
+            400,
+            "withdraw.invalid_account_signature",
+        ),
+        refused(
+            "withdraw: a denomination the issuer never had",
+            withdraw(&wallet.withdraw_blinded(unknown, vec![1; 256])),
+            400,
+            "denomination.unknown",
+        ),
+        refused(
+            "withdraw: a denomination not valid yet",
+            withdraw(&wallet.withdraw(account, &[f.later.clone()])),
+            400,
+            "denomination.not_yet_valid",
+        ),
+        refused(
+            "withdraw: a revoked denomination",
+            withdraw(&wallet.withdraw(account, &[f.ten.clone()])),
+            410,
+            "denomination.revoked",
+        ),
+        refused(
+            "withdraw: a blinded coin a byte short",
+            withdraw(&wallet.withdraw_blinded(f.tenth.id(), vec![1; 255])),
+            400,
+            "rsa.wrong_length",
+        ),
+        refused(
+            "withdraw: a blinded coin a byte too long",
+            withdraw(&wallet.withdraw_blinded(f.tenth.id(), vec![1; 257])),
+            400,
+            "rsa.wrong_length",
+        ),
+        refused(
+            "withdraw: a blinded coin of 64 KiB (over its bound)",
+            withdraw(&wallet.withdraw_blinded(f.tenth.id(), vec![1; 65_536])),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: a blinded coin over the modulus",
+            withdraw(&wallet.withdraw_blinded(f.tenth.id(), vec![0xff; 256])),
+            400,
+            "rsa.out_of_range",
+        ),
+        refused(
+            "withdraw: more than the balance",
+            withdraw(&wallet.withdraw(account, &vec![f.one.clone(); 40])),
+            409,
+            "account.insufficient_funds",
+        ),
+        refused(
+            "withdraw: from an unknown account",
+            withdraw(&wallet.withdraw(AccountId([8; 16]), &tenth)),
+            404,
+            "account.unknown",
+        ),
+        refused(
+            "withdraw: a request id reused for other coins (replay altered)",
+            withdraw(&wallet.withdraw_as(account, first, &tenth)),
+            409,
+            "withdraw.request_id_reused",
+        ),
+        refused(
+            "withdraw: a request id reused, signed by another wallet's key",
+            withdraw(&stranger.withdraw_as(account, first, &tenth)),
+            400,
+            "withdraw.invalid_account_signature",
+        ),
+        refused(
+            "withdraw: a replay signed by another wallet's key (swapped)",
+            withdraw(&Signed::sign(f.withdrawal.body().clone(), &stranger.key)),
+            400,
+            "withdraw.invalid_account_signature",
+        ),
+        same(
+            "withdraw: the same request again (a replay, debited once)",
+            withdraw(&f.withdrawal),
+            &f.withdrawn,
+        ),
+        same(
+            "withdraw: the same request with extra fields (ignored)",
+            Request::post("/v1/issuer/withdraw", &with_extras),
+            &f.withdrawn,
+        ),
+    ]
+}
+
+fn discrepancies() -> Vec<Case> {
+    let path = "/v1/issuer/discrepancies";
+    let query = |query: &str| Request::get(format!("{path}?{query}")).operator();
+    vec![
+        refused(
+            "issuer discrepancies: no token",
+            Request::get(path),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "issuer discrepancies: a wrong token",
+            Request::get(path).by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        refused(
+            "issuer discrepancies: a negative limit",
+            query("limit=-3"),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "issuer discrepancies: from not a number",
+            query("from=abc"),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "issuer discrepancies: a limit over 64 bits",
+            query("limit=99999999999999999999999"),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "issuer discrepancies: an unknown parameter",
+            query("since=0"),
+            400,
+            "request.malformed",
+        ),
+    ]
+}
