@@ -50,8 +50,8 @@ impl RemoteError {
         out
     }
 
-    /// Reads an error frame's payload.
-    pub(crate) fn from_payload(payload: &[u8]) -> Result<Self, FrameError> {
+    /// Reads an error frame's payload. Public so that the fuzz targets reach it (`fuzz/`).
+    pub fn from_payload(payload: &[u8]) -> Result<Self, FrameError> {
         let bad = |reason| FrameError::BadErrorPayload { reason };
         let (&code_len, rest) = payload.split_first().ok_or(bad("empty"))?;
         let code_len = usize::from(code_len);

@@ -1,0 +1,389 @@
+//! Seeds of the codec targets: `protocol_codec`, `link_messages` and `storage_values`.
+
+use semper_protocol::amount::Amount;
+use semper_protocol::bounded::BoundedVec;
+use semper_protocol::clearing::claim::ClaimRef;
+use semper_protocol::clearing::netting::CycleClaim;
+use semper_protocol::codec::Encode;
+use semper_protocol::ids::{BatchId, RequestId};
+use semper_protocol::messages::coin::CoinMessage;
+use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
+use semper_protocol::messages::receipt::ClaimResult;
+use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
+use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
+use semper_storage::acquirer::submissions::{
+    ClaimedConfirmation, RefusedClaim, SubmissionRecord, SubmissionState,
+};
+use semper_storage::clearing::{OpenCycle, StoredSubmission};
+use semper_storage::confirmed_batches::BatchTotals;
+use semper_storage::ledger::{AccountRecord, JournalEntry, JournalReason};
+use semper_storage::reports::{DiscrepancyRange, ReceivedReport};
+use semper_storage::withdrawals::WithdrawalRecord;
+
+use super::Corpus;
+use super::fixtures::{
+    ACCOUNT, ACQUIRER, BATCH, CYCLE, Fixtures, ISSUER, MERCHANT, NOW, SUBMISSION, key,
+};
+use crate::protocol_codec::DECODERS;
+use crate::storage_values::RECORDS;
+
+pub fn add(corpus: &mut Corpus, f: &Fixtures) {
+    protocol_codec(corpus, f);
+    link_messages(corpus, f);
+    storage_values(corpus, f);
+}
+
+/// The link's messages, one of each kind.
+pub fn link_values(f: &Fixtures) -> (Vec<LinkRequest>, Vec<LinkResponse>, Vec<LinkNotice>) {
+    let requests = vec![
+        LinkRequest::DenominationSet,
+        LinkRequest::SpendCheck(Box::new(f.spend_batch.clone())),
+        LinkRequest::Submit(Box::new(f.submission.clone())),
+        LinkRequest::ReportsAfter {
+            after_sequence: 3,
+            limit: 16,
+        },
+    ];
+    let responses = vec![
+        LinkResponse::DenominationSet(Box::new(f.set.clone())),
+        LinkResponse::SpendCheck(Box::new(f.spend_response.clone())),
+        LinkResponse::Receipt(Box::new(f.receipt.clone())),
+        LinkResponse::Reports(BoundedVec::new(vec![f.report.clone()]).unwrap_or_default()),
+        LinkResponse::Reports(BoundedVec::empty()),
+    ];
+    let notices = vec![LinkNotice::Report(Box::new(f.report.clone()))];
+    (requests, responses, notices)
+}
+
+fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
+    let mut add =
+        |name: &str, bytes: Vec<u8>| corpus.add_selected("protocol_codec", DECODERS, name, bytes);
+    let eur: Amount = f.denomination.value();
+    let coin = f.coins[0].coin().clone();
+    let permission = f.permissions[0].clone();
+    add("BankId", ISSUER.to_bytes());
+    add("AccountId", ACCOUNT.to_bytes());
+    add("MerchantId", MERCHANT.to_bytes());
+    add("RequestId", RequestId([9; 16]).to_bytes());
+    add("BatchId", BATCH.to_bytes());
+    add("SubmissionId", SUBMISSION.to_bytes());
+    add("CycleId", CYCLE.to_bytes());
+    add("ContractHash", permission.body().contract_hash.to_bytes());
+    add("DenominationId", f.denomination.id().to_bytes());
+    add("Digest", permission.body_digest().to_bytes());
+    add("CoinId", f.confirmation.body().entries[0].coin.to_bytes());
+    add("Currency", eur.currency().to_bytes());
+    add("Amount", eur.to_bytes());
+    add(
+        "Amount",
+        "JPY:18446744073709551615"
+            .parse::<Amount>()
+            .map(|a| a.to_bytes())
+            .unwrap_or_default(),
+    );
+    add("Timestamp", NOW.to_bytes());
+    add("VerifyingKey", key(0x01).verifying_key().to_bytes());
+    add("Signature", f.set.signature().to_bytes());
+    add(
+        "BlindedMessage",
+        f.withdraw_request.body().coins[0].blinded.to_bytes(),
+    );
+    add(
+        "BlindSignature",
+        f.withdraw_response.blind_signatures[0].to_bytes(),
+    );
+    add("RsaSignature", coin.signature.to_bytes());
+    add(
+        "DenominationPublicKey",
+        f.denomination.public_key().to_bytes(),
+    );
+    add(
+        "DenominationPublicKey",
+        f.large_denomination.public_key().to_bytes(),
+    );
+    add("Denomination", f.denomination.to_bytes());
+    add("DenominationSet", f.set.body().to_bytes());
+    add("SignedDenominationSet", f.set.to_bytes());
+    add("Coin", coin.to_bytes());
+    add(
+        "CoinMessage",
+        CoinMessage {
+            denomination: coin.denomination,
+            public_key: coin.public_key,
+        }
+        .to_bytes(),
+    );
+    add("BlindedCoin", f.withdraw_request.body().coins[0].to_bytes());
+    add("WithdrawRequest", f.withdraw_request.body().to_bytes());
+    add("SignedWithdrawRequest", f.withdraw_request.to_bytes());
+    add("WithdrawResponse", f.withdraw_response.to_bytes());
+    add("DepositPermission", permission.body().to_bytes());
+    add("SignedDepositPermission", permission.to_bytes());
+    add("DepositRequest", f.deposit_request.body().to_bytes());
+    add("SignedDepositRequest", f.deposit_request.to_bytes());
+    add("DepositResponse", f.deposit_response.to_bytes());
+    add("SpendCheckBatch", f.spend_batch.body().to_bytes());
+    add("SignedSpendCheckBatch", f.spend_batch.to_bytes());
+    for result in f.deposit_response.results.iter() {
+        add("SpendResult", result.to_bytes());
+    }
+    add(
+        "ConfirmedSpend",
+        f.confirmation.body().entries[0].to_bytes(),
+    );
+    add("SpendConfirmation", f.confirmation.body().to_bytes());
+    add("SignedSpendConfirmation", f.confirmation.to_bytes());
+    add("SpendCheckResponse", f.spend_response.to_bytes());
+    add("SettlementSubmission", f.submission.body().to_bytes());
+    add("SignedSettlementSubmission", f.submission.to_bytes());
+    let fields = f.report.body().fields();
+    add("Obligation", fields.obligations[0].to_bytes());
+    add("NetPosition", fields.net_positions[0].to_bytes());
+    add("SettlementReportFields", fields.to_bytes());
+    add("SettlementReport", f.report.body().to_bytes());
+    add("SignedSettlementReport", f.report.to_bytes());
+    for claim in f.receipt.body().claims.iter() {
+        add("ClaimResult", claim.to_bytes());
+    }
+    add("SubmissionReceipt", f.receipt.body().to_bytes());
+    add("SignedSubmissionReceipt", f.receipt.to_bytes());
+    let (requests, responses, notices) = link_values(f);
+    requests
+        .iter()
+        .for_each(|r| add("LinkRequest", r.to_bytes()));
+    responses
+        .iter()
+        .for_each(|r| add("LinkResponse", r.to_bytes()));
+    notices.iter().for_each(|n| add("LinkNotice", n.to_bytes()));
+    add(
+        "CycleClaim",
+        CycleClaim {
+            issuer: ISSUER,
+            acquirer: ACQUIRER,
+            batch_id: BATCH,
+            amount: eur,
+        }
+        .to_bytes(),
+    );
+    add("ClaimRef", claim_ref().to_bytes());
+    add("DiscrepancyKind", f.discrepancy.kind.to_bytes());
+    add("Discrepancy", f.discrepancy.to_bytes());
+    add("Option<Amount>", Some(eur).to_bytes());
+    add("Option<Amount>", None::<Amount>.to_bytes());
+    add("u64", u64::MAX.to_bytes());
+    add("i64", (-1i64).to_bytes());
+}
+
+fn claim_ref() -> ClaimRef {
+    ClaimRef {
+        acquirer: ACQUIRER,
+        submission_id: SUBMISSION,
+    }
+}
+
+fn link_messages(corpus: &mut Corpus, f: &Fixtures) {
+    let (requests, responses, notices) = link_values(f);
+    for (i, request) in requests.iter().enumerate() {
+        corpus.add("link_messages", &format!("request-{i}"), request.to_bytes());
+    }
+    for (i, response) in responses.iter().enumerate() {
+        corpus.add(
+            "link_messages",
+            &format!("response-{i}"),
+            response.to_bytes(),
+        );
+    }
+    for (i, notice) in notices.iter().enumerate() {
+        corpus.add("link_messages", &format!("notice-{i}"), notice.to_bytes());
+    }
+}
+
+fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
+    let mut add =
+        |name: &str, bytes: Vec<u8>| corpus.add_selected("storage_values", RECORDS, name, bytes);
+    let eur = f.denomination.value();
+    let public_key = *key(0x0a).verifying_key();
+    add(
+        "AccountRecord",
+        AccountRecord {
+            public_key,
+            balance: eur,
+            journal_len: 3,
+        }
+        .to_bytes(),
+    );
+    let reasons = [
+        JournalReason::Opened,
+        JournalReason::Credit {
+            reference: "wire-2024-001".into(),
+            amount: eur,
+        },
+        JournalReason::Withdrawal {
+            request_id: RequestId([9; 16]),
+            amount: eur,
+        },
+    ];
+    for (sequence, reason) in reasons.into_iter().enumerate() {
+        add("JournalReason", reason.to_bytes());
+        add(
+            "JournalEntry",
+            JournalEntry {
+                sequence: sequence as u64,
+                reason,
+                balance_after: eur,
+                at: NOW,
+            }
+            .to_bytes(),
+        );
+    }
+    add(
+        "WithdrawalRecord",
+        WithdrawalRecord {
+            request_digest: f.withdraw_request.body_digest(),
+            total: eur,
+            blind_signatures: f.withdraw_response.blind_signatures.clone(),
+            at: NOW,
+        }
+        .to_bytes(),
+    );
+    add("SignedDepositPermission", f.permissions[0].to_bytes());
+    for flag in [0u8, 1] {
+        let mut stored = f.denomination.to_bytes();
+        stored.push(flag);
+        add("StoredDenomination", stored);
+    }
+    add(
+        "MerchantRecord",
+        MerchantRecord {
+            public_key: *key(0x05).verifying_key(),
+            balances: BoundedVec::new(vec![eur]).unwrap_or_default(),
+            journal_len: 1,
+        }
+        .to_bytes(),
+    );
+    add(
+        "MerchantJournalEntry",
+        MerchantJournalEntry {
+            sequence: 0,
+            deposit_id: RequestId([0xd0; 16]),
+            amount: eur,
+            balance_after: eur,
+            at: NOW,
+        }
+        .to_bytes(),
+    );
+    for response in [None, Some(f.deposit_response.clone())] {
+        add(
+            "DepositRecord",
+            DepositRecord {
+                request_digest: f.deposit_request.body_digest(),
+                response,
+                at: NOW,
+            }
+            .to_bytes(),
+        );
+    }
+    add(
+        "CoinCredit",
+        CoinCredit {
+            merchant: MERCHANT,
+            deposit_id: RequestId([0xd0; 16]),
+            batch_id: BATCH,
+            permission_digest: f.permissions[0].body_digest(),
+            permission: f.permissions[0].clone(),
+        }
+        .to_bytes(),
+    );
+    add("SignedDenominationSet", f.set.to_bytes());
+    add("SignedSpendConfirmation", f.confirmation.to_bytes());
+    let states = [
+        SubmissionState::Pending,
+        SubmissionState::Answered(f.receipt.clone()),
+        SubmissionState::Refused {
+            code: "submission.unknown_acquirer".into(),
+        },
+    ];
+    for state in states {
+        add("SubmissionState", state.to_bytes());
+        add(
+            "SubmissionRecord",
+            SubmissionRecord {
+                sequence: 1,
+                submission: f.submission.clone(),
+                state,
+            }
+            .to_bytes(),
+        );
+    }
+    add(
+        "ClaimedConfirmation",
+        ClaimedConfirmation {
+            cycle: CYCLE,
+            submission_id: SUBMISSION,
+            totals: BoundedVec::new(vec![eur]).unwrap_or_default(),
+        }
+        .to_bytes(),
+    );
+    add(
+        "RefusedClaim",
+        RefusedClaim {
+            batch_id: BATCH,
+            issuer: ISSUER,
+            submission_id: SUBMISSION,
+            result: ClaimResult::Refused {
+                code: "confirmation.unknown_issuer".into(),
+            },
+        }
+        .to_bytes(),
+    );
+    add(
+        "BatchTotals",
+        BatchTotals {
+            totals: BoundedVec::new(vec![eur, eur]).unwrap_or_default(),
+        }
+        .to_bytes(),
+    );
+    add(
+        "OpenCycle",
+        OpenCycle {
+            sequence: 4,
+            id: CYCLE,
+            opened_at: NOW,
+            submissions: 2,
+            confirmations: 9,
+        }
+        .to_bytes(),
+    );
+    add(
+        "StoredSubmission",
+        StoredSubmission {
+            body_digest: f.submission.body_digest(),
+            receipt: f.receipt.body().clone(),
+        }
+        .to_bytes(),
+    );
+    add(
+        "CycleClaim",
+        CycleClaim {
+            issuer: ISSUER,
+            acquirer: ACQUIRER,
+            batch_id: BatchId([0x70; 16]),
+            amount: eur,
+        }
+        .to_bytes(),
+    );
+    add("ClaimRef", claim_ref().to_bytes());
+    add(
+        "ReceivedReport",
+        ReceivedReport {
+            report: f.report.clone(),
+            received_at: NOW,
+            discrepancies: DiscrepancyRange { first: 7, count: 2 },
+        }
+        .to_bytes(),
+    );
+    add(
+        "DiscrepancyRange",
+        DiscrepancyRange { first: 0, count: 0 }.to_bytes(),
+    );
+}

@@ -1,0 +1,158 @@
+//! Seeds of the HTTP targets: the JSON of every request body and answer, query strings and path
+//! parameters, as the server and its clients write them.
+
+use semper_protocol::messages::receipt::ClaimResult;
+use semper_server::http::views::{
+    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
+    OutboxView, RefusedClaimView,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Corpus;
+use super::fixtures::{ACCOUNT, BATCH, CYCLE, Fixtures, ISSUER, MERCHANT, NOW, SUBMISSION, key};
+use crate::http_requests::REQUESTS;
+use crate::http_responses::RESPONSES;
+
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+pub fn add(corpus: &mut Corpus, f: &Fixtures) {
+    requests(corpus, f);
+    responses(corpus, f);
+}
+
+fn requests(corpus: &mut Corpus, f: &Fixtures) {
+    let mut add =
+        |name: &str, bytes: Vec<u8>| corpus.add_selected("http_requests", REQUESTS, name, bytes);
+    let account_key = *key(0x0a).verifying_key();
+    add(
+        "POST /v1/issuer/accounts",
+        to_json(&json!({"account": ACCOUNT, "public_key": account_key, "currency": "EUR"})),
+    );
+    add(
+        "POST /v1/issuer/accounts",
+        to_json(&json!({"account": ACCOUNT, "public_key": account_key, "currency": "XXX"})),
+    );
+    for amount in [
+        "EUR:12.50",
+        "EUR:12.5",
+        "JPY:500",
+        "BHD:1.250",
+        "EUR:-1",
+        "EUR:184467440737095516.15",
+    ] {
+        add(
+            "POST /v1/issuer/accounts/{account}/credit",
+            to_json(&json!({"reference": "wire-2024-001", "amount": amount})),
+        );
+    }
+    add(
+        "POST /v1/acquirer/merchants",
+        to_json(&json!({"merchant": MERCHANT, "public_key": key(0x05).verifying_key()})),
+    );
+    add("POST /v1/issuer/withdraw", to_json(&f.withdraw_request));
+    add("POST /v1/acquirer/deposits", to_json(&f.deposit_request));
+    for query in ["", "from=3", "from=0&limit=10", "limit=100000"] {
+        add(
+            "GET /v1/{issuer,acquirer}/discrepancies?",
+            query.as_bytes().to_vec(),
+        );
+    }
+    for query in ["", "after=2", "after=0&limit=16"] {
+        add("GET /v1/clearing/reports?", query.as_bytes().to_vec());
+    }
+    add("{account}", format!("account={ACCOUNT}").into_bytes());
+    add("{merchant}", format!("merchant={MERCHANT}").into_bytes());
+    add(
+        "{merchant}/deposits/{deposit_id}",
+        format!(
+            "merchant={MERCHANT}&deposit_id={}",
+            f.deposit_request.body().deposit_id
+        )
+        .into_bytes(),
+    );
+}
+
+fn responses(corpus: &mut Corpus, f: &Fixtures) {
+    let mut add =
+        |name: &str, bytes: Vec<u8>| corpus.add_selected("http_responses", RESPONSES, name, bytes);
+    let eur = f.denomination.value();
+    add("GET /v1/issuer/denominations", to_json(&f.set));
+    add(
+        "GET /v1/issuer/accounts/{account}",
+        to_json(&AccountView {
+            account: ACCOUNT,
+            public_key: *key(0x0a).verifying_key(),
+            currency: eur.currency(),
+            balance: eur,
+            journal_len: 3,
+        }),
+    );
+    add("POST /v1/issuer/withdraw", to_json(&f.withdraw_response));
+    add(
+        "GET /v1/{issuer,acquirer}/discrepancies",
+        to_json(&vec![f.discrepancy.clone()]),
+    );
+    add(
+        "GET /v1/acquirer/merchants/{merchant}",
+        to_json(&MerchantView {
+            merchant: MERCHANT,
+            public_key: *key(0x05).verifying_key(),
+            balances: vec![eur, "JPY:500".parse().unwrap_or(eur)],
+            journal_len: 2,
+        }),
+    );
+    add("POST /v1/acquirer/deposits", to_json(&f.deposit_response));
+    for status in [
+        DepositStatusView::InProgress,
+        DepositStatusView::Incomplete,
+        DepositStatusView::Done {
+            response: f.deposit_response.clone(),
+        },
+    ] {
+        add(
+            "GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}",
+            to_json(&status),
+        );
+    }
+    add(
+        "GET /v1/acquirer/outbox",
+        to_json(&OutboxView {
+            queued: 2,
+            pending: vec![SUBMISSION],
+            refused: vec![RefusedClaimView {
+                batch_id: BATCH,
+                issuer: ISSUER,
+                submission_id: SUBMISSION,
+                result: ClaimResult::Refused {
+                    code: "confirmation.unknown_issuer".into(),
+                },
+            }],
+        }),
+    );
+    add(
+        "POST /v1/acquirer/denominations/refresh",
+        to_json(&DenominationCountView { denominations: 2 }),
+    );
+    add(
+        "GET /v1/clearing/cycle",
+        to_json(&CycleView {
+            sequence: 4,
+            id: CYCLE,
+            opened_at: NOW,
+            submissions: 1,
+            confirmations: 1,
+        }),
+    );
+    add("POST /v1/clearing/cycle/cut", to_json(&f.report));
+    add("GET /v1/clearing/reports", to_json(&vec![f.report.clone()]));
+    add(
+        "GET /health",
+        to_json(&HealthView {
+            status: "ok".into(),
+            roles: vec!["issuer".into(), "acquirer".into()],
+        }),
+    );
+}
