@@ -1,10 +1,12 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak test bench fmt-check deps
+.PHONY: run try load soak test bench fuzz audit fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
+# Seconds per target for `make fuzz`, e.g. make fuzz FUZZ_SECONDS=600.
+FUZZ_SECONDS ?= 60
 
 ## Run the embedded default: an issuer, an acquirer and a clearing house in one process.
 run:
@@ -29,6 +31,14 @@ test:
 ## Run the criterion benchmarks, then the ratio report.
 bench:
 	scripts/bench.sh
+
+## Run every fuzz target for FUZZ_SECONDS each; needs nightly and cargo-fuzz (fuzz/README.md).
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## cargo audit, where the RustSec advisory database can be reached (scripts/audit.sh).
+audit:
+	scripts/audit.sh
 
 ## Check formatting.
 fmt-check:

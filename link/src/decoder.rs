@@ -7,6 +7,10 @@ use crate::frame::{FRAME_HEADER_BYTES, Frame, FrameError, Header};
 /// It buffers at most one unfinished frame: the header is validated as soon as it is complete, so
 /// an unknown version or kind, or an oversize length, is refused before its payload arrives. After
 /// an error the decoder stays failed and returns the same error.
+///
+/// The frames a stream holds before its first bad byte come out whatever the chunking: when a
+/// chunk completes frames and then fails, `feed` returns those frames, and the error from the next
+/// call on (`feed` or `finish`).
 #[derive(Debug, Default)]
 pub struct Decoder {
     header: [u8; FRAME_HEADER_BYTES],
@@ -43,7 +47,10 @@ impl Decoder {
                     return Ok(frames);
                 }
                 if let Some(body) = self.body.take() {
-                    frames.push(self.finish_frame(body)?);
+                    match self.finish_frame(body) {
+                        Ok(frame) => frames.push(frame),
+                        Err(error) => return Self::failed_after(frames, error),
+                    }
                 }
                 continue;
             }
@@ -59,7 +66,10 @@ impl Decoder {
                 return Ok(frames);
             }
             self.header_filled = 0;
-            let header = Header::parse(&self.header).map_err(|e| self.fail(e))?;
+            let header = match Header::parse(&self.header) {
+                Ok(header) => header,
+                Err(error) => return Self::failed_after(frames, self.fail(error)),
+            };
             // The payload grows as it arrives: a header alone cannot make the decoder allocate
             // its claimed length.
             self.body = Some(Body {
@@ -97,6 +107,16 @@ impl Decoder {
     fn fail(&mut self, error: FrameError) -> FrameError {
         self.failed = Some(error.clone());
         error
+    }
+
+    /// What `feed` answers when it fails after completing `frames`: the frames now, since they
+    /// came before the bad bytes; the error (already recorded) from the next call on.
+    fn failed_after(frames: Vec<Frame>, error: FrameError) -> Result<Vec<Frame>, FrameError> {
+        if frames.is_empty() {
+            Err(error)
+        } else {
+            Ok(frames)
+        }
     }
 }
 
@@ -151,6 +171,46 @@ mod tests {
             Decoder::new().feed(&bytes),
             Err(FrameError::UnknownKind { found: 9 })
         );
+    }
+
+    #[test]
+    fn frames_before_a_bad_header_come_out_whatever_the_chunking() {
+        // Found by fuzzing (fuzz/regressions/link_frames/frames-before-a-bad-header): fed in one
+        // chunk, the frames ahead of a bad header were dropped with the error; fed in smaller
+        // chunks, they came out.
+        let good = Frame::request(1, b"first".to_vec()).unwrap();
+        let mut bytes = good.encode();
+        bytes.extend_from_slice(&Frame::one_way(Vec::new()).unwrap().encode());
+        let mut bad = Frame::request(2, vec![]).unwrap().encode();
+        bad[0] = 9;
+        bytes.extend_from_slice(&bad);
+        let whole = {
+            let mut decoder = Decoder::new();
+            let frames = decoder.feed(&bytes).unwrap();
+            (frames, decoder.feed(&[]), decoder.finish())
+        };
+        let error = FrameError::UnknownVersion { found: 9 };
+        assert_eq!(whole.0, [good, Frame::one_way(Vec::new()).unwrap()]);
+        assert_eq!(
+            whole.1,
+            Err(error.clone()),
+            "the error comes on the next call"
+        );
+        assert_eq!(whole.2, Err(error.clone()));
+        let mut decoder = Decoder::new();
+        let mut frames = Vec::new();
+        let mut failed = None;
+        for byte in &bytes {
+            match decoder.feed(std::slice::from_ref(byte)) {
+                Ok(decoded) => frames.extend(decoded),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(frames, whole.0);
+        assert_eq!(failed, Some(error));
     }
 
     #[test]

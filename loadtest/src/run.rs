@@ -21,8 +21,8 @@ use crate::report::{LoadReport, Totals};
 use crate::settle;
 use crate::target::Targets;
 use crate::workload::{
-    COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, Retries, Shared, Stock, WalletSlot,
-    Worker, Workload, finalize_deferred, now, outage, with_retries,
+    COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX, Retries, Shared,
+    Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage, with_retries,
 };
 
 /// The longest run, whatever the bounds say.
@@ -81,6 +81,9 @@ pub struct LoadConfig {
     /// request whose answer was lost is still asked for again at the end, and every other
     /// invariant holds as ever.
     pub tolerate_outages: bool,
+    /// Attempts of a request the server answers busy, times out or does not answer, first
+    /// included, each after the server's Retry-After; then the operation fails.
+    pub retry_attempts_max: u32,
     /// Told when the timed phase starts and when it will end, for a harness that acts during it.
     pub phase: Option<Arc<LoadPhase>>,
 }
@@ -149,6 +152,7 @@ impl LoadConfig {
             settle_wait: Duration::from_secs(2),
             progress: false,
             tolerate_outages: false,
+            retry_attempts_max: RETRY_ATTEMPTS_MAX,
             phase: None,
         }
     }
@@ -200,7 +204,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let mut workload = config.workload.clone();
     // Each worker owns its wallets.
     workload.wallets = workload.wallets.max(workers);
-    let retries = Retries::default();
+    let retries = Retries::new(config.retry_attempts_max);
     let targets = &config.targets;
 
     // Settle whatever was there before, so that the reports checked are the run's own.

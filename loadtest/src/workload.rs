@@ -32,6 +32,8 @@ pub use worker::Worker;
 /// Attempts of one request that the server answered "busy", "timeout" or not at all, first
 /// included; each waits the server's Retry-After (at most [`RETRY_WAIT_MAX`]).
 pub const RETRY_ATTEMPTS_MAX: u32 = 8;
+/// How [`Retries::by_code`] marks the code of a 503 answered without a Retry-After header.
+pub const NO_RETRY_AFTER: &str = "(503 without Retry-After)";
 /// Longest wait before a retry.
 pub const RETRY_WAIT_MAX: Duration = Duration::from_secs(1);
 /// Spent coins a wallet keeps to try again as double spends.
@@ -270,18 +272,41 @@ impl WalletSlot {
     }
 }
 
-/// Requests sent again, in all and by the reason.
-#[derive(Debug, Default)]
+/// Requests sent again, in all and by the reason, and how many attempts a request gets.
+#[derive(Debug)]
 pub struct Retries {
     total: AtomicU64,
     by_code: Mutex<BTreeMap<String, u64>>,
+    attempts_max: u32,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self::new(RETRY_ATTEMPTS_MAX)
+    }
 }
 
 impl Retries {
+    /// No retries yet; each request gets at most `attempts_max` attempts (at least one).
+    pub fn new(attempts_max: u32) -> Self {
+        Self {
+            total: AtomicU64::new(0),
+            by_code: Mutex::new(BTreeMap::new()),
+            attempts_max: attempts_max.max(1),
+        }
+    }
+
     /// Counts a retry after `error`.
     pub fn count(&self, error: &ApiError) {
         self.total.fetch_add(1, Ordering::Relaxed);
         let code = match error {
+            // A 503 must say when to come back: one that does not is counted apart.
+            ApiError::Refused {
+                status: 503,
+                code,
+                retry_after_s: None,
+                ..
+            } => format!("{code} {NO_RETRY_AFTER}"),
             ApiError::Refused { code, .. } => code.clone(),
             ApiError::Http(_) => "http.io".into(),
             ApiError::Unexpected { .. } => "http.unexpected".into(),
@@ -334,8 +359,8 @@ pub(crate) fn ambiguous(error: &ApiError) -> bool {
     }
 }
 
-/// Calls `call` until it answers, or fails in a way a retry does not mend, or
-/// [`RETRY_ATTEMPTS_MAX`] attempts were made.
+/// Calls `call` until it answers, or fails in a way a retry does not mend, or the attempts
+/// `retries` allows ([`RETRY_ATTEMPTS_MAX`] by default) were made.
 pub fn with_retries<T>(
     retries: &Retries,
     mut call: impl FnMut() -> Result<T, ApiError>,
@@ -344,7 +369,7 @@ pub fn with_retries<T>(
     let mut attempt = 1;
     loop {
         match call() {
-            Err(error) if retryable(&error) && attempt < RETRY_ATTEMPTS_MAX => {
+            Err(error) if retryable(&error) && attempt < retries.attempts_max => {
                 // A coin in another deposit under way is answered within milliseconds, so it
                 // is asked again sooner than the Retry-After of an overloaded server.
                 let hinted = match &error {
@@ -455,5 +480,22 @@ mod tests {
         });
         assert!(answer.is_err());
         assert_eq!(calls, RETRY_ATTEMPTS_MAX);
+        let patient = Retries::new(3);
+        let mut calls = 0;
+        let answer: Result<(), _> = with_retries(&patient, || {
+            calls += 1;
+            Err(refused(503, "server.busy"))
+        });
+        assert!(answer.is_err());
+        assert_eq!((calls, patient.total()), (3, 2));
+        let unhinted = ApiError::Refused {
+            status: 503,
+            code: "server.busy".into(),
+            message: String::new(),
+            retry_after_s: None,
+        };
+        patient.count(&unhinted);
+        let marked = format!("server.busy {NO_RETRY_AFTER}");
+        assert_eq!(patient.by_code()[&marked], 1);
     }
 }

@@ -129,6 +129,9 @@ pub enum BatchRefusal {
     /// The acquirer's signature on the batch does not verify.
     #[error("acquirer signature: {0}")]
     AcquirerSignature(SignatureError),
+    /// The batch id was answered before for another body: a retry must send the same batch.
+    #[error("batch id reused for another batch")]
+    BatchIdReused,
 }
 
 impl BatchRefusal {
@@ -137,6 +140,7 @@ impl BatchRefusal {
         match self {
             Self::UnknownAcquirer => "spend.unknown_acquirer",
             Self::AcquirerSignature(_) => "spend.invalid_acquirer_signature",
+            Self::BatchIdReused => "spend.batch_id_reused",
         }
     }
 }

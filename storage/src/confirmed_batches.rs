@@ -28,28 +28,29 @@ codec_struct!(BatchTotals { totals });
 /// Stages the totals of `confirmed`, the amounts of the coins a batch's confirmation lists, for
 /// `acquirer`'s `batch`. Nothing is staged when there are none (no confirmation is signed then),
 /// or when a total overflows: the clearing house refuses such a confirmation, so no report will
-/// list it.
+/// list it. Says whether totals were staged.
 pub(crate) fn stage(
     writes: &mut WriteSet,
     acquirer: &BankId,
     batch: &BatchId,
     confirmed: impl IntoIterator<Item = Amount>,
-) {
+) -> bool {
     let Ok(totals) = Amount::sum_per_currency(confirmed) else {
-        return;
+        return false;
     };
     if totals.is_empty() {
-        return;
+        return false;
     }
     // One total per currency, and a batch holds at most as many coins as the bound.
     let Ok(totals) = BoundedVec::new(totals) else {
-        return;
+        return false;
     };
     writes.put(
         Column::ConfirmedBatches,
         confirmed_batch_key(acquirer, batch).to_vec(),
         BatchTotals { totals }.to_bytes(),
     );
+    true
 }
 
 /// The recorded totals of each of `batches` that the books hold, by (acquirer, batch).

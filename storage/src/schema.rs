@@ -44,6 +44,9 @@ pub enum Column {
     /// What the issuer confirmed per spend-check batch: totals per currency. Key: acquirer ‖
     /// batch id.
     ConfirmedBatches,
+    /// The body digest of every spend-check batch that confirmed coins, so that its id sent
+    /// again with other coins is refused. Key: acquirer ‖ batch id.
+    SpendBatches,
     // Received reports (any participant)
     /// Settlement reports received. Key: [`received_report_key`] or [`refused_report_key`].
     ReceivedReports,
@@ -78,7 +81,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 26] = [
+    pub const ALL: [Column; 27] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -95,6 +98,7 @@ impl Column {
         Column::Reports,
         // Issuer reconciliation
         Column::ConfirmedBatches,
+        Column::SpendBatches,
         // Received reports (any participant)
         Column::ReceivedReports,
         Column::Discrepancies,
@@ -130,6 +134,7 @@ impl Column {
             Column::Reports => "reports",
             // Issuer reconciliation
             Column::ConfirmedBatches => "confirmed_batches",
+            Column::SpendBatches => "spend_batches",
             // Received reports (any participant)
             Column::ReceivedReports => "received_reports",
             Column::Discrepancies => "discrepancies",
@@ -230,7 +235,7 @@ pub fn report_key(sequence: u64) -> [u8; 8] {
 
 // Issuer reconciliation
 
-/// Key of the totals an issuer confirmed for a batch.
+/// Key of an acquirer's spend-check batch at its issuer: its confirmed totals and its digest.
 pub fn confirmed_batch_key(acquirer: &BankId, batch: &BatchId) -> [u8; 32] {
     concat([acquirer.as_bytes(), batch.as_bytes()])
 }

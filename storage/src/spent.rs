@@ -1,5 +1,5 @@
-//! The spent-coin set: atomic check-and-insert of a batch of coins, with the totals the issuer
-//! confirms for the batch in the same write.
+//! The spent-coin set: atomic check-and-insert of a batch of coins, with what the issuer confirms
+//! for the batch (its totals and its digest) in the same write.
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use semper_protocol::ids::{BankId, BatchId, DenominationId, Digest};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::confirmed_batches;
 use crate::error::StorageError;
-use crate::schema::{Column, spent_key};
+use crate::schema::{Column, confirmed_batch_key, spent_key};
 
 /// One coin to mark spent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,78 +40,136 @@ pub enum SpendOutcome {
     },
 }
 
-/// Checks every coin of a batch and inserts the new ones, in one atomic write.
+/// Checks every coin and inserts the new ones, in one atomic write.
 ///
 /// Transactions are applied one at a time by the committer, so among concurrent batches that hold
-/// the same coin exactly one gets [`SpendOutcome::New`]. A coin listed twice in one batch is new at
-/// most once.
-///
-/// With a `batch`, the same write records what the issuer confirms for it: the totals, per
-/// currency, of the coins that are new or replayed, which are the coins its confirmation lists.
+/// the same coin exactly one gets [`SpendOutcome::New`]. A coin listed twice is new at most once.
 #[derive(Clone, Debug)]
 pub struct CheckAndInsert {
     /// The coins, in the order their outcomes come back.
     pub entries: Vec<SpendEntry>,
-    /// The acquirer and batch whose confirmed totals to record; `None` records none.
-    pub batch: Option<(BankId, BatchId)>,
 }
 
 impl Transaction for CheckAndInsert {
     type Output = Vec<SpendOutcome>;
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
-        let keys: Vec<[u8; 64]> = self
-            .entries
-            .iter()
-            .map(|e| spent_key(&e.denomination, &e.coin))
-            .collect();
-        // Only coins the filter may have seen need a read; the others are certainly new.
-        let filter = reader.store().spent_filter();
-        let maybe_spent: Vec<usize> = (0..keys.len())
-            .filter(|i| filter.may_contain(&keys[*i]))
-            .collect();
-        let key_refs: Vec<&[u8]> = maybe_spent.iter().map(|i| keys[*i].as_slice()).collect();
-        let mut stored: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
-        for (i, value) in maybe_spent
-            .into_iter()
-            .zip(reader.multi_get(Column::SpentCoins, &key_refs)?)
-        {
-            stored[i] = value;
-        }
-        let mut inserted: HashMap<[u8; 64], usize> = HashMap::with_capacity(self.entries.len());
         let mut writes = WriteSet::new();
-        let mut outcomes = Vec::with_capacity(self.entries.len());
-        for (index, (entry, key)) in self.entries.iter().zip(&keys).enumerate() {
-            let earlier = match inserted.get(key) {
-                Some(first) => {
-                    let first = &self.entries[*first];
-                    Some((first.permission_digest, first.permission.clone()))
-                }
-                None => stored[index].as_deref().map(decode_spent).transpose()?,
-            };
-            outcomes.push(match earlier {
-                None => {
-                    // Into the filter before the write: a failed write only leaves a false positive.
-                    filter.insert(key);
-                    writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
-                    inserted.insert(*key, index);
-                    SpendOutcome::New
-                }
-                Some((digest, _)) if digest == entry.permission_digest => SpendOutcome::Replay,
-                Some((_, earlier)) => SpendOutcome::Conflict { earlier },
-            });
-        }
-        if let Some((acquirer, batch)) = &self.batch {
-            let confirmed = self
-                .entries
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, outcome)| matches!(outcome, SpendOutcome::New | SpendOutcome::Replay))
-                .map(|(entry, _)| entry.amount);
-            confirmed_batches::stage(&mut writes, acquirer, batch, confirmed);
-        }
+        let outcomes = check_and_insert(&self.entries, reader, &mut writes)?;
         Ok((outcomes, writes))
     }
+}
+
+/// An acquirer's spend-check batch: its id, and the digest of the body it was sent with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpendBatch {
+    /// The acquirer that sent it.
+    pub acquirer: BankId,
+    /// Its id, fresh per batch; every retry reuses it with the same body.
+    pub batch: BatchId,
+    /// The digest of its signed body.
+    pub digest: Digest,
+}
+
+/// The batch id was answered before, for another body, and confirmed coins: nothing was checked
+/// or written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchIdReused;
+
+/// A spend-check batch's [`CheckAndInsert`], in the same write as what the issuer confirms for
+/// it: the totals, per currency, of the coins that are new or replayed (the coins its
+/// confirmation lists), and the batch's digest. A retry of the batch (same id, same body) is a
+/// batch of replays; the same id with another body is refused whole.
+#[derive(Clone, Debug)]
+pub struct CheckBatch {
+    /// The batch.
+    pub batch: SpendBatch,
+    /// Its coins that passed every check, in the order their outcomes come back.
+    pub entries: Vec<SpendEntry>,
+}
+
+impl Transaction for CheckBatch {
+    type Output = Result<Vec<SpendOutcome>, BatchIdReused>;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        let SpendBatch {
+            acquirer,
+            batch,
+            digest,
+        } = self.batch;
+        let key = confirmed_batch_key(&acquirer, &batch);
+        if let Some(earlier) = reader.get(Column::SpendBatches, &key)? {
+            if earlier.as_slice() != digest.as_bytes() {
+                return Ok((Err(BatchIdReused), WriteSet::new()));
+            }
+        }
+        let mut writes = WriteSet::new();
+        let outcomes = check_and_insert(&self.entries, reader, &mut writes)?;
+        let confirmed = self
+            .entries
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| matches!(outcome, SpendOutcome::New | SpendOutcome::Replay))
+            .map(|(entry, _)| entry.amount);
+        // What is guarded is the confirmed totals: a batch that confirms nothing (every coin
+        // refused, or a double spend) leaves no record.
+        if confirmed_batches::stage(&mut writes, &acquirer, &batch, confirmed) {
+            writes.put(
+                Column::SpendBatches,
+                key.to_vec(),
+                digest.as_bytes().to_vec(),
+            );
+        }
+        Ok((Ok(outcomes), writes))
+    }
+}
+
+/// Stages the new coins of `entries` into `writes`, and says what the spent set held for each.
+fn check_and_insert(
+    entries: &[SpendEntry],
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+) -> Result<Vec<SpendOutcome>, StorageError> {
+    let keys: Vec<[u8; 64]> = entries
+        .iter()
+        .map(|e| spent_key(&e.denomination, &e.coin))
+        .collect();
+    // Only coins the filter may have seen need a read; the others are certainly new.
+    let filter = reader.store().spent_filter();
+    let maybe_spent: Vec<usize> = (0..keys.len())
+        .filter(|i| filter.may_contain(&keys[*i]))
+        .collect();
+    let key_refs: Vec<&[u8]> = maybe_spent.iter().map(|i| keys[*i].as_slice()).collect();
+    let mut stored: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+    for (i, value) in maybe_spent
+        .into_iter()
+        .zip(reader.multi_get(Column::SpentCoins, &key_refs)?)
+    {
+        stored[i] = value;
+    }
+    let mut inserted: HashMap<[u8; 64], usize> = HashMap::with_capacity(entries.len());
+    let mut outcomes = Vec::with_capacity(entries.len());
+    for (index, (entry, key)) in entries.iter().zip(&keys).enumerate() {
+        let earlier = match inserted.get(key) {
+            Some(first) => {
+                let first = &entries[*first];
+                Some((first.permission_digest, first.permission.clone()))
+            }
+            None => stored[index].as_deref().map(decode_spent).transpose()?,
+        };
+        outcomes.push(match earlier {
+            None => {
+                // Into the filter before the write: a failed write only leaves a false positive.
+                filter.insert(key);
+                writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
+                inserted.insert(*key, index);
+                SpendOutcome::New
+            }
+            Some((digest, _)) if digest == entry.permission_digest => SpendOutcome::Replay,
+            Some((_, earlier)) => SpendOutcome::Conflict { earlier },
+        });
+    }
+    Ok(outcomes)
 }
 
 fn encode_spent(entry: &SpendEntry) -> Vec<u8> {

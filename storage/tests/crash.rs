@@ -75,12 +75,7 @@ fn crash_child() {
                     committer.execute(withdrawal(n)).unwrap().unwrap();
                     println!("ACK W {n}");
                     let entries = coins(n).into_iter().map(|c| spend(c, 0)).collect();
-                    let outcomes = committer
-                        .execute(CheckAndInsert {
-                            entries,
-                            batch: None,
-                        })
-                        .unwrap();
+                    let outcomes = committer.execute(CheckAndInsert { entries }).unwrap();
                     assert!(outcomes.iter().all(|o| *o == SpendOutcome::New));
                     println!("ACK S {n}");
                     std::io::stdout().flush().unwrap();
@@ -173,10 +168,7 @@ fn crash_loses_nothing_acknowledged() {
             .map(|c| spend(c, 0))
             .collect();
         let outcomes = committer
-            .execute(CheckAndInsert {
-                entries: replays,
-                batch: None,
-            })
+            .execute(CheckAndInsert { entries: replays })
             .unwrap();
         assert!(
             outcomes.iter().all(|o| *o == SpendOutcome::Replay),
@@ -188,10 +180,7 @@ fn crash_loses_nothing_acknowledged() {
             .map(|c| spend(c, 1))
             .collect();
         let outcomes = committer
-            .execute(CheckAndInsert {
-                entries: doubles,
-                batch: None,
-            })
+            .execute(CheckAndInsert { entries: doubles })
             .unwrap();
         assert!(
             outcomes

@@ -1,17 +1,19 @@
-//! Received settlement reports and their discrepancies; what an issuer confirmed per batch.
+//! Received settlement reports and their discrepancies; what an issuer confirmed per batch, and
+//! its refusal of a batch id sent again for other coins.
 
 mod common;
 
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::{BankId, BatchId, CycleId, Digest};
 use semper_protocol::messages::settlement::{Obligation, SettlementReport, SignedSettlementReport};
 use semper_protocol::reconcile::{Discrepancy, DiscrepancyKind};
 use semper_protocol::signed::Signed;
 use semper_storage::confirmed_batches;
 use semper_storage::reports::{self, RecordRefusedReport, RecordReport, ReportOutcome};
-use semper_storage::spent::{CheckAndInsert, SpendOutcome};
+use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
 
 const ACQUIRER: BankId = BankId([2; 16]);
 
@@ -140,18 +142,17 @@ fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
     let (store, committer) = open_issuer(&dir);
     let batch = (ACQUIRER, BatchId([1; 16]));
     let outcomes = committer
-        .execute(CheckAndInsert {
-            entries: vec![spend(1, 1), spend(2, 1)],
-            batch: Some(batch),
-        })
+        .execute(check_batch(batch, vec![spend(1, 1), spend(2, 1)]))
+        .unwrap()
         .unwrap();
     assert_eq!(outcomes, vec![SpendOutcome::New, SpendOutcome::New]);
     let retried = (ACQUIRER, BatchId([2; 16]));
     let outcomes = committer
-        .execute(CheckAndInsert {
-            entries: vec![spend(1, 1), spend(2, 2), spend(3, 1)],
-            batch: Some(retried),
-        })
+        .execute(check_batch(
+            retried,
+            vec![spend(1, 1), spend(2, 2), spend(3, 1)],
+        ))
+        .unwrap()
         .unwrap();
     assert!(matches!(outcomes[1], SpendOutcome::Conflict { .. }));
     let unknown = (ACQUIRER, BatchId([3; 16]));
@@ -160,4 +161,44 @@ fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
     assert_eq!(books[&batch], vec![eur("2.00")]);
     // The replay and the new coin; the double spend is not confirmed.
     assert_eq!(books[&retried], vec![eur("2.00")]);
+}
+
+#[test]
+fn a_batch_id_sent_again_with_other_coins_is_refused_and_changes_nothing() {
+    let dir = TempDir::new("batch-reused");
+    let (store, committer) = open_issuer(&dir);
+    let batch = (ACQUIRER, BatchId([7; 16]));
+    let first = check_batch(batch, vec![spend(1, 1), spend(2, 1)]);
+    let outcomes = committer.execute(first.clone()).unwrap().unwrap();
+    assert_eq!(outcomes, vec![SpendOutcome::New, SpendOutcome::New]);
+    // The same batch again is a batch of replays.
+    let outcomes = committer.execute(first).unwrap().unwrap();
+    assert_eq!(outcomes, vec![SpendOutcome::Replay, SpendOutcome::Replay]);
+    // The same id with a coin left out and a new one added: refused whole.
+    let altered = check_batch(batch, vec![spend(1, 1), spend(3, 1)]);
+    assert_eq!(committer.execute(altered).unwrap(), Err(BatchIdReused));
+    let books = confirmed_batches::totals(&store, &[batch]).unwrap();
+    assert_eq!(books[&batch], vec![eur("2.00")]);
+    // Coin 3 was not marked spent: a batch of its own takes it.
+    let other = check_batch((ACQUIRER, BatchId([8; 16])), vec![spend(3, 1)]);
+    assert_eq!(
+        committer.execute(other).unwrap().unwrap(),
+        vec![SpendOutcome::New]
+    );
+}
+
+/// A spend-check batch of `entries` under `(acquirer, batch)`, its digest taken over its entries.
+fn check_batch((acquirer, batch): (BankId, BatchId), entries: Vec<SpendEntry>) -> CheckBatch {
+    let digests: Vec<&[u8]> = entries
+        .iter()
+        .map(|entry| entry.permission_digest.as_bytes().as_slice())
+        .collect();
+    CheckBatch {
+        batch: SpendBatch {
+            acquirer,
+            batch,
+            digest: Digest(sha256(&digests)),
+        },
+        entries,
+    }
 }

@@ -14,14 +14,12 @@ fn new_then_replay_then_conflict_with_proof() {
     let first = committer
         .execute(CheckAndInsert {
             entries: vec![spend(1, 1), spend(2, 1)],
-            batch: None,
         })
         .unwrap();
     assert_eq!(first, vec![SpendOutcome::New, SpendOutcome::New]);
     let again = committer
         .execute(CheckAndInsert {
             entries: vec![spend(1, 1), spend(2, 2), spend(3, 1)],
-            batch: None,
         })
         .unwrap();
     assert_eq!(
@@ -43,7 +41,6 @@ fn a_coin_twice_in_one_batch_is_new_once() {
     let outcomes = committer
         .execute(CheckAndInsert {
             entries: vec![spend(5, 1), spend(5, 1), spend(5, 2)],
-            batch: None,
         })
         .unwrap();
     assert_eq!(
@@ -73,13 +70,7 @@ fn concurrent_spends_of_one_coin_have_exactly_one_winner() {
                     barrier.wait();
                     // Each task spends the coin with its own permission, among other coins.
                     let entries = vec![spend(1000 + coin * 8 + task, 0), spend(coin, task)];
-                    committer
-                        .execute(CheckAndInsert {
-                            entries,
-                            batch: None,
-                        })
-                        .unwrap()[1]
-                        .clone()
+                    committer.execute(CheckAndInsert { entries }).unwrap()[1].clone()
                 })
             })
             .collect();

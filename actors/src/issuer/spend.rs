@@ -1,6 +1,6 @@
 //! The spend-check path: checks and batch verification on the pool, one atomic check-and-insert
-//! that also records what the batch's confirmation will list, then the answer per coin and the
-//! signed confirmation, on the pool again.
+//! that also records the batch's digest and what its confirmation will list, then the answer per
+//! coin and the signed confirmation, on the pool again.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,10 +12,10 @@ use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::Digest;
-use semper_protocol::issuer::{admissible, check_batch, confirm};
+use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirm};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
-use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
 
 use super::error::IssuerError;
 use super::state::IssuerState;
@@ -104,14 +104,19 @@ pub fn run(
         .collect();
     // The spends and what the confirmation will list go into one write: reconciliation later
     // checks settlement reports against exactly what was confirmed.
-    let transaction = CheckAndInsert {
+    let transaction = CheckBatch {
+        batch: SpendBatch {
+            acquirer: body.acquirer,
+            batch: body.batch_id,
+            digest: batch.body_digest(),
+        },
         entries,
-        batch: Some((body.acquirer, body.batch_id)),
     };
     let committer_state = state.clone();
     state.committer.submit_or_reply(transaction, move |result| {
         let outcomes = match result {
-            Ok(outcomes) => outcomes,
+            Ok(Ok(outcomes)) => outcomes,
+            Ok(Err(BatchIdReused)) => return reply(Err(BatchRefusal::BatchIdReused.into())),
             Err(error) => return reply(Err(error.into())),
         };
         // Decoding proofs and signing the confirmation is crypto: back to the pool with it.

@@ -141,7 +141,6 @@ fn one_at_a_time(committer: &Committer) -> anyhow::Result<usize> {
     for _ in 0..ROUND_BATCHES {
         let outcomes = committer.execute(CheckAndInsert {
             entries: fresh_entries(BATCH_COINS),
-            batch: None,
         })?;
         check_all_new(&outcomes)?;
     }
@@ -155,15 +154,9 @@ fn submitters(committer: &Committer) -> anyhow::Result<usize> {
         for _ in 0..SUBMITTERS {
             let sender = sender.clone();
             let entries = fresh_entries(BATCH_COINS);
-            committer.submit(
-                CheckAndInsert {
-                    entries,
-                    batch: None,
-                },
-                move |result| {
-                    let _ = sender.send(result);
-                },
-            )?;
+            committer.submit(CheckAndInsert { entries }, move |result| {
+                let _ = sender.send(result);
+            })?;
             outstanding += 1;
         }
         // Keep one round of submitters in flight at a time, as four clients would.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
-use semper_loadtest::workload::{Mix, Stock, Workload};
+use semper_loadtest::workload::{Mix, RETRY_ATTEMPTS_MAX, Stock, Workload};
 use semper_loadtest::{LoadConfig, Mode, plot, run};
 
 /// Where the embedded default answers, when no target is named.
@@ -118,6 +118,10 @@ struct Args {
     /// After the final cut, how long reports may take to reach every participant, ms.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     settle_wait_ms: u64,
+    /// Attempts of a request answered busy, timed out or unanswered (first included), each
+    /// after the server's Retry-After; then the operation fails.
+    #[arg(long, value_name = "N", default_value_t = RETRY_ATTEMPTS_MAX)]
+    retry_attempts: u32,
 
     /// Write the JSON report here.
     #[arg(long, value_name = "PATH")]
@@ -234,6 +238,7 @@ fn main() -> anyhow::Result<()> {
         settle_wait: Duration::from_millis(args.settle_wait_ms),
         progress: !args.quiet,
         tolerate_outages: false,
+        retry_attempts_max: args.retry_attempts,
         phase: None,
     };
     let report = run(config)?;

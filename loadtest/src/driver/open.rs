@@ -35,8 +35,14 @@ impl OpenLoop {
         }
     }
 
-    /// The next slot without waiting for it.
+    /// The next slot without waiting for it. None is handed out once `duration` has passed,
+    /// even if the schedule is behind: a run at many times what the server can do still ends on
+    /// time, and the operations it never started are not offered (their count is the schedule's
+    /// minus the operations run).
     pub fn take(&self) -> Option<Slot> {
+        if self.t0.elapsed() >= self.duration {
+            return None;
+        }
         let index = self.issued.fetch_add(1, Ordering::Relaxed);
         let due = due_after(index, self.rate_per_s);
         (index < self.operations_max && due < self.duration).then(|| Slot {
@@ -80,6 +86,14 @@ mod tests {
         assert_eq!(slots[7].intended, Some(t0 + Duration::from_millis(700)));
         let schedule = OpenLoop::new(t0, 10.0, 5, Duration::from_secs(60));
         assert_eq!(std::iter::from_fn(|| schedule.take()).count(), 5);
+    }
+
+    #[test]
+    fn a_schedule_behind_ends_at_its_duration() {
+        let t0 = Instant::now() - Duration::from_secs(3);
+        let schedule = OpenLoop::new(t0, 10.0, u64::MAX, Duration::from_secs(2));
+        // Twenty slots were due, none taken: the duration has passed, so none is handed out.
+        assert_eq!(schedule.take(), None);
     }
 
     #[test]

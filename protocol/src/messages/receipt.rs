@@ -8,7 +8,7 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
 use crate::ids::{BankId, CycleId, SubmissionId};
 use crate::limits::SUBMISSION_CONFIRMATIONS_MAX;
-use crate::messages::spend::{read_refusal_code, write_refusal_code};
+use crate::messages::spend::{deserialize_refusal_code, read_refusal_code, write_refusal_code};
 use crate::signed::Signed;
 use crate::time::Timestamp;
 
@@ -29,6 +29,7 @@ pub enum ClaimResult {
     /// acquirer.
     Refused {
         /// The stable error code of the refusal.
+        #[serde(deserialize_with = "deserialize_refusal_code")]
         code: String,
     },
 }
@@ -138,6 +139,8 @@ mod tests {
             serde_json::from_str::<SubmissionReceipt>(&json).unwrap(),
             receipt
         );
+        let over = format!(r#"{{"result":"refused","code":"{}"}}"#, "c".repeat(65));
+        assert!(serde_json::from_str::<ClaimResult>(&over).is_err());
         let mut bad = ClaimResult::Claimed.to_bytes();
         bad[0] = 9;
         assert_eq!(

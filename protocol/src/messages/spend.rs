@@ -1,7 +1,7 @@
 //! Spend check: the acquirer asks the issuer to mark coins spent; the issuer answers per coin and
 //! signs one confirmation over what it accepted.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::amount::Amount;
 use crate::bounded::BoundedVec;
@@ -50,6 +50,7 @@ pub enum SpendResult {
     /// expired denomination, or a coin of another issuer.
     Refused {
         /// The stable error code of the refusal.
+        #[serde(deserialize_with = "deserialize_refusal_code")]
         code: String,
     },
 }
@@ -60,6 +61,21 @@ pub const REFUSAL_CODE_MAX_BYTES: usize = 64;
 /// Writes a refusal code, as [`read_refusal_code`] reads it.
 pub(crate) fn write_refusal_code(writer: &mut Writer, code: &str) {
     writer.bytes(code.as_bytes());
+}
+
+/// Reads a refusal code from JSON, within the bound its binary form has: a result parsed from
+/// JSON can always be encoded, signed and decoded again.
+pub(crate) fn deserialize_refusal_code<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let code = String::deserialize(deserializer)?;
+    if code.len() > REFUSAL_CODE_MAX_BYTES {
+        return Err(serde::de::Error::custom(format!(
+            "refusal code of {} bytes is over the bound of {REFUSAL_CODE_MAX_BYTES}",
+            code.len()
+        )));
+    }
+    Ok(code)
 }
 
 /// Reads a refusal code: UTF-8, at most [`REFUSAL_CODE_MAX_BYTES`].
@@ -180,5 +196,22 @@ impl Signed<SpendConfirmation> {
             });
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_code_over_its_bound_is_refused_in_json_too() {
+        // Found by fuzzing (fuzz/regressions/http_responses/refusal-code-over-its-bound): JSON
+        // took a code of any length, whose binary form then did not decode.
+        let json = |code: &str| format!(r#"{{"result":"refused","code":"{code}"}}"#);
+        let longest = "c".repeat(REFUSAL_CODE_MAX_BYTES);
+        let result: SpendResult = serde_json::from_str(&json(&longest)).unwrap();
+        assert_eq!(SpendResult::from_bytes(&result.to_bytes()), Ok(result));
+        let over = "c".repeat(REFUSAL_CODE_MAX_BYTES + 1);
+        assert!(serde_json::from_str::<SpendResult>(&json(&over)).is_err());
     }
 }

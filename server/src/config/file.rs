@@ -60,6 +60,8 @@ pub struct HttpSection {
     pub body_limit_bytes: usize,
     /// Requests in progress before new ones get 503.
     pub requests_in_flight_max: usize,
+    /// Coins of withdrawals and deposits in progress before new ones get 503.
+    pub coins_in_flight_max: usize,
     /// The Retry-After of a 503, in seconds.
     pub retry_after_s: u32,
     /// The operator token itself; prefer `operator_token_file` or the environment.
@@ -76,6 +78,7 @@ impl Default for HttpSection {
             workers: 2,
             body_limit_bytes: 1 << 20,
             requests_in_flight_max: 1024,
+            coins_in_flight_max: 2048,
             retry_after_s: 1,
             operator_token: None,
             operator_token_file: PathBuf::from("operator-token"),

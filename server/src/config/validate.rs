@@ -90,6 +90,11 @@ fn check_http(http: &HttpSection) -> Result<(), ConfigError> {
         http.requests_in_flight_max as u64,
         1,
     )?;
+    at_least(
+        "http.coins_in_flight_max",
+        http.coins_in_flight_max as u64,
+        1,
+    )?;
     at_least("http.retry_after_s", u64::from(http.retry_after_s), 1)
 }
 

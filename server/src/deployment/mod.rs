@@ -152,6 +152,7 @@ impl Deployment {
             workers: config.http.workers,
             body_limit_bytes: config.http.body_limit_bytes,
             requests_in_flight_max: config.http.requests_in_flight_max,
+            coins_in_flight_max: config.http.coins_in_flight_max,
             retry_after_s: config.http.retry_after_s,
             operator_token: Some(deployment.operator_token.clone()),
         };

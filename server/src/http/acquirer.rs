@@ -54,6 +54,8 @@ pub async fn deposit(
     body: Json<SignedDepositRequest>,
 ) -> Result<Json<DepositResponse>, ApiError> {
     let acquirer = acquirer(&state)?;
+    let coins = body.body().permissions.len();
+    let _admitted = state.coins_in_flight.admit_or_busy(coins, "coins")?;
     Ok(Json(acquirer.deposit(body.into_inner()).await?))
 }
 

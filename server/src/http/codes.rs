@@ -89,6 +89,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("deposit.id_reused", 409),
     ("deposit.coin_in_flight", 409),
     ("submission.id_reused", 409),
+    ("spend.batch_id_reused", 409),
     ("outbox.changed", 409),
     ("outbox.submission_exists", 409),
     ("clearing.already_cut", 409),

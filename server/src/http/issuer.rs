@@ -84,6 +84,8 @@ pub async fn withdraw(
     body: Json<SignedWithdrawRequest>,
 ) -> Result<Json<WithdrawResponse>, ApiError> {
     let issuer = issuer(&state)?;
+    let coins = body.body().coins.len();
+    let _admitted = state.coins_in_flight.admit_or_busy(coins, "coins")?;
     Ok(Json(issuer.withdraw(body.into_inner()).await?))
 }
 

@@ -87,6 +87,7 @@ mod tests {
                 roles: Default::default(),
                 operator: None,
                 metrics: Arc::new(String::new),
+                coins_in_flight: Limiter::new(64, 1),
             });
             let limiter = web::Data::new(Limiter::new(8, 1));
             let service = init_service(app(state, limiter, 1024)).await;

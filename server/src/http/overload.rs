@@ -1,7 +1,13 @@
-//! The bound on requests in progress across the server: above it, a request is answered 503
-//! `server.busy` with `Retry-After` at once, before any work. A request admitted has
-//! [`REQUEST_DEADLINE`] to be answered, so that slow clients cannot hold the bound for ever. Also
-//! where every "retry later" answer gets its `Retry-After` header.
+//! The bounds on work in progress across the server, each answered 503 `server.busy` with
+//! `Retry-After` at once when full:
+//! - requests in progress, checked before any work (the middleware [`limit`]); a request admitted
+//!   has [`REQUEST_DEADLINE`] to be answered, so that slow clients cannot hold the bound for ever;
+//! - coins in progress, checked by the withdraw and deposit handlers once the body is read
+//!   ([`Limiter::admit_or_busy`]): a coin's crypto is what costs, so this bound is what keeps the
+//!   queue short, and every admitted request answered in time, when the offered load is many times
+//!   what the cores can do.
+//!
+//! Also where every "retry later" answer gets its `Retry-After` header.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -19,7 +25,7 @@ use super::error::{ApiError, REQUEST_TIMEOUT, RetryLater, SERVER_BUSY};
 /// idempotent, so the client retries the same request).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Counts requests in progress, up to a bound; shared by every worker.
+/// Counts units in progress (requests, or coins), up to a bound; shared by every worker.
 #[derive(Debug)]
 pub struct Limiter {
     in_flight: AtomicUsize,
@@ -27,17 +33,23 @@ pub struct Limiter {
     retry_after_s: u32,
 }
 
-/// A request admitted: counted until dropped, even if its future is dropped half-way.
-struct Admitted<'a>(&'a Limiter);
+/// Work admitted: its units counted until dropped, even if its future is dropped half-way.
+#[derive(Debug)]
+pub struct Admitted<'a> {
+    limiter: &'a Limiter,
+    units: usize,
+}
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.limiter
+            .in_flight
+            .fetch_sub(self.units, Ordering::AcqRel);
     }
 }
 
 impl Limiter {
-    /// A limiter of `max` requests in progress (at least one), answering busy with
+    /// A limiter of `max` units in progress (at least one), answering busy with
     /// `retry_after_s`.
     pub fn new(max: usize, retry_after_s: u32) -> Self {
         Self {
@@ -47,17 +59,33 @@ impl Limiter {
         }
     }
 
-    /// Admits a request, or `None` when `max` are in progress.
-    fn admit(&self) -> Option<Admitted<'_>> {
+    /// Admits work of `units`, or `None` when they would take the count over `max`. Work larger
+    /// than the whole bound is admitted when nothing else is in progress, so that it runs alone
+    /// rather than never.
+    pub fn admit(&self, units: usize) -> Option<Admitted<'_>> {
         self.in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max).then_some(n + 1)
+                (n == 0 || n.saturating_add(units) <= self.max).then_some(n.saturating_add(units))
             })
             .ok()
-            .map(|_| Admitted(self))
+            .map(|_| Admitted {
+                limiter: self,
+                units,
+            })
     }
 
-    /// Requests in progress now.
+    /// Admits work of `units` of `what` (say "coins"), or answers 503 `server.busy`, which the
+    /// middleware gives its `Retry-After`.
+    pub fn admit_or_busy(&self, units: usize, what: &str) -> Result<Admitted<'_>, ApiError> {
+        self.admit(units).ok_or_else(|| {
+            ApiError::new(
+                SERVER_BUSY,
+                format!("more than {} {what} in progress", self.max),
+            )
+        })
+    }
+
+    /// Units in progress now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
     }
@@ -76,7 +104,7 @@ pub async fn limit(
     let Some(limiter) = request.app_data::<web::Data<Limiter>>().cloned() else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
-    let Some(_admitted) = limiter.admit() else {
+    let Some(_admitted) = limiter.admit(1) else {
         let busy = ApiError::new(
             SERVER_BUSY,
             format!("more than {} requests in progress", limiter.max),
@@ -118,14 +146,33 @@ mod tests {
     #[test]
     fn http_limiter_admits_up_to_its_bound() {
         let limiter = Limiter::new(2, 1);
-        let first = limiter.admit();
-        let second = limiter.admit();
+        let first = limiter.admit(1);
+        let second = limiter.admit(1);
         assert!(first.is_some() && second.is_some());
-        assert!(limiter.admit().is_none());
+        assert!(limiter.admit(1).is_none());
         drop(first);
         assert_eq!(limiter.in_flight(), 1);
-        assert!(limiter.admit().is_some());
+        assert!(limiter.admit(1).is_some());
         drop(second);
         assert_eq!(limiter.in_flight(), 0);
+    }
+
+    #[test]
+    fn http_limiter_weighs_work_and_runs_oversized_work_alone() {
+        let coins = Limiter::new(100, 1);
+        let sixty = coins.admit(60).unwrap();
+        assert!(coins.admit(41).is_none());
+        let forty = coins.admit(40).unwrap();
+        assert_eq!(coins.in_flight(), 100);
+        let refused = coins.admit_or_busy(1, "coins").unwrap_err();
+        assert_eq!(refused.code(), SERVER_BUSY);
+        assert_eq!(refused.status().as_u16(), 503);
+        assert!(refused.is_retryable());
+        drop((sixty, forty));
+        // Larger than the bound: admitted alone, and nothing beside it.
+        let large = coins.admit(250).unwrap();
+        assert!(coins.admit(1).is_none());
+        drop(large);
+        assert_eq!(coins.in_flight(), 0);
     }
 }

@@ -30,6 +30,9 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// Most requests in progress across the server; more answer 503 `server.busy` at once.
     pub requests_in_flight_max: usize,
+    /// Most coins in withdrawals and deposits in progress across the server; a request that
+    /// would take the count over answers 503 `server.busy` once its body is read.
+    pub coins_in_flight_max: usize,
     /// The `Retry-After` of every answer that says "retry later", in seconds.
     pub retry_after_s: u32,
     /// The operator's secret; without one, every operator call answers 403.
@@ -47,6 +50,8 @@ pub struct ApiState {
     pub operator: Option<OperatorToken>,
     /// Renders `/metrics`.
     pub metrics: MetricsRender,
+    /// The coins of withdrawals and deposits in progress, up to their bound.
+    pub coins_in_flight: overload::Limiter,
 }
 
 /// The running HTTP API.
@@ -68,6 +73,10 @@ impl HttpApi {
             roles,
             operator: settings.operator_token.clone(),
             metrics,
+            coins_in_flight: overload::Limiter::new(
+                settings.coins_in_flight_max,
+                settings.retry_after_s,
+            ),
         });
         let limiter = web::Data::new(overload::Limiter::new(
             settings.requests_in_flight_max,

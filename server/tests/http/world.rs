@@ -96,6 +96,7 @@ pub fn settings(in_flight_max: usize, token: Option<&str>) -> HttpSettings {
         workers: 2,
         body_limit_bytes: 4096,
         requests_in_flight_max: in_flight_max,
+        coins_in_flight_max: 4096,
         retry_after_s: 7,
         operator_token: token.map(|token| OperatorToken::new(token.to_owned()).unwrap()),
     }

@@ -84,13 +84,11 @@ fn bad_link_messages_get_their_codes_and_change_nothing() {
 }
 
 /// A spend check sent again under its batch id with a coin left out: a replay with one field
-/// altered. The issuer should refuse it (`spend.batch_id_reused`) and change nothing, as the
-/// clearing house does a reused submission id. It answers it instead, as a batch of replays, and
-/// records its totals over the first batch's, so that its books no longer agree with a report
-/// that lists the first confirmation.
+/// altered. The issuer refuses it (`spend.batch_id_reused`) and changes nothing, as the clearing
+/// house does a reused submission id; otherwise it would record the shorter batch's totals over
+/// the first's, and its books would no longer agree with a report that lists the first
+/// confirmation.
 #[test]
-#[ignore = "known gap of issue 8: a reused spend-check batch id is answered, and overwrites the \
-            totals the issuer recorded for it; the fix belongs in storage (spent.rs)"]
 fn a_spend_check_batch_id_reused_for_other_coins_is_refused() {
     run(async {
         let mut world = World::new("batch-id");

@@ -141,6 +141,7 @@ fn issuer_codes() -> Vec<&'static str> {
         IssuerError::KeyGeneration("k".into()),
         IssuerError::Withdraw(WithdrawRefusal::NoCoins),
         IssuerError::Batch(BatchRefusal::UnknownAcquirer),
+        IssuerError::Batch(BatchRefusal::BatchIdReused),
     ];
     for error in signature_errors() {
         errors.push(IssuerError::Withdraw(WithdrawRefusal::AccountSignature(

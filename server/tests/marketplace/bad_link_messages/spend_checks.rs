@@ -284,6 +284,7 @@ fn replays(f: &Fixtures) -> Vec<Case> {
         .keeping(vec![
             record(ISSUER_1, "issuer", "spent_coins"),
             record(ISSUER_1, "issuer", "confirmed_batches"),
+            record(ISSUER_1, "issuer", "spend_batches"),
         ]),
     ]
 }

@@ -13,9 +13,15 @@
 //! 4. deposits in open loop at half the rate of 3, for the latency target;
 //! 5. the references again, and their mean is what the ratios divide by.
 //!
-//! Every phase checks semper-load's invariants; the run fails loudly if one breaks. With
-//! `--rss-minutes M` it then runs the default mix (withdrawals, payments, double spends, replays)
-//! in open loop at half its own closed-loop rate for M minutes and samples the server's memory.
+//! Every phase checks semper-load's invariants; the run fails loudly if one breaks. Then, when
+//! asked:
+//! - `--overload`: withdrawals offered at ten times their closed-loop rate, between two calm
+//!   phases at half of it (see `overload.rs`): issue 8's overload figures;
+//! - `--rss-minutes M`: the default mix (withdrawals, payments, double spends, replays) in open
+//!   loop at half its own closed-loop rate for M minutes, the server's memory sampled.
+
+mod memory;
+mod overload;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,7 +30,7 @@ use anyhow::{Context, bail, ensure};
 use rayon::prelude::*;
 use semper_bench::fixtures::DepositFixture;
 use semper_bench::reference::ReferenceKey;
-use semper_loadtest::process::{Memory, ServerProcess, embedded_overrides, memory_of};
+use semper_loadtest::process::{ServerProcess, embedded_overrides};
 use semper_loadtest::target::{Endpoint, Targets};
 use semper_loadtest::workload::{Mix, Stock};
 use semper_loadtest::{LoadConfig, LoadReport, Mode, run};
@@ -56,11 +62,12 @@ fn main() -> anyhow::Result<()> {
             .context("--rss-minutes")?,
         None => 0.0,
     };
+    let overload = args.iter().any(|a| a == "--overload");
     let semper = sibling("semper")?;
     let dir = std::env::temp_dir().join(format!("semper-bench-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let result = bench(&semper, &dir, rss_minutes);
+    let result = bench(&semper, &dir, rss_minutes, overload);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -77,7 +84,7 @@ fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn bench(semper: &Path, dir: &Path, rss_minutes: f64) -> anyhow::Result<()> {
+fn bench(semper: &Path, dir: &Path, rss_minutes: f64, overload: bool) -> anyhow::Result<()> {
     let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
     let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
     println!("semper run: pid {}, {}", server.pid(), server.http);
@@ -139,8 +146,11 @@ fn bench(semper: &Path, dir: &Path, rss_minutes: f64) -> anyhow::Result<()> {
         memory.rss_kib / 1024,
         memory.peak_kib / 1024
     );
+    if overload {
+        overload::overload_run(&server, &target, withdraw_rate)?;
+    }
     if rss_minutes > 0.0 {
-        memory_run(&server, &target, rss_minutes)?;
+        memory::memory_run(&server, &target, rss_minutes)?;
     }
     server.terminate()?;
     Ok(())
@@ -293,80 +303,4 @@ fn rate_of(report: &LoadReport, operation: &str) -> anyhow::Result<f64> {
         .find(|op| op.op == operation)
         .map(|op| op.coins_per_s)
         .with_context(|| format!("no {operation} in the report"))
-}
-
-/// The default mix in open loop at half its closed-loop rate for `minutes`, the server's memory
-/// sampled every 5 s: flat means within ±10 % of the mean after the first minute.
-fn memory_run(server: &ServerProcess, target: &Targets, minutes: f64) -> anyhow::Result<()> {
-    let mut probe = LoadConfig::new(target.clone());
-    probe.duration = Some(Duration::from_secs(20));
-    let probe = phase("default mix, closed loop (for its rate)", probe)?;
-    let rate = probe.total.ops_per_s / 2.0;
-    let mut config = LoadConfig::new(target.clone());
-    config.mode = Mode::Open {
-        rate_per_s: rate,
-        workers: 64,
-    };
-    config.duration = Some(Duration::from_secs_f64(minutes * 60.0));
-    let samples = std::sync::Mutex::new(Vec::<(f64, Memory)>::new());
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let pid = server.pid();
-    let report = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let started = Instant::now();
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let sample = (started.elapsed().as_secs_f64(), memory_of(pid));
-                samples
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(sample);
-                for _ in 0..50 {
-                    if done.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        });
-        let report = phase(
-            &format!("default mix, open loop at {rate:.1} ops/s for {minutes} min (memory)"),
-            config,
-        );
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        report
-    })?;
-    let samples = samples.into_inner().unwrap_or_else(|e| e.into_inner());
-    let settled: Vec<u64> = samples
-        .iter()
-        .filter(|(t, _)| *t >= 60.0)
-        .map(|(_, m)| m.rss_kib)
-        .collect();
-    ensure!(
-        !settled.is_empty(),
-        "no memory sample after the first minute"
-    );
-    let mean = settled.iter().sum::<u64>() as f64 / settled.len() as f64;
-    let (low, high) = (
-        *settled.iter().min().unwrap_or(&0) as f64,
-        *settled.iter().max().unwrap_or(&0) as f64,
-    );
-    println!(
-        "memory over {minutes} min at {:.1} ops/s ({:.0} coins/s): RSS after the first minute mean {:.1} MiB, min {:.1} ({:+.1} %), max {:.1} ({:+.1} %); peak {:.1} MiB; {} samples",
-        report.total.ops_per_s,
-        report.total.coins_per_s,
-        mean / 1024.0,
-        low / 1024.0,
-        100.0 * (low - mean) / mean,
-        high / 1024.0,
-        100.0 * (high - mean) / mean,
-        server.memory().peak_kib as f64 / 1024.0,
-        samples.len()
-    );
-    for (t, m) in samples.iter().step_by(12) {
-        println!(
-            "  t = {t:>6.0} s: RSS {:>7.1} MiB",
-            m.rss_kib as f64 / 1024.0
-        );
-    }
-    Ok(())
 }

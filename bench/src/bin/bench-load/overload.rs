@@ -1,0 +1,193 @@
+//! `bench-load --overload`: withdrawals offered at ten times the rate the server sustains, and
+//! what it does about it.
+//!
+//! A withdrawal is the server's dearest request per coin (an RSA-2048 signature each) and the
+//! cheapest for the tester once blinded beforehand, so it is the load that can be offered at ten
+//! times the sustainable rate from the same two cores. Three phases, back to back:
+//! 1. withdrawals in open loop at half the sustainable rate (the calm before);
+//! 2. the flood: an open loop scheduled at [`FLOOD_FACTOR`] times the sustainable rate, by as
+//!    many clients as it takes to send that many attempts a second while each waits the server's
+//!    `Retry-After` after a 503. The clients are patient: a request is retried until it is
+//!    answered, so every operation ends answered and semper-load's invariants (every
+//!    acknowledged withdrawal debited, every coin's signature checked) still decide;
+//! 3. the same calm again, at once: recovery means it sees no 503 and the latency of the calm
+//!    before.
+//!
+//! Reported: the flood's attempts, busy answers (each must carry `Retry-After`) and served rate
+//! against the sustainable rate, the server's RSS before and its peak during the flood, and the
+//! two calm phases' latency and busy answers.
+
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use semper_loadtest::process::ServerProcess;
+use semper_loadtest::target::Targets;
+use semper_loadtest::workload::{Mix, NO_RETRY_AFTER, Stock};
+use semper_loadtest::{LoadConfig, LoadReport, Mode, WORKERS_MAX};
+
+use crate::memory::sampled;
+use crate::{COINS_PER_REQUEST, base_config, phase, rate_of};
+
+/// The flood's scheduled rate, as a multiple of the sustainable rate.
+pub const FLOOD_FACTOR: f64 = 10.0;
+/// How long the flood's schedule runs (its clients then finish what they started).
+const FLOOD_TIME: Duration = Duration::from_secs(20);
+/// How long each calm phase runs, and its most requests in flight.
+const CALM_TIME: Duration = Duration::from_secs(10);
+const CALM_IN_FLIGHT: usize = 32;
+/// The server's `Retry-After` in the embedded default, in seconds: how often a refused client
+/// tries again.
+const RETRY_AFTER_S: f64 = 1.0;
+/// Attempts a patient client makes before it gives up (it should never need them all).
+const PATIENT_ATTEMPTS: u32 = 10_000;
+/// The busy code of the server's bounds.
+const SERVER_BUSY: &str = "server.busy";
+
+/// Runs the three phases against `server`, whose closed-loop withdrawal rate is
+/// `sustainable_coins_per_s`, and prints what they show.
+pub fn overload_run(
+    server: &ServerProcess,
+    target: &Targets,
+    sustainable_coins_per_s: f64,
+) -> anyhow::Result<()> {
+    let sustainable_ops = sustainable_coins_per_s / COINS_PER_REQUEST as f64;
+    let calm = |when: &str| {
+        phase(
+            &format!("withdraw, open loop at half the sustainable rate ({when} the flood)"),
+            withdrawals(
+                target,
+                sustainable_ops / 2.0,
+                CALM_IN_FLIGHT,
+                CALM_TIME,
+                None,
+            ),
+        )
+    };
+    let calm_before = calm("before")?;
+    let flood_ops = FLOOD_FACTOR * sustainable_ops;
+    // A refused client waits Retry-After before its next attempt: offering `flood_ops` attempts
+    // a second while refused takes that many clients per second of Retry-After.
+    let clients = ((flood_ops * RETRY_AFTER_S).ceil() as usize).clamp(CALM_IN_FLIGHT, WORKERS_MAX);
+    let before = server.memory();
+    let (flood, samples) = sampled(server.pid(), Duration::from_millis(250), || {
+        phase(
+            &format!(
+                "withdraw flood, open loop scheduled at {flood_ops:.0} requests/s \
+                 ({FLOOD_FACTOR}× the sustainable rate) by {clients} patient clients"
+            ),
+            withdrawals(
+                target,
+                flood_ops,
+                clients,
+                FLOOD_TIME,
+                Some(sustainable_ops * FLOOD_TIME.as_secs_f64() + clients as f64),
+            ),
+        )
+    });
+    let flood = flood?;
+    let calm_after = calm("after")?;
+
+    for report in [&calm_before, &flood, &calm_after] {
+        let unhinted: Vec<_> = report
+            .retries_by_code
+            .keys()
+            .filter(|code| code.ends_with(NO_RETRY_AFTER))
+            .collect();
+        ensure!(
+            unhinted.is_empty(),
+            "503s without Retry-After: {unhinted:?}"
+        );
+    }
+    let busy = |report: &LoadReport| {
+        report
+            .retries_by_code
+            .get(SERVER_BUSY)
+            .copied()
+            .unwrap_or(0)
+    };
+    let served = rate_of(&flood, "withdraw")?;
+    let attempts = flood.total.ops + flood.retries;
+    let peak_rss_kib = samples.iter().map(|(_, m)| m.rss_kib).max().unwrap_or(0);
+    let latency = |report: &LoadReport| -> anyhow::Result<String> {
+        let op = report
+            .operations
+            .iter()
+            .find(|op| op.op == "withdraw")
+            .context("no withdrawals in a calm phase")?;
+        Ok(format!(
+            "p50 {:.1} ms, p99 {:.1} ms, {} busy answers",
+            op.latency_ms.p50,
+            op.latency_ms.p99,
+            busy(report)
+        ))
+    };
+    println!();
+    println!("overload (issue 8): withdrawals of {COINS_PER_REQUEST} coins, embedded default");
+    println!(
+        "  sustainable (closed loop): {sustainable_coins_per_s:.0} coins/s = {sustainable_ops:.1} requests/s"
+    );
+    println!(
+        "  flood: scheduled {:.0} operations, started {} (the rest never offered: the clients were \
+         all waiting)",
+        flood_ops * FLOOD_TIME.as_secs_f64(),
+        flood.total.ops + flood.total.errors
+    );
+    println!(
+        "  flood: {attempts} attempts in {:.1} s = {:.0}/s ({:.1}× the sustainable request rate); \
+         {} answered 503 {SERVER_BUSY} with Retry-After ({:.0} %), none without",
+        flood.elapsed_s,
+        attempts as f64 / flood.elapsed_s,
+        attempts as f64 / flood.elapsed_s / sustainable_ops,
+        busy(&flood),
+        100.0 * busy(&flood) as f64 / attempts.max(1) as f64,
+    );
+    println!(
+        "  served during the flood: {served:.0} coins/s = {:.2} of the sustainable rate; \
+         operations failed: {}",
+        served / sustainable_coins_per_s,
+        flood.failures.values().sum::<u64>()
+    );
+    println!(
+        "  server RSS: {:.1} MiB before the flood, peak {:.1} MiB during it ({} samples)",
+        before.rss_kib as f64 / 1024.0,
+        peak_rss_kib as f64 / 1024.0,
+        samples.len()
+    );
+    println!("  calm before: {}", latency(&calm_before)?);
+    println!("  calm after:  {}", latency(&calm_after)?);
+    Ok(())
+}
+
+/// Withdrawals only, in open loop at `rate_per_s` requests a second by at most `clients`, for
+/// `time`; every request blinded beforehand, enough for the operations `expected` (by default
+/// the schedule's) with room to spare. A wallet that runs out blinds its own.
+fn withdrawals(
+    target: &Targets,
+    rate_per_s: f64,
+    clients: usize,
+    time: Duration,
+    expected: Option<f64>,
+) -> LoadConfig {
+    let mix = Mix {
+        withdraw: 1.0,
+        double_spend: 0.0,
+        replay: 0.0,
+    };
+    // Operations are spread over the clients' wallets unevenly: half again as many as expected,
+    // and at least two each.
+    let expected = expected.unwrap_or(rate_per_s * time.as_secs_f64());
+    let per_wallet = ((expected * 1.5 / clients as f64).ceil() as usize).max(2);
+    let stock = Stock {
+        payments: 0,
+        withdrawals: per_wallet,
+    };
+    let mut config = base_config(target, clients, mix, stock);
+    config.mode = Mode::Open {
+        rate_per_s,
+        workers: clients,
+    };
+    config.duration = Some(time);
+    config.operations = None;
+    config.retry_attempts_max = PATIENT_ATTEMPTS;
+    config
+}
