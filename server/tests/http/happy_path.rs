@@ -119,13 +119,7 @@ fn http_happy_path_withdraw_deposit_settle() {
         assert_eq!(registered.balances, Vec::<Amount>::new());
 
         // Pay the merchant and deposit.
-        let acquirer = env
-            .deployment
-            .banks()
-            .iter()
-            .find(|bank| bank.roles.contains(&"acquirer"))
-            .unwrap()
-            .id;
+        let acquirer = env.acquirer_bank();
         let permissions = coins
             .iter()
             .map(|coin| {

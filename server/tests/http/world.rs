@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use semper_actors::clock::{Clock, ManualClock, SystemClock};
+use semper_protocol::ids::BankId;
 use semper_server::config::Config;
 use semper_server::deployment::Deployment;
 use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
@@ -82,6 +83,16 @@ impl Embedded {
             operator,
             _dir: dir,
         }
+    }
+
+    /// The bank that hosts the acquirer.
+    pub fn acquirer_bank(&self) -> BankId {
+        self.deployment
+            .banks()
+            .iter()
+            .find(|bank| bank.roles.contains(&"acquirer"))
+            .expect("the embedded default hosts an acquirer")
+            .id
     }
 
     pub async fn stop(self) {

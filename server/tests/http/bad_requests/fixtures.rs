@@ -188,13 +188,7 @@ impl Fixtures {
     /// Withdraws, deposits and revokes as the fields say, on `env` at the time of `clock`.
     pub async fn set_up(env: &Embedded, clock: &ManualClock) -> Self {
         let at = clock.now();
-        let acquirer = env
-            .deployment
-            .banks()
-            .iter()
-            .find(|bank| bank.roles.contains(&"acquirer"))
-            .unwrap()
-            .id;
+        let acquirer = env.acquirer_bank();
         let set: SignedDenominationSet = env.public.get("/v1/issuer/denominations").await.json();
         let denominations = &set.body().fields().denominations;
         let current = |value: &str| {
