@@ -16,6 +16,7 @@ pub mod confirmed_batches;
 pub mod denominations;
 pub mod error;
 pub mod ledger;
+pub mod memory;
 pub mod metrics;
 pub mod reports;
 pub mod schema;

@@ -4,16 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
-    WriteOptions,
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 
 use crate::error::StorageError;
+use crate::memory;
 use crate::schema::{Column, META_ROLE, META_SCHEMA_VERSION, SCHEMA_VERSION};
 use crate::spent_filter::{SPENT_FILTER_BITS, SpentFilter};
-
-/// Bloom filter bits per key: about 1 % false positives, so most spent-set misses skip the disk.
-const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
 /// A record as read: its key and its value.
 pub type Record = (Vec<u8>, Vec<u8>);
@@ -60,6 +57,8 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
+        memory::bound_db(&mut options);
+        let cache = memory::block_cache();
         // A newer schema may have added column families: open them too, so the version check
         // below can give a clear answer instead of RocksDB's refusal.
         let mut names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_owned()).collect();
@@ -72,7 +71,7 @@ impl Store {
         }
         let descriptors = names.iter().map(|name| {
             let column = Column::ALL.iter().find(|c| c.name() == name);
-            ColumnFamilyDescriptor::new(name, column_options(column.copied()))
+            ColumnFamilyDescriptor::new(name, memory::column_options(column.copied(), &cache))
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self {
@@ -219,14 +218,4 @@ impl Store {
             .cf_handle(column.name())
             .ok_or_else(|| StorageError::Rocks(format!("column family {} missing", column.name())))
     }
-}
-
-fn column_options(column: Option<Column>) -> Options {
-    let mut options = Options::default();
-    if column.is_some_and(Column::wants_bloom_filter) {
-        let mut table = BlockBasedOptions::default();
-        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
-        options.set_block_based_table_factory(&table);
-    }
-    options
 }

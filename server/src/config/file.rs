@@ -78,7 +78,7 @@ impl Default for HttpSection {
             workers: 2,
             body_limit_bytes: 1 << 20,
             requests_in_flight_max: 1024,
-            coins_in_flight_max: 2048,
+            coins_in_flight_max: 4096,
             retry_after_s: 1,
             operator_token: None,
             operator_token_file: PathBuf::from("operator-token"),

@@ -8,6 +8,7 @@ use semper_protocol::reconcile::Discrepancy;
 
 use super::error::{ApiError, DEPOSIT_UNKNOWN};
 use super::issuer::page_limit;
+use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{
     DenominationCountView, DepositPath, DepositStatusView, DiscrepancyQuery, MerchantPath,
@@ -51,6 +52,7 @@ pub async fn merchant(
 /// it); answered once every coin's credit is durable.
 pub async fn deposit(
     state: web::Data<ApiState>,
+    _room: RoomForCoins,
     body: Json<SignedDepositRequest>,
 ) -> Result<Json<DepositResponse>, ApiError> {
     let acquirer = acquirer(&state)?;

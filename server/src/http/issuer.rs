@@ -11,6 +11,7 @@ use semper_storage::ledger::{self, LedgerError};
 use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
 
 use super::error::ApiError;
+use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{AccountPath, AccountView, CreditBody, DiscrepancyQuery, OpenAccountBody};
 
@@ -81,6 +82,7 @@ pub async fn credit(
 /// signatures.
 pub async fn withdraw(
     state: web::Data<ApiState>,
+    _room: RoomForCoins,
     body: Json<SignedWithdrawRequest>,
 ) -> Result<Json<WithdrawResponse>, ApiError> {
     let issuer = issuer(&state)?;

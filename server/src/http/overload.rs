@@ -5,20 +5,24 @@
 //! - coins in progress, checked by the withdraw and deposit handlers once the body is read
 //!   ([`Limiter::admit_or_busy`]): a coin's crypto is what costs, so this bound is what keeps the
 //!   queue short, and every admitted request answered in time, when the offered load is many times
-//!   what the cores can do.
+//!   what the cores can do. While the bound is full, those handlers refuse before reading the
+//!   body at all ([`RoomForCoins`]), so that a refusal costs no JSON parsing.
 //!
 //! Also where every "retry later" answer gets its `Retry-After` header.
 
+use std::future::{Ready, ready};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError, web};
+use actix_web::{Error, FromRequest, HttpRequest, ResponseError, web};
 
 use super::error::{ApiError, REQUEST_TIMEOUT, RetryLater, SERVER_BUSY};
+use super::server::ApiState;
 
 /// The longest a request may take from its headers to its answer, body upload included. Work
 /// under way when it passes goes on (an actor's answer is then dropped; every write is
@@ -85,6 +89,11 @@ impl Limiter {
         })
     }
 
+    /// Whether no more work fits beside what is in progress.
+    pub fn is_full(&self) -> bool {
+        self.in_flight() >= self.max
+    }
+
     /// Units in progress now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
@@ -92,6 +101,31 @@ impl Limiter {
 
     fn retry_after(&self) -> HeaderValue {
         HeaderValue::from(self.retry_after_s)
+    }
+}
+
+/// Extractor, put before the body's: refuses with 503 `server.busy` while the coins in progress
+/// are at their bound, before the body is read (extractors run in order, and the first error
+/// ends the extraction). A request let through is still weighed by [`Limiter::admit_or_busy`].
+#[derive(Debug)]
+pub struct RoomForCoins;
+
+impl FromRequest for RoomForCoins {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let full = request
+            .app_data::<web::Data<ApiState>>()
+            .is_some_and(|state| state.coins_in_flight.is_full());
+        ready(if full {
+            Err(ApiError::new(
+                SERVER_BUSY,
+                "the coins in progress are at their bound",
+            ))
+        } else {
+            Ok(RoomForCoins)
+        })
     }
 }
 
@@ -155,6 +189,48 @@ mod tests {
         assert!(limiter.admit(1).is_some());
         drop(second);
         assert_eq!(limiter.in_flight(), 0);
+    }
+
+    #[test]
+    fn http_a_withdrawal_or_deposit_is_refused_unread_while_the_coins_are_at_their_bound() {
+        use actix_web::test::{TestRequest, call_service, init_service};
+        actix_web::rt::System::new().block_on(async {
+            let state = web::Data::new(ApiState {
+                roles: Default::default(),
+                operator: None,
+                metrics: std::sync::Arc::new(String::new),
+                coins_in_flight: Limiter::new(64, 3),
+            });
+            let limiter = web::Data::new(Limiter::new(8, 3));
+            let service =
+                init_service(crate::http::server::app(state.clone(), limiter, 1024)).await;
+            let post = |path: &str| {
+                TestRequest::post()
+                    .uri(path)
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload("not json")
+                    .to_request()
+            };
+            let held = state.coins_in_flight.admit(64).unwrap();
+            for path in ["/v1/issuer/withdraw", "/v1/acquirer/deposits"] {
+                // Busy, not malformed: the body was never read.
+                let busy = call_service(&service, post(path)).await;
+                assert_eq!(busy.status().as_u16(), 503, "{path}");
+                assert_eq!(busy.headers().get(RETRY_AFTER).unwrap(), "3");
+            }
+            drop(held);
+            let malformed = call_service(&service, post("/v1/issuer/withdraw")).await;
+            assert_eq!(malformed.status().as_u16(), 400);
+        });
+    }
+
+    #[test]
+    fn http_limiter_is_full_at_its_bound() {
+        let coins = Limiter::new(10, 1);
+        let held = coins.admit(10).unwrap();
+        assert!(coins.is_full());
+        drop(held);
+        assert!(!coins.is_full());
     }
 
     #[test]

@@ -44,10 +44,12 @@ const REFERENCE_TIME: Duration = Duration::from_secs(3);
 const COINS_PER_REQUEST: usize = 64;
 /// Wallets (and closed-loop workers) of the withdrawal phase, and requests each makes ready.
 const WITHDRAW_WALLETS: usize = 8;
-const WITHDRAWALS_PER_WALLET: usize = 16;
+const WITHDRAWALS_PER_WALLET: usize = 64;
 /// Wallets (and closed-loop workers) of the deposit phase, and payments each makes ready.
 const DEPOSIT_WALLETS: usize = 16;
-const PAYMENTS_PER_WALLET: usize = 40;
+const PAYMENTS_PER_WALLET: usize = 80;
+/// Attempts a patient client makes before it gives up (it should never need them all).
+const PATIENT_ATTEMPTS: u32 = 10_000;
 /// The open loop's length at half the deposit rate, and its most deposits in flight.
 const HALF_LOAD_TIME: Duration = Duration::from_secs(8);
 const HALF_LOAD_IN_FLIGHT: usize = 64;
@@ -224,6 +226,9 @@ fn base_config(target: &Targets, wallets: usize, mix: Mix, stock: Stock) -> Load
     config.settle_interval = None;
     config.settle_wait = Duration::from_millis(500);
     config.duration = Some(Duration::from_secs(300));
+    // Patient clients: a request answered 503 (the server's coin bound, say while the stock of
+    // a phase of many workers is made) is retried after its Retry-After until it is answered.
+    config.retry_attempts_max = PATIENT_ATTEMPTS;
     config
 }
 
@@ -262,7 +267,9 @@ fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
         Some(rate) => {
             let operations = (rate * HALF_LOAD_TIME.as_secs_f64()).ceil() as usize;
             (
-                (operations * 9 / 8).div_ceil(DEPOSIT_WALLETS),
+                // semper-load gives each worker a wallet of its own at least, and the open
+                // loop spreads the operations over them unevenly.
+                (operations * 3 / 2).div_ceil(DEPOSIT_WALLETS.max(HALF_LOAD_IN_FLIGHT)),
                 HALF_LOAD_IN_FLIGHT,
                 operations,
             )

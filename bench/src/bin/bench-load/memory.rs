@@ -12,24 +12,22 @@ use semper_loadtest::{LoadConfig, Mode};
 
 use crate::phase;
 
-/// Runs `work` while sampling the memory of process `pid` every `every`; the samples are
-/// (seconds since the start, memory).
-pub fn sampled<T: Send>(
-    pid: u32,
+/// Runs `work` while taking `sample` every `every`; the samples come with when each was taken.
+pub fn sampled<T: Send, S: Send>(
     every: Duration,
+    sample: impl Fn() -> S + Sync,
     work: impl FnOnce() -> T + Send,
-) -> (T, Vec<(f64, Memory)>) {
+) -> (T, Vec<(Instant, S)>) {
     let samples = Mutex::new(Vec::new());
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
-            let started = Instant::now();
             while !done.load(Ordering::Relaxed) {
-                let sample = (started.elapsed().as_secs_f64(), memory_of(pid));
+                let taken = (Instant::now(), sample());
                 samples
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(sample);
+                    .push(taken);
                 let next = Instant::now() + every;
                 while !done.load(Ordering::Relaxed) && Instant::now() < next {
                     std::thread::sleep(Duration::from_millis(50));
@@ -59,13 +57,26 @@ pub fn memory_run(server: &ServerProcess, target: &Targets, minutes: f64) -> any
         workers: 64,
     };
     config.duration = Some(Duration::from_secs_f64(minutes * 60.0));
-    let (report, samples) = sampled(server.pid(), Duration::from_secs(5), || {
-        phase(
-            &format!("default mix, open loop at {rate:.1} ops/s for {minutes} min (memory)"),
-            config,
-        )
-    });
+    let pid = server.pid();
+    let (report, samples) = sampled(
+        Duration::from_secs(5),
+        || memory_of(pid),
+        || {
+            phase(
+                &format!("default mix, open loop at {rate:.1} ops/s for {minutes} min (memory)"),
+                config,
+            )
+        },
+    );
     let report = report?;
+    let started = samples.first().map(|(at, _)| *at);
+    let samples: Vec<(f64, Memory)> = samples
+        .into_iter()
+        .map(|(at, memory)| {
+            let since = started.map_or(0.0, |started| (at - started).as_secs_f64());
+            (since, memory)
+        })
+        .collect();
     let settled: Vec<u64> = samples
         .iter()
         .filter(|(t, _)| *t >= 60.0)

@@ -17,13 +17,14 @@
 //! against the sustainable rate, the server's RSS before and its peak during the flood, and the
 //! two calm phases' latency and busy answers.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use semper_loadtest::process::ServerProcess;
+use semper_loadtest::process::{Memory, ServerProcess, memory_of};
 use semper_loadtest::target::Targets;
 use semper_loadtest::workload::{Mix, NO_RETRY_AFTER, Stock};
-use semper_loadtest::{LoadConfig, LoadReport, Mode, WORKERS_MAX};
+use semper_loadtest::{LoadConfig, LoadPhase, LoadReport, Mode, WORKERS_MAX};
 
 use crate::memory::sampled;
 use crate::{COINS_PER_REQUEST, base_config, phase, rate_of};
@@ -32,14 +33,15 @@ use crate::{COINS_PER_REQUEST, base_config, phase, rate_of};
 pub const FLOOD_FACTOR: f64 = 10.0;
 /// How long the flood's schedule runs (its clients then finish what they started).
 const FLOOD_TIME: Duration = Duration::from_secs(20);
+/// The seconds of the flood read as its steady state: after the clients have all started, before
+/// the schedule ends.
+const STEADY: std::ops::Range<u64> = 5..20;
 /// How long each calm phase runs, and its most requests in flight.
 const CALM_TIME: Duration = Duration::from_secs(10);
 const CALM_IN_FLIGHT: usize = 32;
 /// The server's `Retry-After` in the embedded default, in seconds: how often a refused client
 /// tries again.
 const RETRY_AFTER_S: f64 = 1.0;
-/// Attempts a patient client makes before it gives up (it should never need them all).
-const PATIENT_ATTEMPTS: u32 = 10_000;
 /// The busy code of the server's bounds.
 const SERVER_BUSY: &str = "server.busy";
 
@@ -69,22 +71,35 @@ pub fn overload_run(
     // a second while refused takes that many clients per second of Retry-After.
     let clients = ((flood_ops * RETRY_AFTER_S).ceil() as usize).clamp(CALM_IN_FLIGHT, WORKERS_MAX);
     let before = server.memory();
-    let (flood, samples) = sampled(server.pid(), Duration::from_millis(250), || {
+    let pid = server.pid();
+    let timed = Arc::new(LoadPhase::default());
+    let mut config = withdrawals(
+        target,
+        flood_ops,
+        clients,
+        FLOOD_TIME,
+        Some(sustainable_ops * FLOOD_TIME.as_secs_f64() + clients as f64),
+    );
+    config.phase = Some(timed.clone());
+    let usage = || Usage {
+        memory: memory_of(pid),
+        server_cpu_s: cpu_seconds(&pid.to_string()),
+        tester_cpu_s: cpu_seconds("self"),
+    };
+    let (flood, samples) = sampled(Duration::from_millis(250), usage, || {
         phase(
             &format!(
                 "withdraw flood, open loop scheduled at {flood_ops:.0} requests/s \
                  ({FLOOD_FACTOR}× the sustainable rate) by {clients} patient clients"
             ),
-            withdrawals(
-                target,
-                flood_ops,
-                clients,
-                FLOOD_TIME,
-                Some(sustainable_ops * FLOOD_TIME.as_secs_f64() + clients as f64),
-            ),
+            config,
         )
     });
     let flood = flood?;
+    let steady_cpu = timed
+        .ends()
+        .and_then(|ends| cores_in_steady_state(&samples, ends - FLOOD_TIME))
+        .context("no CPU samples over the flood's steady state")?;
     let calm_after = calm("after")?;
 
     for report in [&calm_before, &flood, &calm_after] {
@@ -106,8 +121,19 @@ pub fn overload_run(
             .unwrap_or(0)
     };
     let served = rate_of(&flood, "withdraw")?;
+    let steady_coins: u64 = flood
+        .series
+        .iter()
+        .filter(|sample| STEADY.contains(&sample.second))
+        .map(|sample| sample.coins)
+        .sum();
+    let steady = steady_coins as f64 / (STEADY.end - STEADY.start) as f64;
     let attempts = flood.total.ops + flood.retries;
-    let peak_rss_kib = samples.iter().map(|(_, m)| m.rss_kib).max().unwrap_or(0);
+    let peak_rss_kib = samples
+        .iter()
+        .map(|(_, usage)| usage.memory.rss_kib)
+        .max()
+        .unwrap_or(0);
     let latency = |report: &LoadReport| -> anyhow::Result<String> {
         let op = report
             .operations
@@ -142,10 +168,21 @@ pub fn overload_run(
         100.0 * busy(&flood) as f64 / attempts.max(1) as f64,
     );
     println!(
-        "  served during the flood: {served:.0} coins/s = {:.2} of the sustainable rate; \
-         operations failed: {}",
+        "  served during the flood: {served:.0} coins/s = {:.2} of the sustainable rate over the \
+         whole phase; {steady:.0} coins/s = {:.2} in its seconds {}–{} (the schedule running, \
+         every client in); operations failed: {}",
         served / sustainable_coins_per_s,
+        steady / sustainable_coins_per_s,
+        STEADY.start,
+        STEADY.end,
         flood.failures.values().sum::<u64>()
+    );
+    println!(
+        "  CPU in those seconds (of 2 cores): the server {:.2} cores, the tester {:.2} (its \
+         clients on the same machine); coins served per server core-second {:.0}",
+        steady_cpu.0,
+        steady_cpu.1,
+        steady / steady_cpu.0.max(f64::MIN_POSITIVE),
     );
     println!(
         "  server RSS: {:.1} MiB before the flood, peak {:.1} MiB during it ({} samples)",
@@ -188,6 +225,48 @@ fn withdrawals(
     };
     config.duration = Some(time);
     config.operations = None;
-    config.retry_attempts_max = PATIENT_ATTEMPTS;
     config
+}
+
+/// What is sampled during the flood.
+struct Usage {
+    memory: Memory,
+    server_cpu_s: f64,
+    tester_cpu_s: f64,
+}
+
+/// The cores the server and the tester used over the flood's [`STEADY`] seconds, the timed phase
+/// having started at `started`.
+fn cores_in_steady_state(samples: &[(Instant, Usage)], started: Instant) -> Option<(f64, f64)> {
+    let from = started + Duration::from_secs(STEADY.start);
+    let to = started + Duration::from_secs(STEADY.end);
+    let first = samples.iter().find(|(at, _)| *at >= from)?;
+    let last = samples.iter().rev().find(|(at, _)| *at <= to)?;
+    let seconds = (last.0 - first.0).as_secs_f64();
+    (seconds > 0.0).then(|| {
+        (
+            (last.1.server_cpu_s - first.1.server_cpu_s) / seconds,
+            (last.1.tester_cpu_s - first.1.tester_cpu_s) / seconds,
+        )
+    })
+}
+
+/// CPU time (user and system) of process `pid` (or "self") so far, in seconds; 0 if unreadable.
+fn cpu_seconds(pid: &str) -> f64 {
+    // Linux reports these fields in USER_HZ ticks, 100 a second on every architecture it runs.
+    const TICKS_PER_S: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces: the fields start after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the name: state is field 0, utime field 11, stime field 12.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / TICKS_PER_S
 }
