@@ -20,7 +20,8 @@ try:
 load:
 	scripts/load.sh $(ARGS)
 
-## The long crash-kill soak: 60 SIGKILLs of the embedded default under load, then the invariants.
+## The long crash-kill soak: 60 SIGKILLs of the embedded default under load, then the invariants;
+## of one of the five banks at a time with make soak ARGS="--deployment multibank".
 soak:
 	scripts/soak.sh $(ARGS)
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# `make soak`: the long crash-kill soak. The embedded default runs as a child process under
-# semper-load's default mix and is killed with SIGKILL at random moments (60 times by default),
-# restarted on its data each time; at the end every invariant must hold and nothing acknowledged
-# may be missing (exit 2 otherwise). Extra arguments go to `semper-soak`, e.g. `--kills 200`.
-# The short version runs under `make test` (server/tests/binary/soak.rs).
+# `make soak`: the long crash-kill soak. A deployment runs as child processes under semper-load's
+# default mix, and one of them, picked at random, is killed with SIGKILL at random moments (60
+# times by default) and restarted on its own data and ports each time; at the end every invariant
+# must hold and nothing acknowledged may be missing (exit 2 otherwise). Extra arguments go to
+# `semper-soak`, e.g. `--kills 200`. The deployment is the embedded default (one process) unless
+# `--deployment multibank` asks for the five banks of config/multibank/ (two issuers, two
+# acquirers and a clearing house, each its own process, linked by mutual TLS):
+#   make soak ARGS="--deployment multibank"     (or: scripts/soak.sh --deployment multibank)
+# `--deployment multibank-atm` runs the variant whose acquirer–clearing links are emulated ATM.
+# The short versions run under `make test` (server/tests/binary/soak.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

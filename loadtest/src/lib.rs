@@ -8,13 +8,17 @@
 //! - [`recorder`], [`report`], [`plot`], [`progress`]: what the run measured, and how it is shown;
 //! - [`settle`] and [`invariants`]: settling at the end and the verdicts over both sides' books;
 //! - [`process`]: a `semper run` child process, for the benchmarks and the crash-kill soak;
+//! - [`deployment`]: processes on data and ports of their own, each restartable where it was;
+//!   [`multibank`]: the five banks of `config/multibank/` as one;
 //! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
 pub mod client;
+pub mod deployment;
 pub mod driver;
 pub mod invariants;
+pub mod multibank;
 pub mod parties;
 pub mod plot;
 pub mod process;

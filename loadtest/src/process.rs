@@ -34,6 +34,16 @@ pub enum ProcessError {
     /// It did not stop in time after SIGTERM.
     #[error("semper did not stop within {0:?} of SIGTERM")]
     DidNotStop(Duration),
+    /// A one-shot command (e.g. `semper keys`) exited with a failure.
+    #[error("semper {command} failed ({status}):\n{output}")]
+    Failed {
+        /// The command, and for which node.
+        command: String,
+        /// How it exited.
+        status: ExitStatus,
+        /// What it printed.
+        output: String,
+    },
 }
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ProcessError {

@@ -1,34 +1,57 @@
-//! The crash-kill soak: the embedded default as a child process under load from semper-load,
-//! killed with SIGKILL at random moments and started again on the same data each time.
+//! The crash-kill soak: a deployment's processes (the embedded default, or the five banks of the
+//! multi-bank example) as child processes under load from semper-load, one of them picked at
+//! random and killed with SIGKILL at random moments, and started again on its own data and ports
+//! each time.
 //!
 //! Kills happen only while operations run (never during the load's setup or its final checks),
-//! each after a random time up, and the server comes back on the same HTTP port. The load
+//! each after a random time up, and the process comes back on the same ports. The load
 //! retries what the outage refused with the same request (every request is idempotent) and asks
 //! again at the end for every answer it lost. Then semper-load's invariants decide: every
 //! acknowledged withdrawal is debited and every acknowledged deposit is credited and in a
 //! settlement report (nothing acknowledged was lost), no coin was accepted twice, value is
 //! conserved, every report nets to zero and owes exactly what was accepted (settlement exactly
 //! once), replays got their first answer, and reconciliation is clean. Operations that failed
-//! only because the server was down are counted and shown, and break nothing.
+//! only because a process was down are counted and shown, and break nothing.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
 
-use crate::process::{ProcessError, ServerProcess, embedded_overrides};
-use crate::target::{Endpoint, Targets};
+use crate::deployment::Deployment;
+use crate::multibank::{self, Carrier};
+use crate::process::{ProcessError, ServerProcess};
 use crate::{LoadConfig, LoadError, LoadPhase, LoadReport, run};
+
+/// Which deployment a soak runs and kills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// The embedded default: one process, killed every time.
+    Embedded,
+    /// The multi-bank example over `Carrier`: five processes, one picked at random each time.
+    MultiBank(Carrier),
+}
+
+impl Topology {
+    /// The deployment in `dir`, with the operator token `token`.
+    pub fn deployment(self, dir: &Path, token: &str) -> Result<Deployment, ProcessError> {
+        match self {
+            Self::Embedded => Deployment::embedded(dir, token),
+            Self::MultiBank(carrier) => multibank::deployment(dir, carrier, token),
+        }
+    }
+}
 
 /// A soak run.
 #[derive(Clone, Debug)]
 pub struct SoakConfig {
     /// The `semper` binary.
     pub binary: PathBuf,
-    /// Its working directory; its data goes in `dir/data`.
+    /// The processes' working directory; their data goes in `dir/data`.
     pub dir: PathBuf,
+    /// The deployment to kill.
+    pub topology: Topology,
     /// Kills to make.
     pub kills: usize,
     /// The shortest and longest time up before a kill.
@@ -44,6 +67,8 @@ pub struct SoakConfig {
 pub struct SoakReport {
     /// Kills made, each followed by a restart.
     pub kills: usize,
+    /// The kills of each process, by its name, in the deployment's order.
+    pub kills_by_node: Vec<(String, usize)>,
     /// The longest restart, from the kill to the HTTP API answering.
     pub restart_max: Duration,
     /// The load's report, with its invariants.
@@ -58,8 +83,18 @@ impl SoakReport {
 
     /// The outcome in a few lines.
     pub fn summary(&self) -> String {
+        let by_node = if self.kills_by_node.len() > 1 {
+            let each: Vec<String> = self
+                .kills_by_node
+                .iter()
+                .map(|(name, kills)| format!("{name} {kills}"))
+                .collect();
+            format!(": {}", each.join(", "))
+        } else {
+            String::new()
+        };
         format!(
-            "semper-soak: {} SIGKILLs survived (longest restart {:.2} s); {} operations checked, {} coins; {} retries; failures while down: {}\n{}",
+            "semper-soak: {} SIGKILLs survived{by_node} (longest restart {:.2} s); {} operations checked, {} coins; {} retries; failures while down: {}\n{}",
             self.kills,
             self.restart_max.as_secs_f64(),
             self.load.total.ops,
@@ -79,15 +114,12 @@ impl SoakReport {
 /// Why a soak could not run to a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum SoakError {
-    /// Starting, killing or restarting the server failed.
+    /// Setting up, starting, killing or restarting a process failed.
     #[error("server: {0}")]
     Process(#[from] ProcessError),
     /// The load could not run.
     #[error("load: {0}")]
     Load(#[from] LoadError),
-    /// No free port on loopback.
-    #[error("no free loopback port: {0}")]
-    Port(std::io::Error),
     /// The load's thread panicked.
     #[error("the load's thread panicked")]
     LoadPanicked,
@@ -96,29 +128,17 @@ pub enum SoakError {
 /// Runs the soak described by `config`.
 pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
     let token = format!("soak-{:016x}", rand::random::<u64>());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(SoakError::Port)?
-        .port();
-    let mut env = embedded_overrides(&config.dir, &token);
-    for (name, value) in &mut env {
-        if name == "SEMPER__HTTP__LISTEN" {
-            *value = format!("127.0.0.1:{port}");
-        }
-    }
-    let start = || ServerProcess::start(&config.binary, &[], &env, &config.dir);
-    let mut server = start()?;
+    let deployment = config.topology.deployment(&config.dir, &token)?;
+    let mut processes = deployment.start(&config.binary, &config.dir)?;
 
     let phase = Arc::new(LoadPhase::default());
     let mut load = config.load.clone();
-    load.targets = Targets::single(Endpoint::new(server.http, Some(token.clone())));
+    load.targets = deployment.targets.clone();
     load.tolerate_outages = true;
     load.phase = Some(phase.clone());
-    let mut kills = 0;
+    let mut kills_by_node = vec![0; processes.len()];
     let mut restart_max = Duration::ZERO;
-    let server_slot = &mut server;
     let report = std::thread::scope(|scope| -> Result<LoadReport, SoakError> {
-        let server = server_slot;
         let load = scope.spawn(move || run(load));
         let ends = loop {
             if let Some(ends) = phase.ends() {
@@ -131,7 +151,7 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
         };
         let mut rng = rand::rng();
         while let Some(ends) = ends {
-            if kills >= config.kills {
+            if kills_by_node.iter().sum::<usize>() >= config.kills {
                 break;
             }
             let up = rng.random_range(config.up.0..=config.up.1);
@@ -139,20 +159,53 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
                 break;
             }
             std::thread::sleep(up);
+            let victim = rng.random_range(0..processes.len());
             let killed = Instant::now();
-            server.kill()?;
-            *server = start()?;
+            restart(&deployment, &config, &mut processes[victim], victim)?;
             restart_max = restart_max.max(killed.elapsed());
-            kills += 1;
+            kills_by_node[victim] += 1;
         }
         load.join()
             .map_err(|_| SoakError::LoadPanicked)?
             .map_err(SoakError::from)
-    })?;
-    server.terminate()?;
+    });
+    let stopped = stop(processes);
+    let report = report?;
+    stopped?;
     Ok(SoakReport {
-        kills,
+        kills: kills_by_node.iter().sum(),
+        kills_by_node: deployment
+            .nodes
+            .iter()
+            .map(|node| node.name.clone())
+            .zip(kills_by_node)
+            .collect(),
         restart_max,
         load: report,
     })
+}
+
+/// Kills `process`, node `index` of `deployment`, with SIGKILL and starts it again in its place.
+fn restart(
+    deployment: &Deployment,
+    config: &SoakConfig,
+    process: &mut ServerProcess,
+    index: usize,
+) -> Result<(), ProcessError> {
+    process.kill()?;
+    *process = deployment.nodes[index].start(&config.binary, &config.dir)?;
+    Ok(())
+}
+
+/// Stops every process with SIGTERM, all of them even when one fails: the first failure.
+fn stop(processes: Vec<ServerProcess>) -> Result<(), ProcessError> {
+    let mut outcome = Ok(());
+    for process in processes {
+        if let Err(error) = process.terminate()
+            && outcome.is_ok()
+        {
+            outcome = Err(error);
+        }
+    }
+    outcome
 }

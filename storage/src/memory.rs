@@ -9,7 +9,7 @@
 //!
 //! A node of the embedded default opens three DBs, so these bound about 3 × 64 MiB.
 
-use rocksdb::{BlockBasedOptions, Cache, Options};
+use rocksdb::{BlockBasedOptions, Cache, DB, Options};
 
 use crate::schema::Column;
 
@@ -45,4 +45,33 @@ pub fn column_options(column: Option<Column>, cache: &Cache) -> Options {
     options.set_write_buffer_size(MEMTABLE_BYTES);
     options.set_block_based_table_factory(&table);
     options
+}
+
+/// What one DB's RocksDB holds in memory now, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Memtables, active and immutable, of every column family.
+    pub memtables: u64,
+    /// The block cache (shared by the column families), index and filter blocks included.
+    pub block_cache: u64,
+    /// Table readers' memory outside the cache.
+    pub table_readers: u64,
+}
+
+/// The memory `db` holds now, from RocksDB's own properties; a property it cannot give counts 0.
+pub(crate) fn usage(db: &DB) -> MemoryUsage {
+    let mut usage = MemoryUsage::default();
+    for column in Column::ALL {
+        let Some(handle) = db.cf_handle(column.name()) else {
+            continue;
+        };
+        let property = |name: &str| db.property_int_value_cf(handle, name).ok().flatten();
+        usage.memtables += property("rocksdb.cur-size-all-mem-tables").unwrap_or(0);
+        usage.table_readers += property("rocksdb.estimate-table-readers-mem").unwrap_or(0);
+        // One cache for all: its usage reads the same from any column family.
+        usage.block_cache = usage
+            .block_cache
+            .max(property("rocksdb.block-cache-usage").unwrap_or(0));
+    }
+    usage
 }

@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use metrics::Histogram;
+use std::time::Instant;
 
+use metrics::{Gauge, Histogram};
+
+use crate::memory::MemoryUsage;
 use crate::store::Role;
 
 /// Time to write one group with its WAL fsync, in seconds, by role.
@@ -11,12 +14,21 @@ pub const COMMIT_SECONDS: &str = "semper_storage_commit_seconds";
 /// Transactions in one group (one fsync), by role.
 pub const COMMIT_GROUP_TRANSACTIONS: &str = "semper_storage_commit_group_transactions";
 
+/// What RocksDB holds in memory for a role's DB, in bytes, by role and `kind` (`memtables`,
+/// `block_cache`, `table_readers`); the committer refreshes it at most every
+/// [`MEMORY_REFRESH`].
+pub const MEMORY_BYTES: &str = "semper_storage_memory_bytes";
+/// How often the committer reads RocksDB's memory properties, at most.
+pub const MEMORY_REFRESH: Duration = Duration::from_secs(1);
+
 /// The committer's series, registered once at its start so that its thread records through
 /// handles: no lookup or label per group, and the recorder current at start (global, or a test's
 /// local one) receives them.
 pub(crate) struct CommitMetrics {
     seconds: Histogram,
     group: Histogram,
+    memory: [Gauge; 3],
+    memory_read: std::sync::Mutex<Option<Instant>>,
 }
 
 impl CommitMetrics {
@@ -26,6 +38,26 @@ impl CommitMetrics {
         Self {
             seconds: metrics::histogram!(COMMIT_SECONDS, "role" => role),
             group: metrics::histogram!(COMMIT_GROUP_TRANSACTIONS, "role" => role),
+            memory: ["memtables", "block_cache", "table_readers"]
+                .map(|kind| metrics::gauge!(MEMORY_BYTES, "role" => role, "kind" => kind)),
+            memory_read: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Sets the memory gauges from `read` when [`MEMORY_REFRESH`] has passed since the last time.
+    pub(crate) fn memory(&self, read: impl FnOnce() -> MemoryUsage) {
+        let mut last = self.memory_read.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|at| at.elapsed() < MEMORY_REFRESH) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let usage = read();
+        for (gauge, bytes) in
+            self.memory
+                .iter()
+                .zip([usage.memtables, usage.block_cache, usage.table_readers])
+        {
+            gauge.set(bytes as f64);
         }
     }
 

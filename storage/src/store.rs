@@ -140,6 +140,11 @@ impl Store {
         &self.spent_filter
     }
 
+    /// What RocksDB holds in memory for this DB now.
+    pub fn memory_usage(&self) -> memory::MemoryUsage {
+        memory::usage(&self.db)
+    }
+
     /// The role this DB belongs to.
     pub fn role(&self) -> Role {
         self.role

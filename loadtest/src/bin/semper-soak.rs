@@ -1,7 +1,8 @@
-//! `semper-soak`: the crash-kill soak (see `semper_loadtest::soak`). It runs the embedded default
-//! as a child process under semper-load's default mix, kills it with SIGKILL at random moments
-//! and restarts it on the same data, then checks every invariant. Exit status 2 when an
-//! invariant broke or fewer kills than asked were made.
+//! `semper-soak`: the crash-kill soak (see `semper_loadtest::soak`). It runs a deployment (the
+//! embedded default, or with `--deployment multibank` the five banks of `config/multibank/`) as
+//! child processes under semper-load's default mix, kills one of them with SIGKILL at random
+//! moments and restarts it on its own data and ports, then checks every invariant. Exit status 2
+//! when an invariant broke or fewer kills than asked were made.
 //!
 //! `make soak` runs it with 60 kills; see BENCHMARKS.md for the figures.
 
@@ -9,19 +10,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use semper_loadtest::soak::{SoakConfig, soak};
+use clap::{Parser, ValueEnum};
+use semper_loadtest::multibank::Carrier;
+use semper_loadtest::soak::{SoakConfig, Topology, soak};
 use semper_loadtest::target::{Endpoint, Targets};
 use semper_loadtest::{LoadConfig, Mode};
 
-/// Crash-kill soak of the embedded default under load.
+/// Crash-kill soak of a deployment under load.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
+    /// The deployment to kill: one process of it at random each time.
+    #[arg(long, value_enum, default_value_t = DeploymentArg::Embedded)]
+    deployment: DeploymentArg,
     /// The `semper` binary (default: the one beside this program).
     #[arg(long, value_name = "PATH")]
     semper: Option<PathBuf>,
-    /// Working directory for the server's data (default: a fresh one under the temp dir,
+    /// Working directory for the servers' data (default: a fresh one under the temp dir,
     /// removed at the end).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -37,6 +42,27 @@ struct Args {
     /// Closed-loop workers of the load.
     #[arg(long, default_value_t = 4)]
     workers: usize,
+}
+
+/// The deployments `--deployment` names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeploymentArg {
+    /// The embedded default: one process hosting issuer, acquirer and clearing house.
+    Embedded,
+    /// The five banks of config/multibank/, each its own process, over QUIC links.
+    Multibank,
+    /// The same, with the acquirer–clearing links over emulated ATM (config/multibank-atm/).
+    MultibankAtm,
+}
+
+impl DeploymentArg {
+    fn topology(self) -> Topology {
+        match self {
+            Self::Embedded => Topology::Embedded,
+            Self::Multibank => Topology::MultiBank(Carrier::Quic),
+            Self::MultibankAtm => Topology::MultiBank(Carrier::Atm),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +87,7 @@ fn main() -> anyhow::Result<()> {
     let config = soak_config(
         binary,
         dir.clone(),
+        args.deployment.topology(),
         args.kills,
         args.workers,
         (args.up_min_ms, args.up_max_ms),
@@ -84,6 +111,7 @@ fn main() -> anyhow::Result<()> {
 fn soak_config(
     binary: PathBuf,
     dir: PathBuf,
+    topology: Topology,
     kills: usize,
     workers: usize,
     (up_min_ms, up_max_ms): (u64, u64),
@@ -106,6 +134,7 @@ fn soak_config(
     SoakConfig {
         binary,
         dir,
+        topology,
         kills,
         up,
         restart_allowance,

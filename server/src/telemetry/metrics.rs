@@ -101,6 +101,11 @@ const SERIES: &[Series] = &[
         storage::COMMIT_GROUP_TRANSACTIONS,
         "Transactions in one commit group (one fsync), by role.",
     ),
+    gauge(
+        storage::MEMORY_BYTES,
+        "What RocksDB holds in memory for a role's DB, by role and kind (memtables, block_cache, \
+         table_readers); refreshed by its committer at most once a second.",
+    ),
     // The actors.
     gauge(
         actors::ACTOR_MAILBOX_DEPTH,

@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
 use semper_actors::mailbox::{self, MailboxDepth, MailboxError, Queued, Reply};
 use semper_actors::metrics::ACTOR_MAILBOX_DEPTH;
 use semper_storage::commit::{GroupReader, Transaction, WriteSet};
-use semper_storage::metrics::{COMMIT_GROUP_TRANSACTIONS, COMMIT_SECONDS};
+use semper_storage::metrics::{COMMIT_GROUP_TRANSACTIONS, COMMIT_SECONDS, MEMORY_BYTES};
 use semper_storage::schema::Column;
 use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
 
@@ -89,6 +89,31 @@ fn telemetry_committer_records_commit_time_and_group_size() {
         )),
         "{text}"
     );
+    // After answering the group, the committer reads RocksDB's memory: the memtable holds the
+    // write.
+    let memtables = |text: &str| -> Option<f64> {
+        text.lines()
+            .find(|line| {
+                line.starts_with(MEMORY_BYTES)
+                    && line.contains("role=\"issuer\"")
+                    && line.contains("kind=\"memtables\"")
+            })
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let bytes = loop {
+        match memtables(&handle.render()) {
+            Some(bytes) => break bytes,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            None => panic!(
+                "no {MEMORY_BYTES} of the issuer's memtables: {}",
+                handle.render()
+            ),
+        }
+    };
+    assert!(bytes > 0.0, "memtables of {bytes} bytes after a write");
 }
 
 /// An actor that answers with the depth of its own mailbox when it handles a message.

@@ -215,5 +215,6 @@ fn run(
         for reply in replies {
             reply(written.clone());
         }
+        metrics.memory(|| store.memory_usage());
     }
 }

@@ -18,7 +18,8 @@
 //! - `--overload`: withdrawals offered at ten times their closed-loop rate, between two calm
 //!   phases at half of it (see `overload.rs`): issue 8's overload figures;
 //! - `--rss-minutes M`: the default mix (withdrawals, payments, double spends, replays) in open
-//!   loop at half its own closed-loop rate for M minutes, the server's memory sampled.
+//!   loop at half its own closed-loop rate (or at `--rss-rate R` operations a second) for M
+//!   minutes, the server's memory sampled; `--rss-only` skips everything else.
 
 mod memory;
 mod overload;
@@ -56,20 +57,32 @@ const HALF_LOAD_IN_FLIGHT: usize = 64;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rss_minutes = match args.iter().position(|a| a == "--rss-minutes") {
-        Some(i) => args
-            .get(i + 1)
-            .context("--rss-minutes needs a number")?
-            .parse::<f64>()
-            .context("--rss-minutes")?,
-        None => 0.0,
+    let number = |flag: &str| -> anyhow::Result<Option<f64>> {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => Ok(Some(
+                args.get(i + 1)
+                    .with_context(|| format!("{flag} needs a number"))?
+                    .parse::<f64>()
+                    .with_context(|| flag.to_owned())?,
+            )),
+            None => Ok(None),
+        }
+    };
+    let rss = memory::MemoryRun {
+        minutes: number("--rss-minutes")?.unwrap_or(0.0),
+        rate_per_s: number("--rss-rate")?,
     };
     let overload = args.iter().any(|a| a == "--overload");
+    let rss_only = args.iter().any(|a| a == "--rss-only");
     let semper = sibling("semper")?;
     let dir = std::env::temp_dir().join(format!("semper-bench-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let result = bench(&semper, &dir, rss_minutes, overload);
+    let result = if rss_only {
+        memory_only(&semper, &dir, &rss)
+    } else {
+        bench(&semper, &dir, &rss, overload)
+    };
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -86,7 +99,17 @@ fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn bench(semper: &Path, dir: &Path, rss_minutes: f64, overload: bool) -> anyhow::Result<()> {
+/// Only the memory run, on a server of its own.
+fn memory_only(semper: &Path, dir: &Path, rss: &memory::MemoryRun) -> anyhow::Result<()> {
+    let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
+    let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
+    println!("semper run: pid {}, {}", server.pid(), server.http);
+    memory::memory_run(&server, &target, rss)?;
+    server.terminate()?;
+    Ok(())
+}
+
+fn bench(semper: &Path, dir: &Path, rss: &memory::MemoryRun, overload: bool) -> anyhow::Result<()> {
     let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
     let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
     println!("semper run: pid {}, {}", server.pid(), server.http);
@@ -151,8 +174,8 @@ fn bench(semper: &Path, dir: &Path, rss_minutes: f64, overload: bool) -> anyhow:
     if overload {
         overload::overload_run(&server, &target, withdraw_rate)?;
     }
-    if rss_minutes > 0.0 {
-        memory::memory_run(&server, &target, rss_minutes)?;
+    if rss.minutes > 0.0 {
+        memory::memory_run(&server, &target, rss)?;
     }
     server.terminate()?;
     Ok(())

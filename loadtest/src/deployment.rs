@@ -1,0 +1,134 @@
+//! A deployment of `semper run` child processes on loopback, each on data and ports of its own
+//! that are fixed before it first starts, so that any of them can be killed and started again
+//! where it was: the embedded default (one process) or the multi-bank example (five, see
+//! [`crate::multibank`]). The crash-kill soak and the server's binary tests start them this way.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
+use std::process::Command;
+
+use crate::process::{ProcessError, ServerProcess, embedded_overrides};
+use crate::target::{Endpoint, Targets};
+
+/// One `semper` process of a deployment, as it is started each time.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Its name in messages: its bank, or `embedded`.
+    pub name: String,
+    /// The arguments after `semper run` (and after `semper keys`), e.g. its config file.
+    pub args: Vec<String>,
+    /// Its environment overrides: data directory, ports, operator token, peers.
+    pub env: Vec<(String, String)>,
+}
+
+impl Node {
+    /// Starts `binary run` for this node in `dir`, and waits until its HTTP API answers.
+    pub fn start(&self, binary: &Path, dir: &Path) -> Result<ServerProcess, ProcessError> {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        ServerProcess::start(binary, &args, &self.env, dir)
+    }
+
+    /// Runs `binary keys` for this node in `dir`: its link identity, role keys and public card.
+    pub fn provision(&self, binary: &Path, dir: &Path) -> Result<(), ProcessError> {
+        let output = Command::new(binary)
+            .arg("keys")
+            .args(&self.args)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .output()
+            .map_err(|source| ProcessError::Io {
+                what: "run semper keys",
+                source,
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(ProcessError::Failed {
+            command: format!("keys for {}", self.name),
+            status: output.status,
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        })
+    }
+}
+
+/// Processes to start together, and where the load finds each role among them.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    /// Its processes, in the order they start.
+    pub nodes: Vec<Node>,
+    /// Every node provisions its keys (`semper keys`) before any starts: peers read each
+    /// other's public cards when they start.
+    pub provision: bool,
+    /// Its roles, at the HTTP ports fixed for its nodes.
+    pub targets: Targets,
+}
+
+impl Deployment {
+    /// The embedded default in `dir` (see [`embedded_overrides`]) with the operator token
+    /// `token`, on an HTTP port fixed now so that a restart comes back on it.
+    pub fn embedded(dir: &Path, token: &str) -> Result<Self, ProcessError> {
+        let http = loopback(free_tcp_port()?);
+        let mut env = embedded_overrides(dir, token);
+        for (name, value) in &mut env {
+            if name == "SEMPER__HTTP__LISTEN" {
+                *value = http.to_string();
+            }
+        }
+        Ok(Self {
+            nodes: vec![Node {
+                name: "embedded".into(),
+                args: Vec::new(),
+                env,
+            }],
+            provision: false,
+            targets: Targets::single(Endpoint::new(http, Some(token.to_owned()))),
+        })
+    }
+
+    /// Provisions every node when it must, then starts each in `dir`: the processes, in the
+    /// order of [`Deployment::nodes`].
+    pub fn start(&self, binary: &Path, dir: &Path) -> Result<Vec<ServerProcess>, ProcessError> {
+        if self.provision {
+            for node in &self.nodes {
+                node.provision(binary, dir)?;
+            }
+        }
+        self.nodes
+            .iter()
+            .map(|node| node.start(binary, dir))
+            .collect()
+    }
+}
+
+/// `port` on 127.0.0.1.
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A TCP port free on loopback now (for an HTTP API).
+pub fn free_tcp_port() -> Result<u16, ProcessError> {
+    TcpListener::bind(loopback(0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(no_port)
+}
+
+/// A UDP port free on loopback now (for a QUIC link).
+pub fn free_udp_port() -> Result<u16, ProcessError> {
+    UdpSocket::bind(loopback(0))
+        .and_then(|socket| socket.local_addr())
+        .map(|addr| addr.port())
+        .map_err(no_port)
+}
+
+fn no_port(source: std::io::Error) -> ProcessError {
+    ProcessError::Io {
+        what: "find a free loopback port",
+        source,
+    }
+}
