@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use std::time::Instant;
-
 use metrics::{Gauge, Histogram};
 
 use crate::memory::MemoryUsage;
@@ -28,7 +26,6 @@ pub(crate) struct CommitMetrics {
     seconds: Histogram,
     group: Histogram,
     memory: [Gauge; 3],
-    memory_read: std::sync::Mutex<Option<Instant>>,
 }
 
 impl CommitMetrics {
@@ -40,18 +37,11 @@ impl CommitMetrics {
             group: metrics::histogram!(COMMIT_GROUP_TRANSACTIONS, "role" => role),
             memory: ["memtables", "block_cache", "table_readers"]
                 .map(|kind| metrics::gauge!(MEMORY_BYTES, "role" => role, "kind" => kind)),
-            memory_read: std::sync::Mutex::new(None),
         }
     }
 
-    /// Sets the memory gauges from `read` when [`MEMORY_REFRESH`] has passed since the last time.
-    pub(crate) fn memory(&self, read: impl FnOnce() -> MemoryUsage) {
-        let mut last = self.memory_read.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_some_and(|at| at.elapsed() < MEMORY_REFRESH) {
-            return;
-        }
-        *last = Some(Instant::now());
-        let usage = read();
+    /// Sets the memory gauges to `usage`.
+    pub(crate) fn memory(&self, usage: MemoryUsage) {
         for (gauge, bytes) in
             self.memory
                 .iter()

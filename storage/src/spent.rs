@@ -60,14 +60,14 @@ impl Transaction for CheckAndInsert {
     }
 }
 
-/// An acquirer's spend-check batch: its id, and the digest of the body it was sent with.
+/// An acquirer's spend-check batch: its id, and a digest of the coins it was sent with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpendBatch {
     /// The acquirer that sent it.
     pub acquirer: BankId,
     /// Its id, fresh per batch; every retry reuses it with the same body.
     pub batch: BatchId,
-    /// The digest of its signed body.
+    /// A digest of what it holds: the same for every retry, another for other coins.
     pub digest: Digest,
 }
 

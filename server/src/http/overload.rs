@@ -81,12 +81,15 @@ impl Limiter {
     /// Admits work of `units` of `what` (say "coins"), or answers 503 `server.busy`, which the
     /// middleware gives its `Retry-After`.
     pub fn admit_or_busy(&self, units: usize, what: &str) -> Result<Admitted<'_>, ApiError> {
-        self.admit(units).ok_or_else(|| {
-            ApiError::new(
-                SERVER_BUSY,
-                format!("more than {} {what} in progress", self.max),
-            )
-        })
+        self.admit(units).ok_or_else(|| self.busy(what))
+    }
+
+    /// The answer when no more `what` (say "coins") fit: 503 `server.busy`.
+    fn busy(&self, what: &str) -> ApiError {
+        ApiError::new(
+            SERVER_BUSY,
+            format!("more than {} {what} in progress", self.max),
+        )
     }
 
     /// Whether no more work fits beside what is in progress.
@@ -115,16 +118,11 @@ impl FromRequest for RoomForCoins {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let full = request
-            .app_data::<web::Data<ApiState>>()
-            .is_some_and(|state| state.coins_in_flight.is_full());
-        ready(if full {
-            Err(ApiError::new(
-                SERVER_BUSY,
-                "the coins in progress are at their bound",
-            ))
-        } else {
-            Ok(RoomForCoins)
+        ready(match request.app_data::<web::Data<ApiState>>() {
+            Some(state) if state.coins_in_flight.is_full() => {
+                Err(state.coins_in_flight.busy("coins"))
+            }
+            _ => Ok(RoomForCoins),
         })
     }
 }
@@ -139,11 +137,7 @@ pub async fn limit(
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
     let Some(_admitted) = limiter.admit(1) else {
-        let busy = ApiError::new(
-            SERVER_BUSY,
-            format!("more than {} requests in progress", limiter.max),
-        );
-        let mut response = busy.error_response();
+        let mut response = limiter.busy("requests").error_response();
         response
             .headers_mut()
             .insert(RETRY_AFTER, limiter.retry_after());

@@ -14,7 +14,7 @@ pub use reader::GroupReader;
 pub use writes::WriteSet;
 
 use crate::error::StorageError;
-use crate::metrics::CommitMetrics;
+use crate::metrics::{CommitMetrics, MEMORY_REFRESH};
 use crate::store::Store;
 
 /// A state change: reads through a [`GroupReader`], then says what to write and what to answer.
@@ -173,6 +173,8 @@ fn run(
     use std::sync::atomic::Ordering::Relaxed;
     let max = config.group_max_transactions.max(1);
     let wait = Duration::from_micros(config.group_max_wait_us);
+    // When RocksDB's memory was last read for the gauges.
+    let mut memory_read: Option<Instant> = None;
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
         let deadline = Instant::now() + wait;
@@ -215,6 +217,9 @@ fn run(
         for reply in replies {
             reply(written.clone());
         }
-        metrics.memory(|| store.memory_usage());
+        if memory_read.is_none_or(|at| at.elapsed() >= MEMORY_REFRESH) {
+            memory_read = Some(Instant::now());
+            metrics.memory(store.memory_usage());
+        }
     }
 }

@@ -49,6 +49,18 @@ const WITHDRAWALS_PER_WALLET: usize = 64;
 /// Wallets (and closed-loop workers) of the deposit phase, and payments each makes ready.
 const DEPOSIT_WALLETS: usize = 16;
 const PAYMENTS_PER_WALLET: usize = 80;
+/// Withdrawals, and nothing else.
+const WITHDRAWALS_ONLY: Mix = Mix {
+    withdraw: 1.0,
+    double_spend: 0.0,
+    replay: 0.0,
+};
+/// Payments (each deposited), and nothing else.
+const PAYMENTS_ONLY: Mix = Mix {
+    withdraw: 0.0,
+    double_spend: 0.0,
+    replay: 0.0,
+};
 /// Attempts a patient client makes before it gives up (it should never need them all).
 const PATIENT_ATTEMPTS: u32 = 10_000;
 /// The open loop's length at half the deposit rate, and its most deposits in flight.
@@ -99,20 +111,24 @@ fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Only the memory run, on a server of its own.
-fn memory_only(semper: &Path, dir: &Path, rss: &memory::MemoryRun) -> anyhow::Result<()> {
+/// `semper run` (the embedded default) on free ports with its data in `dir`, and its roles.
+fn start_server(semper: &Path, dir: &Path) -> anyhow::Result<(ServerProcess, Targets)> {
     let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
     let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
     println!("semper run: pid {}, {}", server.pid(), server.http);
+    Ok((server, target))
+}
+
+/// Only the memory run, on a server of its own.
+fn memory_only(semper: &Path, dir: &Path, rss: &memory::MemoryRun) -> anyhow::Result<()> {
+    let (server, target) = start_server(semper, dir)?;
     memory::memory_run(&server, &target, rss)?;
     server.terminate()?;
     Ok(())
 }
 
 fn bench(semper: &Path, dir: &Path, rss: &memory::MemoryRun, overload: bool) -> anyhow::Result<()> {
-    let server = ServerProcess::start(semper, &[], &embedded_overrides(dir, TOKEN), dir)?;
-    let target = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
-    println!("semper run: pid {}, {}", server.pid(), server.http);
+    let (server, target) = start_server(semper, dir)?;
 
     let before = References::measure()?;
     println!("references: {before}");
@@ -256,16 +272,11 @@ fn base_config(target: &Targets, wallets: usize, mix: Mix, stock: Stock) -> Load
 }
 
 fn withdraw_config(target: &Targets) -> LoadConfig {
-    let mix = Mix {
-        withdraw: 1.0,
-        double_spend: 0.0,
-        replay: 0.0,
-    };
     let stock = Stock {
         payments: 0,
         withdrawals: WITHDRAWALS_PER_WALLET,
     };
-    let mut config = base_config(target, WITHDRAW_WALLETS, mix, stock);
+    let mut config = base_config(target, WITHDRAW_WALLETS, WITHDRAWALS_ONLY, stock);
     config.mode = Mode::Closed {
         workers: WITHDRAW_WALLETS,
     };
@@ -276,11 +287,6 @@ fn withdraw_config(target: &Targets) -> LoadConfig {
 
 /// Deposits only, closed loop; or open loop at `rate_per_s` payments a second.
 fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
-    let mix = Mix {
-        withdraw: 0.0,
-        double_spend: 0.0,
-        replay: 0.0,
-    };
     let (payments, workers, operations) = match rate_per_s {
         None => (
             PAYMENTS_PER_WALLET,
@@ -302,7 +308,7 @@ fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
         payments,
         withdrawals: 0,
     };
-    let mut config = base_config(target, DEPOSIT_WALLETS, mix, stock);
+    let mut config = base_config(target, DEPOSIT_WALLETS, PAYMENTS_ONLY, stock);
     config.mode = match rate_per_s {
         None => Mode::Closed { workers },
         Some(rate_per_s) => Mode::Open {

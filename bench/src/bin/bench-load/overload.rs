@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use semper_loadtest::process::{Memory, ServerProcess, memory_of};
 use semper_loadtest::target::Targets;
-use semper_loadtest::workload::{Mix, NO_RETRY_AFTER, Stock};
+use semper_loadtest::workload::{NO_RETRY_AFTER, Stock};
 use semper_loadtest::{LoadConfig, LoadPhase, LoadReport, Mode, WORKERS_MAX};
 
 use crate::memory::sampled;
-use crate::{COINS_PER_REQUEST, base_config, phase, rate_of};
+use crate::{COINS_PER_REQUEST, WITHDRAWALS_ONLY, base_config, phase, rate_of};
 
 /// The flood's scheduled rate, as a multiple of the sustainable rate.
 pub const FLOOD_FACTOR: f64 = 10.0;
@@ -205,11 +205,6 @@ fn withdrawals(
     time: Duration,
     expected: Option<f64>,
 ) -> LoadConfig {
-    let mix = Mix {
-        withdraw: 1.0,
-        double_spend: 0.0,
-        replay: 0.0,
-    };
     // Operations are spread over the clients' wallets unevenly: half again as many as expected,
     // and at least two each.
     let expected = expected.unwrap_or(rate_per_s * time.as_secs_f64());
@@ -218,7 +213,7 @@ fn withdrawals(
         payments: 0,
         withdrawals: per_wallet,
     };
-    let mut config = base_config(target, clients, mix, stock);
+    let mut config = base_config(target, clients, WITHDRAWALS_ONLY, stock);
     config.mode = Mode::Open {
         rate_per_s,
         workers: clients,
