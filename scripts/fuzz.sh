@@ -11,6 +11,9 @@
 #                     (libFuzzer -merge=1); check the corpus stays small before committing it
 #   FUZZ_TARGET_DIR   the nightly build's target dir (default ~/.cache/semper/target-fuzz-nightly)
 #   FUZZ_JOBS         cargo build jobs (default: cargo's own)
+#   FUZZ_TIMEOUT      seconds one input may run before libFuzzer reports it (default 20); raise it
+#                     when the fuzzer shares the machine at nice 19 and may be starved of CPU
+#   FUZZ_LOG          a file each target's result line is appended to as soon as it finishes
 #
 # Needs a nightly toolchain and cargo-fuzz: `rustup toolchain install nightly` and
 # `cargo install cargo-fuzz`. See fuzz/README.md.
@@ -81,10 +84,16 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target for ${seconds}s (log: $log)" >&2
     start=$SECONDS
     status=0
-    nice -n 19 cargo +nightly fuzz run --fuzz-dir "$fuzz_dir" --target-dir "$target_dir" \
-        -s "$sanitizer" "$target" "$work" -- \
-        -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
-        >"$log" 2>&1 || status=$?
+    # `time` reports the CPU the run was given (user and system, the fuzzer included): at nice 19
+    # on a busy machine that can be far less than the time it ran.
+    cpu=$({ TIMEFORMAT='%U %S'; time nice -n 19 cargo +nightly fuzz run --fuzz-dir "$fuzz_dir" \
+        --target-dir "$target_dir" -s "$sanitizer" "$target" "$work" -- \
+        -max_total_time="$seconds" -print_final_stats=1 -timeout="${FUZZ_TIMEOUT:-20}" \
+        -rss_limit_mb=2048 >"$log" 2>&1 || echo "status $?" >&2; } 2>&1 | tail -n 2) || true
+    if [[ $cpu =~ status\ ([0-9]+) ]]; then
+        status=${BASH_REMATCH[1]}
+    fi
+    cpu_s=$(grep -E '^[0-9.]+ [0-9.]+$' <<<"$cpu" | awk 'END { printf "%.0f", $1 + $2 }')
     elapsed=$((SECONDS - start))
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1 || true)
     artifact=$(grep -o 'Test unit written to [^ ]*' "$log" | sed 's/Test unit written to //' | tail -n 1 || true)
@@ -95,7 +104,11 @@ for target in "${targets[@]}"; do
     else
         result=ok
     fi
-    summary+=("$(printf '%-16s %8ss %14s executions   %s' "$target" "$elapsed" "${runs:-?}" "$result")")
+    line=$(printf '%-16s %8ss %8ss %14s   %s' "$target" "$elapsed" "$cpu_s" "${runs:-?}" "$result")
+    summary+=("$line")
+    if [[ -n ${FUZZ_LOG:-} ]]; then
+        echo "$(date -u +%FT%TZ) $sanitizer $line" >>"$FUZZ_LOG"
+    fi
     if [[ ${FUZZ_MERGE:-0} == 1 && $result == ok ]]; then
         nice -n 19 cargo +nightly fuzz run --fuzz-dir "$fuzz_dir" --target-dir "$target_dir" \
             -s "$sanitizer" "$target" "fuzz/corpus/$target" "$work" -- -merge=1 \
@@ -104,6 +117,6 @@ for target in "${targets[@]}"; do
 done
 
 echo
-echo "target           time           executions   result"
+echo "target               time       CPU     executions   result"
 printf '%s\n' "${summary[@]}"
 exit "$crashed"

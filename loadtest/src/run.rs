@@ -28,7 +28,7 @@ use crate::workload::{
 /// The longest run, whatever the bounds say.
 pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
 /// Most workers.
-pub const WORKERS_MAX: usize = 1024;
+pub const WORKERS_MAX: usize = 2048;
 
 /// How operations are paced.
 #[derive(Clone, Debug)]
@@ -89,16 +89,26 @@ pub struct LoadConfig {
 }
 
 /// When a run's timed phase ends, once it has started: a crash-kill soak kills the deployment
-/// only while operations run, never during setup or the final checks.
+/// only while operations run, never during setup or the final checks. Also the retries so far,
+/// for a harness that samples them while the run goes on.
 #[derive(Debug, Default)]
 pub struct LoadPhase {
     ends: std::sync::OnceLock<Instant>,
+    retries: std::sync::OnceLock<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl LoadPhase {
     /// When the timed phase stops starting operations; `None` until it has started.
     pub fn ends(&self) -> Option<Instant> {
         self.ends.get().copied()
+    }
+
+    /// Requests sent again so far (setup included), each after a retryable answer; 0 before
+    /// the run has begun.
+    pub fn retries(&self) -> u64 {
+        self.retries
+            .get()
+            .map_or(0, |total| total.load(Ordering::Relaxed))
     }
 }
 
@@ -205,6 +215,9 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     // Each worker owns its wallets.
     workload.wallets = workload.wallets.max(workers);
     let retries = Retries::new(config.retry_attempts_max);
+    if let Some(phase) = &config.phase {
+        let _ = phase.retries.set(retries.total_counter());
+    }
     let targets = &config.targets;
 
     // Settle whatever was there before, so that the reports checked are the run's own.

@@ -275,7 +275,7 @@ impl WalletSlot {
 /// Requests sent again, in all and by the reason, and how many attempts a request gets.
 #[derive(Debug)]
 pub struct Retries {
-    total: AtomicU64,
+    total: std::sync::Arc<AtomicU64>,
     by_code: Mutex<BTreeMap<String, u64>>,
     attempts_max: u32,
 }
@@ -290,7 +290,7 @@ impl Retries {
     /// No retries yet; each request gets at most `attempts_max` attempts (at least one).
     pub fn new(attempts_max: u32) -> Self {
         Self {
-            total: AtomicU64::new(0),
+            total: Default::default(),
             by_code: Mutex::new(BTreeMap::new()),
             attempts_max: attempts_max.max(1),
         }
@@ -322,6 +322,11 @@ impl Retries {
     /// Retries so far.
     pub fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
+    }
+
+    /// The counter behind [`Retries::total`], to be read while the run goes on.
+    pub(crate) fn total_counter(&self) -> std::sync::Arc<AtomicU64> {
+        self.total.clone()
     }
 
     /// Retries so far by the code of the answer retried.

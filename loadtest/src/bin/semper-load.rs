@@ -111,6 +111,10 @@ struct Args {
     /// unblinded and checked after it.
     #[arg(long, value_name = "WITHDRAWALS", default_value_t = 0)]
     stock_withdrawals: usize,
+    /// Only the stock is run: a worker whose wallets have no ready work left stops, rather than
+    /// make more during the timed phase.
+    #[arg(long)]
+    stock_only: bool,
 
     /// Flush the outboxes and cut a cycle every this many seconds (0: only at the end).
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
@@ -227,6 +231,7 @@ fn main() -> anyhow::Result<()> {
             stock: Stock {
                 payments: args.stock_payments,
                 withdrawals: args.stock_withdrawals,
+                only: args.stock_only,
             },
         },
         mode,

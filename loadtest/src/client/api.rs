@@ -1,6 +1,7 @@
 //! semper's HTTP API, typed: each call sends a protocol message (or the API's own small JSON
 //! body) and reads the answer, or the API's `{"code", "message"}` error.
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use semper_protocol::amount::{Amount, Currency};
@@ -60,6 +61,27 @@ pub struct Api {
     operator_token: Option<String>,
 }
 
+/// A request body encoded as JSON once, to be sent as often as its retries need (an attempt
+/// refused busy then costs the client no encoding).
+pub struct Encoded<B> {
+    json: Vec<u8>,
+    body: PhantomData<fn() -> B>,
+}
+
+impl<B: Serialize> Encoded<B> {
+    /// `body`'s JSON.
+    pub fn new(body: &B) -> Result<Self, ApiError> {
+        let json = serde_json::to_vec(body).map_err(|error| ApiError::Unexpected {
+            what: std::any::type_name::<B>().to_owned(),
+            problem: error.to_string(),
+        })?;
+        Ok(Self {
+            json,
+            body: PhantomData,
+        })
+    }
+}
+
 impl Api {
     /// A client of the API at `addr`.
     pub fn new(addr: SocketAddr, operator_token: Option<String>) -> Self {
@@ -82,11 +104,17 @@ impl Api {
         body: &B,
         operator: bool,
     ) -> Result<T, ApiError> {
-        let body = serde_json::to_vec(body).map_err(|error| ApiError::Unexpected {
-            what: path.to_owned(),
-            problem: error.to_string(),
-        })?;
-        let response = self.send("POST", path, Some(&body), operator)?;
+        self.post_encoded(path, &Encoded::new(body)?, operator)
+    }
+
+    /// `POST path` with a body already encoded, decoded; `operator` adds the token.
+    pub fn post_encoded<B, T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        body: &Encoded<B>,
+        operator: bool,
+    ) -> Result<T, ApiError> {
+        let response = self.send("POST", path, Some(&body.json), operator)?;
         decode(path, response)
     }
 
@@ -160,7 +188,15 @@ impl Api {
         &mut self,
         request: &SignedWithdrawRequest,
     ) -> Result<WithdrawResponse, ApiError> {
-        self.post("/v1/issuer/withdraw", request, false)
+        self.withdraw_encoded(&Encoded::new(request)?)
+    }
+
+    /// [`Api::withdraw`] with the request encoded beforehand, for a retry loop.
+    pub fn withdraw_encoded(
+        &mut self,
+        request: &Encoded<SignedWithdrawRequest>,
+    ) -> Result<WithdrawResponse, ApiError> {
+        self.post_encoded("/v1/issuer/withdraw", request, false)
     }
 
     /// Registers a merchant (operator).
@@ -180,7 +216,15 @@ impl Api {
 
     /// Deposits: a result per coin.
     pub fn deposit(&mut self, request: &SignedDepositRequest) -> Result<DepositResponse, ApiError> {
-        self.post("/v1/acquirer/deposits", request, false)
+        self.deposit_encoded(&Encoded::new(request)?)
+    }
+
+    /// [`Api::deposit`] with the request encoded beforehand, for a retry loop.
+    pub fn deposit_encoded(
+        &mut self,
+        request: &Encoded<SignedDepositRequest>,
+    ) -> Result<DepositResponse, ApiError> {
+        self.post_encoded("/v1/acquirer/deposits", request, false)
     }
 
     /// Where a deposit stands.

@@ -3,5 +3,5 @@
 pub mod api;
 pub mod http;
 
-pub use api::{Api, ApiError};
+pub use api::{Api, ApiError, Encoded};
 pub use http::{HttpClient, HttpError, Response, read_response};

@@ -26,6 +26,9 @@ pub struct Stock {
     pub payments: usize,
     /// Withdrawal requests blinded and signed per wallet; their coins are unblinded after the run.
     pub withdrawals: usize,
+    /// Whether the timed phase runs only what was made ready: a worker whose wallets have none
+    /// left stops taking operations, so that no wallet cryptography runs on the clock.
+    pub only: bool,
 }
 
 impl Stock {
@@ -71,6 +74,13 @@ impl Ready {
 }
 
 impl Worker<'_> {
+    /// Whether any of this worker's wallets has a ready payment or withdrawal left.
+    pub fn has_ready_work(&self) -> bool {
+        self.wallets
+            .iter()
+            .any(|slot| !slot.ready.payments.is_empty() || !slot.ready.withdrawals.is_empty())
+    }
+
     /// Makes `stock` ready for each of this worker's wallets.
     pub fn make_stock(&mut self, stock: Stock) -> Result<(), OpError> {
         let per_payment = self.shared.workload.coins_per_payment;

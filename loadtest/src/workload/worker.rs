@@ -15,7 +15,7 @@ use super::stock::{ReadyWithdrawal, Unfinalized};
 use super::{
     OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now, with_retries,
 };
-use crate::client::{Api, ApiError};
+use crate::client::{Api, ApiError, Encoded};
 use crate::invariants::AcceptedCoin;
 use crate::parties::PartyError;
 use crate::target::Targets;
@@ -154,7 +154,8 @@ impl<'a> Worker<'a> {
         let slot = &self.wallets[w];
         let value_minor = slot.denomination.value().minor_units() * count as u64;
         let api = &mut self.issuers[slot.issuer];
-        let response = match with_retries(&self.shared.retries, || api.withdraw(&request)) {
+        let body = Encoded::new(&request)?;
+        let response = match with_retries(&self.shared.retries, || api.withdraw_encoded(&body)) {
             Ok(response) => response,
             Err(error) => {
                 if ambiguous(&error) {
@@ -342,7 +343,8 @@ impl<'a> Worker<'a> {
             };
             let slot = &self.wallets[w];
             let api = &mut self.issuers[slot.issuer];
-            let again = with_retries(&self.shared.retries, || api.withdraw(&request));
+            let body = Encoded::new(&request)?;
+            let again = with_retries(&self.shared.retries, || api.withdraw_encoded(&body));
             let balance = with_retries(&self.shared.retries, || api.account(slot.wallet.account));
             let coins = request.body().coins.len() as u64;
             let expected = slot.credited_minor - slot.withdrawn_minor;
@@ -408,7 +410,10 @@ impl<'a> Worker<'a> {
         for pending in std::mem::take(&mut self.pending_withdraws) {
             let slot = &self.wallets[pending.wallet];
             let api = &mut self.issuers[slot.issuer];
-            match with_retries(&self.shared.retries, || api.withdraw(&pending.request)) {
+            let answer = Encoded::new(&pending.request).and_then(|body| {
+                with_retries(&self.shared.retries, || api.withdraw_encoded(&body))
+            });
+            match answer {
                 Ok(_) => {
                     let slot = &mut self.wallets[pending.wallet];
                     slot.withdrawn_minor += pending.value_minor;
@@ -461,7 +466,8 @@ pub(super) fn deposit_with(
     retries: &Retries,
     request: &SignedDepositRequest,
 ) -> Result<DepositResponse, ApiError> {
-    with_retries(retries, || api.deposit(request))
+    let body = Encoded::new(request)?;
+    with_retries(retries, || api.deposit_encoded(&body))
 }
 
 pub(super) fn accepted_coin(meta: &CoinMeta, acquirer: &str) -> AcceptedCoin {

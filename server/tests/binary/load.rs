@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use semper_loadtest::target::{Endpoint, Targets};
+use semper_loadtest::workload::{Mix, Stock};
 use semper_loadtest::{LoadConfig, Mode, run};
 
 use super::process;
@@ -33,6 +34,42 @@ fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
         assert!(report.total.ops > 0, "{}", report.summary());
         assert!(report.ok(), "{}", report.summary());
     }
+    let (status, _) = process::terminate(semper);
+    assert!(status.success());
+}
+
+#[test]
+fn a_stock_only_load_sends_its_stock_and_stops() {
+    let dir = TempDir::new("load-stock-only");
+    let semper = process::start(&[], &overrides(&dir.0), &dir.0);
+    let mut config = LoadConfig::new(Targets::single(Endpoint::new(
+        semper.http,
+        Some(TOKEN.into()),
+    )));
+    // Scheduled far faster than the stock lasts: the run ends when every worker has sent its
+    // wallets' ready withdrawals, long before its duration, having blinded nothing on the clock.
+    config.mode = Mode::Open {
+        rate_per_s: 1000.0,
+        workers: 3,
+    };
+    config.workload.wallets = 3;
+    config.workload.mix = Mix {
+        withdraw: 1.0,
+        double_spend: 0.0,
+        replay: 0.0,
+    };
+    config.workload.stock = Stock {
+        payments: 0,
+        withdrawals: 2,
+        only: true,
+    };
+    config.duration = Some(Duration::from_secs(60));
+    config.settle_interval = None;
+    config.settle_wait = Duration::from_millis(500);
+    let report = run(config).unwrap();
+    assert_eq!(report.total.ops, 6, "{}", report.summary());
+    assert!(report.elapsed_s < 30.0, "{}", report.summary());
+    assert!(report.ok(), "{}", report.summary());
     let (status, _) = process::terminate(semper);
     assert!(status.success());
 }

@@ -16,7 +16,8 @@
 //! Every phase checks semper-load's invariants; the run fails loudly if one breaks. Then, when
 //! asked:
 //! - `--overload`: withdrawals offered at ten times their closed-loop rate, between two calm
-//!   phases at half of it (see `overload.rs`): issue 8's overload figures;
+//!   phases at half of it (see `overload.rs`): issue 8's overload figures; `--overload-only`
+//!   runs only the closed-loop withdrawals and then this;
 //! - `--rss-minutes M`: the default mix (withdrawals, payments, double spends, replays) in open
 //!   loop at half its own closed-loop rate (or at `--rss-rate R` operations a second) for M
 //!   minutes, the server's memory sampled; `--rss-only` skips everything else.
@@ -86,12 +87,15 @@ fn main() -> anyhow::Result<()> {
     };
     let overload = args.iter().any(|a| a == "--overload");
     let rss_only = args.iter().any(|a| a == "--rss-only");
+    let overload_only = args.iter().any(|a| a == "--overload-only");
     let semper = sibling("semper")?;
     let dir = std::env::temp_dir().join(format!("semper-bench-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let result = if rss_only {
         memory_only(&semper, &dir, &rss)
+    } else if overload_only {
+        overload_only_run(&semper, &dir)
     } else {
         bench(&semper, &dir, &rss, overload)
     };
@@ -127,12 +131,23 @@ fn memory_only(semper: &Path, dir: &Path, rss: &memory::MemoryRun) -> anyhow::Re
     Ok(())
 }
 
+/// Only the overload run, after the closed-loop withdrawals that give its sustainable rate, on a
+/// server of its own.
+fn overload_only_run(semper: &Path, dir: &Path) -> anyhow::Result<()> {
+    let (server, target) = start_server(semper, dir)?;
+    let (withdraw, cores) = overload::sustainable_withdrawals(&server, withdraw_config(&target))?;
+    overload::overload_run(&server, &target, rate_of(&withdraw, "withdraw")?, cores)?;
+    server.terminate()?;
+    Ok(())
+}
+
 fn bench(semper: &Path, dir: &Path, rss: &memory::MemoryRun, overload: bool) -> anyhow::Result<()> {
     let (server, target) = start_server(semper, dir)?;
 
     let before = References::measure()?;
     println!("references: {before}");
-    let withdraw = phase("withdraw, closed loop", withdraw_config(&target))?;
+    let (withdraw, withdraw_cores) =
+        overload::sustainable_withdrawals(&server, withdraw_config(&target))?;
     let withdraw_rate = rate_of(&withdraw, "withdraw")?;
     let deposit = phase("deposit, closed loop", deposit_config(&target, None))?;
     let deposit_rate = rate_of(&deposit, "pay")?;
@@ -188,7 +203,7 @@ fn bench(semper: &Path, dir: &Path, rss: &memory::MemoryRun, overload: bool) -> 
         memory.peak_kib / 1024
     );
     if overload {
-        overload::overload_run(&server, &target, withdraw_rate)?;
+        overload::overload_run(&server, &target, withdraw_rate, withdraw_cores)?;
     }
     if rss.minutes > 0.0 {
         memory::memory_run(&server, &target, rss)?;
@@ -275,6 +290,7 @@ fn withdraw_config(target: &Targets) -> LoadConfig {
     let stock = Stock {
         payments: 0,
         withdrawals: WITHDRAWALS_PER_WALLET,
+        only: false,
     };
     let mut config = base_config(target, WITHDRAW_WALLETS, WITHDRAWALS_ONLY, stock);
     config.mode = Mode::Closed {
@@ -307,6 +323,7 @@ fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
     let stock = Stock {
         payments,
         withdrawals: 0,
+        only: false,
     };
     let mut config = base_config(target, DEPOSIT_WALLETS, PAYMENTS_ONLY, stock);
     config.mode = match rate_per_s {

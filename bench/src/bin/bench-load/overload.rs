@@ -31,6 +31,12 @@ use crate::{COINS_PER_REQUEST, WITHDRAWALS_ONLY, base_config, phase, rate_of};
 
 /// The flood's scheduled rate, as a multiple of the sustainable rate.
 pub const FLOOD_FACTOR: f64 = 10.0;
+/// Withdrawal requests each flood client blinds beforehand, and sends before it stops: the
+/// flood runs no wallet cryptography on the tester's clock.
+const FLOOD_STOCK: usize = 3;
+/// Clients beyond those that make the flood's attempts at once, to stand in for those that
+/// spend their stock and stop (the clients let in keep getting in, so some do, early).
+const FLOOD_CLIENT_MARGIN: f64 = 1.8;
 /// How long the flood's schedule runs (its clients then finish what they started).
 const FLOOD_TIME: Duration = Duration::from_secs(20);
 /// The seconds of the flood read as its steady state: after the clients have all started, before
@@ -45,12 +51,64 @@ const RETRY_AFTER_S: f64 = 1.0;
 /// The busy code of the server's bounds.
 const SERVER_BUSY: &str = "server.busy";
 
+/// The cores (of the machine's two) the server and the tester used over some seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Cores {
+    pub server: f64,
+    pub tester: f64,
+}
+
+/// Runs `config` (a timed phase is set on it) while sampling the server's memory and both
+/// processes' CPU; the samples come with the instant the timed phase started.
+fn phase_with_usage(
+    name: &str,
+    server: &ServerProcess,
+    mut config: LoadConfig,
+) -> anyhow::Result<(LoadReport, Vec<(Instant, Usage)>, Instant)> {
+    let duration = config
+        .duration
+        .context("a sampled phase needs a duration")?;
+    let timed = Arc::new(LoadPhase::default());
+    config.phase = Some(timed.clone());
+    let pid = server.pid();
+    let usage = || Usage {
+        memory: memory_of(pid),
+        server_cpu_s: cpu_seconds(&pid.to_string()),
+        tester_cpu_s: cpu_seconds("self"),
+        retries: timed.retries(),
+    };
+    let (report, samples) = sampled(Duration::from_millis(250), usage, || phase(name, config));
+    let started = timed
+        .ends()
+        .map(|ends| ends - duration)
+        .context("the phase never started its clock")?;
+    Ok((report?, samples, started))
+}
+
+/// Runs the closed-loop withdrawal phase `config` against `server`: the sustainable rate, and
+/// the cores the server and the tester used while its clock ran.
+pub fn sustainable_withdrawals(
+    server: &ServerProcess,
+    config: LoadConfig,
+) -> anyhow::Result<(LoadReport, Cores)> {
+    let (report, samples, started) = phase_with_usage("withdraw, closed loop", server, config)?;
+    let clock = Duration::from_secs_f64(report.elapsed_s);
+    let cores = cores_between(&samples, started, started + clock)
+        .context("no CPU samples over the closed loop")?;
+    println!(
+        "  CPU while its clock ran (of 2 cores): the server {:.2} cores, the tester {:.2}",
+        cores.server, cores.tester
+    );
+    Ok((report, cores))
+}
+
 /// Runs the three phases against `server`, whose closed-loop withdrawal rate is
-/// `sustainable_coins_per_s`, and prints what they show.
+/// `sustainable_coins_per_s` with the server on `sustainable_cores`, and prints what they show.
 pub fn overload_run(
     server: &ServerProcess,
     target: &Targets,
     sustainable_coins_per_s: f64,
+    sustainable_cores: Cores,
 ) -> anyhow::Result<()> {
     let sustainable_ops = sustainable_coins_per_s / COINS_PER_REQUEST as f64;
     let calm = |when: &str| {
@@ -68,38 +126,28 @@ pub fn overload_run(
     let calm_before = calm("before")?;
     let flood_ops = FLOOD_FACTOR * sustainable_ops;
     // A refused client waits Retry-After before its next attempt: offering `flood_ops` attempts
-    // a second while refused takes that many clients per second of Retry-After.
-    let clients = ((flood_ops * RETRY_AFTER_S).ceil() as usize).clamp(CALM_IN_FLIGHT, WORKERS_MAX);
+    // a second while refused takes that many clients per second of Retry-After, and more as
+    // clients spend their stock and stop.
+    let clients = ((flood_ops * RETRY_AFTER_S * FLOOD_CLIENT_MARGIN).ceil() as usize)
+        .clamp(CALM_IN_FLIGHT, WORKERS_MAX);
     let before = server.memory();
-    let pid = server.pid();
-    let timed = Arc::new(LoadPhase::default());
-    let mut config = withdrawals(
-        target,
-        flood_ops,
-        clients,
-        FLOOD_TIME,
-        Some(sustainable_ops * FLOOD_TIME.as_secs_f64() + clients as f64),
+    let config = withdrawals(target, flood_ops, clients, FLOOD_TIME, Some(FLOOD_STOCK));
+    let (flood, samples, started) = phase_with_usage(
+        &format!(
+            "withdraw flood, open loop scheduled at {flood_ops:.0} requests/s \
+             ({FLOOD_FACTOR}× the sustainable rate) by {clients} patient clients"
+        ),
+        server,
+        config,
+    )?;
+    let (steady_from, steady_to) = (
+        started + Duration::from_secs(STEADY.start),
+        started + Duration::from_secs(STEADY.end),
     );
-    config.phase = Some(timed.clone());
-    let usage = || Usage {
-        memory: memory_of(pid),
-        server_cpu_s: cpu_seconds(&pid.to_string()),
-        tester_cpu_s: cpu_seconds("self"),
-    };
-    let (flood, samples) = sampled(Duration::from_millis(250), usage, || {
-        phase(
-            &format!(
-                "withdraw flood, open loop scheduled at {flood_ops:.0} requests/s \
-                 ({FLOOD_FACTOR}× the sustainable rate) by {clients} patient clients"
-            ),
-            config,
-        )
-    });
-    let flood = flood?;
-    let steady_cpu = timed
-        .ends()
-        .and_then(|ends| cores_in_steady_state(&samples, ends - FLOOD_TIME))
+    let steady_cpu = cores_between(&samples, steady_from, steady_to)
         .context("no CPU samples over the flood's steady state")?;
+    let steady_retries = retries_between(&samples, steady_from, steady_to)
+        .context("no samples over the flood's steady state")?;
     let calm_after = calm("after")?;
 
     for report in [&calm_before, &flood, &calm_after] {
@@ -121,13 +169,15 @@ pub fn overload_run(
             .unwrap_or(0)
     };
     let served = rate_of(&flood, "withdraw")?;
-    let steady_coins: u64 = flood
+    let steady_seconds: Vec<_> = flood
         .series
         .iter()
         .filter(|sample| STEADY.contains(&sample.second))
-        .map(|sample| sample.coins)
-        .sum();
-    let steady = steady_coins as f64 / (STEADY.end - STEADY.start) as f64;
+        .collect();
+    let per_steady_second = |total: u64| total as f64 / (STEADY.end - STEADY.start) as f64;
+    let steady = per_steady_second(steady_seconds.iter().map(|s| s.coins).sum());
+    let steady_attempts =
+        per_steady_second(steady_seconds.iter().map(|s| s.ops).sum()) + steady_retries;
     let attempts = flood.total.ops + flood.retries;
     let peak_rss_kib = samples
         .iter()
@@ -168,6 +218,12 @@ pub fn overload_run(
         100.0 * busy(&flood) as f64 / attempts.max(1) as f64,
     );
     println!(
+        "  flood, seconds {}–{}: {steady_attempts:.0} attempts/s = {:.1}× the sustainable request rate",
+        STEADY.start,
+        STEADY.end,
+        steady_attempts / sustainable_ops
+    );
+    println!(
         "  served during the flood: {served:.0} coins/s = {:.2} of the sustainable rate over the \
          whole phase; {steady:.0} coins/s = {:.2} in its seconds {}–{} (the schedule running, \
          every client in); operations failed: {}",
@@ -179,10 +235,16 @@ pub fn overload_run(
     );
     println!(
         "  CPU in those seconds (of 2 cores): the server {:.2} cores, the tester {:.2} (its \
-         clients on the same machine); coins served per server core-second {:.0}",
-        steady_cpu.0,
-        steady_cpu.1,
-        steady / steady_cpu.0.max(f64::MIN_POSITIVE),
+         clients on the same machine); coins served per server core-second {:.0}, against {:.0} \
+         in the closed loop (server {:.2} cores, tester {:.2}): {:.2} of it",
+        steady_cpu.server,
+        steady_cpu.tester,
+        steady / steady_cpu.server.max(f64::MIN_POSITIVE),
+        sustainable_coins_per_s / sustainable_cores.server.max(f64::MIN_POSITIVE),
+        sustainable_cores.server,
+        sustainable_cores.tester,
+        (steady / steady_cpu.server.max(f64::MIN_POSITIVE))
+            / (sustainable_coins_per_s / sustainable_cores.server.max(f64::MIN_POSITIVE)),
     );
     println!(
         "  server RSS: {:.1} MiB before the flood, peak {:.1} MiB during it ({} samples)",
@@ -196,22 +258,23 @@ pub fn overload_run(
 }
 
 /// Withdrawals only, in open loop at `rate_per_s` requests a second by at most `clients`, for
-/// `time`; every request blinded beforehand, enough for the operations `expected` (by default
-/// the schedule's) with room to spare. A wallet that runs out blinds its own.
+/// `time`; every request blinded beforehand. With `only` requests a wallet, a client that has
+/// sent them all stops; without, each wallet has enough for the schedule with room to spare,
+/// and one that runs out blinds its own.
 fn withdrawals(
     target: &Targets,
     rate_per_s: f64,
     clients: usize,
     time: Duration,
-    expected: Option<f64>,
+    only: Option<usize>,
 ) -> LoadConfig {
-    // Operations are spread over the clients' wallets unevenly: half again as many as expected,
-    // and at least two each.
-    let expected = expected.unwrap_or(rate_per_s * time.as_secs_f64());
-    let per_wallet = ((expected * 1.5 / clients as f64).ceil() as usize).max(2);
+    // Operations are spread over the clients' wallets unevenly: half again as many as the
+    // schedule's, and at least two each.
+    let spread = (rate_per_s * time.as_secs_f64() * 1.5 / clients as f64).ceil() as usize;
     let stock = Stock {
         payments: 0,
-        withdrawals: per_wallet,
+        withdrawals: only.unwrap_or(spread.max(2)),
+        only: only.is_some(),
     };
     let mut config = base_config(target, clients, WITHDRAWALS_ONLY, stock);
     config.mode = Mode::Open {
@@ -228,22 +291,35 @@ struct Usage {
     memory: Memory,
     server_cpu_s: f64,
     tester_cpu_s: f64,
+    /// The phase's retries so far.
+    retries: u64,
 }
 
-/// The cores the server and the tester used over the flood's [`STEADY`] seconds, the timed phase
-/// having started at `started`.
-fn cores_in_steady_state(samples: &[(Instant, Usage)], started: Instant) -> Option<(f64, f64)> {
-    let from = started + Duration::from_secs(STEADY.start);
-    let to = started + Duration::from_secs(STEADY.end);
+/// The first and last samples inside `from..to`, and the seconds between them (more than 0).
+fn window(
+    samples: &[(Instant, Usage)],
+    from: Instant,
+    to: Instant,
+) -> Option<(&Usage, &Usage, f64)> {
     let first = samples.iter().find(|(at, _)| *at >= from)?;
     let last = samples.iter().rev().find(|(at, _)| *at <= to)?;
     let seconds = (last.0 - first.0).as_secs_f64();
-    (seconds > 0.0).then(|| {
-        (
-            (last.1.server_cpu_s - first.1.server_cpu_s) / seconds,
-            (last.1.tester_cpu_s - first.1.tester_cpu_s) / seconds,
-        )
+    (seconds > 0.0).then_some((&first.1, &last.1, seconds))
+}
+
+/// The cores the server and the tester used between the samples nearest inside `from..to`.
+fn cores_between(samples: &[(Instant, Usage)], from: Instant, to: Instant) -> Option<Cores> {
+    let (first, last, seconds) = window(samples, from, to)?;
+    Some(Cores {
+        server: (last.server_cpu_s - first.server_cpu_s) / seconds,
+        tester: (last.tester_cpu_s - first.tester_cpu_s) / seconds,
     })
+}
+
+/// Retries a second between the samples nearest inside `from..to`.
+fn retries_between(samples: &[(Instant, Usage)], from: Instant, to: Instant) -> Option<f64> {
+    let (first, last, seconds) = window(samples, from, to)?;
+    Some(last.retries.saturating_sub(first.retries) as f64 / seconds)
 }
 
 /// CPU time (user and system) of process `pid` (or "self") so far, in seconds; 0 if unreadable.
