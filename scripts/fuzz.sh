@@ -96,13 +96,24 @@ for target in "${targets[@]}"; do
     cpu_s=$(grep -E '^[0-9.]+ [0-9.]+$' <<<"$cpu" | awk 'END { printf "%.0f", $1 + $2 }')
     elapsed=$((SECONDS - start))
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1 || true)
-    artifact=$(grep -o 'Test unit written to [^ ]*' "$log" | sed 's/Test unit written to //' | tail -n 1 || true)
+    written=$(grep -o 'Test unit written to [^ ]*' "$log" | sed 's/Test unit written to //' || true)
+    # A slow unit is not a crash: libFuzzer writes one when an input ran past
+    # -report_slow_units seconds of wall time, which a fuzzer starved at nice 19 can do with any
+    # input. It is run again here, alone, and reported with the time that takes.
+    artifact=$(grep -v '/slow-unit-' <<<"$written" | tail -n 1 || true)
+    slow=$(grep '/slow-unit-' <<<"$written" | tail -n 1 || true)
     if ((status != 0)) || [[ -n $artifact ]]; then
         crashed=1
         result="CRASH ${artifact:-"(exit $status, see $log)"}"
         tail -n 40 "$log" >&2
     else
         result=ok
+    fi
+    if [[ -n $slow ]]; then
+        binary=$target_dir/$(rustc +nightly -vV | sed -n 's/^host: //p')/release/$target
+        again=$({ TIMEFORMAT='%R'; time "$binary" "$slow" >/dev/null 2>&1; } 2>&1 || true)
+        result="$result; slow unit reported ($(grep -o 'Slowest unit: [0-9]* s' "$log" | tail -n 1 |
+            sed 's/Slowest unit: //')), ${again}s when run again: $slow"
     fi
     line=$(printf '%-16s %8ss %8ss %14s   %s' "$target" "$elapsed" "$cpu_s" "${runs:-?}" "$result")
     summary+=("$line")
