@@ -5,17 +5,21 @@
 //! cheapest for the tester once blinded beforehand, so it is the load that can be offered at ten
 //! times the sustainable rate from the same two cores. Three phases, back to back:
 //! 1. withdrawals in open loop at half the sustainable rate (the calm before);
-//! 2. the flood: an open loop scheduled at [`FLOOD_FACTOR`] times the sustainable rate, by as
-//!    many clients as it takes to send that many attempts a second while each waits the server's
-//!    `Retry-After` after a 503. The clients are patient: a request is retried until it is
-//!    answered, so every operation ends answered and semper-load's invariants (every
-//!    acknowledged withdrawal debited, every coin's signature checked) still decide;
+//! 2. the flood: an open loop scheduled at [`FLOOD_FACTOR`] times the sustainable rate, by
+//!    [`FLOOD_CLIENT_MARGIN`] times as many clients as it takes to send that many attempts a
+//!    second while each waits the server's `Retry-After` after a 503. The clients are patient: a
+//!    request is retried until it is answered, so every operation ends answered and
+//!    semper-load's invariants (every acknowledged withdrawal debited, every coin's signature
+//!    checked) still decide. Each sends only the [`FLOOD_STOCK`] withdrawals it blinded before
+//!    the clock, so that the tester's cryptography does not take the server's cores;
 //! 3. the same calm again, at once: recovery means it sees no 503 and the latency of the calm
 //!    before.
 //!
-//! Reported: the flood's attempts, busy answers (each must carry `Retry-After`) and served rate
-//! against the sustainable rate, the server's RSS before and its peak during the flood, and the
-//! two calm phases' latency and busy answers.
+//! Reported: the flood's attempts (over the phase, in its steady seconds, and in its second of
+//! fewest), busy answers (each must carry `Retry-After`) and served rate against the sustainable
+//! rate, the cores the server and the tester used and the server's coins per core-second against
+//! the closed loop's, the server's RSS before and its peak during the flood, and the two calm
+//! phases' latency and busy answers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
