@@ -70,7 +70,7 @@ pub fn cells_through(
     let (mut sending, mut receiving) = (Duration::ZERO, Duration::ZERO);
     let started = Instant::now();
     while sent < frames_max {
-        if sent % FRAMES_PER_CLOCK_CHECK == 0 && started.elapsed() >= time_max {
+        if sent.is_multiple_of(FRAMES_PER_CLOCK_CHECK) && started.elapsed() >= time_max {
             break;
         }
         let payload = &payloads[sent % DISTINCT_FRAMES];

@@ -98,10 +98,10 @@ impl Transaction for CheckBatch {
             digest,
         } = self.batch;
         let key = confirmed_batch_key(&acquirer, &batch);
-        if let Some(earlier) = reader.get(Column::SpendBatches, &key)? {
-            if earlier.as_slice() != digest.as_bytes() {
-                return Ok((Err(BatchIdReused), WriteSet::new()));
-            }
+        if let Some(earlier) = reader.get(Column::SpendBatches, &key)?
+            && earlier.as_slice() != digest.as_bytes()
+        {
+            return Ok((Err(BatchIdReused), WriteSet::new()));
         }
         let mut writes = WriteSet::new();
         let outcomes = check_and_insert(&self.entries, reader, &mut writes)?;

@@ -330,13 +330,16 @@ pub struct FakeClearing {
     pub refuse_issuer: Mutex<Option<BankId>>,
     /// The number of the cycle new claims are counted in.
     pub cycle: AtomicU64,
-    /// Each confirmation counted: cycle number, issuer, acquirer, batch and totals.
-    counted: Mutex<Vec<(u64, BankId, BankId, BatchId, Vec<Amount>)>>,
+    /// Each confirmation counted.
+    counted: Mutex<Vec<Counted>>,
     /// The reports served to a participant catching up.
     reports: Mutex<Vec<SignedSettlementReport>>,
     /// How many times a participant asked for reports.
     pub reports_asked: AtomicU32,
 }
+
+/// A confirmation counted: cycle number, issuer, acquirer, batch and totals.
+type Counted = (u64, BankId, BankId, BatchId, Vec<Amount>);
 
 impl FakeClearing {
     fn new() -> Self {

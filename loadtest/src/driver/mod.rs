@@ -39,7 +39,7 @@ pub fn run_worker(
     let mut worker = Worker::new(shared, wallets);
     let mut rng = rand::rng();
     let stock_only = shared.workload.stock.only;
-    while !(stock_only && !worker.has_ready_work()) {
+    while !stock_only || worker.has_ready_work() {
         let Some(slot) = pacing.next() else { break };
         let began = slot.intended.unwrap_or_else(Instant::now);
         let wanted = shared.workload.mix.choose(rng.random::<f64>());

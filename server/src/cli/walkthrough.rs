@@ -19,7 +19,7 @@ use semper_server::config::Config;
 use semper_server::deployment;
 
 /// Value the operator credits the new wallet's account with, in minor units of its currency.
-const FUNDING_MINOR_UNITS: u64 = 100_00;
+const FUNDING_MINOR_UNITS: u64 = 100 * 100;
 
 /// What to try against, and how much.
 pub struct WalkthroughOptions {
@@ -127,7 +127,7 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     for (permission, result) in again.body().permissions.iter().zip(answer.results.iter()) {
         match result {
             DepositResult::Conflict { earlier }
-                if proves_double_spend(permission, &permission.body_digest(), &**earlier) =>
+                if proves_double_spend(permission, &permission.body_digest(), earlier) =>
             {
                 proven += 1
             }

@@ -75,7 +75,9 @@ fn environment_overrides_win_over_the_file() {
 
 #[test]
 fn a_bad_config_names_the_key_and_the_problem() {
-    let cases: [(&str, &[(&str, &str)], &str, &str); 9] = [
+    // Each: the config, the overrides, the key named and the problem told.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 9] = [
         (
             EMBEDDED_TOML,
             &[("SEMPER__HTTP__LISTEN", "nowhere")],

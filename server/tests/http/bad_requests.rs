@@ -40,7 +40,9 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
 
         // Past the tenths' withdraw window, inside their deposit window; then past that too.
         clock.set(f.tenth.fields().withdraw_until.plus_ms(1));
-        let late = f.wallet.withdraw(f.wallet.account, &[f.tenth.clone()]);
+        let late = f
+            .wallet
+            .withdraw(f.wallet.account, std::slice::from_ref(&f.tenth));
         let expired = vec![refused(
             "withdraw: a denomination past its withdraw window",
             withdraw(&late),

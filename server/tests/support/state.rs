@@ -11,7 +11,10 @@ use semper_storage::schema::Column;
 /// Every record of every column of every role's DB, by "who/column" (`who` is the caller's name
 /// for the node and the role, e.g. `embedded/issuer`).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Dump(BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>);
+pub struct Dump(BTreeMap<String, Records>);
+
+/// A column's records, keys and values, in key order.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
 
 impl Dump {
     /// The records of `roles`, filed under `who`; added to what the dump holds.

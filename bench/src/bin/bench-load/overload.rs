@@ -62,13 +62,21 @@ pub struct Cores {
     pub tester: f64,
 }
 
+/// A phase run while sampling the server's memory and both processes' CPU.
+struct SampledPhase {
+    report: LoadReport,
+    samples: Vec<(Instant, Usage)>,
+    /// When the timed phase started.
+    started: Instant,
+}
+
 /// Runs `config` (a timed phase is set on it) while sampling the server's memory and both
-/// processes' CPU; the samples come with the instant the timed phase started.
+/// processes' CPU.
 fn phase_with_usage(
     name: &str,
     server: &ServerProcess,
     mut config: LoadConfig,
-) -> anyhow::Result<(LoadReport, Vec<(Instant, Usage)>, Instant)> {
+) -> anyhow::Result<SampledPhase> {
     let duration = config
         .duration
         .context("a sampled phase needs a duration")?;
@@ -86,7 +94,11 @@ fn phase_with_usage(
         .ends()
         .map(|ends| ends - duration)
         .context("the phase never started its clock")?;
-    Ok((report?, samples, started))
+    Ok(SampledPhase {
+        report: report?,
+        samples,
+        started,
+    })
 }
 
 /// Runs the closed-loop withdrawal phase `config` against `server`: the sustainable rate, and
@@ -95,7 +107,11 @@ pub fn sustainable_withdrawals(
     server: &ServerProcess,
     config: LoadConfig,
 ) -> anyhow::Result<(LoadReport, Cores)> {
-    let (report, samples, started) = phase_with_usage("withdraw, closed loop", server, config)?;
+    let SampledPhase {
+        report,
+        samples,
+        started,
+    } = phase_with_usage("withdraw, closed loop", server, config)?;
     let clock = Duration::from_secs_f64(report.elapsed_s);
     let cores = cores_between(&samples, started, started + clock)
         .context("no CPU samples over the closed loop")?;
@@ -136,7 +152,11 @@ pub fn overload_run(
         .clamp(CALM_IN_FLIGHT, WORKERS_MAX);
     let before = server.memory();
     let config = withdrawals(target, flood_ops, clients, FLOOD_TIME, Some(FLOOD_STOCK));
-    let (flood, samples, started) = phase_with_usage(
+    let SampledPhase {
+        report: flood,
+        samples,
+        started,
+    } = phase_with_usage(
         &format!(
             "withdraw flood, open loop scheduled at {flood_ops:.0} requests/s \
              ({FLOOD_FACTOR}× the sustainable rate) by {clients} patient clients"

@@ -97,7 +97,7 @@ fn deposits(f: &Fixtures) -> Vec<Case> {
         j["body"]["permissions"] = Value::Array(vec![coin; 257]);
     });
     let other_body = merchant.deposit(vec![unspent.clone()]).body().clone();
-    let over_another = Signed::from_parts(other_body, f.deposited.signature().clone());
+    let over_another = Signed::from_parts(other_body, *f.deposited.signature());
     let elsewhere = wallet::sign_deposit_permission(
         f.unspent(),
         ContractHash([8; 32]),
@@ -215,7 +215,7 @@ fn coins(f: &Fixtures) -> Vec<Case> {
         let paid = f.pay(f.unspent(), merchant.id);
         let mut body = paid.body().clone();
         body.contract_hash = ContractHash([1; 32]);
-        Signed::from_parts(body, paid.signature().clone())
+        Signed::from_parts(body, *paid.signature())
     };
     let by_another_coin = Signed::sign(f.pay(f.unspent(), merchant.id).body().clone(), &f.coin_key);
     let forged = f.keyed_permission(eur("0.10"), |body| {

@@ -331,7 +331,7 @@ fn withdrawals(f: &Fixtures) -> Vec<Case> {
         j["body"]["coins"] = Value::Array(vec![coin; 257]);
     });
     let other_body = wallet.withdraw(account, &tenth).body().clone();
-    let over_another = Signed::from_parts(other_body, f.withdrawal.signature().clone());
+    let over_another = Signed::from_parts(other_body, *f.withdrawal.signature());
     let unknown = DenominationId([7; 32]);
     let with_extras = edited(&f.withdrawal, |j| {
         j["body"]["amount"] = json!("EUR:0.01");
@@ -388,13 +388,13 @@ fn withdrawals(f: &Fixtures) -> Vec<Case> {
         ),
         refused(
             "withdraw: a denomination not valid yet",
-            withdraw(&wallet.withdraw(account, &[f.later.clone()])),
+            withdraw(&wallet.withdraw(account, std::slice::from_ref(&f.later))),
             400,
             "denomination.not_yet_valid",
         ),
         refused(
             "withdraw: a revoked denomination",
-            withdraw(&wallet.withdraw(account, &[f.ten.clone()])),
+            withdraw(&wallet.withdraw(account, std::slice::from_ref(&f.ten))),
             410,
             "denomination.revoked",
         ),

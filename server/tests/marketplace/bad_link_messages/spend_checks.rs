@@ -124,7 +124,7 @@ fn envelope(f: &Fixtures) -> Vec<Case> {
 fn batches(f: &Fixtures) -> Vec<Case> {
     let paid = pay(&f.fresh, ACQUIRER_1);
     let fresh = batch(ACQUIRER_1, &f.key_1, vec![paid.clone()]);
-    let over_another = Signed::from_parts(fresh.body().clone(), f.checked.signature().clone());
+    let over_another = Signed::from_parts(fresh.body().clone(), *f.checked.signature());
     let strangers = batch(STRANGER, &f.stranger_key, vec![paid.clone()]);
     vec![
         Case::new(
@@ -169,7 +169,7 @@ fn coins(f: &Fixtures) -> Vec<Case> {
     let altered = {
         let mut body = paid.body().clone();
         body.contract_hash = ContractHash([6; 32]);
-        Signed::from_parts(body, paid.signature().clone())
+        Signed::from_parts(body, *paid.signature())
     };
     let dollars = "USD:1.00".parse().unwrap();
     let refusals = [

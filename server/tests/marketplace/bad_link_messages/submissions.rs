@@ -29,7 +29,7 @@ fn submissions(f: &Fixtures) -> Vec<Case> {
     let to_clearing = over(ACQUIRER_1, CLEARING);
     let (key_1, key_2) = (&f.key_1, &f.key_2);
     let other = submission(ACQUIRER_1, key_1, vec![f.owed_to_2.clone()]);
-    let over_another = Signed::from_parts(other.body().clone(), f.claimed.signature().clone());
+    let over_another = Signed::from_parts(other.body().clone(), *f.claimed.signature());
     let strangers = submission(STRANGER, &f.stranger_key, vec![f.confirmed.clone()]);
     let mut over_bound = Writer::new();
     over_bound.domain::<LinkRequest>();
@@ -140,7 +140,7 @@ fn confirmations(f: &Fixtures) -> Vec<Case> {
         let mut entries = body.entries.to_vec();
         entries[0].amount = eur("100.00");
         body.entries = BoundedVec::new(entries).unwrap();
-        Signed::from_parts(body, f.confirmed.signature().clone())
+        Signed::from_parts(body, *f.confirmed.signature())
     };
     let max = Amount::from_minor_units(Currency::new("EUR").unwrap(), u64::MAX);
     let dollar = "USD:1.00".parse().unwrap();
