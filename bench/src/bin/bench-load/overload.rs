@@ -62,6 +62,13 @@ pub struct Cores {
     pub tester: f64,
 }
 
+impl Cores {
+    /// `coins_per_s` served on these cores, per server core-second.
+    fn per_server_core(&self, coins_per_s: f64) -> f64 {
+        coins_per_s / self.server.max(f64::MIN_POSITIVE)
+    }
+}
+
 /// A phase run while sampling the server's memory and both processes' CPU.
 struct SampledPhase {
     report: LoadReport,
@@ -202,18 +209,15 @@ pub fn overload_run(
     let steady = per_steady_second(steady_seconds.iter().map(|s| s.coins).sum());
     let steady_attempts =
         per_steady_second(steady_seconds.iter().map(|s| s.ops).sum()) + steady_retries;
-    // Each second's attempts: its operations ended, and its retries (sampled every 250 ms).
-    let attempts_each_second: Vec<f64> = steady_seconds
+    // The second of fewest attempts: its operations ended, and its retries (sampled every
+    // 250 ms).
+    let fewest_attempts = steady_seconds
         .iter()
         .filter_map(|s| {
             let from = started + Duration::from_secs(s.second);
             let retries = retries_between(&samples, from, from + Duration::from_secs(1))?;
             Some(s.ops as f64 + retries)
         })
-        .collect();
-    let fewest_attempts = attempts_each_second
-        .iter()
-        .copied()
         .fold(f64::INFINITY, f64::min);
     let attempts = flood.total.ops + flood.retries;
     let peak_rss_kib = samples
@@ -272,18 +276,18 @@ pub fn overload_run(
         STEADY.end,
         flood.failures.values().sum::<u64>()
     );
+    let per_core = steady_cpu.per_server_core(steady);
+    let per_core_closed = sustainable_cores.per_server_core(sustainable_coins_per_s);
     println!(
         "  CPU in those seconds (of 2 cores): the server {:.2} cores, the tester {:.2} (its \
-         clients on the same machine); coins served per server core-second {:.0}, against {:.0} \
-         in the closed loop (server {:.2} cores, tester {:.2}): {:.2} of it",
+         clients on the same machine); coins served per server core-second {per_core:.0}, \
+         against {per_core_closed:.0} in the closed loop (server {:.2} cores, tester {:.2}): \
+         {:.2} of it",
         steady_cpu.server,
         steady_cpu.tester,
-        steady / steady_cpu.server.max(f64::MIN_POSITIVE),
-        sustainable_coins_per_s / sustainable_cores.server.max(f64::MIN_POSITIVE),
         sustainable_cores.server,
         sustainable_cores.tester,
-        (steady / steady_cpu.server.max(f64::MIN_POSITIVE))
-            / (sustainable_coins_per_s / sustainable_cores.server.max(f64::MIN_POSITIVE)),
+        per_core / per_core_closed,
     );
     println!(
         "  server RSS: {:.1} MiB before the flood, peak {:.1} MiB during it ({} samples)",
