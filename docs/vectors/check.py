@@ -205,6 +205,13 @@ def main():
                 assert key.sign(encoding).hex() == v["signature"], f"{name}: signature"
                 assert (encoding + bytes.fromhex(v["signature"])).hex() == v["signed_encoding"]
             checked += 1
+    submission_signed = bytes.fromhex(load("settlement-submission")["vectors"][0]["signed_encoding"])
+    for v in load("link-request")["vectors"]:
+        kind = v["value"]["kind"]
+        fields = {0: b"", 2: submission_signed,
+                  3: u64(v["value"].get("after_sequence", 0)) + u32(v["value"].get("limit", 0))}[kind]
+        assert (header("semper/link-request") + u8(kind) + fields).hex() == v["encoding"], v["name"]
+        checked += 1
     denomination_id = load("denomination")["vectors"][0]["sha256"]
     check_coins(keys, denomination_id)
     print(f"{checked} vectors and the blind RSA steps check out")
