@@ -212,6 +212,17 @@ def main():
                   3: u64(v["value"].get("after_sequence", 0)) + u32(v["value"].get("limit", 0))}[kind]
         assert (header("semper/link-request") + u8(kind) + fields).hex() == v["encoding"], v["name"]
         checked += 1
+    for v in load("ed25519")["vectors"]:
+        if "signature" not in v:
+            continue  # key parsing: `cryptography` does not expose the point checks of §6.1
+        key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(v["public_key"]))
+        try:
+            key.verify(bytes.fromhex(v["signature"]), bytes.fromhex(v["message"]))
+            verdict = "ok"
+        except Exception:
+            verdict = "refused"
+        assert (verdict == "ok") == (v["expected"] == "ok"), v["name"]
+        checked += 1
     denomination_id = load("denomination")["vectors"][0]["sha256"]
     check_coins(keys, denomination_id)
     print(f"{checked} vectors and the blind RSA steps check out")

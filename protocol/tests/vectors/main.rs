@@ -10,6 +10,7 @@
 
 mod banks;
 mod blind;
+mod ed25519;
 mod fixtures;
 mod out;
 mod wallet;
@@ -37,6 +38,7 @@ fn computed() -> Vec<(&'static str, Value)> {
     let mut files = vec![
         ("keys", wallet::keys(&parties, &rsa)),
         ("primitives", wallet::primitives()),
+        ("ed25519", ed25519::file(&parties)),
         ("denomination", denomination_file),
         ("denomination-set", set_file),
     ];
