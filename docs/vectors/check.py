@@ -223,6 +223,26 @@ def main():
             verdict = "refused"
         assert (verdict == "ok") == (v["expected"] == "ok"), v["name"]
         checked += 1
+    # A conflict's proof (§10.4): same coin, another body digest, signed by the coin's key.
+    paid = load("deposit-permission")["vectors"][0]["value"]
+    for result in load("deposit-response")["vectors"][1]["value"]["results"]:
+        if result["result"] != "conflict":
+            continue
+        earlier = result["earlier"]
+        assert earlier["body"]["coin"]["denomination"] == paid["coin"]["denomination"]
+        assert earlier["body"]["coin"]["public_key"] == paid["coin"]["public_key"]
+        assert hashlib.sha256(permission(earlier["body"])).digest() != hashlib.sha256(permission(paid)).digest()
+        ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(paid["coin"]["public_key"])).verify(
+            bytes.fromhex(earlier["signature"]), permission(earlier["body"]))
+    # A settlement report's net positions are the netting of its obligations (§7.15).
+    for v in load("settlement-report")["vectors"]:
+        net = {}
+        for o in v["value"]["obligations"]:
+            code, minor = o["amount"].split(":")[0], int.from_bytes(amount(o["amount"])[3:], "big")
+            net[(o["issuer"], code)] = net.get((o["issuer"], code), 0) - minor
+            net[(o["acquirer"], code)] = net.get((o["acquirer"], code), 0) + minor
+        expected = [{"bank": b, "currency": c, "net_minor_units": n} for (b, c), n in sorted(net.items()) if n]
+        assert v["value"]["net_positions"] == expected
     denomination_id = load("denomination")["vectors"][0]["sha256"]
     check_coins(keys, denomination_id)
     print(f"{checked} vectors and the blind RSA steps check out")
