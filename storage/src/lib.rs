@@ -1,4 +1,5 @@
-//! semper's storage layer on RocksDB: one DB per role, a column family per kind of record, atomic
+//! semper's storage layer: one store per role behind one backend interface ([`backend`]; RocksDB
+//! is the embedded default), a column family per kind of record, atomic
 //! check-and-insert of spent coins, an account ledger with its journal, idempotent withdrawals,
 //! the acquirer's merchants, deposits and settlement outbox, durable group commit, the clearing
 //! house's claims, cycles and reports, the settlement reports a participant receives with their
@@ -6,10 +7,11 @@
 //!
 //! Every state change is a [`commit::Transaction`]: a pure function from what it reads to what it
 //! writes and answers. One committer thread applies transactions in order, so check-then-write is
-//! never raced, gathers a group of them into one `WriteBatch`, writes it with a single WAL fsync,
-//! and only then answers each. Nothing is acknowledged before it is durable.
+//! never raced, gathers a group of them into one atomic write made durable once (one WAL fsync
+//! on RocksDB), and only then answers each. Nothing is acknowledged before it is durable.
 
 pub mod acquirer;
+pub mod backend;
 pub mod clearing;
 pub mod commit;
 pub mod confirmed_batches;

@@ -1,12 +1,9 @@
-//! Opening a role's DB, checking its schema, and reading from it.
+//! Opening a role's store, checking its schema, and reading from it.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
-};
-
+use crate::backend::{Backend, Change, RocksBackend};
 use crate::error::StorageError;
 use crate::memory;
 use crate::schema::{Column, META_ROLE, META_SCHEMA_VERSION, SCHEMA_VERSION};
@@ -39,43 +36,29 @@ impl Role {
     }
 }
 
-/// An open DB. Cheap to clone; RocksDB itself is safe to read from many threads.
+/// An open store: a role's records in one backend. Cheap to clone; every backend is safe to read
+/// from many threads.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<DB>,
+    backend: Arc<dyn Backend>,
     role: Role,
     spent_filter: Arc<SpentFilter>,
 }
 
 impl Store {
-    /// Opens (or creates) the DB of `role` at `path`, and checks its schema version and role.
+    /// Opens (or creates) the RocksDB of `role` at `path`, and checks its schema version and role.
     ///
     /// Everything a node needs is recovered from the DB itself: RocksDB replays its WAL, and no
     /// state lives outside it.
     pub fn open(path: &Path, role: Role) -> Result<Self, StorageError> {
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        options.set_paranoid_checks(true);
-        memory::bound_db(&mut options);
-        let cache = memory::block_cache();
-        // A newer schema may have added column families: open them too, so the version check
-        // below can give a clear answer instead of RocksDB's refusal.
-        let mut names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_owned()).collect();
-        if let Ok(existing) = DB::list_cf(&options, path) {
-            for name in existing {
-                if name != "default" && !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-        }
-        let descriptors = names.iter().map(|name| {
-            let column = Column::ALL.iter().find(|c| c.name() == name);
-            ColumnFamilyDescriptor::new(name, memory::column_options(column.copied(), &cache))
-        });
-        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
+        Self::with_backend(Arc::new(RocksBackend::open(path)?), role)
+    }
+
+    /// The store of `role` over `backend`: checks (or, when empty, writes) its schema version and
+    /// role, and loads what is kept in memory.
+    pub fn with_backend(backend: Arc<dyn Backend>, role: Role) -> Result<Self, StorageError> {
         let store = Self {
-            db: Arc::new(db),
+            backend,
             role,
             // Only issuers keep a spent set.
             spent_filter: Arc::new(SpentFilter::new(if role == Role::Issuer {
@@ -91,13 +74,18 @@ impl Store {
 
     fn check_schema(&self) -> Result<(), StorageError> {
         match self.get(Column::Meta, META_SCHEMA_VERSION)? {
-            None => {
-                let mut batch = WriteBatch::default();
-                let meta = self.column(Column::Meta)?;
-                batch.put_cf(meta, META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes());
-                batch.put_cf(meta, META_ROLE, self.role.name());
-                self.write_synced(batch)
-            }
+            None => self.write_synced(&[
+                (
+                    Column::Meta,
+                    META_SCHEMA_VERSION.to_vec(),
+                    Some(SCHEMA_VERSION.to_be_bytes().to_vec()),
+                ),
+                (
+                    Column::Meta,
+                    META_ROLE.to_vec(),
+                    Some(self.role.name().as_bytes().to_vec()),
+                ),
+            ]),
             Some(bytes) => {
                 let version = <[u8; 4]>::try_from(bytes.as_slice())
                     .map(u32::from_be_bytes)
@@ -125,14 +113,9 @@ impl Store {
 
     /// Fills the spent filter from the spent-coin column.
     fn load_spent_filter(&self) -> Result<(), StorageError> {
-        let iterator = self
-            .db
-            .iterator_cf(self.column(Column::SpentCoins)?, IteratorMode::Start);
-        for item in iterator {
-            let (key, _) = item?;
-            self.spent_filter.insert(&key);
-        }
-        Ok(())
+        let filter = &self.spent_filter;
+        self.backend
+            .for_each_key(Column::SpentCoins, &mut |key| filter.insert(key))
     }
 
     /// The in-memory filter of spent coins.
@@ -140,19 +123,19 @@ impl Store {
         &self.spent_filter
     }
 
-    /// What RocksDB holds in memory for this DB now.
+    /// What the backend holds in memory for this store now.
     pub fn memory_usage(&self) -> memory::MemoryUsage {
-        memory::usage(&self.db)
+        self.backend.memory_usage()
     }
 
-    /// The role this DB belongs to.
+    /// The role this store belongs to.
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// Reads one record.
     pub fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.db.get_cf(self.column(column)?, key)?)
+        self.backend.get(column, key)
     }
 
     /// Reads many records of one column in one call.
@@ -161,12 +144,7 @@ impl Store {
         column: Column,
         keys: &[&[u8]],
     ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
-        let handle = self.column(column)?;
-        self.db
-            .batched_multi_get_cf(handle, keys.iter().copied(), false)
-            .into_iter()
-            .map(|value| Ok(value?.map(|slice| slice.to_vec())))
-            .collect()
+        self.backend.multi_get(column, keys)
     }
 
     /// Up to `limit` records whose key starts with `prefix`, in key order.
@@ -176,19 +154,7 @@ impl Store {
         prefix: &[u8],
         limit: usize,
     ) -> Result<Records, StorageError> {
-        let iterator = self.db.iterator_cf(
-            self.column(column)?,
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        let mut records = Vec::new();
-        for item in iterator {
-            let (key, value) = item?;
-            if !key.starts_with(prefix) || records.len() == limit {
-                break;
-            }
-            records.push((key.into_vec(), value.into_vec()));
-        }
-        Ok(records)
+        self.backend.scan_prefix(column, prefix, limit)
     }
 
     /// Up to `limit` records from key `start` on, in key order.
@@ -198,29 +164,11 @@ impl Store {
         start: &[u8],
         limit: usize,
     ) -> Result<Records, StorageError> {
-        let iterator = self.db.iterator_cf(
-            self.column(column)?,
-            IteratorMode::From(start, Direction::Forward),
-        );
-        let mut records = Vec::new();
-        for item in iterator.take(limit) {
-            let (key, value) = item?;
-            records.push((key.into_vec(), value.into_vec()));
-        }
-        Ok(records)
+        self.backend.scan_from(column, start, limit)
     }
 
-    /// Writes `batch` atomically and waits for the WAL fsync.
-    pub fn write_synced(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        let mut options = WriteOptions::default();
-        options.set_sync(true);
-        Ok(self.db.write_opt(batch, &options)?)
-    }
-
-    /// The RocksDB handle of `column`.
-    pub fn column(&self, column: Column) -> Result<&rocksdb::ColumnFamily, StorageError> {
-        self.db
-            .cf_handle(column.name())
-            .ok_or_else(|| StorageError::Rocks(format!("column family {} missing", column.name())))
+    /// Applies `changes` atomically, in order, and returns once they are durable.
+    pub fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
+        self.backend.write_synced(changes)
     }
 }

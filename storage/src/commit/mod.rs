@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use rocksdb::WriteBatch;
 
 pub use reader::GroupReader;
 pub use writes::WriteSet;
@@ -190,24 +189,21 @@ fn run(
         }
         let count = jobs.len() as u64;
         let mut reader = GroupReader::new(&store);
-        let mut batch = WriteBatch::default();
+        let mut changes = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
-        let mut staged = Ok(());
         let last = jobs.len() - 1;
         for (index, job) in jobs.into_iter().enumerate() {
             let (writes, reply) = job(&reader);
-            if staged.is_ok() {
-                // The last transaction's writes are read by no one in the group: no overlay.
-                let later_readers = (index < last).then_some(&mut reader);
-                staged = writes.stage(&store, &mut batch, later_readers);
-            }
+            // The last transaction's writes are read by no one in the group: no overlay.
+            let later_readers = (index < last).then_some(&mut reader);
+            writes.stage(&mut changes, later_readers);
             replies.push(reply);
         }
         let started = Instant::now();
-        let (written, synced) = match staged {
-            Ok(()) if batch.is_empty() => (Ok(()), false),
-            Ok(()) => (store.write_synced(batch), true),
-            Err(error) => (Err(error), false),
+        let (written, synced) = if changes.is_empty() {
+            (Ok(()), false)
+        } else {
+            (store.write_synced(&changes), true)
         };
         let write = started.elapsed();
         stats.write_us.fetch_add(write.as_micros() as u64, Relaxed);

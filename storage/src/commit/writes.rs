@@ -1,18 +1,15 @@
 //! What a transaction writes.
 
-use rocksdb::WriteBatch;
-
 use super::reader::GroupReader;
-use crate::error::StorageError;
+use crate::backend::Change;
 use crate::schema::Column;
-use crate::store::Store;
 
-/// The records one transaction writes or deletes; all of a group's go into one atomic
-/// `WriteBatch`, in the order given.
+/// The records one transaction writes or deletes; all of a group's are written in one atomic,
+/// durable write, in the order given.
 #[derive(Debug, Default)]
 pub struct WriteSet {
     /// Each record's new value; `None` deletes it.
-    changes: Vec<(Column, Vec<u8>, Option<Vec<u8>>)>,
+    changes: Vec<Change>,
 }
 
 impl WriteSet {
@@ -36,23 +33,14 @@ impl WriteSet {
         self.changes.is_empty()
     }
 
-    /// Adds the writes to the group's batch and, when later transactions of the group will read
-    /// (`reader` is given), makes them visible to those through it.
-    pub(super) fn stage(
-        self,
-        store: &Store,
-        batch: &mut WriteBatch,
-        mut reader: Option<&mut GroupReader<'_>>,
-    ) -> Result<(), StorageError> {
+    /// Adds the writes to the group's changes and, when later transactions of the group will
+    /// read (`reader` is given), makes them visible to those through it.
+    pub(super) fn stage(self, group: &mut Vec<Change>, mut reader: Option<&mut GroupReader<'_>>) {
         for (column, key, value) in self.changes {
-            match &value {
-                Some(value) => batch.put_cf(store.column(column)?, &key, value),
-                None => batch.delete_cf(store.column(column)?, &key),
-            }
             if let Some(reader) = reader.as_mut() {
-                reader.overlay(column, key, value);
+                reader.overlay(column, key.clone(), value.clone());
             }
+            group.push((column, key, value));
         }
-        Ok(())
     }
 }
