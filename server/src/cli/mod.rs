@@ -34,8 +34,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         let deployment = Deployment::start(config, Arc::new(SystemClock), render)
             .await
             .context("semper did not start")?;
+        // Listening before the summary: a caller that signals once it reads the summary must
+        // not meet the default action (SIGHUP's ends the process).
+        let signals = Signals::listen()?;
         print_summary(config, &deployment);
-        let signal = serve_until_stopped(&deployment).await?;
+        let signal = serve_until_stopped(&deployment, signals).await?;
         tracing::info!(signal, "stopping: intake first, then the banks");
         println!("{signal}: stopping (intake first, then each bank)...");
         match tokio::time::timeout(grace, deployment.stop()).await {
@@ -84,12 +87,35 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("installing the logger: {error}"))
 }
 
+/// The signals `run` handles.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening for SIGTERM, SIGINT and SIGHUP.
+    fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            hangup: signal(SignalKind::hangup()).context("listening for SIGHUP")?,
+        })
+    }
+}
+
 /// Reloads on each SIGHUP until SIGTERM or SIGINT, and names the signal that stops it.
-async fn serve_until_stopped(deployment: &Deployment) -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+async fn serve_until_stopped(
+    deployment: &Deployment,
+    signals: Signals,
+) -> anyhow::Result<&'static str> {
+    let Signals {
+        mut terminate,
+        mut interrupt,
+        mut hangup,
+    } = signals;
     let name = loop {
         tokio::select! {
             _ = terminate.recv() => break "SIGTERM",
