@@ -1,5 +1,6 @@
 //! A bank's private keys on disk, whatever its roles: one file each, readable by the owner only,
-//! written atomically. Key bytes never reach a log, an error message or a metric.
+//! written atomically. Key bytes never reach a log, an error message or a metric, and the bytes
+//! read from a file are wiped once the key is made from them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -10,6 +11,7 @@ use rand::CryptoRng;
 use semper_protocol::crypto::blind_rsa::DenominationSecretKey;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::ids::DenominationId;
+use zeroize::Zeroizing;
 
 /// Owner read/write only.
 const KEY_FILE_MODE: u32 = 0o600;
@@ -17,6 +19,8 @@ const KEY_FILE_MODE: u32 = 0o600;
 const KEY_DIR_MODE: u32 = 0o700;
 /// Where an issuer's denomination keys go, under the key directory.
 const DENOMINATIONS_DIR: &str = "denominations";
+/// The largest key file read: an Ed25519 seed is 32 bytes, an RSA-3072 key in DER under 2 KiB.
+const KEY_FILE_MAX_BYTES: u64 = 16 * 1024;
 
 /// Why a key could not be stored or loaded. Each variant has a stable [`KeyStoreError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,12 +101,11 @@ impl KeyStore {
             write_secret(&path, key.to_seed().as_slice())?;
         }
         let bytes = read_secret(&path)?;
-        let seed: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| KeyStoreError::Invalid {
+        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().map_err(
+            |_| KeyStoreError::Invalid {
                 path: path.display().to_string(),
-            })?;
+            },
+        )?);
         Ok(SigningKey::from_seed(&seed))
     }
 
@@ -167,9 +170,10 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
     Ok(())
 }
 
-/// Reads a key file, refusing one that others can read.
-fn read_secret(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
-    let mut file = File::open(path).map_err(|error| match error.kind() {
+/// Reads a key file, refusing one that others can read, into one buffer wiped when dropped. The
+/// buffer is allocated whole first: a growing one would leave unwiped copies in freed memory.
+fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    let file = File::open(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => KeyStoreError::Missing {
             path: path.display().to_string(),
         },
@@ -187,7 +191,45 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
             mode,
         });
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(io_error(path))?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(KEY_FILE_MAX_BYTES as usize + 1));
+    file.take(KEY_FILE_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error(path))?;
+    if bytes.len() as u64 > KEY_FILE_MAX_BYTES {
+        return Err(KeyStoreError::Invalid {
+            path: path.display().to_string(),
+        });
+    }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (KeyStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("semper-keystore-{}", rand::random::<u64>()));
+        (KeyStore::open(&dir).unwrap(), dir)
+    }
+
+    #[test]
+    fn a_key_reads_back_and_a_file_past_the_bound_or_open_to_others_is_refused() {
+        let (keys, dir) = store();
+        let made = keys.signing_key("bank", &mut rand::rng()).unwrap();
+        let read = keys.signing_key("bank", &mut rand::rng()).unwrap();
+        assert_eq!(read.verifying_key(), made.verifying_key());
+
+        let path = dir.join("bank.ed25519");
+        let read = read_secret(&path).unwrap();
+        assert_eq!(read.as_slice(), made.to_seed().as_slice());
+
+        write_secret(&path, &vec![7; KEY_FILE_MAX_BYTES as usize + 1]).unwrap();
+        let error = keys.signing_key("bank", &mut rand::rng()).unwrap_err();
+        assert_eq!(error.code(), "keystore.invalid");
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let error = keys.signing_key("bank", &mut rand::rng()).unwrap_err();
+        assert_eq!(error.code(), "keystore.too_open");
+        fs::remove_dir_all(dir).unwrap();
+    }
 }

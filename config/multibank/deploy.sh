@@ -5,6 +5,11 @@
 #                                            emulated OC-3c ATM circuits (config/multibank-atm/)
 #   config/multibank/deploy.sh stop     SIGTERM each, and wait for it to exit
 #   config/multibank/deploy.sh status   which are running
+#   config/multibank/deploy.sh rotate BANK   rotate BANK's link certificate while all five run
+#                                            (SECURITY.md, "Rotating a link certificate"): the
+#                                            next certificate on its card, every bank reloads
+#                                            (SIGHUP); then the next made current, BANK reloads
+#                                            first, then the others
 # Data, logs and pid files go under ./data/multibank. SEMPER_BIN names the binary to run
 # [default: builds and runs target/release/semper via cargo].
 set -euo pipefail
@@ -14,6 +19,7 @@ BANKS=(clearing issuer-1 issuer-2 acquirer-1 acquirer-2)
 STATE=./data/multibank
 STOP_WAIT_S=30
 START_WAIT_S=60
+RELOAD_WAIT_S=30
 
 semper_bin() {
     if [[ -n ${SEMPER_BIN:-} ]]; then
@@ -99,6 +105,54 @@ stop() {
     done
 }
 
+# Sends SIGHUP to a running bank and waits until it prints that it reloaded; fails if it says
+# the reload failed (it then runs on with what it had).
+reload() {
+    local bank=$1 pidfile=$STATE/pids/$1 out=$STATE/logs/$1.out
+    if ! [[ -f $pidfile ]] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        echo "$bank is not running" >&2
+        exit 1
+    fi
+    local before waited=0
+    before=$(grep -c '^SIGHUP:' "$out" || true)
+    kill -HUP "$(cat "$pidfile")"
+    until (($(grep -c '^SIGHUP:' "$out" || true) > before)); do
+        if ((waited >= RELOAD_WAIT_S * 10)); then
+            echo "$bank did not reload; see $STATE/logs/$bank.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    local said
+    said=$(grep '^SIGHUP:' "$out" | tail -n1)
+    echo "$bank: $said"
+    if [[ $said != *reloaded* ]]; then
+        echo "$bank refused the reload; fix what it says and run the step again" >&2
+        exit 1
+    fi
+}
+
+rotate() {
+    local rotated=$1 bin
+    if ! printf '%s\n' "${BANKS[@]}" | grep -qx "$rotated"; then
+        echo "no bank $rotated; the banks are ${BANKS[*]}" >&2
+        exit 2
+    fi
+    bin=$(semper_bin)
+    "$bin" identity rotate --config "$(config_of "$rotated")"
+    for bank in "${BANKS[@]}"; do
+        reload "$bank"
+    done
+    "$bin" identity rotate --config "$(config_of "$rotated")" --finish
+    # The rotated bank presents its new certificate first; its peers then drop the old one.
+    reload "$rotated"
+    for bank in "${BANKS[@]}"; do
+        [[ $bank == "$rotated" ]] || reload "$bank"
+    done
+    echo "$rotated: link certificate rotated"
+}
+
 status() {
     for bank in "${BANKS[@]}"; do
         local pidfile=$STATE/pids/$bank
@@ -110,10 +164,16 @@ status() {
     done
 }
 
-if [[ ${2:-} == --atm ]]; then
+USAGE="usage: $0 start [--atm] | stop | status | rotate BANK"
+if [[ ${1:-} == rotate ]]; then
+    [[ -n ${2:-} ]] || {
+        echo "$USAGE" >&2
+        exit 2
+    }
+elif [[ ${2:-} == --atm ]]; then
     CARRIER=atm
 elif [[ -n ${2:-} ]]; then
-    echo "usage: $0 start [--atm] | stop | status" >&2
+    echo "$USAGE" >&2
     exit 2
 fi
 
@@ -121,8 +181,9 @@ case ${1:-} in
 start) start ;;
 stop) stop ;;
 status) status ;;
+rotate) rotate "$2" ;;
 *)
-    echo "usage: $0 start [--atm] | stop | status" >&2
+    echo "$USAGE" >&2
     exit 2
     ;;
 esac

@@ -1,21 +1,21 @@
-//! A bank's TLS identity: a self-signed certificate naming the bank, and its private key.
+//! A bank's TLS identity: a self-signed certificate naming the bank, and its private key; one
+//! handle shared by a node's link server and links, so that a rotation replaces it for all.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, RwLock};
 
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::sign::CertifiedKey;
 use semper_protocol::ids::BankId;
+use zeroize::Zeroizing;
 
 use crate::pem_file;
-
-/// How far back a new certificate's validity starts, so that a peer whose clock is behind
-/// accepts it at once.
-const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(60 * 60);
+use crate::validity::Validity;
 
 /// Why an identity could not be made, saved or loaded. Each variant has a stable
 /// [`IdentityError::code`].
@@ -85,26 +85,6 @@ impl IdentityError {
     }
 }
 
-/// A certificate's validity window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Validity {
-    /// The first moment the certificate is valid.
-    pub not_before: SystemTime,
-    /// The last moment the certificate is valid.
-    pub not_after: SystemTime,
-}
-
-impl Validity {
-    /// A window from now (less an hour for clock skew) for `lifetime`.
-    pub fn starting_now(lifetime: Duration) -> Self {
-        let now = SystemTime::now();
-        Self {
-            not_before: now.checked_sub(CLOCK_SKEW_ALLOWANCE).unwrap_or(now),
-            not_after: now + lifetime,
-        }
-    }
-}
-
 /// The DNS name a bank's certificate carries in its subject alternative name, and the name a
 /// client asks for: `<bank id in hex>.bank.semper`.
 pub fn bank_dns_name(bank: BankId) -> String {
@@ -121,11 +101,26 @@ pub(crate) fn certificate_names_bank(
     Ok(cert.verify_is_valid_for_subject_name(&name).is_ok())
 }
 
-/// A bank's certificate and private key. Its `Debug` never shows the key.
+/// A bank's link identity: its certificate and private key. Its `Debug` never shows the key.
+///
+/// Clones share one identity: a node hands clones to its link server and to each of its links,
+/// and [`Identity::replace`] (a certificate rotation) changes what all of them present to
+/// connections made from then on. Connections already up keep the certificate they were
+/// authenticated with.
+#[derive(Clone)]
 pub struct Identity {
     bank: BankId,
+    current: Arc<RwLock<Arc<Credentials>>>,
+}
+
+/// One certificate with its private key, checked to belong together.
+struct Credentials {
     certificate: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
+    /// Wiped when the last copy of this certificate's credentials goes.
+    key: Zeroizing<PrivateKeyDer<'static>>,
+    /// What rustls presents and signs the handshake with.
+    certified: Arc<CertifiedKey>,
+    validity: Validity,
 }
 
 impl Identity {
@@ -150,7 +145,7 @@ impl Identity {
         ];
         let certificate = params.self_signed(&key).map_err(generate)?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        Self::checked(bank, certificate.der().clone(), key)
+        Self::checked(bank, certificate.der().clone(), Zeroizing::new(key))
     }
 
     /// Loads an identity from a certificate PEM file and a private key PEM file.
@@ -165,7 +160,8 @@ impl Identity {
 
     /// Saves the certificate (replacing the file) and the private key (a new file, mode 0600).
     pub fn save(&self, certificate: &Path, key: &Path) -> Result<(), IdentityError> {
-        pem_file::save_private_key(key, &self.key_pem())?;
+        let credentials = self.credentials();
+        pem_file::save_private_key(key, &key_pem(&credentials.key))?;
         pem_file::save_certificate(certificate, &self.certificate_pem())
     }
 
@@ -174,64 +170,96 @@ impl Identity {
         self.bank
     }
 
-    /// The certificate, DER-encoded: what peers pin.
-    pub fn certificate(&self) -> &CertificateDer<'static> {
-        &self.certificate
+    /// The certificate presented now, DER-encoded: what peers pin.
+    pub fn certificate(&self) -> CertificateDer<'static> {
+        self.credentials().certificate.clone()
+    }
+
+    /// The validity window of the certificate presented now.
+    pub fn validity(&self) -> Validity {
+        self.credentials().validity
     }
 
     /// The certificate as PEM text, to hand to peers for their trust lists.
     pub fn certificate_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE", self.certificate.as_ref()))
+        pem::encode(&pem::Pem::new(
+            "CERTIFICATE",
+            self.credentials().certificate.as_ref(),
+        ))
     }
 
-    /// A copy of the private key, for a TLS configuration.
-    pub(crate) fn private_key(&self) -> PrivateKeyDer<'static> {
-        self.key.clone_key()
+    /// Makes every clone of this identity present `next`'s certificate and key from now on,
+    /// e.g. after a rotation; refuses an identity of another bank.
+    pub fn replace(&self, next: &Identity) -> Result<(), IdentityError> {
+        if next.bank != self.bank {
+            return Err(IdentityError::WrongBank { bank: self.bank });
+        }
+        let next = next.credentials();
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+        Ok(())
     }
 
-    fn key_pem(&self) -> String {
-        let tag = match &self.key {
-            PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
-            PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-            _ => "PRIVATE KEY",
-        };
-        pem::encode(&pem::Pem::new(tag, self.key.secret_der()))
+    /// The certificate and key rustls presents now.
+    pub(crate) fn certified_key(&self) -> Arc<CertifiedKey> {
+        self.credentials().certified.clone()
+    }
+
+    fn credentials(&self) -> Arc<Credentials> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn checked(
         bank: BankId,
         certificate: CertificateDer<'static>,
-        key: PrivateKeyDer<'static>,
+        key: Zeroizing<PrivateKeyDer<'static>>,
     ) -> Result<Self, IdentityError> {
         if !certificate_names_bank(&certificate, bank).map_err(IdentityError::BadCertificate)? {
             return Err(IdentityError::WrongBank { bank });
         }
-        let provider = rustls::crypto::ring::default_provider();
-        rustls::sign::CertifiedKey::from_der(vec![certificate.clone()], key.clone_key(), &provider)
+        let validity = Validity::of_certificate(&certificate).ok_or_else(|| {
+            IdentityError::BadCertificate("its validity window is unreadable".to_owned())
+        })?;
+        // Parsed from a borrowed key, so that no unwiped copy of the key is made here.
+        let signer = rustls::crypto::ring::sign::any_supported_type(&key)
             .map_err(|e| IdentityError::KeyMismatch(e.to_string()))?;
+        let certified = CertifiedKey::new(vec![certificate.clone()], signer);
+        match certified.keys_match() {
+            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
+            Err(e) => return Err(IdentityError::KeyMismatch(e.to_string())),
+        }
         Ok(Self {
             bank,
-            certificate,
-            key,
+            current: Arc::new(RwLock::new(Arc::new(Credentials {
+                certificate,
+                key,
+                certified: Arc::new(certified),
+                validity,
+            }))),
         })
     }
 }
 
-impl Clone for Identity {
-    fn clone(&self) -> Self {
-        Self {
-            bank: self.bank,
-            certificate: self.certificate.clone(),
-            key: self.key.clone_key(),
-        }
-    }
+/// A private key as PEM text, wiped once written.
+fn key_pem(key: &PrivateKeyDer<'_>) -> Zeroizing<String> {
+    let tag = match key {
+        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+        _ => "PRIVATE KEY",
+    };
+    Zeroizing::new(pem::encode(&pem::Pem::new(tag, key.secret_der())))
 }
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identity")
             .field("bank", &self.bank)
-            .field("certificate_bytes", &self.certificate.len())
+            .field("certificate_bytes", &self.credentials().certificate.len())
             .field("key", &"<redacted>")
             .finish()
     }
@@ -240,6 +268,7 @@ impl fmt::Debug for Identity {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, SystemTime};
 
     use super::*;
 
@@ -266,7 +295,10 @@ mod tests {
 
         let loaded = Identity::load(bank(1), &cert, &key).unwrap();
         assert_eq!(loaded.certificate(), identity.certificate());
-        assert_eq!(loaded.key.secret_der(), identity.key.secret_der());
+        assert_eq!(
+            loaded.credentials().key.secret_der(),
+            identity.credentials().key.secret_der()
+        );
 
         let err = Identity::load(bank(2), &cert, &key).unwrap_err();
         assert_eq!(err.code(), "identity.wrong_bank");
@@ -313,7 +345,7 @@ mod tests {
             Identity::generate(bank(5), Validity::starting_now(Duration::from_secs(60))).unwrap();
         let debug = format!("{identity:?}");
         assert!(debug.contains("<redacted>"));
-        assert!(!debug.contains(&format!("{:?}", identity.key.secret_der())));
+        assert!(!debug.contains(&format!("{:?}", identity.credentials().key.secret_der())));
     }
 
     #[test]
@@ -327,5 +359,27 @@ mod tests {
             Identity::generate(bank(6), window).unwrap_err().code(),
             "identity.invalid_validity"
         );
+    }
+
+    #[test]
+    fn a_replacement_reaches_every_clone_and_keeps_to_its_bank() {
+        let day = Validity::starting_now(Duration::from_secs(86_400));
+        let current = Identity::generate(bank(7), day).unwrap();
+        let presented_by_a_link = current.clone();
+        let next = Identity::generate(bank(7), day).unwrap();
+        assert_ne!(presented_by_a_link.certificate(), next.certificate());
+
+        current.replace(&next).unwrap();
+        assert_eq!(presented_by_a_link.certificate(), next.certificate());
+        assert_eq!(
+            presented_by_a_link.certified_key().cert[0],
+            next.certificate()
+        );
+        assert_eq!(presented_by_a_link.validity(), next.validity());
+
+        let stranger = Identity::generate(bank(8), day).unwrap();
+        let err = current.replace(&stranger).unwrap_err();
+        assert_eq!(err.code(), "identity.wrong_bank");
+        assert_eq!(current.certificate(), next.certificate());
     }
 }

@@ -28,6 +28,7 @@ mod stream;
 mod tls;
 mod tracker;
 mod trust;
+mod validity;
 mod verifier;
 
 pub use admission::Limits;
@@ -39,7 +40,7 @@ pub use frame::{
     FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, Frame, FrameError, FrameKind,
 };
 pub use handler::{Handler, HandlerFuture};
-pub use identity::{Identity, IdentityError, Validity, bank_dns_name};
+pub use identity::{Identity, IdentityError, bank_dns_name};
 pub use link::{Link, LinkConfig};
 pub use local::LocalLink;
 pub use peer::{PeerIdentity, Role, RoleSet};
@@ -48,4 +49,5 @@ pub use remote::{REMOTE_CODE_MAX_BYTES, REMOTE_MESSAGE_MAX_BYTES, RemoteError};
 pub use server::{LinkServer, LinkServerConfig};
 pub use socket::LinkSocket;
 pub use trust::{TrustError, TrustStore, TrustedPeer};
+pub use validity::Validity;
 pub use verifier::{PinnedClientVerifier, PinnedServerVerifier};

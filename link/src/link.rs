@@ -272,6 +272,13 @@ impl Link {
         }
     }
 
+    /// Makes the next call connect afresh, e.g. once this bank's identity or trust list was
+    /// reloaded, so that the new certificates are used and checked. Calls under way finish on
+    /// the connection they have, which closes when its last stream is done.
+    pub fn reconnect(&self) {
+        self.inner.set_live(None);
+    }
+
     /// Closes the link: later calls fail with [`LinkError::Closed`], calls under way are cut.
     pub async fn close(&self) {
         self.inner.admission.close();

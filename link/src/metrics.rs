@@ -1,7 +1,7 @@
 //! The link's metrics, each name written once, and one link's handles on them.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use metrics::{Counter, Histogram, SharedString};
 use semper_protocol::ids::BankId;
@@ -15,6 +15,17 @@ pub const LINK_REQUEST_SECONDS: &str = "semper_link_request_seconds";
 pub const LINK_REQUESTS: &str = "semper_link_requests_total";
 /// Connections made to a peer after the first one, by peer bank.
 pub const LINK_RECONNECTS: &str = "semper_link_reconnects_total";
+
+/// Seconds until a bank's link certificate expires (negative once it has), by bank: for a bank
+/// of this process the certificate it presents, for a peer the last to expire of those pinned
+/// for it (see [`crate::TrustStore::expiries`]).
+pub const LINK_CERTIFICATE_EXPIRY_SECONDS: &str = "semper_link_certificate_expiry_seconds";
+
+/// Sets the expiry gauge of `bank`, whose certificate is valid until `not_after`, at `now`.
+pub fn record_certificate_expiry(bank: BankId, not_after: SystemTime, now: SystemTime) {
+    let seconds = crate::validity::seconds_until(not_after, now);
+    metrics::gauge!(LINK_CERTIFICATE_EXPIRY_SECONDS, "bank" => bank.to_string()).set(seconds);
+}
 
 /// The result label of a request answered with a response.
 const RESULT_OK: &str = "ok";

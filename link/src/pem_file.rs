@@ -1,4 +1,5 @@
-//! PEM files for certificates and private keys; a private key file must be the owner's alone.
+//! PEM files for certificates and private keys; a private key file must be the owner's alone,
+//! and the bytes read from it are wiped once parsed.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -7,6 +8,7 @@ use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use zeroize::Zeroizing;
 
 use crate::identity::IdentityError;
 
@@ -26,8 +28,11 @@ pub fn load_certificate(path: &Path) -> Result<CertificateDer<'static>, Identity
     })
 }
 
-/// Loads a private key, refusing a file that group or others could read or write.
-pub(crate) fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, IdentityError> {
+/// Loads a private key, refusing a file that group or others could read or write. The file's
+/// text and the key are wiped when dropped.
+pub(crate) fn load_private_key(
+    path: &Path,
+) -> Result<Zeroizing<PrivateKeyDer<'static>>, IdentityError> {
     let file = File::open(path).map_err(io_at(path))?;
     // Checked on the open file, so the file read is the file checked.
     let mode = file.metadata().map_err(io_at(path))?.permissions().mode();
@@ -38,10 +43,12 @@ pub(crate) fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Id
         });
     }
     let bytes = read_bounded(file, path)?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| IdentityError::Pem {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })
+    PrivateKeyDer::from_pem_slice(&bytes)
+        .map(Zeroizing::new)
+        .map_err(|e| IdentityError::Pem {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// Writes a certificate PEM file, replacing any file there.
@@ -61,8 +68,10 @@ pub(crate) fn save_private_key(path: &Path, pem: &str) -> Result<(), IdentityErr
     file.sync_all().map_err(io_at(path))
 }
 
-fn read_bounded(file: File, path: &Path) -> Result<Vec<u8>, IdentityError> {
-    let mut bytes = Vec::new();
+/// Reads at most [`PEM_FILE_MAX_BYTES`] into one buffer, wiped when dropped. The buffer is
+/// allocated whole first: a growing one would leave unwiped copies behind in freed memory.
+fn read_bounded(file: File, path: &Path) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(PEM_FILE_MAX_BYTES as usize + 1));
     file.take(PEM_FILE_MAX_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io_at(path))?;

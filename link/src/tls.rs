@@ -1,14 +1,18 @@
 //! The QUIC and TLS configurations of both ends: TLS 1.3 only, ring only, pinned mutual TLS,
-//! no session resumption (so every connection is checked against the trust list afresh).
+//! no session resumption (so every connection is checked against the trust list afresh). Both
+//! ends present the certificate their [`Identity`] holds at each handshake, so a rotation needs
+//! no new configuration.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{IdleTimeout, TransportConfig, VarInt};
-use rustls::client::Resumption;
+use rustls::SignatureScheme;
+use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::crypto::CryptoProvider;
-use rustls::server::NoServerSessionStorage;
+use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use semper_protocol::ids::BankId;
 
 use crate::error::LinkError;
@@ -55,8 +59,7 @@ pub(crate) fn client_config(
         .map_err(tls)?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(vec![identity.certificate().clone()], identity.private_key())
-        .map_err(tls)?;
+        .with_client_cert_resolver(Arc::new(Presented(identity.clone())));
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.resumption = Resumption::disabled();
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;
@@ -79,8 +82,7 @@ pub(crate) fn server_config(
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls)?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![identity.certificate().clone()], identity.private_key())
-        .map_err(tls)?;
+        .with_cert_resolver(Arc::new(Presented(identity.clone())));
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.session_storage = Arc::new(NoServerSessionStorage {});
     tls.send_tls13_tickets = 0;
@@ -91,4 +93,28 @@ pub(crate) fn server_config(
         max_requests_per_connection,
     )?));
     Ok(config)
+}
+
+/// What a bank presents in a handshake, as either end: its identity's certificate of the moment.
+#[derive(Debug)]
+struct Presented(Identity);
+
+impl ResolvesServerCert for Presented {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.certified_key())
+    }
+}
+
+impl ResolvesClientCert for Presented {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.certified_key())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }

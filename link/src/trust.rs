@@ -1,7 +1,11 @@
-//! Who is trusted: each peer bank's exact certificate (pinning) and its roles.
+//! Who is trusted: each peer bank's exact certificate (pinning) and its roles. The list can be
+//! replaced while links use it (a reload of the peers' cards): every handshake checks the list
+//! of the moment.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -9,6 +13,7 @@ use semper_protocol::ids::BankId;
 
 use crate::identity::certificate_names_bank;
 use crate::peer::{PeerIdentity, RoleSet};
+use crate::validity::Validity;
 
 /// One trusted peer from the config: a bank, its roles, and the certificate it presents.
 #[derive(Debug, Clone)]
@@ -81,17 +86,22 @@ pub(crate) enum Usage {
     Client,
 }
 
-/// The pinned certificates of every trusted peer, validated when built.
-#[derive(Clone)]
+/// The pinned certificates of every trusted peer, validated when built. Shared (in an `Arc`) by
+/// a node's link server and links; [`TrustStore::replace`] swaps the whole list at once.
 pub struct TrustStore {
-    peers: HashMap<Vec<u8>, PeerIdentity>,
+    pinned: RwLock<Arc<Pinned>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl TrustStore {
-    /// Builds a trust store; refuses a certificate that does not name its bank, or that is
-    /// listed twice. A bank may be listed with several certificates, e.g. during a key rotation.
-    pub fn new(peers: impl IntoIterator<Item = TrustedPeer>) -> Result<Self, TrustError> {
+/// One version of the trust list: each pinned certificate's peer and validity window.
+#[derive(Default)]
+struct Pinned {
+    by_certificate: HashMap<Vec<u8>, (PeerIdentity, Validity)>,
+}
+
+impl Pinned {
+    /// Validates `peers` into a list.
+    fn new(peers: impl IntoIterator<Item = TrustedPeer>) -> Result<Self, TrustError> {
         let mut by_certificate = HashMap::new();
         for peer in peers {
             let invalid = |reason: String| TrustError::InvalidEntry {
@@ -104,38 +114,85 @@ impl TrustStore {
                     crate::identity::bank_dns_name(peer.bank)
                 )));
             }
+            let validity = Validity::of_certificate(&peer.certificate)
+                .ok_or_else(|| invalid("its validity window is unreadable".to_owned()))?;
             let identity = PeerIdentity::new(peer.bank, peer.roles);
             if by_certificate
-                .insert(peer.certificate.to_vec(), identity)
+                .insert(peer.certificate.to_vec(), (identity, validity))
                 .is_some()
             {
                 return Err(invalid("the certificate is listed twice".to_owned()));
             }
         }
+        Ok(Self { by_certificate })
+    }
+}
+
+impl TrustStore {
+    /// Builds a trust store; refuses a certificate that does not name its bank, or that is
+    /// listed twice. A bank may be listed with several certificates, e.g. during a key rotation.
+    pub fn new(peers: impl IntoIterator<Item = TrustedPeer>) -> Result<Self, TrustError> {
         Ok(Self {
-            peers: by_certificate,
+            pinned: RwLock::new(Arc::new(Pinned::new(peers)?)),
             algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
         })
     }
 
+    /// Replaces the whole list with `peers`, validated as [`TrustStore::new`] does; on an error
+    /// the list in force stays. Handshakes from then on check the new list; connections already
+    /// up are not checked again.
+    pub fn replace(&self, peers: impl IntoIterator<Item = TrustedPeer>) -> Result<(), TrustError> {
+        let pinned = Arc::new(Pinned::new(peers)?);
+        *self
+            .pinned
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = pinned;
+        Ok(())
+    }
+
+    /// The list in force now.
+    fn pinned(&self) -> Arc<Pinned> {
+        self.pinned
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Each trusted bank with the last not-after of its pinned certificates: how long it can
+    /// still be authenticated unless a new certificate is pinned for it. By bank.
+    pub fn expiries(&self) -> Vec<(BankId, SystemTime)> {
+        let mut latest: BTreeMap<BankId, SystemTime> = BTreeMap::new();
+        for (peer, validity) in self.pinned().by_certificate.values() {
+            let entry = latest.entry(peer.bank()).or_insert(validity.not_after);
+            *entry = (*entry).max(validity.not_after);
+        }
+        latest.into_iter().collect()
+    }
+
     /// The peer a certificate is pinned for, if any; checks nothing else.
     pub fn peer_for(&self, certificate: &CertificateDer<'_>) -> Option<PeerIdentity> {
-        self.peers.get(certificate.as_ref()).copied()
+        self.pinned()
+            .by_certificate
+            .get(certificate.as_ref())
+            .map(|(peer, _)| *peer)
     }
 
     /// Whether any certificate is pinned for `bank`.
     pub fn trusts_bank(&self, bank: BankId) -> bool {
-        self.peers.values().any(|peer| peer.bank() == bank)
+        self.pinned()
+            .by_certificate
+            .values()
+            .any(|(peer, _)| peer.bank() == bank)
     }
 
     /// How many certificates are pinned.
     pub fn len(&self) -> usize {
-        self.peers.len()
+        self.pinned().by_certificate.len()
     }
 
     /// Whether no certificate is pinned.
     pub fn is_empty(&self) -> bool {
-        self.peers.is_empty()
+        self.pinned().by_certificate.is_empty()
     }
 
     /// The signature algorithms handshake signatures are checked with (ring's).
@@ -174,7 +231,9 @@ impl TrustStore {
 
 impl fmt::Debug for TrustStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.peers.values()).finish()
+        f.debug_set()
+            .entries(self.pinned().by_certificate.values().map(|(peer, _)| peer))
+            .finish()
     }
 }
 
@@ -183,8 +242,9 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::identity::{Identity, Validity};
+    use crate::identity::Identity;
     use crate::peer::Role;
+    use crate::validity::Validity;
 
     const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -200,7 +260,7 @@ mod tests {
         TrustedPeer {
             bank: identity.bank(),
             roles: RoleSet::of(&[Role::Issuer]),
-            certificate: identity.certificate().clone(),
+            certificate: identity.certificate(),
         }
     }
 
@@ -213,7 +273,7 @@ mod tests {
         let one = identity(1, Validity::starting_now(DAY));
         let store = TrustStore::new([trusted(&one)]).unwrap();
         for usage in [Usage::Server, Usage::Client] {
-            let peer = store.check(one.certificate(), now(), usage).unwrap();
+            let peer = store.check(&one.certificate(), now(), usage).unwrap();
             assert_eq!(peer.bank(), bank(1));
             assert!(peer.has_role(Role::Issuer) && !peer.has_role(Role::Clearing));
         }
@@ -225,7 +285,7 @@ mod tests {
         let other = identity(1, Validity::starting_now(DAY));
         let store = TrustStore::new([trusted(&pinned)]).unwrap();
         let err = store
-            .check(other.certificate(), now(), Usage::Client)
+            .check(&other.certificate(), now(), Usage::Client)
             .unwrap_err();
         assert_eq!(err, TrustError::Untrusted);
         assert_eq!(err.code(), "trust.untrusted");
@@ -250,11 +310,11 @@ mod tests {
         );
         let store = TrustStore::new([trusted(&expired), trusted(&future)]).unwrap();
         let err = store
-            .check(expired.certificate(), now(), Usage::Client)
+            .check(&expired.certificate(), now(), Usage::Client)
             .unwrap_err();
         assert_eq!((err.code(), &err), ("trust.expired", &TrustError::Expired));
         let err = store
-            .check(future.certificate(), now(), Usage::Server)
+            .check(&future.certificate(), now(), Usage::Server)
             .unwrap_err();
         assert_eq!(
             (err.code(), &err),
@@ -268,7 +328,7 @@ mod tests {
         );
         assert!(
             store
-                .check(future.certificate(), later, Usage::Server)
+                .check(&future.certificate(), later, Usage::Server)
                 .is_ok()
         );
     }
@@ -289,5 +349,59 @@ mod tests {
         let one = identity(1, Validity::starting_now(DAY));
         let err = TrustStore::new([trusted(&one), trusted(&one)]).unwrap_err();
         assert_eq!(err.code(), "trust.invalid_entry");
+    }
+
+    #[test]
+    fn a_bank_with_two_certificates_is_accepted_by_either() {
+        let current = identity(4, Validity::starting_now(DAY));
+        let next = identity(4, Validity::starting_now(30 * DAY));
+        let store = TrustStore::new([trusted(&current), trusted(&next)]).unwrap();
+        for presented in [&current, &next] {
+            let peer = store
+                .check(&presented.certificate(), now(), Usage::Server)
+                .unwrap();
+            assert_eq!(peer.bank(), bank(4));
+        }
+        // The bank can be authenticated until the later of the two expires.
+        let expiries = store.expiries();
+        assert_eq!(expiries, vec![(bank(4), next.validity().not_after)]);
+    }
+
+    #[test]
+    fn a_replaced_list_is_checked_from_then_on_and_a_bad_one_changes_nothing() {
+        let old = identity(5, Validity::starting_now(DAY));
+        let new = identity(5, Validity::starting_now(DAY));
+        let store = TrustStore::new([trusted(&old)]).unwrap();
+        assert_eq!(
+            store.check(&new.certificate(), now(), Usage::Client),
+            Err(TrustError::Untrusted)
+        );
+
+        store.replace([trusted(&old), trusted(&new)]).unwrap();
+        assert!(
+            store
+                .check(&new.certificate(), now(), Usage::Client)
+                .is_ok()
+        );
+        assert!(
+            store
+                .check(&old.certificate(), now(), Usage::Client)
+                .is_ok()
+        );
+
+        store.replace([trusted(&new)]).unwrap();
+        assert_eq!(
+            store.check(&old.certificate(), now(), Usage::Client),
+            Err(TrustError::Untrusted)
+        );
+
+        let err = store.replace([trusted(&new), trusted(&new)]).unwrap_err();
+        assert_eq!(err.code(), "trust.invalid_entry");
+        assert!(
+            store
+                .check(&new.certificate(), now(), Usage::Client)
+                .is_ok()
+        );
+        assert_eq!(store.len(), 1);
     }
 }

@@ -5,6 +5,7 @@
 //! `semper keys` before any bank starts, and every peer is named by its card and link address.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use semper_protocol::ids::BankId;
 
@@ -175,6 +176,52 @@ fn overrides(
         ));
     }
     env
+}
+
+/// A step of a link certificate rotation (SECURITY.md, "Rotating a link certificate").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationStep {
+    /// The next identity is made beside the current one; the card carries both certificates.
+    Begin,
+    /// The next identity becomes the current one; the card carries it alone.
+    Finish,
+}
+
+/// Runs `binary identity rotate` for `node` (its config file and overrides) in `dir`: one step of
+/// the rotation of its bank's link certificate. Returns what it printed.
+pub fn rotate(
+    binary: &Path,
+    dir: &Path,
+    node: &Node,
+    step: RotationStep,
+) -> Result<String, ProcessError> {
+    let mut command = Command::new(binary);
+    command.args(["identity", "rotate"]).args(&node.args);
+    if step == RotationStep::Finish {
+        command.arg("--finish");
+    }
+    let output = command
+        .envs(node.env.iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .output()
+        .map_err(|source| ProcessError::Io {
+            what: "run semper identity rotate",
+            source,
+        })?;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        return Ok(printed);
+    }
+    Err(ProcessError::Failed {
+        command: format!("identity rotate ({step:?}) for {}", node.name),
+        status: output.status,
+        output: printed,
+    })
 }
 
 /// A bank id of [`BANKS`], which are written right.

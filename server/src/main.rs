@@ -6,7 +6,8 @@
 //!   denomination keys, and each bank's public card for its peers.
 //! - `try`: a withdrawal, a deposit, a refused double spend and a settlement against a running
 //!   deployment, over HTTP, printed step by step.
-//! - `identity`: creates one bank's link identity.
+//! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
+//!   certificate in two steps.
 //! - `demo`: the protocol core's withdraw → deposit → spend check in one process, no storage.
 
 use std::path::PathBuf;
@@ -15,12 +16,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
-use semper_protocol::ids::BankId;
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::time::Timestamp;
 use semper_server::config::Config;
 use semper_server::demo::{self, DemoOptions};
-use semper_server::keytool;
 
 mod cli;
 
@@ -55,8 +54,9 @@ enum Command {
     /// double spend and tampering, with real keys and signatures; no storage or network yet.
     Demo(DemoArgs),
     /// Create a bank's link identity: a TLS key (owner-only file) and a self-signed certificate
-    /// for the peer banks to pin in their trust lists. Never replaces an existing key.
-    Identity(IdentityArgs),
+    /// for the peer banks to pin in their trust lists. Never replaces an existing key; `identity
+    /// rotate` makes the next one beside it.
+    Identity(cli::IdentityArgs),
 }
 
 #[derive(Args)]
@@ -85,23 +85,6 @@ struct TryArgs {
     /// Coins to withdraw and pay with (1 to 256).
     #[arg(long, value_name = "N", default_value_t = TRY_COINS, value_parser = parse_coins)]
     coins: usize,
-}
-
-#[derive(Args)]
-struct IdentityArgs {
-    /// The bank's id: 32 hex digits.
-    #[arg(long, value_name = "HEX", value_parser = parse_bank)]
-    bank: BankId,
-    /// Where to write `link-cert.pem` and `link-key.pem`.
-    #[arg(long, value_name = "DIR")]
-    dir: PathBuf,
-    /// Days the certificate is valid from now.
-    #[arg(long, value_name = "N", default_value_t = 365)]
-    days: u32,
-}
-
-fn parse_bank(text: &str) -> Result<BankId, String> {
-    keytool::parse_bank_id(text).map_err(|error| error.to_string())
 }
 
 #[derive(Args)]
@@ -148,7 +131,7 @@ fn main() -> anyhow::Result<()> {
         Command::Keys(args) => cli::provision_keys(&load_config(args.config.as_deref())?),
         Command::Try(args) => try_deployment(args),
         Command::Demo(args) => run_demo(args),
-        Command::Identity(args) => create_identity(args),
+        Command::Identity(args) => cli::identity(args),
     }
 }
 
@@ -167,21 +150,6 @@ fn try_deployment(args: TryArgs) -> anyhow::Result<()> {
         options.http = http;
     }
     cli::walkthrough(&options)
-}
-
-fn create_identity(args: IdentityArgs) -> anyhow::Result<()> {
-    let files = keytool::create_link_identity(args.bank, &args.dir, args.days)
-        .with_context(|| format!("creating the link identity of bank {}", args.bank))?;
-    println!("bank {}", args.bank);
-    println!(
-        "certificate: {} (give it to the peer banks to pin)",
-        files.certificate.display()
-    );
-    println!(
-        "private key: {} (owner-only; keep it here)",
-        files.key.display()
-    );
-    Ok(())
 }
 
 fn run_demo(args: DemoArgs) -> anyhow::Result<()> {

@@ -3,10 +3,14 @@
 //! `run` starts the deployment, prints what it started and where, then waits for SIGTERM or
 //! SIGINT. Stopping takes intake down first (the HTTP API lets requests under way finish), then
 //! each bank's node; everything acknowledged was already durable when it was acknowledged, and
-//! the DBs close as the process ends. A second signal while stopping exits at once.
+//! the DBs close as the process ends. A second signal while stopping exits at once. SIGHUP
+//! reloads the banks' link identities and the peers' cards (a certificate rotation) and prints
+//! whether it did.
 
+mod identity;
 mod walkthrough;
 
+pub use identity::{IdentityArgs, identity};
 pub use walkthrough::{WalkthroughOptions, walkthrough};
 
 use std::sync::Arc;
@@ -30,8 +34,11 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
         let deployment = Deployment::start(config, Arc::new(SystemClock), render)
             .await
             .context("semper did not start")?;
+        // Listening before the summary: a caller that signals once it reads the summary must
+        // not meet the default action (SIGHUP's ends the process).
+        let signals = Signals::listen()?;
         print_summary(config, &deployment);
-        let signal = wait_for_stop_signal().await?;
+        let signal = serve_until_stopped(&deployment, signals).await?;
         tracing::info!(signal, "stopping: intake first, then the banks");
         println!("{signal}: stopping (intake first, then each bank)...");
         match tokio::time::timeout(grace, deployment.stop()).await {
@@ -80,14 +87,50 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("installing the logger: {error}"))
 }
 
-/// Waits for SIGTERM or SIGINT and names it.
-async fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
+/// The signals `run` handles.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening for SIGTERM, SIGINT and SIGHUP.
+    fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            hangup: signal(SignalKind::hangup()).context("listening for SIGHUP")?,
+        })
+    }
+}
+
+/// Reloads on each SIGHUP until SIGTERM or SIGINT, and names the signal that stops it.
+async fn serve_until_stopped(
+    deployment: &Deployment,
+    signals: Signals,
+) -> anyhow::Result<&'static str> {
+    let Signals {
+        mut terminate,
+        mut interrupt,
+        mut hangup,
+    } = signals;
+    let name = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = interrupt.recv() => break "SIGINT",
+            _ = hangup.recv() => match deployment.reload() {
+                Ok(pinned) => println!(
+                    "SIGHUP: reloaded the link identities and the peers' cards \
+                     ({pinned} certificates pinned)"
+                ),
+                Err(error) => {
+                    tracing::error!(%error, "reload refused; the identities and trust list in force stay");
+                    println!("SIGHUP: reload failed, nothing changed: {error}");
+                }
+            },
+        }
     };
     // A second signal while stopping: exit at once. Acknowledged work is already durable.
     tokio::spawn(async move {
@@ -128,5 +171,15 @@ fn print_summary(config: &Config, deployment: &Deployment) {
             bank.card.display()
         );
     }
-    println!("Stop with Ctrl-C or SIGTERM.");
+    let now = std::time::SystemTime::now();
+    for expiry in deployment.warn_of_expiries() {
+        println!(
+            "  WARNING: the link certificate of {} {} expires in {} days: rotate it \
+             (SECURITY.md, \"Rotating a link certificate\")",
+            if expiry.own { "bank" } else { "peer bank" },
+            expiry.bank,
+            expiry.days_left(now)
+        );
+    }
+    println!("Stop with Ctrl-C or SIGTERM; reload link certificates with SIGHUP.");
 }

@@ -1,6 +1,7 @@
 //! A bank's public card: what other banks need to trust it and to check what it signs (its link
 //! certificate and its role keys). `semper keys` writes it beside the bank's data; the peers'
-//! config files point at it. It holds no secret.
+//! config files point at it. It holds no secret. During a certificate rotation it carries the
+//! bank's next link certificate too, and its peers accept either.
 
 use std::path::Path;
 
@@ -25,6 +26,10 @@ pub struct BankCard {
     pub id: BankId,
     /// Its link certificate (DER, hex), pinned by every peer.
     pub certificate: String,
+    /// Its next link certificate (DER, hex) during a rotation, pinned beside `certificate` so
+    /// that peers accept the bank with either while it changes over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_certificate: Option<String>,
     /// Its keys as an issuer.
     pub issuer: Option<IssuerCard>,
     /// The key that signs its settlement submissions, as an acquirer.
@@ -59,15 +64,21 @@ impl BankCard {
         RoleSet::of(&roles)
     }
 
-    /// The card as an entry of a trust list; `key` names it in errors.
-    pub fn trusted_peer(&self, key: &str) -> Result<TrustedPeer, ConfigError> {
-        let der = hex::decode(&self.certificate)
-            .map_err(|_| ConfigError::invalid(key, "the card's certificate is not hex"))?;
-        Ok(TrustedPeer {
-            bank: self.id,
-            roles: self.roles(),
-            certificate: CertificateDer::from(der),
-        })
+    /// The card's entries of a trust list: one per certificate it carries (two during a
+    /// rotation); `key` names it in errors.
+    pub fn trusted_peers(&self, key: &str) -> Result<Vec<TrustedPeer>, ConfigError> {
+        std::iter::once(&self.certificate)
+            .chain(&self.next_certificate)
+            .map(|certificate| {
+                let der = hex::decode(certificate)
+                    .map_err(|_| ConfigError::invalid(key, "the card's certificate is not hex"))?;
+                Ok(TrustedPeer {
+                    bank: self.id,
+                    roles: self.roles(),
+                    certificate: CertificateDer::from(der),
+                })
+            })
+            .collect()
     }
 
     /// Reads a card; `key` is the config key that names the file.
@@ -83,7 +94,9 @@ impl BankCard {
         })
     }
 
-    /// Writes the card to `path`, replacing an older one (it is derived from the keys).
+    /// Writes the card to `path`, replacing an older one (it is derived from the keys). The
+    /// replacement is atomic (a temporary file renamed over it), so that a peer reloading the
+    /// card while it is written reads the old card or the new one, never a part.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let text = toml::to_string(self).map_err(std::io::Error::other)?;
         let header = format!(
@@ -91,7 +104,9 @@ impl BankCard {
              # It holds no secret. Written by semper from the bank's keys.\n\n",
             self.name, self.id
         );
-        std::fs::write(path, header + &text)
+        let temporary = path.with_extension("toml.tmp");
+        std::fs::write(&temporary, header + &text)?;
+        std::fs::rename(&temporary, path)
     }
 }
 
@@ -107,6 +122,7 @@ mod tests {
             name: "issuer".into(),
             id: BankId([7; 16]),
             certificate: hex::encode([1, 2, 3]),
+            next_certificate: None,
             issuer: Some(IssuerCard {
                 master_key: key,
                 confirmation_key: key,
@@ -124,9 +140,40 @@ mod tests {
         let roles = read.roles();
         assert!(roles.contains(Role::Issuer) && roles.contains(Role::Clearing));
         assert!(!roles.contains(Role::Acquirer));
-        assert_eq!(
-            read.trusted_peer("k").unwrap().certificate.as_ref(),
-            &[1, 2, 3]
+        let peers = read.trusted_peers("k").unwrap();
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].certificate.as_ref(), &[1, 2, 3]);
+        // A card of before rotations (no next certificate) is written, and read, as it was.
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.contains("next_certificate"), "{text}");
+    }
+
+    #[test]
+    fn a_card_during_a_rotation_carries_both_certificates_into_the_trust_list() {
+        let key = *SigningKey::generate(&mut rand::rng()).verifying_key();
+        let card = BankCard {
+            name: "acquirer".into(),
+            id: BankId([2; 16]),
+            certificate: hex::encode([1, 2, 3]),
+            next_certificate: Some(hex::encode([4, 5, 6])),
+            issuer: None,
+            acquirer_key: Some(key),
+            clearing_key: None,
+        };
+        let dir = std::env::temp_dir().join(format!("semper-card-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CARD_FILE);
+        card.write(&path).unwrap();
+        let read = BankCard::read(&path, "banks[0].peers[0].card").unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read, card);
+        let peers = read.trusted_peers("k").unwrap();
+        let certificates: Vec<&[u8]> = peers.iter().map(|p| p.certificate.as_ref()).collect();
+        assert_eq!(certificates, [&[1, 2, 3][..], &[4, 5, 6][..]]);
+        assert!(
+            peers
+                .iter()
+                .all(|peer| peer.bank == card.id && peer.roles.contains(Role::Acquirer))
         );
     }
 

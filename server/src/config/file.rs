@@ -9,6 +9,8 @@ use semper_protocol::amount::Amount;
 use semper_protocol::ids::BankId;
 use serde::Deserialize;
 
+use super::Secret;
+
 /// A whole config file: the process's settings and the banks it runs.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,8 +66,9 @@ pub struct HttpSection {
     pub coins_in_flight_max: usize,
     /// The Retry-After of a 503, in seconds.
     pub retry_after_s: u32,
-    /// The operator token itself; prefer `operator_token_file` or the environment.
-    pub operator_token: Option<String>,
+    /// The operator token itself; prefer `operator_token_file` or the environment. Its `Debug`
+    /// is redacted.
+    pub operator_token: Option<Secret>,
     /// File holding the operator token, relative to `node.data_dir` unless absolute; created
     /// with a random token (owner-only) when missing.
     pub operator_token_file: PathBuf,

@@ -5,6 +5,7 @@ mod card;
 mod env;
 mod error;
 mod file;
+mod secret;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub use file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
     IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, circuit_of,
 };
+pub use secret::Secret;
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.
 pub const EMBEDDED_TOML: &str = include_str!("../../../config/embedded.toml");

@@ -213,3 +213,17 @@ fn an_atm_carrier_takes_its_circuit_from_the_file_and_a_bad_one_names_the_key() 
     let error = error_of(ONE_BANK, &[("SEMPER__BANKS__0__CARRIER", "x25")]);
     assert!(error.contains("carrier"), "{error}");
 }
+
+#[test]
+fn the_debug_of_the_config_never_shows_the_operator_token() {
+    let token = "a-secret-operator-token-0123456789";
+    let config = parse(ONE_BANK, &[("SEMPER__HTTP__OPERATOR_TOKEN", token)]).unwrap();
+    assert_eq!(
+        config.http.operator_token.as_ref().map(Secret::expose),
+        Some(token)
+    );
+    for debug in [format!("{:?}", config.http), format!("{config:#?}")] {
+        assert!(!debug.contains(token), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+    }
+}

@@ -1,8 +1,10 @@
 //! A deployment: the banks one process runs (from its config), their links, and the HTTP API.
 //! It provisions each bank's keys on first start, starts each bank's node, and stops them in an
-//! order that loses nothing: intake (HTTP) first, then the nodes.
+//! order that loses nothing: intake (HTTP) first, then the nodes. A reload (SIGHUP) re-reads
+//! the banks' link identities and the peers' cards, for a certificate rotation.
 
 mod error;
+mod expiry;
 mod provision;
 mod refresher;
 mod roles;
@@ -16,10 +18,11 @@ use std::time::Duration;
 
 use semper_actors::clock::Clock;
 use semper_atm::{AtmSocket, CircuitConfig};
-use semper_link::{LinkSocket, TrustStore};
+use semper_link::{LinkSocket, TrustStore, TrustedPeer};
 use semper_protocol::ids::BankId;
 
 pub use error::DeployError;
+pub use expiry::{CERTIFICATE_EXPIRY_WARNING, CertificateExpiry};
 pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir};
 pub use token::{TokenSource, configured_operator_token};
 
@@ -50,6 +53,10 @@ pub struct StartedBank {
 
 /// The running banks of one process and their HTTP API.
 pub struct Deployment {
+    /// The config it started from: a reload reads the same files again.
+    config: Config,
+    /// The trust list every node of the process shares.
+    trust: Arc<TrustStore>,
     nodes: Vec<Node>,
     banks: Vec<StartedBank>,
     roles: HostedRoles,
@@ -90,6 +97,8 @@ impl Deployment {
 
         let directory = Directory { cards: &cards };
         let mut deployment = Self {
+            config: config.clone(),
+            trust: trust.clone(),
             nodes: Vec::new(),
             banks: Vec::new(),
             roles: HostedRoles::default(),
@@ -146,6 +155,15 @@ impl Deployment {
                 ));
             }
         }
+
+        let own = deployment
+            .nodes
+            .iter()
+            .map(|node| node.identity().clone())
+            .collect();
+        deployment
+            .refreshers
+            .push(expiry::start_exporter(own, deployment.trust.clone()));
 
         let settings = HttpSettings {
             listen: config.http.listen,
@@ -206,6 +224,60 @@ impl Deployment {
     /// Where the operator token came from.
     pub fn token_source(&self) -> &TokenSource {
         &self.token_source
+    }
+
+    /// When each link certificate this process depends on expires: its banks' own, and its
+    /// peers'.
+    pub fn certificate_expiries(&self) -> Vec<CertificateExpiry> {
+        let own: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|node| node.identity().clone())
+            .collect();
+        expiry::expiries(&own, &self.trust)
+    }
+
+    /// Logs a warning for each link certificate that expires within
+    /// [`CERTIFICATE_EXPIRY_WARNING`], and returns them.
+    pub fn warn_of_expiries(&self) -> Vec<CertificateExpiry> {
+        let now = std::time::SystemTime::now();
+        let all = self.certificate_expiries();
+        expiry::export(&all, now);
+        expiry::warn_of_near(&all, now)
+    }
+
+    /// Re-reads each bank's link identity (provisioning it again, which rewrites its card: the
+    /// current certificate, and the next one during a rotation) and every peer's card; then
+    /// swaps the trust list, makes each bank present its identity to new connections, and makes
+    /// every link connect afresh. Requests under way finish on the connections they have.
+    /// Nothing changes when a file does not read or check. Returns how many certificates the
+    /// trust list pins now.
+    pub fn reload(&self) -> Result<usize, DeployError> {
+        let provisioned = self
+            .config
+            .banks
+            .iter()
+            .map(|bank| provision(&self.config, bank))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut cards: Vec<BankCard> = provisioned.iter().map(|p| p.card.clone()).collect();
+        read_peer_cards(&self.config, &mut cards, &mut Routes::default())?;
+        let peers = trusted_peers(&cards)?;
+        let pinned = peers.len();
+        self.trust.replace(peers).map_err(trust_list_error)?;
+        for node in &self.nodes {
+            let Some(bank) = provisioned
+                .iter()
+                .find(|p| p.identity.bank() == node.bank())
+            else {
+                continue;
+            };
+            node.reload(&bank.identity).map_err(|error| {
+                DeployError::provision(&bank.card.name, format!("link identity: {error}"))
+            })?;
+        }
+        self.warn_of_expiries();
+        tracing::info!(pinned, "reloaded the link identities and the peers' cards");
+        Ok(pinned)
     }
 
     /// Stops intake first (the HTTP API, letting requests under way finish), then each bank's
@@ -301,13 +373,22 @@ fn read_peer_cards(
 }
 
 fn trust_store(cards: &[BankCard]) -> Result<Arc<TrustStore>, DeployError> {
-    let peers = cards
-        .iter()
-        .map(|card| card.trusted_peer(&format!("card of bank {}", card.name)))
-        .collect::<Result<Vec<_>, _>>()?;
-    TrustStore::new(peers)
+    TrustStore::new(trusted_peers(cards)?)
         .map(Arc::new)
-        .map_err(|error| ConfigError::invalid("banks", format!("trust list: {error}")).into())
+        .map_err(trust_list_error)
+}
+
+/// The trust list entries of `cards`: one per certificate each carries.
+fn trusted_peers(cards: &[BankCard]) -> Result<Vec<TrustedPeer>, DeployError> {
+    let mut peers = Vec::with_capacity(cards.len());
+    for card in cards {
+        peers.extend(card.trusted_peers(&format!("card of bank {}", card.name))?);
+    }
+    Ok(peers)
+}
+
+fn trust_list_error(error: semper_link::TrustError) -> DeployError {
+    ConfigError::invalid("banks", format!("trust list: {error}")).into()
 }
 
 /// The node config of local bank number `index`, and its summary.

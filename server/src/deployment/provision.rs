@@ -1,6 +1,7 @@
 //! Provisioning a bank before it starts: its link identity, each role's signing keys and its
 //! public card, made once and kept under the bank's directory. Existing keys are always reused;
-//! the card is rewritten from them.
+//! the card is rewritten from them, with the next link certificate too during a rotation. A
+//! reload provisions again, so that it reads what a rotation step changed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use semper_link::Identity;
 use super::DeployError;
 use super::roles::{self, Directory};
 use crate::config::{BankCard, BankSection, CARD_FILE, Config, IssuerCard, IssuerSection};
-use crate::keytool::{self, LINK_CERTIFICATE_FILE, LINK_KEY_FILE};
+use crate::keytool::{self, IdentityFiles};
 
 /// A provisioned bank: its identity on the link and its public card.
 pub struct ProvisionedBank {
@@ -39,6 +40,8 @@ pub fn provision(config: &Config, bank: &BankSection) -> Result<ProvisionedBank,
         .map_err(|error| fail(format!("cannot create {}: {error}", dir.display())))?;
     let identity = identity(bank, &dir, config.link.certificate_days)
         .map_err(|error| fail(error.to_string()))?;
+    let next =
+        next_identity(bank, &dir).map_err(|error| fail(format!("next identity: {error}")))?;
     let issuer = match &bank.issuer {
         Some(_) => {
             let keys = IssuerState::provision(&role_dir(&dir, "issuer"))
@@ -68,6 +71,7 @@ pub fn provision(config: &Config, bank: &BankSection) -> Result<ProvisionedBank,
         name: bank.name.clone(),
         id: bank.id,
         certificate: hex::encode(identity.certificate().as_ref()),
+        next_certificate: next.map(|next| hex::encode(next.certificate().as_ref())),
         issuer,
         acquirer_key,
         clearing_key,
@@ -88,12 +92,24 @@ fn identity(
     dir: &Path,
     certificate_days: u32,
 ) -> Result<Identity, semper_link::IdentityError> {
-    let certificate = dir.join(LINK_CERTIFICATE_FILE);
-    let key = dir.join(LINK_KEY_FILE);
-    if !key.exists() {
+    let files = IdentityFiles::current(dir);
+    if !files.key.exists() {
         keytool::create_link_identity(bank.id, dir, certificate_days)?;
     }
-    Identity::load(bank.id, &certificate, &key)
+    files.load(bank.id)
+}
+
+/// The bank's next link identity during a rotation (its certificate goes on the card), checked
+/// as the current one is.
+fn next_identity(
+    bank: &BankSection,
+    dir: &Path,
+) -> Result<Option<Identity>, semper_link::IdentityError> {
+    let files = IdentityFiles::next(dir);
+    if !files.certificate.exists() && !files.key.exists() {
+        return Ok(None);
+    }
+    files.load(bank.id).map(Some)
 }
 
 /// Opens `bank`'s issuer once, which makes the denomination keys its schedule needs ahead, and

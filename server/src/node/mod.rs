@@ -17,8 +17,10 @@ use semper_actors::clock::Clock;
 use semper_actors::issuer::{IssuerHandle, IssuerState};
 use semper_atm::{AtmSocket, CircuitConfig};
 use semper_link::{
-    Link, LinkClient, LinkConfig, LinkError, LinkServer, LinkServerConfig, LinkSocket,
+    Identity, IdentityError, Link, LinkClient, LinkConfig, LinkError, LinkServer, LinkServerConfig,
+    LinkSocket,
 };
+use semper_protocol::ids::BankId;
 
 pub use config::{NodeConfig, PeerAddress};
 pub use error::NodeError;
@@ -45,6 +47,9 @@ fn atm_socket(peer_addr: SocketAddr, circuit: &CircuitConfig) -> Result<LinkSock
 
 /// A running bank node. Start it inside an actix system; stop it with [`Node::stop`].
 pub struct Node {
+    bank: BankId,
+    /// The identity its link server and links present: replaced in place by a reload.
+    identity: Identity,
     roles: HostedRoles,
     server: LinkServer,
     links: Vec<Link>,
@@ -79,6 +84,7 @@ impl Node {
         let gateways = Arc::new(gateways);
 
         let mut roles = HostedRoles::default();
+        let identity = config.identity.clone();
         let started = start_roles(&config, clock, &gateways, &mut roles).and_then(|()| {
             let server_config = LinkServerConfig::new(config.identity, config.trust);
             LinkServer::bind(
@@ -91,10 +97,34 @@ impl Node {
         // A role that did start must not keep its DB open after a failed start.
         let server = started.inspect_err(|_| roles.stop())?;
         Ok(Self {
+            bank: config.bank,
+            identity,
             roles,
             server,
             links,
         })
+    }
+
+    /// The bank this node runs.
+    pub fn bank(&self) -> BankId {
+        self.bank
+    }
+
+    /// The identity its link server and links present now.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Takes `identity` (reloaded from disk, perhaps rotated) as the one its link server
+    /// presents to new connections, and makes each of its links connect afresh, so that they
+    /// present it and check the peers against the trust list of now. Requests under way finish
+    /// on the connections they have.
+    pub fn reload(&self, identity: &Identity) -> Result<(), IdentityError> {
+        self.identity.replace(identity)?;
+        for link in &self.links {
+            link.reconnect();
+        }
+        Ok(())
     }
 
     /// The roles this node runs.

@@ -6,6 +6,7 @@ mod deployment;
 mod load;
 mod multibank;
 mod process;
+mod rotation;
 mod soak;
 #[path = "../support/mod.rs"]
 mod support;
