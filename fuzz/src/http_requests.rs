@@ -10,8 +10,10 @@ use std::fmt::Debug;
 
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::messages::withdraw::SignedWithdrawRequest;
+use semper_protocol::signed::Signed;
 use semper_server::http::issuer::page_limit;
 use semper_server::http::views::{
     AccountPath, CreditBody, DepositPath, DiscrepancyQuery, MerchantPath, OpenAccountBody,
@@ -80,8 +82,20 @@ fn open_account(data: &[u8]) {
     let Some(body) = body::<OpenAccountBody>(data) else {
         return;
     };
-    if let Ok(currency) = Currency::new(&body.currency) {
-        assert_eq!(currency.code(), body.currency);
+    let fields = body.body;
+    if let Ok(currency) = Currency::new(&fields.currency) {
+        assert_eq!(currency.code(), fields.currency);
+        // The handler checks the signature over the binary form of what it parsed.
+        let opening = Signed::from_parts(
+            OpenAccountRequest {
+                account: fields.account,
+                public_key: fields.public_key,
+                currency,
+            },
+            body.signature,
+        );
+        codec_agrees(&opening);
+        let _ = opening.verify_own_key();
     }
 }
 

@@ -3,7 +3,7 @@
 //! since a wallet signs over it, stores it, or hands it on.
 
 use semper_protocol::denomination::SignedDenominationSet;
-use semper_protocol::messages::merchant::DepositResponse;
+use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
@@ -47,16 +47,18 @@ pub const RESPONSES: &[(&str, Target)] = &[
     }),
     view!("GET /v1/acquirer/merchants/{merchant}", MerchantView),
     ("POST /v1/acquirer/deposits", |data| {
-        if let Some(response) = from_json::<DepositResponse>(data) {
-            codec_agrees(&response);
+        // The merchant checks the acquirer's signature over the binary form.
+        if let Some(answer) = from_json::<SignedDepositAnswer>(data) {
+            codec_agrees(&answer);
+            invariants::signed(&answer);
         }
     }),
     (
         "GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}",
         |data| {
-            if let Some(DepositStatusView::Done { response }) = from_json::<DepositStatusView>(data)
-            {
-                codec_agrees(&response);
+            if let Some(DepositStatusView::Done { answer }) = from_json::<DepositStatusView>(data) {
+                codec_agrees(&answer);
+                invariants::signed(&answer);
             }
         },
     ),

@@ -12,10 +12,13 @@ use semper_protocol::ids::{
     AccountId, BankId, BatchId, CoinId, ContractHash, CycleId, DenominationId, Digest, MerchantId,
     RequestId, SubmissionId,
 };
+use semper_protocol::messages::account::{OpenAccountRequest, SignedOpenAccount};
 use semper_protocol::messages::coin::{Coin, CoinMessage};
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
+use semper_protocol::messages::deposit_answer::{DepositAnswer, SignedDepositAnswer};
 use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, SignedDepositRequest};
+use semper_protocol::messages::read::{ReadRequest, SignedRead};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
 use semper_protocol::messages::settlement::{
     NetPosition, Obligation, SettlementReport, SettlementReportFields, SettlementSubmission,
@@ -146,6 +149,16 @@ pub const DECODERS: &[(&str, Target)] = &[
     codec_only!(Option<Amount>),
     codec_only!(u64),
     codec_only!(i64),
+    // The acquirer's signed deposit answer, signed reads and account openings.
+    with_json!(DepositAnswer),
+    with_json!(SignedDepositAnswer, invariants::signed),
+    with_json!(ReadRequest),
+    with_json!(SignedRead, invariants::signed),
+    with_json!(OpenAccountRequest),
+    with_json!(SignedOpenAccount, |opening: &SignedOpenAccount| {
+        let _ = opening.verify_own_key();
+        invariants::signed(opening);
+    }),
 ];
 
 /// Decodes the input with the decoder its first byte picks, and checks what it decoded.

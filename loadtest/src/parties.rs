@@ -4,14 +4,20 @@
 
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::bounded::BoundedVec;
-use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
 use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::messages::account::OpenAccountRequest;
+use semper_protocol::messages::deposit_answer::{
+    DepositAnswerError, SignedDepositAnswer, VerifiedDepositAnswer, verify_deposit_answer,
+};
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
+
+use serde_json::Value;
 
 use crate::client::{Api, ApiError};
 
@@ -27,6 +33,13 @@ pub enum PartyError {
     /// More coins than one request carries.
     #[error("{0} coins do not fit one request")]
     TooManyCoins(usize),
+    /// A deposit answer the merchant must not trust: not signed by its acquirer, or not an answer
+    /// to its request.
+    #[error("deposit answer refused: {0}")]
+    DepositAnswer(#[from] DepositAnswerError),
+    /// The registration's answer does not name the acquirer and its bank key.
+    #[error("merchant registration: {0}")]
+    Registration(String),
 }
 
 /// The denomination of `set` that is withdrawable at `at`, of the lowest value.
@@ -70,9 +83,22 @@ impl Wallet {
             account: AccountId(rand::random()),
             key: SigningKey::generate(&mut rand::rng()),
         };
-        api.open_account(wallet.account, wallet.key.verifying_key(), currency)?;
+        let opening = Signed::sign(
+            OpenAccountRequest {
+                account: wallet.account,
+                public_key: *wallet.key.verifying_key(),
+                currency,
+            },
+            &wallet.key,
+        );
+        api.open_account(&opening)?;
         api.credit(wallet.account, reference, funding)?;
         Ok(wallet)
+    }
+
+    /// The account's view (its balance under `balance`), read with the account key's signature.
+    pub fn account_view(&self, api: &mut Api) -> Result<Value, PartyError> {
+        Ok(api.account_signed(self.account, &self.key)?)
     }
 
     /// The signed withdrawal of `count` coins of `denomination`, with a fresh request id, and the
@@ -116,25 +142,76 @@ impl Wallet {
     }
 }
 
-/// A merchant: its id at its acquirer and the key that signs its deposits.
+/// A merchant: its id at its acquirer, the key that signs its deposits, and its acquirer's bank
+/// key, which signs every deposit answer it trusts.
 pub struct Merchant {
     /// The merchant.
     pub id: MerchantId,
     /// Its acquirer.
     pub acquirer: BankId,
+    /// Its acquirer's bank key, as the registration answered it.
+    pub acquirer_key: VerifyingKey,
     key: SigningKey,
 }
 
 impl Merchant {
-    /// A new merchant, registered at `acquirer` by its operator.
+    /// A new merchant, registered at `acquirer` by its operator; the registration's answer gives
+    /// the acquirer's bank key, and must name `acquirer`.
     pub fn register(api: &mut Api, acquirer: BankId) -> Result<Self, PartyError> {
-        let merchant = Self {
-            id: MerchantId(rand::random()),
+        let id = MerchantId(rand::random());
+        let key = SigningKey::generate(&mut rand::rng());
+        let view = api.register_merchant(id, key.verifying_key())?;
+        let named: BankId = field(&view, "acquirer")?;
+        if named != acquirer {
+            return Err(PartyError::Registration(format!(
+                "answered by acquirer {named}, expected {acquirer}"
+            )));
+        }
+        Ok(Self {
+            id,
             acquirer,
-            key: SigningKey::generate(&mut rand::rng()),
-        };
-        api.register_merchant(merchant.id, merchant.key.verifying_key())?;
-        Ok(merchant)
+            acquirer_key: field(&view, "acquirer_key")?,
+            key,
+        })
+    }
+
+    /// Checks the acquirer's answer to `request`: signed by its bank key, for this very request.
+    pub fn check_answer(
+        &self,
+        request: &SignedDepositRequest,
+        answer: &SignedDepositAnswer,
+    ) -> Result<VerifiedDepositAnswer, PartyError> {
+        Ok(verify_deposit_answer(
+            answer,
+            self.acquirer,
+            &self.acquirer_key,
+            request,
+        )?)
+    }
+
+    /// Deposits `request` and checks the answer: what a merchant may ship goods on.
+    pub fn deposit(
+        &self,
+        api: &mut Api,
+        request: &SignedDepositRequest,
+    ) -> Result<VerifiedDepositAnswer, PartyError> {
+        let answer = api.deposit(request)?;
+        self.check_answer(request, &answer)
+    }
+
+    /// The merchant's view (its balances under `balances`), read with the merchant key's signature.
+    pub fn view(&self, api: &mut Api) -> Result<Value, PartyError> {
+        Ok(api.merchant_signed(self.id, &self.key)?)
+    }
+
+    /// Where one of its deposits stands, read with the merchant key's signature; once done, the
+    /// signed answer is under `answer`, to check with [`Merchant::check_answer`].
+    pub fn deposit_status(
+        &self,
+        api: &mut Api,
+        deposit_id: RequestId,
+    ) -> Result<Value, PartyError> {
+        Ok(api.deposit_status(self.id, deposit_id, &self.key)?)
     }
 
     /// The deposit of `coins`, paid at `at` for the contract `contract`: each coin's permission
@@ -160,4 +237,10 @@ impl Merchant {
             &self.key,
         ))
     }
+}
+
+/// The field `name` of a registration's answer.
+fn field<T: serde::de::DeserializeOwned>(view: &Value, name: &str) -> Result<T, PartyError> {
+    serde_json::from_value(view[name].clone())
+        .map_err(|error| PartyError::Registration(format!("{name}: {error}")))
 }

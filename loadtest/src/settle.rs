@@ -82,7 +82,7 @@ pub fn reports_after(
     let mut after = after;
     for _ in 0..REPORT_PAGES_MAX {
         let path = format!("/v1/clearing/reports?after={after}&limit={REPORTS_PAGE}");
-        let page: Vec<Value> = with_retries(retries, || clearing.get(&path))?;
+        let page: Vec<Value> = with_retries(retries, || clearing.get_as_operator(&path))?;
         for report in &page {
             let book = report_book(&report["body"]).map_err(|problem| ApiError::Unexpected {
                 what: path.clone(),

@@ -168,6 +168,8 @@ impl OpError {
             },
             Self::Party(PartyError::Wallet(error)) => error.code().into(),
             Self::Party(PartyError::TooManyCoins(_)) => "deposit.too_many_coins".into(),
+            Self::Party(PartyError::DepositAnswer(error)) => error.code().into(),
+            Self::Party(PartyError::Registration(_)) => "merchant.registration".into(),
         }
     }
 }

@@ -52,8 +52,9 @@ pub enum DepositStatus {
     InProgress,
     /// Some coins have no answer yet: retry the deposit with the same id.
     Incomplete,
-    /// Answered: the answer every retry gets.
-    Done(DepositResponse),
+    /// Answered: the answer every retry gets, and the digest of the request it answers (what the
+    /// signed answer names).
+    Done(DepositResponse, Digest),
 }
 
 /// A deposit in flight, and everyone waiting for its answer.
@@ -434,7 +435,7 @@ impl Handler<DepositStatusMessage> for AcquirerActor {
                     None => DepositStatus::Unknown,
                     Some(record) => match record.response {
                         None => DepositStatus::Incomplete,
-                        Some(response) => DepositStatus::Done(response),
+                        Some(response) => DepositStatus::Done(response, record.request_digest),
                     },
                 },
             )

@@ -10,8 +10,11 @@ use semper_protocol::batch_verifier::BatchVerifier;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::denomination_book::DenominationBook;
-use semper_protocol::ids::BankId;
+use semper_protocol::ids::{BankId, Digest};
 use semper_protocol::limits::SPEND_BATCH_COINS_MAX;
+use semper_protocol::messages::deposit_answer::{DepositAnswer, SignedDepositAnswer};
+use semper_protocol::messages::merchant::DepositResponse;
+use semper_protocol::signed::Signed;
 use semper_storage::acquirer::issuer_sets;
 use semper_storage::commit::{Committer, Transaction};
 use semper_storage::{Role, Store};
@@ -122,6 +125,19 @@ impl AcquirerState {
     /// The bank key, for signing on the pool.
     pub(crate) fn bank_key(&self) -> &SigningKey {
         &self.bank_key
+    }
+
+    /// Signs the answer to a merchant's deposit with the bank key, so that no one on the path can
+    /// turn a refusal into "accepted". `request_digest` is the signed request's body digest.
+    pub fn sign_deposit_answer(
+        &self,
+        request_digest: Digest,
+        response: DepositResponse,
+    ) -> SignedDepositAnswer {
+        Signed::sign(
+            DepositAnswer::new(self.id, request_digest, response),
+            &self.bank_key,
+        )
     }
 
     /// The book of every trusted issuer's denominations, as of now.

@@ -90,6 +90,7 @@ fn one_micro_batch_makes_one_spend_check_per_issuer_and_credits_exactly_what_was
                 m2.paid(&twos[1], ACQUIRER, 2),
             ],
         );
+        let first_digest = first.body_digest();
         let answers = deposit_all(&acquirer, vec![first, second]).await;
         let first = answers[0].clone().unwrap();
         let second = answers[1].clone().unwrap();
@@ -121,7 +122,7 @@ fn one_micro_batch_makes_one_spend_check_per_issuer_and_credits_exactly_what_was
                 .deposit_status(m1.id, RequestId([1; 16]))
                 .await
                 .unwrap(),
-            DepositStatus::Done(first)
+            DepositStatus::Done(first, first_digest)
         );
     });
 }

@@ -6,9 +6,12 @@ use semper_protocol::clearing::claim::ClaimRef;
 use semper_protocol::clearing::netting::CycleClaim;
 use semper_protocol::codec::Encode;
 use semper_protocol::ids::{BatchId, RequestId};
+use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::coin::CoinMessage;
 use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
+use semper_protocol::messages::read::{ReadSubject, sign_read};
 use semper_protocol::messages::receipt::ClaimResult;
+use semper_protocol::signed::Signed;
 use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
 use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
 use semper_storage::acquirer::submissions::{
@@ -122,6 +125,31 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
     add("DepositRequest", f.deposit_request.body().to_bytes());
     add("SignedDepositRequest", f.deposit_request.to_bytes());
     add("DepositResponse", f.deposit_response.to_bytes());
+    add("DepositAnswer", f.deposit_answer.body().to_bytes());
+    add("SignedDepositAnswer", f.deposit_answer.to_bytes());
+    for subject in [
+        ReadSubject::Account(ACCOUNT),
+        ReadSubject::Merchant(MERCHANT),
+    ] {
+        let path = match subject {
+            ReadSubject::Account(account) => format!("/v1/issuer/accounts/{account}"),
+            ReadSubject::Merchant(merchant) => format!("/v1/acquirer/merchants/{merchant}"),
+        };
+        if let Ok(read) = sign_read(&key(0x0a), subject, &path, NOW) {
+            add("ReadRequest", read.body().to_bytes());
+            add("SignedRead", read.to_bytes());
+        }
+    }
+    let opening = Signed::sign(
+        OpenAccountRequest {
+            account: ACCOUNT,
+            public_key: *key(0x0a).verifying_key(),
+            currency: f.denomination.value().currency(),
+        },
+        &key(0x0a),
+    );
+    add("OpenAccountRequest", opening.body().to_bytes());
+    add("SignedOpenAccount", opening.to_bytes());
     add("SpendCheckBatch", f.spend_batch.body().to_bytes());
     add("SignedSpendCheckBatch", f.spend_batch.to_bytes());
     for result in f.deposit_response.results.iter() {

@@ -15,6 +15,7 @@ use semper_protocol::ids::{
     AccountId, BankId, BatchId, CoinId, ContractHash, CycleId, MerchantId, RequestId, SubmissionId,
 };
 use semper_protocol::messages::deposit::SignedDepositPermission;
+use semper_protocol::messages::deposit_answer::{DepositAnswer, SignedDepositAnswer};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, SignedDepositRequest};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
 use semper_protocol::messages::settlement::{
@@ -85,6 +86,8 @@ pub struct Fixtures {
     pub deposit_request: SignedDepositRequest,
     /// One answer of each kind.
     pub deposit_response: DepositResponse,
+    /// The same answer, signed by the acquirer's bank key for the deposit request.
+    pub deposit_answer: SignedDepositAnswer,
     /// The acquirer's spend check of the permissions.
     pub spend_batch: SignedSpendCheckBatch,
     /// The issuer's confirmation of the batch.
@@ -215,6 +218,14 @@ impl Fixtures {
                 },
             ])?,
         };
+        let deposit_answer = Signed::sign(
+            DepositAnswer::new(
+                ACQUIRER,
+                deposit_request.body_digest(),
+                deposit_response.clone(),
+            ),
+            &key(0x02),
+        );
         let spend_batch = Signed::sign(
             SpendCheckBatch {
                 acquirer: ACQUIRER,
@@ -321,6 +332,7 @@ impl Fixtures {
             permissions,
             deposit_request,
             deposit_response,
+            deposit_answer,
             spend_batch,
             confirmation,
             spend_response,

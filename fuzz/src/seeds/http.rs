@@ -1,7 +1,11 @@
 //! Seeds of the HTTP targets: the JSON of every request body and answer, query strings and path
 //! parameters, as the server and its clients write them.
 
+use semper_protocol::amount::Currency;
+use semper_protocol::crypto::ed25519::Signature;
+use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::receipt::ClaimResult;
+use semper_protocol::signed::Signed;
 use semper_server::http::views::{
     AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
     OutboxView, RefusedClaimView,
@@ -10,7 +14,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Corpus;
-use super::fixtures::{ACCOUNT, BATCH, CYCLE, Fixtures, ISSUER, MERCHANT, NOW, SUBMISSION, key};
+use super::fixtures::{
+    ACCOUNT, ACQUIRER, BATCH, CYCLE, Fixtures, ISSUER, MERCHANT, NOW, SUBMISSION, key,
+};
 use crate::http_requests::REQUESTS;
 use crate::http_responses::RESPONSES;
 
@@ -27,14 +33,25 @@ fn requests(corpus: &mut Corpus, f: &Fixtures) {
     let mut add =
         |name: &str, bytes: Vec<u8>| corpus.add_selected("http_requests", REQUESTS, name, bytes);
     let account_key = *key(0x0a).verifying_key();
-    add(
-        "POST /v1/issuer/accounts",
-        to_json(&json!({"account": ACCOUNT, "public_key": account_key, "currency": "EUR"})),
-    );
-    add(
-        "POST /v1/issuer/accounts",
-        to_json(&json!({"account": ACCOUNT, "public_key": account_key, "currency": "XXX"})),
-    );
+    for currency in ["EUR", "XXX"] {
+        let body = json!({"account": ACCOUNT, "public_key": account_key, "currency": currency});
+        // Signed as the wallet signs it when the currency is known; any signature otherwise.
+        let signature = Currency::new(currency).map_or(Signature([0; 64]), |currency| {
+            *Signed::sign(
+                OpenAccountRequest {
+                    account: ACCOUNT,
+                    public_key: account_key,
+                    currency,
+                },
+                &key(0x0a),
+            )
+            .signature()
+        });
+        add(
+            "POST /v1/issuer/accounts",
+            to_json(&json!({"body": body, "signature": signature})),
+        );
+    }
     for amount in [
         "EUR:12.50",
         "EUR:12.5",
@@ -102,14 +119,16 @@ fn responses(corpus: &mut Corpus, f: &Fixtures) {
             public_key: *key(0x05).verifying_key(),
             balances: vec![eur, "JPY:500".parse().unwrap_or(eur)],
             journal_len: 2,
+            acquirer: ACQUIRER,
+            acquirer_key: *key(0x02).verifying_key(),
         }),
     );
-    add("POST /v1/acquirer/deposits", to_json(&f.deposit_response));
+    add("POST /v1/acquirer/deposits", to_json(&f.deposit_answer));
     for status in [
         DepositStatusView::InProgress,
         DepositStatusView::Incomplete,
         DepositStatusView::Done {
-            response: f.deposit_response.clone(),
+            answer: f.deposit_answer.clone(),
         },
     ] {
         add(

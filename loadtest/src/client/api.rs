@@ -4,13 +4,19 @@
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use semper_protocol::amount::{Amount, Currency};
-use semper_protocol::crypto::ed25519::VerifyingKey;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use semper_protocol::amount::Amount;
+use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, MerchantId, RequestId};
-use semper_protocol::messages::merchant::{DepositResponse, SignedDepositRequest};
+use semper_protocol::messages::account::SignedOpenAccount;
+use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
+use semper_protocol::messages::merchant::SignedDepositRequest;
+use semper_protocol::messages::read::{ReadSubject, sign_read};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_protocol::time::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -124,6 +130,19 @@ impl Api {
         decode(path, response)
     }
 
+    /// `GET path` as a read signed by `key`, the key of `subject`, decoded: how a wallet or a
+    /// merchant reads its own data without the operator token.
+    pub fn get_signed<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        subject: ReadSubject,
+        key: &SigningKey,
+    ) -> Result<T, ApiError> {
+        let authorization = signed_read_header(path, subject, key)?;
+        let response = self.send_with("GET", path, None, Some(&authorization))?;
+        decode(path, response)
+    }
+
     /// Sends a request and returns the raw response, whatever its status.
     pub fn send(
         &mut self,
@@ -136,12 +155,23 @@ impl Api {
             (Some(token), true) => Some(format!("Bearer {token}")),
             _ => None,
         };
+        self.send_with(method, path, body, bearer.as_deref())
+    }
+
+    /// Sends a request with `authorization` as its `Authorization` header, if any.
+    fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        authorization: Option<&str>,
+    ) -> Result<Response, ApiError> {
         let mut headers: Vec<(&str, &str)> = Vec::new();
         if body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        if let Some(bearer) = &bearer {
-            headers.push(("Authorization", bearer));
+        if let Some(authorization) = authorization {
+            headers.push(("Authorization", authorization));
         }
         Ok(self.http.request(method, path, &headers, body)?)
     }
@@ -151,21 +181,26 @@ impl Api {
         self.get("/v1/issuer/denominations")
     }
 
-    /// Opens an account; returns its view.
-    pub fn open_account(
-        &mut self,
-        account: AccountId,
-        public_key: &VerifyingKey,
-        currency: Currency,
-    ) -> Result<Value, ApiError> {
-        let body =
-            json!({"account": account, "public_key": public_key, "currency": currency.code()});
-        self.post("/v1/issuer/accounts", &body, false)
+    /// Opens an account, with the request signed by the account key; returns its view. With the
+    /// operator token (when this client has one), the opening is not counted against the bound
+    /// per client address.
+    pub fn open_account(&mut self, request: &SignedOpenAccount) -> Result<Value, ApiError> {
+        self.post("/v1/issuer/accounts", request, true)
     }
 
-    /// An account's view (its balance under `balance`).
+    /// An account's view (its balance under `balance`), read with the operator token.
     pub fn account(&mut self, account: AccountId) -> Result<Value, ApiError> {
-        self.get(&format!("/v1/issuer/accounts/{account}"))
+        self.get_as_operator(&format!("/v1/issuer/accounts/{account}"))
+    }
+
+    /// An account's view, read with the account key's signature.
+    pub fn account_signed(
+        &mut self,
+        account: AccountId,
+        key: &SigningKey,
+    ) -> Result<Value, ApiError> {
+        let path = format!("/v1/issuer/accounts/{account}");
+        self.get_signed(&path, ReadSubject::Account(account), key)
     }
 
     /// Credits an account (operator); a reference seen twice credits once.
@@ -199,7 +234,8 @@ impl Api {
         self.post_encoded("/v1/issuer/withdraw", request, false)
     }
 
-    /// Registers a merchant (operator).
+    /// Registers a merchant (operator); the view names the acquirer (`acquirer`) and its bank key
+    /// (`acquirer_key`), which signs the merchant's deposit answers.
     pub fn register_merchant(
         &mut self,
         merchant: MerchantId,
@@ -209,13 +245,28 @@ impl Api {
         self.post("/v1/acquirer/merchants", &body, true)
     }
 
-    /// A merchant's view (its balances under `balances`).
+    /// A merchant's view (its balances under `balances`), read with the operator token.
     pub fn merchant(&mut self, merchant: MerchantId) -> Result<Value, ApiError> {
-        self.get(&format!("/v1/acquirer/merchants/{merchant}"))
+        self.get_as_operator(&format!("/v1/acquirer/merchants/{merchant}"))
     }
 
-    /// Deposits: a result per coin.
-    pub fn deposit(&mut self, request: &SignedDepositRequest) -> Result<DepositResponse, ApiError> {
+    /// A merchant's view, read with the merchant key's signature.
+    pub fn merchant_signed(
+        &mut self,
+        merchant: MerchantId,
+        key: &SigningKey,
+    ) -> Result<Value, ApiError> {
+        let path = format!("/v1/acquirer/merchants/{merchant}");
+        self.get_signed(&path, ReadSubject::Merchant(merchant), key)
+    }
+
+    /// Deposits: the acquirer's signed answer, a result per coin. Check it with
+    /// [`verify_deposit_answer`](semper_protocol::messages::deposit_answer::verify_deposit_answer)
+    /// before trusting it (the merchant of `parties` does).
+    pub fn deposit(
+        &mut self,
+        request: &SignedDepositRequest,
+    ) -> Result<SignedDepositAnswer, ApiError> {
         self.deposit_encoded(&Encoded::new(request)?)
     }
 
@@ -223,19 +274,20 @@ impl Api {
     pub fn deposit_encoded(
         &mut self,
         request: &Encoded<SignedDepositRequest>,
-    ) -> Result<DepositResponse, ApiError> {
+    ) -> Result<SignedDepositAnswer, ApiError> {
         self.post_encoded("/v1/acquirer/deposits", request, false)
     }
 
-    /// Where a deposit stands.
+    /// Where a deposit stands (its signed answer under `answer` once done), read with the merchant
+    /// key's signature.
     pub fn deposit_status(
         &mut self,
         merchant: MerchantId,
         deposit_id: RequestId,
+        key: &SigningKey,
     ) -> Result<Value, ApiError> {
-        self.get(&format!(
-            "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}"
-        ))
+        let path = format!("/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}");
+        self.get_signed(&path, ReadSubject::Merchant(merchant), key)
     }
 
     /// Submits the acquirer's outbox now (operator); returns where it stands.
@@ -253,32 +305,74 @@ impl Api {
         self.post("/v1/clearing/cycle/cut", &json!({}), true)
     }
 
-    /// Settlement reports after cycle number `after`.
+    /// Settlement reports after cycle number `after` (operator).
     pub fn reports(&mut self, after: u64) -> Result<Vec<SignedSettlementReport>, ApiError> {
-        self.get(&format!("/v1/clearing/reports?after={after}"))
+        self.get_as_operator(&format!("/v1/clearing/reports?after={after}"))
     }
 
-    /// The Prometheus text of `/metrics`.
+    /// The Prometheus text of `/metrics` (operator).
     pub fn metrics(&mut self) -> Result<String, ApiError> {
-        Ok(self.send("GET", "/metrics", None, false)?.text())
+        let response = self.send("GET", "/metrics", None, true)?;
+        if !(200..300).contains(&response.status) {
+            return Err(refused(response));
+        }
+        Ok(response.text())
     }
+}
+
+/// The `Authorization` value of a read of `path`, signed now by `key` for `subject`.
+fn signed_read_header(
+    path: &str,
+    subject: ReadSubject,
+    key: &SigningKey,
+) -> Result<String, ApiError> {
+    // The server accepts a read signed within a minute of its clock: the client's own clock is
+    // what it has.
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
+    let signed =
+        sign_read(key, subject, path, Timestamp::from_unix_ms(now_ms)).map_err(|error| {
+            ApiError::Unexpected {
+                what: path.to_owned(),
+                problem: error.to_string(),
+            }
+        })?;
+    // A signature's JSON form is its hex.
+    let signature = match serde_json::to_value(signed.signature()) {
+        Ok(Value::String(hex)) => hex,
+        other => {
+            return Err(ApiError::Unexpected {
+                what: path.to_owned(),
+                problem: format!("a signature's JSON form: {other:?}"),
+            });
+        }
+    };
+    Ok(format!("Semper-Read {now_ms}.{signature}"))
 }
 
 fn decode<T: DeserializeOwned>(what: &str, response: Response) -> Result<T, ApiError> {
     if !(200..300).contains(&response.status) {
-        let error: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let text = |key: &str| error[key].as_str().unwrap_or_default().to_owned();
-        return Err(ApiError::Refused {
-            status: response.status,
-            code: text("code"),
-            message: text("message"),
-            retry_after_s: response
-                .header("retry-after")
-                .and_then(|value| value.parse().ok()),
-        });
+        return Err(refused(response));
     }
     serde_json::from_slice(&response.body).map_err(|error| ApiError::Unexpected {
         what: what.to_owned(),
         problem: format!("{error}: {}", response.text()),
     })
+}
+
+/// The API's `{"code", "message"}` refusal in `response`.
+fn refused(response: Response) -> ApiError {
+    let error: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    let text = |key: &str| error[key].as_str().unwrap_or_default().to_owned();
+    ApiError::Refused {
+        status: response.status,
+        code: text("code"),
+        message: text("message"),
+        retry_after_s: response
+            .header("retry-after")
+            .and_then(|value| value.parse().ok()),
+    }
 }

@@ -7,13 +7,15 @@ mod double_spend;
 use rand::RngExt;
 use semper_protocol::amount::Amount;
 use semper_protocol::ids::{BankId, ContractHash};
+use semper_protocol::messages::deposit_answer::VerifiedDepositAnswer;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult, SignedDepositRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::wallet::{self, WalletCoin};
 
 use super::stock::{ReadyWithdrawal, Unfinalized};
 use super::{
-    OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now, with_retries,
+    MerchantSlot, OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now,
+    with_retries,
 };
 use crate::client::{Api, ApiError, Encoded};
 use crate::invariants::AcceptedCoin;
@@ -263,7 +265,7 @@ impl<'a> Worker<'a> {
         } else {
             &mut self.acquirers[acquirer]
         };
-        deposit_with(api, &self.shared.retries, request).map_err(|error| {
+        deposit_with(api, &self.shared.retries, &self.shared.merchants, request).map_err(|error| {
             if ambiguous(&error) {
                 self.pending_deposits.push(PendingDeposit {
                     acquirer,
@@ -388,7 +390,7 @@ impl<'a> Worker<'a> {
                 return Ok(0);
             };
             let api = &mut self.acquirers[acquirer];
-            let again = deposit_with(api, &self.shared.retries, &request);
+            let again = deposit_with(api, &self.shared.retries, &self.shared.merchants, &request);
             let coins = request.body().permissions.len() as u64;
             self.last_deposit = Some((acquirer, request, first.clone()));
             let again = again?;
@@ -429,7 +431,12 @@ impl<'a> Worker<'a> {
         for pending in std::mem::take(&mut self.pending_deposits) {
             let bank = self.acquirer_bank(pending.acquirer);
             let api = &mut self.acquirers[pending.acquirer];
-            match deposit_with(api, &self.shared.retries, &pending.request) {
+            match deposit_with(
+                api,
+                &self.shared.retries,
+                &self.shared.merchants,
+                &pending.request,
+            ) {
                 Ok(response) => {
                     let mut books = self.shared.books();
                     for (i, result) in response.results.iter().enumerate() {
@@ -461,13 +468,29 @@ fn debits_possible(debits: impl Iterator<Item = u64>) -> std::collections::BTree
     sums
 }
 
+/// Deposits `request` with retries, and has its merchant (one of `merchants`) check the
+/// acquirer's signed answer: an answer that does not check is an error, never booked.
 pub(super) fn deposit_with(
     api: &mut Api,
     retries: &Retries,
+    merchants: &[MerchantSlot],
     request: &SignedDepositRequest,
 ) -> Result<DepositResponse, ApiError> {
     let body = Encoded::new(request)?;
-    with_retries(retries, || api.deposit_encoded(&body))
+    let answer = with_retries(retries, || api.deposit_encoded(&body))?;
+    let unchecked = |problem: String| ApiError::Unexpected {
+        what: format!("deposit {}", request.body().deposit_id),
+        problem,
+    };
+    let merchant = merchants
+        .iter()
+        .map(|slot| &slot.merchant)
+        .find(|merchant| merchant.id == request.body().merchant)
+        .ok_or_else(|| unchecked("no merchant of this load signed it".into()))?;
+    merchant
+        .check_answer(request, &answer)
+        .map(VerifiedDepositAnswer::into_response)
+        .map_err(|error| unchecked(error.to_string()))
 }
 
 pub(super) fn accepted_coin(meta: &CoinMeta, acquirer: &str) -> AcceptedCoin {

@@ -10,8 +10,11 @@ use crate::denomination::{
     Denomination, DenominationFields, DenominationSet, DenominationSetFields,
 };
 use crate::ids::*;
+use crate::messages::account::{OpenAccountRequest, SignedOpenAccount};
 use crate::messages::coin::Coin;
 use crate::messages::deposit::{DepositPermission, SignedDepositPermission};
+use crate::messages::deposit_answer::{DepositAnswer, SignedDepositAnswer};
+use crate::messages::read::{ReadPath, ReadRequest, ReadSubject, SignedRead};
 use crate::messages::settlement::{Obligation, SettlementReport, SettlementSubmission};
 use crate::messages::spend::{
     ConfirmedSpend, SpendCheckBatch, SpendCheckResponse, SpendConfirmation, SpendResult,
@@ -328,6 +331,71 @@ fn report() -> impl Strategy<Value = Signed<SettlementReport>> {
         })
 }
 
+fn deposit_answer() -> impl Strategy<Value = SignedDepositAnswer> {
+    (
+        bank(),
+        any::<[u8; 16]>(),
+        any::<[u8; 16]>(),
+        any::<[u8; 32]>(),
+        prop::collection::vec(spend_result(), 0..4),
+        signature(),
+    )
+        .prop_map(
+            |(acquirer, merchant, deposit_id, digest, results, signature)| {
+                Signed::from_parts(
+                    DepositAnswer {
+                        acquirer,
+                        merchant: MerchantId(merchant),
+                        deposit_id: RequestId(deposit_id),
+                        request_digest: Digest(digest),
+                        results: results.try_into().unwrap(),
+                    },
+                    signature,
+                )
+            },
+        )
+}
+
+fn signed_read() -> impl Strategy<Value = SignedRead> {
+    (
+        any::<bool>(),
+        any::<[u8; 16]>(),
+        "[ -~]{0,64}",
+        timestamp(),
+        signature(),
+    )
+        .prop_map(|(account, id, path, at, signature)| {
+            let subject = if account {
+                ReadSubject::Account(AccountId(id))
+            } else {
+                ReadSubject::Merchant(MerchantId(id))
+            };
+            Signed::from_parts(
+                ReadRequest {
+                    subject,
+                    path: ReadPath::new(&path).unwrap(),
+                    at,
+                },
+                signature,
+            )
+        })
+}
+
+fn open_account() -> impl Strategy<Value = SignedOpenAccount> {
+    (any::<[u8; 16]>(), key(), currency(), signature()).prop_map(
+        |(account, public_key, currency, signature)| {
+            Signed::from_parts(
+                OpenAccountRequest {
+                    account: AccountId(account),
+                    public_key,
+                    currency,
+                },
+                signature,
+            )
+        },
+    )
+}
+
 /// A decoder must never panic, and whatever it accepts must re-encode to the same bytes.
 fn check_any_bytes<T: Decode + Encode>(bytes: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(value) = T::from_bytes(bytes) {
@@ -405,6 +473,9 @@ codec_properties! {
     spend_response_codec: SpendCheckResponse = spend_response();
     settlement_submission_codec: Signed<SettlementSubmission> = submission();
     settlement_report_codec: Signed<SettlementReport> = report();
+    deposit_answer_codec: SignedDepositAnswer = deposit_answer();
+    signed_read_codec: SignedRead = signed_read();
+    open_account_codec: SignedOpenAccount = open_account();
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! The protocol's messages, one module per flow (see DESIGN.md, "The flows").
 
+pub mod account;
 pub mod coin;
 pub mod deposit;
+pub mod deposit_answer;
 pub mod link;
 pub mod merchant;
+pub mod read;
 pub mod receipt;
 pub mod settlement;
 pub mod spend;

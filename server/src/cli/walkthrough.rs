@@ -86,7 +86,7 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     );
 
     let withdrawal = wallet.withdraw(&mut api, &denomination, options.coins)?;
-    let account = api.account(wallet.account)?;
+    let account = wallet.account_view(&mut api)?;
     let balance = account["balance"].as_str().unwrap_or("?");
     println!(
         "3. withdraw: {} coins blinded, blind-signed by the issuer, unblinded and checked; \
@@ -101,16 +101,20 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     );
 
     let deposit = merchant.deposit_of(&withdrawal.coins, ContractHash([1; 32]), options.now)?;
-    let answer = api.deposit(&deposit)?;
-    let accepted = (answer.results.iter())
+    let answer = merchant.deposit(&mut api, &deposit)?;
+    let accepted = (answer.results().iter())
         .filter(|result| matches!(result, DepositResult::Accepted))
         .count();
     ensure!(
         accepted == withdrawal.coins.len(),
         "the deposit was not accepted whole: {:?}",
-        answer.results
+        answer.results()
     );
-    let merchant_view = api.merchant(merchant.id)?;
+    let credited = (answer.credited().iter())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let merchant_view = merchant.view(&mut api)?;
     let balances = (merchant_view["balances"].as_array().into_iter().flatten())
         .filter_map(|balance| balance.as_str())
         .collect::<Vec<_>>()
@@ -118,13 +122,14 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     println!(
         "5. pay and deposit: the wallet signed a permission per coin, the merchant deposited \
          them; {accepted} accepted (verified by the acquirer, checked against the spent set by \
-         the issuer); merchant balance {balances}"
+         the issuer), {credited} credited, in an answer signed by the acquirer's bank key and \
+         checked by the merchant; merchant balance {balances}"
     );
 
     let again = merchant.deposit_of(&withdrawal.coins, ContractHash([2; 32]), options.now)?;
-    let answer = api.deposit(&again)?;
+    let answer = merchant.deposit(&mut api, &again)?;
     let mut proven = 0;
-    for (permission, result) in again.body().permissions.iter().zip(answer.results.iter()) {
+    for (permission, result) in again.body().permissions.iter().zip(answer.results()) {
         match result {
             DepositResult::Conflict { earlier }
                 if proves_double_spend(permission, &permission.body_digest(), earlier) =>

@@ -66,6 +66,8 @@ pub struct HttpSection {
     pub coins_in_flight_max: usize,
     /// The Retry-After of a 503, in seconds.
     pub retry_after_s: u32,
+    /// Accounts one client address may open per minute without the operator token; more get 429.
+    pub account_opens_per_client_per_min: u32,
     /// The operator token itself; prefer `operator_token_file` or the environment. Its `Debug`
     /// is redacted.
     pub operator_token: Option<Secret>,
@@ -83,6 +85,7 @@ impl Default for HttpSection {
             requests_in_flight_max: 1024,
             coins_in_flight_max: 4096,
             retry_after_s: 1,
+            account_opens_per_client_per_min: 10,
             operator_token: None,
             operator_token_file: PathBuf::from("operator-token"),
         }

@@ -95,6 +95,11 @@ fn check_http(http: &HttpSection) -> Result<(), ConfigError> {
         http.coins_in_flight_max as u64,
         1,
     )?;
+    at_least(
+        "http.account_opens_per_client_per_min",
+        u64::from(http.account_opens_per_client_per_min),
+        1,
+    )?;
     at_least("http.retry_after_s", u64::from(http.retry_after_s), 1)
 }
 

@@ -173,6 +173,7 @@ impl Deployment {
             coins_in_flight_max: config.http.coins_in_flight_max,
             retry_after_s: config.http.retry_after_s,
             operator_token: Some(deployment.operator_token.clone()),
+            account_opens_per_client_per_min: config.http.account_opens_per_client_per_min,
         };
         match HttpApi::serve(&settings, deployment.roles.clone(), metrics, None) {
             Ok(http) => deployment.http = Some(http),

@@ -3,8 +3,11 @@
 
 use actix_web::web::{self, Json};
 use semper_actors::acquirer::{AcquirerHandle, DepositStatus};
-use semper_protocol::messages::merchant::{DepositResponse, SignedDepositRequest};
+use semper_protocol::ids::MerchantId;
+use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
+use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::reconcile::Discrepancy;
+use semper_storage::acquirer::merchants::MerchantRecord;
 
 use super::error::{ApiError, DEPOSIT_UNKNOWN};
 use super::issuer::page_limit;
@@ -16,7 +19,7 @@ use super::views::{
 };
 
 /// The acquirer, or `role.not_hosted`.
-fn acquirer(state: &ApiState) -> Result<AcquirerHandle, ApiError> {
+pub(super) fn acquirer(state: &ApiState) -> Result<AcquirerHandle, ApiError> {
     state
         .roles
         .acquirer
@@ -35,33 +38,48 @@ pub async fn register_merchant(
     let record = acquirer
         .register_merchant(body.merchant, body.public_key)
         .await?;
-    Ok(Json(MerchantView::new(body.merchant, &record)))
+    Ok(Json(view(&acquirer, body.merchant, &record)))
 }
 
-/// `GET /v1/acquirer/merchants/{merchant}`: a merchant's key and balances.
+/// The view of a merchant, with its acquirer's bank key.
+fn view(acquirer: &AcquirerHandle, merchant: MerchantId, record: &MerchantRecord) -> MerchantView {
+    let state = acquirer.state();
+    MerchantView::new(merchant, record, state.id, *state.bank_public_key())
+}
+
+/// `GET /v1/acquirer/merchants/{merchant}` (operator, or a read signed by the merchant's key): a
+/// merchant's key and balances.
 pub async fn merchant(
     state: web::Data<ApiState>,
     path: web::Path<MerchantPath>,
 ) -> Result<Json<MerchantView>, ApiError> {
     let acquirer = acquirer(&state)?;
     let record = acquirer.merchant(path.merchant).await?;
-    Ok(Json(MerchantView::new(path.merchant, &record)))
+    Ok(Json(view(&acquirer, path.merchant, &record)))
 }
 
 /// `POST /v1/acquirer/deposits`: deposits coins, signed by the merchant's key (the acquirer checks
-/// it); answered once every coin's credit is durable.
+/// it); answered once every coin's credit is durable, with an answer signed by the acquirer's
+/// bank key.
 pub async fn deposit(
     state: web::Data<ApiState>,
     _room: RoomForCoins,
     body: Json<SignedDepositRequest>,
-) -> Result<Json<DepositResponse>, ApiError> {
+) -> Result<Json<SignedDepositAnswer>, ApiError> {
     let acquirer = acquirer(&state)?;
     let coins = body.body().permissions.len();
     let _admitted = state.coins_in_flight.admit_or_busy(coins, "coins")?;
-    Ok(Json(acquirer.deposit(body.into_inner()).await?))
+    let request_digest = body.body_digest();
+    let response = acquirer.deposit(body.into_inner()).await?;
+    Ok(Json(
+        acquirer
+            .state()
+            .sign_deposit_answer(request_digest, response),
+    ))
 }
 
-/// `GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}`: where a deposit stands; 404
+/// `GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}` (operator, or a read signed by
+/// the merchant's key): where a deposit stands, with its signed answer once done; 404
 /// `deposit.unknown` if never seen.
 pub async fn deposit_status(
     state: web::Data<ApiState>,
@@ -83,12 +101,16 @@ pub async fn deposit_status(
         }
         DepositStatus::InProgress => DepositStatusView::InProgress,
         DepositStatus::Incomplete => DepositStatusView::Incomplete,
-        DepositStatus::Done(response) => DepositStatusView::Done { response },
+        DepositStatus::Done(response, request_digest) => DepositStatusView::Done {
+            answer: acquirer
+                .state()
+                .sign_deposit_answer(request_digest, response),
+        },
     };
     Ok(Json(view))
 }
 
-/// `GET /v1/acquirer/outbox`: where the outbox to the clearing house stands.
+/// `GET /v1/acquirer/outbox` (operator): where the outbox to the clearing house stands.
 pub async fn outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
     let acquirer = acquirer(&state)?;
     Ok(Json(acquirer.outbox_status().await?.into()))

@@ -3,6 +3,9 @@
 //! Operator calls carry `Authorization: Bearer <token>`. No token in the request answers 401
 //! `auth.required`; a wrong one 401 `auth.invalid`; a node configured without a token refuses
 //! every operator call with 403 `auth.operator_disabled`.
+//!
+//! An account's or a merchant's own data may also be read with a signed read instead of the token
+//! (`Authorization: Semper-Read ...`, see [`super::owner`]); its refusals are 401 `read.*`.
 
 use std::fmt;
 
@@ -14,6 +17,7 @@ use actix_web::{Error, ResponseError, web};
 use semper_protocol::crypto::hash::sha256;
 
 use super::error::{AUTH_INVALID, AUTH_OPERATOR_DISABLED, AUTH_REQUIRED, ApiError};
+use super::owner;
 use super::server::ApiState;
 
 /// Shortest operator token accepted, in bytes: shorter ones are guessable.
@@ -121,6 +125,12 @@ fn check(token: Option<&OperatorToken>, header: Option<&HeaderValue>) -> Result<
     }
 }
 
+/// Whether `headers` carry the operator's token: for an open endpoint that lifts a bound for the
+/// operator.
+pub fn is_operator(state: &ApiState, headers: &actix_web::http::header::HeaderMap) -> bool {
+    check(state.operator.as_ref(), headers.get(AUTHORIZATION)).is_ok()
+}
+
 /// Middleware of every operator endpoint: answers the refusal itself, or runs the endpoint.
 pub async fn require_operator(
     request: ServiceRequest,
@@ -129,14 +139,58 @@ pub async fn require_operator(
     let token = request
         .app_data::<web::Data<ApiState>>()
         .and_then(|state| state.operator.as_ref());
-    match check(token, request.headers().get(AUTHORIZATION)) {
+    let checked = check(token, request.headers().get(AUTHORIZATION));
+    answer(request, next, checked, "Bearer").await
+}
+
+/// Middleware of the endpoints that read one account's or merchant's data: the operator's token,
+/// or a signed read by the key of the account or merchant the path names.
+pub async fn require_operator_or_owner(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let state = request.app_data::<web::Data<ApiState>>().cloned();
+    let header = request.headers().get(AUTHORIZATION);
+    let signed_read = header.and_then(|value| owner::credentials(value.as_bytes()));
+    let checked = match (state, header, signed_read) {
+        // Without credentials, the caller is told both ways in, whether or not the node has an
+        // operator token.
+        (_, None, _) => Err(ApiError::new(
+            AUTH_REQUIRED,
+            format!(
+                "send Authorization: Bearer <operator token>, or a signed read: \
+                 Authorization: {} <unix_ms>.<signature>",
+                owner::SCHEME
+            ),
+        )),
+        (Some(state), Some(_), Some(credentials)) => {
+            owner::check(&state, &request, credentials).await
+        }
+        (state, Some(header), None) => check(
+            state.as_ref().and_then(|state| state.operator.as_ref()),
+            Some(header),
+        ),
+        (None, Some(_), Some(_)) => check(None, None),
+    };
+    answer(request, next, checked, "Bearer, Semper-Read").await
+}
+
+/// Runs the endpoint if `checked`, else answers the refusal, with `WWW-Authenticate: challenge`
+/// on a 401.
+async fn answer(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    checked: Result<(), ApiError>,
+    challenge: &'static str,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match checked {
         Ok(()) => Ok(next.call(request).await?.map_into_boxed_body()),
         Err(error) => {
             let mut response = error.error_response();
             if error.status() == actix_web::http::StatusCode::UNAUTHORIZED {
                 response
                     .headers_mut()
-                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             }
             Ok(request.into_response(response))
         }

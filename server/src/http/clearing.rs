@@ -2,6 +2,9 @@
 //!
 //! No discrepancies endpoint: reconciliation is what the participants do with the clearing
 //! house's reports; the clearing house itself records none.
+//!
+//! The reports are the operator's to read over HTTP: every participant bank receives its own over
+//! the authenticated inter-bank link, and a bank's link identity does not reach this API.
 
 use actix_web::web::{self, Json};
 use semper_actors::clearing::ClearingHandle;
@@ -34,7 +37,7 @@ pub async fn cut(state: web::Data<ApiState>) -> Result<Json<SignedSettlementRepo
     Ok(Json(clearing.cut_cycle().await?))
 }
 
-/// `GET /v1/clearing/reports`: the signed reports of the cycles numbered above `after`, oldest
+/// `GET /v1/clearing/reports` (operator): the signed reports of the cycles numbered above `after`, oldest
 /// first, at most `limit` (and never more than [`REPORTS_AFTER_MAX`]).
 pub async fn reports(
     state: web::Data<ApiState>,

@@ -3,7 +3,9 @@
 //!
 //! Choices worth knowing:
 //! - a body signature that does not verify (`*.invalid_*_signature`, `ed25519.*`) is 400: the
-//!   request carries its own proof, and it is wrong; 401 is kept for the operator's bearer token;
+//!   request carries its own proof, and it is wrong; 401 is kept for the `Authorization` header:
+//!   the operator's bearer token, or a signed read (`read.*`);
+//! - too many account openings from one client address is 429 with `Retry-After`;
 //! - insufficient funds is 409: the request conflicts with the account's state (402 is reserved);
 //! - a revoked or expired denomination is 410: it existed and is gone for good;
 //! - busy, stopped and incomplete are 503 with `Retry-After`;
@@ -27,6 +29,13 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("server.busy", 503),
     ("request.timeout", 408),
     ("deposit.unknown", 404),
+    // Signed reads (the `Authorization: Semper-Read` header) and account openings.
+    ("read.malformed", 401),
+    ("read.wrong_target", 401),
+    ("read.stale", 401),
+    ("read.invalid_signature", 401),
+    ("account.invalid_signature", 400),
+    ("account.opens_limited", 429),
     // Busy or stopped: retry later.
     ("issuer.busy", 503),
     ("acquirer.busy", 503),

@@ -38,6 +38,12 @@ pub const SERVER_BUSY: &str = "server.busy";
 pub const REQUEST_TIMEOUT: &str = "request.timeout";
 /// A deposit the acquirer has never seen.
 pub const DEPOSIT_UNKNOWN: &str = "deposit.unknown";
+/// A signed read whose `Authorization: Semper-Read` credentials do not parse.
+pub const READ_MALFORMED: &str = "read.malformed";
+/// An account opening not signed by the key it registers.
+pub const ACCOUNT_INVALID_SIGNATURE: &str = "account.invalid_signature";
+/// Too many account openings from one client address: retry after `Retry-After` seconds.
+pub const ACCOUNT_OPENS_LIMITED: &str = "account.opens_limited";
 
 /// The longest message an error answer carries. Messages quote what was refused (a currency
 /// code, a serde error naming the value), and a request can make that as long as its body: cut

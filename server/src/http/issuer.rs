@@ -1,16 +1,23 @@
 //! The issuer's endpoints: its denomination set, accounts, operator credits, withdrawals and the
 //! discrepancies its reconciliation recorded.
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use actix_web::HttpRequest;
 use actix_web::web::{self, Json};
 use semper_actors::issuer::{IssuerError, IssuerHandle};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
+use semper_protocol::signed::Signed;
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
 
-use super::error::ApiError;
+use super::auth::is_operator;
+use super::error::{ACCOUNT_INVALID_SIGNATURE, ApiError};
 use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{AccountPath, AccountView, CreditBody, DiscrepancyQuery, OpenAccountBody};
@@ -19,7 +26,7 @@ use super::views::{AccountPath, AccountView, CreditBody, DiscrepancyQuery, OpenA
 pub const DISCREPANCIES_LIMIT_DEFAULT: usize = 100;
 
 /// The issuer, or `role.not_hosted`.
-fn issuer(state: &ApiState) -> Result<IssuerHandle, ApiError> {
+pub(super) fn issuer(state: &ApiState) -> Result<IssuerHandle, ApiError> {
     state
         .roles
         .issuer
@@ -35,21 +42,49 @@ pub async fn denominations(
     Ok(Json((*issuer.denomination_set()).clone()))
 }
 
-/// `POST /v1/issuer/accounts`: opens an account with a zero balance.
+/// `POST /v1/issuer/accounts`: opens an account with a zero balance, if the request is signed by
+/// the key it registers and the client's address has openings left in this window.
 pub async fn open_account(
     state: web::Data<ApiState>,
+    request: HttpRequest,
     body: Json<OpenAccountBody>,
 ) -> Result<Json<AccountView>, ApiError> {
     let issuer = issuer(&state)?;
+    // Counted before any work, failed signatures included: a refusal costs the caller its quota.
+    // The operator, who provisions accounts in bulk, is not counted.
+    if !is_operator(&state, request.headers()) {
+        let client = request
+            .peer_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+        state
+            .account_opens
+            .admit_or_limited(client, Instant::now())?;
+    }
     let body = body.into_inner();
-    let currency = Currency::new(&body.currency)?;
+    let fields = body.body;
+    let opening = Signed::from_parts(
+        OpenAccountRequest {
+            account: fields.account,
+            public_key: fields.public_key,
+            currency: Currency::new(&fields.currency)?,
+        },
+        body.signature,
+    );
+    opening.verify_own_key().map_err(|error| {
+        ApiError::new(
+            ACCOUNT_INVALID_SIGNATURE,
+            format!("the request is not signed by the key it registers: {error}"),
+        )
+    })?;
+    let opening = opening.body();
     let record = issuer
-        .open_account(body.account, body.public_key, currency)
+        .open_account(opening.account, opening.public_key, opening.currency)
         .await?;
-    Ok(Json(AccountView::new(body.account, &record)))
+    Ok(Json(AccountView::new(opening.account, &record)))
 }
 
-/// `GET /v1/issuer/accounts/{account}`: an account and its balance, read from the DB.
+/// `GET /v1/issuer/accounts/{account}` (operator, or a read signed by the account's key): an
+/// account and its balance, read from the DB.
 pub async fn account(
     state: web::Data<ApiState>,
     path: web::Path<AccountPath>,

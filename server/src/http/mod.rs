@@ -3,16 +3,19 @@
 //!
 //! Each role's endpoints answer only when this process hosts the role (`role.not_hosted`
 //! otherwise). Every error is `{"code", "message"}` with the status that [`codes`] gives its code,
-//! in one table. Operator endpoints take `Authorization: Bearer <token>`.
+//! in one table. Operator endpoints take `Authorization: Bearer <token>`; reads of one account's or
+//! merchant's data take that token or a read signed by the subject's key.
 //!
 //! - [`server`]: [`HttpApi`], which binds, serves and stops; [`HttpSettings`], its bounds.
 //! - [`routes`]: every endpoint, registered through one recording builder that the OpenAPI
 //!   document is checked against.
 //! - [`issuer`], [`acquirer`], [`clearing`], [`node`]: the handlers; [`views`]: their JSON bodies.
-//! - [`auth`]: the operator token; [`overload`]: the bound on requests in progress;
+//! - [`auth`]: the operator token; [`owner`]: signed reads; [`account_opens`]: the bound on
+//!   account openings per client address; [`overload`]: the bound on requests in progress;
 //!   [`observe`]: per-request metrics and logs.
 //! - [`error`] and [`codes`]: the JSON error and the status of each code.
 
+pub mod account_opens;
 pub mod acquirer;
 pub mod auth;
 pub mod clearing;
@@ -22,6 +25,7 @@ pub mod issuer;
 pub mod node;
 pub mod observe;
 pub mod overload;
+pub mod owner;
 pub mod routes;
 pub mod server;
 pub mod views;

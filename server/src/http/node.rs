@@ -29,7 +29,8 @@ pub async fn health(state: web::Data<ApiState>) -> Json<HealthView> {
     })
 }
 
-/// `GET /metrics`: every series of the process, as Prometheus text.
+/// `GET /metrics` (operator: Prometheus scrapes with the bearer token): every series of the
+/// process, as Prometheus text.
 pub async fn metrics(state: web::Data<ApiState>) -> HttpResponse {
     let render = state.metrics.clone();
     HttpResponseBuilder::new(StatusCode::OK)

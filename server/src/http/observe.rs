@@ -88,6 +88,10 @@ mod tests {
                 operator: None,
                 metrics: Arc::new(String::new),
                 coins_in_flight: Limiter::new(64, 1),
+                account_opens: crate::http::account_opens::AccountOpens::new(
+                    1,
+                    std::time::Instant::now(),
+                ),
             });
             let limiter = web::Data::new(Limiter::new(8, 1));
             let service = init_service(app(state, limiter, 1024)).await;
@@ -96,7 +100,12 @@ mod tests {
                 "/v1/issuer/accounts/not-hex",
                 "/secret/raw/path",
             ] {
-                let request = TestRequest::get().uri(path).to_request();
+                // A signed read gets past the owner check to the path's parsing and the role.
+                let read = format!("Semper-Read 1.{}", "00".repeat(64));
+                let request = TestRequest::get()
+                    .uri(path)
+                    .insert_header(("Authorization", read))
+                    .to_request();
                 call_service(&service, request).await;
             }
         });

@@ -194,6 +194,10 @@ mod tests {
                 operator: None,
                 metrics: std::sync::Arc::new(String::new),
                 coins_in_flight: Limiter::new(64, 3),
+                account_opens: crate::http::account_opens::AccountOpens::new(
+                    1,
+                    std::time::Instant::now(),
+                ),
             });
             let limiter = web::Data::new(Limiter::new(8, 3));
             let service =

@@ -15,6 +15,9 @@ pub enum Access {
     Open,
     /// The operator, with the bearer token.
     Operator,
+    /// The operator, or the holder of the key of the account or merchant that the path names,
+    /// with a signed read (`Authorization: Semper-Read`, see `http::owner`).
+    Owner,
 }
 
 /// One endpoint, as registered.
@@ -62,6 +65,20 @@ impl Routes {
             .to(handler)
             .wrap(from_fn(auth::require_operator));
         self.add(method, path, Access::Operator, route)
+    }
+
+    /// Adds an endpoint that reads one account's or merchant's data: its handler runs only after
+    /// the bearer token, or a signed read by the key of the subject its path names, checks out.
+    fn owner<F, Args>(self, method: Method, path: &'static str, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = web::method(method.clone())
+            .to(handler)
+            .wrap(from_fn(auth::require_operator_or_owner));
+        self.add(method, path, Access::Owner, route)
     }
 
     fn add(
@@ -127,7 +144,7 @@ pub fn all() -> Routes {
     Routes::new()
         // Every node.
         .open(Method::GET, "/health", node::health)
-        .open(Method::GET, "/metrics", node::metrics)
+        .operator(Method::GET, "/metrics", node::metrics)
         .open(Method::GET, "/openapi.json", node::openapi)
         // Issuer.
         .open(
@@ -136,7 +153,7 @@ pub fn all() -> Routes {
             issuer::denominations,
         )
         .open(Method::POST, "/v1/issuer/accounts", issuer::open_account)
-        .open(
+        .owner(
             Method::GET,
             "/v1/issuer/accounts/{account}",
             issuer::account,
@@ -158,13 +175,13 @@ pub fn all() -> Routes {
             "/v1/acquirer/merchants",
             acquirer::register_merchant,
         )
-        .open(
+        .owner(
             Method::GET,
             "/v1/acquirer/merchants/{merchant}",
             acquirer::merchant,
         )
         .open(Method::POST, "/v1/acquirer/deposits", acquirer::deposit)
-        .open(
+        .owner(
             Method::GET,
             "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}",
             acquirer::deposit_status,
@@ -174,7 +191,7 @@ pub fn all() -> Routes {
             "/v1/acquirer/denominations/refresh",
             acquirer::refresh_denominations,
         )
-        .open(Method::GET, "/v1/acquirer/outbox", acquirer::outbox)
+        .operator(Method::GET, "/v1/acquirer/outbox", acquirer::outbox)
         .operator(
             Method::POST,
             "/v1/acquirer/outbox/flush",
@@ -188,7 +205,7 @@ pub fn all() -> Routes {
         // Clearing house.
         .open(Method::GET, "/v1/clearing/cycle", clearing::cycle)
         .operator(Method::POST, "/v1/clearing/cycle/cut", clearing::cut)
-        .open(Method::GET, "/v1/clearing/reports", clearing::reports)
+        .operator(Method::GET, "/v1/clearing/reports", clearing::reports)
 }
 
 #[cfg(test)]

@@ -3,13 +3,14 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
+use super::account_opens::AccountOpens;
 use super::auth::OperatorToken;
 use super::error::{self, ApiError};
 use super::routes;
@@ -37,6 +38,9 @@ pub struct HttpSettings {
     pub retry_after_s: u32,
     /// The operator's secret; without one, every operator call answers 403.
     pub operator_token: Option<OperatorToken>,
+    /// Most accounts one client address may open per minute; more answer 429
+    /// `account.opens_limited` with `Retry-After`.
+    pub account_opens_per_client_per_min: u32,
 }
 
 /// Renders the process's metrics as Prometheus text, for `GET /metrics`.
@@ -52,6 +56,8 @@ pub struct ApiState {
     pub metrics: MetricsRender,
     /// The coins of withdrawals and deposits in progress, up to their bound.
     pub coins_in_flight: overload::Limiter,
+    /// Account openings per client address, up to their bound.
+    pub account_opens: AccountOpens,
 }
 
 /// The running HTTP API.
@@ -76,6 +82,10 @@ impl HttpApi {
             coins_in_flight: overload::Limiter::new(
                 settings.coins_in_flight_max,
                 settings.retry_after_s,
+            ),
+            account_opens: AccountOpens::new(
+                settings.account_opens_per_client_per_min,
+                Instant::now(),
             ),
         });
         let limiter = web::Data::new(overload::Limiter::new(

@@ -3,11 +3,11 @@
 
 use semper_actors::acquirer::OutboxStatus;
 use semper_protocol::amount::{Amount, Currency};
-use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::crypto::ed25519::{Signature, VerifyingKey};
 use semper_protocol::ids::{
     AccountId, BankId, BatchId, CycleId, MerchantId, RequestId, SubmissionId,
 };
-use semper_protocol::messages::merchant::DepositResponse;
+use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::receipt::ClaimResult;
 use semper_protocol::time::Timestamp;
 use semper_storage::acquirer::merchants::MerchantRecord;
@@ -15,13 +15,25 @@ use semper_storage::clearing::OpenCycle;
 use semper_storage::ledger::AccountRecord;
 use serde::{Deserialize, Serialize};
 
-/// Opens an account at the issuer.
+/// Opens an account at the issuer: a signed
+/// [`OpenAccountRequest`](semper_protocol::messages::account::OpenAccountRequest) in its JSON form,
+/// read with the currency as text so that an unknown one has its own code.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAccountBody {
+    /// What is signed.
+    pub body: OpenAccountFields,
+    /// The signature of `body.public_key` over the request's canonical encoding.
+    pub signature: Signature,
+}
+
+/// The fields of an account opening.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountFields {
     /// The new account's id.
     pub account: AccountId,
-    /// The key that will sign its withdrawals.
+    /// The key that will sign its withdrawals, and signs this request.
     pub public_key: VerifyingKey,
     /// Its currency code, e.g. `EUR`; checked by the handler, so an unknown one has its own code.
     pub currency: String,
@@ -120,7 +132,7 @@ impl AccountView {
     }
 }
 
-/// A merchant and its balances.
+/// A merchant and its balances, and the acquirer's bank key that signs its deposit answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerchantView {
     /// The merchant.
@@ -131,16 +143,27 @@ pub struct MerchantView {
     pub balances: Vec<Amount>,
     /// How many journal entries it has.
     pub journal_len: u64,
+    /// The acquirer's bank id, which its deposit answers name.
+    pub acquirer: BankId,
+    /// The acquirer's bank key, which signs its deposit answers.
+    pub acquirer_key: VerifyingKey,
 }
 
 impl MerchantView {
-    /// The view of `record`.
-    pub fn new(merchant: MerchantId, record: &MerchantRecord) -> Self {
+    /// The view of `record`, at the acquirer `acquirer` whose bank key is `acquirer_key`.
+    pub fn new(
+        merchant: MerchantId,
+        record: &MerchantRecord,
+        acquirer: BankId,
+        acquirer_key: VerifyingKey,
+    ) -> Self {
         Self {
             merchant,
             public_key: record.public_key,
             balances: record.balances.to_vec(),
             journal_len: record.journal_len,
+            acquirer,
+            acquirer_key,
         }
     }
 }
@@ -153,10 +176,10 @@ pub enum DepositStatusView {
     InProgress,
     /// Some coins have no answer yet: retry the deposit with the same id.
     Incomplete,
-    /// Answered: the answer every retry gets.
+    /// Answered: the answer every retry gets, signed by the acquirer's bank key.
     Done {
-        /// The answer.
-        response: DepositResponse,
+        /// The signed answer.
+        answer: SignedDepositAnswer,
     },
 }
 

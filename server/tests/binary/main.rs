@@ -52,16 +52,21 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
         .deposit_of(&withdrawal.coins, ContractHash([7; 32]), now())
         .unwrap();
     let deposit_id = deposit.body().deposit_id;
-    let answer = api.deposit(&deposit).unwrap();
-    assert!(all_accepted(&answer), "{answer:?}");
-    let merchant = merchant.id;
+    // The merchant checks the acquirer's signed answer, and reads its own data with its key.
+    let answer = merchant.deposit(&mut api, &deposit).unwrap();
+    assert!(all_accepted(answer.results()), "{answer:?}");
+    assert_eq!(answer.credited(), &[spent]);
     assert_eq!(
-        api.deposit_status(merchant, deposit_id).unwrap()["status"],
+        merchant.deposit_status(&mut api, deposit_id).unwrap()["status"],
         "done"
     );
     assert_eq!(
-        api.merchant(merchant).unwrap()["balances"][0],
+        merchant.view(&mut api).unwrap()["balances"][0],
         spent.to_string()
+    );
+    assert_eq!(
+        wallet.account_view(&mut api).unwrap()["balance"],
+        left.to_string()
     );
 
     // Settle: submit the outbox, cut the cycle, fetch the report.
@@ -115,11 +120,11 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
     assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
     assert_eq!(
-        api.merchant(merchant).unwrap()["balances"][0],
+        api.merchant(merchant.id).unwrap()["balances"][0],
         spent.to_string()
     );
     assert_eq!(
-        api.deposit_status(merchant, deposit_id).unwrap()["status"],
+        merchant.deposit_status(&mut api, deposit_id).unwrap()["status"],
         "done"
     );
     assert!(api.reports(0).unwrap().contains(&report));

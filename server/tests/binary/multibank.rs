@@ -56,8 +56,8 @@ fn settle_a_cross_bank_payment(carrier: Carrier) {
     let deposit = merchant
         .deposit_of(&coins, ContractHash([9; 32]), now())
         .unwrap();
-    let answer = acquirer.deposit(&deposit).unwrap();
-    assert!(all_accepted(&answer), "{answer:?}");
+    let answer = merchant.deposit(&mut acquirer, &deposit).unwrap();
+    assert!(all_accepted(answer.results()), "{answer:?}");
 
     // It settles by itself: the report of the cycle obliges issuer-1 to acquirer-2 for it.
     let paid = Amount::from_minor_units(eur, 2 * denomination.fields().value.minor_units());

@@ -214,10 +214,10 @@ fn payment(issuer: &Endpoint, acquirer: &Endpoint, eur: Currency) -> Result<u64,
     let deposit = merchant
         .deposit_of(&coins, ContractHash(rand::random()), now())
         .map_err(|e| e.to_string())?;
-    let answer = acquirer_api
-        .deposit(&deposit)
+    let answer = merchant
+        .deposit(&mut acquirer_api, &deposit)
         .map_err(|e| format!("deposit: {e}"))?;
-    if !all_accepted(&answer) {
+    if !all_accepted(answer.results()) {
         return Err(format!("deposit not accepted: {answer:?}"));
     }
     Ok(COINS_PER_PAYMENT as u64 * denomination.fields().value.minor_units())

@@ -20,6 +20,9 @@ mod table;
 use std::sync::Arc;
 
 use semper_actors::clock::ManualClock;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::MerchantId;
+use semper_protocol::messages::read::ReadSubject;
 use serde_json::{Value, json};
 
 use crate::client::ResponseExt;
@@ -60,9 +63,9 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
         run_table(&env, expired).await;
 
         // The wallet and the merchant hold what they held before any of it.
-        let account: Value = env.public.get(&f.account_path()).await.json();
+        let account: Value = env.operator.get(&f.account_path()).await.json();
         assert_eq!(account, f.account_json);
-        let merchant: Value = env.public.get(&f.merchant_path()).await.json();
+        let merchant: Value = env.operator.get(&f.merchant_path()).await.json();
         assert_eq!(merchant, f.merchant_json);
         env.stop().await;
     });
@@ -72,13 +75,26 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
 fn http_roles_not_hosted_and_operator_disabled() {
     run(async {
         let (api, client) = serve(&settings(64, None), Default::default());
-        for path in [
-            "/v1/issuer/denominations",
-            "/v1/acquirer/outbox",
-            "/v1/clearing/cycle",
-        ] {
+        for path in ["/v1/issuer/denominations", "/v1/clearing/cycle"] {
             client.get(path).await.assert_error(404, "role.not_hosted");
         }
+        // A merchant's signed read reaches the missing role; the operator's reads do not.
+        let merchant = MerchantId([5; 16]);
+        let merchant_path = format!("/v1/acquirer/merchants/{merchant}");
+        let key = SigningKey::from_seed(&[5; 32]);
+        client
+            .get_signed(&merchant_path, ReadSubject::Merchant(merchant), &key, now())
+            .await
+            .assert_error(404, "role.not_hosted");
+        client
+            .with_token(TOKEN)
+            .get("/v1/acquirer/outbox")
+            .await
+            .assert_error(403, "auth.operator_disabled");
+        client
+            .get("/v1/acquirer/outbox")
+            .await
+            .assert_error(403, "auth.operator_disabled");
         client
             .with_token(TOKEN)
             .post_empty("/v1/clearing/cycle/cut")

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use semper_loadtest::client::HttpClient;
 pub use semper_loadtest::client::Response;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::messages::read::{ReadSubject, sign_read};
+use semper_protocol::time::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -80,6 +83,24 @@ impl Client {
         self.send("GET", path, &[], Vec::new()).await
     }
 
+    /// A GET of `subject`'s data, signed by `key` at `at` (a wallet's or a merchant's read).
+    pub async fn get_signed(
+        &self,
+        path: &str,
+        subject: ReadSubject,
+        key: &SigningKey,
+        at: Timestamp,
+    ) -> Response {
+        let authorization = signed_read(path, subject, key, at);
+        self.send(
+            "GET",
+            path,
+            &[("Authorization", &authorization)],
+            Vec::new(),
+        )
+        .await
+    }
+
     pub async fn post<T: Serialize>(&self, path: &str, body: &T) -> Response {
         let body = serde_json::to_vec(body).unwrap();
         self.send("POST", path, &[("Content-Type", "application/json")], body)
@@ -120,6 +141,16 @@ impl Client {
         .await
         .unwrap()
     }
+}
+
+/// The `Authorization` value of a read of `path`, `subject`'s data, signed by `key` at `at`.
+pub fn signed_read(path: &str, subject: ReadSubject, key: &SigningKey, at: Timestamp) -> String {
+    let read = sign_read(key, subject, path, at).unwrap();
+    format!(
+        "Semper-Read {}.{}",
+        at.unix_ms(),
+        hex::encode(read.signature().0)
+    )
 }
 
 /// A connection with the test's timeouts, for requests written by hand.

@@ -1,12 +1,17 @@
 //! The whole flow over HTTP: open an account, credit it, withdraw coins, register a merchant,
-//! deposit, read the deposit's status, flush the outbox, cut the cycle and fetch the report.
+//! deposit, read the deposit's status, flush the outbox, cut the cycle and fetch the report. The
+//! wallet and the merchant read their own data with signed reads, check the acquirer's signed
+//! deposit answers, and the operator reads the rest with its token.
 
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
-use semper_protocol::messages::merchant::{DepositRequest, DepositResponse};
+use semper_protocol::messages::account::OpenAccountRequest;
+use semper_protocol::messages::deposit_answer::{SignedDepositAnswer, verify_deposit_answer};
+use semper_protocol::messages::merchant::DepositRequest;
+use semper_protocol::messages::read::ReadSubject;
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
@@ -38,7 +43,11 @@ fn http_happy_path_withdraw_deposit_settle() {
         let health: HealthView = public.get("/health").await.json();
         assert_eq!(health.status, "ok");
         assert_eq!(health.roles, ["issuer", "acquirer", "clearing"]);
-        let metrics = public.get("/metrics").await;
+        public
+            .get("/metrics")
+            .await
+            .assert_error(401, "auth.required");
+        let metrics = operator.get("/metrics").await;
         assert_eq!(metrics.status, 200);
         assert_eq!(String::from_utf8(metrics.body).unwrap(), METRICS_TEXT);
         let openapi = public.get("/openapi.json").await;
@@ -60,12 +69,15 @@ fn http_happy_path_withdraw_deposit_settle() {
         // Open and fund an account (the credit is the operator's).
         let account_key = SigningKey::generate(&mut rand::rng());
         let account = AccountId(rand::random());
-        let opened = public
-            .post(
-                "/v1/issuer/accounts",
-                &json!({"account": account, "public_key": account_key.verifying_key(), "currency": "EUR"}),
-            )
-            .await;
+        let opening = Signed::sign(
+            OpenAccountRequest {
+                account,
+                public_key: *account_key.verifying_key(),
+                currency: eur("0.00").currency(),
+            },
+            &account_key,
+        );
+        let opened = public.post("/v1/issuer/accounts", &opening).await;
         assert_eq!(opened.status, 200);
         let opened: AccountView = opened.json();
         assert_eq!((opened.account, opened.balance), (account, eur("0.00")));
@@ -91,11 +103,19 @@ fn http_happy_path_withdraw_deposit_settle() {
         assert_eq!(withdrawn.status, 200);
         let response: WithdrawResponse = withdrawn.json();
         let coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+        let account_path = format!("/v1/issuer/accounts/{account}");
         let account_now: AccountView = public
-            .get(&format!("/v1/issuer/accounts/{account}"))
+            .get_signed(
+                &account_path,
+                ReadSubject::Account(account),
+                &account_key,
+                now(),
+            )
             .await
             .json();
         assert_eq!(account_now.balance, eur("7.00"));
+        let by_operator: AccountView = operator.get(&account_path).await.json();
+        assert_eq!(by_operator, account_now);
         // A replay gets the same signatures and debits nothing.
         let replayed: WithdrawResponse = public.post("/v1/issuer/withdraw", &request).await.json();
         assert_eq!(replayed, response);
@@ -117,6 +137,16 @@ fn http_happy_path_withdraw_deposit_settle() {
         assert_eq!(registered.status, 200);
         let registered: MerchantView = registered.json();
         assert_eq!(registered.balances, Vec::<Amount>::new());
+        // The registration names the acquirer's bank key, which signs the merchant's answers.
+        let acquirer_role = env.deployment.roles().acquirer.unwrap();
+        assert_eq!(
+            (registered.acquirer, registered.acquirer_key),
+            (
+                env.acquirer_bank(),
+                *acquirer_role.state().bank_public_key()
+            )
+        );
+        drop(acquirer_role);
 
         // Pay the merchant and deposit.
         let acquirer = env.acquirer_bank();
@@ -137,28 +167,41 @@ fn http_happy_path_withdraw_deposit_settle() {
         );
         let deposited = public.post("/v1/acquirer/deposits", &deposit).await;
         assert_eq!(deposited.status, 200);
-        let answer: DepositResponse = deposited.json();
-        assert!(all_accepted(&answer), "{answer:?}");
+        let answer: SignedDepositAnswer = deposited.json();
+        let verified = verify_deposit_answer(
+            &answer,
+            registered.acquirer,
+            &registered.acquirer_key,
+            &deposit,
+        )
+        .unwrap();
+        assert!(all_accepted(verified.results()), "{answer:?}");
+        assert_eq!(verified.credited(), &[eur("3.00")]);
+        let status_path = format!("/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}");
+        let as_merchant = ReadSubject::Merchant(merchant);
         let status: DepositStatusView = public
-            .get(&format!(
-                "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}"
-            ))
+            .get_signed(&status_path, as_merchant, &merchant_key, now())
             .await
             .json();
         assert_eq!(
             status,
             DepositStatusView::Done {
-                response: answer.clone()
+                answer: answer.clone()
             }
         );
+        let merchant_path = format!("/v1/acquirer/merchants/{merchant}");
         let merchant_now: MerchantView = public
-            .get(&format!("/v1/acquirer/merchants/{merchant}"))
+            .get_signed(&merchant_path, as_merchant, &merchant_key, now())
             .await
             .json();
         assert_eq!(merchant_now.balances, vec![eur("3.00")]);
 
         // Settle: the outbox holds the confirmation until flushed.
-        let outbox: OutboxView = public.get("/v1/acquirer/outbox").await.json();
+        public
+            .get("/v1/acquirer/outbox")
+            .await
+            .assert_error(401, "auth.required");
+        let outbox: OutboxView = operator.get("/v1/acquirer/outbox").await.json();
         assert_eq!(outbox.queued, 1, "{outbox:?}");
         let flushed: OutboxView = operator
             .post_empty("/v1/acquirer/outbox/flush")
@@ -182,10 +225,14 @@ fn http_happy_path_withdraw_deposit_settle() {
             .map(|o| o.amount.minor_units())
             .sum();
         assert_eq!(owed, eur("3.00").minor_units());
+        public
+            .get("/v1/clearing/reports?after=0")
+            .await
+            .assert_error(401, "auth.required");
         let reports: Vec<SignedSettlementReport> =
-            public.get("/v1/clearing/reports?after=0").await.json();
+            operator.get("/v1/clearing/reports?after=0").await.json();
         assert_eq!(reports, vec![report.clone()]);
-        let none_after: Vec<SignedSettlementReport> = public
+        let none_after: Vec<SignedSettlementReport> = operator
             .get("/v1/clearing/reports?after=1&limit=5")
             .await
             .json();

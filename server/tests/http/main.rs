@@ -1,6 +1,7 @@
 //! The HTTP API over a real deployment (the embedded issuer, acquirer and clearing house over
 //! loopback QUIC) and over bare servers: the happy path, refused requests, and overload.
 
+mod account_opens;
 mod bad_requests;
 mod client;
 mod happy_path;

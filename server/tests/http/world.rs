@@ -60,9 +60,26 @@ impl Embedded {
         Self::start_with(name, clock, TEN_YEARS_MS).await
     }
 
+    /// The same, with `edit` applied to the config first.
+    pub async fn start_configured(name: &str, edit: impl FnOnce(&mut Config)) -> Self {
+        Self::start_edited(name, Arc::new(SystemClock), 3_600_000, edit).await
+    }
+
     async fn start_with(name: &str, clock: Arc<dyn Clock>, cycle_max_ms: u64) -> Self {
+        Self::start_edited(name, clock, cycle_max_ms, |_| {}).await
+    }
+
+    async fn start_edited(
+        name: &str,
+        clock: Arc<dyn Clock>,
+        cycle_max_ms: u64,
+        edit: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = TempDir::new(name);
         let mut config = Config::embedded_for_tests(&dir.0);
+        // The tables open many accounts from one address; the bound has a test of its own.
+        config.http.account_opens_per_client_per_min = 1_000;
+        edit(&mut config);
         for bank in &mut config.banks {
             if let Some(acquirer) = &mut bank.acquirer {
                 acquirer.submit_interval_ms = 3_600_000;
@@ -110,6 +127,7 @@ pub fn settings(in_flight_max: usize, token: Option<&str>) -> HttpSettings {
         coins_in_flight_max: 4096,
         retry_after_s: 7,
         operator_token: token.map(|token| OperatorToken::new(token.to_owned()).unwrap()),
+        account_opens_per_client_per_min: 1000,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use semper_actors::clock::{Clock, SystemClock};
-use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
+use semper_protocol::messages::merchant::DepositResult;
 use semper_protocol::time::Timestamp;
 
 /// A new, empty directory of its own, removed when dropped.
@@ -36,6 +36,8 @@ pub fn now() -> Timestamp {
 }
 
 /// Whether every coin of a deposit was accepted, as every coin of an honest one must be.
-pub fn all_accepted(answer: &DepositResponse) -> bool {
-    (answer.results.iter()).all(|result| matches!(result, DepositResult::Accepted))
+pub fn all_accepted(results: &[DepositResult]) -> bool {
+    results
+        .iter()
+        .all(|result| matches!(result, DepositResult::Accepted))
 }

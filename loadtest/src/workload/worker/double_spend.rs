@@ -106,8 +106,8 @@ impl Worker<'_> {
             &mut self.spares[acquirer_b],
         );
         let (answer_a, answer_b) = std::thread::scope(|scope| {
-            let b = scope.spawn(|| deposit_with(api_b, retries, &request_b));
-            let a = deposit_with(api_a, retries, &request_a);
+            let b = scope.spawn(|| deposit_with(api_b, retries, merchants, &request_b));
+            let a = deposit_with(api_a, retries, merchants, &request_a);
             (a, b.join())
         });
         let answer_b = answer_b.unwrap_or_else(|_| {

@@ -16,6 +16,7 @@ use semper_protocol::denomination::DenominationError;
 use semper_protocol::denomination_book::DenominationRefusal;
 use semper_protocol::ids::BankId;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
+use semper_protocol::messages::read::ReadError;
 use semper_protocol::messages::settlement::SettlementError;
 use semper_storage::StorageError;
 use semper_storage::acquirer::merchants::MerchantError;
@@ -269,12 +270,25 @@ fn clearing_codes() -> Vec<&'static str> {
     errors.iter().map(ClearingError::code).collect()
 }
 
+/// Every refusal of a signed read: answered with its own code.
+fn read_codes() -> Vec<&'static str> {
+    [
+        ReadError::WrongTarget,
+        ReadError::Stale { at: 0, skew_ms: 0 },
+        ReadError::Signature(SignatureError::Invalid),
+    ]
+    .iter()
+    .map(ReadError::code)
+    .collect()
+}
+
 #[test]
 fn http_every_role_error_code_has_a_status() {
     let codes: Vec<&str> = issuer_codes()
         .into_iter()
         .chain(acquirer_codes())
         .chain(clearing_codes())
+        .chain(read_codes())
         .collect();
     let missing: Vec<&str> = codes
         .iter()

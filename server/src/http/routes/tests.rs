@@ -1,6 +1,7 @@
-//! The OpenAPI document and the routes, in step: the same (method, path) set both ways, operator
-//! routes and only they under the bearer scheme, and every error code the document lists under a
-//! status answered with that status.
+//! The OpenAPI document and the routes, in step: the same (method, path) set both ways, each route
+//! under exactly the security schemes its access allows (operator routes under the bearer scheme,
+//! owner routes under the bearer scheme or a signed read), and every error code the document lists
+//! under a status answered with that status.
 
 use std::collections::BTreeSet;
 
@@ -18,8 +19,17 @@ fn document() -> Value {
     serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON")
 }
 
-/// (METHOD, path, operator) of each operation in the document.
-fn documented() -> BTreeSet<(String, String, bool)> {
+/// The security schemes, any one of which an endpoint of `access` accepts.
+fn schemes(access: Access) -> Vec<String> {
+    match access {
+        Access::Open => vec![],
+        Access::Operator => vec!["operatorToken".into()],
+        Access::Owner => vec!["operatorToken".into(), "signedRead".into()],
+    }
+}
+
+/// (METHOD, path, security schemes) of each operation in the document.
+fn documented() -> BTreeSet<(String, String, Vec<String>)> {
     let document = document();
     let paths = document["paths"].as_object().expect("paths");
     let mut operations = BTreeSet::new();
@@ -28,11 +38,16 @@ fn documented() -> BTreeSet<(String, String, bool)> {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let operator = operation
+            let mut schemes: Vec<String> = operation
                 .get("security")
                 .and_then(Value::as_array)
-                .is_some_and(|schemes| !schemes.is_empty());
-            operations.insert((method.to_uppercase(), path.clone(), operator));
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .flat_map(|requirement| requirement.keys().cloned())
+                .collect();
+            schemes.sort();
+            operations.insert((method.to_uppercase(), path.clone(), schemes));
         }
     }
     operations
@@ -40,14 +55,14 @@ fn documented() -> BTreeSet<(String, String, bool)> {
 
 #[test]
 fn http_openapi_matches_the_routes() {
-    let registered: BTreeSet<(String, String, bool)> = all()
+    let registered: BTreeSet<(String, String, Vec<String>)> = all()
         .endpoints()
         .into_iter()
         .map(|endpoint| {
             (
                 endpoint.method.as_str().to_owned(),
                 endpoint.path.to_owned(),
-                endpoint.access == Access::Operator,
+                schemes(endpoint.access),
             )
         })
         .collect();

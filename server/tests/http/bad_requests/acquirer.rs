@@ -7,7 +7,10 @@ use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
 use serde_json::{Value, json};
 
-use super::fixtures::{Fixtures, deposit, edited, eur};
+use semper_protocol::messages::read::ReadSubject;
+use semper_protocol::time::Timestamp;
+
+use super::fixtures::{Fixtures, deposit, edited, eur, read_by};
 use super::table::{Auth, Case, Request, coin_refused, deposit_answered, refused, same};
 
 pub fn cases(f: &Fixtures) -> Vec<Case> {
@@ -24,6 +27,7 @@ fn merchants(f: &Fixtures) -> Vec<Case> {
     let register = |body: Value| Request::post("/v1/acquirer/merchants", &body).operator();
     let unknown = format!("/v1/acquirer/merchants/{}", MerchantId([5; 16]));
     let rival_key = f.rival.key.verifying_key();
+    let as_merchant = ReadSubject::Merchant(f.merchant.id);
     vec![
         refused(
             "register: no token",
@@ -68,15 +72,82 @@ fn merchants(f: &Fixtures) -> Vec<Case> {
         ),
         refused(
             "merchant: unknown",
-            Request::get(unknown),
+            Request::get(&unknown).operator(),
+            404,
+            "merchant.unknown",
+        ),
+        refused(
+            "merchant: unknown, read signed",
+            read_by(
+                &unknown,
+                ReadSubject::Merchant(MerchantId([5; 16])),
+                &f.merchant.key,
+                f.at,
+            ),
             404,
             "merchant.unknown",
         ),
         refused(
             "merchant: an id of 2 bytes",
-            Request::get("/v1/acquirer/merchants/abcd"),
+            Request::get("/v1/acquirer/merchants/abcd").operator(),
             400,
             "request.malformed",
+        ),
+        refused(
+            "merchant: an id of 2 bytes, read signed",
+            read_by(
+                "/v1/acquirer/merchants/abcd",
+                as_merchant,
+                &f.merchant.key,
+                f.at,
+            ),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "merchant: no credentials",
+            Request::get(f.merchant_path()),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "merchant: a wrong token",
+            Request::get(f.merchant_path()).by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        same(
+            "merchant: read signed by the merchant's key",
+            read_by(&f.merchant_path(), as_merchant, &f.merchant.key, f.at),
+            &f.merchant_json,
+        ),
+        refused(
+            "merchant: a read signed by the rival's key",
+            read_by(&f.merchant_path(), as_merchant, &f.rival.key, f.at),
+            401,
+            "read.invalid_signature",
+        ),
+        refused(
+            "merchant: a read signed by the merchant as if it were an account",
+            read_by(
+                &f.merchant_path(),
+                ReadSubject::Account(semper_protocol::ids::AccountId(f.merchant.id.0)),
+                &f.merchant.key,
+                f.at,
+            ),
+            401,
+            "read.invalid_signature",
+        ),
+        refused(
+            "merchant: a read signed 61 s after the server's clock (stale)",
+            read_by(
+                &f.merchant_path(),
+                as_merchant,
+                &f.merchant.key,
+                Timestamp::from_unix_ms(f.at.unix_ms() + 61_000),
+            ),
+            401,
+            "read.stale",
         ),
     ]
 }
@@ -284,24 +355,66 @@ fn operator_calls(f: &Fixtures) -> Vec<Case> {
         f.deposited.body().deposit_id
     );
     let discrepancies = "/v1/acquirer/discrepancies";
+    let as_merchant = ReadSubject::Merchant(f.merchant.id);
+    let status = format!("{deposits}/{}", f.deposited.body().deposit_id);
+    let unknown_deposit = format!("{deposits}/{}", RequestId([3; 16]));
     vec![
         refused(
             "deposit status: an unknown deposit",
-            Request::get(format!("{deposits}/{}", RequestId([3; 16]))),
+            Request::get(format!("{deposits}/{}", RequestId([3; 16]))).operator(),
+            404,
+            "deposit.unknown",
+        ),
+        refused(
+            "deposit status: an unknown deposit, read signed",
+            read_by(&unknown_deposit, as_merchant, &f.merchant.key, f.at),
             404,
             "deposit.unknown",
         ),
         refused(
             "deposit status: an unknown merchant",
-            Request::get(nobody),
+            Request::get(nobody).operator(),
             404,
             "deposit.unknown",
         ),
         refused(
             "deposit status: the id not hex",
-            Request::get(format!("{deposits}/not-an-id")),
+            Request::get(format!("{deposits}/not-an-id")).operator(),
             400,
             "request.malformed",
+        ),
+        refused(
+            "deposit status: no credentials",
+            Request::get(&status),
+            401,
+            "auth.required",
+        ),
+        same(
+            "deposit status: read signed by the merchant's key, with the signed answer",
+            read_by(&status, as_merchant, &f.merchant.key, f.at),
+            &json!({"status": "done", "answer": f.deposited_json}),
+        ),
+        same(
+            "deposit status: read with the operator token",
+            Request::get(&status).operator(),
+            &json!({"status": "done", "answer": f.deposited_json}),
+        ),
+        refused(
+            "deposit status: a read signed by the rival's key",
+            read_by(&status, as_merchant, &f.rival.key, f.at),
+            401,
+            "read.invalid_signature",
+        ),
+        refused(
+            "deposit status: the merchant's signed read of its balance, replayed here",
+            Request::get(&status).by(Auth::Header(crate::client::signed_read(
+                &f.merchant_path(),
+                as_merchant,
+                &f.merchant.key,
+                f.at,
+            ))),
+            401,
+            "read.invalid_signature",
         ),
         refused(
             "refresh: no token",
@@ -320,6 +433,24 @@ fn operator_calls(f: &Fixtures) -> Vec<Case> {
             Request::bare("POST", "/v1/acquirer/outbox"),
             405,
             "route.method_not_allowed",
+        ),
+        refused(
+            "outbox: no token",
+            Request::get("/v1/acquirer/outbox"),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "outbox: a wrong token",
+            Request::get("/v1/acquirer/outbox").by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        refused(
+            "outbox: a merchant's signed read (not the operator)",
+            read_by("/v1/acquirer/outbox", as_merchant, &f.merchant.key, f.at),
+            401,
+            "auth.required",
         ),
         refused(
             "flush: no token",

@@ -8,7 +8,7 @@ use super::table::{Auth, Case, Request, refused, same};
 pub fn cases() -> Vec<Case> {
     let not_allowed = "route.method_not_allowed";
     let cut = "/v1/clearing/cycle/cut";
-    let reports = |query: &str| Request::get(format!("/v1/clearing/reports?{query}"));
+    let reports = |query: &str| Request::get(format!("/v1/clearing/reports?{query}")).operator();
     vec![
         refused(
             "health: POST",
@@ -21,6 +21,30 @@ pub fn cases() -> Vec<Case> {
             Request::bare("POST", "/metrics"),
             405,
             not_allowed,
+        ),
+        refused(
+            "metrics: no token",
+            Request::get("/metrics"),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "metrics: a wrong token",
+            Request::get("/metrics").by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        refused(
+            "reports: no token",
+            reports("after=0").by(Auth::Public),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "reports: a wrong token",
+            reports("after=0").by(Auth::WrongToken),
+            401,
+            "auth.invalid",
         ),
         refused(
             "openapi: DELETE",

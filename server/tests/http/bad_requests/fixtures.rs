@@ -8,13 +8,15 @@ use semper_actors::clock::{Clock, ManualClock};
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::blind_rsa::BlindedMessage;
-use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::crypto::ed25519::{Signature, SigningKey};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
 use semper_protocol::ids::{
     AccountId, BankId, ContractHash, DenominationId, MerchantId, RequestId,
 };
+use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::read::ReadSubject;
 use semper_protocol::messages::withdraw::{BlindedCoin, SignedWithdrawRequest, WithdrawRequest};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -22,8 +24,8 @@ use semper_protocol::wallet::{self, WalletCoin};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::table::Request;
-use crate::client::ResponseExt;
+use super::table::{Auth, Request};
+use crate::client::{ResponseExt, signed_read};
 use crate::world::Embedded;
 
 pub fn eur(text: &str) -> Amount {
@@ -42,7 +44,10 @@ impl Wallet {
         let account = AccountId(rand::random());
         let body =
             json!({"account": account, "public_key": key.verifying_key(), "currency": "EUR"});
-        let opened = env.public.post("/v1/issuer/accounts", &body).await;
+        let opened = env
+            .public
+            .post("/v1/issuer/accounts", &signed_open(body, &key))
+            .await;
         assert_eq!(opened.status, 200, "{}", opened.text());
         if let Some(amount) = funding {
             let path = format!("/v1/issuer/accounts/{account}/credit");
@@ -133,6 +138,21 @@ impl Merchant {
     pub fn deposit(&self, permissions: Vec<SignedDepositPermission>) -> SignedDepositRequest {
         self.deposit_as(self.id, RequestId(rand::random()), permissions)
     }
+}
+
+/// An account opening of `fields` as JSON, signed by `key` when they make an
+/// [`OpenAccountRequest`], with a signature of zeros when they do not.
+pub fn signed_open(fields: Value, key: &SigningKey) -> Value {
+    let signature = serde_json::from_value::<OpenAccountRequest>(fields.clone())
+        .map_or(Signature([0; 64]), |opening| {
+            *Signed::sign(opening, key).signature()
+        });
+    json!({"body": fields, "signature": signature})
+}
+
+/// A GET of `path`, `subject`'s data, as a read signed by `key` at `at`.
+pub fn read_by(path: &str, subject: ReadSubject, key: &SigningKey, at: Timestamp) -> Request {
+    Request::get(path).by(Auth::Header(signed_read(path, subject, key, at)))
 }
 
 /// A withdrawal, sent.
@@ -266,8 +286,8 @@ impl Fixtures {
             coin_key,
             deposited_json: deposit_answer.json(),
             deposited,
-            account_json: env.public.get(&account_path).await.json(),
-            merchant_json: env.public.get(&merchant_path).await.json(),
+            account_json: env.operator.get(&account_path).await.json(),
+            merchant_json: env.operator.get(&merchant_path).await.json(),
             wallet,
             stranger,
             merchant,

@@ -2,11 +2,14 @@
 //! credits, withdrawals and its discrepancies.
 
 use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::read::ReadSubject;
 use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
 use serde_json::{Value, json};
 
-use super::fixtures::{Fixtures, edited, withdraw};
+use super::fixtures::{Fixtures, edited, read_by, signed_open, withdraw};
 use super::table::{Auth, Case, Request, refused, same};
+use crate::client::signed_read;
 
 pub fn cases(f: &Fixtures) -> Vec<Case> {
     let mut cases = accounts(f);
@@ -19,10 +22,12 @@ pub fn cases(f: &Fixtures) -> Vec<Case> {
 fn accounts(f: &Fixtures) -> Vec<Case> {
     let new = AccountId([9; 16]);
     let key = json!(f.wallet.key.verifying_key());
-    let open = |body: Value| Request::post("/v1/issuer/accounts", &body);
+    // Signed by the wallet's key, as a wallet opening an account under it signs.
+    let open =
+        |body: Value| Request::post("/v1/issuer/accounts", &signed_open(body, &f.wallet.key));
     let as_text = |content_type| {
         let body = json!({"account": new, "public_key": key, "currency": "EUR"});
-        let body = serde_json::to_vec(&body).unwrap();
+        let body = serde_json::to_vec(&signed_open(body, &f.wallet.key)).unwrap();
         Request::raw("POST", "/v1/issuer/accounts", content_type, body)
     };
     let json_type = Some("application/json");
@@ -31,6 +36,8 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
     let weak = format!("01{}", "00".repeat(31));
     let other_key = f.stranger.key.verifying_key();
     let unknown = format!("/v1/issuer/accounts/{}", AccountId([8; 16]));
+    let as_wallet = ReadSubject::Account(account);
+    let stranger_path = format!("/v1/issuer/accounts/{}", f.stranger.account);
     vec![
         refused(
             "denominations: POST",
@@ -127,9 +134,72 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
         ),
         refused(
             "open: an account id taken, with another key (replay altered)",
-            open(json!({"account": account, "public_key": other_key, "currency": "EUR"})),
+            Request::post(
+                "/v1/issuer/accounts",
+                &signed_open(
+                    json!({"account": account, "public_key": other_key, "currency": "EUR"}),
+                    &f.stranger.key,
+                ),
+            ),
             409,
             "account.exists",
+        ),
+        refused(
+            "open: unsigned (the bare fields)",
+            Request::post(
+                "/v1/issuer/accounts",
+                &json!({"account": new, "public_key": key, "currency": "EUR"}),
+            ),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: no signature",
+            Request::post(
+                "/v1/issuer/accounts",
+                &json!({"body": {"account": new, "public_key": key, "currency": "EUR"}}),
+            ),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: signed by another key than the one it registers",
+            Request::post(
+                "/v1/issuer/accounts",
+                &signed_open(
+                    json!({"account": new, "public_key": key, "currency": "EUR"}),
+                    &f.stranger.key,
+                ),
+            ),
+            400,
+            "account.invalid_signature",
+        ),
+        refused(
+            "open: a signature of zeros",
+            Request::post(
+                "/v1/issuer/accounts",
+                &json!({
+                    "body": {"account": new, "public_key": key, "currency": "EUR"},
+                    "signature": "00".repeat(64),
+                }),
+            ),
+            400,
+            "account.invalid_signature",
+        ),
+        refused(
+            "open: signed for another currency than it asks",
+            Request::post(
+                "/v1/issuer/accounts",
+                &edited(
+                    &signed_open(
+                        json!({"account": new, "public_key": key, "currency": "EUR"}),
+                        &f.wallet.key,
+                    ),
+                    |json| json["body"]["currency"] = json!("USD"),
+                ),
+            ),
+            400,
+            "account.invalid_signature",
         ),
         refused(
             "open: an account id taken, in another currency (replay altered)",
@@ -150,21 +220,115 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
         ),
         refused(
             "account: unknown",
-            Request::get(unknown),
+            Request::get(&unknown).operator(),
+            404,
+            "account.unknown",
+        ),
+        refused(
+            "account: unknown, read signed",
+            read_by(
+                &unknown,
+                ReadSubject::Account(AccountId([8; 16])),
+                &f.wallet.key,
+                f.at,
+            ),
             404,
             "account.unknown",
         ),
         refused(
             "account: id not hex",
-            Request::get("/v1/issuer/accounts/not-hex"),
+            Request::get("/v1/issuer/accounts/not-hex").operator(),
             400,
             "request.malformed",
         ),
         refused(
             "account: id of 500 bytes (oversized)",
-            Request::get(format!("/v1/issuer/accounts/{}", "ab".repeat(500))),
+            Request::get(format!("/v1/issuer/accounts/{}", "ab".repeat(500))).operator(),
             400,
             "request.malformed",
+        ),
+        refused(
+            "account: no credentials",
+            Request::get(f.account_path()),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "account: a wrong token",
+            Request::get(f.account_path()).by(Auth::WrongToken),
+            401,
+            "auth.invalid",
+        ),
+        refused(
+            "account: Basic credentials",
+            Request::get(f.account_path()).by(Auth::Basic),
+            401,
+            "auth.required",
+        ),
+        same(
+            "account: read with the operator token",
+            Request::get(f.account_path()).operator(),
+            &f.account_json,
+        ),
+        same(
+            "account: read signed by the account's key",
+            read_by(&f.account_path(), as_wallet, &f.wallet.key, f.at),
+            &f.account_json,
+        ),
+        same(
+            "account: read signed 60 s ahead of the server's clock (the bound)",
+            read_by(
+                &f.account_path(),
+                as_wallet,
+                &f.wallet.key,
+                f.at.plus_ms(60_000),
+            ),
+            &f.account_json,
+        ),
+        refused(
+            "account: a read signed by another account's key",
+            read_by(&f.account_path(), as_wallet, &f.stranger.key, f.at),
+            401,
+            "read.invalid_signature",
+        ),
+        refused(
+            "account: a read signed 61 s before the server's clock (stale)",
+            read_by(
+                &f.account_path(),
+                as_wallet,
+                &f.wallet.key,
+                Timestamp::from_unix_ms(f.at.unix_ms() - 61_000),
+            ),
+            401,
+            "read.stale",
+        ),
+        refused(
+            "account: a read signed for another account's path (replayed here)",
+            Request::get(f.account_path()).by(Auth::Header(signed_read(
+                &stranger_path,
+                ReadSubject::Account(f.stranger.account),
+                &f.wallet.key,
+                f.at,
+            ))),
+            401,
+            "read.invalid_signature",
+        ),
+        refused(
+            "account: a signed read without its signature",
+            Request::get(f.account_path())
+                .by(Auth::Header(format!("Semper-Read {}", f.at.unix_ms()))),
+            401,
+            "read.malformed",
+        ),
+        refused(
+            "account: a signed read with a signature of 63 bytes",
+            Request::get(f.account_path()).by(Auth::Header(format!(
+                "Semper-Read {}.{}",
+                f.at.unix_ms(),
+                "ab".repeat(63)
+            ))),
+            401,
+            "read.malformed",
         ),
         refused(
             "account: POST",

@@ -1,7 +1,8 @@
 //! The table's machinery: a case is a request, the answer it must get, and the records it may
 //! leave; the runner sends each case and checks both.
 
-use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
+use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
+use semper_protocol::messages::merchant::DepositResult;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ const MESSAGE_MAX_BYTES: usize = 1024;
 const DEPOSIT_KEPT: &[&str] = &["embedded/acquirer/deposits"];
 
 /// Who a request says it is.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Auth {
     /// No credentials.
     Public,
@@ -26,6 +27,8 @@ pub enum Auth {
     WrongToken,
     /// Credentials of another scheme.
     Basic,
+    /// This `Authorization` value: a signed read, good or bad.
+    Header(String),
 }
 
 /// One request, as sent.
@@ -141,12 +144,16 @@ async fn send(env: &Embedded, request: &Request) -> Response {
     if let Some(content_type) = request.content_type {
         headers.push(("Content-Type", content_type));
     }
-    let client = match request.auth {
+    let client = match &request.auth {
         Auth::Public => env.public.clone(),
         Auth::Operator => env.operator.clone(),
         Auth::WrongToken => env.public.with_token("not-the-operator-token"),
         Auth::Basic => {
             headers.push(("Authorization", "Basic b3BlcmF0b3I6dG9rZW4="));
+            env.public.clone()
+        }
+        Auth::Header(value) => {
+            headers.push(("Authorization", value.as_str()));
             env.public.clone()
         }
     };
@@ -201,8 +208,8 @@ fn check(name: &str, expect: &Expect, response: &Response) {
         }
         Expect::Results(results) => {
             assert_eq!(response.status, 200, "{name}: {}", response.text());
-            let answer: DepositResponse = response.json();
-            assert_eq!(&answer.results.to_vec(), results, "{name}");
+            let answer: SignedDepositAnswer = response.json();
+            assert_eq!(&answer.body().results.to_vec(), results, "{name}");
         }
     }
 }
