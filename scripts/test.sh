@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The scripts' own tests: quick, and no build.
 scripts/test-audit.sh
+scripts/test-reuse-rocksdb.sh
 exec cargo test --workspace --locked "$@"
