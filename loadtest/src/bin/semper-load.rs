@@ -369,7 +369,7 @@ mod tests {
             "only the directory is made before the run"
         );
         assert_eq!(
-            std::fs::read_dir(&scratch.0.join("plots")).unwrap().count(),
+            std::fs::read_dir(scratch.0.join("plots")).unwrap().count(),
             0
         );
     }
