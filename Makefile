@@ -37,7 +37,8 @@ bench:
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-## cargo audit, where the RustSec advisory database can be reached (scripts/audit.sh).
+## cargo-audit of Cargo.lock and the fuzz lockfile against the RustSec advisory database, failing on
+## any advisory SECURITY.md does not explain (scripts/audit.sh).
 audit:
 	scripts/audit.sh
 

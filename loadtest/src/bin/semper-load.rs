@@ -8,10 +8,11 @@
 //! ```
 //!
 //! Exit status: 0 when every invariant holds, 2 when one broke (each is named on stderr), 1 when
-//! the run could not be made.
+//! the run could not be made or its report or plot not written (the summary is printed all the
+//! same). The directories of `--report` and `--plot` are made, and checked, before the run.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -198,8 +199,31 @@ fn targets(args: &Args) -> anyhow::Result<Targets> {
     })
 }
 
+/// Makes the directory of each file the run will write (`--report`, `--plot`) and checks that a
+/// file can be made there, so that a bad path fails now rather than after the whole run.
+fn prepare_outputs(args: &Args) -> anyhow::Result<()> {
+    for path in [&args.report, &args.plot].into_iter().flatten() {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {}, for {}", dir.display(), path.display()))?;
+        if path.is_dir() {
+            bail!("{} is a directory, not a file to write", path.display());
+        }
+        let probe = dir.join(format!(".semper-load-probe-{}", std::process::id()));
+        std::fs::File::create(&probe).with_context(|| {
+            format!("{} cannot be written in {}", path.display(), dir.display())
+        })?;
+        let _ = std::fs::remove_file(&probe);
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    prepare_outputs(&args)?;
     let targets = targets(&args)?;
     let duration = match (args.duration, args.operations) {
         (None, None) => Some(Duration::from_secs(20)),
@@ -247,12 +271,17 @@ fn main() -> anyhow::Result<()> {
         phase: None,
     };
     let report = run(config)?;
-    // Files first, so that a closed stdout (`| head`) loses none of them.
+    // Files first, so that a closed stdout (`| head`) loses none of them; a file that cannot be
+    // written after all is reported after the summary, so that the run's figures are not lost.
     let mut written = Vec::new();
+    let mut unwritten = Vec::new();
+    let mut write = |what: &str, path: &Path, contents: String| match std::fs::write(path, contents)
+    {
+        Ok(()) => written.push(format!("  {what}: {}", path.display())),
+        Err(error) => unwritten.push(format!("writing the {what} to {}: {error}", path.display())),
+    };
     if let Some(path) = &args.report {
-        std::fs::write(path, report.to_json())
-            .with_context(|| format!("writing the report to {}", path.display()))?;
-        written.push(format!("  report: {}", path.display()));
+        write("report", path, report.to_json());
     }
     if let Some(path) = &args.plot {
         let title = format!(
@@ -264,9 +293,7 @@ fn main() -> anyhow::Result<()> {
                 .map(|r| format!(", {r} ops/s offered"))
                 .unwrap_or_default()
         );
-        std::fs::write(path, plot::svg(&report.series, &title))
-            .with_context(|| format!("writing the plot to {}", path.display()))?;
-        written.push(format!("  plot: {}", path.display()));
+        write("plot", path, plot::svg(&report.series, &title));
     }
     let mut stdout = std::io::stdout().lock();
     let _ = write!(stdout, "{}", report.summary());
@@ -274,6 +301,9 @@ fn main() -> anyhow::Result<()> {
         let _ = writeln!(stdout, "{line}");
     }
     let _ = stdout.flush();
+    for line in &unwritten {
+        eprintln!("semper-load: {line}");
+    }
     if !report.ok() {
         for verdict in report.broken() {
             eprintln!(
@@ -286,5 +316,74 @@ fn main() -> anyhow::Result<()> {
         }
         std::process::exit(2);
     }
+    if !unwritten.is_empty() {
+        std::process::exit(1);
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary one, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("semper-load-test-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn args_writing(report: &Path, plot: &Path) -> Args {
+        Args::try_parse_from([
+            "semper-load".as_ref(),
+            "--report".as_ref(),
+            report.as_os_str(),
+            "--plot".as_ref(),
+            plot.as_os_str(),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn missing_output_directories_are_made_before_the_run() {
+        let scratch = Scratch::new("missing");
+        let report = scratch.0.join("reports/today/load.json");
+        let plot = scratch.0.join("plots/load.svg");
+        prepare_outputs(&args_writing(&report, &plot)).unwrap();
+        assert!(report.parent().unwrap().is_dir());
+        assert!(plot.parent().unwrap().is_dir());
+        assert!(
+            !report.exists(),
+            "only the directory is made before the run"
+        );
+        assert_eq!(
+            std::fs::read_dir(scratch.0.join("plots")).unwrap().count(),
+            0
+        );
+    }
+
+    #[test]
+    fn an_output_path_that_cannot_be_written_fails_before_the_run() {
+        let scratch = Scratch::new("unwritable");
+        let file = scratch.0.join("a-file");
+        std::fs::write(&file, b"").unwrap();
+        let under_a_file = file.join("load.json");
+        let ok = scratch.0.join("load.svg");
+        let error = prepare_outputs(&args_writing(&under_a_file, &ok)).unwrap_err();
+        assert!(format!("{error:#}").contains("creating"), "{error:#}");
+        let error = prepare_outputs(&args_writing(&scratch.0, &ok)).unwrap_err();
+        assert!(format!("{error:#}").contains("is a directory"), "{error:#}");
+    }
 }

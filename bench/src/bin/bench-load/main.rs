@@ -21,7 +21,10 @@
 //! - `--rss-minutes M`: the default mix (withdrawals, payments, double spends, replays) in open
 //!   loop at half its own closed-loop rate (or at `--rss-rate R` operations a second) for M
 //!   minutes, the server's memory sampled; `--rss-only` skips everything else.
+//!
+//! `bench-load --help` prints the options (`args.rs`).
 
+mod args;
 mod memory;
 mod overload;
 
@@ -69,35 +72,31 @@ const HALF_LOAD_TIME: Duration = Duration::from_secs(8);
 const HALF_LOAD_IN_FLIGHT: usize = 64;
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |flag: &str| -> anyhow::Result<Option<f64>> {
-        match args.iter().position(|a| a == flag) {
-            Some(i) => Ok(Some(
-                args.get(i + 1)
-                    .with_context(|| format!("{flag} needs a number"))?
-                    .parse::<f64>()
-                    .with_context(|| flag.to_owned())?,
-            )),
-            None => Ok(None),
+    let options = match args::parse(std::env::args().skip(1)) {
+        Ok(args::Command::Help) => {
+            print!("{}", args::USAGE);
+            return Ok(());
+        }
+        Ok(args::Command::Run(options)) => options,
+        Err(error) => {
+            eprintln!("bench-load: {error:#}\n\n{}", args::USAGE);
+            std::process::exit(2);
         }
     };
     let rss = memory::MemoryRun {
-        minutes: number("--rss-minutes")?.unwrap_or(0.0),
-        rate_per_s: number("--rss-rate")?,
+        minutes: options.rss_minutes,
+        rate_per_s: options.rss_rate_per_s,
     };
-    let overload = args.iter().any(|a| a == "--overload");
-    let rss_only = args.iter().any(|a| a == "--rss-only");
-    let overload_only = args.iter().any(|a| a == "--overload-only");
     let semper = sibling("semper")?;
     let dir = std::env::temp_dir().join(format!("semper-bench-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let result = if rss_only {
+    let result = if options.rss_only {
         memory_only(&semper, &dir, &rss)
-    } else if overload_only {
+    } else if options.overload_only {
         overload_only_run(&semper, &dir)
     } else {
-        bench(&semper, &dir, &rss, overload)
+        bench(&semper, &dir, &rss, options.overload)
     };
     let _ = std::fs::remove_dir_all(&dir);
     result
