@@ -9,13 +9,16 @@
 //! - [`routes`]: every endpoint, registered through one recording builder that the OpenAPI
 //!   document is checked against.
 //! - [`issuer`], [`acquirer`], [`clearing`], [`node`]: the handlers; [`views`]: their JSON bodies.
-//! - [`auth`]: the operator token; [`overload`]: the bound on requests in progress;
+//! - [`auth`]: the operator token; [`overload`]: the bounds on requests in progress, and the
+//!   body read before admission; [`clients`]: the bounds per client address;
 //!   [`observe`]: per-request metrics and logs.
+//! - [`tls`]: HTTPS, from the config's certificate and key files.
 //! - [`error`] and [`codes`]: the JSON error and the status of each code.
 
 pub mod acquirer;
 pub mod auth;
 pub mod clearing;
+pub mod clients;
 pub mod codes;
 pub mod error;
 pub mod issuer;
@@ -24,11 +27,14 @@ pub mod observe;
 pub mod overload;
 pub mod routes;
 pub mod server;
+pub mod tls;
 pub mod views;
 
 pub use auth::{OperatorToken, TokenError};
+pub use clients::ClientBounds;
 pub use observe::{HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL};
 pub use server::{HttpApi, HttpSettings, MetricsRender};
+pub use tls::{TlsError, TlsFiles};
 
 /// The OpenAPI 3.0 document of this API, as served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");

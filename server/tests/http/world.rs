@@ -9,7 +9,7 @@ use semper_actors::clock::{Clock, ManualClock, SystemClock};
 use semper_protocol::ids::BankId;
 use semper_server::config::Config;
 use semper_server::deployment::Deployment;
-use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
+use semper_server::http::{ClientBounds, HttpApi, HttpSettings, MetricsRender, OperatorToken};
 use semper_server::interbank::HostedRoles;
 
 use crate::client::Client;
@@ -61,8 +61,24 @@ impl Embedded {
     }
 
     async fn start_with(name: &str, clock: Arc<dyn Clock>, cycle_max_ms: u64) -> Self {
+        Self::start_configured(name, clock, cycle_max_ms, |_| {}).await
+    }
+
+    /// The embedded deployment with `change` made to its config (its data directory, under
+    /// `dir`, already set), on the system clock.
+    pub async fn start_changed(name: &str, change: impl FnOnce(&mut Config)) -> Self {
+        Self::start_configured(name, Arc::new(SystemClock), 3_600_000, change).await
+    }
+
+    async fn start_configured(
+        name: &str,
+        clock: Arc<dyn Clock>,
+        cycle_max_ms: u64,
+        change: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = TempDir::new(name);
         let mut config = Config::embedded_for_tests(&dir.0);
+        change(&mut config);
         for bank in &mut config.banks {
             if let Some(acquirer) = &mut bank.acquirer {
                 acquirer.submit_interval_ms = 3_600_000;
@@ -104,9 +120,18 @@ impl Embedded {
 pub fn settings(in_flight_max: usize, token: Option<&str>) -> HttpSettings {
     HttpSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: None,
         workers: 2,
         body_limit_bytes: 4096,
         requests_in_flight_max: in_flight_max,
+        connections_max: 1024,
+        clients: ClientBounds {
+            connections_max: 256,
+            requests_in_flight_max: 128,
+        },
+        head_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_secs(10),
+        keep_alive: Duration::from_secs(5),
         coins_in_flight_max: 4096,
         retry_after_s: 7,
         operator_token: token.map(|token| OperatorToken::new(token.to_owned()).unwrap()),
