@@ -76,7 +76,8 @@ pub struct HttpSection {
     pub client_connections_max: usize,
     /// Requests in progress from one client address, body upload included; more get 503.
     pub client_requests_in_flight_max: usize,
-    /// How long a client has to send a request's headers, in ms; then 408 and closed.
+    /// How long a client has to send a request's headers (or finish its TLS handshake), in ms;
+    /// then 408 and closed.
     pub head_timeout_ms: u64,
     /// How long a client has to send a request's body, in ms; then 408 `request.timeout`.
     pub body_timeout_ms: u64,

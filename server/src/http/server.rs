@@ -122,6 +122,8 @@ impl HttpApi {
             // actix-web counts connections per worker.
             .max_connections(settings.connections_max.div_ceil(workers).max(1))
             .client_request_timeout(settings.head_timeout)
+            // A TLS handshake is the head of an HTTPS connection: the same time to finish it.
+            .tls_handshake_timeout(settings.head_timeout)
             .client_disconnect_timeout(DISCONNECT_TIMEOUT)
             .keep_alive(keep_alive)
             .on_connect(move |io, extensions| {
