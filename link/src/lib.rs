@@ -44,7 +44,7 @@ pub use identity::{Identity, IdentityError, bank_dns_name};
 pub use link::{Link, LinkConfig};
 pub use local::LocalLink;
 pub use peer::{PeerIdentity, Role, RoleSet};
-pub use pem_file::load_certificate;
+pub use pem_file::{load_certificate, load_private_key};
 pub use remote::{REMOTE_CODE_MAX_BYTES, REMOTE_MESSAGE_MAX_BYTES, RemoteError};
 pub use server::{LinkServer, LinkServerConfig};
 pub use socket::LinkSocket;

@@ -30,9 +30,7 @@ pub fn load_certificate(path: &Path) -> Result<CertificateDer<'static>, Identity
 
 /// Loads a private key, refusing a file that group or others could read or write. The file's
 /// text and the key are wiped when dropped.
-pub(crate) fn load_private_key(
-    path: &Path,
-) -> Result<Zeroizing<PrivateKeyDer<'static>>, IdentityError> {
+pub fn load_private_key(path: &Path) -> Result<Zeroizing<PrivateKeyDer<'static>>, IdentityError> {
     let file = File::open(path).map_err(io_at(path))?;
     // Checked on the open file, so the file read is the file checked.
     let mode = file.metadata().map_err(io_at(path))?.permissions().mode();

@@ -110,10 +110,10 @@ impl ServerProcess {
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
         };
         let line = process.wait_for_line("HTTP API:")?;
+        // "HTTP API:       http://127.0.0.1:8080  (plain text, no TLS)", or https.
         process.http = line
-            .rsplit("http://")
-            .next()
-            .and_then(|addr| addr.trim().parse().ok())
+            .split_whitespace()
+            .find_map(|word| word.split_once("://")?.1.parse().ok())
             .ok_or_else(|| ProcessError::NeverPrinted {
                 needle: "an HTTP address after \"HTTP API:\"".into(),
                 output: line.clone(),
@@ -208,8 +208,9 @@ impl Drop for ServerProcess {
 }
 
 /// The environment overrides that run the embedded default in `dir` on ports of its own: data in
-/// `dir/data`, HTTP and links on free loopback ports, the operator token `token`, and
-/// settlement only when asked for (the load cuts its own cycles).
+/// `dir/data`, HTTP and links on free loopback ports, the operator token `token`, no bound per
+/// client address below the server's own, and settlement only when asked for (the load cuts its
+/// own cycles).
 pub fn embedded_overrides(dir: &Path, token: &str) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
         (
@@ -218,6 +219,10 @@ pub fn embedded_overrides(dir: &Path, token: &str) -> Vec<(String, String)> {
         ),
         ("SEMPER__HTTP__LISTEN", "127.0.0.1:0".into()),
         ("SEMPER__HTTP__OPERATOR_TOKEN", token.into()),
+        // The load tester's clients all come from one address: give it the whole server's
+        // connections and requests, so that the per-client bounds do not shape the load.
+        ("SEMPER__HTTP__CLIENT_CONNECTIONS_MAX", "8192".into()),
+        ("SEMPER__HTTP__CLIENT_REQUESTS_IN_FLIGHT_MAX", "8192".into()),
         (
             "SEMPER__BANKS__1__ACQUIRER__SUBMIT_INTERVAL_MS",
             "3600000".into(),

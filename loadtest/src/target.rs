@@ -1,12 +1,14 @@
 //! The deployment under load: where each role answers, which bank it is, and the operator token of
-//! each node. Parsed once, at the edge, from `URL[,id=BANK][,token=T][,token-file=PATH]`.
+//! each node. Parsed once, at the edge, from
+//! `URL[,id=BANK][,token=T][,token-file=PATH][,ca=PATH]`; an `https://` URL needs `ca=`, the PEM
+//! file of the CA (or the server's own certificate) to trust.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 
 use semper_protocol::ids::BankId;
 
-use crate::client::Api;
+use crate::client::{Api, HttpClient, Tls};
 
 /// The acquirer's bank id in the embedded default (`config/embedded.toml`), taken when an
 /// acquirer is named without `id=`: the HTTP API does not say which bank a node is.
@@ -44,6 +46,8 @@ pub struct Endpoint {
     pub bank: Option<BankId>,
     /// The node's operator token.
     pub token: Option<String>,
+    /// How to trust it over HTTPS; plain HTTP without.
+    pub tls: Option<Tls>,
 }
 
 impl Endpoint {
@@ -54,12 +58,17 @@ impl Endpoint {
             addr,
             bank: None,
             token,
+            tls: None,
         }
     }
 
     /// A new client of this endpoint, with its operator token.
     pub fn api(&self) -> Api {
-        Api::new(self.addr, self.token.clone())
+        let http = match &self.tls {
+            Some(tls) => HttpClient::with_tls(self.addr, tls.clone()),
+            None => HttpClient::new(self.addr),
+        };
+        Api::over(http, self.token.clone())
     }
 }
 
@@ -110,6 +119,7 @@ pub fn parse_endpoint(
     let url = parts.next().unwrap_or_default().trim().to_owned();
     let mut bank = default_bank.map(str::to_owned);
     let mut token = default_token.map(str::to_owned);
+    let mut ca = None;
     for part in parts {
         let (key, value) = part
             .split_once('=')
@@ -118,9 +128,10 @@ pub fn parse_endpoint(
             "id" => bank = Some(value.trim().to_owned()),
             "token" => token = Some(value.trim().to_owned()),
             "token-file" => token = Some(read_token_file(Path::new(value.trim()))?),
+            "ca" => ca = Some(value.trim().to_owned()),
             other => {
                 return Err(bad(format!(
-                    "unknown option {other:?} (id, token, token-file)"
+                    "unknown option {other:?} (id, token, token-file, ca)"
                 )));
             }
         }
@@ -129,12 +140,37 @@ pub fn parse_endpoint(
         .map(|text| parse_bank_id(&text))
         .transpose()
         .map_err(bad)?;
+    let tls = match (url.strip_prefix("https://"), ca) {
+        (Some(rest), Some(ca)) => Some(
+            Tls::from_ca_file(Path::new(&ca), host_of(rest))
+                .map_err(|error| bad(error.to_string()))?,
+        ),
+        (Some(_), None) => {
+            return Err(bad(
+                "an https:// address needs ca=PATH: the CA (or certificate) to trust".into(),
+            ));
+        }
+        (None, Some(_)) => return Err(bad("ca= goes with an https:// address".into())),
+        (None, None) => None,
+    };
     Ok(Endpoint {
         addr: resolve(&url).map_err(bad)?,
         url,
         bank,
         token,
+        tls,
     })
+}
+
+/// The host of `host:port[/...]` (an IPv6 address without its brackets): the name a server's
+/// certificate must carry.
+fn host_of(authority: &str) -> &str {
+    let authority = authority.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Reads an operator token file (its first line, trimmed).
@@ -146,12 +182,12 @@ pub fn read_token_file(path: &Path) -> Result<String, TargetError> {
     Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
-/// `http://host:port[/]` (or `host:port`) to a socket address.
+/// `http://host:port[/]`, `https://host:port[/]` (or `host:port`) to a socket address.
 fn resolve(url: &str) -> Result<SocketAddr, String> {
-    if url.starts_with("https://") {
-        return Err("https is not supported: semper's API is plain HTTP/1.1".into());
-    }
-    let authority = url.strip_prefix("http://").unwrap_or(url);
+    let (authority, default_port) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, 443),
+        None => (url.strip_prefix("http://").unwrap_or(url), 80),
+    };
     let authority = authority.split('/').next().unwrap_or_default();
     if authority.is_empty() {
         return Err("no host:port".into());
@@ -159,7 +195,7 @@ fn resolve(url: &str) -> Result<SocketAddr, String> {
     let authority = if authority.contains(':') {
         authority.to_owned()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{default_port}")
     };
     authority
         .to_socket_addrs()
@@ -194,7 +230,12 @@ mod tests {
             parse_endpoint("127.0.0.1:8080", Some("t"), Some(EMBEDDED_ACQUIRER_ID)).unwrap();
         assert_eq!(endpoint.token.as_deref(), Some("t"));
         assert_eq!(endpoint.bank.unwrap().to_string(), EMBEDDED_ACQUIRER_ID);
-        assert!(parse_endpoint("https://x:1", None, None).is_err());
+        // https needs the CA to trust, and ca= needs https.
+        assert!(parse_endpoint("https://127.0.0.1:1", None, None).is_err());
+        assert!(parse_endpoint("http://127.0.0.1:1,ca=/nowhere.pem", None, None).is_err());
+        assert!(parse_endpoint("https://127.0.0.1:1,ca=/nowhere.pem", None, None).is_err());
+        assert_eq!(host_of("localhost:8443/"), "localhost");
+        assert_eq!(host_of("[::1]:8443"), "::1");
         assert!(parse_endpoint("http://127.0.0.1:1,id=zz", None, None).is_err());
         assert!(parse_endpoint("http://127.0.0.1:1,colour=red", None, None).is_err());
     }

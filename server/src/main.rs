@@ -82,6 +82,13 @@ struct TryArgs {
     /// The HTTP API to try, instead of the config's.
     #[arg(long, value_name = "ADDR")]
     http: Option<std::net::SocketAddr>,
+    /// Speak HTTPS, trusting this CA (or the server's certificate), PEM [default: the config's
+    /// `http.tls_cert` when it has one].
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// The name the server's certificate must carry [default: the address's IP].
+    #[arg(long, value_name = "NAME", requires = "ca")]
+    server_name: Option<String>,
     /// Coins to withdraw and pay with (1 to 256).
     #[arg(long, value_name = "N", default_value_t = TRY_COINS, value_parser = parse_coins)]
     coins: usize,
@@ -148,6 +155,10 @@ fn try_deployment(args: TryArgs) -> anyhow::Result<()> {
     let mut options = cli::WalkthroughOptions::from_config(&config, args.coins, now()?)?;
     if let Some(http) = args.http {
         options.http = http;
+    }
+    if let Some(ca) = &args.ca {
+        let name = (args.server_name.clone()).unwrap_or_else(|| options.http.ip().to_string());
+        options.tls = Some(cli::trust(ca, &name)?);
     }
     cli::walkthrough(&options)
 }

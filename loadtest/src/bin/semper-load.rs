@@ -36,9 +36,10 @@ enum LoopKind {
 
 /// Drive a semper deployment with simulated wallets and merchants, then check its invariants.
 ///
-/// A target is `URL[,id=BANK][,token=T][,token-file=PATH]`: `id` is the bank id of an acquirer
-/// (deposits name it; default the embedded default's 02000000000000000000000000000002), `token`
-/// or `token-file` the node's operator token (default --token / --token-file).
+/// A target is `URL[,id=BANK][,token=T][,token-file=PATH][,ca=PATH]`: `id` is the bank id of an
+/// acquirer (deposits name it; default the embedded default's 02000000000000000000000000000002),
+/// `token` or `token-file` the node's operator token (default --token / --token-file), `ca` (with
+/// an https:// URL) the PEM file of the CA, or the server's own certificate, to trust.
 #[derive(Debug, Parser)]
 #[command(name = "semper-load", version)]
 struct Args {

@@ -91,8 +91,13 @@ impl<B: Serialize> Encoded<B> {
 impl Api {
     /// A client of the API at `addr`.
     pub fn new(addr: SocketAddr, operator_token: Option<String>) -> Self {
+        Self::over(HttpClient::new(addr), operator_token)
+    }
+
+    /// A client of the API over `http` (HTTPS, say).
+    pub fn over(http: HttpClient, operator_token: Option<String>) -> Self {
         Self {
-            http: HttpClient::new(addr),
+            http,
             operator_token,
         }
     }

@@ -1,10 +1,17 @@
-//! A small blocking HTTP/1.1 client over one kept-alive TCP connection: enough for semper's JSON
-//! API, with no dependency beyond the standard library. Every read and write has a timeout, and a
-//! response body is bounded.
+//! A small blocking HTTP/1.1 client over one kept-alive TCP connection, plain or TLS: enough for
+//! semper's JSON API, with no dependency beyond the standard library and rustls (on ring). Every
+//! read and write has a timeout, and a response body is bounded.
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 /// Largest response body read.
 pub const RESPONSE_MAX_BYTES: usize = 64 << 20;
@@ -58,17 +65,121 @@ pub enum HttpError {
     },
 }
 
+/// Largest CA file read: a few certificates.
+const CA_FILE_MAX_BYTES: u64 = 256 * 1024;
+
+/// How an HTTPS client trusts its server: the certificates of one PEM file (a CA's, or the
+/// server's own, pinned) as its only roots, and the name the server's certificate must carry.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+}
+
+/// Why an HTTPS client could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS trust {path}: {problem}")]
+pub struct TlsSetupError {
+    /// The CA file.
+    pub path: String,
+    /// Why.
+    pub problem: String,
+}
+
+impl Tls {
+    /// Trusts the certificates in the PEM file `ca` alone, for a server named `server_name` (a
+    /// DNS name, or an IP address its certificate names).
+    pub fn from_ca_file(ca: &Path, server_name: &str) -> Result<Self, TlsSetupError> {
+        let problem = |problem: String| TlsSetupError {
+            path: ca.display().to_string(),
+            problem,
+        };
+        let mut pem = Vec::new();
+        File::open(ca)
+            .and_then(|file| file.take(CA_FILE_MAX_BYTES + 1).read_to_end(&mut pem))
+            .map_err(|error| problem(error.to_string()))?;
+        if pem.len() as u64 > CA_FILE_MAX_BYTES {
+            return Err(problem(format!("larger than {CA_FILE_MAX_BYTES} bytes")));
+        }
+        let mut roots = RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(&pem) {
+            let certificate = certificate.map_err(|error| problem(error.to_string()))?;
+            roots
+                .add(certificate)
+                .map_err(|error| problem(error.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(problem("no certificate in the file".into()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| problem(error.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let server_name = ServerName::try_from(server_name.to_owned())
+            .map_err(|error| problem(format!("server name {server_name:?}: {error}")))?;
+        Ok(Self {
+            config: Arc::new(config),
+            server_name,
+        })
+    }
+}
+
+/// A connection: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.read(buf),
+            Self::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.write(buf),
+            Self::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.flush(),
+            Self::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
 /// One connection to one server; reconnects when the server closed it.
 pub struct HttpClient {
     addr: SocketAddr,
-    connection: Option<BufReader<TcpStream>>,
+    tls: Option<Tls>,
+    connection: Option<BufReader<Stream>>,
 }
 
 impl HttpClient {
-    /// A client of the server at `addr`; connects on the first request.
+    /// A client of the server at `addr`, in plain HTTP; connects on the first request.
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
+            tls: None,
+            connection: None,
+        }
+    }
+
+    /// A client of the server at `addr` over HTTPS, trusting it as `tls` says.
+    pub fn with_tls(addr: SocketAddr, tls: Tls) -> Self {
+        Self {
+            addr,
+            tls: Some(tls),
             connection: None,
         }
     }
@@ -112,6 +223,16 @@ impl HttpClient {
             stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io)?;
             stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(io)?;
             stream.set_nodelay(true).map_err(io)?;
+            let stream = match &self.tls {
+                // The handshake runs on the first write, under the same timeouts.
+                Some(tls) => {
+                    let session =
+                        ClientConnection::new(tls.config.clone(), tls.server_name.clone())
+                            .map_err(|error| io(std::io::Error::other(error)))?;
+                    Stream::Tls(Box::new(StreamOwned::new(session, stream)))
+                }
+                None => Stream::Plain(stream),
+            };
             self.connection = Some(BufReader::new(stream));
         }
         let Some(connection) = self.connection.as_mut() else {
@@ -130,7 +251,10 @@ impl HttpClient {
         message.extend_from_slice(body);
         // A server may answer, and close, before reading a body it refuses (too large, say):
         // its answer still counts, so a failed write is reported only when no answer follows.
-        let written = connection.get_mut().write_all(&message);
+        let written = connection
+            .get_mut()
+            .write_all(&message)
+            .and_then(|()| connection.get_mut().flush());
         let response = match (read_response(connection, addr), written) {
             (Ok(response), _) => Ok(response),
             (Err(_), Err(error)) => Err(io(error)),
@@ -145,10 +269,7 @@ impl HttpClient {
 }
 
 /// Reads one response from `reader` (a connection to `addr`).
-pub fn read_response(
-    reader: &mut BufReader<TcpStream>,
-    addr: SocketAddr,
-) -> Result<Response, HttpError> {
+pub fn read_response(reader: &mut impl BufRead, addr: SocketAddr) -> Result<Response, HttpError> {
     let io = |source| HttpError::Io { addr, source };
     let bad = |problem: &str| HttpError::Protocol {
         addr,
@@ -201,7 +322,7 @@ pub fn read_response(
     })
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>, addr: SocketAddr) -> Result<Vec<u8>, HttpError> {
+fn read_chunked(reader: &mut impl BufRead, addr: SocketAddr) -> Result<Vec<u8>, HttpError> {
     let io = |source| HttpError::Io { addr, source };
     let bad = |problem: &str| HttpError::Protocol {
         addr,

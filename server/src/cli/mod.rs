@@ -11,7 +11,7 @@ mod identity;
 mod walkthrough;
 
 pub use identity::{IdentityArgs, identity};
-pub use walkthrough::{WalkthroughOptions, walkthrough};
+pub use walkthrough::{WalkthroughOptions, trust, walkthrough};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,11 +147,15 @@ async fn serve_until_stopped(
 fn print_summary(config: &Config, deployment: &Deployment) {
     println!("semper is running");
     println!("  data directory: {}", config.node.data_dir.display());
-    if let Some(addr) = deployment.http_addr() {
-        println!("  HTTP API:       http://{addr}");
-        println!("    health:       http://{addr}/health");
-        println!("    metrics:      http://{addr}/metrics");
-        println!("    OpenAPI:      http://{addr}/openapi.json");
+    if let (Some(addr), Some(scheme)) = (deployment.http_addr(), deployment.http_scheme()) {
+        let tls = match scheme {
+            "https" => "TLS",
+            _ => "plain text, no TLS",
+        };
+        println!("  HTTP API:       {scheme}://{addr}  ({tls})");
+        println!("    health:       {scheme}://{addr}/health");
+        println!("    metrics:      {scheme}://{addr}/metrics");
+        println!("    OpenAPI:      {scheme}://{addr}/openapi.json");
     }
     match deployment.token_source() {
         TokenSource::File(path) => println!("  operator token: in {}", path.display()),

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail, ensure};
-use semper_loadtest::client::Api;
+use semper_loadtest::client::{Api, HttpClient, Tls};
 use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::acquirer::proves_double_spend;
 use semper_protocol::amount::Amount;
@@ -25,6 +25,8 @@ const FUNDING_MINOR_UNITS: u64 = 100 * 100;
 pub struct WalkthroughOptions {
     /// The HTTP API of a deployment that runs an issuer, an acquirer and a clearing house.
     pub http: SocketAddr,
+    /// How to trust it over HTTPS; plain HTTP without.
+    pub tls: Option<Tls>,
     /// The operator token.
     pub operator_token: String,
     /// The acquirer the merchant banks with.
@@ -46,8 +48,18 @@ impl WalkthroughOptions {
             .map(|bank| bank.id)
             .context("the config runs no acquirer: pass --acquirer")?;
         let token = deployment::configured_operator_token(config)?;
+        // A deployment serving HTTPS is trusted by its own certificate chain, pinned, under the
+        // address it listens on.
+        let tls = match &config.http.tls_cert {
+            Some(cert) => Some(trust(
+                &config.node.data_dir.join(cert),
+                &config.http.listen.ip().to_string(),
+            )?),
+            None => None,
+        };
         Ok(Self {
             http: config.http.listen,
+            tls,
             operator_token: token,
             acquirer,
             coins,
@@ -56,13 +68,23 @@ impl WalkthroughOptions {
     }
 }
 
+/// Trusts the certificates of the PEM file `ca` for a server named `server_name`.
+pub fn trust(ca: &std::path::Path, server_name: &str) -> anyhow::Result<Tls> {
+    Ok(Tls::from_ca_file(ca, server_name)?)
+}
+
 /// Runs the walkthrough, printing each step; fails at the first step that does not hold.
 pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
     let http = options.http;
-    println!("semper try: a withdrawal and a deposit against http://{http}\n");
-    let mut api = Api::new(http, Some(options.operator_token.clone()));
-    api.get::<serde_json::Value>("/health")
-        .with_context(|| format!("no semper answers at http://{http}: is `make run` running?"))?;
+    let (scheme, client) = match &options.tls {
+        Some(tls) => ("https", HttpClient::with_tls(http, tls.clone())),
+        None => ("http", HttpClient::new(http)),
+    };
+    println!("semper try: a withdrawal and a deposit against {scheme}://{http}\n");
+    let mut api = Api::over(client, Some(options.operator_token.clone()));
+    api.get::<serde_json::Value>("/health").with_context(|| {
+        format!("no semper answers at {scheme}://{http}: is `make run` running?")
+    })?;
 
     let set = api
         .denominations()

@@ -50,18 +50,41 @@ impl Default for NodeSection {
     }
 }
 
-/// The HTTP API's address, bounds and operator secret.
+/// The HTTP API's address, TLS, bounds and operator secret.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSection {
     /// Where it listens (port 0 picks a free port).
     pub listen: SocketAddr,
+    /// The server's certificate chain (PEM), relative to `node.data_dir` unless absolute; with
+    /// `tls_key`, the API is served over HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM, owner-only), relative to `node.data_dir` unless
+    /// absolute.
+    pub tls_key: Option<PathBuf>,
+    /// Whether plain HTTP may listen on an address other than loopback (the operator's token
+    /// would cross the network in clear).
+    pub allow_plain_non_loopback: bool,
     /// Worker threads.
     pub workers: usize,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
-    /// Requests in progress before new ones get 503.
+    /// Requests in progress (bodies read) before new ones get 503.
     pub requests_in_flight_max: usize,
+    /// Connections open at once across the server; more wait in the listen backlog.
+    pub connections_max: usize,
+    /// Connections open at once from one client address (an IPv6 client's /64); more are closed
+    /// as they open.
+    pub client_connections_max: usize,
+    /// Requests in progress from one client address, body upload included; more get 503.
+    pub client_requests_in_flight_max: usize,
+    /// How long a client has to send a request's headers (or finish its TLS handshake), in ms;
+    /// then 408 and closed.
+    pub head_timeout_ms: u64,
+    /// How long a client has to send a request's body, in ms; then 408 `request.timeout`.
+    pub body_timeout_ms: u64,
+    /// How long an idle kept-alive connection stays open, in ms.
+    pub keep_alive_ms: u64,
     /// Coins of withdrawals and deposits in progress before new ones get 503.
     pub coins_in_flight_max: usize,
     /// The Retry-After of a 503, in seconds.
@@ -80,9 +103,18 @@ impl Default for HttpSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_non_loopback: false,
             workers: 2,
             body_limit_bytes: 1 << 20,
             requests_in_flight_max: 1024,
+            connections_max: 8192,
+            client_connections_max: 256,
+            client_requests_in_flight_max: 128,
+            head_timeout_ms: 5_000,
+            body_timeout_ms: 10_000,
+            keep_alive_ms: 5_000,
             coins_in_flight_max: 4096,
             retry_after_s: 1,
             account_opens_per_client_per_min: 10,

@@ -227,3 +227,81 @@ fn the_debug_of_the_config_never_shows_the_operator_token() {
         assert!(debug.contains("<redacted>"), "{debug}");
     }
 }
+
+#[test]
+fn http_client_bounds_and_tls_are_checked_and_a_bad_one_names_its_key() {
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 9] = [
+        (
+            &[("SEMPER__HTTP__CONNECTIONS_MAX", "1")],
+            "http.connections_max",
+            "at least 2",
+        ),
+        (
+            &[("SEMPER__HTTP__CLIENT_CONNECTIONS_MAX", "0")],
+            "http.client_connections_max",
+            "expected 1 to 8192",
+        ),
+        (
+            &[("SEMPER__HTTP__CLIENT_REQUESTS_IN_FLIGHT_MAX", "0")],
+            "http.client_requests_in_flight_max",
+            "at least 1",
+        ),
+        (
+            &[("SEMPER__HTTP__HEAD_TIMEOUT_MS", "0")],
+            "http.head_timeout_ms",
+            "expected 1 to 60000",
+        ),
+        (
+            &[("SEMPER__HTTP__BODY_TIMEOUT_MS", "600000")],
+            "http.body_timeout_ms",
+            "expected 1 to 60000",
+        ),
+        (
+            &[("SEMPER__HTTP__KEEP_ALIVE_MS", "3600000")],
+            "http.keep_alive_ms",
+            "expected 0 to 300000",
+        ),
+        (
+            &[("SEMPER__HTTP__TLS_CERT", "tls/cert.pem")],
+            "http.tls_key",
+            "needs its private key",
+        ),
+        (
+            &[("SEMPER__HTTP__TLS_KEY", "tls/key.pem")],
+            "http.tls_cert",
+            "needs its certificate",
+        ),
+        (
+            &[("SEMPER__HTTP__LISTEN", "0.0.0.0:8080")],
+            "http.allow_plain_non_loopback",
+            "not a loopback address",
+        ),
+    ];
+    for (variables, key, problem) in cases {
+        let error = error_of(EMBEDDED_TOML, variables);
+        assert!(error.contains(&format!("`{key}`")), "{key}: {error}");
+        assert!(error.contains(problem), "{problem}: {error}");
+    }
+    // Plain HTTP beyond loopback when the config says so, and HTTPS anywhere.
+    let open = [("SEMPER__HTTP__LISTEN", "0.0.0.0:8080")];
+    let plain = parse(
+        EMBEDDED_TOML,
+        &[open[0], ("SEMPER__HTTP__ALLOW_PLAIN_NON_LOOPBACK", "true")],
+    )
+    .unwrap();
+    assert!(plain.http.allow_plain_non_loopback && plain.http.tls_cert.is_none());
+    let tls = parse(
+        EMBEDDED_TOML,
+        &[
+            open[0],
+            ("SEMPER__HTTP__TLS_CERT", "tls/cert.pem"),
+            ("SEMPER__HTTP__TLS_KEY", "tls/key.pem"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(tls.http.tls_key.as_deref(), Some(Path::new("tls/key.pem")));
+    // The embedded default stays plain HTTP on loopback.
+    let embedded = parse(EMBEDDED_TOML, &[]).unwrap();
+    assert!(embedded.http.tls_cert.is_none() && embedded.http.listen.ip().is_loopback());
+}

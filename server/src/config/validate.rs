@@ -20,6 +20,10 @@ use super::file::{
 const HTTP_WORKERS_MAX: usize = 64;
 /// Smallest body limit that still fits a small withdrawal.
 const BODY_LIMIT_MIN_BYTES: usize = 1024;
+/// Longest a client may be given to send a request's headers or body, in ms.
+const CLIENT_TIMEOUT_MAX_MS: u64 = 60_000;
+/// Longest an idle connection may be kept alive, in ms.
+const KEEP_ALIVE_MAX_MS: u64 = 300_000;
 /// Most threads of one role's crypto pool.
 const POOL_THREADS_MAX: usize = 256;
 
@@ -100,7 +104,77 @@ fn check_http(http: &HttpSection) -> Result<(), ConfigError> {
         u64::from(http.account_opens_per_client_per_min),
         1,
     )?;
-    at_least("http.retry_after_s", u64::from(http.retry_after_s), 1)
+    at_least("http.retry_after_s", u64::from(http.retry_after_s), 1)?;
+    check_http_clients(http)?;
+    check_http_tls(http)
+}
+
+/// The bounds that keep slow or greedy clients from taking the server: connections, requests
+/// per client address, and how long a client may take to send a request.
+fn check_http_clients(http: &HttpSection) -> Result<(), ConfigError> {
+    // Each worker takes its share of the connections: at least one each.
+    at_least(
+        "http.connections_max",
+        http.connections_max as u64,
+        http.workers as u64,
+    )?;
+    within(
+        "http.client_connections_max",
+        http.client_connections_max as u64,
+        1,
+        http.connections_max as u64,
+    )?;
+    at_least(
+        "http.client_requests_in_flight_max",
+        http.client_requests_in_flight_max as u64,
+        1,
+    )?;
+    within(
+        "http.head_timeout_ms",
+        http.head_timeout_ms,
+        1,
+        CLIENT_TIMEOUT_MAX_MS,
+    )?;
+    within(
+        "http.body_timeout_ms",
+        http.body_timeout_ms,
+        1,
+        CLIENT_TIMEOUT_MAX_MS,
+    )?;
+    within(
+        "http.keep_alive_ms",
+        http.keep_alive_ms,
+        0,
+        KEEP_ALIVE_MAX_MS,
+    )
+}
+
+/// TLS needs both a certificate and its key; plain HTTP listens on loopback only, unless the
+/// config says otherwise.
+fn check_http_tls(http: &HttpSection) -> Result<(), ConfigError> {
+    match (&http.tls_cert, &http.tls_key) {
+        (Some(_), Some(_)) => Ok(()),
+        (Some(_), None) => Err(ConfigError::invalid(
+            "http.tls_key",
+            "missing: `http.tls_cert` is set, and a certificate needs its private key",
+        )),
+        (None, Some(_)) => Err(ConfigError::invalid(
+            "http.tls_cert",
+            "missing: `http.tls_key` is set, and a private key needs its certificate",
+        )),
+        (None, None) if !http.listen.ip().is_loopback() && !http.allow_plain_non_loopback => {
+            Err(ConfigError::invalid(
+                "http.allow_plain_non_loopback",
+                format!(
+                    "plain HTTP on {}, which is not a loopback address, would send the operator's \
+                     token in clear: set `http.tls_cert` and `http.tls_key`, or set \
+                     `http.allow_plain_non_loopback = true` (behind a TLS proxy, say)",
+                    http.listen
+                ),
+            ))
+        }
+        (None, None) => Ok(()),
+    }
 }
 
 fn check_link(link: &LinkSection) -> Result<(), ConfigError> {

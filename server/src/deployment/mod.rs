@@ -27,7 +27,7 @@ pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir
 pub use token::{TokenSource, configured_operator_token};
 
 use crate::config::{BankCard, BankSection, Carrier, Config, ConfigError, circuit_of};
-use crate::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
+use crate::http::{ClientBounds, HttpApi, HttpSettings, MetricsRender, OperatorToken, TlsFiles};
 use crate::interbank::HostedRoles;
 use crate::node::{Node, NodeConfig, PeerAddress};
 use roles::Directory;
@@ -165,16 +165,7 @@ impl Deployment {
             .refreshers
             .push(expiry::start_exporter(own, deployment.trust.clone()));
 
-        let settings = HttpSettings {
-            listen: config.http.listen,
-            workers: config.http.workers,
-            body_limit_bytes: config.http.body_limit_bytes,
-            requests_in_flight_max: config.http.requests_in_flight_max,
-            coins_in_flight_max: config.http.coins_in_flight_max,
-            retry_after_s: config.http.retry_after_s,
-            operator_token: Some(deployment.operator_token.clone()),
-            account_opens_per_client_per_min: config.http.account_opens_per_client_per_min,
-        };
+        let settings = http_settings(config, deployment.operator_token.clone());
         match HttpApi::serve(&settings, deployment.roles.clone(), metrics, None) {
             Ok(http) => deployment.http = Some(http),
             Err(source) => {
@@ -210,6 +201,11 @@ impl Deployment {
     /// The banks started, in config order.
     pub fn banks(&self) -> &[StartedBank] {
         &self.banks
+    }
+
+    /// `https` when the HTTP API serves TLS, `http` otherwise.
+    pub fn http_scheme(&self) -> Option<&'static str> {
+        self.http.as_ref().map(HttpApi::scheme)
     }
 
     /// Where the HTTP API listens.
@@ -507,4 +503,36 @@ fn node_config(
         clearing: clearing_config,
     };
     Ok((node_config, summary))
+}
+
+/// The HTTP API's settings from the config's `http` section; TLS files are relative to
+/// `node.data_dir` unless absolute.
+fn http_settings(config: &Config, operator_token: OperatorToken) -> HttpSettings {
+    let http = &config.http;
+    let in_data_dir = |path: &std::path::Path| config.node.data_dir.join(path);
+    HttpSettings {
+        listen: http.listen,
+        tls: match (&http.tls_cert, &http.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: in_data_dir(cert),
+                key: in_data_dir(key),
+            }),
+            _ => None,
+        },
+        workers: http.workers,
+        body_limit_bytes: http.body_limit_bytes,
+        requests_in_flight_max: http.requests_in_flight_max,
+        connections_max: http.connections_max,
+        clients: ClientBounds {
+            connections_max: http.client_connections_max,
+            requests_in_flight_max: http.client_requests_in_flight_max,
+        },
+        head_timeout: Duration::from_millis(http.head_timeout_ms),
+        body_timeout: Duration::from_millis(http.body_timeout_ms),
+        keep_alive: Duration::from_millis(http.keep_alive_ms),
+        coins_in_flight_max: http.coins_in_flight_max,
+        retry_after_s: http.retry_after_s,
+        operator_token: Some(operator_token),
+        account_opens_per_client_per_min: http.account_opens_per_client_per_min,
+    }
 }

@@ -11,14 +11,17 @@
 //!   document is checked against.
 //! - [`issuer`], [`acquirer`], [`clearing`], [`node`]: the handlers; [`views`]: their JSON bodies.
 //! - [`auth`]: the operator token; [`owner`]: signed reads; [`account_opens`]: the bound on
-//!   account openings per client address; [`overload`]: the bound on requests in progress;
+//!   account openings per client address; [`overload`]: the bounds on requests in progress, and
+//!   the body read before admission; [`clients`]: the bounds per client address;
 //!   [`observe`]: per-request metrics and logs.
+//! - [`tls`]: HTTPS, from the config's certificate and key files.
 //! - [`error`] and [`codes`]: the JSON error and the status of each code.
 
 pub mod account_opens;
 pub mod acquirer;
 pub mod auth;
 pub mod clearing;
+pub mod clients;
 pub mod codes;
 pub mod error;
 pub mod issuer;
@@ -28,11 +31,14 @@ pub mod overload;
 pub mod owner;
 pub mod routes;
 pub mod server;
+pub mod tls;
 pub mod views;
 
 pub use auth::{OperatorToken, TokenError};
+pub use clients::ClientBounds;
 pub use observe::{HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL};
 pub use server::{HttpApi, HttpSettings, MetricsRender};
+pub use tls::{TlsError, TlsFiles};
 
 /// The OpenAPI 3.0 document of this API, as served at `/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");

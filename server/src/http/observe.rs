@@ -74,7 +74,8 @@ mod tests {
     use metrics_exporter_prometheus::PrometheusBuilder;
 
     use super::*;
-    use crate::http::overload::Limiter;
+    use crate::http::clients::{ClientBounds, Clients};
+    use crate::http::overload::{Intake, Limiter};
     use crate::http::server::{ApiState, app};
 
     #[test]
@@ -93,8 +94,16 @@ mod tests {
                     std::time::Instant::now(),
                 ),
             });
-            let limiter = web::Data::new(Limiter::new(8, 1));
-            let service = init_service(app(state, limiter, 1024)).await;
+            let intake = web::Data::new(Intake {
+                requests: Limiter::new(8, 1),
+                clients: Clients::new(ClientBounds {
+                    connections_max: 8,
+                    requests_in_flight_max: 8,
+                }),
+                body_limit_bytes: 1024,
+                body_timeout: std::time::Duration::from_secs(1),
+            });
+            let service = init_service(app(state, intake)).await;
             for path in [
                 "/v1/issuer/accounts/0123456789abcdef0123456789abcdef",
                 "/v1/issuer/accounts/not-hex",

@@ -1,16 +1,22 @@
-//! The bounds on work in progress across the server, each answered 503 `server.busy` with
-//! `Retry-After` at once when full:
-//! - requests in progress, checked before any work (the middleware [`limit`]); a request admitted
-//!   has [`REQUEST_DEADLINE`] to be answered, so that slow clients cannot hold the bound for ever;
+//! The bounds on work in progress, each answered 503 `server.busy` with `Retry-After` at once
+//! when full:
+//! - requests in progress from one client address, from their headers to their answer, body
+//!   upload included (the middleware [`limit`], with [`super::clients`]): a slow client holds
+//!   only its own share;
+//! - requests in progress across the server, counted once their body is read: the middleware
+//!   reads the body first, within [`Intake::body_timeout`] (408 `request.timeout` after it), so
+//!   that clients that send headers and then stall cannot hold this bound. An admitted request has
+//!   [`REQUEST_DEADLINE`] to be answered;
 //! - coins in progress, checked by the withdraw and deposit handlers once the body is read
 //!   ([`Limiter::admit_or_busy`]): a coin's crypto is what costs, so this bound is what keeps the
 //!   queue short, and every admitted request answered in time, when the offered load is many times
-//!   what the cores can do. While the bound is full, those handlers refuse before reading the
+//!   what the cores can do. While the bound is full, those handlers refuse before parsing the
 //!   body at all ([`RoomForCoins`]), so that a refusal costs no JSON parsing.
 //!
 //! Also where every "retry later" answer gets its `Retry-After` header.
 
 use std::future::{Ready, ready};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -21,13 +27,27 @@ use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpRequest, ResponseError, web};
 
-use super::error::{ApiError, REQUEST_TIMEOUT, RetryLater, SERVER_BUSY};
+use super::clients::Clients;
+use super::error::{ApiError, REQUEST_TIMEOUT, REQUEST_TOO_LARGE, RetryLater, SERVER_BUSY};
 use super::server::ApiState;
 
-/// The longest a request may take from its headers to its answer, body upload included. Work
-/// under way when it passes goes on (an actor's answer is then dropped; every write is
-/// idempotent, so the client retries the same request).
+/// The longest an admitted request (its body read) may take to be answered. Work under way when
+/// it passes goes on (an actor's answer is then dropped; every write is idempotent, so the client
+/// retries the same request).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What the middleware [`limit`] admits requests with; shared by every worker.
+#[derive(Debug)]
+pub struct Intake {
+    /// Requests in progress across the server, their bodies read.
+    pub requests: Limiter,
+    /// Connections and requests in progress per client address.
+    pub clients: Arc<Clients>,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long a client has to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+}
 
 /// Counts units in progress (requests, or coins), up to a bound; shared by every worker.
 #[derive(Debug)]
@@ -127,21 +147,36 @@ impl FromRequest for RoomForCoins {
     }
 }
 
-/// Middleware: admits the request under the bound, or answers busy; adds `Retry-After` to every
-/// answer marked [`RetryLater`].
+/// Middleware: counts the request against its client, reads its body within the body timeout,
+/// admits it under the server's bound, or answers busy; adds `Retry-After` to every answer
+/// marked [`RetryLater`].
 pub async fn limit(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(limiter) = request.app_data::<web::Data<Limiter>>().cloned() else {
+    let Some(intake) = request.app_data::<web::Data<Intake>>().cloned() else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
-    let Some(_admitted) = limiter.admit(1) else {
-        let mut response = limiter.busy("requests").error_response();
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, limiter.retry_after());
-        return Ok(request.into_response(response));
+    let retry_after = intake.requests.retry_after();
+    // A request without a peer address (not over TCP: a test's) is counted against no client.
+    let _client = match request.peer_addr() {
+        Some(peer) => match intake.clients.admit_request(peer.ip()) {
+            Ok(held) => Some(held),
+            Err(busy) => return Ok(refuse(request, busy, &retry_after)),
+        },
+        None => None,
+    };
+    // Full already: refuse before reading the body, which would then be read for nothing.
+    if intake.requests.is_full() {
+        let busy = intake.requests.busy("requests");
+        return Ok(refuse(request, busy, &retry_after));
+    }
+    if let Err(refused) = read_body(&mut request, &intake).await {
+        return Ok(refuse(request, refused, &retry_after));
+    }
+    let Some(_admitted) = intake.requests.admit(1) else {
+        let busy = intake.requests.busy("requests");
+        return Ok(refuse(request, busy, &retry_after));
     };
     // The request is not cloned to answer a timeout: actix-web's router needs the only
     // reference to it, and panics otherwise. The error becomes the response on its own.
@@ -160,11 +195,47 @@ pub async fn limit(
             }
         };
     if response.response().extensions().contains::<RetryLater>() {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, limiter.retry_after());
+        response.headers_mut().insert(RETRY_AFTER, retry_after);
     }
     Ok(response)
+}
+
+/// Answers `request` with `error`, and `Retry-After` when it is worth retrying.
+fn refuse(request: ServiceRequest, error: ApiError, retry_after: &HeaderValue) -> ServiceResponse {
+    let mut response = error.error_response();
+    if error.is_retryable() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, retry_after.clone());
+    }
+    request.into_response(response)
+}
+
+/// Reads the whole body of `request` (up to the body limit, within the body timeout) and puts it
+/// back, read, for the handler's extractors.
+async fn read_body(request: &mut ServiceRequest, intake: &Intake) -> Result<(), ApiError> {
+    let timeout = intake.body_timeout;
+    let body = match actix_web::rt::time::timeout(timeout, request.extract::<web::Bytes>()).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) if error.as_response_error().status_code().as_u16() == 413 => {
+            return Err(ApiError::new(
+                REQUEST_TOO_LARGE,
+                format!("the body is over {} bytes", intake.body_limit_bytes),
+            ));
+        }
+        Ok(Err(error)) => return Err(ApiError::malformed(format!("body: {error}"))),
+        Err(_) => {
+            return Err(ApiError::new(
+                REQUEST_TIMEOUT,
+                format!(
+                    "the body was not sent within {} ms: retry the same request",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+    };
+    request.set_payload(body.into());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -199,9 +270,16 @@ mod tests {
                     std::time::Instant::now(),
                 ),
             });
-            let limiter = web::Data::new(Limiter::new(8, 3));
-            let service =
-                init_service(crate::http::server::app(state.clone(), limiter, 1024)).await;
+            let intake = web::Data::new(Intake {
+                requests: Limiter::new(8, 3),
+                clients: Clients::new(super::super::clients::ClientBounds {
+                    connections_max: 8,
+                    requests_in_flight_max: 8,
+                }),
+                body_limit_bytes: 1024,
+                body_timeout: Duration::from_secs(1),
+            });
+            let service = init_service(crate::http::server::app(state.clone(), intake)).await;
             let post = |path: &str| {
                 TestRequest::post()
                     .uri(path)
@@ -211,7 +289,7 @@ mod tests {
             };
             let held = state.coins_in_flight.admit(64).unwrap();
             for path in ["/v1/issuer/withdraw", "/v1/acquirer/deposits"] {
-                // Busy, not malformed: the body was never read.
+                // Busy, not malformed: the body was never parsed.
                 let busy = call_service(&service, post(path)).await;
                 assert_eq!(busy.status().as_u16(), 503, "{path}");
                 assert_eq!(busy.headers().get(RETRY_AFTER).unwrap(), "3");
@@ -219,6 +297,52 @@ mod tests {
             drop(held);
             let malformed = call_service(&service, post("/v1/issuer/withdraw")).await;
             assert_eq!(malformed.status().as_u16(), 400);
+        });
+    }
+
+    #[test]
+    fn http_requests_over_the_servers_bound_answer_busy_and_bodies_are_bounded() {
+        use actix_web::test::{TestRequest, call_service, init_service};
+        actix_web::rt::System::new().block_on(async {
+            let state = web::Data::new(ApiState {
+                roles: Default::default(),
+                operator: None,
+                metrics: std::sync::Arc::new(String::new),
+                coins_in_flight: Limiter::new(64, 3),
+                account_opens: crate::http::account_opens::AccountOpens::new(
+                    1,
+                    std::time::Instant::now(),
+                ),
+            });
+            let intake = web::Data::new(Intake {
+                requests: Limiter::new(2, 3),
+                clients: Clients::new(super::super::clients::ClientBounds {
+                    connections_max: 8,
+                    requests_in_flight_max: 8,
+                }),
+                body_limit_bytes: 1024,
+                body_timeout: Duration::from_secs(1),
+            });
+            let service = init_service(crate::http::server::app(state, intake.clone())).await;
+            let health = || TestRequest::get().uri("/health").to_request();
+            let held = intake.requests.admit(2).unwrap();
+            let busy = call_service(&service, health()).await;
+            assert_eq!(busy.status().as_u16(), 503);
+            assert_eq!(busy.headers().get(RETRY_AFTER).unwrap(), "3");
+            drop(held);
+            assert_eq!(
+                call_service(&service, health()).await.status().as_u16(),
+                200
+            );
+            // A body over the bound is refused as the middleware reads it.
+            let large = TestRequest::post()
+                .uri("/v1/issuer/withdraw")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(vec![b' '; 2048])
+                .to_request();
+            let refused = call_service(&service, large).await;
+            assert_eq!(refused.status().as_u16(), 413);
+            assert_eq!(intake.requests.in_flight(), 0);
         });
     }
 

@@ -1,19 +1,25 @@
-//! [`HttpApi`]: binds, serves the routes of [`super::routes`] with their bounds and middleware, and
-//! stops gracefully.
+//! [`HttpApi`]: binds, serves the routes of [`super::routes`] over HTTP or HTTPS with their bounds
+//! and middleware, and stops gracefully.
 
+use std::any::Any;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
+use actix_web::rt::net::TcpStream;
 use actix_web::{App, HttpServer, web};
 
 use super::account_opens::AccountOpens;
 use super::auth::OperatorToken;
+use super::clients::{ClientBounds, Clients};
 use super::error::{self, ApiError};
 use super::routes;
+use super::tls::TlsFiles;
 use super::{observe, overload};
 use crate::interbank::HostedRoles;
 
@@ -25,12 +31,25 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 pub struct HttpSettings {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// The certificate and key to serve HTTPS with; plain HTTP without.
+    pub tls: Option<TlsFiles>,
     /// Worker threads, each with its own event loop (at least one is started).
     pub workers: usize,
     /// Largest request body accepted, in bytes; more answers 413 `request.too_large`.
     pub body_limit_bytes: usize,
-    /// Most requests in progress across the server; more answer 503 `server.busy` at once.
+    /// Most requests in progress across the server, counted once their body is read; more
+    /// answer 503 `server.busy` at once.
     pub requests_in_flight_max: usize,
+    /// Most connections open at once across the server (shared out among the workers).
+    pub connections_max: usize,
+    /// Connections and requests in progress per client address.
+    pub clients: ClientBounds,
+    /// How long a client has to send a request's headers (408 and closed after it).
+    pub head_timeout: Duration,
+    /// How long a client has to send a request's body (408 `request.timeout` after it).
+    pub body_timeout: Duration,
+    /// How long an idle kept-alive connection stays open; zero: one request per connection.
+    pub keep_alive: Duration,
     /// Most coins in withdrawals and deposits in progress across the server; a request that
     /// would take the count over answers 503 `server.busy` once its body is read.
     pub coins_in_flight_max: usize,
@@ -60,10 +79,14 @@ pub struct ApiState {
     pub account_opens: AccountOpens,
 }
 
+/// How long a connection being closed has to take the last bytes.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The running HTTP API.
 pub struct HttpApi {
     handle: ServerHandle,
     local_addr: SocketAddr,
+    scheme: &'static str,
     task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -88,19 +111,49 @@ impl HttpApi {
                 Instant::now(),
             ),
         });
-        let limiter = web::Data::new(overload::Limiter::new(
-            settings.requests_in_flight_max,
-            settings.retry_after_s,
-        ));
-        let body_limit = settings.body_limit_bytes;
-        let server = HttpServer::new(move || app(state.clone(), limiter.clone(), body_limit))
-            .workers(settings.workers.max(1))
+        let clients = Clients::new(settings.clients);
+        let intake = web::Data::new(overload::Intake {
+            requests: overload::Limiter::new(
+                settings.requests_in_flight_max,
+                settings.retry_after_s,
+            ),
+            clients: clients.clone(),
+            body_limit_bytes: settings.body_limit_bytes,
+            body_timeout: settings.body_timeout,
+        });
+        let workers = settings.workers.max(1);
+        let keep_alive = if settings.keep_alive.is_zero() {
+            KeepAlive::Disabled
+        } else {
+            KeepAlive::Timeout(settings.keep_alive)
+        };
+        let server = HttpServer::new(move || app(state.clone(), intake.clone()))
+            .workers(workers)
+            // actix-web counts connections per worker.
+            .max_connections(settings.connections_max.div_ceil(workers).max(1))
+            .client_request_timeout(settings.head_timeout)
+            // A TLS handshake is the head of an HTTPS connection: the same time to finish it.
+            .tls_handshake_timeout(settings.head_timeout)
+            .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+            .keep_alive(keep_alive)
+            .on_connect(move |io, extensions| {
+                if let Some(stream) = tcp_stream_of(io) {
+                    clients.on_connect(stream, extensions);
+                }
+            })
             // The process owns its signals: `main` decides when to stop, and calls `stop`.
             .disable_signals()
             .shutdown_timeout(STOP_GRACE.as_secs());
-        let server = match listener {
-            Some(listener) => server.listen(listener)?,
-            None => server.bind(settings.listen)?,
+        let tls = match &settings.tls {
+            Some(files) => Some(files.server_config().map_err(std::io::Error::other)?),
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match (listener, tls) {
+            (Some(listener), Some(tls)) => server.listen_rustls_0_23(listener, tls)?,
+            (Some(listener), None) => server.listen(listener)?,
+            (None, Some(tls)) => server.bind_rustls_0_23(settings.listen, tls)?,
+            (None, None) => server.bind(settings.listen)?,
         };
         let local_addr = server
             .addrs()
@@ -110,10 +163,11 @@ impl HttpApi {
         let server = server.run();
         let handle = server.handle();
         let task = actix_web::rt::spawn(server);
-        tracing::info!(%local_addr, "HTTP API listening");
+        tracing::info!(%local_addr, scheme, "HTTP API listening");
         Ok(HttpApi {
             handle,
             local_addr,
+            scheme,
             task,
         })
     }
@@ -121,6 +175,11 @@ impl HttpApi {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// `https` when it serves TLS, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
     }
 
     /// Stops accepting, lets requests under way finish (graceful), then returns.
@@ -136,8 +195,7 @@ impl HttpApi {
 /// and the middleware.
 pub fn app(
     state: web::Data<ApiState>,
-    limiter: web::Data<overload::Limiter>,
-    body_limit_bytes: usize,
+    intake: web::Data<overload::Intake>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -147,9 +205,10 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let body_limit_bytes = intake.body_limit_bytes;
     App::new()
         .app_data(state)
-        .app_data(limiter)
+        .app_data(intake)
         .app_data(
             web::JsonConfig::default()
                 .limit(body_limit_bytes)
@@ -163,6 +222,14 @@ pub fn app(
         // The last `wrap` runs first: metrics and logs see every answer, busy ones too.
         .wrap(from_fn(overload::limit))
         .wrap(from_fn(observe::record))
+}
+
+/// The TCP stream under a new connection, plain or TLS.
+fn tcp_stream_of(io: &dyn Any) -> Option<&TcpStream> {
+    io.downcast_ref::<TcpStream>().or_else(|| {
+        io.downcast_ref::<TlsStream<TcpStream>>()
+            .map(|tls| tls.get_ref().0)
+    })
 }
 
 /// Answers a path no endpoint has.

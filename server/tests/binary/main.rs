@@ -3,6 +3,7 @@
 //! started again on the same data to show it resumes where it stopped.
 
 mod deployment;
+mod https;
 mod load;
 mod multibank;
 mod process;

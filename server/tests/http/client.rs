@@ -2,8 +2,8 @@
 //! system under test keeps running, with a new connection per request; and assertions on the
 //! JSON answers.
 
-use std::io::BufReader;
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use semper_loadtest::client::HttpClient;
@@ -166,4 +166,27 @@ pub fn read_response(stream: TcpStream) -> Response {
     let addr = stream.peer_addr().unwrap();
     semper_loadtest::client::read_response(&mut BufReader::new(stream), addr)
         .unwrap_or_else(|error| panic!("no answer: {error}"))
+}
+
+/// A connection from `local` (another loopback address, say), with the test's timeouts.
+pub async fn connect_from(local: IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(local, 0)).unwrap();
+    let stream = socket.connect(addr).await.unwrap().into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(ANSWER_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(ANSWER_TIMEOUT)).unwrap();
+    stream
+}
+
+/// `GET path` from `local`, on a connection of its own.
+pub async fn get_from(local: IpAddr, addr: SocketAddr, path: &str) -> Response {
+    let mut stream = connect_from(local, addr).await;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    actix_web::rt::task::spawn_blocking(move || {
+        stream.write_all(head.as_bytes()).unwrap();
+        read_response(stream)
+    })
+    .await
+    .unwrap()
 }

@@ -1,11 +1,15 @@
-//! Above `requests_in_flight_max` requests in progress, the server answers 503 `server.busy` with
-//! `Retry-After` at once; once they finish, it answers again.
+//! A request whose body is still coming is counted against its client, not against the
+//! server's `requests_in_flight_max`: above `client_requests_in_flight_max` requests in progress
+//! from one address, that address is answered 503 `server.busy` with `Retry-After` at once, while
+//! another address is served; once they finish, the first is served again. (The server-wide
+//! bound, on requests whose body is read, is tested beside the middleware.)
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, Response, ResponseExt, connect, read_response};
-use semper_server::http::HttpSettings;
+use crate::client::{Client, Response, ResponseExt, connect, get_from, read_response};
+use semper_server::http::{ClientBounds, HttpSettings};
 
 use crate::world::{run, serve, settings};
 
@@ -35,12 +39,19 @@ fn http_overload_answers_busy_with_retry_after() {
         // One worker, so the held request and the polls share it. With two, under the other
         // tests' load, the held request was seen not to be read at all while the polls were
         // served by the other worker (cause not found; see the session's closing note).
-        let one_worker = HttpSettings {
+        // One request in progress across the server, and one per client.
+        let one_each = HttpSettings {
             workers: 1,
+            clients: ClientBounds {
+                connections_max: 16,
+                requests_in_flight_max: 1,
+            },
+            // Long enough for the held body, however slowly the test's steps run.
+            body_timeout: Duration::from_secs(60),
             ..settings(1, None)
         };
-        let (api, client) = serve(&one_worker, Default::default());
-        // One request held in progress: its headers sent, its body not yet.
+        let (api, client) = serve(&one_each, Default::default());
+        // One request held in progress from 127.0.0.1: its headers sent, its body not yet.
         let body = br#"{"account":"00","public_key":"00","currency":"EUR"}"#;
         let head = format!(
             "POST /v1/issuer/accounts HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
@@ -59,12 +70,16 @@ fn http_overload_answers_busy_with_retry_after() {
         let busy = until_status(&client, 503).await;
         busy.assert_error(503, "server.busy");
         assert_eq!(busy.header("retry-after"), Some("7"));
-        // Concurrent requests meanwhile: every one is refused at once.
+        // Concurrent requests from the same address meanwhile: every one is refused at once.
         let burst: Vec<Response> = futures_join(&client, 8).await;
         for response in &burst {
             response.assert_error(503, "server.busy");
             assert_eq!(response.header("retry-after"), Some("7"));
         }
+        // Another address is served: the slow upload holds none of the server's one slot.
+        let other: IpAddr = [127, 0, 0, 2].into();
+        let served = get_from(other, addr, "/health").await;
+        assert_eq!(served.status, 200, "{}", served.text());
 
         // The held request finishes (the node hosts no issuer), and the bound frees.
         let answer = actix_web::rt::task::spawn_blocking(move || {

@@ -9,7 +9,7 @@ use semper_actors::clock::{Clock, ManualClock, SystemClock};
 use semper_protocol::ids::BankId;
 use semper_server::config::Config;
 use semper_server::deployment::Deployment;
-use semper_server::http::{HttpApi, HttpSettings, MetricsRender, OperatorToken};
+use semper_server::http::{ClientBounds, HttpApi, HttpSettings, MetricsRender, OperatorToken};
 use semper_server::interbank::HostedRoles;
 
 use crate::client::Client;
@@ -121,9 +121,18 @@ impl Embedded {
 pub fn settings(in_flight_max: usize, token: Option<&str>) -> HttpSettings {
     HttpSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: None,
         workers: 2,
         body_limit_bytes: 4096,
         requests_in_flight_max: in_flight_max,
+        connections_max: 1024,
+        clients: ClientBounds {
+            connections_max: 256,
+            requests_in_flight_max: 128,
+        },
+        head_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_secs(10),
+        keep_alive: Duration::from_secs(5),
         coins_in_flight_max: 4096,
         retry_after_s: 7,
         operator_token: token.map(|token| OperatorToken::new(token.to_owned()).unwrap()),
