@@ -257,17 +257,18 @@ fn admit(incoming: Incoming, shared: &Arc<Shared>) {
 async fn serve_connection(incoming: Incoming, pending: PendingGuard, shared: &Arc<Shared>) {
     let remote = incoming.remote_address();
     let in_progress = shared.metrics.handshake_started();
-    // Dropping the unfinished handshake at the deadline closes it.
+    // Dropping the unfinished handshake at the deadline closes it. Failures are logged at debug
+    // level: an attacker makes them at will, and the metrics count them.
     let connection = match tokio::time::timeout(shared.handshake_timeout, incoming).await {
         Ok(Ok(connection)) => connection,
         Ok(Err(error)) => {
             shared.metrics.handshake(HandshakeResult::Failed);
-            tracing::info!(%remote, %error, "link handshake failed");
+            tracing::debug!(%remote, %error, "link handshake failed");
             return;
         }
         Err(_elapsed) => {
             shared.metrics.handshake(HandshakeResult::TimedOut);
-            tracing::info!(%remote, "link handshake timed out");
+            tracing::debug!(%remote, "link handshake timed out");
             return;
         }
     };
