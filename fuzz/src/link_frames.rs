@@ -3,8 +3,8 @@
 //! documentation (`semper_link::Frame`).
 
 use semper_link::{
-    Decoder, FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, Frame, FrameError,
-    FrameKind, RemoteError,
+    Decoder, FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, FRAME_VERSION_MIN, Frame,
+    FrameError, FrameKind,
 };
 
 use crate::input::Input;
@@ -122,7 +122,7 @@ fn read_whole(stream: &[u8]) -> Reading {
             error: Some(error),
             unfinished_bytes: 0,
         };
-        if header[0] != FRAME_VERSION {
+        if !(FRAME_VERSION_MIN..=FRAME_VERSION).contains(&header[0]) {
             return fail(FrameError::UnknownVersion { found: header[0] });
         }
         let kind = match header[1] {
@@ -163,8 +163,12 @@ fn payload(frame: &Frame) {
         link_messages(frame.payload());
         return;
     }
-    if let Ok(error) = RemoteError::from_payload(frame.payload()) {
-        // An error payload has one encoding too: the error frame made from it is the same frame.
-        assert_eq!(&Frame::error(frame.request_id(), &error), frame);
+    if let Ok(error) = frame.remote_error() {
+        // An error payload has one encoding in each version too: the error frame made from it
+        // is the same frame.
+        assert_eq!(
+            &Frame::error_in(frame.version(), frame.request_id(), &error),
+            frame
+        );
     }
 }

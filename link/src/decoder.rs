@@ -101,7 +101,13 @@ impl Decoder {
     }
 
     fn finish_frame(&mut self, body: Body) -> Result<Frame, FrameError> {
-        Frame::new(body.header.kind, body.header.request_id, body.payload).map_err(|e| self.fail(e))
+        let Header {
+            version,
+            kind,
+            request_id,
+            ..
+        } = body.header;
+        Frame::new_in(version, kind, request_id, body.payload).map_err(|e| self.fail(e))
     }
 
     fn fail(&mut self, error: FrameError) -> FrameError {
@@ -160,12 +166,15 @@ mod tests {
     #[test]
     fn refuses_unknown_version_and_kind() {
         let mut bytes = Frame::request(1, vec![1]).unwrap().encode();
-        bytes[0] = 2;
-        assert_eq!(
-            Decoder::new().feed(&bytes),
-            Err(FrameError::UnknownVersion { found: 2 })
-        );
+        for version in [0, 3] {
+            bytes[0] = version;
+            assert_eq!(
+                Decoder::new().feed(&bytes),
+                Err(FrameError::UnknownVersion { found: version })
+            );
+        }
         bytes[0] = 1;
+        assert_eq!(Decoder::new().feed(&bytes).unwrap()[0].version(), 1);
         bytes[1] = 9;
         assert_eq!(
             Decoder::new().feed(&bytes),

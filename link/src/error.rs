@@ -47,6 +47,9 @@ pub enum LinkError {
         code: String,
         /// The handler's message.
         message: String,
+        /// Whether the handler said the same request may succeed later; the same on every
+        /// carrier ([`RemoteError::is_retryable`]).
+        retryable: bool,
     },
     /// The payload is over the frame bound.
     #[error("payload of {len} bytes is over the frame bound of {max}")]
@@ -139,6 +142,7 @@ impl From<RemoteError> for LinkError {
         Self::Remote {
             code: error.code().to_owned(),
             message: error.message().to_owned(),
+            retryable: error.is_retryable(),
         }
     }
 }

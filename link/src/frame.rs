@@ -4,16 +4,33 @@
 //!
 //! | bytes | field |
 //! | --- | --- |
-//! | 1 | version, [`FRAME_VERSION`] |
+//! | 1 | version, [`FRAME_VERSION_MIN`] to [`FRAME_VERSION`] |
 //! | 1 | kind, see [`FrameKind`] |
 //! | 8 | request id (0 for a one-way frame) |
 //! | 4 | payload length, at most [`FRAME_PAYLOAD_MAX_BYTES`] |
 //! | length | payload |
 
+//!
+//! Versions, and how builds of each talk to each other:
+//! - Version 1: an error frame's payload is code length, code, message.
+//! - Version 2: the same header and kinds; an error frame's payload starts with a flags byte that
+//!   says whether the refusal is retryable (`RemoteError`).
+//!
+//! Which version a connection speaks is settled in its TLS handshake, by ALPN: this build offers
+//! and accepts `semper-link/2` first, then `semper-link/1` (`tls.rs`). An old build knows only
+//! `semper-link/1`, so a new client sends it version-1 requests, and a new server answers each
+//! request in the version the request came in: an old peer never sees a version-2 frame, and
+//! reads every frame as before. What a version-1 connection loses is the flag: its refusals read
+//! as final, so a bank upgrades its clients and servers before it relies on retries of them.
+//! A new version gets a new ALPN name; this build still reads and writes every version from
+//! [`FRAME_VERSION_MIN`].
+
 use crate::remote::RemoteError;
 
-/// The only frame version this build reads and writes.
-pub const FRAME_VERSION: u8 = 1;
+/// The newest frame version, which this build writes to a peer that reads it.
+pub const FRAME_VERSION: u8 = 2;
+/// The oldest frame version this build still reads and writes, for peers not yet upgraded.
+pub const FRAME_VERSION_MIN: u8 = 1;
 /// The header's length in bytes: version, kind, request id and payload length.
 pub const FRAME_HEADER_BYTES: usize = 1 + 1 + 8 + 4;
 /// The largest payload one frame carries: one protocol message.
@@ -115,6 +132,7 @@ impl FrameError {
 /// The fixed-size start of a frame, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
+    pub(crate) version: u8,
     pub(crate) kind: FrameKind,
     pub(crate) request_id: u64,
     pub(crate) len: usize,
@@ -124,19 +142,26 @@ impl Header {
     /// Parses and validates a header: version, kind, length bound and the one-way id rule.
     pub(crate) fn parse(bytes: &[u8; FRAME_HEADER_BYTES]) -> Result<Self, FrameError> {
         let [version, kind, id @ .., l0, l1, l2, l3] = *bytes;
-        if version != FRAME_VERSION {
-            return Err(FrameError::UnknownVersion { found: version });
-        }
+        check_version(version)?;
         let kind = FrameKind::from_byte(kind).ok_or(FrameError::UnknownKind { found: kind })?;
         let request_id = u64::from_be_bytes(id);
         let len = u32::from_be_bytes([l0, l1, l2, l3]);
         let len = check_len(u64::from(len))?;
         check_id(kind, request_id)?;
         Ok(Self {
+            version,
             kind,
             request_id,
             len,
         })
+    }
+}
+
+fn check_version(version: u8) -> Result<(), FrameError> {
+    if (FRAME_VERSION_MIN..=FRAME_VERSION).contains(&version) {
+        Ok(())
+    } else {
+        Err(FrameError::UnknownVersion { found: version })
     }
 }
 
@@ -157,20 +182,36 @@ fn check_id(kind: FrameKind, request_id: u64) -> Result<(), FrameError> {
     Ok(())
 }
 
-/// A valid frame: its payload is within bound, and a one-way frame has request id 0.
+/// A valid frame: its version is one this build speaks, its payload is within bound, and a
+/// one-way frame has request id 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
+    version: u8,
     kind: FrameKind,
     request_id: u64,
     payload: Vec<u8>,
 }
 
 impl Frame {
-    /// Builds a frame of any kind, checking the payload bound and the one-way id rule.
+    /// Builds a frame of any kind in [`FRAME_VERSION`], checking the payload bound and the
+    /// one-way id rule.
     pub fn new(kind: FrameKind, request_id: u64, payload: Vec<u8>) -> Result<Self, FrameError> {
+        Self::new_in(FRAME_VERSION, kind, request_id, payload)
+    }
+
+    /// Builds a frame of any kind in `version`, checking it too. An error frame's payload must
+    /// be encoded for its version: [`Frame::error_in`] does that.
+    pub fn new_in(
+        version: u8,
+        kind: FrameKind,
+        request_id: u64,
+        payload: Vec<u8>,
+    ) -> Result<Self, FrameError> {
+        check_version(version)?;
         check_len(payload.len() as u64)?;
         check_id(kind, request_id)?;
         Ok(Self {
+            version,
             kind,
             request_id,
             payload,
@@ -192,13 +233,32 @@ impl Frame {
         Self::new(FrameKind::OneWay, 0, payload)
     }
 
-    /// An error response frame; a [`RemoteError`] is always within the payload bound.
+    /// An error response frame in [`FRAME_VERSION`]; a [`RemoteError`] is always within the
+    /// payload bound.
     pub fn error(request_id: u64, error: &RemoteError) -> Self {
+        Self::error_in(FRAME_VERSION, request_id, error)
+    }
+
+    /// An error response frame in `version` (clamped to the versions this build speaks), for a
+    /// peer that reads only that version.
+    pub fn error_in(version: u8, request_id: u64, error: &RemoteError) -> Self {
+        let version = version.clamp(FRAME_VERSION_MIN, FRAME_VERSION);
         Self {
+            version,
             kind: FrameKind::Error,
             request_id,
-            payload: error.to_payload(),
+            payload: error.to_payload(version),
         }
+    }
+
+    /// The frame's version.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The remote error an error frame carries, read for the frame's version.
+    pub fn remote_error(&self) -> Result<RemoteError, FrameError> {
+        RemoteError::from_payload(self.version, &self.payload)
     }
 
     /// The frame's kind.
@@ -237,7 +297,7 @@ impl Frame {
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         // The constructors bound the payload by FRAME_PAYLOAD_MAX_BYTES, which fits in a u32.
         let len = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
-        out.push(FRAME_VERSION);
+        out.push(self.version);
         out.push(self.kind.to_byte());
         out.extend_from_slice(&self.request_id.to_be_bytes());
         out.extend_from_slice(&len.to_be_bytes());
@@ -254,7 +314,32 @@ mod tests {
         let frame = Frame::request(0x0102_0304_0506_0708, vec![0xAA, 0xBB]).unwrap();
         assert_eq!(
             frame.encode(),
+            [2, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 0xAA, 0xBB]
+        );
+        let old = Frame::new_in(
+            1,
+            FrameKind::Request,
+            0x0102_0304_0506_0708,
+            vec![0xAA, 0xBB],
+        );
+        assert_eq!(
+            old.unwrap().encode(),
             [1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 0xAA, 0xBB]
+        );
+    }
+
+    #[test]
+    fn an_error_frame_carries_the_retryable_flag_from_version_2() {
+        let error = RemoteError::retryable("clearing.cycle_full", "later");
+        let frame = Frame::error(7, &error);
+        assert_eq!(frame.encode()[..2], [2, 4]);
+        assert_eq!(frame.remote_error(), Ok(error.clone()));
+        let old = Frame::error_in(1, 7, &error);
+        assert_eq!(old.encode()[..2], [1, 4]);
+        assert_eq!(old.remote_error(), Ok(error.with_retryable(false)));
+        assert_eq!(
+            Frame::new_in(3, FrameKind::Request, 1, vec![]),
+            Err(FrameError::UnknownVersion { found: 3 })
         );
     }
 

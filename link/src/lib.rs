@@ -21,6 +21,7 @@ mod local;
 pub mod metrics;
 mod peer;
 mod pem_file;
+mod pending;
 mod remote;
 mod server;
 mod socket;
@@ -37,7 +38,8 @@ pub use client::{LinkClient, LinkFuture};
 pub use decoder::Decoder;
 pub use error::{LinkError, Refusal, RefusedBy};
 pub use frame::{
-    FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, Frame, FrameError, FrameKind,
+    FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX_BYTES, FRAME_VERSION, FRAME_VERSION_MIN, Frame,
+    FrameError, FrameKind,
 };
 pub use handler::{Handler, HandlerFuture};
 pub use identity::{Identity, IdentityError, bank_dns_name};
@@ -46,7 +48,10 @@ pub use local::LocalLink;
 pub use peer::{PeerIdentity, Role, RoleSet};
 pub use pem_file::{load_certificate, load_private_key};
 pub use remote::{REMOTE_CODE_MAX_BYTES, REMOTE_MESSAGE_MAX_BYTES, RemoteError};
-pub use server::{LinkServer, LinkServerConfig};
+pub use server::{
+    HANDSHAKE_TIMEOUT, HANDSHAKES_PENDING_MAX, HANDSHAKES_PENDING_PER_ADDRESS_MAX, LinkServer,
+    LinkServerConfig,
+};
 pub use socket::LinkSocket;
 pub use trust::{TrustError, TrustStore, TrustedPeer};
 pub use validity::Validity;

@@ -18,10 +18,9 @@ use crate::frame::{Frame, FrameKind};
 use crate::identity::{Identity, bank_dns_name};
 use crate::metrics::PeerMetrics;
 use crate::peer::PeerIdentity;
-use crate::remote::RemoteError;
 use crate::socket::LinkSocket;
 use crate::stream::{read_frame, reset, write_frame};
-use crate::tls::client_config;
+use crate::tls::{client_config, frame_version};
 use crate::trust::TrustStore;
 
 /// Connection attempts one call makes at most; the backoff and the deadline bound them too.
@@ -109,6 +108,8 @@ struct Inner {
 struct Live {
     connection: Connection,
     peer: PeerIdentity,
+    /// The frame version the connection settled on.
+    version: u8,
 }
 
 /// Reconnection state; its lock also makes one call at a time dial.
@@ -207,11 +208,11 @@ impl Link {
     async fn exchange(&self, payload: Vec<u8>) -> Result<Vec<u8>, LinkError> {
         let (_slot, deadline) = self.inner.admission.admit(&payload).await?;
         let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed);
-        let frame = Frame::request(request_id, payload)?;
-        let (mut send, mut recv) = self
+        let (version, (mut send, mut recv)) = self
             .inner
             .open(deadline, |c| async move { c.open_bi().await })
             .await?;
+        let frame = Frame::new_in(version, FrameKind::Request, request_id, payload)?;
         // Earlier requests first. QUIC would otherwise interleave the streams of every request
         // in flight, so that large requests all finish late and together, and the peer has
         // nothing to work on while the rest arrive; in order, it handles one while the next
@@ -238,7 +239,7 @@ impl Link {
         }
         match answer.kind() {
             FrameKind::Response => Ok(answer.into_payload()),
-            FrameKind::Error => Err(RemoteError::from_payload(answer.payload())?.into()),
+            FrameKind::Error => Err(answer.remote_error()?.into()),
             kind => Err(LinkError::Protocol(format!(
                 "a {kind:?} frame answered a request"
             ))),
@@ -249,11 +250,11 @@ impl Link {
     /// it).
     pub async fn send(&self, payload: Vec<u8>) -> Result<(), LinkError> {
         let (_slot, deadline) = self.inner.admission.admit(&payload).await?;
-        let frame = Frame::one_way(payload)?;
-        let mut send = self
+        let (version, mut send) = self
             .inner
             .open(deadline, |c| async move { c.open_uni().await })
             .await?;
+        let frame = Frame::new_in(version, FrameKind::OneWay, 0, payload)?;
         let delivery = async {
             write_frame(&mut send, &frame).await?;
             match send.stopped().await {
@@ -316,21 +317,22 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = live;
     }
 
-    /// Opens a stream with `open`, reconnecting first if the connection is down.
+    /// Opens a stream with `open`, reconnecting first if the connection is down; returns it with
+    /// the connection's frame version.
     ///
     /// Only opening is retried: nothing has been sent on a stream that failed to open.
-    async fn open<S, F, Fut>(&self, deadline: Instant, open: F) -> Result<S, LinkError>
+    async fn open<S, F, Fut>(&self, deadline: Instant, open: F) -> Result<(u8, S), LinkError>
     where
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = Result<S, quinn::ConnectionError>>,
     {
         let mut last = LinkError::Unreachable("no attempt was made".to_owned());
         for _ in 0..OPEN_ATTEMPTS_PER_CALL_MAX {
-            let connection = self.connection(deadline).await?;
+            let (connection, version) = self.connection(deadline).await?;
             // Waiting here means the peer's stream limit is reached; it counts as no answer.
             match timeout_at(deadline, open(connection)).await {
                 Err(_elapsed) => return Err(LinkError::Timeout),
-                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Ok(stream)) => return Ok((version, stream)),
                 Ok(Err(error)) => {
                     last = LinkError::during_request(error);
                     if last.is_refusal() || matches!(last, LinkError::Closed) {
@@ -342,10 +344,10 @@ impl Inner {
         Err(last)
     }
 
-    /// The open connection, or a new one made within `deadline`.
-    async fn connection(&self, deadline: Instant) -> Result<Connection, LinkError> {
+    /// The open connection and its frame version, or a new one made within `deadline`.
+    async fn connection(&self, deadline: Instant) -> Result<(Connection, u8), LinkError> {
         if let Some(live) = self.live() {
-            return Ok(live.connection);
+            return Ok((live.connection, live.version));
         }
         let Ok(mut dialer) = timeout_at(deadline, self.dialer.lock()).await else {
             return Err(LinkError::Unreachable(
@@ -354,7 +356,7 @@ impl Inner {
         };
         // Another call may have connected while this one waited for the dialer.
         if let Some(live) = self.live() {
-            return Ok(live.connection);
+            return Ok((live.connection, live.version));
         }
         for _ in 0..DIAL_ATTEMPTS_PER_CALL_MAX {
             if dialer.next_attempt > Instant::now() {
@@ -377,7 +379,7 @@ impl Inner {
                         self.metrics.reconnected();
                     }
                     tracing::debug!(peer = %self.peer_bank, addr = %self.peer_addr, "link connected");
-                    let connection = live.connection.clone();
+                    let connection = (live.connection.clone(), live.version);
                     self.set_live(Some(live));
                     return Ok(connection);
                 }
@@ -409,7 +411,12 @@ impl Inner {
         let peer = authenticated_peer(&connection, &self.trust).ok_or_else(|| {
             LinkError::Protocol("the peer's certificate is not in the trust list".to_owned())
         })?;
-        Ok(Live { connection, peer })
+        let version = frame_version(&connection);
+        Ok(Live {
+            connection,
+            peer,
+            version,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use metrics::{Counter, Histogram, SharedString};
+use metrics::{Counter, Gauge, Histogram, SharedString};
 use semper_protocol::ids::BankId;
 
 use crate::error::LinkError;
@@ -69,5 +69,123 @@ impl PeerMetrics {
     /// Counts a connection made after an earlier one.
     pub(crate) fn reconnected(&self) {
         self.reconnects.increment(1);
+    }
+}
+
+/// Handshakes under way on a link server: accepted from a validated address, not yet done.
+pub const LINK_HANDSHAKES_IN_PROGRESS: &str = "semper_link_handshakes_in_progress";
+/// Handshakes a link server ended, by result (see [`HandshakeResult`]).
+pub const LINK_HANDSHAKES: &str = "semper_link_handshakes_total";
+/// Connection slots in use on a link server: authenticated peers being served.
+pub const LINK_CONNECTIONS_OPEN: &str = "semper_link_connections_open";
+/// Authenticated peers a link server took or refused for want of a slot, by result
+/// (`accepted`, `refused_full`).
+pub const LINK_CONNECTIONS: &str = "semper_link_connections_total";
+
+/// How a handshake on a link server ended: the `result` label of [`LINK_HANDSHAKES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeResult {
+    /// The source address was not yet validated: a Retry was sent and nothing kept.
+    Retried = 0,
+    /// Refused: the bound on handshakes under way was reached.
+    RefusedBusy = 1,
+    /// Refused: the bound on handshakes under way from one source address was reached.
+    RefusedAddress = 2,
+    /// The handshake did not finish within the server's deadline.
+    TimedOut = 3,
+    /// The handshake failed (TLS refusal, closed by the client, idle).
+    Failed = 4,
+    /// The handshake finished but the certificate maps to no trusted bank.
+    UnknownPeer = 5,
+    /// The peer is authenticated: mutual TLS done and mapped to the trust list.
+    Authenticated = 6,
+}
+
+impl HandshakeResult {
+    /// Every result, for registering the series up front.
+    const ALL: [Self; 7] = [
+        Self::Retried,
+        Self::RefusedBusy,
+        Self::RefusedAddress,
+        Self::TimedOut,
+        Self::Failed,
+        Self::UnknownPeer,
+        Self::Authenticated,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retried => "retried",
+            Self::RefusedBusy => "refused_busy",
+            Self::RefusedAddress => "refused_address",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+            Self::UnknownPeer => "unknown_peer",
+            Self::Authenticated => "authenticated",
+        }
+    }
+}
+
+/// A link server's series, registered when it binds, so that a scrape shows them at zero before
+/// the first attack rather than only after it.
+#[derive(Clone)]
+pub(crate) struct ServerMetrics {
+    in_progress: Gauge,
+    handshakes: [Counter; HandshakeResult::ALL.len()],
+    open: Gauge,
+    accepted: Counter,
+    refused_full: Counter,
+}
+
+impl ServerMetrics {
+    /// Registers a link server's series.
+    pub(crate) fn register() -> Self {
+        Self {
+            in_progress: metrics::gauge!(LINK_HANDSHAKES_IN_PROGRESS),
+            handshakes: HandshakeResult::ALL
+                .map(|result| metrics::counter!(LINK_HANDSHAKES, "result" => result.as_str())),
+            open: metrics::gauge!(LINK_CONNECTIONS_OPEN),
+            accepted: metrics::counter!(LINK_CONNECTIONS, "result" => "accepted"),
+            refused_full: metrics::counter!(LINK_CONNECTIONS, "result" => "refused_full"),
+        }
+    }
+
+    /// Counts a handshake that ended with `result`.
+    pub(crate) fn handshake(&self, result: HandshakeResult) {
+        // The discriminants are the positions in `HandshakeResult::ALL`.
+        self.handshakes[result as usize].increment(1);
+    }
+
+    /// Counts a handshake under way until the returned guard is dropped.
+    pub(crate) fn handshake_started(&self) -> GaugeGuard {
+        GaugeGuard::enter(self.in_progress.clone())
+    }
+
+    /// Counts an authenticated peer refused because every slot is taken.
+    pub(crate) fn refused_full(&self) {
+        self.refused_full.increment(1);
+    }
+
+    /// Counts a connection slot in use until the returned guard is dropped.
+    pub(crate) fn connection_opened(&self) -> GaugeGuard {
+        self.accepted.increment(1);
+        GaugeGuard::enter(self.open.clone())
+    }
+}
+
+/// One unit of a gauge, given back when dropped, so no exit path forgets it.
+pub(crate) struct GaugeGuard(Gauge);
+
+impl GaugeGuard {
+    fn enter(gauge: Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }

@@ -13,7 +13,9 @@ use crate::frame::{Frame, FrameKind};
 use crate::handler::Handler;
 use crate::identity::Identity;
 use crate::link::authenticated_peer;
+use crate::metrics::{HandshakeResult, ServerMetrics};
 use crate::peer::PeerIdentity;
+use crate::pending::{PendingGuard, PendingHandshakes, PendingRefusal};
 use crate::remote::{RemoteError, bounded_reply};
 use crate::socket::LinkSocket;
 use crate::stream::{read_frame, reset, write_frame};
@@ -25,6 +27,17 @@ use crate::trust::TrustStore;
 const CLOSE_SHUTDOWN: VarInt = VarInt::from_u32(1);
 /// The application close code for a connection whose peer could not be mapped to the trust list.
 const CLOSE_UNKNOWN_PEER: VarInt = VarInt::from_u32(2);
+/// The application close code for an authenticated peer that found every connection slot taken.
+const CLOSE_SERVER_FULL: VarInt = VarInt::from_u32(3);
+/// How long a handshake may take, from its first validated packet to the peer's authentication.
+/// A bank on loopback or across a continent needs a few round trips; a peer that keeps a
+/// handshake open longer is stalling it.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Handshakes under way at once, from every source; more are refused.
+pub const HANDSHAKES_PENDING_MAX: usize = 128;
+/// Handshakes under way at once from one source address; more from it are refused. A bank opens
+/// one connection per link, so a handful covers its restarts.
+pub const HANDSHAKES_PENDING_PER_ADDRESS_MAX: usize = 8;
 /// How long a shutdown waits for peers to learn that their connections are closed.
 const CLOSE_WAIT_MAX: Duration = Duration::from_secs(1);
 /// How long a request task waits for the peer to acknowledge its answer before it stops
@@ -38,8 +51,15 @@ pub struct LinkServerConfig {
     pub identity: Identity,
     /// The peers allowed to connect: every client must present one of these certificates.
     pub trust: Arc<TrustStore>,
-    /// Connections open at once; more are refused.
+    /// Authenticated connections open at once; more are refused. A slot is taken only once the
+    /// peer is authenticated, so handshakes never hold one.
     pub max_connections: usize,
+    /// The deadline on one handshake.
+    pub handshake_timeout: Duration,
+    /// Handshakes under way at once, in all.
+    pub max_pending_handshakes: usize,
+    /// Handshakes under way at once from one source address.
+    pub max_pending_handshakes_per_address: usize,
     /// Requests open at once on one connection (and as many one-way messages); QUIC flow
     /// control makes the client wait beyond that.
     pub max_requests_per_connection: u32,
@@ -52,6 +72,9 @@ impl LinkServerConfig {
             identity,
             trust,
             max_connections: 64,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            max_pending_handshakes: HANDSHAKES_PENDING_MAX,
+            max_pending_handshakes_per_address: HANDSHAKES_PENDING_PER_ADDRESS_MAX,
             max_requests_per_connection: 256,
         }
     }
@@ -72,6 +95,9 @@ struct Shared {
     handler: Arc<dyn Handler>,
     trust: Arc<TrustStore>,
     connection_slots: Arc<Semaphore>,
+    pending: Arc<PendingHandshakes>,
+    handshake_timeout: Duration,
+    metrics: ServerMetrics,
     tasks: Tracker,
     stopping: watch::Receiver<bool>,
 }
@@ -86,6 +112,16 @@ impl LinkServer {
         if config.max_connections == 0 || config.max_connections > Semaphore::MAX_PERMITS {
             return Err(LinkError::Config(
                 "max_connections is out of range".to_owned(),
+            ));
+        }
+        if config.max_pending_handshakes == 0 || config.max_pending_handshakes_per_address == 0 {
+            return Err(LinkError::Config(
+                "the bounds on pending handshakes must not be zero".to_owned(),
+            ));
+        }
+        if config.handshake_timeout.is_zero() {
+            return Err(LinkError::Config(
+                "handshake_timeout must not be zero".to_owned(),
             ));
         }
         if config.max_requests_per_connection == 0 {
@@ -106,6 +142,12 @@ impl LinkServer {
             handler,
             trust: config.trust,
             connection_slots: Arc::new(Semaphore::new(config.max_connections)),
+            pending: PendingHandshakes::new(
+                config.max_pending_handshakes,
+                config.max_pending_handshakes_per_address,
+            ),
+            handshake_timeout: config.handshake_timeout,
+            metrics: ServerMetrics::register(),
             tasks: tasks.clone(),
             stopping: stopping_rx,
         });
@@ -171,32 +213,79 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
                 None => break,
             },
         };
-        let Ok(slot) = shared.connection_slots.clone().try_acquire_owned() else {
-            tracing::warn!(remote = %incoming.remote_address(), "link server full: refused a connection");
-            incoming.refuse();
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            serve_connection(incoming, &shared).await;
-            drop(slot);
-        });
+        admit(incoming, &shared);
     }
 }
 
-async fn serve_connection(incoming: Incoming, shared: &Arc<Shared>) {
+/// Decides what to do with a new connection attempt before any handshake state is kept: a Retry
+/// for an address not yet validated, a refusal beyond the handshake bounds, else a handshake on
+/// its own task.
+fn admit(incoming: Incoming, shared: &Arc<Shared>) {
     let remote = incoming.remote_address();
-    let connection = match incoming.await {
-        Ok(connection) => connection,
-        Err(error) => {
-            tracing::info!(%remote, %error, "link handshake failed");
+    if !incoming.remote_address_validated() {
+        // The stateless Retry makes the client prove that it receives at its source address
+        // before the server keeps anything, so spoofed sources cannot hold handshakes.
+        shared.metrics.handshake(HandshakeResult::Retried);
+        if incoming.may_retry() {
+            if let Err(error) = incoming.retry() {
+                error.into_incoming().refuse();
+            }
+        } else {
+            incoming.refuse();
+        }
+        return;
+    }
+    let pending = match shared.pending.admit(remote.ip()) {
+        Ok(pending) => pending,
+        Err(refusal) => {
+            let result = match refusal {
+                PendingRefusal::Full => HandshakeResult::RefusedBusy,
+                PendingRefusal::AddressFull => HandshakeResult::RefusedAddress,
+            };
+            shared.metrics.handshake(result);
+            tracing::debug!(%remote, result = result.as_str(), "link handshake refused");
+            incoming.refuse();
+            return;
+        }
+    };
+    let shared = shared.clone();
+    tokio::spawn(async move { serve_connection(incoming, pending, &shared).await });
+}
+
+/// Runs the handshake under its deadline, then takes a connection slot for the authenticated
+/// peer and serves it.
+async fn serve_connection(incoming: Incoming, pending: PendingGuard, shared: &Arc<Shared>) {
+    let remote = incoming.remote_address();
+    let in_progress = shared.metrics.handshake_started();
+    // Dropping the unfinished handshake at the deadline closes it. Failures are logged at debug
+    // level: an attacker makes them at will, and the metrics count them.
+    let connection = match tokio::time::timeout(shared.handshake_timeout, incoming).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(error)) => {
+            shared.metrics.handshake(HandshakeResult::Failed);
+            tracing::debug!(%remote, %error, "link handshake failed");
+            return;
+        }
+        Err(_elapsed) => {
+            shared.metrics.handshake(HandshakeResult::TimedOut);
+            tracing::debug!(%remote, "link handshake timed out");
             return;
         }
     };
     let Some(peer) = authenticated_peer(&connection, &shared.trust) else {
+        shared.metrics.handshake(HandshakeResult::UnknownPeer);
         connection.close(CLOSE_UNKNOWN_PEER, b"unknown peer");
         return;
     };
+    shared.metrics.handshake(HandshakeResult::Authenticated);
+    drop((in_progress, pending));
+    let Ok(_slot) = shared.connection_slots.clone().try_acquire_owned() else {
+        shared.metrics.refused_full();
+        tracing::warn!(%remote, bank = %peer.bank(), "link server full: refused an authenticated peer");
+        connection.close(CLOSE_SERVER_FULL, b"server full");
+        return;
+    };
+    let _open = shared.metrics.connection_opened();
     tracing::info!(%remote, bank = %peer.bank(), "link peer connected");
     let reason = accept_streams(&connection, peer, shared).await;
     tracing::info!(%remote, bank = %peer.bank(), %reason, "link peer gone");
@@ -243,7 +332,8 @@ async fn serve_request(
                 "link.unexpected_frame",
                 format!("a {:?} frame on a request stream", frame.kind()),
             );
-            let _ = write_frame(&mut send, &Frame::error(frame.request_id(), &error)).await;
+            let answer = Frame::error_in(frame.version(), frame.request_id(), &error);
+            let _ = write_frame(&mut send, &answer).await;
             return;
         }
         Err(error) => {
@@ -253,20 +343,23 @@ async fn serve_request(
         }
     };
     let request_id = frame.request_id();
+    // Answered in the request's own version, which the requester reads (see `frame.rs`).
+    let version = frame.version();
     // The requester stops the stream when it gives up; the handler's work is then dropped.
     let answer = tokio::select! {
         answer = handler.request(peer, frame.into_payload()) => bounded_reply(answer),
         _ = send.stopped() => return,
     };
     let frame = match answer {
-        Ok(payload) => match Frame::response(request_id, payload) {
+        Ok(payload) => match Frame::new_in(version, FrameKind::Response, request_id, payload) {
             Ok(frame) => frame,
-            Err(error) => Frame::error(
+            Err(error) => Frame::error_in(
+                version,
                 request_id,
                 &RemoteError::new(error.code(), error.to_string()),
             ),
         },
-        Err(error) => Frame::error(request_id, &error),
+        Err(error) => Frame::error_in(version, request_id, &error),
     };
     if let Err(error) = write_frame(&mut send, &frame).await {
         tracing::debug!(bank = %peer.bank(), %error, "answer not delivered");

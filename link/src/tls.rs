@@ -20,8 +20,29 @@ use crate::identity::Identity;
 use crate::trust::TrustStore;
 use crate::verifier::{PinnedClientVerifier, PinnedServerVerifier};
 
-/// The application protocol both ends must agree on; a new frame version gets a new name.
-const ALPN: &[u8] = b"semper-link/1";
+/// The application protocols, newest first, each with the frame version spoken on it: a new
+/// frame version gets a new name, and both ends settle on the newest they share (`frame.rs`).
+const ALPN: [(&[u8], u8); 2] = [(b"semper-link/2", 2), (b"semper-link/1", 1)];
+
+// Every protocol offered names a frame version this build speaks.
+const _: () = assert!(
+    ALPN[0].1 == crate::frame::FRAME_VERSION && ALPN[1].1 == crate::frame::FRAME_VERSION_MIN
+);
+
+fn alpn_protocols() -> Vec<Vec<u8>> {
+    ALPN.iter().map(|(name, _)| name.to_vec()).collect()
+}
+
+/// The frame version of a connection: the one its negotiated protocol names, else the oldest.
+pub(crate) fn frame_version(connection: &quinn::Connection) -> u8 {
+    let protocol = connection
+        .handshake_data()
+        .and_then(|data| data.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|data| data.protocol);
+    ALPN.iter()
+        .find(|(name, _)| protocol.as_deref() == Some(*name))
+        .map_or(crate::frame::FRAME_VERSION_MIN, |(_, version)| *version)
+}
 /// A connection with no traffic for this long is dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Both ends ping this often, so an idle but healthy connection never reaches the idle timeout.
@@ -60,7 +81,7 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(Arc::new(Presented(identity.clone())));
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = alpn_protocols();
     tls.resumption = Resumption::disabled();
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
@@ -83,7 +104,7 @@ pub(crate) fn server_config(
         .map_err(tls)?
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(Arc::new(Presented(identity.clone())));
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = alpn_protocols();
     tls.session_storage = Arc::new(NoServerSessionStorage {});
     tls.send_tls13_tickets = 0;
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;

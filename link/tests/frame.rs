@@ -2,7 +2,9 @@
 //! panics and is refused with a typed error.
 
 use proptest::prelude::*;
-use semper_link::{Decoder, FRAME_HEADER_BYTES, Frame, FrameError, FrameKind};
+use semper_link::{
+    Decoder, FRAME_HEADER_BYTES, FRAME_VERSION, FRAME_VERSION_MIN, Frame, FrameError, FrameKind,
+};
 
 fn kind() -> impl Strategy<Value = FrameKind> {
     prop_oneof![
@@ -15,13 +17,14 @@ fn kind() -> impl Strategy<Value = FrameKind> {
 
 fn frame() -> impl Strategy<Value = Frame> {
     (
+        FRAME_VERSION_MIN..=FRAME_VERSION,
         kind(),
         any::<u64>(),
         proptest::collection::vec(any::<u8>(), 0..600),
     )
-        .prop_map(|(kind, id, payload)| {
+        .prop_map(|(version, kind, id, payload)| {
             let id = if kind == FrameKind::OneWay { 0 } else { id };
-            Frame::new(kind, id, payload).unwrap()
+            Frame::new_in(version, kind, id, payload).unwrap()
         })
 }
 
@@ -85,7 +88,11 @@ proptest! {
     }
 
     #[test]
-    fn a_bad_header_byte_is_refused(frame in frame(), version in 2u8.., kind_byte in 5u8..) {
+    fn a_bad_header_byte_is_refused(
+        frame in frame(),
+        version in prop_oneof![Just(0u8), (FRAME_VERSION + 1)..],
+        kind_byte in 5u8..,
+    ) {
         let mut bytes = frame.encode();
         bytes[0] = version;
         prop_assert_eq!(Decoder::new().feed(&bytes), Err(FrameError::UnknownVersion { found: version }));

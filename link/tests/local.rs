@@ -27,13 +27,21 @@ async fn answers_errors_and_one_way_messages_match_the_quic_carrier() {
             echoed(bank(2), b"x")
         );
         match link.request(b"fail:issuer.busy".to_vec()).await {
-            Err(LinkError::Remote { code, message }) => {
+            Err(LinkError::Remote { code, message, .. }) => {
                 assert_eq!(
                     (code.as_str(), message.as_str()),
                     ("issuer.busy", "refused on purpose")
                 );
             }
             other => panic!("expected a remote error, got {other:?}"),
+        }
+        // The refusing handler, not the code's spelling, says what may be retried.
+        for (payload, expected) in [
+            (&b"fail:issuer.busy"[..], ("issuer.busy", false)),
+            (b"retry:clearing.cycle_full", ("clearing.cycle_full", true)),
+        ] {
+            let refusal = remote_refusal(link.request(payload.to_vec()).await).unwrap();
+            assert_eq!((refusal.0.as_str(), refusal.1), expected);
         }
         link.send(b"note".to_vec()).await.unwrap();
         let (peer, payload) = one_way.recv().await.unwrap();

@@ -136,11 +136,24 @@ async fn remote_errors_and_roles_come_back_intact() {
             .request(b"fail:issuer.denomination_expired".to_vec())
             .await
         {
-            Err(LinkError::Remote { code, message }) => {
+            Err(LinkError::Remote {
+                code,
+                message,
+                retryable,
+            }) => {
                 assert_eq!(code, "issuer.denomination_expired");
                 assert_eq!(message, "refused on purpose");
+                assert!(!retryable);
             }
             other => panic!("expected a remote error, got {other:?}"),
+        }
+        // The retryable bit crosses the link as the in-process carrier carries it.
+        for (payload, expected) in [
+            (&b"fail:issuer.busy"[..], ("issuer.busy", false)),
+            (b"retry:clearing.cycle_full", ("clearing.cycle_full", true)),
+        ] {
+            let refusal = remote_refusal(link.request(payload.to_vec()).await).unwrap();
+            assert_eq!((refusal.0.as_str(), refusal.1), expected);
         }
         let err = link.request(b"clearing-only".to_vec()).await.unwrap_err();
         assert_eq!(err.code(), "link.remote");

@@ -29,7 +29,13 @@ fn link_frames(corpus: &mut Corpus, f: &Fixtures) {
         Frame::one_way(notices[0].to_bytes()),
         Ok(Frame::error(
             2,
-            &RemoteError::new("issuer.busy", "try again in 2 s"),
+            &RemoteError::retryable("issuer.busy", "try again in 2 s"),
+        )),
+        // What a peer that speaks only version 1 is answered.
+        Ok(Frame::error_in(
+            1,
+            4,
+            &RemoteError::new("link.forbidden", "not for you"),
         )),
         Frame::request(3, requests[3].to_bytes()),
     ]);
@@ -45,7 +51,7 @@ fn link_frames(corpus: &mut Corpus, f: &Fixtures) {
         bytes
     };
     let bad_headers = [
-        header(2, 1, 1, 0),
+        header(3, 1, 1, 0),
         header(1, 9, 1, 0),
         header(1, 3, 5, 0),
         header(1, 1, 1, FRAME_PAYLOAD_MAX_BYTES as u32 + 1),

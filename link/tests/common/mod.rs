@@ -52,7 +52,8 @@ pub type OneWayReceiver = mpsc::Receiver<(PeerIdentity, Vec<u8>)>;
 
 /// What the test handler does, by payload:
 /// - `hang`: never answers;
-/// - `fail:<code>`: answers the error `<code>`;
+/// - `fail:<code>`: answers the final error `<code>`;
+/// - `retry:<code>`: answers the retryable error `<code>`;
 /// - `clearing-only`: refuses a peer not trusted as a clearing house;
 /// - anything else: answers the peer's bank id followed by the payload.
 ///
@@ -78,6 +79,10 @@ impl Handler for TestHandler {
             if let Some(code) = payload.strip_prefix(b"fail:") {
                 let code = String::from_utf8_lossy(code).into_owned();
                 return Err(RemoteError::new(code, "refused on purpose"));
+            }
+            if let Some(code) = payload.strip_prefix(b"retry:") {
+                let code = String::from_utf8_lossy(code).into_owned();
+                return Err(RemoteError::retryable(code, "refused for now"));
             }
             if payload == b"clearing-only" && !peer.has_role(Role::Clearing) {
                 return Err(RemoteError::new(
@@ -150,4 +155,16 @@ pub async fn bounded<T>(body: impl Future<Output = T>) -> T {
     tokio::time::timeout(TEST_TIMEOUT, body)
         .await
         .expect("the test ran past its time bound")
+}
+
+/// The code and retryable bit of a remote error, or what came instead.
+pub fn remote_refusal(
+    answer: Result<Vec<u8>, semper_link::LinkError>,
+) -> Result<(String, bool), String> {
+    match answer {
+        Err(semper_link::LinkError::Remote {
+            code, retryable, ..
+        }) => Ok((code, retryable)),
+        other => Err(format!("expected a remote error, got {other:?}")),
+    }
 }

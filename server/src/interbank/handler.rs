@@ -12,7 +12,7 @@ use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 
-use super::errors::remote_error;
+use super::errors::{remote_error, role_refusal};
 
 /// The roles this process hosts; a request for a role it does not host is refused.
 #[derive(Clone, Default)]
@@ -126,13 +126,13 @@ async fn receive_report(
         issuer
             .receive_report(report.clone())
             .await
-            .map_err(|error| remote_error(error.code(), &error))?;
+            .map_err(|error| role_refusal(&error))?;
     }
     if let Some(acquirer) = &roles.acquirer {
         acquirer
             .receive_report(report)
             .await
-            .map_err(|error| remote_error(error.code(), &error))?;
+            .map_err(|error| role_refusal(&error))?;
     }
     Ok(())
 }
@@ -159,7 +159,7 @@ async fn serve(
             let answer = issuer
                 .spend_check(*batch)
                 .await
-                .map_err(|error| remote_error(error.code(), &error))?;
+                .map_err(|error| role_refusal(&error))?;
             Ok(LinkResponse::SpendCheck(Box::new(answer)))
         }
         LinkRequest::Submit(submission) => {
@@ -173,7 +173,7 @@ async fn serve(
             let receipt = clearing
                 .submit(*submission)
                 .await
-                .map_err(|error| remote_error(error.code(), &error))?;
+                .map_err(|error| role_refusal(&error))?;
             Ok(LinkResponse::Receipt(Box::new(receipt)))
         }
         LinkRequest::ReportsAfter {
@@ -196,7 +196,7 @@ async fn serve(
             let reports = clearing
                 .reports_after(after_sequence, limit as usize)
                 .await
-                .map_err(|error| remote_error(error.code(), &error))?;
+                .map_err(|error| role_refusal(&error))?;
             let reports = BoundedVec::new(reports).map_err(|error| {
                 RemoteError::new("clearing.reports_over_bound", error.to_string())
             })?;

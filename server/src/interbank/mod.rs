@@ -8,6 +8,6 @@ mod errors;
 mod gateways;
 mod handler;
 
-pub use errors::{gateway_error, remote_error};
+pub use errors::{RoleRefusal, gateway_error, remote_error, role_refusal};
 pub use gateways::LinkGateways;
 pub use handler::{BankHandler, HostedRoles};

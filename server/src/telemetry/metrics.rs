@@ -186,6 +186,23 @@ const SERIES: &[Series] = &[
         link::LINK_RECONNECTS,
         "Connections to a peer bank made after the first, by peer.",
     ),
+    gauge(
+        link::LINK_HANDSHAKES_IN_PROGRESS,
+        "Link handshakes under way from validated addresses, not yet authenticated.",
+    ),
+    counter(
+        link::LINK_HANDSHAKES,
+        "Link handshakes ended, by result: retried, refused_busy, refused_address, timed_out, \
+         failed, unknown_peer, authenticated.",
+    ),
+    gauge(
+        link::LINK_CONNECTIONS_OPEN,
+        "Link connection slots in use: authenticated peers being served.",
+    ),
+    counter(
+        link::LINK_CONNECTIONS,
+        "Authenticated link peers taken (accepted) or refused for want of a slot (refused_full).",
+    ),
     // The HTTP API.
     counter(
         HTTP_REQUESTS_TOTAL,

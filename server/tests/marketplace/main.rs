@@ -3,6 +3,8 @@
 //! emulated ATM circuits between the acquirers and the clearing house.
 
 mod bad_link_messages;
+mod cycle_full;
+mod stalled_handshakes;
 #[path = "../support/state.rs"]
 mod state;
 mod world;
