@@ -96,6 +96,48 @@ def deposit_response(v):
             + lst(v["results"], spend_result))
 
 
+def deposit_answer(v):
+    return (header("semper/deposit-answer") + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
+            + fixed(v["deposit_id"], 16) + fixed(v["request_digest"], 32) + lst(v["results"], spend_result))
+
+
+def open_account(v):
+    assert v["currency"] in DIGITS
+    return (header("semper/open-account") + fixed(v["account"], 16) + fixed(v["public_key"], 32)
+            + v["currency"].encode())
+
+
+def read_request(v):
+    subject = {"account": u8(0), "merchant": u8(1)}[v["subject"]["kind"]] + fixed(v["subject"]["id"], 16)
+    path = v["path"].encode()
+    assert len(path) <= 256
+    return header("semper/read-request") + subject + var(path) + u64(v["at"])
+
+
+def credited(answer, request):
+    """What a deposit answer credits (§7.19): the accepted permissions' amounts, per currency."""
+    total = {}
+    for result, signed_permission in zip(answer["results"], request["permissions"]):
+        if result["result"] == "accepted":
+            code = signed_permission["body"]["amount"].split(":")[0]
+            total[code] = total.get(code, 0) + int.from_bytes(amount(signed_permission["body"]["amount"])[3:], "big")
+    return total
+
+
+def verify_deposit_answer(signed_answer, acquirer, acquirer_key, signed_request):
+    """The merchant's check of a deposit answer (§7.19); raises on any failure, returns `credited`."""
+    body = signed_answer["body"]
+    ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(acquirer_key)).verify(
+        bytes.fromhex(signed_answer["signature"]), deposit_answer(body))
+    assert body["acquirer"] == acquirer, "deposit_answer.wrong_acquirer"
+    sent = signed_request["body"]
+    assert (body["merchant"], body["deposit_id"]) == (sent["merchant"], sent["deposit_id"]), \
+        "deposit_answer.wrong_request"
+    assert body["request_digest"] == hashlib.sha256(deposit_request(sent)).hexdigest(), "deposit_answer.wrong_request"
+    assert len(body["results"]) == len(sent["permissions"]), "deposit_answer.wrong_count"
+    return credited(body, sent)
+
+
 def spend_check_batch(v):
     return (header("semper/spend-check-batch") + fixed(v["acquirer"], 16) + fixed(v["batch_id"], 16)
             + lst(v["permissions"], signed(permission)))
@@ -145,7 +187,8 @@ ENCODERS = {
     "denomination": denomination, "denomination-set": denomination_set,
     "withdraw-request": withdraw_request, "withdraw-response": withdraw_response,
     "deposit-permission": permission, "deposit-request": deposit_request,
-    "deposit-response": deposit_response, "spend-check-batch": spend_check_batch,
+    "deposit-response": deposit_response, "deposit-answer": deposit_answer,
+    "open-account": open_account, "read-request": read_request, "spend-check-batch": spend_check_batch,
     "spend-confirmation": confirmation, "spend-check-response": spend_check_response,
     "settlement-submission": submission, "submission-receipt": receipt, "settlement-report": report,
 }
@@ -234,6 +277,23 @@ def main():
         assert hashlib.sha256(permission(earlier["body"])).digest() != hashlib.sha256(permission(paid)).digest()
         ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(paid["coin"]["public_key"])).verify(
             bytes.fromhex(earlier["signature"]), permission(earlier["body"]))
+    # The merchant's check of the acquirer's deposit answers (§7.19), and what they credit.
+    request = load("deposit-request")["vectors"][0]
+    signed_request = {"body": request["value"], "signature": request["signature"]}
+    acquirer_key = next(k["public_key"] for k in keys["ed25519"] if k["name"] == "acquirer-bank")
+    for v in load("deposit-answer")["vectors"]:
+        assert v["signer_public_key"] == acquirer_key
+        signed_answer = {"body": v["value"], "signature": v["signature"]}
+        total = verify_deposit_answer(signed_answer, v["value"]["acquirer"], acquirer_key, signed_request)
+        assert {a.split(":")[0]: int.from_bytes(amount(a)[3:], "big") for a in v["credited"]} == total, v["name"]
+    # An account opening is signed by the key it registers (§7.17).
+    for v in load("open-account")["vectors"]:
+        assert v["signer_public_key"] == v["value"]["public_key"]
+    # A signed read names the subject its path names (§7.18).
+    for v in load("read-request")["vectors"]:
+        kind, subject = v["value"]["subject"]["kind"], v["value"]["subject"]["id"]
+        prefix = {"account": "/v1/issuer/accounts/", "merchant": "/v1/acquirer/merchants/"}[kind]
+        assert v["value"]["path"].startswith(prefix + subject), v["name"]
     # A settlement report's net positions are the netting of its obligations (§7.15).
     for v in load("settlement-report")["vectors"]:
         net = {}

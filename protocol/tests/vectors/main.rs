@@ -8,6 +8,7 @@
 //! SEMPER_WRITE_VECTORS=1 cargo test -p semper-protocol --test vectors
 //! ```
 
+mod access;
 mod banks;
 mod blind;
 mod ed25519;
@@ -43,6 +44,7 @@ fn computed() -> Vec<(&'static str, Value)> {
         ("denomination-set", set_file),
     ];
     files.extend(wallet_files);
+    files.extend(access::files(&parties, &side));
     files.extend(banks::files(&parties, &side));
     files
 }

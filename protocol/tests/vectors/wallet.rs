@@ -13,6 +13,7 @@ use semper_protocol::messages::coin::{Coin, CoinMessage};
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, DepositResult};
 use semper_protocol::messages::withdraw::{BlindedCoin, WithdrawRequest, WithdrawResponse};
+use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha384};
@@ -30,6 +31,8 @@ pub struct WalletSide {
     pub permissions: Vec<SignedDepositPermission>,
     /// Coin 0 paid again, for contract 2: the other half of a double spend.
     pub respent: SignedDepositPermission,
+    /// The merchant's signed deposit of both coins, which the acquirer's answers are to.
+    pub deposit: Signed<DepositRequest>,
 }
 
 /// The contract the wallet pays: the merchant's bytes, hashed.
@@ -353,7 +356,7 @@ pub fn withdrawal(
         permission_vectors,
     );
 
-    let (_, deposit) = signed(
+    let (signed_deposit, deposit) = signed(
         "the merchant deposits both coins",
         DepositRequest {
             merchant: MERCHANT,
@@ -393,8 +396,9 @@ pub fn withdrawal(
     ];
     let deposit_response_file = message_file::<DepositResponse>(
         None,
-        "The acquirer's answer to a deposit (HTTP 200), one result per permission. Unsigned: the HTTP \
-         connection vouches for it; a conflict's proof is checked on its own (docs/protocol.md).",
+        "The results of a deposit, one per permission, as the acquirer keeps them. Unsigned: over HTTP \
+         they travel inside the acquirer's signed deposit answer (deposit-answer.json); a \
+         conflict's proof is checked on its own (docs/protocol.md).",
         response_vectors,
     );
 
@@ -409,6 +413,7 @@ pub fn withdrawal(
     let side = WalletSide {
         permissions,
         respent,
+        deposit: signed_deposit,
     };
     (files, side)
 }
