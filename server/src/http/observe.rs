@@ -67,15 +67,12 @@ pub async fn record<B: MessageBody + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use actix_web::test::{TestRequest, call_service, init_service};
     use actix_web::web;
     use metrics_exporter_prometheus::PrometheusBuilder;
 
     use super::*;
-    use crate::http::clients::{ClientBounds, Clients};
-    use crate::http::overload::{Intake, Limiter};
+    use crate::http::overload::Intake;
     use crate::http::server::{ApiState, app};
 
     #[test]
@@ -84,25 +81,8 @@ mod tests {
         let handle = recorder.handle();
         let _local = metrics::set_default_local_recorder(&recorder);
         actix_web::rt::System::new().block_on(async {
-            let state = web::Data::new(ApiState {
-                roles: Default::default(),
-                operator: None,
-                metrics: Arc::new(String::new),
-                coins_in_flight: Limiter::new(64, 1),
-                account_opens: crate::http::account_opens::AccountOpens::new(
-                    1,
-                    std::time::Instant::now(),
-                ),
-            });
-            let intake = web::Data::new(Intake {
-                requests: Limiter::new(8, 1),
-                clients: Clients::new(ClientBounds {
-                    connections_max: 8,
-                    requests_in_flight_max: 8,
-                }),
-                body_limit_bytes: 1024,
-                body_timeout: std::time::Duration::from_secs(1),
-            });
+            let state = web::Data::new(ApiState::for_tests(64, 1));
+            let intake = web::Data::new(Intake::for_tests(8, 1));
             let service = init_service(app(state, intake)).await;
             for path in [
                 "/v1/issuer/accounts/0123456789abcdef0123456789abcdef",

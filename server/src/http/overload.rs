@@ -49,6 +49,23 @@ pub struct Intake {
     pub body_timeout: Duration,
 }
 
+#[cfg(test)]
+impl Intake {
+    /// The intake of the middleware's tests: `requests_max` requests, eight per client, bodies
+    /// of 1 KiB sent within a second.
+    pub(crate) fn for_tests(requests_max: usize, retry_after_s: u32) -> Self {
+        Self {
+            requests: Limiter::new(requests_max, retry_after_s),
+            clients: Clients::new(super::clients::ClientBounds {
+                connections_max: 8,
+                requests_in_flight_max: 8,
+            }),
+            body_limit_bytes: 1024,
+            body_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
 /// Counts units in progress (requests, or coins), up to a bound; shared by every worker.
 #[derive(Debug)]
 pub struct Limiter {
@@ -260,25 +277,8 @@ mod tests {
     fn http_a_withdrawal_or_deposit_is_refused_unread_while_the_coins_are_at_their_bound() {
         use actix_web::test::{TestRequest, call_service, init_service};
         actix_web::rt::System::new().block_on(async {
-            let state = web::Data::new(ApiState {
-                roles: Default::default(),
-                operator: None,
-                metrics: std::sync::Arc::new(String::new),
-                coins_in_flight: Limiter::new(64, 3),
-                account_opens: crate::http::account_opens::AccountOpens::new(
-                    1,
-                    std::time::Instant::now(),
-                ),
-            });
-            let intake = web::Data::new(Intake {
-                requests: Limiter::new(8, 3),
-                clients: Clients::new(super::super::clients::ClientBounds {
-                    connections_max: 8,
-                    requests_in_flight_max: 8,
-                }),
-                body_limit_bytes: 1024,
-                body_timeout: Duration::from_secs(1),
-            });
+            let state = web::Data::new(ApiState::for_tests(64, 3));
+            let intake = web::Data::new(Intake::for_tests(8, 3));
             let service = init_service(crate::http::server::app(state.clone(), intake)).await;
             let post = |path: &str| {
                 TestRequest::post()
@@ -304,25 +304,8 @@ mod tests {
     fn http_requests_over_the_servers_bound_answer_busy_and_bodies_are_bounded() {
         use actix_web::test::{TestRequest, call_service, init_service};
         actix_web::rt::System::new().block_on(async {
-            let state = web::Data::new(ApiState {
-                roles: Default::default(),
-                operator: None,
-                metrics: std::sync::Arc::new(String::new),
-                coins_in_flight: Limiter::new(64, 3),
-                account_opens: crate::http::account_opens::AccountOpens::new(
-                    1,
-                    std::time::Instant::now(),
-                ),
-            });
-            let intake = web::Data::new(Intake {
-                requests: Limiter::new(2, 3),
-                clients: Clients::new(super::super::clients::ClientBounds {
-                    connections_max: 8,
-                    requests_in_flight_max: 8,
-                }),
-                body_limit_bytes: 1024,
-                body_timeout: Duration::from_secs(1),
-            });
+            let state = web::Data::new(ApiState::for_tests(64, 3));
+            let intake = web::Data::new(Intake::for_tests(2, 3));
             let service = init_service(crate::http::server::app(state, intake.clone())).await;
             let health = || TestRequest::get().uri("/health").to_request();
             let held = intake.requests.admit(2).unwrap();

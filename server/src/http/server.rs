@@ -82,6 +82,21 @@ pub struct ApiState {
 /// How long a connection being closed has to take the last bytes.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+#[cfg(test)]
+impl ApiState {
+    /// A state hosting no role, without an operator token, with `coins_in_flight_max` coins and
+    /// one account opening per client: for the middleware's tests.
+    pub(crate) fn for_tests(coins_in_flight_max: usize, retry_after_s: u32) -> Self {
+        Self {
+            roles: Default::default(),
+            operator: None,
+            metrics: Arc::new(String::new),
+            coins_in_flight: overload::Limiter::new(coins_in_flight_max, retry_after_s),
+            account_opens: AccountOpens::new(1, std::time::Instant::now()),
+        }
+    }
+}
+
 /// The running HTTP API.
 pub struct HttpApi {
     handle: ServerHandle,
