@@ -15,6 +15,7 @@ use semper_actors::metrics as actors;
 use semper_link::metrics as link;
 use semper_storage::metrics as storage;
 
+use crate::http::clients::{HTTP_CLIENT_REQUESTS_REFUSED_TOTAL, HTTP_CONNECTIONS_REFUSED_TOTAL};
 use crate::http::{HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL};
 
 /// Bucket bounds of every time histogram, in seconds: 50 µs to 10 s.
@@ -203,6 +204,11 @@ const SERIES: &[Series] = &[
         link::LINK_CONNECTIONS,
         "Authenticated link peers taken (accepted) or refused for want of a slot (refused_full).",
     ),
+    gauge(
+        link::LINK_CERTIFICATE_EXPIRY_SECONDS,
+        "Seconds until a link certificate expires, by bank: this process's own, and each peer's \
+         latest pinned one.",
+    ),
     // The HTTP API.
     counter(
         HTTP_REQUESTS_TOTAL,
@@ -211,6 +217,14 @@ const SERIES: &[Series] = &[
     seconds(
         HTTP_REQUEST_DURATION_SECONDS,
         "Time to answer an HTTP request, by endpoint, method and status.",
+    ),
+    counter(
+        HTTP_CONNECTIONS_REFUSED_TOTAL,
+        "HTTP connections closed as they opened: their client address had its most connections.",
+    ),
+    counter(
+        HTTP_CLIENT_REQUESTS_REFUSED_TOTAL,
+        "HTTP requests answered busy: their client address had its most requests in progress.",
     ),
 ];
 
