@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# `make test`: the tests of the scripts (scripts/test-*.sh), then every test of the workspace,
-# against the committed Cargo.lock.
+# `make test`: the tests of the scripts (scripts/test-*.sh), the known-answer vectors checked by
+# the specification's second implementation (docs/vectors/check.py, Python), then every test of
+# the workspace, against the committed Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+# python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
+scripts/install-deps.sh python3 python3-cryptography
 # The scripts' own tests: quick, and no build.
 scripts/test-audit.sh
 scripts/test-reuse-rocksdb.sh
+# An encoder written from docs/protocol.md alone agrees with every vector the Rust code computes.
+python=/usr/bin/python3
+[[ -x $python ]] || python=python3
+"$python" docs/vectors/check.py
 exec cargo test --workspace --locked "$@"
