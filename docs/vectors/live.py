@@ -65,7 +65,13 @@ def pss_encode(msg, salt, bits):
     return bytes(masked) + h + b"\xbc"
 
 
-# 1. The denomination set, checked against the pinned master key.
+# 1. The node's keys (GET /v1/keys) agree with the pinned cards; the denomination set, checked
+# against the pinned master key, and the served ids against the computed ones.
+status, keys = call("GET", "/v1/keys")
+assert status == 200, keys
+assert keys["issuer"] == {"bank": card("issuer")["id"], **card("issuer")["issuer"]}, keys
+assert keys["acquirer"] == {"bank": card("acquirer")["id"], "bank_key": card("acquirer")["acquirer_key"]}, keys
+assert keys["clearing"] == {"bank": card("clearing")["id"], "report_key": card("clearing")["clearing_key"]}, keys
 status, sset = call("GET", "/v1/issuer/denominations")
 assert status == 200, sset
 master = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(card("issuer")["issuer"]["master_key"]))
@@ -75,6 +81,7 @@ usable = [d for d in sset["body"]["denominations"]
           if d["value"] == "EUR:1.00" and d["valid_from"] <= now < d["withdraw_until"]]
 den = usable[0]
 den_id = hashlib.sha256(denomination(den)).hexdigest()
+assert all(d["id"] == hashlib.sha256(denomination(d)).hexdigest() for d in sset["body"]["denominations"])
 rsa_pub = serialization.load_der_public_key(bytes.fromhex(den["public_key"]))  # PKCS#1 DER
 n, e = rsa_pub.public_numbers().n, rsa_pub.public_numbers().e
 size = (n.bit_length() + 7) // 8  # every RSA value is this long

@@ -181,7 +181,15 @@ impl Api {
         Ok(self.http.request(method, path, &headers, body)?)
     }
 
-    /// The issuer's signed denomination set.
+    /// The public keys of the roles the node hosts (`GET /v1/keys`): `issuer` (`bank`,
+    /// `master_key`, `confirmation_key`), `acquirer` (`bank`, `bank_key`), `clearing` (`bank`,
+    /// `report_key`), each present when hosted.
+    pub fn keys(&mut self) -> Result<Value, ApiError> {
+        self.get("/v1/keys")
+    }
+
+    /// The issuer's signed denomination set (each denomination's served `id` is ignored: the
+    /// set's parser computes every id from the signed fields).
     pub fn denominations(&mut self) -> Result<SignedDenominationSet, ApiError> {
         self.get("/v1/issuer/denominations")
     }

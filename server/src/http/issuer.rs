@@ -8,7 +8,6 @@ use actix_web::HttpRequest;
 use actix_web::web::{self, Json};
 use semper_actors::issuer::{IssuerError, IssuerHandle};
 use semper_protocol::amount::{Amount, Currency};
-use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
@@ -20,7 +19,9 @@ use super::auth::is_operator;
 use super::error::{ACCOUNT_INVALID_SIGNATURE, ApiError};
 use super::overload::RoomForCoins;
 use super::server::ApiState;
-use super::views::{AccountPath, AccountView, CreditBody, DiscrepancyQuery, OpenAccountBody};
+use super::views::{
+    AccountPath, AccountView, CreditBody, DenominationSetView, DiscrepancyQuery, OpenAccountBody,
+};
 
 /// Discrepancies answered when the query names no `limit`.
 pub const DISCREPANCIES_LIMIT_DEFAULT: usize = 100;
@@ -34,12 +35,13 @@ pub(super) fn issuer(state: &ApiState) -> Result<IssuerHandle, ApiError> {
         .ok_or_else(|| ApiError::not_hosted("an issuer"))
 }
 
-/// `GET /v1/issuer/denominations`: the signed denomination set as last published.
+/// `GET /v1/issuer/denominations`: the signed denomination set as last published, each
+/// denomination with its id.
 pub async fn denominations(
     state: web::Data<ApiState>,
-) -> Result<Json<SignedDenominationSet>, ApiError> {
+) -> Result<Json<DenominationSetView>, ApiError> {
     let issuer = issuer(&state)?;
-    Ok(Json((*issuer.denomination_set()).clone()))
+    Ok(Json(DenominationSetView::from(&*issuer.denomination_set())))
 }
 
 /// `POST /v1/issuer/accounts`: opens an account with a zero balance, if the request is signed by

@@ -10,6 +10,7 @@
 //! - [`routes`]: every endpoint, registered through one recording builder that the OpenAPI
 //!   document is checked against.
 //! - [`issuer`], [`acquirer`], [`clearing`], [`node`]: the handlers; [`views`]: their JSON bodies.
+//! - [`keys`]: key discovery, the public keys of the roles hosted.
 //! - [`auth`]: the operator token; [`owner`]: signed reads; [`account_opens`]: the bound on
 //!   account openings per client address; [`overload`]: the bounds on requests in progress, and
 //!   the body read before admission; [`clients`]: the bounds per client address;
@@ -25,6 +26,7 @@ pub mod clients;
 pub mod codes;
 pub mod error;
 pub mod issuer;
+pub mod keys;
 pub mod node;
 pub mod observe;
 pub mod overload;

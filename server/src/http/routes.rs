@@ -6,7 +6,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
 
 use super::error::{ApiError, METHOD_NOT_ALLOWED};
-use super::{acquirer, auth, clearing, issuer, node};
+use super::{acquirer, auth, clearing, issuer, keys, node};
 
 /// Who may call an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +146,7 @@ pub fn all() -> Routes {
         .open(Method::GET, "/health", node::health)
         .operator(Method::GET, "/metrics", node::metrics)
         .open(Method::GET, "/openapi.json", node::openapi)
+        .open(Method::GET, "/v1/keys", keys::keys)
         // Issuer.
         .open(
             Method::GET,

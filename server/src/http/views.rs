@@ -4,8 +4,9 @@
 use semper_actors::acquirer::OutboxStatus;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::{Signature, VerifyingKey};
+use semper_protocol::denomination::{Denomination, DenominationSetFields, SignedDenominationSet};
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, CycleId, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, CycleId, DenominationId, MerchantId, RequestId, SubmissionId,
 };
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::receipt::ClaimResult;
@@ -267,4 +268,71 @@ pub struct HealthView {
     pub status: String,
     /// `issuer`, `acquirer`, `clearing`: the roles hosted.
     pub roles: Vec<String>,
+}
+
+/// The denomination set as served: the signed set in its JSON form, each denomination with its
+/// `id` beside its signed fields. The id is not signed (the signature covers the canonical
+/// encoding of the set, whose denominations carry no id): a client recomputes it from the fields
+/// and checks it, and a client that ignores it reads the signed set as before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationSetView {
+    /// The set's fields, each denomination with its id.
+    pub body: DenominationSetBodyView,
+    /// The issuer master key's signature over the set's canonical encoding.
+    pub signature: Signature,
+}
+
+/// The fields of a served denomination set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationSetBodyView {
+    /// The issuer.
+    pub issuer: BankId,
+    /// Increases with every set the issuer publishes.
+    pub sequence: u64,
+    /// When the set was published.
+    pub issued_at: Timestamp,
+    /// The denominations in force or announced ahead, with their ids.
+    pub denominations: Vec<DenominationView>,
+    /// Denominations that are revoked.
+    pub revoked: Vec<DenominationId>,
+}
+
+/// A served denomination: its signed fields, and its id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationView {
+    /// The denomination's fields, as signed in the set.
+    #[serde(flatten)]
+    pub denomination: Denomination,
+    /// Its id, as [`Denomination::id`] computes it.
+    pub id: DenominationId,
+}
+
+impl From<&SignedDenominationSet> for DenominationSetView {
+    fn from(set: &SignedDenominationSet) -> Self {
+        // Destructured whole, so that a field added to the set cannot be left out of what is
+        // served (the signature would no longer verify).
+        let DenominationSetFields {
+            issuer,
+            sequence,
+            issued_at,
+            denominations,
+            revoked,
+        } = set.body().fields();
+        Self {
+            body: DenominationSetBodyView {
+                issuer: *issuer,
+                sequence: *sequence,
+                issued_at: *issued_at,
+                denominations: denominations
+                    .iter()
+                    .map(|denomination| DenominationView {
+                        denomination: denomination.clone(),
+                        id: denomination.id(),
+                    })
+                    .collect(),
+                revoked: revoked.iter().copied().collect(),
+            },
+            signature: *set.signature(),
+        }
+    }
 }

@@ -18,6 +18,7 @@ use semper_protocol::reconcile::Discrepancy;
 use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
 use semper_server::http::OPENAPI_JSON;
+use semper_server::http::keys::KeysView;
 use semper_server::http::views::{
     AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
     OutboxView,
@@ -54,8 +55,16 @@ fn http_happy_path_withdraw_deposit_settle() {
         assert_eq!(openapi.status, 200);
         assert_eq!(openapi.body, OPENAPI_JSON.as_bytes());
 
-        // The issuer's set, and a denomination of EUR 1.00 withdrawable now.
+        // The keys to trust (a real wallet pins them out of band), and the issuer's set, checked
+        // with its master key; then a denomination of EUR 1.00 withdrawable now.
+        let keys: KeysView = public.get("/v1/keys").await.json();
+        let (issuer_keys, acquirer_keys, clearing_keys) = (
+            keys.issuer.unwrap(),
+            keys.acquirer.unwrap(),
+            keys.clearing.unwrap(),
+        );
         let set: SignedDenominationSet = public.get("/v1/issuer/denominations").await.json();
+        set.verify(&issuer_keys.master_key).unwrap();
         let at = now();
         let denomination = set
             .body()
@@ -168,10 +177,15 @@ fn http_happy_path_withdraw_deposit_settle() {
         let deposited = public.post("/v1/acquirer/deposits", &deposit).await;
         assert_eq!(deposited.status, 200);
         let answer: SignedDepositAnswer = deposited.json();
+        // Checked with the served keys, which the registration named too.
+        assert_eq!(
+            (acquirer_keys.bank, acquirer_keys.bank_key),
+            (registered.acquirer, registered.acquirer_key)
+        );
         let verified = verify_deposit_answer(
             &answer,
-            registered.acquirer,
-            &registered.acquirer_key,
+            acquirer_keys.bank,
+            &acquirer_keys.bank_key,
             &deposit,
         )
         .unwrap();
@@ -217,6 +231,7 @@ fn http_happy_path_withdraw_deposit_settle() {
         let cut = operator.post_empty("/v1/clearing/cycle/cut").await;
         assert_eq!(cut.status, 200);
         let report: SignedSettlementReport = cut.json();
+        report.verify(&clearing_keys.report_key).unwrap();
         let fields = report.body().fields();
         assert_eq!(fields.sequence, 1);
         let owed: u64 = fields

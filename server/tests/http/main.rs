@@ -6,6 +6,7 @@ mod account_opens;
 mod bad_requests;
 mod client;
 mod happy_path;
+mod keys;
 mod overload;
 mod slowloris;
 #[path = "../support/state.rs"]
