@@ -306,6 +306,7 @@ fn postgres_conformance() {
         });
     }
     a_failing_change_leaves_nothing_of_its_group(&server);
+    a_server_restart_is_retryable(&server);
 }
 
 /// A group whose last change the server refuses leaves none of its changes. (RocksDB has no way
@@ -347,6 +348,37 @@ fn a_failing_change_leaves_nothing_of_its_group(server: &PgServer) {
     );
 }
 
+/// The server crashes (an immediate stop): while it is down, a write fails with the retryable
+/// [`StorageError::Unavailable`] (on a commit the outcome would be unknown); once it is back,
+/// the retry connects again and succeeds, and what was committed before the crash is there.
+fn a_server_restart_is_retryable(server: &PgServer) {
+    let conninfo = server.new_database();
+    let backend = PostgresBackend::connect(&conninfo).unwrap();
+    backend
+        .write_synced(&[put(Column::SpentCoins, b"one", b"1")])
+        .unwrap();
+    assert!(server.stop("immediate"), "pg_ctl stop -m immediate");
+    let group = [put(Column::SpentCoins, b"two", b"2")];
+    let down = backend.write_synced(&group);
+    assert!(
+        matches!(down, Err(StorageError::Unavailable(_))),
+        "{down:?}"
+    );
+    let read = backend.get(Column::SpentCoins, b"one");
+    assert!(
+        matches!(read, Err(StorageError::Unavailable(_))),
+        "{read:?}"
+    );
+    server.resume();
+    backend.write_synced(&group).unwrap();
+    assert_eq!(
+        backend
+            .multi_get(Column::SpentCoins, &[b"one", b"two"])
+            .unwrap(),
+        vec![Some(b"1".to_vec()), Some(b"2".to_vec())]
+    );
+}
+
 /// PostgreSQL 15's programs, as Debian installs them.
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -366,34 +398,26 @@ impl PgServer {
              run scripts/install-deps.sh postgresql (scripts/test.sh does)"
         );
         let dir = TempDir::new("postgres");
-        let as_root = current_uid() == 0;
-        if as_root {
+        if current_uid() == 0 {
             // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
             let status = Command::new("chown")
-                .args(["postgres:postgres"])
+                .arg("postgres:postgres")
                 .arg(&dir.0)
                 .status()
                 .unwrap();
             assert!(status.success(), "chown of {:?} to postgres failed", dir.0);
         }
-        let data = dir.0.join("data");
-        let run = |program: &str, args: &[&str]| {
-            let mut command = if as_root {
-                let mut command = Command::new("setpriv");
-                command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
-                command.arg(Path::new(PG_BIN).join(program));
-                command
-            } else {
-                Command::new(Path::new(PG_BIN).join(program))
-            };
-            command.args(args).output().unwrap()
+        let server = Self {
+            dir,
+            port: free_port(),
+            databases: AtomicU64::new(0),
         };
-        let data_arg = path_text(&data);
-        let output = run(
+        let data = path_text(&server.data());
+        let output = server.run(
             "initdb",
             &[
                 "-D",
-                &data_arg,
+                &data,
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -403,21 +427,23 @@ impl PgServer {
             ],
         );
         assert!(output.status.success(), "initdb: {output:?}");
-        let port = free_port();
+        server.resume();
+        server
+    }
+
+    /// Starts the server (again), and waits until it takes connections.
+    fn resume(&self) {
         let options = format!(
-            "-k {} -c listen_addresses=127.0.0.1 -p {port}",
-            path_text(&dir.0)
+            "-k {} -c listen_addresses=127.0.0.1 -p {}",
+            path_text(&self.dir.0),
+            self.port
         );
-        let log = path_text(&dir.0.join("server.log"));
-        let server = Self {
-            dir,
-            port,
-            databases: AtomicU64::new(0),
-        };
-        let output = run(
+        let log = path_text(&self.dir.0.join("server.log"));
+        let data = path_text(&self.data());
+        let output = self.run(
             "pg_ctl",
             &[
-                "start", "-w", "-t", "15", "-D", &data_arg, "-l", &log, "-o", &options,
+                "start", "-w", "-t", "15", "-D", &data, "-l", &log, "-o", &options,
             ],
         );
         assert!(
@@ -425,25 +451,48 @@ impl PgServer {
             "pg_ctl start: {output:?}\n{}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        server
     }
 
-    /// A new, empty database on this server: its connection string.
+    /// Stops the server in `mode` (`fast`: open sessions are ended, a checkpoint written;
+    /// `immediate`: a crash, recovered from the WAL at the next start); whether it stopped.
+    fn stop(&self, mode: &str) -> bool {
+        let data = path_text(&self.data());
+        self.run(
+            "pg_ctl",
+            &["stop", "-m", mode, "-w", "-t", "10", "-D", &data],
+        )
+        .status
+        .success()
+    }
+
+    /// Runs one of PostgreSQL's programs, as the postgres user when this test runs as root.
+    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let program = Path::new(PG_BIN).join(program);
+        let mut command = if current_uid() == 0 {
+            let mut command = Command::new("setpriv");
+            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
+            command.arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        command.args(args).output().unwrap()
+    }
+
+    /// A new, empty place for one case's tables: a schema of its own, named by the connection
+    /// string's `search_path` (as separate as a database here, and no copy of the template
+    /// database for the server's checkpoints to write).
     fn new_database(&self) -> String {
         let name = format!("case{}", self.databases.fetch_add(1, Ordering::Relaxed));
-        let mut admin =
-            postgres::Client::connect(&self.conninfo("postgres"), postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        self.conninfo(&name)
-    }
-
-    fn conninfo(&self, database: &str) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname={database} connect_timeout=5",
+        let base = format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=5",
             self.port
-        )
+        );
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        format!("{base} options='-c search_path={name}'")
     }
 
     fn data(&self) -> PathBuf {
@@ -453,20 +502,7 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        let data = path_text(&self.data());
-        let mut command = if current_uid() == 0 {
-            let mut command = Command::new("setpriv");
-            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
-            command.arg(Path::new(PG_BIN).join("pg_ctl"));
-            command
-        } else {
-            Command::new(Path::new(PG_BIN).join("pg_ctl"))
-        };
-        let stopped = command
-            .args(["stop", "-m", "fast", "-w", "-t", "10", "-D", &data])
-            .output()
-            .is_ok_and(|output| output.status.success());
-        if !stopped {
+        if !self.stop("fast") {
             // The postmaster's PID is the first line of postmaster.pid.
             let pid = std::fs::read_to_string(self.data().join("postmaster.pid"))
                 .ok()
