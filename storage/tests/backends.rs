@@ -30,8 +30,11 @@ impl Target {
     }
 }
 
-/// Every case, by name: each gets a fresh target.
-const CASES: &[(&str, fn(&Target))] = &[
+/// A case of the suite, run on a fresh target.
+type Case = fn(&Target);
+
+/// Every case, by name.
+const CASES: &[(&str, Case)] = &[
     ("get_and_multi_get", get_and_multi_get),
     ("scans_and_prefix_bounds", scans_and_prefix_bounds),
     (

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use super::{Backend, Change};
 use crate::error::StorageError;
@@ -31,10 +31,37 @@ pub struct PostgresBackend {
     /// Where to (re)connect, as libpq's connection string.
     config: postgres::Config,
     /// The committer's connection: every write goes through it.
-    writer: Mutex<Option<Client>>,
+    writer: Mutex<Option<Connection>>,
     /// The readers' connection, so that reads do not queue behind a commit waiting for the
     /// standby.
-    reader: Mutex<Option<Client>>,
+    reader: Mutex<Option<Connection>>,
+}
+
+/// A connection and the statements prepared on it, so that each query is one round trip.
+struct Connection {
+    client: Client,
+    /// By SQL text: a few per column (the SQL is built from static names only), so bounded.
+    statements: HashMap<String, Statement>,
+}
+
+impl Connection {
+    /// The statement of `sql`, prepared on this connection the first time it is asked for.
+    fn prepare(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// What one group writes to one column: its final state per key.
+#[derive(Default)]
+struct ColumnWrites<'a> {
+    deletes: Vec<&'a [u8]>,
+    put_keys: Vec<&'a [u8]>,
+    put_values: Vec<&'a [u8]>,
 }
 
 impl PostgresBackend {
@@ -49,8 +76,8 @@ impl PostgresBackend {
             writer: Mutex::new(None),
             reader: Mutex::new(None),
         };
-        backend.with_client(&backend.writer, |client| {
-            let mut transaction = client.transaction()?;
+        backend.with_connection(&backend.writer, |connection| {
+            let mut transaction = connection.client.transaction()?;
             for column in Column::ALL {
                 transaction.batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (key bytea PRIMARY KEY, value bytea NOT NULL)",
@@ -65,21 +92,27 @@ impl PostgresBackend {
     /// Runs `work` on the connection in `slot`, connecting first when there is none or the last
     /// one broke. A broken connection is dropped so that the next call (the caller's retry)
     /// connects again.
-    fn with_client<T>(
+    fn with_connection<T>(
         &self,
-        slot: &Mutex<Option<Client>>,
-        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        slot: &Mutex<Option<Connection>>,
+        work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error>,
     ) -> Result<T, StorageError> {
-        let mut guard: MutexGuard<'_, Option<Client>> = slot
+        let mut guard: MutexGuard<'_, Option<Connection>> = slot
             .lock()
             .map_err(|_| StorageError::Unavailable("connection lock poisoned".into()))?;
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(self.config.connect(NoTls).map_err(to_storage_error)?);
+        if guard
+            .as_ref()
+            .is_none_or(|connection| connection.client.is_closed())
+        {
+            *guard = Some(Connection {
+                client: self.config.connect(NoTls).map_err(to_storage_error)?,
+                statements: HashMap::new(),
+            });
         }
-        let client = guard
+        let connection = guard
             .as_mut()
             .ok_or_else(|| StorageError::Unavailable("no connection".into()))?;
-        let result = work(client).map_err(to_storage_error);
+        let result = work(connection).map_err(to_storage_error);
         if matches!(result, Err(StorageError::Unavailable(_))) {
             *guard = None;
         }
@@ -96,18 +129,20 @@ impl PostgresBackend {
     ) -> Result<Records, StorageError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let table = column.name();
-        let rows = self.with_client(&self.reader, |client| match end {
-            Some(end) => client.query(
-                &format!(
+        let rows = self.with_connection(&self.reader, |connection| match end {
+            Some(end) => {
+                let statement = connection.prepare(&format!(
                     "SELECT key, value FROM {table} WHERE key >= $1 AND key < $2 \
                      ORDER BY key LIMIT $3"
-                ),
-                &[&start, &end, &limit],
-            ),
-            None => client.query(
-                &format!("SELECT key, value FROM {table} WHERE key >= $1 ORDER BY key LIMIT $2"),
-                &[&start, &limit],
-            ),
+                ))?;
+                connection.client.query(&statement, &[&start, &end, &limit])
+            }
+            None => {
+                let statement = connection.prepare(&format!(
+                    "SELECT key, value FROM {table} WHERE key >= $1 ORDER BY key LIMIT $2"
+                ))?;
+                connection.client.query(&statement, &[&start, &limit])
+            }
         })?;
         Ok(rows
             .into_iter()
@@ -159,7 +194,10 @@ fn to_storage_error(error: postgres::Error) -> StorageError {
 impl Backend for PostgresBackend {
     fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let sql = format!("SELECT value FROM {} WHERE key = $1", column.name());
-        let row = self.with_client(&self.reader, |client| client.query_opt(&sql, &[&key]))?;
+        let row = self.with_connection(&self.reader, |connection| {
+            let statement = connection.prepare(&sql)?;
+            connection.client.query_opt(&statement, &[&key])
+        })?;
         Ok(row.map(|row| row.get(0)))
     }
 
@@ -175,7 +213,10 @@ impl Backend for PostgresBackend {
             "SELECT key, value FROM {} WHERE key = ANY($1)",
             column.name()
         );
-        let rows = self.with_client(&self.reader, |client| client.query(&sql, &[&keys]))?;
+        let rows = self.with_connection(&self.reader, |connection| {
+            let statement = connection.prepare(&sql)?;
+            connection.client.query(&statement, &[&keys])
+        })?;
         let mut found: HashMap<Vec<u8>, Vec<u8>> = rows
             .into_iter()
             .map(|row| (row.get(0), row.get(1)))
@@ -223,9 +264,11 @@ impl Backend for PostgresBackend {
         visit: &mut dyn FnMut(&[u8]),
     ) -> Result<(), StorageError> {
         let sql = format!("SELECT key FROM {} ORDER BY key", column.name());
-        self.with_client(&self.reader, |client| {
+        self.with_connection(&self.reader, |connection| {
             // Rows stream in as the server sends them: the spent set is not held twice.
-            let mut rows = client.query_raw(&sql, std::iter::empty::<&[u8]>())?;
+            let mut rows = connection
+                .client
+                .query_raw(&sql, std::iter::empty::<&[u8]>())?;
             while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
                 visit(row.get::<_, &[u8]>(0));
             }
@@ -247,36 +290,37 @@ impl Backend for PostgresBackend {
         for (column, key, value) in changes {
             last.insert((*column, key.as_slice()), value.as_deref());
         }
-        let mut by_column: BTreeMap<Column, (Vec<&[u8]>, Vec<&[u8]>, Vec<&[u8]>)> = BTreeMap::new();
+        let mut by_column: BTreeMap<Column, ColumnWrites<'_>> = BTreeMap::new();
         for ((column, key), value) in last {
-            let (deletes, put_keys, put_values) = by_column.entry(column).or_default();
+            let writes = by_column.entry(column).or_default();
             match value {
                 Some(value) => {
-                    put_keys.push(key);
-                    put_values.push(value);
+                    writes.put_keys.push(key);
+                    writes.put_values.push(value);
                 }
-                None => deletes.push(key),
+                None => writes.deletes.push(key),
             }
         }
-        self.with_client(&self.writer, |client| {
-            let mut transaction = client.transaction()?;
-            for (column, (deletes, put_keys, put_values)) in &by_column {
+        self.with_connection(&self.writer, |connection| {
+            let mut statements = Vec::with_capacity(by_column.len());
+            for (column, writes) in &by_column {
                 let table = column.name();
-                if !deletes.is_empty() {
-                    transaction.execute(
-                        &format!("DELETE FROM {table} WHERE key = ANY($1)"),
-                        &[deletes],
-                    )?;
+                let delete =
+                    connection.prepare(&format!("DELETE FROM {table} WHERE key = ANY($1)"))?;
+                let upsert = connection.prepare(&format!(
+                    "INSERT INTO {table} (key, value) \
+                     SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+                ))?;
+                statements.push((writes, delete, upsert));
+            }
+            let mut transaction = connection.client.transaction()?;
+            for (writes, delete, upsert) in statements {
+                if !writes.deletes.is_empty() {
+                    transaction.execute(&delete, &[&writes.deletes])?;
                 }
-                if !put_keys.is_empty() {
-                    transaction.execute(
-                        &format!(
-                            "INSERT INTO {table} (key, value) \
-                             SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-                        ),
-                        &[put_keys, put_values],
-                    )?;
+                if !writes.put_keys.is_empty() {
+                    transaction.execute(&upsert, &[&writes.put_keys, &writes.put_values])?;
                 }
             }
             transaction.commit()
