@@ -67,6 +67,9 @@ struct ColumnWrites<'a> {
 impl PostgresBackend {
     /// Connects to the database named by `conninfo` (libpq's `key=value` or URL form, without
     /// TLS for now) and creates every column's table that is missing.
+    ///
+    /// The process that opens a [`crate::Store`] over it must be the database's only writer (see
+    /// the module's documentation): nothing here stops a second one yet.
     pub fn connect(conninfo: &str) -> Result<Self, StorageError> {
         let config: postgres::Config = conninfo
             .parse()
