@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
-scripts/install-deps.sh python3 python3-cryptography
+# postgresql: the storage conformance suite (storage/tests/backends.rs) starts a server of its own.
+scripts/install-deps.sh python3 python3-cryptography postgresql
 # The scripts' own tests: quick, and no build.
 scripts/test-audit.sh
 scripts/test-reuse-rocksdb.sh

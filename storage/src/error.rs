@@ -30,6 +30,14 @@ pub enum StorageError {
     /// RocksDB reported an error.
     #[error("rocksdb: {0}")]
     Rocks(String),
+    /// PostgreSQL refused a statement: a definite failure, nothing of the write was applied.
+    #[error("postgres: {0}")]
+    Postgres(String),
+    /// The database could not be reached, or the connection broke. On a write the outcome is
+    /// unknown (the commit may have happened): retry the same transaction, whose idempotency
+    /// keys make the retry safe.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     /// The commit queue is full: retry later.
     #[error("storage is busy: commit queue full")]
     Busy,
@@ -46,6 +54,8 @@ impl StorageError {
             Self::WrongRole { .. } => "storage.wrong_role",
             Self::Corrupt { .. } => "storage.corrupt",
             Self::Rocks(_) => "storage.rocksdb",
+            Self::Postgres(_) => "storage.postgres",
+            Self::Unavailable(_) => "storage.unavailable",
             Self::Busy => "storage.busy",
             Self::Closed => "storage.closed",
         }

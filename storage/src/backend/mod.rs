@@ -3,10 +3,13 @@
 //! once and mean the same on each: reads of single records, of many, and of key ranges; and one
 //! atomic, durable write of a group's changes.
 //!
-//! RocksDB ([`RocksBackend`]) is the embedded default.
+//! RocksDB ([`RocksBackend`]) is the embedded default; PostgreSQL ([`PostgresBackend`]) keeps
+//! the records in a (replicated) database server.
 
+mod postgres;
 mod rocks;
 
+pub use self::postgres::PostgresBackend;
 pub use rocks::RocksBackend;
 
 use crate::error::StorageError;

@@ -1,0 +1,540 @@
+//! The backend conformance suite: the same cases over RocksDB and over PostgreSQL, each on a
+//! fresh database. The PostgreSQL server is a real one this test starts (`initdb`, `pg_ctl`) on
+//! loopback, and stops when it ends.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::*;
+use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
+use semper_storage::schema::Column;
+use semper_storage::spent::{CheckAndInsert, SpendOutcome};
+use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
+
+/// Where one case keeps its records; opening it again reaches the same records.
+enum Target {
+    Rocks(TempDir),
+    Postgres { conninfo: String },
+}
+
+impl Target {
+    fn open(&self) -> Arc<dyn Backend> {
+        match self {
+            Target::Rocks(dir) => Arc::new(RocksBackend::open(&dir.0).unwrap()),
+            Target::Postgres { conninfo } => Arc::new(PostgresBackend::connect(conninfo).unwrap()),
+        }
+    }
+}
+
+/// A case of the suite, run on a fresh target.
+type Case = fn(&Target);
+
+/// Every case, by name.
+const CASES: &[(&str, Case)] = &[
+    ("get_and_multi_get", get_and_multi_get),
+    ("scans_and_prefix_bounds", scans_and_prefix_bounds),
+    (
+        "a_group_applies_changes_in_order",
+        a_group_applies_changes_in_order,
+    ),
+    (
+        "spent_set_through_store_and_committer",
+        spent_set_through_store_and_committer,
+    ),
+];
+
+fn put(column: Column, key: &[u8], value: &[u8]) -> (Column, Vec<u8>, Option<Vec<u8>>) {
+    (column, key.to_vec(), Some(value.to_vec()))
+}
+
+fn delete(column: Column, key: &[u8]) -> (Column, Vec<u8>, Option<Vec<u8>>) {
+    (column, key.to_vec(), None)
+}
+
+fn get_and_multi_get(target: &Target) {
+    let backend = target.open();
+    backend
+        .write_synced(&[
+            put(Column::Accounts, b"k1", b"one"),
+            put(Column::Accounts, b"k2", b"two"),
+            // The same key in another column is another record.
+            put(Column::Journal, b"k1", b"journal"),
+            put(Column::Accounts, b"empty", b""),
+        ])
+        .unwrap();
+    assert_eq!(
+        backend.get(Column::Accounts, b"k1").unwrap(),
+        Some(b"one".to_vec())
+    );
+    assert_eq!(
+        backend.get(Column::Journal, b"k1").unwrap(),
+        Some(b"journal".to_vec())
+    );
+    assert_eq!(
+        backend.get(Column::Accounts, b"empty").unwrap(),
+        Some(Vec::new())
+    );
+    assert_eq!(backend.get(Column::Accounts, b"k3").unwrap(), None);
+    assert_eq!(backend.get(Column::Journal, b"k2").unwrap(), None);
+    let keys: [&[u8]; 5] = [b"k2", b"missing", b"k1", b"k2", b"empty"];
+    assert_eq!(
+        backend.multi_get(Column::Accounts, &keys).unwrap(),
+        vec![
+            Some(b"two".to_vec()),
+            None,
+            Some(b"one".to_vec()),
+            Some(b"two".to_vec()),
+            Some(Vec::new())
+        ]
+    );
+    assert!(backend.multi_get(Column::Accounts, &[]).unwrap().is_empty());
+    // An overwrite replaces the value.
+    backend
+        .write_synced(&[put(Column::Accounts, b"k1", b"uno")])
+        .unwrap();
+    assert_eq!(
+        backend.get(Column::Accounts, b"k1").unwrap(),
+        Some(b"uno".to_vec())
+    );
+}
+
+fn scans_and_prefix_bounds(target: &Target) {
+    let backend = target.open();
+    // Written out of order; bytewise order is the order below.
+    let keys: Vec<Vec<u8>> = vec![
+        vec![0xff, 0xff],
+        vec![0x01, 0xff, 0xff],
+        vec![0x02],
+        vec![0x01],
+        vec![0x00, 0xff],
+        vec![0x01, 0x00],
+        vec![0xff],
+        vec![0x01, 0xff],
+        vec![0x01, 0x80, 0x00],
+    ];
+    let changes: Vec<_> = keys
+        .iter()
+        .map(|key| put(Column::Outbox, key, &[key.len() as u8]))
+        .collect();
+    backend.write_synced(&changes).unwrap();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    let keys_of = |records: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<Vec<u8>> {
+        records.into_iter().map(|(key, _)| key).collect()
+    };
+    assert_eq!(
+        keys_of(backend.scan_prefix(Column::Outbox, &[0x01], 100).unwrap()),
+        vec![
+            vec![0x01],
+            vec![0x01, 0x00],
+            vec![0x01, 0x80, 0x00],
+            vec![0x01, 0xff],
+            vec![0x01, 0xff, 0xff]
+        ]
+    );
+    assert_eq!(
+        keys_of(backend.scan_prefix(Column::Outbox, &[0x01], 2).unwrap()),
+        vec![vec![0x01], vec![0x01, 0x00]]
+    );
+    // A prefix of 0xff bytes has no upper bound but the column's end.
+    assert_eq!(
+        keys_of(backend.scan_prefix(Column::Outbox, &[0xff], 100).unwrap()),
+        vec![vec![0xff], vec![0xff, 0xff]]
+    );
+    assert_eq!(
+        keys_of(
+            backend
+                .scan_prefix(Column::Outbox, &[0x01, 0xff], 100)
+                .unwrap()
+        ),
+        vec![vec![0x01, 0xff], vec![0x01, 0xff, 0xff]]
+    );
+    assert_eq!(
+        keys_of(backend.scan_prefix(Column::Outbox, &[0x03], 100).unwrap()),
+        Vec::<Vec<u8>>::new()
+    );
+    assert_eq!(
+        keys_of(backend.scan_prefix(Column::Outbox, &[], 100).unwrap()),
+        sorted
+    );
+    assert_eq!(
+        keys_of(backend.scan_from(Column::Outbox, &[0x01, 0x80], 3).unwrap()),
+        vec![
+            vec![0x01, 0x80, 0x00],
+            vec![0x01, 0xff],
+            vec![0x01, 0xff, 0xff]
+        ]
+    );
+    assert_eq!(
+        keys_of(backend.scan_from(Column::Outbox, &[], 100).unwrap()),
+        sorted
+    );
+    assert!(
+        backend
+            .scan_from(Column::Outbox, &[0xff, 0xff, 0x00], 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Values come with their keys.
+    assert_eq!(
+        backend.scan_from(Column::Outbox, &[0x02], 1).unwrap(),
+        vec![(vec![0x02], vec![1])]
+    );
+    let mut visited = Vec::new();
+    backend
+        .for_each_key(Column::Outbox, &mut |key| visited.push(key.to_vec()))
+        .unwrap();
+    assert_eq!(visited, sorted);
+    // Other columns are not scanned.
+    assert!(
+        backend
+            .scan_from(Column::Reports, &[], 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn a_group_applies_changes_in_order(target: &Target) {
+    let backend = target.open();
+    backend
+        .write_synced(&[
+            put(Column::Deposits, b"a", b"1"),
+            put(Column::Deposits, b"b", b"1"),
+            put(Column::Deposits, b"c", b"1"),
+        ])
+        .unwrap();
+    backend
+        .write_synced(&[
+            // Put then delete: gone.
+            put(Column::Deposits, b"new", b"x"),
+            delete(Column::Deposits, b"new"),
+            // Delete then put: there.
+            delete(Column::Deposits, b"a"),
+            put(Column::Deposits, b"a", b"2"),
+            // Put twice: the last.
+            put(Column::Deposits, b"b", b"2"),
+            put(Column::Deposits, b"b", b"3"),
+            // A plain delete, and a delete of nothing.
+            delete(Column::Deposits, b"c"),
+            delete(Column::Deposits, b"never"),
+        ])
+        .unwrap();
+    assert_eq!(
+        backend.scan_from(Column::Deposits, &[], 10).unwrap(),
+        vec![
+            (b"a".to_vec(), b"2".to_vec()),
+            (b"b".to_vec(), b"3".to_vec())
+        ]
+    );
+    // An empty group is a no-op.
+    backend.write_synced(&[]).unwrap();
+}
+
+fn spent_set_through_store_and_committer(target: &Target) {
+    let (account, first, again) = {
+        let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+        let committer = Committer::start(store.clone(), CommitConfig::default());
+        let account = funded_account(&committer, 3, "10.00");
+        let first = committer
+            .execute(CheckAndInsert {
+                entries: vec![spend(1, 1), spend(2, 1)],
+            })
+            .unwrap();
+        let again = committer
+            .execute(CheckAndInsert {
+                entries: vec![spend(1, 1), spend(2, 2), spend(3, 1), spend(3, 1)],
+            })
+            .unwrap();
+        (account, first, again)
+    };
+    assert_eq!(first, vec![SpendOutcome::New, SpendOutcome::New]);
+    assert_eq!(
+        again,
+        vec![
+            SpendOutcome::Replay,
+            SpendOutcome::Conflict {
+                earlier: spend(2, 1).permission
+            },
+            SpendOutcome::New,
+            SpendOutcome::Replay
+        ]
+    );
+    // Recovery: the store and its backend are gone; a new one over the same database has it all.
+    let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+    assert!(store.get(Column::Accounts, &account.0).unwrap().is_some());
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    let after = committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(3, 2), spend(1, 1), spend(4, 1)],
+        })
+        .unwrap();
+    assert_eq!(
+        after,
+        vec![
+            SpendOutcome::Conflict {
+                earlier: spend(3, 1).permission
+            },
+            SpendOutcome::Replay,
+            SpendOutcome::New
+        ]
+    );
+    drop(committer);
+    drop(store);
+    // The same database is refused to another role.
+    assert!(matches!(
+        Store::with_backend(target.open(), Role::Acquirer),
+        Err(StorageError::WrongRole { .. })
+    ));
+}
+
+#[test]
+fn rocksdb_conformance() {
+    for (name, case) in CASES {
+        eprintln!("rocksdb: {name}");
+        case(&Target::Rocks(TempDir::new(&format!("backends-{name}"))));
+    }
+}
+
+#[test]
+fn postgres_conformance() {
+    let server = PgServer::start();
+    for (name, case) in CASES {
+        eprintln!("postgres: {name}");
+        case(&Target::Postgres {
+            conninfo: server.new_database(),
+        });
+    }
+    a_failing_change_leaves_nothing_of_its_group(&server);
+    a_server_restart_is_retryable(&server);
+}
+
+/// A group whose last change the server refuses leaves none of its changes. (RocksDB has no way
+/// to refuse one change of a `WriteBatch`, which it applies whole, so this case is PostgreSQL's.)
+fn a_failing_change_leaves_nothing_of_its_group(server: &PgServer) {
+    let conninfo = server.new_database();
+    let backend = PostgresBackend::connect(&conninfo).unwrap();
+    backend
+        .write_synced(&[put(Column::Reports, b"kept", b"before")])
+        .unwrap();
+    // What the server will refuse: a report value of 8 bytes or more.
+    let mut admin = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
+    admin
+        .batch_execute("ALTER TABLE reports ADD CONSTRAINT short CHECK (length(value) < 8)")
+        .unwrap();
+    let refused = backend.write_synced(&[
+        put(Column::Accounts, b"a", b"1"),
+        delete(Column::Reports, b"kept"),
+        put(Column::SpentCoins, b"coin", b"permission"),
+        put(Column::Reports, b"long", b"too long for the check"),
+    ]);
+    assert!(
+        matches!(refused, Err(StorageError::Postgres(_))),
+        "{refused:?}"
+    );
+    assert_eq!(backend.get(Column::Accounts, b"a").unwrap(), None);
+    assert_eq!(backend.get(Column::SpentCoins, b"coin").unwrap(), None);
+    assert_eq!(
+        backend.get(Column::Reports, b"kept").unwrap(),
+        Some(b"before".to_vec())
+    );
+    // The connection is still good for the next group.
+    backend
+        .write_synced(&[put(Column::Accounts, b"a", b"1")])
+        .unwrap();
+    assert_eq!(
+        backend.get(Column::Accounts, b"a").unwrap(),
+        Some(b"1".to_vec())
+    );
+}
+
+/// The server crashes (an immediate stop): while it is down, a write fails with the retryable
+/// [`StorageError::Unavailable`] (on a commit the outcome would be unknown); once it is back,
+/// the retry connects again and succeeds, and what was committed before the crash is there.
+fn a_server_restart_is_retryable(server: &PgServer) {
+    let conninfo = server.new_database();
+    let backend = PostgresBackend::connect(&conninfo).unwrap();
+    backend
+        .write_synced(&[put(Column::SpentCoins, b"one", b"1")])
+        .unwrap();
+    assert!(server.stop("immediate"), "pg_ctl stop -m immediate");
+    let group = [put(Column::SpentCoins, b"two", b"2")];
+    let down = backend.write_synced(&group);
+    assert!(
+        matches!(down, Err(StorageError::Unavailable(_))),
+        "{down:?}"
+    );
+    let read = backend.get(Column::SpentCoins, b"one");
+    assert!(
+        matches!(read, Err(StorageError::Unavailable(_))),
+        "{read:?}"
+    );
+    server.resume();
+    backend.write_synced(&group).unwrap();
+    assert_eq!(
+        backend
+            .multi_get(Column::SpentCoins, &[b"one", b"two"])
+            .unwrap(),
+        vec![Some(b"1".to_vec()), Some(b"2".to_vec())]
+    );
+}
+
+/// PostgreSQL 15's programs, as Debian installs them.
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A PostgreSQL server of this test: its own cluster in a temp dir, on 127.0.0.1 and a free port,
+/// trusting loopback connections. Stopped on drop.
+struct PgServer {
+    dir: TempDir,
+    port: u16,
+    databases: AtomicU64,
+}
+
+impl PgServer {
+    fn start() -> Self {
+        assert!(
+            Path::new(PG_BIN).join("initdb").exists(),
+            "PostgreSQL 15 is not installed ({PG_BIN}/initdb is missing): \
+             run scripts/install-deps.sh postgresql (scripts/test.sh does)"
+        );
+        let dir = TempDir::new("postgres");
+        if current_uid() == 0 {
+            // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&dir.0)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown of {:?} to postgres failed", dir.0);
+        }
+        let server = Self {
+            dir,
+            port: free_port(),
+            databases: AtomicU64::new(0),
+        };
+        let data = path_text(&server.data());
+        let output = server.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(output.status.success(), "initdb: {output:?}");
+        server.resume();
+        server
+    }
+
+    /// Starts the server (again), and waits until it takes connections.
+    fn resume(&self) {
+        let options = format!(
+            "-k {} -c listen_addresses=127.0.0.1 -p {}",
+            path_text(&self.dir.0),
+            self.port
+        );
+        let log = path_text(&self.dir.0.join("server.log"));
+        let data = path_text(&self.data());
+        let output = self.run(
+            "pg_ctl",
+            &[
+                "start", "-w", "-t", "15", "-D", &data, "-l", &log, "-o", &options,
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "pg_ctl start: {output:?}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server in `mode` (`fast`: open sessions are ended, a checkpoint written;
+    /// `immediate`: a crash, recovered from the WAL at the next start); whether it stopped.
+    fn stop(&self, mode: &str) -> bool {
+        let data = path_text(&self.data());
+        self.run(
+            "pg_ctl",
+            &["stop", "-m", mode, "-w", "-t", "10", "-D", &data],
+        )
+        .status
+        .success()
+    }
+
+    /// Runs one of PostgreSQL's programs, as the postgres user when this test runs as root.
+    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let program = Path::new(PG_BIN).join(program);
+        let mut command = if current_uid() == 0 {
+            let mut command = Command::new("setpriv");
+            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
+            command.arg(program);
+            command
+        } else {
+            Command::new(program)
+        };
+        command.args(args).output().unwrap()
+    }
+
+    /// A new, empty place for one case's tables: a schema of its own, named by the connection
+    /// string's `search_path` (as separate as a database here, and no copy of the template
+    /// database for the server's checkpoints to write).
+    fn new_database(&self) -> String {
+        let name = format!("case{}", self.databases.fetch_add(1, Ordering::Relaxed));
+        let base = format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=5",
+            self.port
+        );
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        format!("{base} options='-c search_path={name}'")
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.0.join("data")
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        if !self.stop("fast") {
+            // The postmaster's PID is the first line of postmaster.pid.
+            let pid = std::fs::read_to_string(self.data().join("postmaster.pid"))
+                .ok()
+                .and_then(|text| text.lines().next().map(str::to_owned));
+            if let Some(pid) = pid {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            }
+        }
+    }
+}
+
+/// This process's user id, from `id -u` (no libc binding needed for one number).
+fn current_uid() -> u32 {
+    let output = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_str().unwrap().to_owned()
+}
+
+/// A port free on 127.0.0.1 now (the OS's pick for a socket bound to port 0).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
