@@ -18,6 +18,7 @@ pub mod confirmed_batches;
 pub mod denominations;
 pub mod error;
 pub mod ledger;
+pub mod location;
 pub mod memory;
 pub mod metrics;
 pub mod reports;
@@ -29,4 +30,5 @@ pub mod withdrawals;
 
 pub use commit::{CommitConfig, Committer};
 pub use error::StorageError;
+pub use location::Location;
 pub use store::{Role, Store};
