@@ -2,20 +2,21 @@
 # A replicated PostgreSQL cluster on loopback (issue 19): three etcd members and three
 # Patroni-managed PostgreSQL 15 nodes in synchronous mode, from config/ha/.
 #
-#   scripts/ha-cluster.sh start DIR [BASE_PORT]  render the configs into DIR, start everything,
-#                                                wait for a Leader and a Sync Standby
+#   scripts/ha-cluster.sh start DIR [BASE_PORT]  render the configs into DIR, start everything
+#                                                (again, on the data DIR holds), wait for a
+#                                                Leader and a Sync Standby
 #   scripts/ha-cluster.sh stop DIR               stop everything started in DIR, by PID
 #   scripts/ha-cluster.sh status DIR             `patronictl list`
 #   scripts/ha-cluster.sh primary DIR            the primary's node number and postmaster PID
-#   scripts/ha-cluster.sh wait DIR               wait until all three run again, with a Leader
-#                                                and a Sync Standby
+#   scripts/ha-cluster.sh wait DIR [SECONDS]     wait until all three run again, caught up,
+#                                                with a Leader and a Sync Standby
 #
 # Ports, from BASE_PORT [default 22000]: etcd clients BASE..BASE+2, etcd peers BASE+3..BASE+5,
 # PostgreSQL BASE+6..BASE+8, Patroni's REST API BASE+9..BASE+11. DIR/conninfo then holds the
 # libpq string that reaches whichever node is primary, DIR/conninfo-nodeN each node's own (to
-# check a standby); DIR/pids the PIDs to stop. PostgreSQL
-# refuses to run as root: as root, the nodes run as the postgres user (setpriv). The Debian
-# packages are installed when missing (scripts/install-deps.sh).
+# check a standby); DIR/pids the PIDs to stop. PostgreSQL refuses to run as root: as root, the
+# nodes run as the postgres user (setpriv). The Debian packages are installed when missing
+# (scripts/install-deps.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NODES=(1 2 3)
@@ -25,7 +26,7 @@ START_WAIT_S=120
 STOP_WAIT_S=20
 
 usage() {
-    sed -n '2,16p' "$0" >&2
+    awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2
     exit 2
 }
 
@@ -95,9 +96,14 @@ start_etcd() {
 
 start_patroni() {
     local etcd_hosts="127.0.0.1:$BASE, 127.0.0.1:$((BASE + 1)), 127.0.0.1:$((BASE + 2))" node
-    SUPERUSER_PASSWORD=$(password)
-    REPLICATION_PASSWORD=$(password)
-    REWIND_PASSWORD=$(password)
+    # Generated once per cluster, and kept for its restarts.
+    if [[ ! -f $DIR/passwords ]]; then
+        printf 'SUPERUSER_PASSWORD=%s\nREPLICATION_PASSWORD=%s\nREWIND_PASSWORD=%s\n' \
+            "$(password)" "$(password)" "$(password)" >"$DIR/passwords"
+        chmod 600 "$DIR/passwords"
+    fi
+    # shellcheck source=/dev/null
+    source "$DIR/passwords"
     for node in "${NODES[@]}"; do
         mkdir -p "$DIR/node$node/logs"
         render "$node" "$etcd_hosts"
@@ -148,7 +154,7 @@ sys.exit(0 if ok else 1)' 2>/dev/null; then
 start() {
     "$ROOT/scripts/install-deps.sh" postgresql postgresql-contrib etcd-server etcd-client patroni
     if [[ -e $DIR/pids ]]; then
-        echo "ha-cluster: $DIR already holds a cluster (stop it first)" >&2
+        echo "ha-cluster: $DIR holds a running cluster (stop it first)" >&2
         exit 1
     fi
     mkdir -p "$DIR/pids"
