@@ -77,17 +77,27 @@ struct Written {
     problems: Vec<String>,
 }
 
-/// The shared clock of the run: when the last write was acknowledged, in µs since `start`.
+/// The shared clock of the run: when a write was last acknowledged, and last failed, in µs
+/// since `start`.
 struct Progress {
     start: Instant,
     last_ack_us: AtomicU64,
+    last_error_us: AtomicU64,
     stop: AtomicBool,
 }
 
 impl Progress {
+    fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
     fn acknowledged(&self) {
-        let now = self.start.elapsed().as_micros() as u64;
-        self.last_ack_us.fetch_max(now, Ordering::Relaxed);
+        self.last_ack_us.fetch_max(self.now_us(), Ordering::Relaxed);
+    }
+
+    fn failed(&self) {
+        self.last_error_us
+            .fetch_max(self.now_us(), Ordering::Relaxed);
     }
 }
 
@@ -115,6 +125,7 @@ pub fn run(cluster: &Cluster, config: LoadConfig) -> Result<Report, ClusterError
     let progress = Arc::new(Progress {
         start: Instant::now(),
         last_ack_us: AtomicU64::new(0),
+        last_error_us: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let writers: Vec<_> = (0..config.writers)
@@ -152,8 +163,10 @@ pub fn run(cluster: &Cluster, config: LoadConfig) -> Result<Report, ClusterError
     Ok(report)
 }
 
-/// Kills the primary `config.kills` times, timing each failover by the first write acknowledged
-/// after the kill.
+/// Kills the primary `config.kills` times, timing each failover from the kill to the first write
+/// acknowledged after writes failed. (A killed postmaster's backends live on for a moment, so a
+/// commit in flight can still be acknowledged, by the standby, just after the kill: that is not
+/// the new primary.)
 fn kill_repeatedly(
     cluster: &Cluster,
     config: LoadConfig,
@@ -164,11 +177,12 @@ fn kill_repeatedly(
         cluster.wait_ready(config.failover_max * 4)?;
         std::thread::sleep(config.settle);
         let node = cluster.kill_primary()?;
-        let killed_us = progress.start.elapsed().as_micros() as u64;
+        let killed_us = progress.now_us();
         let deadline = Instant::now() + config.failover_max;
         loop {
+            let failed = progress.last_error_us.load(Ordering::Relaxed);
             let last = progress.last_ack_us.load(Ordering::Relaxed);
-            if last > killed_us {
+            if failed > killed_us && last > failed {
                 let failover = Duration::from_micros(last - killed_us);
                 println!(
                     "failover {}: primary node{node} killed, first write acknowledged after {:.2} s",
@@ -238,6 +252,7 @@ fn write_until_stopped(
                 }
                 Err(error) if retryable(&error) => {
                     // Unknown outcome (or none yet): the same coins again, once a primary is up.
+                    progress.failed();
                     failed_before = true;
                     done.retries += 1;
                     if progress.stop.load(Ordering::Relaxed) {
@@ -281,6 +296,7 @@ fn credit(writer: u32, committer: &Committer, progress: &Progress, done: &mut Wr
                 return false;
             }
             Err(error) if retryable(&error) => {
+                progress.failed();
                 done.retries += 1;
                 if progress.stop.load(Ordering::Relaxed) {
                     return false;

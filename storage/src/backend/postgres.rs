@@ -31,10 +31,9 @@
 //! acknowledges WAL in order, so once the barrier is acknowledged everything the primary shows
 //! is on the standby too: reads after it see replicated state only. If the node that took over
 //! is a promoted standby, the barrier also makes the next standby catch up before anything
-//! read there is answered. (A commit whose client vanished while the server stayed up, on a
-//! network split rather than a crash, could still write its commit record after the barrier;
-//! on loopback and on a server crash that cannot happen, and a server-side
-//! `client_connection_check_interval` bounds it elsewhere.)
+//! read there is answered. (A COMMIT still in flight on a connection that broke while the
+//! server stayed up, a network split rather than a crash, could reach the server after the
+//! barrier; on loopback, and when the primary crashes, that cannot happen.)
 //!
 //! **One writer.** The [`crate::Store`]'s spent filter and the committer's check-then-write
 //! assume they are the only writer of their records. A PostgreSQL database must therefore be
