@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
 # postgresql: the storage conformance suite (storage/tests/backends.rs) starts a server of its own.
-scripts/install-deps.sh python3 python3-cryptography postgresql
+# etcd-server, etcd-client, patroni (and postgresql-contrib, for pgcrypto): the failover test
+# (ha/tests/failover.rs) starts a three-node Patroni cluster (scripts/ha-cluster.sh).
+scripts/install-deps.sh python3 python3-cryptography postgresql postgresql-contrib etcd-server \
+    etcd-client patroni
 # The scripts' own tests: quick, and no build.
 scripts/test-audit.sh
 scripts/test-reuse-rocksdb.sh
