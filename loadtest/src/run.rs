@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use semper_protocol::ids::BankId;
 
-use crate::client::{Api, ApiError};
 use crate::driver::closed::ClosedLoop;
 use crate::driver::open::OpenLoop;
 use crate::driver::{Pacing, run_worker};
 use crate::invariants::{self, ClientBooks, Examples, ServerBooks};
-use crate::parties::{Merchant, PartyError, Wallet, withdrawable};
 use crate::progress::{self, Snapshot};
 use crate::recorder::Recorder;
 use crate::report::{LoadReport, Totals};
@@ -24,6 +22,8 @@ use crate::workload::{
     COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX, Retries, Shared,
     Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage, with_retries,
 };
+use semper_client::parties::{Merchant, PartyError, Wallet, withdrawable};
+use semper_client::{Api, ApiError};
 
 /// The longest run, whatever the bounds say.
 pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);

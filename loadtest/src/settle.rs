@@ -6,9 +6,9 @@ use std::time::Duration;
 use semper_protocol::amount::Amount;
 use serde_json::Value;
 
-use crate::client::{Api, ApiError};
 use crate::invariants::{Examples, ObligationBook, OutboxBook, PositionBook, ReportBook};
 use crate::workload::{Retries, with_retries};
+use semper_client::{Api, ApiError};
 
 /// Reports in one page of `GET /v1/clearing/reports`.
 pub const REPORTS_PAGE: usize = 16;

@@ -3,13 +3,13 @@
 //!
 //! Every step is the real protocol with real keys: the wallet blinds and unblinds its coins and
 //! checks the issuer's signatures, the merchant signs its deposit, and a double spend's proof is
-//! checked. The wallet and merchant are the load tester's simulated parties.
+//! checked. The wallet and merchant are `semper-client`'s.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail, ensure};
-use semper_loadtest::client::{Api, HttpClient, Tls};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_client::{Api, HttpClient, Tls};
 use semper_protocol::acquirer::proves_double_spend;
 use semper_protocol::amount::Amount;
 use semper_protocol::ids::{BankId, ContractHash};

@@ -12,8 +12,8 @@ mod soak;
 #[path = "../support/mod.rs"]
 mod support;
 
-use semper_loadtest::client::Api;
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::Api;
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;

@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::multibank::{self, BANKS, Carrier};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::multibank::{self, BANKS, Carrier, RotationStep};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::target::Endpoint;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::{BankId, ContractHash};

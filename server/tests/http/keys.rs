@@ -1,9 +1,9 @@
 //! Key discovery and the served denomination ids: `GET /v1/keys` serves the keys that verify
 //! what the node signs, and each served denomination carries the id its fields give.
 
-use semper_loadtest::client::Api;
+use semper_client::Api;
+use semper_client::views::KeysView;
 use semper_protocol::denomination::SignedDenominationSet;
-use semper_server::http::keys::KeysView;
 use semper_server::http::views::DenominationSetView;
 use serde_json::{Value, json};
 

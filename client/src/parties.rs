@@ -19,7 +19,7 @@ use semper_protocol::wallet::{self, WalletCoin};
 
 use serde_json::Value;
 
-use crate::client::{Api, ApiError};
+use crate::api::{Api, ApiError};
 
 /// Why a party's step failed.
 #[derive(Debug, thiserror::Error)]
