@@ -33,15 +33,11 @@ pub fn flush(api: &mut Api, retries: &Retries, acquirer: &str) -> Result<OutboxB
         }),
         other => other,
     })?;
-    let count = |key: &str| match &outbox[key] {
-        Value::Array(items) => items.len() as u64,
-        value => value.as_u64().unwrap_or(0),
-    };
     Ok(OutboxBook {
         acquirer: acquirer.to_owned(),
-        queued: count("queued"),
-        pending: count("pending"),
-        refused: count("refused"),
+        queued: outbox.queued,
+        pending: outbox.pending.len() as u64,
+        refused: outbox.refused.len() as u64,
     })
 }
 

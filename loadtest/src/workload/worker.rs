@@ -375,12 +375,12 @@ impl<'a> Worker<'a> {
                 .collect();
             if !possible
                 .iter()
-                .any(|text| balance["balance"] == text.as_str())
+                .any(|text| balance.balance.to_string() == *text)
             {
                 books.replay_mismatches.push(format!(
                     "withdrawal {}: balance {} after the replay, {} expected",
                     first.request_id,
-                    balance["balance"],
+                    balance.balance,
                     possible.join(" or ")
                 ));
             }

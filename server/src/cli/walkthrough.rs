@@ -109,7 +109,7 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
 
     let withdrawal = wallet.withdraw(&mut api, &denomination, options.coins)?;
     let account = wallet.account_view(&mut api)?;
-    let balance = account["balance"].as_str().unwrap_or("?");
+    let balance = account.balance;
     println!(
         "3. withdraw: {} coins blinded, blind-signed by the issuer, unblinded and checked; \
          balance now {balance}",
@@ -137,8 +137,8 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(", ");
     let merchant_view = merchant.view(&mut api)?;
-    let balances = (merchant_view["balances"].as_array().into_iter().flatten())
-        .filter_map(|balance| balance.as_str())
+    let balances = (merchant_view.balances.iter())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
     println!(
