@@ -6,11 +6,10 @@
 //! The same again with the variant of `config/multibank-atm/`, whose acquirer–clearing links run
 //! over emulated ATM.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::multibank::{self, BANKS, Carrier};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
@@ -35,7 +34,7 @@ fn settle_a_cross_bank_payment(carrier: Carrier) {
     let dir = TempDir::new("multibank");
     let deployment = multibank::deployment(&dir.0, carrier, TOKEN).unwrap();
     let mut processes: Vec<Process> = deployment
-        .start(Path::new(env!("CARGO_BIN_EXE_semper")), &dir.0)
+        .start(&process::binary(), &dir.0)
         .unwrap_or_else(|error| panic!("{error}"));
     let targets = &deployment.targets;
     let mut issuer = targets.issuers[0].api();

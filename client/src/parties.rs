@@ -17,9 +17,9 @@ use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
 
-use serde_json::Value;
+use crate::views::{AccountView, DepositStatusView, MerchantView};
 
-use crate::client::{Api, ApiError};
+use crate::api::{Api, ApiError};
 
 /// Why a party's step failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +96,8 @@ impl Wallet {
         Ok(wallet)
     }
 
-    /// The account's view (its balance under `balance`), read with the account key's signature.
-    pub fn account_view(&self, api: &mut Api) -> Result<Value, PartyError> {
+    /// The account's view, read with the account key's signature.
+    pub fn account_view(&self, api: &mut Api) -> Result<AccountView, PartyError> {
         Ok(api.account_signed(self.account, &self.key)?)
     }
 
@@ -161,7 +161,7 @@ impl Merchant {
         let id = MerchantId(rand::random());
         let key = SigningKey::generate(&mut rand::rng());
         let view = api.register_merchant(id, key.verifying_key())?;
-        let named: BankId = field(&view, "acquirer")?;
+        let named = view.acquirer;
         if named != acquirer {
             return Err(PartyError::Registration(format!(
                 "answered by acquirer {named}, expected {acquirer}"
@@ -170,7 +170,7 @@ impl Merchant {
         Ok(Self {
             id,
             acquirer,
-            acquirer_key: field(&view, "acquirer_key")?,
+            acquirer_key: view.acquirer_key,
             key,
         })
     }
@@ -199,18 +199,18 @@ impl Merchant {
         self.check_answer(request, &answer)
     }
 
-    /// The merchant's view (its balances under `balances`), read with the merchant key's signature.
-    pub fn view(&self, api: &mut Api) -> Result<Value, PartyError> {
+    /// The merchant's view, read with the merchant key's signature.
+    pub fn view(&self, api: &mut Api) -> Result<MerchantView, PartyError> {
         Ok(api.merchant_signed(self.id, &self.key)?)
     }
 
     /// Where one of its deposits stands, read with the merchant key's signature; once done, the
-    /// signed answer is under `answer`, to check with [`Merchant::check_answer`].
+    /// signed answer, to check with [`Merchant::check_answer`].
     pub fn deposit_status(
         &self,
         api: &mut Api,
         deposit_id: RequestId,
-    ) -> Result<Value, PartyError> {
+    ) -> Result<DepositStatusView, PartyError> {
         Ok(api.deposit_status(self.id, deposit_id, &self.key)?)
     }
 
@@ -237,10 +237,4 @@ impl Merchant {
             &self.key,
         ))
     }
-}
-
-/// The field `name` of a registration's answer.
-fn field<T: serde::de::DeserializeOwned>(view: &Value, name: &str) -> Result<T, PartyError> {
-    serde_json::from_value(view[name].clone())
-        .map_err(|error| PartyError::Registration(format!("{name}: {error}")))
 }

@@ -1,6 +1,10 @@
 //! The `semper` binary itself: the embedded default started as a child process on free ports,
 //! driven over HTTP through a withdrawal, a deposit and a settlement, stopped with SIGTERM, and
-//! started again on the same data to show it resumes where it stopped.
+//! started again on the same data to show it resumes where it stopped; and, with the load
+//! tester, the benchmarks' and soaks' short versions and multi-bank deployments.
+//!
+//! These tests live with the load tester so that the server does not depend on it; they run the
+//! `semper` binary of the same target directory (see [`process::binary`]).
 
 mod deployment;
 mod https;
@@ -9,11 +13,13 @@ mod multibank;
 mod process;
 mod rotation;
 mod soak;
-#[path = "../support/mod.rs"]
+// The server's test support (a temporary directory, the time now), shared rather than copied.
+#[path = "../../../server/tests/support/mod.rs"]
 mod support;
 
-use semper_loadtest::client::Api;
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::Api;
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_client::views::DepositStatusView;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
@@ -44,7 +50,7 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let withdrawal = wallet.withdraw(&mut api, &denomination, COINS).unwrap();
     let spent = Amount::from_minor_units(eur, value.minor_units() * COINS as u64);
     let left = funding.checked_sub(spent).unwrap();
-    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
+    assert_eq!(api.account(account).unwrap().balance, left);
 
     // Pay a merchant and deposit at the acquirer.
     let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
@@ -57,26 +63,16 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     let answer = merchant.deposit(&mut api, &deposit).unwrap();
     assert!(all_accepted(answer.results()), "{answer:?}");
     assert_eq!(answer.credited(), &[spent]);
-    assert_eq!(
-        merchant.deposit_status(&mut api, deposit_id).unwrap()["status"],
-        "done"
-    );
-    assert_eq!(
-        merchant.view(&mut api).unwrap()["balances"][0],
-        spent.to_string()
-    );
-    assert_eq!(
-        wallet.account_view(&mut api).unwrap()["balance"],
-        left.to_string()
-    );
+    assert!(matches!(
+        merchant.deposit_status(&mut api, deposit_id).unwrap(),
+        DepositStatusView::Done { .. }
+    ));
+    assert_eq!(merchant.view(&mut api).unwrap().balances, [spent]);
+    assert_eq!(wallet.account_view(&mut api).unwrap().balance, left);
 
     // Settle: submit the outbox, cut the cycle, fetch the report.
     let outbox = api.flush_outbox().unwrap();
-    assert_eq!(
-        outbox["pending"].as_array().map(Vec::len),
-        Some(0),
-        "{outbox}"
-    );
+    assert!(outbox.pending.is_empty(), "{outbox:?}");
     let report = api.cut_cycle().unwrap();
     let fields = report.body().fields();
     let owed: u64 = fields
@@ -119,22 +115,19 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     // A restart on the same data resumes where it stopped.
     let semper = process::start(&[], &env, &dir.0);
     let mut api = Api::new(semper.http, Some(TOKEN.into()));
-    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
-    assert_eq!(
-        api.merchant(merchant.id).unwrap()["balances"][0],
-        spent.to_string()
-    );
-    assert_eq!(
-        merchant.deposit_status(&mut api, deposit_id).unwrap()["status"],
-        "done"
-    );
+    assert_eq!(api.account(account).unwrap().balance, left);
+    assert_eq!(api.merchant(merchant.id).unwrap().balances, [spent]);
+    assert!(matches!(
+        merchant.deposit_status(&mut api, deposit_id).unwrap(),
+        DepositStatusView::Done { .. }
+    ));
     assert!(api.reports(0).unwrap().contains(&report));
     // A replayed withdrawal gets the same signatures and debits nothing.
     assert_eq!(
         api.withdraw(&withdrawal.request).unwrap(),
         withdrawal.response
     );
-    assert_eq!(api.account(account).unwrap()["balance"], left.to_string());
+    assert_eq!(api.account(account).unwrap().balance, left);
     let (status, _) = process::terminate(semper);
     assert!(status.success());
 }
@@ -147,7 +140,7 @@ fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement()
     let env = overrides(&dir.0);
     let semper = process::start(&[], &env, &dir.0);
     let walkthrough = |http: std::net::SocketAddr| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_semper"))
+        std::process::Command::new(process::binary())
             .args(["try", "--http", &http.to_string(), "--coins", "5"])
             .envs(env.iter().map(|(name, value)| (name, value)))
             .current_dir(&dir.0)

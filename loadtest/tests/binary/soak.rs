@@ -3,7 +3,6 @@
 //! restarted on its data; nothing acknowledged may be lost and every invariant must hold.
 //! `make soak` runs the long one (60 kills).
 
-use std::path::Path;
 use std::time::Duration;
 
 use semper_loadtest::multibank::Carrier;
@@ -45,7 +44,7 @@ fn short_soak(topology: Topology, kills: usize, duration: Duration) -> SoakRepor
     load.duration = Some(duration);
     load.settle_interval = Some(Duration::from_secs(2));
     soak(SoakConfig {
-        binary: Path::new(env!("CARGO_BIN_EXE_semper")).to_owned(),
+        binary: super::process::binary(),
         dir: dir.0.clone(),
         topology,
         kills,

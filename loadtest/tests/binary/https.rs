@@ -34,7 +34,7 @@ fn semper_run_serves_https_with_a_certificate_and_semper_try_speaks_it() {
     let mut semper = process::start(&[], &env, &dir.0);
     let banner = semper.wait_for_line("health:").unwrap();
     assert!(banner.contains("https://"), "{banner}");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_semper"))
+    let output = std::process::Command::new(process::binary())
         .args(["try", "--http", &semper.http.to_string(), "--coins", "2"])
         .arg("--ca")
         .arg(&cert_path)

@@ -22,6 +22,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::http::{HttpClient, HttpError, Response};
+use crate::views::{
+    AccountView, CreditBody, CycleView, DepositStatusView, KeysView, MerchantView, OutboxView,
+    RegisterMerchantBody,
+};
 
 /// A call that did not get its answer.
 #[derive(Debug, thiserror::Error)]
@@ -181,10 +185,8 @@ impl Api {
         Ok(self.http.request(method, path, &headers, body)?)
     }
 
-    /// The public keys of the roles the node hosts (`GET /v1/keys`): `issuer` (`bank`,
-    /// `master_key`, `confirmation_key`), `acquirer` (`bank`, `bank_key`), `clearing` (`bank`,
-    /// `report_key`), each present when hosted.
-    pub fn keys(&mut self) -> Result<Value, ApiError> {
+    /// The public keys of the roles the node hosts (`GET /v1/keys`), each present when hosted.
+    pub fn keys(&mut self) -> Result<KeysView, ApiError> {
         self.get("/v1/keys")
     }
 
@@ -197,12 +199,12 @@ impl Api {
     /// Opens an account, with the request signed by the account key; returns its view. With the
     /// operator token (when this client has one), the opening is not counted against the bound
     /// per client address.
-    pub fn open_account(&mut self, request: &SignedOpenAccount) -> Result<Value, ApiError> {
+    pub fn open_account(&mut self, request: &SignedOpenAccount) -> Result<AccountView, ApiError> {
         self.post("/v1/issuer/accounts", request, true)
     }
 
-    /// An account's view (its balance under `balance`), read with the operator token.
-    pub fn account(&mut self, account: AccountId) -> Result<Value, ApiError> {
+    /// An account's view, read with the operator token.
+    pub fn account(&mut self, account: AccountId) -> Result<AccountView, ApiError> {
         self.get_as_operator(&format!("/v1/issuer/accounts/{account}"))
     }
 
@@ -211,7 +213,7 @@ impl Api {
         &mut self,
         account: AccountId,
         key: &SigningKey,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<AccountView, ApiError> {
         let path = format!("/v1/issuer/accounts/{account}");
         self.get_signed(&path, ReadSubject::Account(account), key)
     }
@@ -222,8 +224,11 @@ impl Api {
         account: AccountId,
         reference: &str,
         amount: Amount,
-    ) -> Result<Value, ApiError> {
-        let body = json!({"reference": reference, "amount": amount.to_string()});
+    ) -> Result<AccountView, ApiError> {
+        let body = CreditBody {
+            reference: reference.to_owned(),
+            amount: amount.to_string(),
+        };
         self.post(
             &format!("/v1/issuer/accounts/{account}/credit"),
             &body,
@@ -247,19 +252,22 @@ impl Api {
         self.post_encoded("/v1/issuer/withdraw", request, false)
     }
 
-    /// Registers a merchant (operator); the view names the acquirer (`acquirer`) and its bank key
-    /// (`acquirer_key`), which signs the merchant's deposit answers.
+    /// Registers a merchant (operator); the view names the acquirer and its bank key, which signs
+    /// the merchant's deposit answers.
     pub fn register_merchant(
         &mut self,
         merchant: MerchantId,
         public_key: &VerifyingKey,
-    ) -> Result<Value, ApiError> {
-        let body = json!({"merchant": merchant, "public_key": public_key});
+    ) -> Result<MerchantView, ApiError> {
+        let body = RegisterMerchantBody {
+            merchant,
+            public_key: *public_key,
+        };
         self.post("/v1/acquirer/merchants", &body, true)
     }
 
-    /// A merchant's view (its balances under `balances`), read with the operator token.
-    pub fn merchant(&mut self, merchant: MerchantId) -> Result<Value, ApiError> {
+    /// A merchant's view, read with the operator token.
+    pub fn merchant(&mut self, merchant: MerchantId) -> Result<MerchantView, ApiError> {
         self.get_as_operator(&format!("/v1/acquirer/merchants/{merchant}"))
     }
 
@@ -268,7 +276,7 @@ impl Api {
         &mut self,
         merchant: MerchantId,
         key: &SigningKey,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<MerchantView, ApiError> {
         let path = format!("/v1/acquirer/merchants/{merchant}");
         self.get_signed(&path, ReadSubject::Merchant(merchant), key)
     }
@@ -291,25 +299,25 @@ impl Api {
         self.post_encoded("/v1/acquirer/deposits", request, false)
     }
 
-    /// Where a deposit stands (its signed answer under `answer` once done), read with the merchant
-    /// key's signature.
+    /// Where a deposit stands (its signed answer once done), read with the merchant key's
+    /// signature.
     pub fn deposit_status(
         &mut self,
         merchant: MerchantId,
         deposit_id: RequestId,
         key: &SigningKey,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<DepositStatusView, ApiError> {
         let path = format!("/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}");
         self.get_signed(&path, ReadSubject::Merchant(merchant), key)
     }
 
     /// Submits the acquirer's outbox now (operator); returns where it stands.
-    pub fn flush_outbox(&mut self) -> Result<Value, ApiError> {
+    pub fn flush_outbox(&mut self) -> Result<OutboxView, ApiError> {
         self.post("/v1/acquirer/outbox/flush", &json!({}), true)
     }
 
     /// The clearing house's open cycle.
-    pub fn cycle(&mut self) -> Result<Value, ApiError> {
+    pub fn cycle(&mut self) -> Result<CycleView, ApiError> {
         self.get("/v1/clearing/cycle")
     }
 

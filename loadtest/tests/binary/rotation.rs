@@ -3,13 +3,12 @@
 //! certificate, then the clearing house's, each in two steps with a reload (SIGHUP) of every
 //! process between. Every payment made meanwhile is accepted, and settles.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::multibank::{self, BANKS, Carrier, RotationStep};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
 use semper_loadtest::target::Endpoint;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::{BankId, ContractHash};
@@ -42,7 +41,7 @@ struct Paid {
 #[test]
 fn a_link_certificate_rotates_across_five_processes_with_no_failed_payment() {
     let dir = TempDir::new("rotation");
-    let binary = Path::new(env!("CARGO_BIN_EXE_semper"));
+    let binary = &process::binary();
     let deployment = multibank::deployment(&dir.0, Carrier::Quic, TOKEN).unwrap();
     let mut processes: Vec<Process> = deployment
         .start(binary, &dir.0)
