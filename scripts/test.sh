@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: the tests of the scripts (scripts/test-*.sh), the known-answer vectors checked by
-# the specification's second implementation (docs/vectors/check.py, Python), the Python wallet's
-# tests (wallets/python: the vectors, then a live node of its own), then every test of the
-# workspace, against the committed Cargo.lock.
+# the specification's second implementation (docs/vectors/check.py, Python), every test of the
+# workspace against the committed Cargo.lock, then the Python wallet's tests (wallets/python: the
+# vectors, then a live node of its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
