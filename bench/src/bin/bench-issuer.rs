@@ -79,6 +79,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
         clearing: None,
+        spent_shards: Default::default(),
     };
     let issuer = IssuerHandle::start(IssuerState::open(&config, Arc::new(SystemClock))?, 256);
     let account = AccountId([7; 16]);

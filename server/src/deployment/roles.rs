@@ -94,6 +94,7 @@ pub fn issuer(
         },
         acquirers: directory.acquirers().collect(),
         clearing: clearing.map(|clearing| (clearing.id, clearing.key)),
+        spent_shards: Default::default(),
     }
 }
 
