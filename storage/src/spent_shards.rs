@@ -204,22 +204,24 @@ impl SpentShards {
             }
             Err(error) => return reply(Err(error)),
         }
+        let amounts: Vec<Amount> = entries.iter().map(|e| e.amount).collect();
+        let count = entries.len();
+        // Each coin's position in the batch, and the coin, by group: moved, not copied.
         let mut parts: Vec<(Vec<usize>, Vec<SpendEntry>)> =
             vec![(Vec::new(), Vec::new()); self.groups.len()];
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in entries.into_iter().enumerate() {
             let group = self
                 .map
                 .group_of(&spent_key(&entry.denomination, &entry.coin));
             parts[group].0.push(index);
-            parts[group].1.push(entry.clone());
+            parts[group].1.push(entry);
         }
-        let amounts: Vec<Amount> = entries.iter().map(|e| e.amount).collect();
         let pending = parts
             .iter()
             .filter(|(indexes, _)| !indexes.is_empty())
             .count();
         let gather = Arc::new(Mutex::new(Gather {
-            outcomes: vec![None; entries.len()],
+            outcomes: vec![None; count],
             pending,
             failed: None,
             finish: Some(Box::new(Finish {
