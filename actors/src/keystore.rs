@@ -109,6 +109,27 @@ impl KeyStore {
         Ok(SigningKey::from_seed(&seed))
     }
 
+    /// The 32 random bytes stored as `name` (a symmetric secret, such as the spent set's shard
+    /// key), drawn from `rng` the first time.
+    pub fn secret_bytes<R: CryptoRng + ?Sized>(
+        &self,
+        name: &str,
+        rng: &mut R,
+    ) -> Result<Zeroizing<[u8; 32]>, KeyStoreError> {
+        let path = self.dir.join(format!("{name}.secret"));
+        if !path.exists() {
+            let mut fresh = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(fresh.as_mut_slice());
+            write_secret(&path, fresh.as_slice())?;
+        }
+        let bytes = read_secret(&path)?;
+        Ok(Zeroizing::new(bytes.as_slice().try_into().map_err(
+            |_| KeyStoreError::Invalid {
+                path: path.display().to_string(),
+            },
+        )?))
+    }
+
     /// Stores a denomination's RSA key.
     pub fn store_denomination_key(
         &self,

@@ -39,6 +39,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
         },
         acquirers: vec![(ACQUIRER_1, *key(ACQUIRER_1).verifying_key())],
         clearing: Some((CLEARING, clearing_key)),
+        spent_shards: Default::default(),
     }
 }
 

@@ -38,6 +38,10 @@ pub enum StorageError {
     /// keys make the retry safe.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// An issuer's spent-set shard groups do not match what its stores recorded: a coin would be
+    /// looked for where it is not, so the issuer does not start.
+    #[error("spent-set shards: {0}")]
+    ShardMismatch(String),
     /// The commit queue is full: retry later.
     #[error("storage is busy: commit queue full")]
     Busy,
@@ -56,6 +60,7 @@ impl StorageError {
             Self::Rocks(_) => "storage.rocksdb",
             Self::Postgres(_) => "storage.postgres",
             Self::Unavailable(_) => "storage.unavailable",
+            Self::ShardMismatch(_) => "storage.shard_mismatch",
             Self::Busy => "storage.busy",
             Self::Closed => "storage.closed",
         }

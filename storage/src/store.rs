@@ -23,6 +23,8 @@ pub enum Role {
     Acquirer,
     /// The clearing house.
     Clearing,
+    /// One shard group of an issuer's spent set (see `spent_shards`).
+    SpentShard,
 }
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
             Role::Issuer => "issuer",
             Role::Acquirer => "acquirer",
             Role::Clearing => "clearing",
+            Role::SpentShard => "spent_shard",
         }
     }
 }
@@ -60,12 +63,14 @@ impl Store {
         let store = Self {
             backend,
             role,
-            // Only issuers keep a spent set.
-            spent_filter: Arc::new(SpentFilter::new(if role == Role::Issuer {
-                SPENT_FILTER_BITS
-            } else {
-                64
-            })),
+            // Only issuers and their shard groups keep a spent set.
+            spent_filter: Arc::new(SpentFilter::new(
+                if matches!(role, Role::Issuer | Role::SpentShard) {
+                    SPENT_FILTER_BITS
+                } else {
+                    64
+                },
+            )),
         };
         store.check_schema()?;
         store.load_spent_filter()?;

@@ -6,7 +6,8 @@ use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::ids::BankId;
-use semper_storage::CommitConfig;
+use semper_storage::shard_map::BucketRange;
+use semper_storage::{CommitConfig, Location};
 
 /// Which denominations the issuer keeps in force, and how their windows are cut.
 #[derive(Clone, Debug)]
@@ -25,6 +26,16 @@ pub struct DenominationSchedule {
     pub lookahead_ms: u64,
     /// How often the issuer checks that keys exist ahead, and makes the missing ones.
     pub rotation_check_ms: u64,
+}
+
+/// Where the issuer's spent set lives: in its own store (no groups, the default), or split over
+/// shard groups of their own (see `semper_storage::spent_shards`).
+#[derive(Clone, Debug, Default)]
+pub struct SpentShardsConfig {
+    /// Each group's store, in group order: none, or at least two.
+    pub groups: Vec<Location>,
+    /// Each group's buckets, in group order; empty: the buckets split evenly, in order.
+    pub buckets: Vec<Vec<BucketRange>>,
 }
 
 /// An issuer's configuration.
@@ -49,4 +60,6 @@ pub struct IssuerConfig {
     /// The clearing house whose settlement reports the issuer reconciles, with the key that signs
     /// them; `None` treats every report as bad.
     pub clearing: Option<(BankId, VerifyingKey)>,
+    /// Where its spent set lives.
+    pub spent_shards: SpentShardsConfig,
 }

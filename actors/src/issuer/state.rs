@@ -12,7 +12,9 @@ use semper_protocol::denomination_book::DenominationBook;
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_storage::commit::Committer;
 use semper_storage::denominations;
-use semper_storage::{Role, Store};
+use semper_storage::shard_map::{ShardMap, ShardSecret};
+use semper_storage::spent_shards::SpentShards;
+use semper_storage::{Role, StorageError, Store};
 
 use super::config::{DenominationSchedule, IssuerConfig};
 use super::error::IssuerError;
@@ -40,7 +42,9 @@ pub struct IssuerState {
     /// Its DB.
     pub store: Store,
     /// Its DB's committer: every state change goes through it.
-    pub committer: Committer,
+    pub committer: Arc<Committer>,
+    /// The shard groups of its spent set; `None` keeps the spent set in `store`.
+    pub spent_shards: Option<SpentShards>,
     /// Its private keys.
     pub keystore: KeyStore,
     /// Signs the denomination set.
@@ -77,6 +81,10 @@ pub struct IssuerPublicKeys {
 /// Key-store names of the issuer's Ed25519 keys.
 const MASTER_KEY: &str = "master";
 const CONFIRMATION_KEY: &str = "confirmation";
+/// Key-store name of the secret that places coins in spent-set shard groups. Made once, the first
+/// time the issuer starts sharded, and needed for as long as its coins are: back it up with the
+/// other keys.
+const SPENT_SHARD_SECRET: &str = "spent-shards";
 
 impl IssuerState {
     /// Creates the issuer's master and confirmation keys in the key store under `data_dir` if they
@@ -101,6 +109,7 @@ impl IssuerState {
         let master_key = keystore.signing_key(MASTER_KEY, &mut rng)?;
         let confirmation_key = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
         let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
+        let spent_shards = open_spent_shards(config, &keystore, &store)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();
         let mut secrets = HashMap::new();
@@ -125,7 +134,8 @@ impl IssuerState {
             .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
         let state = Arc::new(Self {
             id: config.id,
-            committer: Committer::start(store.clone(), config.commit),
+            committer: Arc::new(Committer::start(store.clone(), config.commit)),
+            spent_shards,
             store,
             keystore,
             master_key,
@@ -160,4 +170,34 @@ impl IssuerState {
     pub fn published_set(&self) -> Arc<SignedDenominationSet> {
         self.denominations().published.clone()
     }
+}
+
+/// The spent set's shard groups of `config`, placed by the bank's shard secret (made the first
+/// time); `None` when it has none, once `store` is known not to be sharded.
+fn open_spent_shards(
+    config: &IssuerConfig,
+    keystore: &KeyStore,
+    store: &Store,
+) -> Result<Option<SpentShards>, IssuerError> {
+    let shards = &config.spent_shards;
+    if shards.groups.is_empty() {
+        SpentShards::check_unsharded(store)?;
+        return Ok(None);
+    }
+    let bytes = keystore.secret_bytes(SPENT_SHARD_SECRET, &mut rand::rng())?;
+    let secret = ShardSecret::new(&bytes);
+    let buckets = if shards.buckets.is_empty() {
+        ShardMap::even_ranges(shards.groups.len())
+    } else {
+        shards.buckets.clone()
+    };
+    // The server's config validation refuses a bad map first, naming its key.
+    let map = ShardMap::new(secret, &buckets)
+        .map_err(|error| StorageError::ShardMismatch(error.to_string()))?;
+    Ok(Some(SpentShards::open(
+        map,
+        &shards.groups,
+        store,
+        config.commit,
+    )?))
 }

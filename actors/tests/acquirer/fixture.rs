@@ -106,6 +106,7 @@ impl World {
             },
             acquirers: self.acquirer_keys.clone(),
             clearing: None,
+            spent_shards: Default::default(),
         }
     }
 

@@ -53,6 +53,7 @@ pub fn issuer_config(
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
         clearing: None,
+        spent_shards: Default::default(),
     }
 }
 

@@ -91,6 +91,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         },
         acquirers: vec![(ACQUIRER, acquirer_key)],
         clearing: None,
+        spent_shards: Default::default(),
     };
     let clock = Arc::new(SystemClock);
     let issuer = IssuerHandle::start(IssuerState::open(&issuer_config, clock.clone())?, 256);

@@ -277,6 +277,9 @@ pub struct IssuerSection {
     pub in_flight_max: usize,
     /// Group commit.
     pub commit: CommitSection,
+    /// The spent set's shard groups (`[[banks.issuer.spent_shards]]`); none keeps it in the
+    /// issuer's own store.
+    pub spent_shards: Vec<super::shards::SpentShardSection>,
 }
 
 /// The acquirer role.
@@ -388,6 +391,7 @@ impl Default for IssuerSection {
             mailbox_capacity: MAILBOX_CAPACITY,
             in_flight_max: IN_FLIGHT_MAX,
             commit: CommitSection::default(),
+            spent_shards: Vec::new(),
         }
     }
 }

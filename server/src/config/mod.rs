@@ -6,6 +6,7 @@ mod env;
 mod error;
 mod file;
 mod secret;
+mod shards;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub use file::{
     IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, circuit_of,
 };
 pub use secret::Secret;
+pub use shards::{SPENT_SHARD_GROUPS_MAX, SpentShardSection, spent_shards_config};
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.
 pub const EMBEDDED_TOML: &str = include_str!("../../../config/embedded.toml");

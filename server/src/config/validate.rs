@@ -239,6 +239,7 @@ fn check_carrier(
 }
 
 fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
+    super::shards::check_spent_shards(&format!("{key}.spent_shards"), &issuer.spent_shards)?;
     within(
         &format!("{key}.denominations"),
         issuer.denominations.len() as u64,

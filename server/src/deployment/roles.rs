@@ -16,7 +16,7 @@ use semper_storage::CommitConfig;
 use super::provision::role_dir;
 use crate::config::{
     AcquirerSection, BankCard, ClearingSection, CommitSection, IssuerSection, LinkSection,
-    RetrySection,
+    RetrySection, spent_shards_config,
 };
 
 /// The banks a role deals with: every card known to the process, its own included.
@@ -75,9 +75,11 @@ pub fn issuer(
     directory: &Directory<'_>,
     clearing: Option<TrustedClearing>,
 ) -> IssuerConfig {
+    let data_dir = role_dir(bank_dir, "issuer");
     IssuerConfig {
         id,
-        data_dir: role_dir(bank_dir, "issuer"),
+        spent_shards: spent_shards_config(&section.spent_shards, &data_dir),
+        data_dir,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,

@@ -273,6 +273,7 @@ impl World {
                 .map(|acquirer| (*acquirer, self.acquirer_keys[acquirer]))
                 .collect(),
             clearing: Some((CLEARING, self.clearing_key)),
+            spent_shards: Default::default(),
         }
     }
 
