@@ -8,6 +8,7 @@
 //!   deployment, over HTTP, printed step by step.
 //! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
 //!   certificate in two steps.
+//! - `signer`: an issuer's signer as its own process, and the read of its signature counts.
 //! - `demo`: the protocol core's withdraw → deposit → spend check in one process, no storage.
 
 use std::path::PathBuf;
@@ -57,6 +58,9 @@ enum Command {
     /// for the peer banks to pin in their trust lists. Never replaces an existing key; `identity
     /// rotate` makes the next one beside it.
     Identity(cli::IdentityArgs),
+    /// An issuer's signer as its own process: `signer run` serves its keys on a Unix socket
+    /// (the issuer's `signer_socket`), `signer counts` reads its signature counts.
+    Signer(cli::SignerArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         Command::Try(args) => try_deployment(args),
         Command::Demo(args) => run_demo(args),
         Command::Identity(args) => cli::identity(args),
+        Command::Signer(args) => cli::signer(args),
     }
 }
 

@@ -8,6 +8,8 @@ use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::ids::BankId;
 use semper_storage::CommitConfig;
 
+use crate::signer::SignerLimits;
+
 /// Which denominations the issuer keeps in force, and how their windows are cut.
 #[derive(Clone, Debug)]
 pub struct DenominationSchedule {
@@ -27,13 +29,24 @@ pub struct DenominationSchedule {
     pub rotation_check_ms: u64,
 }
 
+/// Where the issuer's private keys are used.
+#[derive(Clone, Debug)]
+pub enum SignerChoice {
+    /// In the issuer's own process, keys under its `keys/` (the embedded default).
+    InProcess(SignerLimits),
+    /// In `semper signer`, another process, at this Unix socket: the issuer holds no private key.
+    Socket(PathBuf),
+}
+
 /// An issuer's configuration.
 #[derive(Clone, Debug)]
 pub struct IssuerConfig {
     /// The issuer's bank id.
     pub id: BankId,
-    /// Where its DB (`db/`) and key store (`keys/`) live.
+    /// Where its DB (`db/`) and, with an in-process signer, its key store (`keys/`) live.
     pub data_dir: PathBuf,
+    /// Where its signer runs.
+    pub signer: SignerChoice,
     /// Group commit bounds.
     pub commit: CommitConfig,
     /// Threads of the crypto pool.

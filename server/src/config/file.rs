@@ -277,6 +277,9 @@ pub struct IssuerSection {
     pub in_flight_max: usize,
     /// Group commit.
     pub commit: CommitSection,
+    /// The Unix socket of this issuer's signer (`semper signer`), relative to node.data_dir
+    /// unless absolute; unset, the signer runs inside this process with keys under its `keys/`.
+    pub signer_socket: Option<PathBuf>,
 }
 
 /// The acquirer role.
@@ -388,6 +391,7 @@ impl Default for IssuerSection {
             mailbox_capacity: MAILBOX_CAPACITY,
             in_flight_max: IN_FLIGHT_MAX,
             commit: CommitSection::default(),
+            signer_socket: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod load;
 mod multibank;
 mod process;
 mod rotation;
+mod signer;
 mod soak;
 #[path = "../support/mod.rs"]
 mod support;
