@@ -38,6 +38,13 @@ pub enum SignerChoice {
     Socket(PathBuf),
 }
 
+impl Default for SignerChoice {
+    /// In process, with the signer's default bounds: the embedded default.
+    fn default() -> Self {
+        Self::InProcess(SignerLimits::default())
+    }
+}
+
 /// An issuer's configuration.
 #[derive(Clone, Debug)]
 pub struct IssuerConfig {

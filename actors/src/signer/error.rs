@@ -79,7 +79,7 @@ impl SignerError {
             Self::Revoked { .. } => "signer.revoked",
             Self::BadBlindedMessage { .. } => "signer.bad_blinded_message",
             Self::Refused(_) => "signer.refused",
-            Self::Frame { code, .. } => *code,
+            Self::Frame { code, .. } => code,
             Self::Storage(_) => "signer.storage",
         }
     }

@@ -50,7 +50,8 @@ pub enum Request {
     Counts,
 }
 
-/// What the signer answers.
+/// What the signer answers. One is made per call, and moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
     /// The public keys.
