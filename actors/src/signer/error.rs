@@ -1,5 +1,9 @@
 //! Why the signer refused or failed.
 
+use semper_protocol::crypto::blind_rsa::RsaError;
+
+use crate::keystore::KeyStoreError;
+
 /// A signer failure. Each variant has a stable [`SignerError::code`], the same on both sides of
 /// the socket.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,14 +32,18 @@ pub enum SignerError {
         /// The coin's position in the batch.
         index: u32,
     },
-    /// Coin `index`'s blinded message cannot be signed (wrong length, not below the modulus).
-    #[error("coin {index}: {code}")]
+    /// Coin `index`'s blinded message cannot be signed (wrong length, not below the modulus):
+    /// the issuer answers it as the RSA error it is.
+    #[error("coin {index}: {error}")]
     BadBlindedMessage {
         /// The coin's position in the batch.
         index: u32,
-        /// The RSA error's code.
-        code: String,
+        /// Why.
+        error: RsaError,
     },
+    /// The key store refused at start (a key file open to others, say).
+    #[error("{0}")]
+    KeyStore(#[from] KeyStoreError),
     /// A request the signer refuses whole (a window it does not allow, a batch too large).
     #[error("signer refused: {0}")]
     Refused(String),
@@ -81,6 +89,7 @@ impl SignerError {
             Self::Refused(_) => "signer.refused",
             Self::Frame { code, .. } => code,
             Self::Storage(_) => "signer.storage",
+            Self::KeyStore(e) => e.code(),
         }
     }
 

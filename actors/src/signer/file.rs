@@ -92,14 +92,10 @@ impl FileSigner {
         limits: SignerLimits,
     ) -> Result<Self, SignerError> {
         let storage = |error: &dyn std::fmt::Display| SignerError::Storage(error.to_string());
-        let keystore = KeyStore::open(dir).map_err(|e| storage(&e))?;
+        let keystore = KeyStore::open(dir)?;
         let mut rng = rand::rng();
-        let master = keystore
-            .signing_key(MASTER_KEY, &mut rng)
-            .map_err(|e| storage(&e))?;
-        let confirmation = keystore
-            .signing_key(CONFIRMATION_KEY, &mut rng)
-            .map_err(|e| storage(&e))?;
+        let master = keystore.signing_key(MASTER_KEY, &mut rng)?;
+        let confirmation = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
         let (journal, records) = Journal::open(&dir.join(JOURNAL_FILE)).map_err(|e| storage(&e))?;
         let mut keys: HashMap<DenominationId, Key> = HashMap::new();
         for record in records {
@@ -156,7 +152,7 @@ impl FileSigner {
             key.secret = match signer.keystore.denomination_key(id) {
                 Ok(secret) => Some(Arc::new(secret)),
                 Err(crate::keystore::KeyStoreError::Missing { .. }) => None,
-                Err(error) => return Err(storage(&error)),
+                Err(error) => return Err(error.into()),
             };
         }
         for (id, key) in &keys {
@@ -369,7 +365,7 @@ impl Signer for FileSigner {
                     .blind_sign(blinded)
                     .map_err(|error| SignerError::BadBlindedMessage {
                         index: index as u32,
-                        code: error.code().to_owned(),
+                        error,
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 
 use semper_protocol::amount::Amount;
 use semper_protocol::codec::{Decode, Encode, Reader, Writer};
-use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaKeySize};
+use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaError, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
 use semper_protocol::ids::{BankId, DenominationId};
@@ -281,7 +281,12 @@ impl Response {
             Self::Error(error) => {
                 let mut writer = start(ERROR_KIND);
                 writer.bytes(error.code().as_bytes());
-                writer.bytes(error.to_string().as_bytes());
+                // A bad blinded message carries its RSA error's code, so the issuer answers it.
+                let message = match error {
+                    SignerError::BadBlindedMessage { error, .. } => error.code().to_owned(),
+                    other => other.to_string(),
+                };
+                writer.bytes(message.as_bytes());
                 writer.u32(index_of(error).unwrap_or(NO_INDEX));
                 writer
             }
@@ -368,7 +373,7 @@ fn error_of(code: &str, message: String, index: u32) -> SignerError {
         "signer.revoked" => SignerError::Revoked { index },
         "signer.bad_blinded_message" => SignerError::BadBlindedMessage {
             index,
-            code: message.rsplit(": ").next().unwrap_or_default().to_owned(),
+            error: rsa_error_of(message),
         },
         "signer.storage" => SignerError::Storage(message),
         "signer.frame.too_large" => frame_error("signer.frame.too_large", message),
@@ -376,6 +381,19 @@ fn error_of(code: &str, message: String, index: u32) -> SignerError {
         "signer.frame.kind" => frame_error("signer.frame.kind", message),
         "signer.frame.malformed" => frame_error("signer.frame.malformed", message),
         _ => SignerError::Refused(message),
+    }
+}
+
+/// The RSA error of its code (the lengths of a wrong one are not carried).
+fn rsa_error_of(code: String) -> RsaError {
+    match code.as_str() {
+        "rsa.out_of_range" => RsaError::OutOfRange,
+        "rsa.wrong_length" => RsaError::WrongLength {
+            expected: 0,
+            found: 0,
+        },
+        "rsa.signing_fault" => RsaError::SigningFault,
+        _ => RsaError::Backend(code),
     }
 }
 

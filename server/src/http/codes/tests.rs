@@ -198,7 +198,7 @@ fn signer_errors() -> Vec<SignerError> {
         SignerError::Revoked { index: 0 },
         SignerError::BadBlindedMessage {
             index: 0,
-            code: String::new(),
+            error: semper_protocol::crypto::blind_rsa::RsaError::OutOfRange,
         },
         SignerError::Refused(String::new()),
         frame("signer.frame.too_large"),
