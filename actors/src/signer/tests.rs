@@ -255,3 +255,45 @@ fn every_request_and_response_reads_back_as_written() {
         assert_eq!(Response::decode(&response.encode()).unwrap(), response);
     }
 }
+
+/// Bytes of every kind (valid frames cut, flipped and extended, and random ones) never panic the
+/// decoders: each is a value or an error.
+#[test]
+fn no_input_panics_the_frame_decoders() {
+    use rand::RngExt as _;
+    let mut rng = rand::rng();
+    let valid = [
+        Request::Create(spec(T0, T0 + HOUR_MS)).encode(),
+        Request::BlindSign(vec![(DenominationId([2; 32]), blinded(1)); 3]).encode(),
+        Request::Revoke(DenominationId([3; 32])).encode(),
+        Response::Counts(vec![KeyCount {
+            denomination: DenominationId([4; 32]),
+            signatures: 1,
+            revoked: true,
+            destroyed: false,
+        }])
+        .encode(),
+        Response::Error(SignerError::Revoked { index: 2 }).encode(),
+    ];
+    for _ in 0..20_000 {
+        let mut bytes = valid[rng.random_range(0..valid.len())].clone();
+        match rng.random_range(0..4) {
+            0 => bytes.truncate(rng.random_range(0..=bytes.len())),
+            1 => {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] ^= 1 << rng.random_range(0..8);
+            }
+            2 => bytes.extend((0..rng.random_range(1..64)).map(|_| rng.random::<u8>())),
+            _ => {
+                bytes = (0..rng.random_range(0..512))
+                    .map(|_| rng.random::<u8>())
+                    .collect();
+                if let Some(first) = bytes.first_mut() {
+                    *first = VERSION;
+                }
+            }
+        }
+        let _ = Request::decode(&bytes);
+        let _ = Response::decode(&bytes);
+    }
+}
