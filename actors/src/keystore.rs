@@ -156,6 +156,31 @@ impl KeyStore {
         })
     }
 
+    /// Destroys a denomination's key file: overwritten with zeros and synced, then removed and
+    /// the directory synced. The overwrite defeats a plain read of the freed blocks; a copy-on-
+    /// write file system or an SSD's remapping may still keep the old blocks (SECURITY.md). A
+    /// missing file is already destroyed.
+    pub fn destroy_denomination_key(&self, id: &DenominationId) -> Result<(), KeyStoreError> {
+        let path = self.denomination_path(id);
+        let mut file = match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io_error(&path)(error)),
+        };
+        let len = file.metadata().map_err(io_error(&path))?.len();
+        let zeros = vec![0u8; usize::try_from(len.min(KEY_FILE_MAX_BYTES)).unwrap_or(0)];
+        file.write_all(&zeros).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        drop(file);
+        fs::remove_file(&path).map_err(io_error(&path))?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_error(dir))?;
+        }
+        Ok(())
+    }
+
     fn denomination_path(&self, id: &DenominationId) -> PathBuf {
         self.dir
             .join(DENOMINATIONS_DIR)

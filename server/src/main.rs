@@ -8,6 +8,7 @@
 //!   deployment, over HTTP, printed step by step.
 //! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
 //!   certificate in two steps.
+//! - `signer`: an issuer's signer as its own process, and the read of its signature counts.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -49,6 +50,9 @@ enum Command {
     /// for the peer banks to pin in their trust lists. Never replaces an existing key; `identity
     /// rotate` makes the next one beside it.
     Identity(cli::IdentityArgs),
+    /// An issuer's signer as its own process: `signer run` serves its keys on a Unix socket
+    /// (the issuer's `signer_socket`), `signer counts` reads its signature counts.
+    Signer(cli::SignerArgs),
 }
 
 #[derive(Args)]
@@ -103,6 +107,7 @@ fn main() -> anyhow::Result<()> {
         Command::Keys(args) => cli::provision_keys(&load_config(args.config.as_deref())?),
         Command::Try(args) => try_deployment(args),
         Command::Identity(args) => cli::identity(args),
+        Command::Signer(args) => cli::signer(args),
     }
 }
 

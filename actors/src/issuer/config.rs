@@ -9,6 +9,8 @@ use semper_protocol::ids::BankId;
 use semper_storage::shard_map::BucketRange;
 use semper_storage::{CommitConfig, Location};
 
+use crate::signer::SignerLimits;
+
 /// Which denominations the issuer keeps in force, and how their windows are cut.
 #[derive(Clone, Debug)]
 pub struct DenominationSchedule {
@@ -38,13 +40,31 @@ pub struct SpentShardsConfig {
     pub buckets: Vec<Vec<BucketRange>>,
 }
 
+/// Where the issuer's private keys are used.
+#[derive(Clone, Debug)]
+pub enum SignerChoice {
+    /// In the issuer's own process, keys under its `keys/` (the embedded default).
+    InProcess(SignerLimits),
+    /// In `semper signer`, another process, at this Unix socket: the issuer holds no private key.
+    Socket(PathBuf),
+}
+
+impl Default for SignerChoice {
+    /// In process, with the signer's default bounds: the embedded default.
+    fn default() -> Self {
+        Self::InProcess(SignerLimits::default())
+    }
+}
+
 /// An issuer's configuration.
 #[derive(Clone, Debug)]
 pub struct IssuerConfig {
     /// The issuer's bank id.
     pub id: BankId,
-    /// Where its DB (`db/`) and key store (`keys/`) live.
+    /// Where its DB (`db/`) and, with an in-process signer, its key store (`keys/`) live.
     pub data_dir: PathBuf,
+    /// Where its signer runs.
+    pub signer: SignerChoice,
     /// Group commit bounds.
     pub commit: CommitConfig,
     /// Threads of the crypto pool.

@@ -14,7 +14,7 @@ use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::Digest;
-use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirm};
+use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirmation};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
 use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
@@ -202,14 +202,10 @@ fn respond(
         .zip(digests)
         .filter(|((_, result), _)| matches!(result, SpendResult::Accepted | SpendResult::Replay))
         .filter_map(|((permission, _), digest)| digest.map(|digest| (permission, digest)));
-    let confirmation = confirm(
-        state.id,
-        body.acquirer,
-        body.batch_id,
-        now,
-        confirmed,
-        &state.confirmation_key,
-    );
+    // Signed by the signer, which holds the confirmation key.
+    let confirmation = confirmation(state.id, body.acquirer, body.batch_id, now, confirmed)
+        .map(|confirmation| state.signer.sign_confirmation(confirmation))
+        .transpose()?;
     Ok(SpendCheckResponse {
         batch_id: body.batch_id,
         // One result per permission of a bounded batch: always within the bound.

@@ -91,6 +91,7 @@ impl World {
         IssuerConfig {
             id,
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
+            signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -190,8 +191,8 @@ impl Issuers {
             .iter()
             .map(|(id, handle)| TrustedIssuer {
                 id: *id,
-                master_key: *handle.state().master_key.verifying_key(),
-                confirmation_key: *handle.state().confirmation_key.verifying_key(),
+                master_key: handle.state().public_keys.master,
+                confirmation_key: handle.state().public_keys.confirmation,
             })
             .collect();
         let handles: HashMap<_, _> = handles.into_iter().collect();

@@ -12,6 +12,7 @@ mod load;
 mod multibank;
 mod process;
 mod rotation;
+mod signer;
 mod soak;
 // The server's test support (a temporary directory, the time now), shared rather than copied.
 #[path = "../../../server/tests/support/mod.rs"]

@@ -280,6 +280,9 @@ pub struct IssuerSection {
     /// The spent set's shard groups (`[[banks.issuer.spent_shards]]`); none keeps it in the
     /// issuer's own store.
     pub spent_shards: Vec<super::shards::SpentShardSection>,
+    /// The Unix socket of this issuer's signer (`semper signer`), relative to node.data_dir
+    /// unless absolute; unset, the signer runs inside this process with keys under its `keys/`.
+    pub signer_socket: Option<PathBuf>,
 }
 
 /// The acquirer role.
@@ -392,6 +395,7 @@ impl Default for IssuerSection {
             in_flight_max: IN_FLIGHT_MAX,
             commit: CommitSection::default(),
             spent_shards: Vec::new(),
+            signer_socket: None,
         }
     }
 }

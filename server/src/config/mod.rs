@@ -95,9 +95,13 @@ impl Config {
                 ConfigError::invalid(key, problem)
             })?;
         validate::validate(&config)?;
+        let data_dir = config.node.data_dir.clone();
         for bank in &mut config.banks {
             for peer in &mut bank.peers {
                 peer.card = absolute(base, &peer.card);
+            }
+            if let Some(socket) = bank.issuer.as_mut().and_then(|i| i.signer_socket.as_mut()) {
+                *socket = absolute(&data_dir, socket);
             }
         }
         Ok(config)

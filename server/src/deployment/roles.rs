@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use semper_actors::acquirer::{AcquirerConfig, TrustedClearing, TrustedIssuer};
 use semper_actors::clearing::ClearingConfig;
+use semper_actors::issuer::config::SignerChoice;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
 use semper_actors::retry::RetryConfig;
+use semper_actors::signer::SignerLimits;
 use semper_link::Limits;
 use semper_protocol::clearing::Participant;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
@@ -80,6 +82,10 @@ pub fn issuer(
         id,
         spent_shards: spent_shards_config(&section.spent_shards, &data_dir),
         data_dir,
+        signer: match &section.signer_socket {
+            Some(socket) => SignerChoice::Socket(socket.clone()),
+            None => SignerChoice::InProcess(SignerLimits::default()),
+        },
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,

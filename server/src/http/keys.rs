@@ -18,8 +18,8 @@ pub async fn keys(state: web::Data<ApiState>) -> Json<KeysView> {
             let issuer = issuer.state();
             IssuerKeysView {
                 bank: issuer.id,
-                master_key: *issuer.master_key.verifying_key(),
-                confirmation_key: *issuer.confirmation_key.verifying_key(),
+                master_key: issuer.public_keys.master,
+                confirmation_key: issuer.public_keys.confirmation,
             }
         }),
         acquirer: roles.acquirer.as_ref().map(|acquirer| {

@@ -32,7 +32,7 @@ fn http_keys_verify_the_denomination_set_whose_ids_are_served() {
         // The confirmation key signs bank-to-bank messages only: it is the issuer's own.
         assert_eq!(
             issuer.confirmation_key,
-            *issuer_state.confirmation_key.verifying_key()
+            issuer_state.public_keys.confirmation
         );
         let acquirer = keys
             .acquirer

@@ -113,7 +113,12 @@ impl World {
             .map(|bank| {
                 (
                     *bank,
-                    IssuerState::provision(&bank_dir(&dir, *bank)).unwrap(),
+                    IssuerState::provision(
+                        &bank_dir(&dir, *bank),
+                        &Default::default(),
+                        Arc::new(semper_actors::clock::SystemClock),
+                    )
+                    .unwrap(),
                 )
             })
             .collect();
@@ -181,7 +186,10 @@ impl World {
         for (bank, _) in banks() {
             nodes.insert(bank, self.start(bank));
         }
-        Market { nodes }
+        Market {
+            nodes,
+            dir: self.dir.clone(),
+        }
     }
 
     /// Starts `bank`'s node: on the socket reserved for it the first time, on its address after.
@@ -255,6 +263,7 @@ impl World {
         IssuerConfig {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
+            signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -393,9 +402,20 @@ fn link_limits() -> Limits {
 /// The running nodes, by bank.
 pub struct Market {
     pub nodes: HashMap<BankId, Node>,
+    /// The world's directory: the banks' data.
+    pub dir: PathBuf,
 }
 
 impl Market {
+    /// An issuer's private confirmation key, read from its in-process signer's key store: for
+    /// the tests that forge what only a compromised issuer could sign.
+    pub fn issuer_confirmation_key(&self, bank: BankId) -> SigningKey {
+        semper_actors::keystore::KeyStore::open(&bank_dir(&self.dir, bank).join("keys"))
+            .unwrap()
+            .signing_key("confirmation", &mut rand::rng())
+            .unwrap()
+    }
+
     pub fn issuer(&self, bank: BankId) -> &semper_actors::issuer::IssuerHandle {
         self.nodes[&bank].issuer().unwrap()
     }
