@@ -6,6 +6,7 @@ mod env;
 mod error;
 mod file;
 mod secret;
+mod transport;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub use file::{
     IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, circuit_of,
 };
 pub use secret::Secret;
+pub use transport::{CongestionName, TransportSection, check_transport, transport_of};
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.
 pub const EMBEDDED_TOML: &str = include_str!("../../../config/embedded.toml");
