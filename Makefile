@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak test bench fuzz audit fmt-check deps
+.PHONY: run try load soak test bench bench-atm fuzz audit fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -32,6 +32,11 @@ test:
 ## Run the criterion benchmarks, then the ratio report.
 bench:
 	scripts/bench.sh
+
+## bench-atm alone: the ATM carrier against cell loss and delay, before and after (issue 23), and
+## OC-12c; parts with e.g. make bench-atm ARGS="loss".
+bench-atm:
+	scripts/bench-atm.sh $(ARGS)
 
 ## Run every fuzz target for FUZZ_SECONDS each; needs nightly and cargo-fuzz (fuzz/README.md).
 fuzz:
