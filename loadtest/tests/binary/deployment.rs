@@ -46,6 +46,7 @@ fn an_acquirer_without_a_clearing_house_or_a_peer_without_an_address_is_refused(
             addr: None,
             carrier: Default::default(),
             atm: None,
+            transport: None,
         });
     let error = start_error(&config);
     assert!(error.contains("`banks[1].peers`"), "{error}");

@@ -10,6 +10,7 @@ use semper_protocol::ids::BankId;
 use serde::Deserialize;
 
 use super::Secret;
+use super::transport::TransportSection;
 
 /// A whole config file: the process's settings and the banks it runs.
 #[derive(Clone, Debug, Deserialize)]
@@ -162,6 +163,8 @@ pub struct BankSection {
     pub carrier: Carrier,
     /// The circuit of `carrier = "atm"`; every field has a default (OC-3c, CBR at line rate).
     pub atm: Option<CircuitConfig>,
+    /// How its link server sends (answers, reports); the defaults depend on `carrier`.
+    pub transport: Option<TransportSection>,
     /// Banks of other processes it knows, by their public cards.
     #[serde(default)]
     pub peers: Vec<PeerSection>,
@@ -187,6 +190,8 @@ pub struct PeerSection {
     /// The circuit of `carrier = "atm"`, from this end: by default this bank's own `atm` table,
     /// else every field's default.
     pub atm: Option<CircuitConfig>,
+    /// How this bank's link to it sends; the defaults depend on `carrier`.
+    pub transport: Option<TransportSection>,
 }
 
 /// What a bank's link runs over. Either way it is the same QUIC session with mutual TLS, so the

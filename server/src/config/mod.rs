@@ -7,6 +7,7 @@ mod error;
 mod file;
 mod secret;
 mod shards;
+mod transport;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use file::{
 };
 pub use secret::Secret;
 pub use shards::{SPENT_SHARD_GROUPS_MAX, SpentShardSection, spent_shards_config};
+pub use transport::{CongestionName, TransportSection, check_transport, transport_of};
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.
 pub const EMBEDDED_TOML: &str = include_str!("../../../config/embedded.toml");

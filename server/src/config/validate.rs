@@ -15,6 +15,7 @@ use super::file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
     IssuerSection, LinkSection, RetrySection, circuit_of,
 };
+use super::transport::check_transport;
 
 /// Most HTTP worker threads.
 const HTTP_WORKERS_MAX: usize = 64;
@@ -197,8 +198,21 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         ));
     }
     check_carrier(key, bank.carrier, &bank.atm)?;
+    let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
+    check_transport(
+        &format!("{key}.transport"),
+        circuit.as_ref(),
+        bank.transport.as_ref(),
+    )?;
     for (index, peer) in bank.peers.iter().enumerate() {
-        check_carrier(&format!("{key}.peers[{index}]"), peer.carrier, &peer.atm)?;
+        let key = format!("{key}.peers[{index}]");
+        check_carrier(&key, peer.carrier, &peer.atm)?;
+        let circuit = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()));
+        check_transport(
+            &format!("{key}.transport"),
+            circuit.as_ref(),
+            peer.transport.as_ref(),
+        )?;
     }
     if bank.issuer.is_none() && bank.acquirer.is_none() && bank.clearing.is_none() {
         return Err(ConfigError::invalid(

@@ -31,6 +31,7 @@ use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
+use semper_server::config::transport_of;
 use semper_server::node::{Node, NodeConfig, PeerAddress};
 use semper_storage::CommitConfig;
 
@@ -243,12 +244,17 @@ impl World {
             identity: self.identity(bank),
             trust: self.trust.clone(),
             listen,
+            transport: transport_of(self.serves_over_atm(bank).as_ref(), None),
             peers: peers
                 .into_iter()
-                .map(|peer| PeerAddress {
-                    bank: peer,
-                    addr: self.addr(peer),
-                    circuit: self.circuit_between(bank, peer),
+                .map(|peer| {
+                    let circuit = self.circuit_between(bank, peer);
+                    PeerAddress {
+                        bank: peer,
+                        addr: self.addr(peer),
+                        transport: transport_of(circuit.as_ref(), None),
+                        circuit,
+                    }
                 })
                 .collect(),
             clearing_bank: is_acquirer.then_some(CLEARING),
