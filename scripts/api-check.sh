@@ -75,8 +75,13 @@ SEMPER__NODE__DATA_DIR="$work/data" \
     "$SEMPER_BIN" run >"$work/semper.log" 2>&1 &
 pid=$!
 
+# Whether the node answers /health with 200.
+healthy() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "$base/health" >/dev/null 2>&1
+}
 for _ in $(seq 1 300); do
-    if curl -fsS "$base/health" >/dev/null 2>&1; then
+    if healthy; then
         break
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -86,7 +91,10 @@ for _ in $(seq 1 300); do
     fi
     sleep 0.2
 done
-curl -fsS "$base/health" >/dev/null
+if ! healthy; then
+    echo "api-check: FAIL: the node did not answer /health within 60 s" >&2
+    exit 1
+fi
 
 echo "api-check: schemathesis $version against $base/openapi.json, ${seconds}s at most" >&2
 status=0

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: the tests of the scripts (scripts/test-*.sh), the known-answer vectors checked by
-# the specification's second implementation (docs/vectors/check.py, Python), then every test of
-# the workspace, against the committed Cargo.lock.
+# the specification's second implementation (docs/vectors/check.py, Python), every test of the
+# workspace, against the committed Cargo.lock, then a short schemathesis run (30 s) against the
+# served /openapi.json of the `semper` those tests built (scripts/api-check.sh; `make api-check`
+# runs it longer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
@@ -14,4 +16,9 @@ scripts/test-reuse-rocksdb.sh
 python=/usr/bin/python3
 [[ -x $python ]] || python=python3
 "$python" docs/vectors/check.py
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"
+semper="${CARGO_TARGET_DIR:-target}/debug/semper"
+if [[ -x $semper ]]; then
+    export SEMPER_BIN=$semper
+fi
+API_CHECK_SECONDS=30 scripts/api-check.sh
