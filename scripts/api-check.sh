@@ -15,6 +15,11 @@
 # ~/.cache/semper (installed once, in seconds). Checks: all but positive_data_acceptance (a valid
 # body may still be refused by the state: an unknown account, too little money, a bad signature
 # the schema cannot describe) and the stateful ones that need links between operations.
+#
+# Its two warnings are expected: "missing test data" (random account, merchant and deposit ids
+# name nothing, 404) and "schema validation mismatch" on the three bodies that carry an Ed25519
+# key (a random 32-byte string is a valid key about half the time, and no random signature
+# verifies: a JSON schema cannot say "a curve point of large order" or "a valid signature").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
