@@ -103,7 +103,8 @@ fi
 
 echo "api-check: schemathesis $version against $base/openapi.json, ${seconds}s at most" >&2
 status=0
-"$venv/bin/schemathesis" run "$base/openapi.json" \
+# From the temporary directory, where schemathesis keeps its cache of crashes (.schemathesis/).
+(cd "$work" && "$venv/bin/schemathesis" run "$base/openapi.json" \
     --url "$base" \
     --checks all \
     --exclude-checks positive_data_acceptance,use_after_free,ensure_resource_availability,object_level_authorization,ignored_auth \
@@ -115,7 +116,7 @@ status=0
     --generation-database none \
     --header "Authorization: Bearer $token" \
     --no-color \
-    "$@" || status=$?
+    "$@") || status=$?
 if ! kill -0 "$pid" 2>/dev/null; then
     echo "api-check: FAIL: the node died under the run:" >&2
     tail -n 50 "$work/semper.log" >&2
