@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak ha-soak test bench bench-pg bench-atm fuzz audit fmt-check deps
+.PHONY: run try load soak ha-soak test bench bench-pg bench-atm fuzz audit api-check fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -57,6 +57,11 @@ fuzz:
 ## any advisory SECURITY.md does not explain (scripts/audit.sh).
 audit:
 	scripts/audit.sh
+
+## schemathesis against the served /openapi.json of an embedded default started on free loopback
+## ports for the run (scripts/api-check.sh); API_CHECK_SECONDS bounds it (default 120).
+api-check:
+	scripts/api-check.sh $(ARGS)
 
 ## Check formatting.
 fmt-check:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: the tests of the scripts (scripts/test-*.sh), the known-answer vectors checked by
 # the specification's second implementation (docs/vectors/check.py, Python), every test of the
-# workspace against the committed Cargo.lock, then the Python wallet's tests (wallets/python: the
-# vectors, then a live node of its own).
+# workspace against the committed Cargo.lock, the Python wallet's tests (wallets/python: the
+# vectors, then a live node of its own), then a short schemathesis run (30 s) against the served
+# /openapi.json of the `semper` those tests built (scripts/api-check.sh; `make api-check` runs it
+# longer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # python3-cryptography: Ed25519 and RSA for docs/vectors/check.py, with Debian's Python.
@@ -28,3 +30,5 @@ semper_bin="$(cargo metadata --format-version 1 --no-deps \
     | "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/semper"
 (cd wallets/python && SEMPER_BIN="$semper_bin" SEMPER_WALLET_LIVE=required \
     "$python" -m unittest discover -s tests -t .)
+# A short schemathesis run against the served /openapi.json of that same `semper`.
+SEMPER_BIN="$semper_bin" API_CHECK_SECONDS=30 scripts/api-check.sh

@@ -441,8 +441,10 @@ fn keys_rotate_ahead_of_need_and_old_coins_stay_depositable() {
         .unwrap();
         let response = issuer.withdraw(request).await.unwrap();
         let new_coins = wallet::finalize_coins(request_id, planned, &response).unwrap();
+        // The new coin is paid now: its permission cannot be dated before its denomination.
         let mut both = pay(&old_coins, 1);
-        both.extend(pay(&new_coins, 1));
+        let now = first.fields().withdraw_until;
+        both.extend(new_coins.iter().map(|coin| permission_at(coin, 1, now)));
         let answer = issuer.spend_check(batch(&f, 1, both)).await.unwrap();
         assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted; 2]);
     });

@@ -139,7 +139,9 @@ fn deposit(data: &[u8]) {
 }
 
 fn discrepancy_query(data: &[u8]) {
-    if let Some(query) = query::<DiscrepancyQuery>(data) {
-        assert!(page_limit(query.limit) <= DISCREPANCIES_PAGE_MAX);
+    if let Some(query) = query::<DiscrepancyQuery>(data)
+        && let Ok(limit) = page_limit(query.limit, 100, DISCREPANCIES_PAGE_MAX)
+    {
+        assert!(limit <= DISCREPANCIES_PAGE_MAX);
     }
 }

@@ -11,7 +11,7 @@ use crate::crypto::ed25519::{SignatureError, VerifyingKey};
 use crate::denomination::SignedDenominationSet;
 use crate::denomination_book::{DenominationBook, DenominationRefusal};
 use crate::ids::{BankId, BatchId, CoinId, Digest};
-use crate::messages::deposit::SignedDepositPermission;
+use crate::messages::deposit::{SignedDepositPermission, TimestampOutOfWindow};
 use crate::messages::merchant::SignedDepositRequest;
 use crate::messages::receipt::SignedSubmissionReceipt;
 use crate::messages::settlement::SettlementSubmission;
@@ -138,17 +138,41 @@ pub fn check_denomination_set(
     set.verify(master_key).map_err(SetRefusal::Signature)
 }
 
-/// For each permission, the issuer to ask, if its coin's denomination may be deposited at `now`.
+/// Why a coin is not sent to an issuer. Each variant has a stable [`RouteRefusal::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RouteRefusal {
+    /// Its denomination may not be deposited now.
+    #[error("{0}")]
+    Denomination(#[from] DenominationRefusal),
+    /// Its permission's timestamp is outside its window.
+    #[error("{0}")]
+    Timestamp(#[from] TimestampOutOfWindow),
+}
+
+impl RouteRefusal {
+    /// The stable per-coin refusal code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Denomination(refusal) => refusal.code(),
+            Self::Timestamp(refusal) => refusal.code(),
+        }
+    }
+}
+
+/// For each permission, the issuer to ask, if its coin's denomination may be deposited at `now`
+/// and its timestamp is inside its window.
 pub fn route(
     permissions: &[SignedDepositPermission],
     book: &DenominationBook,
     now: Timestamp,
-) -> Vec<Result<BankId, DenominationRefusal>> {
+) -> Vec<Result<BankId, RouteRefusal>> {
     permissions
         .iter()
         .map(|permission| {
-            book.depositable(&permission.body().coin.denomination, now)
-                .map(|denomination| denomination.issuer())
+            let body = permission.body();
+            let denomination = book.depositable(&body.coin.denomination, now)?;
+            body.check_timestamp(denomination, now)?;
+            Ok(denomination.issuer())
         })
         .collect()
 }

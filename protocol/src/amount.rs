@@ -110,6 +110,16 @@ impl Currency {
         Ok(Self { code: bytes })
     }
 
+    /// Every currency semper knows, in the table's (alphabetical) order: what the OpenAPI
+    /// document's `Currency` enum lists.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        CURRENCIES.iter().map(|(code, _)| {
+            let mut bytes = [0u8; 3];
+            bytes.copy_from_slice(code.as_bytes());
+            Self { code: bytes }
+        })
+    }
+
     /// The three-letter code.
     pub fn code(&self) -> &str {
         // Constructed only from a table entry, which is ASCII.

@@ -156,7 +156,7 @@ pub fn check_batch(
 
 /// For each permission, whether this issuer may take it to its spent set at `now`: the coin must
 /// be of one of its denominations, in its deposit window and not revoked, and the permission must
-/// name the batch's acquirer. Signatures are checked separately, by the `BatchVerifier`.
+/// name the batch's acquirer and be dated inside its window. Signatures are checked separately, by the `BatchVerifier`.
 pub fn admissible(
     issuer: BankId,
     acquirer: BankId,
@@ -177,7 +177,8 @@ pub fn admissible(
             if body.acquirer != acquirer {
                 return Err("spend.wrong_acquirer");
             }
-            Ok(())
+            body.check_timestamp(denomination, now)
+                .map_err(|refusal| refusal.code())
         })
         .collect()
 }

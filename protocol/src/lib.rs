@@ -24,7 +24,7 @@ pub mod codec;
 pub mod crypto;
 pub mod denomination;
 pub mod denomination_book;
-mod hex_serde;
+pub mod hex_serde;
 pub mod ids;
 pub mod issuer;
 pub mod limits;

@@ -10,6 +10,7 @@ use crate::ids::Digest;
 /// `body`, signed. The signature covers the body's canonical encoding, which starts with the
 /// body's domain tag and version, so it cannot be replayed as another kind of message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Signed<T> {
     body: T,
     signature: Signature,

@@ -58,14 +58,19 @@ pub fn issuer_config(
     }
 }
 
-/// `coin`'s permission to pay merchant number `merchant` through [`ACQUIRER`].
+/// `coin`'s permission to pay merchant number `merchant` through [`ACQUIRER`], signed at [`START`].
 pub fn permission(coin: &WalletCoin, merchant: u8) -> SignedDepositPermission {
+    permission_at(coin, merchant, START)
+}
+
+/// The same, signed at `at`: a coin of a denomination valid from later is paid later.
+pub fn permission_at(coin: &WalletCoin, merchant: u8, at: Timestamp) -> SignedDepositPermission {
     wallet::sign_deposit_permission(
         coin,
         ContractHash([merchant; 32]),
         MerchantId([merchant; 16]),
         ACQUIRER,
-        START,
+        at,
     )
 }
 

@@ -55,6 +55,10 @@ pub enum SignatureError {
 }
 
 impl SignatureError {
+    /// The refusals of a public key's parse. A key inside a JSON body is refused with a serde
+    /// error whose message starts with the refusal's code, so that the HTTP layer can answer it.
+    pub const KEY_REFUSALS: [Self; 3] = [Self::KeyNotOnCurve, Self::KeyNotCanonical, Self::WeakKey];
+
     /// The stable error code that the HTTP and link layers report.
     pub fn code(&self) -> &'static str {
         match self {
@@ -212,7 +216,8 @@ impl Serialize for VerifyingKey {
 impl<'de> Deserialize<'de> for VerifyingKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let bytes = crate::hex_serde::deserialize_array(deserializer)?;
-        Self::from_bytes(&bytes).map_err(serde::de::Error::custom)
+        Self::from_bytes(&bytes)
+            .map_err(|e| serde::de::Error::custom(format_args!("{}: {e}", e.code())))
     }
 }
 

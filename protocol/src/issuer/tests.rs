@@ -119,6 +119,23 @@ fn only_own_coins_in_their_deposit_window_for_the_batch_acquirer_are_admissible(
         admissible(ISSUER, ACQUIRER, &permissions, &book, late),
         vec![Err("denomination.deposit_expired"); 2]
     );
+    // A permission dated before its denomination, or in the future, signed by the coin's key.
+    let dated = |at: u64| {
+        let body = permissions[0].body();
+        let at = crate::time::Timestamp::from_unix_ms(at);
+        wallet::sign_deposit_permission(&coins[0], body.contract_hash, body.merchant, ACQUIRER, at)
+    };
+    let future = NOW.plus_ms(crate::messages::deposit::PERMISSION_CLOCK_TOLERANCE_MS + 1);
+    assert_eq!(
+        admissible(
+            ISSUER,
+            ACQUIRER,
+            &[dated(0), dated(future.unix_ms())],
+            &book,
+            NOW
+        ),
+        vec![Err("deposit.timestamp_out_of_window"); 2]
+    );
     book.revoke(d.id());
     assert_eq!(
         admissible(ISSUER, ACQUIRER, &permissions, &book, NOW),

@@ -13,6 +13,7 @@ use crate::signed::Signed;
 /// opening the same account with the same key again is a replay the issuer answers as such, so a
 /// captured request grants nothing new.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenAccountRequest {
     /// The account to open.
     pub account: AccountId,

@@ -11,6 +11,7 @@ use crate::ids::DenominationId;
 
 /// A coin. Whoever holds the secret of `public_key` can spend it, once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Coin {
     /// The denomination it was signed under.
     pub denomination: DenominationId,

@@ -13,6 +13,7 @@ use crate::signed::Signed;
 
 /// A deposit, signed by the merchant's key: see [`SignedDepositRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DepositRequest {
     /// The merchant depositing, and credited.
     pub merchant: MerchantId,

@@ -11,6 +11,7 @@ use crate::signed::Signed;
 
 /// One coin to be blind-signed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlindedCoin {
     /// The denomination wanted.
     pub denomination: DenominationId,
@@ -25,6 +26,7 @@ codec_struct!(BlindedCoin {
 
 /// A withdrawal, signed by the account key: see [`SignedWithdrawRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WithdrawRequest {
     /// The account debited.
     pub account: AccountId,

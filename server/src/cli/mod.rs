@@ -76,17 +76,33 @@ pub fn provision_keys(config: &Config) -> anyhow::Result<()> {
     })
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` when set and by the config's `node.log` otherwise.
+/// actix-http's HTTP/1 dispatcher logs every connection a client breaks (a request line or head
+/// that does not parse, too many headers, a timeout) at ERROR, one line per connection, with no
+/// way to lower it: a client could flood the log. The client gets its 400, 408 or 431 anyway, so
+/// the line is dropped unless a filter names the target itself.
+const QUIET_DISPATCHER: &str = "actix_http::h1::dispatcher=off";
+
+/// Logs go to stderr, filtered by `RUST_LOG` when set and by the config's `node.log` otherwise,
+/// with [`QUIET_DISPATCHER`] unless the filter names actix_http.
 fn init_logging(filter: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(text) if !text.is_empty() => EnvFilter::try_new(&text).context("RUST_LOG")?,
-        _ => EnvFilter::try_new(filter).context("config key `node.log`")?,
+        Ok(text) if !text.is_empty() => log_filter(&text).context("RUST_LOG")?,
+        _ => log_filter(filter).context("config key `node.log`")?,
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init()
         .map_err(|error| anyhow::anyhow!("installing the logger: {error}"))
+}
+
+/// `text` as a filter, with [`QUIET_DISPATCHER`] added unless `text` names actix_http.
+fn log_filter(text: &str) -> anyhow::Result<EnvFilter> {
+    if text.contains("actix_http") {
+        return Ok(EnvFilter::try_new(text)?);
+    }
+    let quiet = QUIET_DISPATCHER.parse()?;
+    Ok(EnvFilter::try_new(text)?.add_directive(quiet))
 }
 
 /// The signals `run` handles.
@@ -189,3 +205,6 @@ fn print_summary(config: &Config, deployment: &Deployment) {
     }
     println!("Stop with Ctrl-C or SIGTERM; reload link certificates with SIGHUP.");
 }
+
+#[cfg(test)]
+mod tests;

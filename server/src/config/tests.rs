@@ -106,7 +106,7 @@ fn a_bad_config_names_the_key_and_the_problem() {
             EMBEDDED_TOML,
             &[("SEMPER__BANKS__0__ID", "zz")],
             "banks[0].id",
-            "Invalid character",
+            "not lower-case hex",
         ),
         (
             EMBEDDED_TOML,

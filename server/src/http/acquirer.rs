@@ -8,9 +8,10 @@ use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::reconcile::Discrepancy;
 use semper_storage::acquirer::merchants::MerchantRecord;
+use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
 
 use super::error::{ApiError, DEPOSIT_UNKNOWN};
-use super::issuer::page_limit;
+use super::issuer::{DISCREPANCIES_LIMIT_DEFAULT, page_limit};
 use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{
@@ -130,7 +131,11 @@ pub async fn discrepancies(
 ) -> Result<Json<Vec<Discrepancy>>, ApiError> {
     let acquirer = acquirer(&state)?;
     let from = query.from;
-    let limit = page_limit(query.limit);
+    let limit = page_limit(
+        query.limit,
+        DISCREPANCIES_LIMIT_DEFAULT,
+        DISCREPANCIES_PAGE_MAX,
+    )?;
     Ok(Json(
         web::block(move || acquirer.discrepancies(from, limit)).await??,
     ))

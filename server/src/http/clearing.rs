@@ -12,6 +12,7 @@ use semper_protocol::limits::REPORTS_AFTER_MAX;
 use semper_protocol::messages::settlement::SignedSettlementReport;
 
 use super::error::ApiError;
+use super::issuer::page_limit;
 use super::server::ApiState;
 use super::views::{CycleView, ReportsQuery, cycle_view};
 
@@ -38,15 +39,12 @@ pub async fn cut(state: web::Data<ApiState>) -> Result<Json<SignedSettlementRepo
 }
 
 /// `GET /v1/clearing/reports` (operator): the signed reports of the cycles numbered above `after`, oldest
-/// first, at most `limit` (and never more than [`REPORTS_AFTER_MAX`]).
+/// first, at most `limit` (more than [`REPORTS_AFTER_MAX`] is refused).
 pub async fn reports(
     state: web::Data<ApiState>,
     query: web::Query<ReportsQuery>,
 ) -> Result<Json<Vec<SignedSettlementReport>>, ApiError> {
     let clearing = clearing(&state)?;
-    let limit = query
-        .limit
-        .unwrap_or(REPORTS_AFTER_MAX)
-        .min(REPORTS_AFTER_MAX);
+    let limit = page_limit(query.limit, REPORTS_AFTER_MAX, REPORTS_AFTER_MAX)?;
     Ok(Json(clearing.reports_after(query.after, limit).await?))
 }

@@ -10,6 +10,7 @@ use semper_actors::acquirer::AcquirerError;
 use semper_actors::clearing::ClearingError;
 use semper_actors::issuer::IssuerError;
 use semper_protocol::amount::AmountError;
+use semper_protocol::crypto::ed25519::SignatureError;
 use serde::Serialize;
 
 use super::codes;
@@ -200,9 +201,30 @@ pub fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error 
         JsonPayloadError::ContentType => {
             ApiError::new(REQUEST_CONTENT_TYPE, "the body must be application/json")
         }
+        JsonPayloadError::Deserialize(serde) => {
+            let message = serde.to_string();
+            match key_refusal(&message) {
+                Some(code) => ApiError::new(code, message),
+                None => ApiError::malformed(message),
+            }
+        }
         _ => ApiError::malformed(error.to_string()),
     };
     api.into()
+}
+
+/// The `ed25519.*` code of a key refused while the body was read, which the key's parse puts at
+/// the head of serde's message (`semper_protocol`'s `VerifyingKey` deserializer), so that a
+/// small-order, off-curve or non-canonical key gets its own code rather than `request.malformed`.
+fn key_refusal(message: &str) -> Option<&'static str> {
+    SignatureError::KEY_REFUSALS
+        .iter()
+        .map(SignatureError::code)
+        .find(|code| {
+            message
+                .strip_prefix(code)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
 }
 
 /// Answers a path whose parameters do not parse.

@@ -136,15 +136,24 @@ pub async fn discrepancies(
 ) -> Result<Json<Vec<Discrepancy>>, ApiError> {
     let issuer = issuer(&state)?;
     let from = query.from;
-    let limit = page_limit(query.limit);
+    let limit = page_limit(
+        query.limit,
+        DISCREPANCIES_LIMIT_DEFAULT,
+        DISCREPANCIES_PAGE_MAX,
+    )?;
     Ok(Json(
         web::block(move || issuer.discrepancies(from, limit)).await??,
     ))
 }
 
-/// The page size a query asks for, within the store's bound.
-pub fn page_limit(asked: Option<usize>) -> usize {
-    asked
-        .unwrap_or(DISCREPANCIES_LIMIT_DEFAULT)
-        .min(DISCREPANCIES_PAGE_MAX)
+/// The page size a query asks for, or `request.malformed` above `max`: the OpenAPI document gives
+/// `limit` its maximum, so a larger one is refused rather than read as the maximum.
+pub fn page_limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match asked {
+        None => Ok(default.min(max)),
+        Some(limit) if limit <= max => Ok(limit),
+        Some(limit) => Err(ApiError::malformed(format!(
+            "query: limit {limit} is over its maximum, {max}"
+        ))),
+    }
 }

@@ -12,6 +12,7 @@ use actix_web::dev::ServiceRequest;
 use actix_web::web;
 use semper_actors::issuer::IssuerError;
 use semper_protocol::crypto::ed25519::{Signature, VerifyingKey};
+use semper_protocol::hex_serde::decode_lower;
 use semper_protocol::ids::{AccountId, MerchantId};
 use semper_protocol::messages::read::{ReadPath, ReadRequest, ReadSubject, check_read};
 use semper_protocol::signed::Signed;
@@ -46,8 +47,8 @@ fn parse(credentials: &[u8]) -> Result<(Timestamp, Signature), ApiError> {
     let text = std::str::from_utf8(credentials).map_err(|_| malformed())?;
     let (at, signature) = text.split_once('.').ok_or_else(malformed)?;
     let at: u64 = at.parse().map_err(|_| malformed())?;
-    let mut bytes = [0u8; 64];
-    hex::decode_to_slice(signature, &mut bytes).map_err(|_| malformed())?;
+    let bytes = decode_lower(signature).map_err(|_| malformed())?;
+    let bytes = <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| malformed())?;
     Ok((Timestamp::from_unix_ms(at), Signature(bytes)))
 }
 
@@ -56,9 +57,9 @@ fn path_id(request: &ServiceRequest, name: &str) -> Result<Option<[u8; 16]>, Api
     let Some(text) = request.match_info().get(name) else {
         return Ok(None);
     };
-    let mut id = [0u8; 16];
-    hex::decode_to_slice(text, &mut id)
-        .map_err(|_| ApiError::malformed(format!("path: {name} is not 32 hex digits")))?;
+    let malformed = || ApiError::malformed(format!("path: {name} is not 32 lower-case hex digits"));
+    let bytes = decode_lower(text).map_err(|_| malformed())?;
+    let id = <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| malformed())?;
     Ok(Some(id))
 }
 

@@ -2,8 +2,9 @@
 //! registers it: the record is what the OpenAPI document is checked against, both ways.
 
 use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
-use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, ResponseError, web};
 
 use super::error::{ApiError, METHOD_NOT_ALLOWED};
 use super::{acquirer, auth, clearing, issuer, keys, node};
@@ -120,23 +121,34 @@ impl Routes {
                 .into_iter()
                 .partition(|(endpoint, _)| endpoint.path == path);
             entries = rest;
+            let allow = here
+                .iter()
+                .map(|(endpoint, _)| endpoint.method.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             let resource = here
                 .into_iter()
                 .fold(web::resource(path), |resource, (_, route)| {
                     resource.route(route)
                 })
-                .default_service(web::to(method_not_allowed));
+                .default_service(web::to(move || method_not_allowed(allow.clone())));
             config.service(resource);
         }
     }
 }
 
-/// Answers a known path with a method it has no endpoint for.
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// Answers a known path with a method it has no endpoint for, with the `Allow` header RFC 9110
+/// requires of a 405: the methods it has.
+async fn method_not_allowed(allow: String) -> HttpResponse {
+    let error = ApiError::new(
         METHOD_NOT_ALLOWED,
-        "this path has no endpoint for this method",
-    ))
+        format!("this path has no endpoint for this method; it has {allow}"),
+    );
+    let mut response = error.error_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// Every endpoint of the API.

@@ -106,3 +106,23 @@ fn http_roles_not_hosted_and_operator_disabled() {
         api.stop().await;
     });
 }
+
+/// A 405 says which methods the path has (RFC 9110 §15.5.6), as JSON like every refusal.
+#[test]
+fn http_method_not_allowed_carries_allow() {
+    run(async {
+        let (api, client) = serve(&settings(64, None), Default::default());
+        for (method, path, allow) in [
+            ("POST", "/v1/issuer/denominations", "GET"),
+            ("DELETE", "/v1/issuer/accounts", "POST"),
+            ("PUT", "/v1/clearing/cycle/cut", "POST"),
+        ] {
+            let response = client.send(method, path, &[], Vec::new()).await;
+            assert_eq!(response.status, 405, "{method} {path}");
+            assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+            let body: Value = response.json();
+            assert_eq!(body["code"], "route.method_not_allowed");
+        }
+        api.stop().await;
+    });
+}

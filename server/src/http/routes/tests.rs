@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use semper_protocol::amount::Currency;
 use serde_json::Value;
 
 use super::{Access, all};
@@ -132,4 +133,43 @@ fn http_openapi_documents_every_table_code() {
         .filter(|code| !text.contains(&format!("\"{code}\"")))
         .collect();
     assert!(missing.is_empty(), "codes never documented: {missing:?}");
+}
+
+/// The `Amount` pattern the currency table gives: each currency with at most its minor digits,
+/// grouped by digit count in the table's order.
+fn amount_pattern() -> String {
+    let mut groups: Vec<(u8, Vec<String>)> = Vec::new();
+    for currency in Currency::all() {
+        let digits = currency.minor_digits();
+        match groups.iter_mut().find(|(d, _)| *d == digits) {
+            Some((_, codes)) => codes.push(currency.code().to_owned()),
+            None => groups.push((digits, vec![currency.code().to_owned()])),
+        }
+    }
+    let alternatives: Vec<String> = groups
+        .iter()
+        .map(|(digits, codes)| {
+            let minor = match digits {
+                0 => String::new(),
+                n => format!("(\\.[0-9]{{1,{n}}})?"),
+            };
+            format!("({}):[0-9]+{minor}", codes.join("|"))
+        })
+        .collect();
+    format!("^({})$", alternatives.join("|"))
+}
+
+#[test]
+fn http_openapi_currencies_are_the_codes() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let listed: Vec<&str> = schemas["Currency"]["enum"]
+        .as_array()
+        .expect("Currency has an enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let known: Vec<String> = Currency::all().map(|c| c.code().to_owned()).collect();
+    assert_eq!(listed, known, "the Currency enum is not the code's table");
+    assert_eq!(schemas["Amount"]["pattern"], amount_pattern());
 }

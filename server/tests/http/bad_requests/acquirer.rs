@@ -2,6 +2,7 @@
 //! operator's refresh and flush, the outbox and its discrepancies.
 
 use semper_protocol::ids::{BankId, ContractHash, DenominationId, MerchantId, RequestId};
+use semper_protocol::messages::deposit::PERMISSION_CLOCK_TOLERANCE_MS;
 use semper_protocol::messages::merchant::DepositResult;
 use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
@@ -177,9 +178,21 @@ fn deposits(f: &Fixtures) -> Vec<Case> {
         f.at,
     );
     let in_dollars = f.keyed_permission("USD:0.10".parse().unwrap(), |_| {});
-    let with_extras = edited(&f.deposited, |j| {
-        j["body"]["amount"] = json!("EUR:99.00");
-        j["priority"] = json!(true);
+    let with_extras = edited(&f.deposited, |j| j["body"]["amount"] = json!("EUR:99.00"));
+    let beside = edited(&f.deposited, |j| j["priority"] = json!(true));
+    let in_a_permission = edited(&f.deposited, |j| {
+        j["body"]["permissions"][0]["body"]["tip"] = json!("EUR:1.00");
+    });
+    let in_a_coin = edited(&f.deposited, |j| {
+        j["body"]["permissions"][0]["body"]["coin"]["note"] = json!(1);
+    });
+    let upper_case = edited(&f.deposited, |j| {
+        let id = j["body"]["deposit_id"].as_str().unwrap().to_uppercase();
+        j["body"]["deposit_id"] = json!(id);
+    });
+    let weak_coin = edited(&f.deposited, |j| {
+        let weak = format!("01{}", "00".repeat(31));
+        j["body"]["permissions"][0]["body"]["coin"]["public_key"] = json!(weak);
     });
     let json_type = Some("application/json");
     vec![
@@ -270,10 +283,41 @@ fn deposits(f: &Fixtures) -> Vec<Case> {
             deposit(&f.deposited),
             &f.deposited_json,
         ),
-        same(
-            "deposit: the same deposit with extra fields (ignored)",
+        refused(
+            "deposit: the same deposit with an extra field in the body",
             Request::post("/v1/acquirer/deposits", &with_extras),
-            &f.deposited_json,
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "deposit: the same deposit with an extra field beside the body",
+            Request::post("/v1/acquirer/deposits", &beside),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "deposit: the same deposit with an extra field in a permission",
+            Request::post("/v1/acquirer/deposits", &in_a_permission),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "deposit: the same deposit with an extra field in a coin",
+            Request::post("/v1/acquirer/deposits", &in_a_coin),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "deposit: the same deposit in upper-case hex",
+            Request::post("/v1/acquirer/deposits", &upper_case),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "deposit: a coin key of small order",
+            Request::post("/v1/acquirer/deposits", &weak_coin),
+            400,
+            "ed25519.weak_key",
         ),
     ]
 }
@@ -323,6 +367,20 @@ fn coins(f: &Fixtures) -> Vec<Case> {
             "deposit: a permission signed by another coin's key (swapped)",
             one_coin(by_another_coin),
             "deposit.invalid_permission_signature",
+        ),
+        coin_refused(
+            "deposit: a permission dated 0 (before its denomination)",
+            one_coin(f.keyed_permission(eur("0.10"), |body| {
+                body.timestamp = Timestamp::from_unix_ms(0);
+            })),
+            "deposit.timestamp_out_of_window",
+        ),
+        coin_refused(
+            "deposit: a permission dated over 60 s ahead of the acquirer's clock",
+            one_coin(f.keyed_permission(eur("0.10"), |body| {
+                body.timestamp = f.at.plus_ms(PERMISSION_CLOCK_TOLERANCE_MS + 1);
+            })),
+            "deposit.timestamp_out_of_window",
         ),
         coin_refused(
             "deposit: a coin carrying another coin's issuer signature",
@@ -469,6 +527,12 @@ fn operator_calls(f: &Fixtures) -> Vec<Case> {
             Request::get(discrepancies),
             401,
             "auth.required",
+        ),
+        refused(
+            "acquirer discrepancies: a limit over its maximum, 1024",
+            Request::get(format!("{discrepancies}?limit=1025")).operator(),
+            400,
+            "request.malformed",
         ),
         refused(
             "acquirer discrepancies: a limit not a number",

@@ -112,9 +112,15 @@ pub fn cases() -> Vec<Case> {
             reports("after=0"),
             &json!([]),
         ),
+        refused(
+            "reports: a limit over its maximum, 16",
+            reports(&format!("after={}&limit=17", u64::MAX)),
+            400,
+            "request.malformed",
+        ),
         same(
-            "reports: after the last cycle there can be, with a limit over the bound (none)",
-            reports(&format!("after={}&limit=100000", u64::MAX)),
+            "reports: after the last cycle there can be, with a limit at its maximum (none)",
+            reports(&format!("after={}&limit=16", u64::MAX)),
             &json!([]),
         ),
     ]

@@ -34,10 +34,16 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
     let account = f.wallet.account;
     // The identity point: a key of small order.
     let weak = format!("01{}", "00".repeat(31));
+    // y = 2 is not the y of any point; y = p + 1 is 1, the identity, spelled out of range.
+    let off_curve = format!("02{}", "00".repeat(31));
+    let non_canonical = format!("ee{}7f", "ff".repeat(30));
+    let upper_key = key.as_str().unwrap().to_uppercase();
+    let upper_account = "AB".repeat(16);
     let other_key = f.stranger.key.verifying_key();
     let unknown = format!("/v1/issuer/accounts/{}", AccountId([8; 16]));
     let as_wallet = ReadSubject::Account(account);
     let stranger_path = format!("/v1/issuer/accounts/{}", f.stranger.account);
+    let upper_path = format!("/v1/issuer/accounts/{}", account.to_string().to_uppercase());
     vec![
         refused(
             "denominations: POST",
@@ -94,6 +100,30 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
         refused(
             "open: a key of small order (weak)",
             open(json!({"account": new, "public_key": weak, "currency": "EUR"})),
+            400,
+            "ed25519.weak_key",
+        ),
+        refused(
+            "open: a key off the curve (y = 2)",
+            open(json!({"account": new, "public_key": off_curve, "currency": "EUR"})),
+            400,
+            "ed25519.key_not_on_curve",
+        ),
+        refused(
+            "open: a key not canonically encoded (y = p + 1)",
+            open(json!({"account": new, "public_key": non_canonical, "currency": "EUR"})),
+            400,
+            "ed25519.key_not_canonical",
+        ),
+        refused(
+            "open: the key in upper-case hex",
+            open(json!({"account": new, "public_key": upper_key, "currency": "EUR"})),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "open: the account id in upper-case hex",
+            open(json!({"account": upper_account, "public_key": key, "currency": "EUR"})),
             400,
             "request.malformed",
         ),
@@ -234,6 +264,38 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
             ),
             404,
             "account.unknown",
+        ),
+        refused(
+            "account: the id in upper-case hex",
+            Request::get(&upper_path).operator(),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "account: the id in upper-case hex, read signed",
+            read_by(
+                &upper_path,
+                ReadSubject::Account(account),
+                &f.wallet.key,
+                f.at,
+            ),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "account: a signed read in upper-case hex",
+            Request::get(f.account_path()).by(Auth::Header(
+                signed_read(
+                    &f.account_path(),
+                    ReadSubject::Account(account),
+                    &f.wallet.key,
+                    f.at,
+                )
+                .to_uppercase()
+                .replace("SEMPER-READ", "Semper-Read"),
+            )),
+            401,
+            "read.malformed",
         ),
         refused(
             "account: id not hex",
@@ -497,9 +559,12 @@ fn withdrawals(f: &Fixtures) -> Vec<Case> {
     let other_body = wallet.withdraw(account, &tenth).body().clone();
     let over_another = Signed::from_parts(other_body, *f.withdrawal.signature());
     let unknown = DenominationId([7; 32]);
-    let with_extras = edited(&f.withdrawal, |j| {
-        j["body"]["amount"] = json!("EUR:0.01");
-        j["note"] = json!("extra");
+    let with_extras = edited(&f.withdrawal, |j| j["body"]["amount"] = json!("EUR:0.01"));
+    let beside = edited(&f.withdrawal, |j| j["note"] = json!("extra"));
+    let in_a_coin = edited(&f.withdrawal, |j| j["body"]["coins"][0]["note"] = json!(1));
+    let upper_case = edited(&f.withdrawal, |j| {
+        let id = j["body"]["request_id"].as_str().unwrap().to_uppercase();
+        j["body"]["request_id"] = json!(id);
     });
     vec![
         refused(
@@ -621,10 +686,29 @@ fn withdrawals(f: &Fixtures) -> Vec<Case> {
             withdraw(&f.withdrawal),
             &f.withdrawn,
         ),
-        same(
-            "withdraw: the same request with extra fields (ignored)",
+        refused(
+            "withdraw: the same request with an extra field in the body",
             Request::post("/v1/issuer/withdraw", &with_extras),
-            &f.withdrawn,
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: the same request with an extra field beside the body",
+            Request::post("/v1/issuer/withdraw", &beside),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: the same request with an extra field in a coin",
+            Request::post("/v1/issuer/withdraw", &in_a_coin),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "withdraw: the same request in upper-case hex",
+            Request::post("/v1/issuer/withdraw", &upper_case),
+            400,
+            "request.malformed",
         ),
     ]
 }
@@ -660,6 +744,12 @@ fn discrepancies() -> Vec<Case> {
         refused(
             "issuer discrepancies: a limit over 64 bits",
             query("limit=99999999999999999999999"),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "issuer discrepancies: a limit over its maximum, 1024",
+            query("limit=1025"),
             400,
             "request.malformed",
         ),
