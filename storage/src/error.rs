@@ -38,6 +38,10 @@ pub enum StorageError {
     /// keys make the retry safe.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Another writer of the same database changed what a group read before the group was
+    /// written, again and again up to the committer's bound: nothing of it was written; retry.
+    #[error("storage conflict: {0}")]
+    Conflict(String),
     /// The commit queue is full: retry later.
     #[error("storage is busy: commit queue full")]
     Busy,
@@ -56,6 +60,7 @@ impl StorageError {
             Self::Rocks(_) => "storage.rocksdb",
             Self::Postgres(_) => "storage.postgres",
             Self::Unavailable(_) => "storage.unavailable",
+            Self::Conflict(_) => "storage.conflict",
             Self::Busy => "storage.busy",
             Self::Closed => "storage.closed",
         }

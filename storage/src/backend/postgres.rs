@@ -10,16 +10,19 @@
 //! `bytea` compares bytewise (memcmp, then the shorter first), as RocksDB orders keys, so scans
 //! return records in the same order on both backends.
 //!
-//! **One writer.** The [`crate::Store`]'s spent filter and the committer's check-then-write
-//! assume they are the only writer of their records. A PostgreSQL database must therefore be
-//! written by one semper process only, until the multi-process work adds the cross-process rule.
+//! **Several writers.** Several semper processes (several [`crate::Store`]s) may write one
+//! database: the backend is [`Backend::shared`], and each group is written with the check of
+//! what it read (see [`crate::backend`]'s documentation).
+//!
+//! **Schemas.** [`PostgresBackend::connect_in_schema`] keeps the tables in a schema of their
+//! own (a bank keeps each role's store in one database, a schema per role).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use postgres::{Client, NoTls, Statement};
 
-use super::{Backend, Change};
+use super::{Backend, Change, Read};
 use crate::error::StorageError;
 use crate::memory::MemoryUsage;
 use crate::schema::Column;
@@ -59,7 +62,12 @@ impl Connection {
 /// What one group writes to one column: its final state per key.
 #[derive(Default)]
 struct ColumnWrites<'a> {
+    /// Keys the group read, to lock and compare.
+    read_keys: Vec<&'a [u8]>,
     deletes: Vec<&'a [u8]>,
+    /// Keys read as absent: inserted without `ON CONFLICT`.
+    insert_keys: Vec<&'a [u8]>,
+    insert_values: Vec<&'a [u8]>,
     put_keys: Vec<&'a [u8]>,
     put_values: Vec<&'a [u8]>,
 }
@@ -68,12 +76,36 @@ impl PostgresBackend {
     /// Connects to the database named by `conninfo` (libpq's `key=value` or URL form, without
     /// TLS for now) and creates every column's table that is missing.
     ///
-    /// The process that opens a [`crate::Store`] over it must be the database's only writer (see
-    /// the module's documentation): nothing here stops a second one yet.
+    /// Several processes may open [`crate::Store`]s over the same database: their writes check
+    /// what they read (see the module's documentation).
     pub fn connect(conninfo: &str) -> Result<Self, StorageError> {
-        let config: postgres::Config = conninfo
+        Self::connect_config(Self::parse(conninfo)?, None)
+    }
+
+    /// Like [`PostgresBackend::connect`], with the tables in `schema` (created when missing):
+    /// every connection's `search_path` is set to it.
+    pub fn connect_in_schema(conninfo: &str, schema: &'static str) -> Result<Self, StorageError> {
+        let mut config = Self::parse(conninfo)?;
+        let options = match config.get_options() {
+            Some(options) => format!("{options} -c search_path={schema}"),
+            None => format!("-c search_path={schema}"),
+        };
+        config.options(&options);
+        Self::connect_config(config, Some(schema))
+    }
+
+    /// A connection string's settings; the error never repeats the string (it may hold a
+    /// password).
+    fn parse(conninfo: &str) -> Result<postgres::Config, StorageError> {
+        conninfo
             .parse()
-            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))?;
+            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))
+    }
+
+    fn connect_config(
+        config: postgres::Config,
+        schema: Option<&'static str>,
+    ) -> Result<Self, StorageError> {
         let backend = Self {
             config,
             writer: Mutex::new(None),
@@ -81,6 +113,9 @@ impl PostgresBackend {
         };
         backend.with_connection(&backend.writer, |connection| {
             let mut transaction = connection.client.transaction()?;
+            if let Some(schema) = schema {
+                transaction.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+            }
             for column in Column::ALL {
                 transaction.batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (key bytea PRIMARY KEY, value bytea NOT NULL)",
@@ -171,6 +206,13 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 /// broken one, the server shutting down, a conflict that a retry resolves) is retryable, and on
 /// a commit its outcome is unknown.
 fn to_storage_error(error: postgres::Error) -> StorageError {
+    // 23505: a key read as absent was inserted by another writer meanwhile; 40001, 40P01: the
+    // server rolled the transaction back for another's sake. Nothing was written: apply again.
+    if let Some(state) = error.code()
+        && matches!(state.code(), "23505" | "40001" | "40P01")
+    {
+        return StorageError::Conflict(error.to_string());
+    }
     let retryable = match error.code() {
         None => true,
         Some(state) => {
@@ -287,16 +329,41 @@ impl Backend for PostgresBackend {
     /// reported as the retryable [`StorageError::Unavailable`], and the caller retries the same
     /// transaction, whose idempotency keys make the retry safe.
     fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
+        self.write_checked(&[], changes)
+    }
+
+    /// Another process may write the same database.
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// [`Backend::write_synced`]'s one SQL transaction, which first locks the records read and
+    /// compares them with what was read, and inserts those read as absent without `ON CONFLICT`
+    /// (see [`crate::backend`]).
+    fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
         // One transaction applying the changes in order leaves each key with its last change, so
-        // the group is written as that final state: per column, one delete and one upsert.
+        // the group is written as that final state: per column, one delete, one insert of the
+        // keys read as absent, and one upsert of the others.
+        let mut seen: BTreeMap<(Column, &[u8]), Option<&[u8]>> = BTreeMap::new();
+        for (column, key, value) in reads {
+            seen.insert((*column, key.as_slice()), value.as_deref());
+        }
         let mut last: BTreeMap<(Column, &[u8]), Option<&[u8]>> = BTreeMap::new();
         for (column, key, value) in changes {
             last.insert((*column, key.as_slice()), value.as_deref());
         }
         let mut by_column: BTreeMap<Column, ColumnWrites<'_>> = BTreeMap::new();
+        for (column, key) in seen.keys() {
+            by_column.entry(*column).or_default().read_keys.push(key);
+        }
         for ((column, key), value) in last {
             let writes = by_column.entry(column).or_default();
+            let read_absent = matches!(seen.get(&(column, key)), Some(None));
             match value {
+                Some(value) if read_absent => {
+                    writes.insert_keys.push(key);
+                    writes.insert_values.push(value);
+                }
                 Some(value) => {
                     writes.put_keys.push(key);
                     writes.put_values.push(value);
@@ -304,29 +371,61 @@ impl Backend for PostgresBackend {
                 None => writes.deletes.push(key),
             }
         }
-        self.with_connection(&self.writer, |connection| {
+        let checked = self.with_connection(&self.writer, |connection| {
             let mut statements = Vec::with_capacity(by_column.len());
             for (column, writes) in &by_column {
                 let table = column.name();
+                let lock = connection.prepare(&format!(
+                    "SELECT key, value FROM {table} WHERE key = ANY($1) ORDER BY key FOR UPDATE"
+                ))?;
                 let delete =
                     connection.prepare(&format!("DELETE FROM {table} WHERE key = ANY($1)"))?;
+                let insert = connection.prepare(&format!(
+                    "INSERT INTO {table} (key, value) \
+                     SELECT * FROM unnest($1::bytea[], $2::bytea[])"
+                ))?;
                 let upsert = connection.prepare(&format!(
                     "INSERT INTO {table} (key, value) \
                      SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
                      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
                 ))?;
-                statements.push((writes, delete, upsert));
+                statements.push((*column, writes, lock, delete, insert, upsert));
             }
             let mut transaction = connection.client.transaction()?;
-            for (writes, delete, upsert) in statements {
-                if !writes.deletes.is_empty() {
-                    transaction.execute(&delete, &[&writes.deletes])?;
+            for (column, writes, lock, ..) in &statements {
+                if writes.read_keys.is_empty() {
+                    continue;
                 }
-                if !writes.put_keys.is_empty() {
-                    transaction.execute(&upsert, &[&writes.put_keys, &writes.put_values])?;
+                let rows = transaction.query(lock, &[&writes.read_keys])?;
+                let now: HashMap<&[u8], &[u8]> = rows
+                    .iter()
+                    .map(|row| (row.get::<_, &[u8]>(0), row.get::<_, &[u8]>(1)))
+                    .collect();
+                for key in &writes.read_keys {
+                    if seen.get(&(*column, *key)).copied().flatten() != now.get(key).copied() {
+                        // Dropping the transaction rolls it back: nothing is written.
+                        return Ok(Err(*column));
+                    }
                 }
             }
-            transaction.commit()
+            for (_, writes, _, delete, insert, upsert) in &statements {
+                if !writes.deletes.is_empty() {
+                    transaction.execute(delete, &[&writes.deletes])?;
+                }
+                if !writes.insert_keys.is_empty() {
+                    transaction.execute(insert, &[&writes.insert_keys, &writes.insert_values])?;
+                }
+                if !writes.put_keys.is_empty() {
+                    transaction.execute(upsert, &[&writes.put_keys, &writes.put_values])?;
+                }
+            }
+            transaction.commit().map(Ok)
+        })?;
+        checked.map_err(|column| {
+            StorageError::Conflict(format!(
+                "a record of {} read by the group was changed by another writer",
+                column.name()
+            ))
         })
     }
 
