@@ -22,6 +22,16 @@ pub enum Location {
 }
 
 impl Location {
+    /// The PostgreSQL location of `conninfo`, once it parses as a libpq connection string (the
+    /// error does not repeat it: it may hold a password).
+    pub fn postgres(conninfo: impl Into<String>) -> Result<Self, StorageError> {
+        let conninfo = conninfo.into();
+        conninfo
+            .parse::<postgres::Config>()
+            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))?;
+        Ok(Location::Postgres(conninfo))
+    }
+
     /// Opens (or creates) the store of `role` here, and checks its schema version and role.
     pub fn open(&self, role: Role) -> Result<Store, StorageError> {
         match self {

@@ -100,7 +100,7 @@ impl IssuerState {
         let mut rng = rand::rng();
         let master_key = keystore.signing_key(MASTER_KEY, &mut rng)?;
         let confirmation_key = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
-        let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
+        let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();
         let mut secrets = HashMap::new();

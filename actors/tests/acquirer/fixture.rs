@@ -91,6 +91,7 @@ impl World {
         IssuerConfig {
             id,
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -126,6 +127,7 @@ impl World {
         AcquirerConfig {
             id,
             data_dir: acquirer_dir(&self.dir, id),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 256,

@@ -38,6 +38,7 @@ pub fn issuer_config(
     IssuerConfig {
         id: ISSUER,
         data_dir: dir,
+        store: None,
         commit: CommitConfig::default(),
         pool_threads: 2,
         mailbox_capacity: 64,

@@ -64,6 +64,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
     let config = IssuerConfig {
         id: ISSUER,
         data_dir: dir,
+        store: None,
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,

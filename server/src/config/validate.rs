@@ -13,7 +13,7 @@ use semper_atm::CircuitConfig;
 use super::ConfigError;
 use super::file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
-    IssuerSection, LinkSection, RetrySection, circuit_of,
+    IssuerSection, LinkSection, RetrySection, StorageKind, circuit_of,
 };
 
 /// Most HTTP worker threads.
@@ -197,6 +197,7 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         ));
     }
     check_carrier(key, bank.carrier, &bank.atm)?;
+    check_storage(key, bank)?;
     for (index, peer) in bank.peers.iter().enumerate() {
         check_carrier(&format!("{key}.peers[{index}]"), peer.carrier, &peer.atm)?;
     }
@@ -219,6 +220,30 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
 }
 
 /// An `atm` table goes with `carrier = "atm"`, and its circuit must be one the emulator runs.
+/// `storage = "postgres"` needs a connection string that parses, and a connection string is
+/// only for it. The messages never repeat the string: it may hold a password.
+fn check_storage(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
+    match (bank.storage, &bank.postgres) {
+        (StorageKind::Rocksdb, None) => Ok(()),
+        (StorageKind::Rocksdb, Some(_)) => Err(ConfigError::invalid(
+            format!("{key}.postgres"),
+            "a connection string is only used with storage = \"postgres\": set that too, or \
+             remove it",
+        )),
+        (StorageKind::Postgres, None) => Err(ConfigError::invalid(
+            format!("{key}.postgres"),
+            "storage = \"postgres\" needs the database's connection string (libpq form, e.g. \
+             \"host=127.0.0.1 dbname=bank user=semper\"; the password is best set by \
+             SEMPER__BANKS__<n>__POSTGRES)",
+        )),
+        (StorageKind::Postgres, Some(conninfo)) => {
+            semper_storage::Location::postgres(conninfo.expose())
+                .map(drop)
+                .map_err(|error| ConfigError::invalid(format!("{key}.postgres"), error.to_string()))
+        }
+    }
+}
+
 fn check_carrier(
     key: &str,
     carrier: Carrier,

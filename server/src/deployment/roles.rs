@@ -78,6 +78,7 @@ pub fn issuer(
     IssuerConfig {
         id,
         data_dir: role_dir(bank_dir, "issuer"),
+        store: None,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,
@@ -108,6 +109,7 @@ pub fn acquirer(
     AcquirerConfig {
         id,
         data_dir: role_dir(bank_dir, "acquirer"),
+        store: None,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,
@@ -148,6 +150,7 @@ pub fn clearing(
     ClearingConfig {
         id,
         data_dir: role_dir(bank_dir, "clearing"),
+        store: None,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,

@@ -255,6 +255,7 @@ impl World {
         IssuerConfig {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -280,6 +281,7 @@ impl World {
         AcquirerConfig {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 256,
@@ -328,6 +330,7 @@ impl World {
         ClearingConfig {
             id: CLEARING,
             data_dir: bank_dir(&self.dir, CLEARING),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
