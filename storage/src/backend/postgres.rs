@@ -28,6 +28,9 @@ use crate::memory::MemoryUsage;
 use crate::schema::Column;
 use crate::store::Records;
 
+/// Records per page of [`Backend::for_each_key`] when it is called from inside a runtime.
+const KEY_PAGE_RECORDS: usize = 4096;
+
 /// One role's records in a PostgreSQL database (blocking: the committer and the readers are
 /// plain threads).
 pub struct PostgresBackend {
@@ -130,7 +133,28 @@ impl PostgresBackend {
     /// Runs `work` on the connection in `slot`, connecting first when there is none or the last
     /// one broke. A broken connection is dropped so that the next call (the caller's retry)
     /// connects again.
-    fn with_connection<T>(
+    ///
+    /// The blocking client drives its own runtime, which cannot start inside another one: a call
+    /// from a runtime's thread (an actix or tokio worker reading the store) does its work on a
+    /// thread of its own.
+    fn with_connection<T: Send>(
+        &self,
+        slot: &Mutex<Option<Connection>>,
+        work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, StorageError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.on_connection(slot, work);
+        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.on_connection(slot, work))
+                .join()
+                .unwrap_or_else(|_| Err(StorageError::Unavailable("database call panicked".into())))
+        })
+    }
+
+    /// [`PostgresBackend::with_connection`] on this thread.
+    fn on_connection<T>(
         &self,
         slot: &Mutex<Option<Connection>>,
         work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error>,
@@ -308,8 +332,27 @@ impl Backend for PostgresBackend {
         column: Column,
         visit: &mut dyn FnMut(&[u8]),
     ) -> Result<(), StorageError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // `visit` cannot go to another thread (see `with_connection`): page through the
+            // records instead, each page's call on a thread of its own.
+            let mut start = Vec::new();
+            loop {
+                let page = self.scan_from(column, &start, KEY_PAGE_RECORDS)?;
+                for (key, _) in &page {
+                    visit(key);
+                }
+                match page.last() {
+                    Some((last, _)) if page.len() == KEY_PAGE_RECORDS => {
+                        // The least key after `last`.
+                        start = last.clone();
+                        start.push(0);
+                    }
+                    _ => return Ok(()),
+                }
+            }
+        }
         let sql = format!("SELECT key FROM {} ORDER BY key", column.name());
-        self.with_connection(&self.reader, |connection| {
+        self.on_connection(&self.reader, |connection| {
             // Rows stream in as the server sends them: the spent set is not held twice.
             let mut rows = connection
                 .client
