@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak test bench fuzz audit fmt-check deps
+.PHONY: run try load soak ha-soak test bench bench-pg bench-atm fuzz audit fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -25,6 +25,12 @@ load:
 soak:
 	scripts/soak.sh $(ARGS)
 
+## The failover soak of the replicated deployment: a three-node Patroni cluster, writes through
+## semper's PostgreSQL backend, 20 SIGKILLs of the primary, every acknowledged write checked on
+## every node (make ha-soak ARGS="--kills 40").
+ha-soak:
+	scripts/ha-soak.sh $(ARGS)
+
 ## Run every test of the workspace.
 test:
 	scripts/test.sh
@@ -32,6 +38,16 @@ test:
 ## Run the criterion benchmarks, then the ratio report.
 bench:
 	scripts/bench.sh
+
+## The spent set's check-and-insert through semper's PostgreSQL backend against pgbench running
+## the same statement on the same three-node cluster, and their ratio.
+bench-pg:
+	scripts/bench-pg.sh $(ARGS)
+
+## bench-atm alone: the ATM carrier against cell loss and delay, before and after (issue 23), and
+## OC-12c; parts with e.g. make bench-atm ARGS="loss".
+bench-atm:
+	scripts/bench-atm.sh $(ARGS)
 
 ## Run every fuzz target for FUZZ_SECONDS each; needs nightly and cargo-fuzz (fuzz/README.md).
 fuzz:

@@ -8,7 +8,7 @@
 # acquirers and a clearing house, each its own process, linked by mutual TLS):
 #   make soak ARGS="--deployment multibank"     (or: scripts/soak.sh --deployment multibank)
 # `--deployment multibank-atm` runs the variant whose acquirer–clearing links are emulated ATM.
-# The short versions run under `make test` (server/tests/binary/soak.rs).
+# The short versions run under `make test` (loadtest/tests/binary/soak.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

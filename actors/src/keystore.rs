@@ -109,6 +109,27 @@ impl KeyStore {
         Ok(SigningKey::from_seed(&seed))
     }
 
+    /// The 32 random bytes stored as `name` (a symmetric secret, such as the spent set's shard
+    /// key), drawn from `rng` the first time.
+    pub fn secret_bytes<R: CryptoRng + ?Sized>(
+        &self,
+        name: &str,
+        rng: &mut R,
+    ) -> Result<Zeroizing<[u8; 32]>, KeyStoreError> {
+        let path = self.dir.join(format!("{name}.secret"));
+        if !path.exists() {
+            let mut fresh = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(fresh.as_mut_slice());
+            write_secret(&path, fresh.as_slice())?;
+        }
+        let bytes = read_secret(&path)?;
+        Ok(Zeroizing::new(bytes.as_slice().try_into().map_err(
+            |_| KeyStoreError::Invalid {
+                path: path.display().to_string(),
+            },
+        )?))
+    }
+
     /// Stores a denomination's RSA key.
     pub fn store_denomination_key(
         &self,
@@ -133,6 +154,31 @@ impl KeyStore {
         DenominationSecretKey::from_der(&der).map_err(|_| KeyStoreError::Invalid {
             path: path.display().to_string(),
         })
+    }
+
+    /// Destroys a denomination's key file: overwritten with zeros and synced, then removed and
+    /// the directory synced. The overwrite defeats a plain read of the freed blocks; a copy-on-
+    /// write file system or an SSD's remapping may still keep the old blocks (SECURITY.md). A
+    /// missing file is already destroyed.
+    pub fn destroy_denomination_key(&self, id: &DenominationId) -> Result<(), KeyStoreError> {
+        let path = self.denomination_path(id);
+        let mut file = match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io_error(&path)(error)),
+        };
+        let len = file.metadata().map_err(io_error(&path))?.len();
+        let zeros = vec![0u8; usize::try_from(len.min(KEY_FILE_MAX_BYTES)).unwrap_or(0)];
+        file.write_all(&zeros).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        drop(file);
+        fs::remove_file(&path).map_err(io_error(&path))?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_error(dir))?;
+        }
+        Ok(())
     }
 
     fn denomination_path(&self, id: &DenominationId) -> PathBuf {

@@ -13,6 +13,7 @@
 //! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
+//! - [`signer`]: the issuer's private-key operations behind one interface, in process or not.
 //! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
 //! - [`metrics`]: the name of every metric the actors record; [`mailbox`] counts each mailbox's
 //!   depth.
@@ -28,6 +29,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod reconcile;
 pub mod retry;
+pub mod signer;
 
 /// Opens a role's store: at `location` when one is given, else the RocksDB in `data_dir/db`.
 pub fn open_store(

@@ -17,6 +17,13 @@ pub const ISSUER_WITHDRAW_COINS: &str = "semper_issuer_withdraw_coins";
 /// Time to blind-sign one withdrawal's coins, in seconds.
 pub const ISSUER_BLIND_SIGN_SECONDS: &str = "semper_issuer_blind_sign_seconds";
 
+// The signer (in whichever process it runs).
+
+/// Blind signatures made by a denomination key, by `denomination`: the journal's count.
+pub const SIGNER_SIGNATURES: &str = "semper_signer_signatures_total";
+/// Denomination keys destroyed once their withdraw window closed (or revoked).
+pub const SIGNER_KEYS_DESTROYED: &str = "semper_signer_keys_destroyed_total";
+
 // The acquirer.
 
 /// Coins per micro-batch.

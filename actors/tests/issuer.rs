@@ -56,10 +56,7 @@ impl Drop for Fixture {
 
 fn denomination(issuer: &IssuerHandle) -> Denomination {
     let set = issuer.denomination_set();
-    assert_eq!(
-        set.verify(issuer.state().master_key.verifying_key()),
-        Ok(())
-    );
+    assert_eq!(set.verify(&issuer.state().public_keys.master), Ok(()));
     set.body().fields().denominations[0].clone()
 }
 
@@ -148,7 +145,7 @@ fn withdraw_pay_and_spend_check_with_replays() {
         assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted; 4]);
         let confirmation = answer.confirmation.clone().unwrap();
         assert_eq!(
-            confirmation.verify(issuer.state().confirmation_key.verifying_key()),
+            confirmation.verify(&issuer.state().public_keys.confirmation),
             Ok(())
         );
         assert_eq!(confirmation.total().unwrap(), Some(eur("4.00")));

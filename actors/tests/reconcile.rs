@@ -25,6 +25,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
         id: ISSUER_1,
         data_dir: f.dir.join("issuer"),
         store: None,
+        signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: 2,
         mailbox_capacity: 64,
@@ -40,6 +41,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
         },
         acquirers: vec![(ACQUIRER_1, *key(ACQUIRER_1).verifying_key())],
         clearing: Some((CLEARING, clearing_key)),
+        spent_shards: Default::default(),
     }
 }
 
@@ -124,7 +126,11 @@ fn the_issuer_finds_no_discrepancy_in_a_true_report_and_records_the_false_ones()
             IssuerState::open(&issuer_config(&f, clearing_key), f.clock.clone()).unwrap(),
             64,
         );
-        let confirmation_key = issuer.state().confirmation_key.clone();
+        let confirmation_key =
+            semper_actors::keystore::KeyStore::open(&f.dir.join("issuer").join("keys"))
+                .unwrap()
+                .signing_key("confirmation", &mut rand::rng())
+                .unwrap();
         f.issuer_keys = vec![(ISSUER_1, confirmation_key)];
         let (clearing, _delivered) = f.start(0);
         let confirmation = spent_batch(&issuer).await;

@@ -10,7 +10,8 @@
 //! - [`impair`]: seeded loss, header bit errors, delay and delay variation;
 //! - [`circuit`]: one end of a circuit, putting all of the above together;
 //! - [`config`]: the circuit's TOML config and its validation;
-//! - [`llc`] and [`carrier`]: RFC 2684 LLC/SNAP, and the UDP cell carrier's wire format.
+//! - [`llc`] and [`carrier`]: RFC 2684 LLC/SNAP, and the UDP cell carrier's wire format;
+//! - [`datagram`]: the datagram sizes that fill whole cells, and the contract's reserved rate.
 //!
 //! The IO shell is [`socket`]: [`AtmSocket`], a `quinn::AsyncUdpSocket` over those circuits,
 //! in process or over UDP on loopback. Counters are in [`stats`].
@@ -23,6 +24,7 @@ pub mod cell;
 pub mod circuit;
 pub mod config;
 pub mod crc;
+pub mod datagram;
 pub mod gcra;
 pub mod header;
 pub mod impair;

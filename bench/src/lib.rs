@@ -12,11 +12,13 @@
 //! - [`sink`]: a link handler that answers each request with its digest.
 //! - [`atm_host`]: a thread that runs emulated ATM sockets' tasks.
 //! - [`cell_rate`]: the ATM emulator's own cell rate, sans IO.
+//! - [`crc_reference`]: the hand-written AAL5 CRC-32 the `crc` crate replaced, as a yardstick.
 
 #![warn(missing_docs)]
 
 pub mod atm_host;
 pub mod cell_rate;
+pub mod crc_reference;
 pub mod fixtures;
 pub mod ids;
 pub mod in_flight;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use semper_actors::clearing::{ClearingConfig, ClearingHandle, ClearingState};
 use semper_actors::clock::SystemClock;
 use semper_link::{
-    Handler, Identity, LinkServer, LinkServerConfig, LinkSocket, Role, RoleSet, TrustStore,
-    TrustedPeer, Validity,
+    Handler, Identity, LinkServer, LinkServerConfig, LinkSocket, LinkTransport, Role, RoleSet,
+    TrustStore, TrustedPeer, Validity,
 };
 use semper_server::interbank::{BankHandler, HostedRoles};
 
@@ -71,11 +71,12 @@ pub struct LinkNode<T> {
 
 impl<T: Send + 'static> LinkNode<T> {
     /// Starts a node that serves `socket` with the handler `start` makes on the node's own
-    /// system, presenting `identity` and trusting `trust`.
+    /// system, presenting `identity`, trusting `trust` and sending as `transport` says.
     pub fn start(
         socket: LinkSocket,
         identity: Identity,
         trust: Arc<TrustStore>,
+        transport: LinkTransport,
         start: impl FnOnce() -> anyhow::Result<(Arc<dyn Handler>, T)> + Send + 'static,
     ) -> anyhow::Result<Self> {
         let (started, receiver) = std::sync::mpsc::channel();
@@ -83,8 +84,9 @@ impl<T: Send + 'static> LinkNode<T> {
         let thread = std::thread::spawn(move || {
             actix::System::new().block_on(async move {
                 let (handler, inner) = start()?;
-                let server =
-                    LinkServer::bind(socket, LinkServerConfig::new(identity, trust), handler)?;
+                let mut config = LinkServerConfig::new(identity, trust);
+                config.transport = transport;
+                let server = LinkServer::bind(socket, config, handler)?;
                 let _ = started.send((inner, server.local_addr()));
                 // Sent at the end of the run, or dropped if the run fails.
                 let _ = stopped.await;
@@ -122,16 +124,19 @@ impl<T: Send + 'static> LinkNode<T> {
 pub type LinkedClearing = LinkNode<ClearingHandle>;
 
 impl LinkedClearing {
-    /// Opens the clearing house of `config` on the node's own system and serves it on `socket`.
+    /// Opens the clearing house of `config` on the node's own system and serves it on `socket`,
+    /// sending as `transport` says.
     pub fn start_clearing(
         config: ClearingConfig,
         socket: LinkSocket,
         parties: &Parties,
+        transport: LinkTransport,
     ) -> anyhow::Result<Self> {
         Self::start(
             socket,
             parties.clearing.clone(),
             parties.trust.clone(),
+            transport,
             move || {
                 let state = ClearingState::open(&config, Arc::new(SystemClock))?;
                 let handle =

@@ -10,12 +10,17 @@
 #                                            next certificate on its card, every bank reloads
 #                                            (SIGHUP); then the next made current, BANK reloads
 #                                            first, then the others
+# Each issuer's keys live in a signer process of its own (`semper signer run`, SECURITY.md "The
+# signer"), started before its issuer and stopped after it; the issuer reaches it over an
+# owner-only Unix socket ($STATE/BANK.signer.sock) and holds no private key itself.
 # Data, logs and pid files go under ./data/multibank. SEMPER_BIN names the binary to run
 # [default: builds and runs target/release/semper via cargo].
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BANKS=(clearing issuer-1 issuer-2 acquirer-1 acquirer-2)
+# The banks whose signer runs as its own process.
+ISSUERS=(issuer-1 issuer-2)
 STATE=./data/multibank
 STOP_WAIT_S=30
 START_WAIT_S=60
@@ -51,19 +56,55 @@ is_up() {
     (exec 3<>"/dev/tcp/127.0.0.1/$(http_port "$1")") 2>/dev/null
 }
 
+# The environment assignment that points an issuer at its signer's socket (a harmless one for
+# the other banks).
+signer_env() {
+    if printf '%s\n' "${ISSUERS[@]}" | grep -qx "$1"; then
+        echo "SEMPER__BANKS__0__ISSUER__SIGNER_SOCKET=$PWD/$STATE/$1.signer.sock"
+    else
+        echo "SEMPER_DEPLOY_SIGNER=none"
+    fi
+}
+
+# Starts each issuer's signer, and waits for its socket.
+start_signers() {
+    local bin=$1
+    for bank in "${ISSUERS[@]}"; do
+        local pidfile=$STATE/pids/$bank-signer socket=$STATE/$bank.signer.sock
+        if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            continue
+        fi
+        rm -f "$socket"
+        nohup "$bin" signer run --dir "$STATE/$bank-signer" --socket "$socket" \
+            >"$STATE/logs/$bank-signer.out" 2>"$STATE/logs/$bank-signer.log" &
+        echo $! >"$pidfile"
+        local waited=0
+        until [[ -S $socket ]]; do
+            if ((waited >= START_WAIT_S * 10)); then
+                echo "$bank's signer did not start; see $STATE/logs/$bank-signer.log" >&2
+                exit 1
+            fi
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        echo "$bank-signer: $socket (pid $(cat "$pidfile"))"
+    done
+}
+
 start() {
     local bin
     bin=$(semper_bin)
     mkdir -p "$STATE/logs" "$STATE/pids"
+    start_signers "$bin"
     for bank in "${BANKS[@]}"; do
-        "$bin" keys --config "$(config_of "$bank")"
+        env "$(signer_env "$bank")" "$bin" keys --config "$(config_of "$bank")"
     done
     for bank in "${BANKS[@]}"; do
         if [[ -f $STATE/pids/$bank ]] && kill -0 "$(cat "$STATE/pids/$bank")" 2>/dev/null; then
             echo "$bank is already running"
             continue
         fi
-        nohup "$bin" run --config "$(config_of "$bank")" \
+        nohup env "$(signer_env "$bank")" "$bin" run --config "$(config_of "$bank")" \
             >"$STATE/logs/$bank.out" 2>"$STATE/logs/$bank.log" &
         echo $! >"$STATE/pids/$bank"
     done
@@ -83,7 +124,8 @@ start() {
 }
 
 stop() {
-    for bank in "${BANKS[@]}"; do
+    # The signers last: an issuer still answering needs its signer.
+    for bank in "${BANKS[@]}" "${ISSUERS[@]/%/-signer}"; do
         local pidfile=$STATE/pids/$bank
         [[ -f $pidfile ]] || continue
         local pid
@@ -160,6 +202,14 @@ status() {
             echo "$bank: running (pid $(cat "$pidfile")), http://127.0.0.1:$(http_port "$bank")"
         else
             echo "$bank: stopped"
+        fi
+    done
+    for bank in "${ISSUERS[@]}"; do
+        local pidfile=$STATE/pids/$bank-signer
+        if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            echo "$bank-signer: running (pid $(cat "$pidfile")), $STATE/$bank.signer.sock"
+        else
+            echo "$bank-signer: stopped"
         fi
     done
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Checks every known-answer vector with an encoder written from docs/protocol.md alone.
 
+The encoder is the Python wallet's (wallets/python/semper_wallet), whose own tests check the same
+vectors through its wallet-side code; this script is the standalone check `make test` runs first.
+
 For each vector it encodes the JSON `value` by the specification's tables and compares the bytes
 with `encoding`, checks `sha256`, verifies the Ed25519 `signature` and re-signs with the seed of
 keys.json; for coin.json it redoes RFC 9474's blind RSA steps. Needs Python 3.9+ and the
@@ -10,188 +13,19 @@ keys.json; for coin.json it redoes RFC 9474's blind RSA steps. Needs Python 3.9+
 import hashlib
 import json
 import pathlib
-import struct
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 
 HERE = pathlib.Path(__file__).resolve().parent
-DIGITS = {"AUD": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2,
-          "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "INR": 2, "ISK": 0, "JOD": 3, "JPY": 0,
-          "KRW": 0, "KWD": 3, "MXN": 2, "NOK": 2, "NZD": 2, "OMR": 3, "PLN": 2, "RON": 2,
-          "SEK": 2, "SGD": 2, "TND": 3, "USD": 2, "ZAR": 2}
-
-
-def u8(n): return struct.pack(">B", n)
-def u32(n): return struct.pack(">I", n)
-def u64(n): return struct.pack(">Q", n)
-def i64(n): return struct.pack(">q", n)
-def fixed(h, n): b = bytes.fromhex(h); assert len(b) == n; return b
-def var(b): return u32(len(b)) + b
-def lst(items, enc): return u32(len(items)) + b"".join(enc(i) for i in items)
-def header(tag): return u8(len(tag)) + tag.encode() + u8(1)
-
-
-def amount(text):
-    code, number = text.split(":")
-    units, _, minor = number.partition(".")
-    digits = DIGITS[code]
-    assert len(minor) <= digits
-    return code.encode() + u64(int(units) * 10 ** digits + int((minor or "0").ljust(digits, "0")))
-
-
-def denomination(v):
-    return (header("semper/denomination") + fixed(v["issuer"], 16) + amount(v["value"])
-            + var(bytes.fromhex(v["public_key"])) + u64(v["valid_from"]) + u64(v["withdraw_until"])
-            + u64(v["deposit_until"]) + u64(v["retain_until"]))
-
-
-def denomination_set(v):
-    return (header("semper/denomination-set") + fixed(v["issuer"], 16) + u64(v["sequence"])
-            + u64(v["issued_at"]) + lst(v["denominations"], denomination)
-            + lst(v["revoked"], lambda i: fixed(i, 32)))
-
-
-def signed(enc):
-    return lambda s: enc(s["body"]) + fixed(s["signature"], 64)
-
-
-def coin(v):
-    return fixed(v["denomination"], 32) + fixed(v["public_key"], 32) + var(bytes.fromhex(v["signature"]))
-
-
-def withdraw_request(v):
-    blinded = lambda c: fixed(c["denomination"], 32) + var(bytes.fromhex(c["blinded"]))
-    return (header("semper/withdraw-request") + fixed(v["account"], 16) + fixed(v["request_id"], 16)
-            + lst(v["coins"], blinded))
-
-
-def withdraw_response(v):
-    return (header("semper/withdraw-response") + fixed(v["request_id"], 16)
-            + lst(v["blind_signatures"], lambda s: var(bytes.fromhex(s))))
-
-
-def permission(v):
-    return (header("semper/deposit-permission") + coin(v["coin"]) + fixed(v["contract_hash"], 32)
-            + fixed(v["merchant"], 16) + fixed(v["acquirer"], 16) + amount(v["amount"]) + u64(v["timestamp"]))
-
-
-def deposit_request(v):
-    return (header("semper/deposit-request") + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
-            + lst(v["permissions"], signed(permission)))
-
-
-def spend_result(r):
-    kind = r["result"]
-    if kind == "accepted": return u8(0)
-    if kind == "replay": return u8(1)
-    if kind == "conflict": return u8(2) + signed(permission)(r["earlier"])
-    assert kind == "refused"
-    return u8(3) + var(r["code"].encode())
-
-
-def deposit_response(v):
-    return (header("semper/deposit-response") + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
-            + lst(v["results"], spend_result))
-
-
-def deposit_answer(v):
-    return (header("semper/deposit-answer") + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
-            + fixed(v["deposit_id"], 16) + fixed(v["request_digest"], 32) + lst(v["results"], spend_result))
-
-
-def open_account(v):
-    assert v["currency"] in DIGITS
-    return (header("semper/open-account") + fixed(v["account"], 16) + fixed(v["public_key"], 32)
-            + v["currency"].encode())
-
-
-def read_request(v):
-    subject = {"account": u8(0), "merchant": u8(1)}[v["subject"]["kind"]] + fixed(v["subject"]["id"], 16)
-    path = v["path"].encode()
-    assert len(path) <= 256
-    return header("semper/read-request") + subject + var(path) + u64(v["at"])
-
-
-def credited(answer, request):
-    """What a deposit answer credits (§7.19): the accepted permissions' amounts, per currency."""
-    total = {}
-    for result, signed_permission in zip(answer["results"], request["permissions"]):
-        if result["result"] == "accepted":
-            code = signed_permission["body"]["amount"].split(":")[0]
-            total[code] = total.get(code, 0) + int.from_bytes(amount(signed_permission["body"]["amount"])[3:], "big")
-    return total
-
-
-def verify_deposit_answer(signed_answer, acquirer, acquirer_key, signed_request):
-    """The merchant's check of a deposit answer (§7.19); raises on any failure, returns `credited`."""
-    body = signed_answer["body"]
-    ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(acquirer_key)).verify(
-        bytes.fromhex(signed_answer["signature"]), deposit_answer(body))
-    assert body["acquirer"] == acquirer, "deposit_answer.wrong_acquirer"
-    sent = signed_request["body"]
-    assert (body["merchant"], body["deposit_id"]) == (sent["merchant"], sent["deposit_id"]), \
-        "deposit_answer.wrong_request"
-    assert body["request_digest"] == hashlib.sha256(deposit_request(sent)).hexdigest(), "deposit_answer.wrong_request"
-    assert len(body["results"]) == len(sent["permissions"]), "deposit_answer.wrong_count"
-    return credited(body, sent)
-
-
-def spend_check_batch(v):
-    return (header("semper/spend-check-batch") + fixed(v["acquirer"], 16) + fixed(v["batch_id"], 16)
-            + lst(v["permissions"], signed(permission)))
-
-
-def confirmation(v):
-    entry = lambda e: (fixed(e["coin"], 32) + fixed(e["denomination"], 32) + amount(e["amount"])
-                       + fixed(e["permission"], 32))
-    return (header("semper/spend-confirmation") + fixed(v["issuer"], 16) + fixed(v["acquirer"], 16)
-            + fixed(v["batch_id"], 16) + u64(v["confirmed_at"]) + lst(v["entries"], entry))
-
-
-def spend_check_response(v):
-    c = v["confirmation"]
-    option = u8(0) if c is None else u8(1) + signed(confirmation)(c)
-    return (header("semper/spend-check-response") + fixed(v["batch_id"], 16)
-            + lst(v["results"], spend_result) + option)
-
-
-def submission(v):
-    return (header("semper/settlement-submission") + fixed(v["acquirer"], 16) + fixed(v["submission_id"], 16)
-            + u64(v["submitted_at"]) + lst(v["confirmations"], signed(confirmation)))
-
-
-def claim(c):
-    if c["result"] == "claimed": return u8(0)
-    if c["result"] == "already_claimed": return u8(1) + fixed(c["acquirer"], 16) + fixed(c["submission_id"], 16)
-    return u8(2) + var(c["code"].encode())
-
-
-def receipt(v):
-    return (header("semper/submission-receipt") + fixed(v["clearing"], 16) + fixed(v["acquirer"], 16)
-            + fixed(v["submission_id"], 16) + fixed(v["cycle"], 16) + u64(v["cycle_sequence"])
-            + u64(v["received_at"]) + lst(v["claims"], claim))
-
-
-def report(v):
-    obligation = lambda o: (fixed(o["issuer"], 16) + fixed(o["acquirer"], 16) + amount(o["amount"])
-                            + lst(o["confirmations"], lambda b: fixed(b, 16)))
-    position = lambda p: fixed(p["bank"], 16) + p["currency"].encode() + i64(p["net_minor_units"])
-    return (header("semper/settlement-report") + fixed(v["clearing"], 16) + fixed(v["cycle"], 16)
-            + u64(v["sequence"]) + u64(v["cutoff_at"]) + lst(v["obligations"], obligation)
-            + lst(v["net_positions"], position))
-
-
-ENCODERS = {
-    "denomination": denomination, "denomination-set": denomination_set,
-    "withdraw-request": withdraw_request, "withdraw-response": withdraw_response,
-    "deposit-permission": permission, "deposit-request": deposit_request,
-    "deposit-response": deposit_response, "deposit-answer": deposit_answer,
-    "open-account": open_account, "read-request": read_request, "spend-check-batch": spend_check_batch,
-    "spend-confirmation": confirmation, "spend-check-response": spend_check_response,
-    "settlement-submission": submission, "submission-receipt": receipt, "settlement-report": report,
-}
+# The encoders and checks are the Python wallet's (wallets/python), written from the same document.
+sys.path.insert(0, str(HERE.parents[1] / "wallets" / "python"))
+from semper_wallet.checks import deposit_answer as verify_deposit_answer  # noqa: E402
+from semper_wallet.encoding import (  # noqa: E402,F401
+    DIGITS, ENCODERS, amount, coin, confirmation, deposit_request, denomination, denomination_set,
+    fixed, header, lst, open_account, permission, read_request, report, signed, u8, u32, u64,
+    var, withdraw_request)
 
 
 def load(name):

@@ -8,6 +8,10 @@
 
 use std::fmt::Debug;
 
+use semper_client::views::{
+    AccountPath, CreditBody, DepositPath, DiscrepancyQuery, MerchantPath, OpenAccountBody,
+    RegisterMerchantBody, ReportsQuery,
+};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::messages::account::OpenAccountRequest;
@@ -15,10 +19,6 @@ use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::messages::withdraw::SignedWithdrawRequest;
 use semper_protocol::signed::Signed;
 use semper_server::http::issuer::page_limit;
-use semper_server::http::views::{
-    AccountPath, CreditBody, DepositPath, DiscrepancyQuery, MerchantPath, OpenAccountBody,
-    RegisterMerchantBody, ReportsQuery,
-};
 use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
 use serde::de::DeserializeOwned;
 

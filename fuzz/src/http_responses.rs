@@ -2,15 +2,15 @@
 //! endpoint's answer. A protocol message that arrives as JSON must also have its binary form,
 //! since a wallet signs over it, stores it, or hands it on.
 
+use semper_client::views::{
+    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
+    OutboxView,
+};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
-use semper_server::http::views::{
-    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
-    OutboxView,
-};
 
 use crate::Target;
 use crate::check::{codec_agrees, from_json};

@@ -28,6 +28,7 @@ mod socket;
 mod stream;
 mod tls;
 mod tracker;
+mod transport;
 mod trust;
 mod validity;
 mod verifier;
@@ -53,6 +54,9 @@ pub use server::{
     LinkServerConfig,
 };
 pub use socket::LinkSocket;
+pub use transport::{
+    Congestion, DATAGRAM_BYTES_MAX, DATAGRAM_BYTES_MIN, DatagramSize, LinkTransport,
+};
 pub use trust::{TrustError, TrustStore, TrustedPeer};
 pub use validity::Validity;
 pub use verifier::{PinnedClientVerifier, PinnedServerVerifier};

@@ -21,6 +21,7 @@ use crate::peer::PeerIdentity;
 use crate::socket::LinkSocket;
 use crate::stream::{read_frame, reset, write_frame};
 use crate::tls::{client_config, frame_version};
+use crate::transport::LinkTransport;
 use crate::trust::TrustStore;
 
 /// Connection attempts one call makes at most; the backoff and the deadline bound them too.
@@ -54,6 +55,9 @@ pub struct LinkConfig {
     pub backoff: Backoff,
     /// The longest one connection attempt may take within a call's timeout.
     pub connect_timeout: Duration,
+    /// The sender's congestion controller and datagram size: by default QUIC's standard
+    /// behaviour over the internet; an ATM circuit has its own (`semper-atm`).
+    pub transport: LinkTransport,
 }
 
 impl LinkConfig {
@@ -72,6 +76,7 @@ impl LinkConfig {
             limits: Limits::default(),
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(2),
+            transport: LinkTransport::default(),
         }
     }
 }
@@ -154,7 +159,12 @@ impl Link {
                 config.peer_bank
             )));
         }
-        let client = client_config(&config.identity, config.trust.clone(), config.peer_bank)?;
+        let client = client_config(
+            &config.identity,
+            config.trust.clone(),
+            config.peer_bank,
+            &config.transport,
+        )?;
         let endpoint = socket.endpoint(None)?;
         Ok(Self {
             inner: Arc::new(Inner {

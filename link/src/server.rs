@@ -21,6 +21,7 @@ use crate::socket::LinkSocket;
 use crate::stream::{read_frame, reset, write_frame};
 use crate::tls::server_config;
 use crate::tracker::{TaskGuard, Tracker};
+use crate::transport::LinkTransport;
 use crate::trust::TrustStore;
 
 /// The application close code of a server shutting down.
@@ -63,6 +64,9 @@ pub struct LinkServerConfig {
     /// Requests open at once on one connection (and as many one-way messages); QUIC flow
     /// control makes the client wait beyond that.
     pub max_requests_per_connection: u32,
+    /// The sender's congestion controller and datagram size (for answers): by default QUIC's
+    /// standard behaviour over the internet.
+    pub transport: LinkTransport,
 }
 
 impl LinkServerConfig {
@@ -76,6 +80,7 @@ impl LinkServerConfig {
             max_pending_handshakes: HANDSHAKES_PENDING_MAX,
             max_pending_handshakes_per_address: HANDSHAKES_PENDING_PER_ADDRESS_MAX,
             max_requests_per_connection: 256,
+            transport: LinkTransport::default(),
         }
     }
 }
@@ -133,6 +138,7 @@ impl LinkServer {
             &config.identity,
             config.trust.clone(),
             config.max_requests_per_connection,
+            &config.transport,
         )?;
         let endpoint = socket.into().endpoint(Some(quic))?;
         let local_addr = endpoint.local_addr()?;

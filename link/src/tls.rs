@@ -17,6 +17,7 @@ use semper_protocol::ids::BankId;
 
 use crate::error::LinkError;
 use crate::identity::Identity;
+use crate::transport::LinkTransport;
 use crate::trust::TrustStore;
 use crate::verifier::{PinnedClientVerifier, PinnedServerVerifier};
 
@@ -56,8 +57,13 @@ fn tls(error: rustls::Error) -> LinkError {
     LinkError::Config(format!("TLS: {error}"))
 }
 
-fn transport(max_bidi_streams: u32, max_uni_streams: u32) -> Result<TransportConfig, LinkError> {
+fn transport(
+    max_bidi_streams: u32,
+    max_uni_streams: u32,
+    tuning: &LinkTransport,
+) -> Result<TransportConfig, LinkError> {
     let mut transport = TransportConfig::default();
+    tuning.apply(&mut transport)?;
     let idle = IdleTimeout::try_from(IDLE_TIMEOUT).map_err(|e| LinkError::Config(e.to_string()))?;
     transport
         .max_idle_timeout(Some(idle))
@@ -67,12 +73,13 @@ fn transport(max_bidi_streams: u32, max_uni_streams: u32) -> Result<TransportCon
     Ok(transport)
 }
 
-/// The client's configuration: it presents `identity` and accepts only `peer`'s pinned
-/// certificate.
+/// The client's configuration: it presents `identity`, accepts only `peer`'s pinned
+/// certificate, and sends as `tuning` says.
 pub(crate) fn client_config(
     identity: &Identity,
     trust: Arc<TrustStore>,
     peer: BankId,
+    tuning: &LinkTransport,
 ) -> Result<quinn::ClientConfig, LinkError> {
     let verifier = Arc::new(PinnedServerVerifier::new(trust, peer));
     let mut tls = rustls::ClientConfig::builder_with_provider(provider())
@@ -86,17 +93,18 @@ pub(crate) fn client_config(
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Config(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     // The server never opens streams towards a client.
-    config.transport_config(Arc::new(transport(0, 0)?));
+    config.transport_config(Arc::new(transport(0, 0, tuning)?));
     Ok(config)
 }
 
 /// The server's configuration: it presents `identity`, requires a client certificate pinned in
 /// `trust`, and lets each connection have at most `max_requests_per_connection` requests (and as
-/// many one-way messages) open at once.
+/// many one-way messages) open at once; it sends as `tuning` says.
 pub(crate) fn server_config(
     identity: &Identity,
     trust: Arc<TrustStore>,
     max_requests_per_connection: u32,
+    tuning: &LinkTransport,
 ) -> Result<quinn::ServerConfig, LinkError> {
     let verifier = Arc::new(PinnedClientVerifier::new(trust));
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
@@ -112,6 +120,7 @@ pub(crate) fn server_config(
     config.transport_config(Arc::new(transport(
         max_requests_per_connection,
         max_requests_per_connection,
+        tuning,
     )?));
     Ok(config)
 }

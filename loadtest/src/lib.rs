@@ -1,8 +1,7 @@
 //! `semper-load`: simulated wallets, merchants and banks that drive a running deployment over its
 //! real APIs, with reports and plots.
 //!
-//! - [`client`]: the typed client of the HTTP API (also used by the server's tests);
-//! - [`parties`]: wallets and merchants that speak the real protocol;
+//! - the typed HTTP client, the wallet and the merchant it drives come from `semper-client`;
 //! - [`target`]: which node plays which role;
 //! - [`workload`]: the operations and what each checks; [`driver`]: closed and open loop;
 //! - [`recorder`], [`report`], [`plot`], [`progress`]: what the run measured, and how it is shown;
@@ -14,12 +13,10 @@
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
-pub mod client;
 pub mod deployment;
 pub mod driver;
 pub mod invariants;
 pub mod multibank;
-pub mod parties;
 pub mod plot;
 pub mod process;
 pub mod progress;

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use semper_protocol::ids::BankId;
 
-use crate::client::{Api, ApiError};
 use crate::driver::closed::ClosedLoop;
 use crate::driver::open::OpenLoop;
 use crate::driver::{Pacing, run_worker};
 use crate::invariants::{self, ClientBooks, Examples, ServerBooks};
-use crate::parties::{Merchant, PartyError, Wallet, withdrawable};
 use crate::progress::{self, Snapshot};
 use crate::recorder::Recorder;
 use crate::report::{LoadReport, Totals};
@@ -24,6 +22,8 @@ use crate::workload::{
     COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX, Retries, Shared,
     Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage, with_retries,
 };
+use semper_client::parties::{Merchant, PartyError, Wallet, withdrawable};
+use semper_client::{Api, ApiError};
 
 /// The longest run, whatever the bounds say.
 pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
@@ -582,12 +582,9 @@ fn final_books(
         let api = &mut issuer_apis[slot.issuer];
         let account = slot.wallet.account;
         match with_retries(retries, || api.account(account)) {
-            Ok(view) => match settle::parse_amount(&view["balance"]) {
-                Some((_, minor)) => {
-                    server.wallet_balances.insert(account.to_string(), minor);
-                }
-                None => unreadable.push(format!("account {account}: balance {}", view["balance"])),
-            },
+            Ok(view) => {
+                (server.wallet_balances).insert(account.to_string(), view.balance.minor_units());
+            }
             Err(error) => unreadable.push(format!("account {account}: {error}")),
         }
     }
@@ -596,16 +593,11 @@ fn final_books(
         let id = merchant.merchant.id;
         match with_retries(retries, || api.merchant(id)) {
             Ok(view) => {
-                for balance in view["balances"].as_array().into_iter().flatten() {
-                    match settle::parse_amount(balance) {
-                        Some((currency, minor)) => {
-                            *server
-                                .merchant_credits
-                                .entry((bank.clone(), currency))
-                                .or_default() += minor;
-                        }
-                        None => unreadable.push(format!("merchant {id}: balance {balance}")),
-                    }
+                for balance in view.balances {
+                    *server
+                        .merchant_credits
+                        .entry((bank.clone(), balance.currency().code().to_owned()))
+                        .or_default() += balance.minor_units();
                 }
             }
             Err(error) => unreadable.push(format!("merchant {id}: {error}")),

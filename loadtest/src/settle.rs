@@ -6,9 +6,9 @@ use std::time::Duration;
 use semper_protocol::amount::Amount;
 use serde_json::Value;
 
-use crate::client::{Api, ApiError};
 use crate::invariants::{Examples, ObligationBook, OutboxBook, PositionBook, ReportBook};
 use crate::workload::{Retries, with_retries};
+use semper_client::{Api, ApiError};
 
 /// Reports in one page of `GET /v1/clearing/reports`.
 pub const REPORTS_PAGE: usize = 16;
@@ -33,15 +33,11 @@ pub fn flush(api: &mut Api, retries: &Retries, acquirer: &str) -> Result<OutboxB
         }),
         other => other,
     })?;
-    let count = |key: &str| match &outbox[key] {
-        Value::Array(items) => items.len() as u64,
-        value => value.as_u64().unwrap_or(0),
-    };
     Ok(OutboxBook {
         acquirer: acquirer.to_owned(),
-        queued: count("queued"),
-        pending: count("pending"),
-        refused: count("refused"),
+        queued: outbox.queued,
+        pending: outbox.pending.len() as u64,
+        refused: outbox.refused.len() as u64,
     })
 }
 

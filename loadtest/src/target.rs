@@ -8,7 +8,7 @@ use std::path::Path;
 
 use semper_protocol::ids::BankId;
 
-use crate::client::{Api, HttpClient, Tls};
+use semper_client::{Api, HttpClient, Tls};
 
 /// The acquirer's bank id in the embedded default (`config/embedded.toml`), taken when an
 /// acquirer is named without `id=`: the HTTP API does not say which bank a node is.

@@ -18,10 +18,10 @@ use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::WalletCoin;
 
-use crate::client::ApiError;
 use crate::invariants::{ClientBooks, WalletBook};
-use crate::parties::{Merchant, PartyError, Wallet};
 use crate::target::Targets;
+use semper_client::ApiError;
+use semper_client::parties::{Merchant, PartyError, Wallet};
 
 mod stock;
 mod worker;

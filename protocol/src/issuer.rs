@@ -194,6 +194,18 @@ pub fn confirm<'p>(
     confirmed: impl IntoIterator<Item = (&'p SignedDepositPermission, Digest)>,
     key: &SigningKey,
 ) -> Option<SignedSpendConfirmation> {
+    confirmation(issuer, acquirer, batch_id, now, confirmed)
+        .map(|confirmation| Signed::sign(confirmation, key))
+}
+
+/// The confirmation [`confirm`] signs, unsigned: for an issuer whose key is in its signer.
+pub fn confirmation<'p>(
+    issuer: BankId,
+    acquirer: BankId,
+    batch_id: BatchId,
+    now: Timestamp,
+    confirmed: impl IntoIterator<Item = (&'p SignedDepositPermission, Digest)>,
+) -> Option<SpendConfirmation> {
     let entries: Vec<ConfirmedSpend> = confirmed
         .into_iter()
         .map(|(permission, digest)| ConfirmedSpend {
@@ -208,14 +220,13 @@ pub fn confirm<'p>(
     }
     // A batch holds at most as many permissions as a confirmation holds entries.
     let entries = entries.try_into().ok()?;
-    let confirmation = SpendConfirmation {
+    Some(SpendConfirmation {
         issuer,
         acquirer,
         batch_id,
         confirmed_at: now,
         entries,
-    };
-    Some(Signed::sign(confirmation, key))
+    })
 }
 
 #[cfg(test)]

@@ -8,23 +8,19 @@
 //!   deployment, over HTTP, printed step by step.
 //! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
 //!   certificate in two steps.
-//! - `demo`: the protocol core's withdraw → deposit → spend check in one process, no storage.
+//! - `signer`: an issuer's signer as its own process, and the read of its signature counts.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::time::Timestamp;
 use semper_server::config::Config;
-use semper_server::demo::{self, DemoOptions};
 
 mod cli;
 
-/// Coins the demo withdraws and spends unless told otherwise.
-const DEFAULT_COINS: usize = 64;
 /// Coins `semper try` withdraws and pays with unless told otherwise.
 const TRY_COINS: usize = 8;
 
@@ -50,13 +46,13 @@ enum Command {
     /// account, withdraw coins, pay a merchant who deposits them, see a double spend refused
     /// with proof, and settle; each step over the HTTP API, printed as it happens.
     Try(TryArgs),
-    /// Run the in-process demo of the protocol core: withdraw, pay, spend check,
-    /// double spend and tampering, with real keys and signatures; no storage or network yet.
-    Demo(DemoArgs),
     /// Create a bank's link identity: a TLS key (owner-only file) and a self-signed certificate
     /// for the peer banks to pin in their trust lists. Never replaces an existing key; `identity
     /// rotate` makes the next one beside it.
     Identity(cli::IdentityArgs),
+    /// An issuer's signer as its own process: `signer run` serves its keys on a Unix socket
+    /// (the issuer's `signer_socket`), `signer counts` reads its signature counts.
+    Signer(cli::SignerArgs),
 }
 
 #[derive(Args)]
@@ -94,37 +90,10 @@ struct TryArgs {
     coins: usize,
 }
 
-#[derive(Args)]
-struct DemoArgs {
-    /// Coins to withdraw in one request and spend (1 to 256).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_COINS, value_parser = parse_coins)]
-    coins: usize,
-    /// RSA modulus size of the denomination key: 2048 or 3072.
-    #[arg(long = "rsa-bits", value_name = "BITS", default_value = "2048", value_parser = parse_rsa_bits)]
-    rsa_size: RsaKeySize,
-    /// Workers of each bank's verification pool [default: the number of CPUs].
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    threads: Option<usize>,
-}
-
 fn parse_coins(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=WITHDRAW_COINS_MAX).contains(&n) => Ok(n),
         _ => Err(format!("expected 1 to {WITHDRAW_COINS_MAX}")),
-    }
-}
-
-fn parse_threads(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected at least 1".into()),
-    }
-}
-
-fn parse_rsa_bits(text: &str) -> Result<RsaKeySize, String> {
-    match text.parse::<u32>().ok().and_then(RsaKeySize::from_bits) {
-        Some(size @ (RsaKeySize::Bits2048 | RsaKeySize::Bits3072)) => Ok(size),
-        _ => Err("expected 2048 or 3072".into()),
     }
 }
 
@@ -137,8 +106,8 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => cli::run(&load_config(args.config.as_deref())?),
         Command::Keys(args) => cli::provision_keys(&load_config(args.config.as_deref())?),
         Command::Try(args) => try_deployment(args),
-        Command::Demo(args) => run_demo(args),
         Command::Identity(args) => cli::identity(args),
+        Command::Signer(args) => cli::signer(args),
     }
 }
 
@@ -161,27 +130,6 @@ fn try_deployment(args: TryArgs) -> anyhow::Result<()> {
         options.tls = Some(cli::trust(ca, &name)?);
     }
     cli::walkthrough(&options)
-}
-
-fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let options = DemoOptions {
-        coins: args.coins,
-        rsa_size: args.rsa_size,
-        verify_threads: threads,
-        now: now()?,
-    };
-    println!(
-        "semper demo: the protocol core in one process, with real keys and signatures.\n\
-         No storage, HTTP or inter-bank link yet: the issuer and acquirer here keep their state \
-         in memory.\n"
-    );
-    let report = demo::run(&options).context("demo failed")?;
-    print!("{report}");
-    println!("\nok: every check held");
-    Ok(())
 }
 
 /// The system clock, read here in the shell: the protocol core never reads one.

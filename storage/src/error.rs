@@ -42,6 +42,10 @@ pub enum StorageError {
     /// written, again and again up to the committer's bound: nothing of it was written; retry.
     #[error("storage conflict: {0}")]
     Conflict(String),
+    /// An issuer's spent-set shard groups do not match what its stores recorded: a coin would be
+    /// looked for where it is not, so the issuer does not start.
+    #[error("spent-set shards: {0}")]
+    ShardMismatch(String),
     /// The commit queue is full: retry later.
     #[error("storage is busy: commit queue full")]
     Busy,
@@ -61,6 +65,7 @@ impl StorageError {
             Self::Postgres(_) => "storage.postgres",
             Self::Unavailable(_) => "storage.unavailable",
             Self::Conflict(_) => "storage.conflict",
+            Self::ShardMismatch(_) => "storage.shard_mismatch",
             Self::Busy => "storage.busy",
             Self::Closed => "storage.closed",
         }

@@ -1,6 +1,7 @@
 //! semper's storage layer: one store per role behind one backend interface ([`backend`]; RocksDB
 //! is the embedded default), a column family per kind of record, atomic
-//! check-and-insert of spent coins, an account ledger with its journal, idempotent withdrawals,
+//! check-and-insert of spent coins (in the issuer's store, or split over shard groups:
+//! [`spent_shards`]), an account ledger with its journal, idempotent withdrawals,
 //! the acquirer's merchants, deposits and settlement outbox, durable group commit, the clearing
 //! house's claims, cycles and reports, the settlement reports a participant receives with their
 //! discrepancies, and recovery from disk alone.
@@ -25,8 +26,10 @@ pub mod memory;
 pub mod metrics;
 pub mod reports;
 pub mod schema;
+pub mod shard_map;
 pub mod spent;
 pub mod spent_filter;
+pub mod spent_shards;
 pub mod store;
 pub mod withdrawals;
 

@@ -16,8 +16,9 @@ pub enum Location {
     Rocks(PathBuf),
     /// A PostgreSQL database, by libpq connection string (`key=value` or URL form). Each role's
     /// store is a schema of its own there (`semper_issuer`, `semper_acquirer`,
-    /// `semper_clearing`), so that one database holds a bank's three roles; several processes
-    /// may open the same role's store there at once.
+    /// `semper_clearing`, and `semper_spent_shard` for a spent-set shard group, whose groups are
+    /// each a database of their own), so that one database holds a bank's three roles; several
+    /// processes may open the same role's store there at once.
     Postgres(String),
 }
 
@@ -53,6 +54,7 @@ pub fn schema_of(role: Role) -> &'static str {
         Role::Issuer => "semper_issuer",
         Role::Acquirer => "semper_acquirer",
         Role::Clearing => "semper_clearing",
+        Role::SpentShard => "semper_spent_shard",
     }
 }
 

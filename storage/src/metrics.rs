@@ -12,6 +12,12 @@ pub const COMMIT_SECONDS: &str = "semper_storage_commit_seconds";
 /// Transactions in one group (one fsync), by role.
 pub const COMMIT_GROUP_TRANSACTIONS: &str = "semper_storage_commit_group_transactions";
 
+/// Coins sent to a spent-set shard group, by `shard` (the group's number).
+pub const SPENT_SHARD_COINS: &str = "semper_storage_spent_shard_coins_total";
+/// Time for a spent-set shard group to answer its part of a batch (queue and durable write), in
+/// seconds, by `shard`.
+pub const SPENT_SHARD_SECONDS: &str = "semper_storage_spent_shard_seconds";
+
 /// What RocksDB holds in memory for a role's DB, in bytes, by role and `kind` (`memtables`,
 /// `block_cache`, `table_readers`); the committer refreshes it at most every
 /// [`MEMORY_REFRESH`].

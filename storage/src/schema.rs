@@ -172,6 +172,12 @@ impl Column {
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 /// Meta key of the role the DB belongs to (UTF-8).
 pub const META_ROLE: &[u8] = b"role";
+/// Meta key, in an issuer's main store, of the fingerprint of the shard map its spent set was
+/// placed under (see `spent_shards`); absent while the spent set lives in the main store.
+pub const META_SPENT_SHARD_MAP: &[u8] = b"spent_shard_map";
+/// Meta key, in a shard group's store, of the map's fingerprint and the group's number (u64,
+/// big-endian): a group's store cannot be taken for another's.
+pub const META_SPENT_SHARD_GROUP: &[u8] = b"spent_shard_group";
 /// Meta key of the published denomination set's sequence number (u64, big-endian).
 pub const META_SET_SEQUENCE: &[u8] = b"denomination_set_sequence";
 /// Meta key of the acquirer's next outbox sequence number (u64, big-endian).

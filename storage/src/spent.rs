@@ -94,35 +94,85 @@ impl Transaction for CheckBatch {
     type Output = Result<Vec<SpendOutcome>, BatchIdReused>;
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
-        let SpendBatch {
-            acquirer,
-            batch,
-            digest,
-        } = self.batch;
-        let key = confirmed_batch_key(&acquirer, &batch);
-        if let Some(earlier) = reader.get(Column::SpendBatches, &key)?
-            && earlier.as_slice() != digest.as_bytes()
-        {
+        if id_reused(
+            &self.batch,
+            reader.get(Column::SpendBatches, &batch_key(&self.batch))?,
+        ) {
             return Ok((Err(BatchIdReused), WriteSet::new()));
         }
         let mut writes = WriteSet::new();
         let outcomes = check_and_insert(&self.entries, reader, &mut writes)?;
-        let confirmed = self
-            .entries
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| matches!(outcome, SpendOutcome::New | SpendOutcome::Replay))
-            .map(|(entry, _)| entry.amount);
-        // What is guarded is the confirmed totals: a batch that confirms nothing (every coin
-        // refused, or a double spend) leaves no record.
-        if confirmed_batches::stage(&mut writes, &acquirer, &batch, confirmed) {
-            writes.put(
-                Column::SpendBatches,
-                key.to_vec(),
-                digest.as_bytes().to_vec(),
-            );
-        }
+        stage_confirmation(
+            &self.batch,
+            confirmed_amounts(self.entries.iter().map(|e| e.amount), &outcomes),
+            &mut writes,
+        );
         Ok((Ok(outcomes), writes))
+    }
+}
+
+/// The record of a spend-check batch whose coins were checked in shard groups of their own
+/// (see `spent_shards`): its digest and confirmed totals, in the issuer's main store, written
+/// once every shard has answered. The same id with another body recorded meanwhile is refused
+/// whole, as [`CheckBatch`] refuses it.
+#[derive(Clone, Debug)]
+pub struct ConfirmBatch {
+    /// The batch.
+    pub batch: SpendBatch,
+    /// The amounts of the coins its confirmation lists (new or replayed).
+    pub confirmed: Vec<Amount>,
+}
+
+impl Transaction for ConfirmBatch {
+    type Output = Result<(), BatchIdReused>;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        if id_reused(
+            &self.batch,
+            reader.get(Column::SpendBatches, &batch_key(&self.batch))?,
+        ) {
+            return Ok((Err(BatchIdReused), WriteSet::new()));
+        }
+        let mut writes = WriteSet::new();
+        stage_confirmation(&self.batch, self.confirmed, &mut writes);
+        Ok((Ok(()), writes))
+    }
+}
+
+/// Whether `batch`'s id was answered before for another body, from its stored digest.
+pub(crate) fn id_reused(batch: &SpendBatch, stored: Option<Vec<u8>>) -> bool {
+    stored.is_some_and(|earlier| earlier.as_slice() != batch.digest.as_bytes())
+}
+
+/// The key of `batch`'s digest and totals.
+pub(crate) fn batch_key(batch: &SpendBatch) -> [u8; 32] {
+    confirmed_batch_key(&batch.acquirer, &batch.batch)
+}
+
+/// The amounts of the coins a confirmation lists (the new and the replayed ones), from every
+/// coin's amount and outcome.
+pub(crate) fn confirmed_amounts(
+    amounts: impl IntoIterator<Item = Amount>,
+    outcomes: &[SpendOutcome],
+) -> Vec<Amount> {
+    amounts
+        .into_iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| matches!(outcome, SpendOutcome::New | SpendOutcome::Replay))
+        .map(|(amount, _)| amount)
+        .collect()
+}
+
+/// Stages `batch`'s confirmed totals and its digest.
+fn stage_confirmation(batch: &SpendBatch, confirmed: Vec<Amount>, writes: &mut WriteSet) {
+    // What is guarded is the confirmed totals: a batch that confirms nothing (every coin
+    // refused, or a double spend) leaves no record.
+    if confirmed_batches::stage(writes, &batch.acquirer, &batch.batch, confirmed) {
+        writes.put(
+            Column::SpendBatches,
+            batch_key(batch).to_vec(),
+            batch.digest.as_bytes().to_vec(),
+        );
     }
 }
 

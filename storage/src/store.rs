@@ -23,6 +23,8 @@ pub enum Role {
     Acquirer,
     /// The clearing house.
     Clearing,
+    /// One shard group of an issuer's spent set (see `spent_shards`).
+    SpentShard,
 }
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
             Role::Issuer => "issuer",
             Role::Acquirer => "acquirer",
             Role::Clearing => "clearing",
+            Role::SpentShard => "spent_shard",
         }
     }
 }
@@ -57,9 +60,10 @@ impl Store {
     /// The store of `role` over `backend`: checks (or, when empty, writes) its schema version and
     /// role, and loads what is kept in memory.
     pub fn with_backend(backend: Arc<dyn Backend>, role: Role) -> Result<Self, StorageError> {
-        // Only issuers keep a spent set, and a shared store reads every coin (another writer's
-        // coins are not in this process's filter), so only an unshared issuer's filter is used.
-        let filtered = role == Role::Issuer && !backend.shared();
+        // Only issuers and their shard groups keep a spent set, and a shared store reads every
+        // coin (another writer's coins are not in this process's filter), so only an unshared
+        // spent set's filter is used.
+        let filtered = matches!(role, Role::Issuer | Role::SpentShard) && !backend.shared();
         let store = Self {
             backend,
             role,

@@ -5,13 +5,15 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
 use common::pg::PgServer;
 use common::*;
 use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
 use semper_storage::schema::Column;
 use semper_storage::spent::{CheckAndInsert, SpendOutcome};
-use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
+use semper_storage::{CommitConfig, Committer, Location, Role, StorageError, Store};
 
 /// Where one case keeps its records; opening it again reaches the same records.
 enum Target {
@@ -308,6 +310,120 @@ fn postgres_conformance() {
     }
     a_failing_change_leaves_nothing_of_its_group(&server);
     a_server_restart_is_retryable(&server);
+    // After the restart: its crash recovery syncs every table's files, so fewer is faster.
+    eprintln!("postgres: the spent set split over three databases");
+    let main = Location::Postgres(server.new_database());
+    let groups: Vec<Location> = (0..3)
+        .map(|_| Location::Postgres(server.new_database()))
+        .collect();
+    common::shards::scenario(&main, &groups);
+    // Last: it changes a setting of the whole server.
+    a_commit_not_yet_replicated_is_never_answered(&server);
+}
+
+/// PostgreSQL's trap (issue 19, item 4): a commit is visible on the primary before the
+/// synchronous standby has it. Here the standby never comes (`synchronous_standby_names` names
+/// one that does not exist), so every commit waits for it. One spend's wait is cancelled (the
+/// client gets a warning and the commit's success), another's connection is terminated while it
+/// waits: both are committed locally only, so neither may be answered as done, and their retry,
+/// which finds them "already spent by this very permission", must not answer until the standby
+/// has them (the backend's barrier), although the rows are there to read.
+fn a_commit_not_yet_replicated_is_never_answered(server: &PgServer) {
+    let conninfo = server.new_database();
+    let store = Store::with_backend(target_backend(&conninfo), Role::Issuer).unwrap();
+    let committer = Arc::new(Committer::start(store, CommitConfig::default()));
+    let mut admin = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
+    // A spend whose wait is cancelled, then one whose connection is terminated.
+    for (coin, stop) in [(1, "pg_cancel_backend"), (2, "pg_terminate_backend")] {
+        set_standby(&mut admin, "'absent'");
+        let waiting = spend_in_background(&committer, vec![spend(coin, 1)]);
+        let pid = sync_waiter(&mut admin, &waiting).unwrap();
+        admin
+            .execute(&format!("SELECT {stop}($1)"), &[&pid])
+            .unwrap();
+        let answer = waiting.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(
+            matches!(answer, Err(StorageError::Unavailable(_))),
+            "coin {coin} after {stop}: {answer:?}"
+        );
+        // The row is on the server, committed, yet on no standby.
+        let visible: i64 = admin
+            .query_one("SELECT count(*) FROM spent_coins", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(visible, i64::from(coin), "after {stop}");
+        let retry = spend_in_background(&committer, vec![spend(coin, 1)]);
+        if let Err(early) = sync_waiter(&mut admin, &retry) {
+            panic!("after {stop}, the retry did not wait for the standby to have it: {early}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            retry.try_recv().is_err(),
+            "answered while the standby is missing"
+        );
+        // The standby arrives (here: the server stops waiting for one): the retry answers.
+        set_standby(&mut admin, "DEFAULT");
+        assert_eq!(
+            retry.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Ok(vec![SpendOutcome::Replay]),
+            "after {stop}"
+        );
+    }
+}
+
+/// Sets the server's `synchronous_standby_names` (ALTER SYSTEM runs outside a transaction, so in
+/// a statement of its own) and reloads its configuration.
+fn set_standby(admin: &mut postgres::Client, names: &str) {
+    admin
+        .batch_execute(&format!(
+            "ALTER SYSTEM SET synchronous_standby_names = {names}"
+        ))
+        .unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    // The reload reaches the server's processes by signal, a few milliseconds later.
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+fn target_backend(conninfo: &str) -> Arc<dyn Backend> {
+    Arc::new(PostgresBackend::connect(conninfo).unwrap())
+}
+
+/// The answer to a check-and-insert of `entries`, run on a thread of its own.
+fn spend_in_background(
+    committer: &Arc<Committer>,
+    entries: Vec<semper_storage::spent::SpendEntry>,
+) -> Receiver<Result<Vec<SpendOutcome>, StorageError>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let committer = committer.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(committer.execute(CheckAndInsert { entries }));
+    });
+    receiver
+}
+
+/// The PID of a session waiting for the synchronous standby, once one is (at most 10 s); what
+/// `answer` said instead, if it came first.
+fn sync_waiter<T: std::fmt::Debug>(
+    admin: &mut postgres::Client,
+    answer: &Receiver<T>,
+) -> Result<i32, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let waiting = admin
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = waiting {
+            return Ok(row.get(0));
+        }
+        if let Ok(early) = answer.try_recv() {
+            return Err(format!("answered {early:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err("no session waits for the standby".into())
 }
 
 /// A group whose last change the server refuses leaves none of its changes. (RocksDB has no way

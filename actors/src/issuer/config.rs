@@ -6,7 +6,10 @@ use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::ids::BankId;
-use semper_storage::CommitConfig;
+use semper_storage::shard_map::BucketRange;
+use semper_storage::{CommitConfig, Location};
+
+use crate::signer::SignerLimits;
 
 /// Which denominations the issuer keeps in force, and how their windows are cut.
 #[derive(Clone, Debug)]
@@ -27,16 +30,44 @@ pub struct DenominationSchedule {
     pub rotation_check_ms: u64,
 }
 
+/// Where the issuer's spent set lives: in its own store (no groups, the default), or split over
+/// shard groups of their own (see `semper_storage::spent_shards`).
+#[derive(Clone, Debug, Default)]
+pub struct SpentShardsConfig {
+    /// Each group's store, in group order: none, or at least two.
+    pub groups: Vec<Location>,
+    /// Each group's buckets, in group order; empty: the buckets split evenly, in order.
+    pub buckets: Vec<Vec<BucketRange>>,
+}
+
+/// Where the issuer's private keys are used.
+#[derive(Clone, Debug)]
+pub enum SignerChoice {
+    /// In the issuer's own process, keys under its `keys/` (the embedded default).
+    InProcess(SignerLimits),
+    /// In `semper signer`, another process, at this Unix socket: the issuer holds no private key.
+    Socket(PathBuf),
+}
+
+impl Default for SignerChoice {
+    /// In process, with the signer's default bounds: the embedded default.
+    fn default() -> Self {
+        Self::InProcess(SignerLimits::default())
+    }
+}
+
 /// An issuer's configuration.
 #[derive(Clone, Debug)]
 pub struct IssuerConfig {
     /// The issuer's bank id.
     pub id: BankId,
-    /// Where its DB (`db/`) and key store (`keys/`) live.
+    /// Where its DB (`db/`) and, with an in-process signer, its key store (`keys/`) live.
     pub data_dir: PathBuf,
     /// Where its store lives instead of `data_dir/db` (e.g. a PostgreSQL database shared by
     /// several processes of the bank); `None` keeps it there.
     pub store: Option<semper_storage::Location>,
+    /// Where its signer runs.
+    pub signer: SignerChoice,
     /// Group commit bounds.
     pub commit: CommitConfig,
     /// Threads of the crypto pool.
@@ -52,4 +83,6 @@ pub struct IssuerConfig {
     /// The clearing house whose settlement reports the issuer reconciles, with the key that signs
     /// them; `None` treats every report as bad.
     pub clearing: Option<(BankId, VerifyingKey)>,
+    /// Where its spent set lives.
+    pub spent_shards: SpentShardsConfig,
 }

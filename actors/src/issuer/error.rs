@@ -6,6 +6,7 @@ use semper_storage::StorageError;
 use semper_storage::ledger::LedgerError;
 
 use crate::keystore::KeyStoreError;
+use crate::signer::SignerError;
 
 /// An issuer failure. Each variant has a stable [`IssuerError::code`]; "busy" means retry later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +41,9 @@ pub enum IssuerError {
     /// Storage failed.
     #[error("{0}")]
     Storage(StorageError),
+    /// The signer refused or failed.
+    #[error("{0}")]
+    Signer(#[from] SignerError),
     /// A key could not be generated.
     #[error("key generation failed: {0}")]
     KeyGeneration(String),
@@ -80,6 +84,7 @@ impl IssuerError {
             Self::KeyStore(e) => e.code(),
             Self::Storage(e) => e.code(),
             Self::KeyGeneration(_) => "issuer.key_generation",
+            Self::Signer(e) => e.code(),
         }
     }
 }

@@ -3,24 +3,23 @@
 
 use std::sync::Arc;
 
-use semper_protocol::crypto::blind_rsa::DenominationSecretKey;
-use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::{
-    Denomination, DenominationFields, DenominationSet, DenominationSetFields, SignedDenominationSet,
+    Denomination, DenominationSet, DenominationSetFields, SignedDenominationSet,
 };
 use semper_protocol::denomination_book::DenominationBook;
 use semper_protocol::ids::{BankId, DenominationId};
-use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_storage::denominations::{SaveDenomination, StoredDenomination};
 
 use super::error::IssuerError;
 use super::state::IssuerState;
+use crate::signer::{DenominationSpec, Signer};
 
-/// Signs the set of every denomination in `book`, ordered by start of validity then id.
+/// Has the signer sign the set of every denomination in `book`, ordered by start of validity
+/// then id.
 pub fn sign_set(
     issuer: BankId,
-    master_key: &SigningKey,
+    signer: &dyn Signer,
     book: &DenominationBook,
     sequence: u64,
     now: Timestamp,
@@ -37,7 +36,7 @@ pub fn sign_set(
         denominations: denominations.try_into().map_err(too_many)?,
         revoked: revoked.try_into().map_err(too_many)?,
     })?;
-    Ok(Signed::sign(set, master_key))
+    Ok(signer.sign_set(set)?)
 }
 
 /// Makes sure every value of the schedule has keys withdrawable up to `now + lookahead`,
@@ -72,22 +71,17 @@ pub fn ensure_ahead(
             };
             let withdraw_until = start.plus_ms(schedule.withdraw_period_ms.max(1));
             let deposit_until = withdraw_until.plus_ms(schedule.deposit_grace_ms);
-            let secret = DenominationSecretKey::generate(schedule.key_size)
-                .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
-            let denomination = Denomination::new(DenominationFields {
+            // The signer makes the key and keeps it: the issuer gets the denomination, whose
+            // public key is all it needs to verify.
+            let denomination = state.signer.create_denomination(&DenominationSpec {
                 issuer: state.id,
                 value: *value,
-                public_key: secret.public_key().clone(),
+                key_size: schedule.key_size,
                 valid_from: start,
                 withdraw_until,
                 deposit_until,
                 retain_until: deposit_until.plus_ms(schedule.retention_ms),
             })?;
-            // The key is on disk before the denomination is: a crash in between leaves an unused
-            // key file, never a denomination without its key.
-            state
-                .keystore
-                .store_denomination_key(&denomination.id(), &secret)?;
             let id = denomination.id();
             save(
                 state,
@@ -96,10 +90,7 @@ pub fn ensure_ahead(
                     revoked: false,
                 },
                 now,
-                |d| {
-                    d.book.add(denomination);
-                    d.secrets.insert(id, Arc::new(secret));
-                },
+                |d| d.book.add(denomination),
             )?;
             created.push(id);
         }
@@ -120,6 +111,8 @@ pub fn revoke(state: &IssuerState, id: DenominationId, now: Timestamp) -> Result
         .find(|d| d.id() == id)
         .cloned()
         .ok_or(IssuerError::UnknownDenomination)?;
+    // The signer first: from here on the key signs nothing, whatever happens to the write.
+    state.signer.revoke(id)?;
     save(
         state,
         StoredDenomination {
@@ -127,10 +120,7 @@ pub fn revoke(state: &IssuerState, id: DenominationId, now: Timestamp) -> Result
             revoked: true,
         },
         now,
-        |d| {
-            d.book.revoke(id);
-            d.secrets.remove(&id);
-        },
+        |d| d.book.revoke(id),
     )
 }
 
@@ -149,7 +139,7 @@ fn save(
     apply(&mut denominations);
     let published = sign_set(
         state.id,
-        &state.master_key,
+        state.signer.as_ref(),
         &denominations.book,
         sequence,
         now,

@@ -20,6 +20,6 @@ pub mod withdraw;
 
 pub use crate::keystore;
 pub use actor::{IssuerActor, IssuerHandle};
-pub use config::{DenominationSchedule, IssuerConfig};
+pub use config::{DenominationSchedule, IssuerConfig, SpentShardsConfig};
 pub use error::IssuerError;
 pub use state::{IssuerPublicKeys, IssuerState};

@@ -1,6 +1,8 @@
 //! The spend-check path: checks and batch verification on the pool, one atomic check-and-insert
-//! that also records the batch's digest and what its confirmation will list, then the answer per
-//! coin and the signed confirmation, on the pool again.
+//! that also records the batch's digest and what its confirmation will list (or, with a sharded
+//! spent set, one insert per shard group and then that record: `semper_storage::spent_shards`
+//! says why that is as safe), then the answer per coin and the signed confirmation, on the pool
+//! again.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,10 +14,11 @@ use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::Digest;
-use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirm};
+use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirmation};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
 use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
+use semper_storage::spent_shards::BatchAnswer;
 
 use super::error::IssuerError;
 use super::state::IssuerState;
@@ -104,23 +107,20 @@ pub fn run(
         .collect();
     // The spends and what the confirmation will list go into one write: reconciliation later
     // checks settlement reports against exactly what was confirmed.
-    let transaction = CheckBatch {
-        batch: SpendBatch {
-            acquirer: body.acquirer,
-            batch: body.batch_id,
-            // The permissions' digests, already taken, identify the batch's body: its acquirer
-            // and id are the record's key.
-            digest: Digest(sha256(
-                &body_digests
-                    .iter()
-                    .map(|digest| digest.as_bytes().as_slice())
-                    .collect::<Vec<_>>(),
-            )),
-        },
-        entries,
+    let spend_batch = SpendBatch {
+        acquirer: body.acquirer,
+        batch: body.batch_id,
+        // The permissions' digests, already taken, identify the batch's body: its acquirer
+        // and id are the record's key.
+        digest: Digest(sha256(
+            &body_digests
+                .iter()
+                .map(|digest| digest.as_bytes().as_slice())
+                .collect::<Vec<_>>(),
+        )),
     };
     let committer_state = state.clone();
-    state.committer.submit_or_reply(transaction, move |result| {
+    let answered = move |result: BatchAnswer| {
         let outcomes = match result {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(BatchIdReused)) => return reply(Err(BatchRefusal::BatchIdReused.into())),
@@ -139,7 +139,17 @@ pub fn run(
                 .collect::<Vec<_>>();
             reply(respond(&pool_state, &batch, results, &digests, now))
         });
-    });
+    };
+    match &state.spent_shards {
+        None => state.committer.submit_or_reply(
+            CheckBatch {
+                batch: spend_batch,
+                entries,
+            },
+            answered,
+        ),
+        Some(shards) => shards.check_batch(&state.committer, spend_batch, entries, answered),
+    }
 }
 
 /// Refuses every listing of a coin after its first one that may be spent: the acquirer should
@@ -192,14 +202,10 @@ fn respond(
         .zip(digests)
         .filter(|((_, result), _)| matches!(result, SpendResult::Accepted | SpendResult::Replay))
         .filter_map(|((permission, _), digest)| digest.map(|digest| (permission, digest)));
-    let confirmation = confirm(
-        state.id,
-        body.acquirer,
-        body.batch_id,
-        now,
-        confirmed,
-        &state.confirmation_key,
-    );
+    // Signed by the signer, which holds the confirmation key.
+    let confirmation = confirmation(state.id, body.acquirer, body.batch_id, now, confirmed)
+        .map(|confirmation| state.signer.sign_confirmation(confirmation))
+        .transpose()?;
     Ok(SpendCheckResponse {
         batch_id: body.batch_id,
         // One result per permission of a bounded batch: always within the bound.

@@ -5,28 +5,28 @@ use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use semper_protocol::batch_verifier::BatchVerifier;
-use semper_protocol::crypto::blind_rsa::DenominationSecretKey;
-use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
+use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::denomination_book::DenominationBook;
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_storage::commit::Committer;
 use semper_storage::denominations;
-use semper_storage::{Role, Store};
+use semper_storage::shard_map::{ShardMap, ShardSecret};
+use semper_storage::spent_shards::SpentShards;
+use semper_storage::{Role, StorageError, Store};
 
-use super::config::{DenominationSchedule, IssuerConfig};
+use super::config::{DenominationSchedule, IssuerConfig, SignerChoice};
 use super::error::IssuerError;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::signer::{FileSigner, Signer, SocketSigner};
 
-/// Denominations with their secret keys, and the signed set that publishes them.
+/// Denominations, and the signed set that publishes them. Their private keys are the signer's.
 pub struct Denominations {
     /// What each denomination is, and which are revoked.
     pub book: DenominationBook,
-    /// The secret key of each denomination.
-    pub secrets: HashMap<DenominationId, Arc<DenominationSecretKey>>,
     /// The set as last published.
     pub published: Arc<SignedDenominationSet>,
     /// The published set's sequence number.
@@ -40,13 +40,13 @@ pub struct IssuerState {
     /// Its DB.
     pub store: Store,
     /// Its DB's committer: every state change goes through it.
-    pub committer: Committer,
-    /// Its private keys.
-    pub keystore: KeyStore,
-    /// Signs the denomination set.
-    pub master_key: SigningKey,
-    /// Signs spend confirmations.
-    pub confirmation_key: SigningKey,
+    pub committer: Arc<Committer>,
+    /// The shard groups of its spent set; `None` keeps the spent set in `store`.
+    pub spent_shards: Option<SpentShards>,
+    /// Every private-key operation: blind signatures, confirmations, sets, new keys.
+    pub signer: Arc<dyn Signer>,
+    /// The public halves of the signer's master and confirmation keys.
+    pub public_keys: IssuerPublicKeys,
     /// Denominations, keys and the published set.
     pub denominations: RwLock<Denominations>,
     /// Acquirers allowed to send spend checks.
@@ -74,49 +74,76 @@ pub struct IssuerPublicKeys {
     pub confirmation: VerifyingKey,
 }
 
-/// Key-store names of the issuer's Ed25519 keys.
-const MASTER_KEY: &str = "master";
-const CONFIRMATION_KEY: &str = "confirmation";
+/// Key-store name of the secret that places coins in spent-set shard groups. Made once, the first
+/// time the issuer starts sharded, and needed for as long as its coins are: back it up with the
+/// other keys. It places coins, it signs nothing: it stays with the issuer, not the signer.
+const SPENT_SHARD_SECRET: &str = "spent-shards";
+
+/// The signer `config` names: opened in this process, or reached at its socket.
+pub fn open_signer(
+    data_dir: &Path,
+    choice: &SignerChoice,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Signer>, IssuerError> {
+    Ok(match choice {
+        SignerChoice::InProcess(limits) => {
+            Arc::new(FileSigner::open(&data_dir.join("keys"), clock, *limits)?)
+        }
+        SignerChoice::Socket(path) => Arc::new(SocketSigner::new(path)),
+    })
+}
 
 impl IssuerState {
-    /// Creates the issuer's master and confirmation keys in the key store under `data_dir` if they
-    /// are not there yet, and returns their public halves, before the issuer first starts.
-    pub fn provision(data_dir: &Path) -> Result<IssuerPublicKeys, IssuerError> {
-        let keystore = KeyStore::open(&data_dir.join("keys"))?;
-        let mut rng = rand::rng();
+    /// The public halves of the issuer's master and confirmation keys, made by its signer the
+    /// first time, before the issuer first starts.
+    pub fn provision(
+        data_dir: &Path,
+        choice: &SignerChoice,
+        clock: Arc<dyn Clock>,
+    ) -> Result<IssuerPublicKeys, IssuerError> {
+        let keys = open_signer(data_dir, choice, clock)?.keys()?;
         Ok(IssuerPublicKeys {
-            master: *keystore.signing_key(MASTER_KEY, &mut rng)?.verifying_key(),
-            confirmation: *keystore
-                .signing_key(CONFIRMATION_KEY, &mut rng)?
-                .verifying_key(),
+            master: keys.master,
+            confirmation: keys.confirmation,
         })
     }
 
-    /// Opens the issuer's DB and key store, loads its denominations and their keys, and makes sure
-    /// the schedule's keys exist ahead.
+    /// Opens the issuer's DB and signer, loads its denominations, and makes sure the schedule's
+    /// keys exist ahead.
     pub fn open(config: &IssuerConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, IssuerError> {
-        // Keys first: an unsafe key store stops the issuer before it touches its DB.
-        let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
-        let mut rng = rand::rng();
-        let master_key = keystore.signing_key(MASTER_KEY, &mut rng)?;
-        let confirmation_key = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
+        // The signer first: an unsafe key store stops the issuer before it touches its DB.
+        // Either the signer opened here, or the socket of the one in another process.
+        let opened: Result<FileSigner, &Path> = match &config.signer {
+            SignerChoice::InProcess(limits) => Ok(FileSigner::open(
+                &config.data_dir.join("keys"),
+                clock.clone(),
+                *limits,
+            )?),
+            SignerChoice::Socket(path) => Err(path),
+        };
         let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
+        let spent_shards = open_spent_shards(config, &store)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();
-        let mut secrets = HashMap::new();
         for entry in stored {
             let id = entry.denomination.id();
             if entry.revoked {
                 book.revoke(id);
-            } else {
-                secrets.insert(id, Arc::new(keystore.denomination_key(&id)?));
             }
             book.add(entry.denomination);
         }
         let now = clock.now();
+        let signer: Arc<dyn Signer> = match opened {
+            Ok(signer) => {
+                adopt_keys(&signer, &book, now)?;
+                Arc::new(signer)
+            }
+            Err(path) => Arc::new(SocketSigner::new(path)),
+        };
+        let keys = signer.keys()?;
         let published = Arc::new(lifecycle::sign_set(
             config.id,
-            &master_key,
+            signer.as_ref(),
             &book,
             sequence,
             now,
@@ -125,14 +152,16 @@ impl IssuerState {
             .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
         let state = Arc::new(Self {
             id: config.id,
-            committer: Committer::start(store.clone(), config.commit),
+            committer: Arc::new(Committer::start(store.clone(), config.commit)),
+            spent_shards,
             store,
-            keystore,
-            master_key,
-            confirmation_key,
+            signer,
+            public_keys: IssuerPublicKeys {
+                master: keys.master,
+                confirmation: keys.confirmation,
+            },
             denominations: RwLock::new(Denominations {
                 book,
-                secrets,
                 published,
                 sequence,
             }),
@@ -160,4 +189,56 @@ impl IssuerState {
     pub fn published_set(&self) -> Arc<SignedDenominationSet> {
         self.denominations().published.clone()
     }
+}
+
+/// The spent set's shard groups of `config`, placed by the bank's shard secret (made the first
+/// time); `None` when it has none, once `store` is known not to be sharded.
+fn open_spent_shards(
+    config: &IssuerConfig,
+    store: &Store,
+) -> Result<Option<SpentShards>, IssuerError> {
+    let shards = &config.spent_shards;
+    if shards.groups.is_empty() {
+        SpentShards::check_unsharded(store)?;
+        return Ok(None);
+    }
+    let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
+    let bytes = keystore.secret_bytes(SPENT_SHARD_SECRET, &mut rand::rng())?;
+    let secret = ShardSecret::new(&bytes);
+    let buckets = if shards.buckets.is_empty() {
+        ShardMap::even_ranges(shards.groups.len())
+    } else {
+        shards.buckets.clone()
+    };
+    // The server's config validation refuses a bad map first, naming its key.
+    let map = ShardMap::new(secret, &buckets)
+        .map_err(|error| StorageError::ShardMismatch(error.to_string()))?;
+    Ok(Some(SpentShards::open(
+        map,
+        &shards.groups,
+        store,
+        config.commit,
+    )?))
+}
+
+/// An issuer upgraded in place made its keys before its signer kept a journal: the in-process
+/// signer takes over each one still withdrawable (its key file stays where it was). A signer in
+/// another process knows only the keys it made, so its issuer starts on fresh ones.
+fn adopt_keys(
+    signer: &FileSigner,
+    book: &DenominationBook,
+    now: semper_protocol::time::Timestamp,
+) -> Result<(), IssuerError> {
+    let known: std::collections::HashSet<DenominationId> = signer
+        .counts()?
+        .into_iter()
+        .map(|count| count.denomination)
+        .collect();
+    for denomination in book.iter() {
+        let id = denomination.id();
+        if !known.contains(&id) && !book.is_revoked(&id) && denomination.can_withdraw(now) {
+            signer.adopt(denomination)?;
+        }
+    }
+    Ok(())
 }

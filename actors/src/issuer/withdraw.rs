@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use semper_protocol::amount::AmountError;
-use semper_protocol::issuer::{WithdrawRefusal, blind_sign_all, check_withdraw};
+use semper_protocol::issuer::{WithdrawRefusal, check_withdraw};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
@@ -13,6 +13,7 @@ use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
 use crate::metrics::{ISSUER_BLIND_SIGN_SECONDS, ISSUER_WITHDRAW_COINS};
+use crate::signer::SignerError;
 
 /// Runs a withdrawal; `reply` gets the blind signatures once the debit is durable. Call it on the
 /// pool: it verifies and signs in place.
@@ -80,10 +81,26 @@ fn prepare(state: &IssuerState, request: &SignedWithdrawRequest) -> Result<Prepa
         Err(other) => return Err(LedgerError::from(other).into()),
     }
     let started = Instant::now();
-    let signatures = blind_sign_all(request, |id| {
-        denominations.secrets.get(id).map(|k| k.as_ref())
-    })?;
     drop(denominations);
+    // One call for the whole withdrawal: one round trip when the signer is another process.
+    let coins: Vec<_> = body
+        .coins
+        .iter()
+        .map(|coin| (coin.denomination, &coin.blinded))
+        .collect();
+    let signatures = state
+        .signer
+        .blind_sign(&coins)
+        .map_err(|error| match error {
+            // The wallet's fault, answered as before the signer existed.
+            SignerError::BadBlindedMessage { index, error } => {
+                IssuerError::from(WithdrawRefusal::BlindedCoin {
+                    index: index as usize,
+                    error,
+                })
+            }
+            other => other.into(),
+        })?;
     metrics::histogram!(ISSUER_BLIND_SIGN_SECONDS).record(started.elapsed().as_secs_f64());
     metrics::histogram!(ISSUER_WITHDRAW_COINS).record(signatures.len() as f64);
     Ok(Prepared::Record(WithdrawalRecord {

@@ -92,6 +92,7 @@ impl World {
             id,
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
             store: None,
+            signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -107,6 +108,7 @@ impl World {
             },
             acquirers: self.acquirer_keys.clone(),
             clearing: None,
+            spent_shards: Default::default(),
         }
     }
 
@@ -191,8 +193,8 @@ impl Issuers {
             .iter()
             .map(|(id, handle)| TrustedIssuer {
                 id: *id,
-                master_key: *handle.state().master_key.verifying_key(),
-                confirmation_key: *handle.state().confirmation_key.verifying_key(),
+                master_key: handle.state().public_keys.master,
+                confirmation_key: handle.state().public_keys.confirmation,
             })
             .collect();
         let handles: HashMap<_, _> = handles.into_iter().collect();

@@ -39,6 +39,7 @@ pub fn issuer_config(
         id: ISSUER,
         data_dir: dir,
         store: None,
+        signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: 2,
         mailbox_capacity: 64,
@@ -54,6 +55,7 @@ pub fn issuer_config(
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
         clearing: None,
+        spent_shards: Default::default(),
     }
 }
 

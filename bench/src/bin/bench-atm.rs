@@ -9,7 +9,13 @@
 //!    is on another `AtmSocket`; beside it the same over plain loopback QUIC, and both again
 //!    to a [`DigestSink`] instead of the clearing house, which shows the link alone.
 //! 3. The same over circuits that lose cells, at several cell-loss ratios, without and with a
-//!    one-way propagation delay.
+//!    one-way propagation delay, to the clearing house, with the link's sender as it was (CUBIC,
+//!    MTU discovery), with BBR, and as the ATM carrier now sets it by default (pacing to the
+//!    CBR contract, 31-cell datagrams), side by side in one run.
+//! 4. Settlement over OC-12c, before and after, to the clearing house and the sink: where it
+//!    is capped.
+//!
+//! Arguments pick parts: `capacity`, `goodput`, `loss`, `oc12c` (default: all).
 //!
 //! Goodput is the bytes of the encoded submissions (the link requests' payloads) answered per
 //! second, from the first request to the last answer; the answers' bytes are given apart. Its
@@ -29,6 +35,7 @@ use semper_atm::cell::CELL_PAYLOAD_BYTES;
 use semper_atm::{AtmSocket, AtmStats, CircuitConfig, ImpairmentConfig, LineRate};
 use semper_bench::atm_host::{AtmHost, udp_receive_buffer_drops};
 use semper_bench::cell_rate::{cells_through, crc32_bytes_per_s};
+use semper_bench::crc_reference::crc32_sliced_by_8;
 use semper_bench::in_flight::in_flight;
 use semper_bench::link_node::{LinkNode, LinkedClearing, Parties};
 use semper_bench::settlement::{
@@ -36,8 +43,9 @@ use semper_bench::settlement::{
     submissions, submit_request,
 };
 use semper_bench::sink::{DigestSink, digest};
-use semper_link::{Handler, Limits, Link, LinkConfig, LinkSocket};
+use semper_link::{Congestion, Handler, Limits, Link, LinkConfig, LinkSocket, LinkTransport};
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
+use semper_server::config::transport_of;
 
 /// AAL5 payloads of the emulator's capacity runs: an Ethernet MTU and the classical IP over
 /// ATM MTU (RFC 2225).
@@ -66,13 +74,69 @@ const DELAYS_MS: [u64; 2] = [0, 10];
 const SEED: u64 = 2026;
 /// The goodput target, as a share of the circuit's cell payload rate.
 const GOODPUT_TARGET_SHARE: f64 = 0.80;
+/// Issue 23's targets with 10 ms one way: the least share of the line at CLR 1e-4 and 1e-3.
+const LOSS_TARGETS: [(f64, f64); 2] = [(1e-4, 0.70), (1e-3, 0.40)];
+/// The one-way delay of issue 23's targets.
+const LOSS_TARGET_DELAY_MS: u64 = 10;
+
+/// A link sender's settings, as the loss table compares them.
+#[derive(Clone, Copy)]
+enum Setting {
+    /// As the link was before issue 23 over every carrier: CUBIC, MTU discovery from 1200.
+    Before,
+    /// quinn's BBR, in whole-cell datagrams.
+    Bbr,
+    /// What the server now sets for an ATM carrier by default (`transport_of`).
+    After,
+}
+
+impl Setting {
+    const ALL: [Self; 3] = [Self::Before, Self::Bbr, Self::After];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Before => "before (CUBIC, MTU discovery)",
+            Self::Bbr => "BBR, 1472-byte datagrams",
+            Self::After => "after (contract pacing, 1472-byte datagrams)",
+        }
+    }
+
+    /// The sender's settings over `circuit`.
+    fn transport(self, circuit: &CircuitConfig) -> LinkTransport {
+        let after = transport_of(Some(circuit), None);
+        match self {
+            Self::Before => LinkTransport::default(),
+            Self::Bbr => LinkTransport {
+                congestion: Congestion::Bbr,
+                datagram: after.datagram,
+            },
+            Self::After => after,
+        }
+    }
+}
 
 /// What a link run goes over.
 enum Carrier {
     /// Plain UDP on loopback.
     Quic,
-    /// An emulated circuit per end, cells in UDP on loopback.
-    Atm(CircuitConfig),
+    /// An emulated circuit per end, cells in UDP on loopback, and the senders' settings.
+    Atm(CircuitConfig, LinkTransport),
+}
+
+impl Carrier {
+    fn transport(&self) -> LinkTransport {
+        match self {
+            Self::Quic => LinkTransport::default(),
+            Self::Atm(_, transport) => *transport,
+        }
+    }
+
+    fn line(&self) -> LineRate {
+        match self {
+            Self::Quic => LineRate::Oc3c,
+            Self::Atm(circuit, _) => circuit.line,
+        }
+    }
 }
 
 /// What serves the link.
@@ -107,6 +171,8 @@ struct Run {
     clearing: Option<AtmStats>,
     /// The host's UDP datagrams dropped for a full receive buffer over the timed part.
     udp_drops: Option<u64>,
+    /// The circuit's line.
+    line: LineRate,
 }
 
 /// What every link run shares.
@@ -121,11 +187,42 @@ struct Bench {
     hosts: [AtmHost; 2],
 }
 
+/// The parts a run prints.
+struct Parts {
+    capacity: bool,
+    goodput: bool,
+    loss: bool,
+    oc12c: bool,
+}
+
+impl Parts {
+    fn from_args() -> anyhow::Result<Self> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let all = args.is_empty();
+        for arg in &args {
+            anyhow::ensure!(
+                ["capacity", "goodput", "loss", "oc12c"].contains(&arg.as_str()),
+                "unknown part {arg:?}: capacity, goodput, loss or oc12c"
+            );
+        }
+        let has = |name: &str| all || args.iter().any(|arg| arg == name);
+        Ok(Self {
+            capacity: has("capacity"),
+            goodput: has("goodput"),
+            loss: has("loss"),
+            oc12c: has("oc12c"),
+        })
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    capacity()?;
+    let parts = Parts::from_args()?;
+    if parts.capacity {
+        capacity()?;
+    }
     let dir = std::env::temp_dir().join(format!("semper-bench-atm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let result = actix::System::new().block_on(links(&dir));
+    let result = actix::System::new().block_on(links(&dir, &parts));
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -171,21 +268,25 @@ fn capacity() -> anyhow::Result<()> {
         );
     }
     let pdu_bytes = cells_for_payload(CAPACITY_FRAME_BYTES[1]) * CELL_PAYLOAD_BYTES;
-    let crc_bytes_per_s = crc32_bytes_per_s(pdu_bytes, CRC_TIME_MAX);
-    let crc_ns_per_cell = 1e9 * CELL_PAYLOAD_BYTES as f64 / crc_bytes_per_s;
+    let crate_bytes_per_s = crc32_bytes_per_s(semper_atm::crc::crc32, pdu_bytes, CRC_TIME_MAX);
+    let ours_bytes_per_s = crc32_bytes_per_s(crc32_sliced_by_8, pdu_bytes, CRC_TIME_MAX);
+    let ns_per_cell = |bytes_per_s: f64| 1e9 * CELL_PAYLOAD_BYTES as f64 / bytes_per_s;
     println!(
-        "\nThe AAL5 CRC-32 alone (`semper_atm::crc::Crc32`, {pdu_bytes}-byte PDUs): {:.0} MB/s, \
-         {crc_ns_per_cell:.0} ns per cell payload; it runs twice per cell (to send, to check), \
-         {:.0} ns of the {:.0} ns each cell took in the last run above.\n",
-        crc_bytes_per_s / 1e6,
-        2.0 * crc_ns_per_cell,
-        last_ns_per_cell,
+        "\nThe AAL5 CRC-32 alone ({pdu_bytes}-byte PDUs): the `crc` crate's slicing-by-16 \
+         (`semper_atm::crc`) {:.0} MB/s, {:.0} ns per cell payload; the hand-written \
+         slicing-by-8 it replaced {:.0} MB/s, {:.0} ns. It runs twice per cell (to send, to \
+         check): {:.0} ns of the {last_ns_per_cell:.0} ns each cell took in the last run above.\n",
+        crate_bytes_per_s / 1e6,
+        ns_per_cell(crate_bytes_per_s),
+        ours_bytes_per_s / 1e6,
+        ns_per_cell(ours_bytes_per_s),
+        2.0 * ns_per_cell(crate_bytes_per_s),
     );
     Ok(())
 }
 
-/// Parts 2 and 3: settlement over the links.
-async fn links(dir: &Path) -> anyhow::Result<()> {
+/// Parts 2, 3 and 4: settlement over the links.
+async fn links(dir: &Path, parts: &Parts) -> anyhow::Result<()> {
     let keys = Keys::generate();
     // One acquirer: one circuit to the clearing house, whose rate is the reference.
     let submissions = submissions(&keys, RUN_SUBMISSIONS, 1)?;
@@ -201,12 +302,25 @@ async fn links(dir: &Path) -> anyhow::Result<()> {
         hosts: [AtmHost::start()?, AtmHost::start()?],
     };
     let mut index = 0;
-    let mut next = || {
-        index += 1;
-        index
-    };
+    if parts.goodput {
+        goodput(&bench, &mut index).await?;
+    }
+    if parts.loss {
+        loss(&bench, &mut index).await?;
+    }
+    if parts.oc12c {
+        oc12c(&bench, &mut index).await?;
+    }
+    Ok(())
+}
 
-    let line_bps = circuit_payload_bps();
+/// Part 2: settlement over OC-3c with no loss, beside plain QUIC.
+async fn goodput(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
+    let mut next = || {
+        *index += 1;
+        *index
+    };
+    let line_bps = circuit_payload_bps(LineRate::Oc3c);
     println!(
         "## Settlement goodput over emulated OC-3c, no loss\n\nOne acquirer, one `Link`, \
          {IN_FLIGHT} submissions in flight, up to {RUN_SUBMISSIONS} submissions of \
@@ -228,16 +342,23 @@ async fn links(dir: &Path) -> anyhow::Result<()> {
         line_bps / 1e6
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    let lossless = atm_config(0.0, 0);
+    let lossless = atm_config(LineRate::Oc3c, 0.0, 0);
     let mut atm_shares = Vec::new();
     for target in [Target::Clearing, Target::Sink] {
         for (label, carrier) in [
             ("plain QUIC, loopback UDP", Carrier::Quic),
-            ("ATM OC-3c", Carrier::Atm(lossless.clone())),
+            (
+                "ATM OC-3c, before",
+                Carrier::Atm(lossless.clone(), Setting::Before.transport(&lossless)),
+            ),
+            (
+                "ATM OC-3c, after",
+                Carrier::Atm(lossless.clone(), Setting::After.transport(&lossless)),
+            ),
         ] {
-            let run = measure(&bench, next(), &carrier, target).await?;
-            if let Carrier::Atm(_) = carrier {
-                atm_shares.push((target, run.goodput_bps() / line_bps));
+            let run = measure(bench, next(), &carrier, target).await?;
+            if let Carrier::Atm(..) = carrier {
+                atm_shares.push((label, target, run.goodput_bps() / line_bps));
             }
             println!(
                 "| {label} | {} | {} | {:.1} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} |",
@@ -260,9 +381,9 @@ async fn links(dir: &Path) -> anyhow::Result<()> {
         GOODPUT_TARGET_SHARE * 100.0,
         line_bps / 1e6
     );
-    for (target, share) in atm_shares {
+    for (label, target, share) in atm_shares {
         println!(
-            "- {}: {:.0} %, {}",
+            "- {label}, {}: {:.0} %, {}",
             target.label(),
             100.0 * share,
             verdict(share >= GOODPUT_TARGET_SHARE)
@@ -270,55 +391,139 @@ async fn links(dir: &Path) -> anyhow::Result<()> {
     }
     println!();
 
+    println!();
+    Ok(())
+}
+
+/// Part 3: OC-3c against cell loss and delay, each setting side by side, to the clearing house.
+async fn loss(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
+    let line_bps = circuit_payload_bps(LineRate::Oc3c);
     println!(
-        "## Goodput and latency against cell loss\n\nAs above, over ATM OC-3c with the cell-loss \
-         ratio (CLR) and one-way propagation delay given, the same at both ends (seed {SEED}). \
-         Cells lost: by the line, each direction. Frames dropped: by reassembly, at each end.\n"
+        "## Goodput and latency against cell loss\n\nAs above, to the clearing house, over ATM \
+         OC-3c with the cell-loss ratio (CLR) and one-way propagation delay given, the same at \
+         both ends (seed {SEED}); each row runs the link's sender three ways, one after the \
+         other: {}; {}; {}. Goodput in Mb/s and as a share of {:.1} Mb/s; latency p50 / p99 in \
+         ms. Cells lost (by the line, each direction) and frames dropped (by reassembly, at each \
+         end) are the last setting's.\n",
+        Setting::Before.label(),
+        Setting::Bbr.label(),
+        Setting::After.label(),
+        line_bps / 1e6,
     );
     println!(
-        "| CLR | delay ms (one way) | served by | submissions | goodput Mb/s | share of {:.1} | \
-         latency p50 / p99 ms | cells lost → CH / → acquirer | frames dropped at CH / at \
-         acquirer | datagrams rejected at CH / at acquirer | host UDP receive-buffer drops | \
-         line busy |",
-        line_bps / 1e6
+        "| CLR | delay ms (one way) | before: goodput | before: latency | BBR: goodput | BBR: \
+         latency | after: goodput | after: latency | submissions before / BBR / after | after: \
+         cells lost → CH / → acquirer | after: frames dropped at CH / at acquirer | host UDP \
+         receive-buffer drops before / BBR / after |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut verdicts = Vec::new();
+    for delay_ms in DELAYS_MS {
+        for clr in CELL_LOSS_RATIOS {
+            let circuit = atm_config(LineRate::Oc3c, clr, delay_ms);
+            let mut runs = Vec::new();
+            for setting in Setting::ALL {
+                *index += 1;
+                let carrier = Carrier::Atm(circuit.clone(), setting.transport(&circuit));
+                runs.push(measure(bench, *index, &carrier, Target::Clearing).await?);
+            }
+            let after = &runs[2];
+            let (to, from) = (
+                after.acquirer.unwrap_or_default(),
+                after.clearing.unwrap_or_default(),
+            );
+            let goodput = |run: &Run| {
+                format!(
+                    "{:.1} ({:.0} %)",
+                    run.goodput_bps() / 1e6,
+                    100.0 * run.goodput_bps() / line_bps
+                )
+            };
+            println!(
+                "| {clr:e} | {delay_ms} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} / {} | {} / {} / {} |",
+                goodput(&runs[0]),
+                runs[0].latency_ms(),
+                goodput(&runs[1]),
+                runs[1].latency_ms(),
+                goodput(after),
+                after.latency_ms(),
+                runs[0].submissions,
+                runs[1].submissions,
+                after.submissions,
+                to.cells_lost,
+                from.cells_lost,
+                from.frames_dropped,
+                to.frames_dropped,
+                runs[0].udp_drops_text(),
+                runs[1].udp_drops_text(),
+                after.udp_drops_text(),
+            );
+            if delay_ms == LOSS_TARGET_DELAY_MS {
+                for (target_clr, share) in LOSS_TARGETS {
+                    if clr == target_clr {
+                        verdicts.push((clr, share, after.goodput_bps() / line_bps));
+                    }
+                }
+            }
+        }
+    }
+    println!("\ntargets with {LOSS_TARGET_DELAY_MS} ms one way, after:");
+    for (clr, target, share) in verdicts {
+        println!(
+            "- CLR {clr:e}: {:.0} % of the line, target ≥ {:.0} %: {}",
+            100.0 * share,
+            100.0 * target,
+            verdict(share >= target)
+        );
+    }
+    println!();
+    Ok(())
+}
+
+/// Part 4: settlement over OC-12c with no loss, before and after, to both servers.
+async fn oc12c(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
+    let line_bps = circuit_payload_bps(LineRate::Oc12c);
+    println!(
+        "## Settlement over emulated OC-12c, no loss\n\nAs the OC-3c goodput table, over OC-12c \
+         (CBR at the line rate, shaped); goodput as a share of its cell payload rate {:.1} Mb/s.\n",
+        line_bps / 1e6
+    );
+    println!(
+        "| delay ms (one way) | served by | setting | submissions | goodput Mb/s | share of {:.1} \
+         | latency p50 / p99 ms | line busy | host UDP receive-buffer drops |",
+        line_bps / 1e6
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for delay_ms in DELAYS_MS {
         for target in [Target::Clearing, Target::Sink] {
-            for clr in CELL_LOSS_RATIOS {
-                let carrier = Carrier::Atm(atm_config(clr, delay_ms));
-                let run = measure(&bench, next(), &carrier, target).await?;
-                let (to, from) = (
-                    run.acquirer.unwrap_or_default(),
-                    run.clearing.unwrap_or_default(),
-                );
+            for setting in [Setting::Before, Setting::After] {
+                let circuit = atm_config(LineRate::Oc12c, 0.0, delay_ms);
+                *index += 1;
+                let carrier = Carrier::Atm(circuit.clone(), setting.transport(&circuit));
+                let run = measure(bench, *index, &carrier, target).await?;
                 println!(
-                    "| {clr:e} | {delay_ms} | {} | {} | {:.1} | {:.0} % | {} | {} / {} | {} / {} | {} / {} | {} | {} |",
+                    "| {delay_ms} | {} | {} | {} | {:.1} | {:.0} % | {} | {} | {} |",
                     target.label(),
+                    setting.label(),
                     run.submissions,
                     run.goodput_bps() / 1e6,
                     100.0 * run.goodput_bps() / line_bps,
                     run.latency_ms(),
-                    to.cells_lost,
-                    from.cells_lost,
-                    from.frames_dropped,
-                    to.frames_dropped,
-                    from.datagrams_rejected,
-                    to.datagrams_rejected,
-                    run.udp_drops_text(),
                     run.line_busy(),
+                    run.udp_drops_text(),
                 );
             }
         }
     }
+    println!();
     Ok(())
 }
 
-/// The circuit of the link runs: OC-3c, CBR at the line rate, shaped, with `clr` and
+/// The circuit of the link runs: `line`, CBR at the line rate, shaped, with `clr` and
 /// `delay_ms`.
-fn atm_config(clr: f64, delay_ms: u64) -> CircuitConfig {
+fn atm_config(line: LineRate, clr: f64, delay_ms: u64) -> CircuitConfig {
     CircuitConfig {
-        line: LineRate::Oc3c,
+        line,
         impairments: ImpairmentConfig {
             delay_ms,
             cell_loss_ratio: clr,
@@ -334,9 +539,9 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "not met" }
 }
 
-/// What one OC-3c circuit carries in cell payloads, bits per second.
-fn circuit_payload_bps() -> f64 {
-    (LineRate::Oc3c.cells_per_s() * CELL_PAYLOAD_BYTES as u64 * 8) as f64
+/// What one circuit on `line` carries in cell payloads, bits per second.
+fn circuit_payload_bps(line: LineRate) -> f64 {
+    (line.cells_per_s() * CELL_PAYLOAD_BYTES as u64 * 8) as f64
 }
 
 /// "cells / frames" sent, or a dash without an ATM socket.
@@ -359,7 +564,7 @@ impl Bench {
                 LinkSocket::Bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
                 None,
             ),
-            Carrier::Atm(config) => {
+            Carrier::Atm(config, _) => {
                 let socket = self.hosts[end].bind(config.clone())?;
                 (LinkSocket::Custom(socket.clone()), Some(socket))
             }
@@ -387,7 +592,12 @@ async fn measure(
         Target::Clearing => {
             let config = clearing_config(&bench.dir.join(format!("run-{index}")), &bench.keys);
             let key = ClearingState::provision(&config.data_dir)?;
-            let node = LinkedClearing::start_clearing(config, server_socket, parties)?;
+            let node = LinkedClearing::start_clearing(
+                config,
+                server_socket,
+                parties,
+                carrier.transport(),
+            )?;
             (Node::Clearing(node), Some(key))
         }
         Target::Sink => {
@@ -395,6 +605,7 @@ async fn measure(
                 server_socket,
                 parties.clearing.clone(),
                 parties.trust.clone(),
+                carrier.transport(),
                 || {
                     let sink = Arc::new(DigestSink::default());
                     let handler: Arc<dyn Handler> = sink.clone();
@@ -418,6 +629,7 @@ async fn measure(
         request_timeout: REQUEST_TIMEOUT,
         max_in_flight: IN_FLIGHT,
     };
+    config.transport = carrier.transport();
     let link = Link::connect_on(client_socket, config).await?;
 
     let stats = || {
@@ -490,6 +702,7 @@ async fn measure(
         acquirer: growth(before.0, after.0),
         clearing: growth(before.1, after.1),
         udp_drops,
+        line: carrier.line(),
     })
 }
 
@@ -526,7 +739,7 @@ impl Run {
     /// The share of the acquirer's line time its cells took, or a dash.
     fn line_busy(&self) -> String {
         self.acquirer.map_or("-".to_owned(), |s| {
-            let capacity = self.elapsed.as_secs_f64() * LineRate::Oc3c.cells_per_s() as f64;
+            let capacity = self.elapsed.as_secs_f64() * self.line.cells_per_s() as f64;
             format!("{:.0} %", 100.0 * s.cells_sent as f64 / capacity)
         })
     }

@@ -77,6 +77,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         id: ISSUER,
         data_dir: dir.join("issuer"),
         store: None,
+        signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,
@@ -92,13 +93,14 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         },
         acquirers: vec![(ACQUIRER, acquirer_key)],
         clearing: None,
+        spent_shards: Default::default(),
     };
     let clock = Arc::new(SystemClock);
     let issuer = IssuerHandle::start(IssuerState::open(&issuer_config, clock.clone())?, 256);
     let trusted = TrustedIssuer {
         id: ISSUER,
-        master_key: *issuer.state().master_key.verifying_key(),
-        confirmation_key: *issuer.state().confirmation_key.verifying_key(),
+        master_key: issuer.state().public_keys.master,
+        confirmation_key: issuer.state().public_keys.confirmation,
     };
     let retry = RetryConfig {
         attempts_max: 3,

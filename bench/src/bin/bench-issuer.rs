@@ -7,6 +7,9 @@
 //!   coins. Every batch's coins are new, so each one goes through the spent set and an fsync.
 //!
 //! Every request's answer is checked; the run fails loudly if any is wrong.
+//!
+//! `SEMPER_BENCH_SPENT_SHARDS=N` (N ≥ 2) splits the spent set over N shard groups, each a
+//! RocksDB directory of its own on the same disk; unset, it stays in the issuer's store.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +17,9 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use rayon::prelude::*;
 use semper_actors::clock::SystemClock;
-use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerHandle, IssuerState};
+use semper_actors::issuer::{
+    DenominationSchedule, IssuerConfig, IssuerHandle, IssuerState, SpentShardsConfig,
+};
 use semper_bench::in_flight::in_flight;
 use semper_bench::reference::ReferenceKey;
 use semper_protocol::amount::{Amount, Currency};
@@ -29,7 +34,7 @@ use semper_protocol::messages::spend::{SpendCheckBatch, SpendResult};
 use semper_protocol::messages::withdraw::{BlindedCoin, WithdrawRequest};
 use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
-use semper_storage::CommitConfig;
+use semper_storage::{CommitConfig, Location};
 
 const THREADS: usize = 2;
 const WITHDRAW_COINS: usize = 64;
@@ -63,8 +68,9 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
     let eur = |text: &str| -> Amount { format!("EUR:{text}").parse().expect("amount") };
     let config = IssuerConfig {
         id: ISSUER,
-        data_dir: dir,
+        data_dir: dir.clone(),
         store: None,
+        signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,
@@ -80,6 +86,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         },
         acquirers: vec![(ACQUIRER, *acquirer_key.verifying_key())],
         clearing: None,
+        spent_shards: spent_shards(&dir)?,
     };
     let issuer = IssuerHandle::start(IssuerState::open(&config, Arc::new(SystemClock))?, 256);
     let account = AccountId([7; 16]);
@@ -282,4 +289,19 @@ async fn spend_batches(
         batches.push(Signed::sign(body, acquirer_key));
     }
     Ok(batches)
+}
+
+/// The spent set's groups from `SEMPER_BENCH_SPENT_SHARDS`: N RocksDB directories under `dir`.
+fn spent_shards(dir: &std::path::Path) -> anyhow::Result<SpentShardsConfig> {
+    let groups = match std::env::var("SEMPER_BENCH_SPENT_SHARDS") {
+        Ok(text) => text.parse::<usize>()?,
+        Err(_) => 0,
+    };
+    println!("spent set: {groups} shard groups (0: the issuer's own store)");
+    Ok(SpentShardsConfig {
+        groups: (0..groups)
+            .map(|g| Location::Rocks(dir.join(format!("shard{g}"))))
+            .collect(),
+        buckets: Vec::new(),
+    })
 }

@@ -38,7 +38,7 @@ use semper_bench::settlement::{
     SUBMISSION_DEPOSITS, check_receipts, check_report, clearing_config, receipt_of, submissions,
     submit_request,
 };
-use semper_link::{FRAME_PAYLOAD_MAX_BYTES, Limits, Link, LinkConfig, LinkSocket};
+use semper_link::{FRAME_PAYLOAD_MAX_BYTES, Limits, Link, LinkConfig, LinkSocket, LinkTransport};
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::messages::link::LinkRequest;
 
@@ -87,6 +87,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         linked_config,
         LinkSocket::Bind(SocketAddr::from(([127, 0, 0, 1], 0))),
         &parties,
+        LinkTransport::default(),
     )?;
     let local_config = clearing_config(&dir.join("local"), &keys);
     let local_key = ClearingState::provision(&local_config.data_dir)?;

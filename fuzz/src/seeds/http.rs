@@ -1,15 +1,15 @@
 //! Seeds of the HTTP targets: the JSON of every request body and answer, query strings and path
 //! parameters, as the server and its clients write them.
 
+use semper_client::views::{
+    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
+    OutboxView, RefusedClaimView,
+};
 use semper_protocol::amount::Currency;
 use semper_protocol::crypto::ed25519::Signature;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::receipt::ClaimResult;
 use semper_protocol::signed::Signed;
-use semper_server::http::views::{
-    AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
-    OutboxView, RefusedClaimView,
-};
 use serde::Serialize;
 use serde_json::json;
 

@@ -17,7 +17,7 @@ use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawRespons
 use semper_protocol::wallet::{self, PlannedCoin, WalletCoin};
 
 use super::{OpError, Shared, WalletSlot, Worker, now};
-use crate::parties::PartyError;
+use semper_client::parties::PartyError;
 
 /// How much work each wallet makes ready before the timed phase.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]

@@ -17,10 +17,10 @@ use super::{
     MerchantSlot, OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now,
     with_retries,
 };
-use crate::client::{Api, ApiError, Encoded};
 use crate::invariants::AcceptedCoin;
-use crate::parties::PartyError;
 use crate::target::Targets;
+use semper_client::parties::PartyError;
+use semper_client::{Api, ApiError, Encoded};
 
 /// The coin that a deposit entry concerns, for the books.
 #[derive(Clone)]
@@ -375,12 +375,12 @@ impl<'a> Worker<'a> {
                 .collect();
             if !possible
                 .iter()
-                .any(|text| balance["balance"] == text.as_str())
+                .any(|text| balance.balance.to_string() == *text)
             {
                 books.replay_mismatches.push(format!(
                     "withdrawal {}: balance {} after the replay, {} expected",
                     first.request_id,
-                    balance["balance"],
+                    balance.balance,
                     possible.join(" or ")
                 ));
             }

@@ -8,9 +8,11 @@
 //! whether it did.
 
 mod identity;
+mod signer;
 mod walkthrough;
 
 pub use identity::{IdentityArgs, identity};
+pub use signer::{SignerArgs, signer};
 pub use walkthrough::{WalkthroughOptions, trust, walkthrough};
 
 use std::sync::Arc;

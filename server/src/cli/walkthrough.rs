@@ -3,13 +3,13 @@
 //!
 //! Every step is the real protocol with real keys: the wallet blinds and unblinds its coins and
 //! checks the issuer's signatures, the merchant signs its deposit, and a double spend's proof is
-//! checked. The wallet and merchant are the load tester's simulated parties.
+//! checked. The wallet and merchant are `semper-client`'s.
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail, ensure};
-use semper_loadtest::client::{Api, HttpClient, Tls};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_client::{Api, HttpClient, Tls};
 use semper_protocol::acquirer::proves_double_spend;
 use semper_protocol::amount::Amount;
 use semper_protocol::ids::{BankId, ContractHash};
@@ -109,7 +109,7 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
 
     let withdrawal = wallet.withdraw(&mut api, &denomination, options.coins)?;
     let account = wallet.account_view(&mut api)?;
-    let balance = account["balance"].as_str().unwrap_or("?");
+    let balance = account.balance;
     println!(
         "3. withdraw: {} coins blinded, blind-signed by the issuer, unblinded and checked; \
          balance now {balance}",
@@ -137,8 +137,8 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join(", ");
     let merchant_view = merchant.view(&mut api)?;
-    let balances = (merchant_view["balances"].as_array().into_iter().flatten())
-        .filter_map(|balance| balance.as_str())
+    let balances = (merchant_view.balances.iter())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
     println!(

@@ -10,6 +10,7 @@ use semper_protocol::ids::BankId;
 use serde::Deserialize;
 
 use super::Secret;
+use super::transport::TransportSection;
 
 /// A whole config file: the process's settings and the banks it runs.
 #[derive(Clone, Debug, Deserialize)]
@@ -162,6 +163,8 @@ pub struct BankSection {
     pub carrier: Carrier,
     /// The circuit of `carrier = "atm"`; every field has a default (OC-3c, CBR at line rate).
     pub atm: Option<CircuitConfig>,
+    /// How its link server sends (answers, reports); the defaults depend on `carrier`.
+    pub transport: Option<TransportSection>,
     /// Banks of other processes it knows, by their public cards.
     #[serde(default)]
     pub peers: Vec<PeerSection>,
@@ -217,6 +220,8 @@ pub struct PeerSection {
     /// The circuit of `carrier = "atm"`, from this end: by default this bank's own `atm` table,
     /// else every field's default.
     pub atm: Option<CircuitConfig>,
+    /// How this bank's link to it sends; the defaults depend on `carrier`.
+    pub transport: Option<TransportSection>,
 }
 
 /// What a bank's link runs over. Either way it is the same QUIC session with mutual TLS, so the
@@ -307,6 +312,12 @@ pub struct IssuerSection {
     pub in_flight_max: usize,
     /// Group commit.
     pub commit: CommitSection,
+    /// The spent set's shard groups (`[[banks.issuer.spent_shards]]`); none keeps it in the
+    /// issuer's own store.
+    pub spent_shards: Vec<super::shards::SpentShardSection>,
+    /// The Unix socket of this issuer's signer (`semper signer`), relative to node.data_dir
+    /// unless absolute; unset, the signer runs inside this process with keys under its `keys/`.
+    pub signer_socket: Option<PathBuf>,
 }
 
 /// The acquirer role.
@@ -418,6 +429,8 @@ impl Default for IssuerSection {
             mailbox_capacity: MAILBOX_CAPACITY,
             in_flight_max: IN_FLIGHT_MAX,
             commit: CommitSection::default(),
+            spent_shards: Vec::new(),
+            signer_socket: None,
         }
     }
 }

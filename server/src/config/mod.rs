@@ -6,6 +6,8 @@ mod env;
 mod error;
 mod file;
 mod secret;
+mod shards;
+mod transport;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ pub use file::{
     IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, StorageKind, circuit_of,
 };
 pub use secret::Secret;
+pub use shards::{SPENT_SHARD_GROUPS_MAX, SpentShardSection, spent_shards_config};
+pub use transport::{CongestionName, TransportSection, check_transport, transport_of};
 
 /// The embedded default: one issuer, one acquirer and one clearing house in one process.
 pub const EMBEDDED_TOML: &str = include_str!("../../../config/embedded.toml");
@@ -93,9 +97,13 @@ impl Config {
                 ConfigError::invalid(key, problem)
             })?;
         validate::validate(&config)?;
+        let data_dir = config.node.data_dir.clone();
         for bank in &mut config.banks {
             for peer in &mut bank.peers {
                 peer.card = absolute(base, &peer.card);
+            }
+            if let Some(socket) = bank.issuer.as_mut().and_then(|i| i.signer_socket.as_mut()) {
+                *socket = absolute(&data_dir, socket);
             }
         }
         Ok(config)

@@ -347,3 +347,76 @@ fn a_bank_stores_in_postgres_by_a_connection_string_from_the_environment() {
     );
     assert!(unknown.contains("storage"), "{unknown}");
 }
+
+#[test]
+fn a_link_s_transport_defaults_by_carrier_and_a_bad_one_names_the_key() {
+    use semper_link::{Congestion, DatagramSize, LinkTransport};
+
+    let with = |bank: &str, peer: &str| {
+        format!(
+            "[[banks]]\nname = \"issuer\"\nid = \"01000000000000000000000000000001\"\n\
+             link_listen = \"127.0.0.1:7701\"\n{bank}\n[banks.issuer]\n\
+             denominations = [\"EUR:1.00\"]\n[[banks.peers]]\ncard = \"peers/clearing.toml\"\n\
+             addr = \"127.0.0.1:7703\"\n{peer}\n"
+        )
+    };
+    // Plain QUIC: QUIC's standard behaviour.
+    let config = parse(&with("", ""), &[]).unwrap();
+    let bank = &config.banks[0];
+    assert_eq!(
+        transport_of(None, bank.transport.as_ref()),
+        LinkTransport::default()
+    );
+    // ATM with a CBR contract: pacing to the contract, 31-cell datagrams.
+    let config = parse(&with("carrier = \"atm\"", "carrier = \"atm\""), &[]).unwrap();
+    let bank = &config.banks[0];
+    let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
+    let transport = transport_of(circuit.as_ref(), bank.transport.as_ref());
+    assert_eq!(transport.datagram, DatagramSize::Fixed(1472));
+    assert_eq!(
+        transport.congestion,
+        Congestion::Contract {
+            rate_bps: 353_207 * 1472 * 8 / 31
+        }
+    );
+    // A peer entry's own keys.
+    let config = parse(
+        &with(
+            "carrier = \"atm\"",
+            "carrier = \"atm\"\ntransport = { congestion = \"bbr\", datagram_bytes = 1424 }",
+        ),
+        &[],
+    )
+    .unwrap();
+    let peer = &config.banks[0].peers[0];
+    let transport = transport_of(circuit.as_ref(), peer.transport.as_ref());
+    assert_eq!(transport.congestion, Congestion::Bbr);
+    assert_eq!(transport.datagram, DatagramSize::Fixed(1424));
+
+    let error = error_of(
+        &with("[banks.transport]\ncongestion = \"contract\"", ""),
+        &[],
+    );
+    assert!(
+        error.contains("`banks[0].transport.congestion`") && error.contains("carrier"),
+        "{error}"
+    );
+    let error = error_of(
+        &with(
+            "carrier = \"atm\"\n[banks.transport]\ndatagram_bytes = 1452",
+            "",
+        ),
+        &[],
+    );
+    assert!(
+        error.contains("`banks[0].transport.datagram_bytes`") && error.contains("whole cells"),
+        "{error}"
+    );
+    let error = error_of(&with("", "transport = { datagram_bytes = 1000 }"), &[]);
+    assert!(
+        error.contains("`banks[0].peers[0].transport.datagram_bytes`"),
+        "{error}"
+    );
+    let error = error_of(&with("[banks.transport]\ncongestion = \"vegas\"", ""), &[]);
+    assert!(error.contains("congestion"), "{error}");
+}

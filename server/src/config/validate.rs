@@ -15,6 +15,7 @@ use super::file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
     IssuerSection, LinkSection, RetrySection, StorageKind, circuit_of,
 };
+use super::transport::check_transport;
 
 /// Most HTTP worker threads.
 const HTTP_WORKERS_MAX: usize = 64;
@@ -198,8 +199,21 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
     }
     check_carrier(key, bank.carrier, &bank.atm)?;
     check_storage(key, bank)?;
+    let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
+    check_transport(
+        &format!("{key}.transport"),
+        circuit.as_ref(),
+        bank.transport.as_ref(),
+    )?;
     for (index, peer) in bank.peers.iter().enumerate() {
-        check_carrier(&format!("{key}.peers[{index}]"), peer.carrier, &peer.atm)?;
+        let key = format!("{key}.peers[{index}]");
+        check_carrier(&key, peer.carrier, &peer.atm)?;
+        let circuit = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()));
+        check_transport(
+            &format!("{key}.transport"),
+            circuit.as_ref(),
+            peer.transport.as_ref(),
+        )?;
     }
     if bank.issuer.is_none() && bank.acquirer.is_none() && bank.clearing.is_none() {
         return Err(ConfigError::invalid(
@@ -219,7 +233,6 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// An `atm` table goes with `carrier = "atm"`, and its circuit must be one the emulator runs.
 /// `storage = "postgres"` needs a connection string that parses, and a connection string is
 /// only for it. The messages never repeat the string: it may hold a password.
 fn check_storage(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
@@ -244,6 +257,7 @@ fn check_storage(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
     }
 }
 
+/// An `atm` table goes with `carrier = "atm"`, and its circuit must be one the emulator runs.
 fn check_carrier(
     key: &str,
     carrier: Carrier,
@@ -264,6 +278,7 @@ fn check_carrier(
 }
 
 fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
+    super::shards::check_spent_shards(&format!("{key}.spent_shards"), &issuer.spent_shards)?;
     within(
         &format!("{key}.denominations"),
         issuer.denominations.len() as u64,

@@ -21,7 +21,7 @@ use semper_actors::clearing::ClearingConfig;
 use semper_actors::clock::Clock;
 use semper_actors::issuer::IssuerConfig;
 use semper_atm::{AtmSocket, CircuitConfig};
-use semper_link::{LinkSocket, TrustStore, TrustedPeer};
+use semper_link::{LinkSocket, LinkTransport, TrustStore, TrustedPeer};
 use semper_protocol::ids::BankId;
 
 pub use error::DeployError;
@@ -29,7 +29,9 @@ pub use expiry::{CERTIFICATE_EXPIRY_WARNING, CertificateExpiry};
 pub use provision::{ProvisionedBank, make_denomination_keys, provision, role_dir};
 pub use token::{TokenSource, configured_operator_token};
 
-use crate::config::{BankCard, BankSection, Carrier, Config, ConfigError, circuit_of};
+use crate::config::{
+    BankCard, BankSection, Carrier, Config, ConfigError, circuit_of, transport_of,
+};
 use crate::http::{ClientBounds, HttpApi, HttpSettings, MetricsRender, OperatorToken, TlsFiles};
 use crate::interbank::HostedRoles;
 use crate::node::{Node, NodeConfig, PeerAddress};
@@ -92,7 +94,11 @@ impl Deployment {
         for bank in &config.banks {
             let (socket, addr) = bind_link(bank)?;
             routes.addrs.insert(bank.id, addr);
-            if let Some(circuit) = circuit_of(bank.carrier, bank.atm.as_ref()) {
+            let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
+            routes
+                .transports
+                .insert(bank.id, transport_of(circuit.as_ref(), None));
+            if let Some(circuit) = circuit {
                 routes.circuits.insert(bank.id, circuit);
             }
             sockets.push(socket);
@@ -308,6 +314,8 @@ impl Deployment {
 struct Routes {
     addrs: HashMap<BankId, SocketAddr>,
     circuits: HashMap<BankId, CircuitConfig>,
+    /// How a link to each sends: the peer entry's `transport`, else its carrier's defaults.
+    transports: HashMap<BankId, LinkTransport>,
 }
 
 /// Binds a bank's link server socket: plain UDP for QUIC, or the cell socket of an emulated ATM
@@ -363,8 +371,12 @@ fn read_peer_cards(
             if let Some(addr) = peer.addr {
                 routes.addrs.insert(card.id, addr);
             }
-            if let Some(circuit) = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()))
-            {
+            let circuit = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()));
+            routes.transports.insert(
+                card.id,
+                transport_of(circuit.as_ref(), peer.transport.as_ref()),
+            );
+            if let Some(circuit) = circuit {
                 routes.circuits.insert(card.id, circuit);
             }
         }
@@ -437,6 +449,7 @@ fn node_config(
                 bank: *callee,
                 addr,
                 circuit: routes.circuits.get(callee).cloned(),
+                transport: routes.transports.get(callee).copied().unwrap_or_default(),
             })
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
@@ -496,6 +509,10 @@ fn node_config(
         identity: provisioned.identity,
         trust: trust.clone(),
         listen: socket,
+        transport: transport_of(
+            circuit_of(bank.carrier, bank.atm.as_ref()).as_ref(),
+            bank.transport.as_ref(),
+        ),
         peers,
         clearing_bank: if bank.acquirer.is_some() {
             clearing.map(|clearing| clearing.id)

@@ -43,8 +43,11 @@ pub fn provision(config: &Config, bank: &BankSection) -> Result<ProvisionedBank,
     let next =
         next_identity(bank, &dir).map_err(|error| fail(format!("next identity: {error}")))?;
     let issuer = match &bank.issuer {
-        Some(_) => {
-            let keys = IssuerState::provision(&role_dir(&dir, "issuer"))
+        Some(section) => {
+            let choice =
+                roles::issuer(bank.id, &dir, section, &Directory { cards: &[] }, None).signer;
+            let clock: Arc<dyn Clock> = Arc::new(semper_actors::clock::SystemClock);
+            let keys = IssuerState::provision(&role_dir(&dir, "issuer"), &choice, clock)
                 .map_err(|error| fail(format!("issuer keys: {error}")))?;
             Some(IssuerCard {
                 master_key: keys.master,

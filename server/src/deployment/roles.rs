@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use semper_actors::acquirer::{AcquirerConfig, TrustedClearing, TrustedIssuer};
 use semper_actors::clearing::ClearingConfig;
+use semper_actors::issuer::config::SignerChoice;
 use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
 use semper_actors::retry::RetryConfig;
+use semper_actors::signer::SignerLimits;
 use semper_link::Limits;
 use semper_protocol::clearing::Participant;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
@@ -16,7 +18,7 @@ use semper_storage::CommitConfig;
 use super::provision::role_dir;
 use crate::config::{
     AcquirerSection, BankCard, ClearingSection, CommitSection, IssuerSection, LinkSection,
-    RetrySection,
+    RetrySection, spent_shards_config,
 };
 
 /// The banks a role deals with: every card known to the process, its own included.
@@ -75,10 +77,16 @@ pub fn issuer(
     directory: &Directory<'_>,
     clearing: Option<TrustedClearing>,
 ) -> IssuerConfig {
+    let data_dir = role_dir(bank_dir, "issuer");
     IssuerConfig {
         id,
-        data_dir: role_dir(bank_dir, "issuer"),
+        spent_shards: spent_shards_config(&section.spent_shards, &data_dir),
+        data_dir,
         store: None,
+        signer: match &section.signer_socket {
+            Some(socket) => SignerChoice::Socket(socket.clone()),
+            None => SignerChoice::InProcess(SignerLimits::default()),
+        },
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,

@@ -15,7 +15,7 @@ use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{
     DenominationCountView, DepositPath, DepositStatusView, DiscrepancyQuery, MerchantPath,
-    MerchantView, OutboxView, RegisterMerchantBody,
+    MerchantView, OutboxView, RegisterMerchantBody, merchant_view, outbox_view,
 };
 
 /// The acquirer, or `role.not_hosted`.
@@ -44,7 +44,7 @@ pub async fn register_merchant(
 /// The view of a merchant, with its acquirer's bank key.
 fn view(acquirer: &AcquirerHandle, merchant: MerchantId, record: &MerchantRecord) -> MerchantView {
     let state = acquirer.state();
-    MerchantView::new(merchant, record, state.id, *state.bank_public_key())
+    merchant_view(merchant, record, state.id, *state.bank_public_key())
 }
 
 /// `GET /v1/acquirer/merchants/{merchant}` (operator, or a read signed by the merchant's key): a
@@ -113,14 +113,14 @@ pub async fn deposit_status(
 /// `GET /v1/acquirer/outbox` (operator): where the outbox to the clearing house stands.
 pub async fn outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
     let acquirer = acquirer(&state)?;
-    Ok(Json(acquirer.outbox_status().await?.into()))
+    Ok(Json(outbox_view(acquirer.outbox_status().await?)))
 }
 
 /// `POST /v1/acquirer/outbox/flush` (operator): runs an outbox pass now, and answers where the
 /// outbox stands after it.
 pub async fn flush_outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
     let acquirer = acquirer(&state)?;
-    Ok(Json(acquirer.flush_outbox().await?.into()))
+    Ok(Json(outbox_view(acquirer.flush_outbox().await?)))
 }
 
 /// `GET /v1/acquirer/discrepancies` (operator): what reconciliation found, from number `from` on.

@@ -13,7 +13,7 @@ use semper_protocol::messages::settlement::SignedSettlementReport;
 
 use super::error::ApiError;
 use super::server::ApiState;
-use super::views::{CycleView, ReportsQuery};
+use super::views::{CycleView, ReportsQuery, cycle_view};
 
 /// The clearing house, or `role.not_hosted`.
 fn clearing(state: &ApiState) -> Result<ClearingHandle, ApiError> {
@@ -27,7 +27,7 @@ fn clearing(state: &ApiState) -> Result<ClearingHandle, ApiError> {
 /// `GET /v1/clearing/cycle`: the open cycle.
 pub async fn cycle(state: web::Data<ApiState>) -> Result<Json<CycleView>, ApiError> {
     let clearing = clearing(&state)?;
-    Ok(Json(clearing.cycle_status().await?.into()))
+    Ok(Json(cycle_view(clearing.cycle_status().await?)))
 }
 
 /// `POST /v1/clearing/cycle/cut` (operator): cuts the open cycle now, and answers its signed

@@ -21,6 +21,7 @@ use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{
     AccountPath, AccountView, CreditBody, DenominationSetView, DiscrepancyQuery, OpenAccountBody,
+    account_view,
 };
 
 /// Discrepancies answered when the query names no `limit`.
@@ -82,7 +83,7 @@ pub async fn open_account(
     let record = issuer
         .open_account(opening.account, opening.public_key, opening.currency)
         .await?;
-    Ok(Json(AccountView::new(opening.account, &record)))
+    Ok(Json(account_view(opening.account, &record)))
 }
 
 /// `GET /v1/issuer/accounts/{account}` (operator, or a read signed by the account's key): an
@@ -98,7 +99,7 @@ pub async fn account(
         .await?
         .map_err(IssuerError::from)?
         .ok_or(IssuerError::Ledger(LedgerError::UnknownAccount))?;
-    Ok(Json(AccountView::new(account, &record)))
+    Ok(Json(account_view(account, &record)))
 }
 
 /// `POST /v1/issuer/accounts/{account}/credit` (operator): credits an incoming transfer; a
@@ -112,7 +113,7 @@ pub async fn credit(
     let body = body.into_inner();
     let amount: Amount = body.amount.parse()?;
     let record = issuer.credit(path.account, body.reference, amount).await?;
-    Ok(Json(AccountView::new(path.account, &record)))
+    Ok(Json(account_view(path.account, &record)))
 }
 
 /// `POST /v1/issuer/withdraw`: blind-signs coins paid from the account; a replay gets the same

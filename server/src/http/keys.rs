@@ -6,55 +6,9 @@
 //! keys fetched in the same session it checks.
 
 use actix_web::web::{self, Json};
-use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::ids::BankId;
-use serde::{Deserialize, Serialize};
+use semper_client::views::{AcquirerKeysView, ClearingKeysView, IssuerKeysView, KeysView};
 
 use super::server::ApiState;
-
-/// The keys of each role this node hosts; a role not hosted is absent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeysView {
-    /// The issuer's keys, if this node is an issuer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<IssuerKeysView>,
-    /// The acquirer's key, if this node is an acquirer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acquirer: Option<AcquirerKeysView>,
-    /// The clearing house's key, if this node is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clearing: Option<ClearingKeysView>,
-}
-
-/// An issuer's public keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuerKeysView {
-    /// The issuer's bank id: the `issuer` of its denominations and sets.
-    pub bank: BankId,
-    /// Signs the denomination sets (`semper/denomination-set`).
-    pub master_key: VerifyingKey,
-    /// Signs the spend confirmations (`semper/spend-confirmation`) it sends acquirers.
-    pub confirmation_key: VerifyingKey,
-}
-
-/// An acquirer's public key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AcquirerKeysView {
-    /// The acquirer's bank id: the `acquirer` every deposit permission must name, and the
-    /// `acquirer` of its deposit answers.
-    pub bank: BankId,
-    /// The bank key: signs the deposit answers (`semper/deposit-answer`).
-    pub bank_key: VerifyingKey,
-}
-
-/// A clearing house's public key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClearingKeysView {
-    /// The clearing house's bank id.
-    pub bank: BankId,
-    /// Signs the settlement reports (`semper/settlement-report`).
-    pub report_key: VerifyingKey,
-}
 
 /// `GET /v1/keys`: the public keys of every role this node hosts.
 pub async fn keys(state: web::Data<ApiState>) -> Json<KeysView> {
@@ -64,8 +18,8 @@ pub async fn keys(state: web::Data<ApiState>) -> Json<KeysView> {
             let issuer = issuer.state();
             IssuerKeysView {
                 bank: issuer.id,
-                master_key: *issuer.master_key.verifying_key(),
-                confirmation_key: *issuer.confirmation_key.verifying_key(),
+                master_key: issuer.public_keys.master,
+                confirmation_key: issuer.public_keys.confirmation,
             }
         }),
         acquirer: roles.acquirer.as_ref().map(|acquirer| {

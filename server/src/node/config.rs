@@ -7,7 +7,7 @@ use semper_actors::acquirer::AcquirerConfig;
 use semper_actors::clearing::ClearingConfig;
 use semper_actors::issuer::IssuerConfig;
 use semper_atm::CircuitConfig;
-use semper_link::{Identity, Limits, LinkSocket, TrustStore};
+use semper_link::{Identity, Limits, LinkSocket, LinkTransport, TrustStore};
 use semper_protocol::ids::BankId;
 
 /// Where a peer bank's link server listens.
@@ -19,6 +19,8 @@ pub struct PeerAddress {
     pub addr: SocketAddr,
     /// The emulated ATM circuit the link runs over; `None` for QUIC over UDP.
     pub circuit: Option<CircuitConfig>,
+    /// How the link to it sends: congestion controller and datagram size.
+    pub transport: LinkTransport,
 }
 
 /// A bank node's configuration: its identity on the link, who it trusts and calls, and the roles
@@ -32,6 +34,8 @@ pub struct NodeConfig {
     pub trust: Arc<TrustStore>,
     /// Where its link server listens.
     pub listen: LinkSocket,
+    /// How its link server sends: congestion controller and datagram size.
+    pub transport: LinkTransport,
     /// The banks it calls: issuers and the clearing house for an acquirer, every participant for
     /// a clearing house.
     pub peers: Vec<PeerAddress>,

@@ -69,6 +69,7 @@ impl Node {
                 config.trust.clone(),
             );
             link_config.limits = config.limits;
+            link_config.transport = peer.transport;
             let link = match &peer.circuit {
                 None => Link::open(link_config),
                 Some(circuit) => atm_socket(peer.addr, circuit)
@@ -86,7 +87,8 @@ impl Node {
         let mut roles = HostedRoles::default();
         let identity = config.identity.clone();
         let started = start_roles(&config, clock, &gateways, &mut roles).and_then(|()| {
-            let server_config = LinkServerConfig::new(config.identity, config.trust);
+            let mut server_config = LinkServerConfig::new(config.identity, config.trust);
+            server_config.transport = config.transport;
             LinkServer::bind(
                 config.listen,
                 server_config,

@@ -107,6 +107,15 @@ const SERIES: &[Series] = &[
         "What RocksDB holds in memory for a role's DB, by role and kind (memtables, block_cache, \
          table_readers); refreshed by its committer at most once a second.",
     ),
+    counter(
+        storage::SPENT_SHARD_COINS,
+        "Coins sent to a shard group of the issuer's spent set, by shard.",
+    ),
+    seconds(
+        storage::SPENT_SHARD_SECONDS,
+        "Time for a shard group of the spent set to answer its part of a spend-check batch \
+         (queue and durable write), by shard.",
+    ),
     // The actors.
     gauge(
         actors::ACTOR_MAILBOX_DEPTH,

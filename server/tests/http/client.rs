@@ -6,8 +6,8 @@ use std::io::{BufReader, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use semper_loadtest::client::HttpClient;
-pub use semper_loadtest::client::Response;
+use semper_client::HttpClient;
+pub use semper_client::Response;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::messages::read::{ReadSubject, sign_read};
 use semper_protocol::time::Timestamp;
@@ -164,7 +164,7 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 /// Reads one answer from a connection written by hand.
 pub fn read_response(stream: TcpStream) -> Response {
     let addr = stream.peer_addr().unwrap();
-    semper_loadtest::client::read_response(&mut BufReader::new(stream), addr)
+    semper_client::read_response(&mut BufReader::new(stream), addr)
         .unwrap_or_else(|error| panic!("no answer: {error}"))
 }
 

@@ -3,6 +3,7 @@
 //! wallet and the merchant read their own data with signed reads, check the acquirer's signed
 //! deposit answers, and the operator reads the rest with its token.
 
+use semper_client::views::KeysView;
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
@@ -18,7 +19,6 @@ use semper_protocol::reconcile::Discrepancy;
 use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
 use semper_server::http::OPENAPI_JSON;
-use semper_server::http::keys::KeysView;
 use semper_server::http::views::{
     AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
     OutboxView,

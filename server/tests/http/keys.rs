@@ -1,9 +1,9 @@
 //! Key discovery and the served denomination ids: `GET /v1/keys` serves the keys that verify
 //! what the node signs, and each served denomination carries the id its fields give.
 
-use semper_loadtest::client::Api;
+use semper_client::Api;
+use semper_client::views::KeysView;
 use semper_protocol::denomination::SignedDenominationSet;
-use semper_server::http::keys::KeysView;
 use semper_server::http::views::DenominationSetView;
 use serde_json::{Value, json};
 
@@ -17,14 +17,14 @@ fn http_keys_verify_the_denomination_set_whose_ids_are_served() {
         let keys = env.public.get("/v1/keys").await;
         assert_eq!(keys.status, 200);
         let keys: KeysView = keys.json();
-        // The load tester's client reads the same keys.
+        // semper-client reads the same keys, typed.
         let addr = env.public.addr;
-        let through_loadtest =
+        let through_client =
             actix_web::rt::task::spawn_blocking(move || Api::new(addr, None).keys())
                 .await
                 .unwrap()
                 .unwrap();
-        assert_eq!(through_loadtest, serde_json::to_value(&keys).unwrap());
+        assert_eq!(through_client, keys);
         let issuer = keys.issuer.expect("the embedded default hosts an issuer");
         let roles = env.deployment.roles();
         let issuer_state = roles.issuer.as_ref().unwrap().state();
@@ -32,7 +32,7 @@ fn http_keys_verify_the_denomination_set_whose_ids_are_served() {
         // The confirmation key signs bank-to-bank messages only: it is the issuer's own.
         assert_eq!(
             issuer.confirmation_key,
-            *issuer_state.confirmation_key.verifying_key()
+            issuer_state.public_keys.confirmation
         );
         let acquirer = keys
             .acquirer

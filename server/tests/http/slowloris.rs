@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use semper_loadtest::client::Api;
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::Api;
+use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{BankId, ContractHash};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use semper_actors::clock::SystemClock;
-use semper_loadtest::client::{Api, HttpClient, Tls};
-use semper_loadtest::parties::{Merchant, Wallet, withdrawable};
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_client::{Api, HttpClient, Tls};
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::ids::ContractHash;
 use semper_server::config::{Config, EMBEDDED_TOML};

@@ -31,6 +31,7 @@ use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
+use semper_server::config::transport_of;
 use semper_server::node::{Node, NodeConfig, PeerAddress};
 use semper_storage::{CommitConfig, Location};
 
@@ -117,7 +118,12 @@ impl World {
             .map(|bank| {
                 (
                     *bank,
-                    IssuerState::provision(&bank_dir(&dir, *bank)).unwrap(),
+                    IssuerState::provision(
+                        &bank_dir(&dir, *bank),
+                        &Default::default(),
+                        Arc::new(semper_actors::clock::SystemClock),
+                    )
+                    .unwrap(),
                 )
             })
             .collect();
@@ -206,7 +212,10 @@ impl World {
         for (bank, _) in banks() {
             nodes.insert(bank, self.start(bank));
         }
-        Market { nodes }
+        Market {
+            nodes,
+            dir: self.dir.clone(),
+        }
     }
 
     /// Starts `bank`'s node: on the socket reserved for it the first time, on its address after.
@@ -260,12 +269,17 @@ impl World {
             identity: self.identity(bank),
             trust: self.trust.clone(),
             listen,
+            transport: transport_of(self.serves_over_atm(bank).as_ref(), None),
             peers: peers
                 .into_iter()
-                .map(|peer| PeerAddress {
-                    bank: peer,
-                    addr: self.addr(peer),
-                    circuit: self.circuit_between(bank, peer),
+                .map(|peer| {
+                    let circuit = self.circuit_between(bank, peer);
+                    PeerAddress {
+                        bank: peer,
+                        addr: self.addr(peer),
+                        transport: transport_of(circuit.as_ref(), None),
+                        circuit,
+                    }
                 })
                 .collect(),
             clearing_bank: is_acquirer.then_some(CLEARING),
@@ -281,6 +295,7 @@ impl World {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
             store: self.store_of(bank),
+            signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -299,6 +314,7 @@ impl World {
                 .map(|acquirer| (*acquirer, self.acquirer_keys[acquirer]))
                 .collect(),
             clearing: Some((CLEARING, self.clearing_key)),
+            spent_shards: Default::default(),
         }
     }
 
@@ -420,9 +436,20 @@ fn link_limits() -> Limits {
 /// The running nodes, by bank.
 pub struct Market {
     pub nodes: HashMap<BankId, Node>,
+    /// The world's directory: the banks' data.
+    pub dir: PathBuf,
 }
 
 impl Market {
+    /// An issuer's private confirmation key, read from its in-process signer's key store: for
+    /// the tests that forge what only a compromised issuer could sign.
+    pub fn issuer_confirmation_key(&self, bank: BankId) -> SigningKey {
+        semper_actors::keystore::KeyStore::open(&bank_dir(&self.dir, bank).join("keys"))
+            .unwrap()
+            .signing_key("confirmation", &mut rand::rng())
+            .unwrap()
+    }
+
     pub fn issuer(&self, bank: BankId) -> &semper_actors::issuer::IssuerHandle {
         self.nodes[&bank].issuer().unwrap()
     }

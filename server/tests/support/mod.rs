@@ -1,6 +1,7 @@
 //! What the server's test binaries share: a temporary directory, the time now, and what an honest
 //! deposit's answer must be. Each includes
-//! this file with `#[path = "../support/mod.rs"] mod support;`.
+//! this file with `#[path = "../support/mod.rs"] mod support;`, and so do the load tester's
+//! `tests/binary` (with the path from there).
 
 use std::path::PathBuf;
 

@@ -10,15 +10,44 @@
 //! `bytea` compares bytewise (memcmp, then the shorter first), as RocksDB orders keys, so scans
 //! return records in the same order on both backends.
 //!
+//! **Failover.** The connection string may name every node of a replicated cluster (libpq
+//! multi-host: `host=a,b,c port=...` with `target_session_attrs=read-write`): each (re)connection
+//! goes to whichever node is the primary now. A broken connection is dropped; the next call
+//! connects again, trying for up to [`RECONNECT_BUDGET`] with backoff (a Patroni failover takes
+//! seconds), and answers [`StorageError::Unavailable`] while no node is primary. A write whose
+//! connection broke has an unknown outcome: it is answered `Unavailable`, and the caller retries
+//! the same transaction, whose idempotency keys make the retry safe.
+//!
+//! **An error is not a failure, and visible is not replicated.** PostgreSQL makes a commit
+//! visible on the primary (writes its commit record, releases its locks) *before* it waits for
+//! the synchronous standby. When the primary restarts during that wait, or the wait is cancelled
+//! (the client then gets a warning, and the commit's success), the row is there to read on the
+//! primary although no standby may have it: a retry that reads it and answers "already spent by
+//! this very permission" would acknowledge a spend that the next failover can lose. So after
+//! any write whose outcome is unknown (and when a process starts, since its predecessor may have
+//! died in one), the backend first makes a small synchronous write, the *barrier*, on the
+//! current primary, and answers nothing until it is acknowledged. Its commit record comes after
+//! every commit record the primary has (WAL is one sequence), and a synchronous standby
+//! acknowledges WAL in order, so once the barrier is acknowledged everything the primary shows
+//! is on the standby too: reads after it see replicated state only. If the node that took over
+//! is a promoted standby, the barrier also makes the next standby catch up before anything
+//! read there is answered. (A COMMIT still in flight on a connection that broke while the
+//! server stayed up, a network split rather than a crash, could reach the server after the
+//! barrier; on loopback, and when the primary crashes, that cannot happen.)
+//!
 //! **Several writers.** Several semper processes (several [`crate::Store`]s) may write one
 //! database: the backend is [`Backend::shared`], and each group is written with the check of
-//! what it read (see [`crate::backend`]'s documentation).
+//! what it read (see [`crate::backend`]'s documentation). A write refused by that check (or by
+//! the server for another writer's sake) is [`StorageError::Conflict`]: a definite failure that
+//! wrote nothing, so it needs no barrier.
 //!
 //! **Schemas.** [`PostgresBackend::connect_in_schema`] keeps the tables in a schema of their
 //! own (a bank keeps each role's store in one database, a schema per role).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls, Statement};
 
@@ -41,6 +70,58 @@ pub struct PostgresBackend {
     /// The readers' connection, so that reads do not queue behind a commit waiting for the
     /// standby.
     reader: Mutex<Option<Connection>>,
+    /// Whether something visible may not be replicated (see the module's documentation).
+    barrier: Arc<Barrier>,
+}
+
+/// How long one call keeps trying to connect (a Patroni failover takes 3-10 s) before it answers
+/// [`StorageError::Unavailable`]; the caller's retry tries again.
+pub const RECONNECT_BUDGET: Duration = Duration::from_secs(5);
+/// The first pause between connection attempts; it doubles up to [`RECONNECT_PAUSE_MAX`].
+const RECONNECT_PAUSE_FIRST: Duration = Duration::from_millis(50);
+const RECONNECT_PAUSE_MAX: Duration = Duration::from_millis(800);
+/// The one-row table the barrier writes.
+const BARRIER_TABLE: &str = "semper_barrier";
+
+/// Counts of writes with an unknown outcome against the barriers that settled them: a barrier is
+/// due while `unknown > settled`. Counters, not a flag, so that an outcome lost during a barrier
+/// is not cleared by it.
+#[derive(Default)]
+struct Barrier {
+    /// Writes (or commits whose synchronous wait was cancelled) with an unknown outcome; starts
+    /// at 1, for whatever a predecessor process left unreplicated.
+    unknown: AtomicU64,
+    /// The `unknown` count the last acknowledged barrier covers.
+    settled: AtomicU64,
+    /// Commits whose wait for the standby was cancelled (a warning, on an answered commit).
+    sync_cancelled: AtomicU64,
+}
+
+impl Barrier {
+    /// Counts a write whose outcome is unknown.
+    fn outcome_unknown(&self) {
+        self.unknown.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Writes the barrier on `connection` if one is due; nothing is answered before it is.
+    /// False when the barrier's own wait for the standby was cancelled: it proves nothing.
+    fn settle(&self, connection: &mut Connection) -> Result<bool, postgres::Error> {
+        let due = self.unknown.load(Ordering::SeqCst);
+        if self.settled.load(Ordering::SeqCst) >= due {
+            return Ok(true);
+        }
+        let cancelled = self.sync_cancelled.load(Ordering::SeqCst);
+        let statement = connection.prepare(&format!(
+            "INSERT INTO {BARRIER_TABLE} (id, at) VALUES (1, now()) \
+             ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at"
+        ))?;
+        connection.client.execute(&statement, &[])?;
+        if self.sync_cancelled.load(Ordering::SeqCst) != cancelled {
+            return Ok(false);
+        }
+        self.settled.fetch_max(due, Ordering::SeqCst);
+        Ok(true)
+    }
 }
 
 /// A connection and the statements prepared on it, so that each query is one round trip.
@@ -106,15 +187,27 @@ impl PostgresBackend {
     }
 
     fn connect_config(
-        config: postgres::Config,
+        mut config: postgres::Config,
         schema: Option<&'static str>,
     ) -> Result<Self, StorageError> {
+        let barrier = Arc::new(Barrier::default());
+        barrier.outcome_unknown();
+        let noticed = barrier.clone();
+        config.notice_callback(move |notice| {
+            // PostgreSQL's "canceling wait for synchronous replication ... might not have been
+            // replicated to the standby": the commit is answered, but is local only.
+            if notice.message().contains("synchronous replication") {
+                noticed.sync_cancelled.fetch_add(1, Ordering::SeqCst);
+                noticed.outcome_unknown();
+            }
+        });
         let backend = Self {
             config,
             writer: Mutex::new(None),
             reader: Mutex::new(None),
+            barrier,
         };
-        backend.with_connection(&backend.writer, |connection| {
+        let mut create = |connection: &mut Connection| {
             let mut transaction = connection.client.transaction()?;
             if let Some(schema) = schema {
                 transaction.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
@@ -125,39 +218,36 @@ impl PostgresBackend {
                     column.name()
                 ))?;
             }
+            transaction.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {BARRIER_TABLE} \
+                 (id int PRIMARY KEY, at timestamptz NOT NULL)"
+            ))?;
             transaction.commit()
-        })?;
+        };
+        // The tables come before the first barrier, which writes one of them.
+        off_runtime(|| backend.with_slot(&backend.writer, &mut create, false))?;
         Ok(backend)
     }
 
-    /// Runs `work` on the connection in `slot`, connecting first when there is none or the last
-    /// one broke. A broken connection is dropped so that the next call (the caller's retry)
-    /// connects again.
-    ///
-    /// The blocking client drives its own runtime, which cannot start inside another one: a call
-    /// from a runtime's thread (an actix or tokio worker reading the store) does its work on a
-    /// thread of its own.
+    /// Runs `work` on the connection in `slot`, after the barrier when one is due (see the
+    /// module's documentation), on a thread of its own when called from a runtime (see
+    /// [`off_runtime`]).
     fn with_connection<T: Send>(
         &self,
         slot: &Mutex<Option<Connection>>,
-        work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error> + Send,
+        mut work: impl FnMut(&mut Connection) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StorageError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return self.on_connection(slot, work);
-        }
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| self.on_connection(slot, work))
-                .join()
-                .unwrap_or_else(|_| Err(StorageError::Unavailable("database call panicked".into())))
-        })
+        off_runtime(|| self.with_slot(slot, &mut work, true))
     }
 
-    /// [`PostgresBackend::with_connection`] on this thread.
-    fn on_connection<T>(
+    /// Runs `work` on the connection in `slot`, connecting first when there is none or the last
+    /// one broke, and settling the barrier first when `settle`. A broken connection is dropped
+    /// so that the next call (the caller's retry) connects again.
+    fn with_slot<T>(
         &self,
         slot: &Mutex<Option<Connection>>,
-        work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error>,
+        work: &mut dyn FnMut(&mut Connection) -> Result<T, postgres::Error>,
+        settle: bool,
     ) -> Result<T, StorageError> {
         let mut guard: MutexGuard<'_, Option<Connection>> = slot
             .lock()
@@ -166,19 +256,54 @@ impl PostgresBackend {
             .as_ref()
             .is_none_or(|connection| connection.client.is_closed())
         {
-            *guard = Some(Connection {
-                client: self.config.connect(NoTls).map_err(to_storage_error)?,
-                statements: HashMap::new(),
-            });
+            *guard = Some(self.reconnect()?);
         }
         let connection = guard
             .as_mut()
             .ok_or_else(|| StorageError::Unavailable("no connection".into()))?;
-        let result = work(connection).map_err(to_storage_error);
+        let settled = if settle {
+            self.barrier.settle(connection)
+        } else {
+            Ok(true)
+        };
+        let result = match settled.map_err(to_storage_error) {
+            Ok(true) => work(connection).map_err(to_storage_error),
+            Ok(false) => Err(StorageError::Unavailable(
+                "the barrier's wait for the synchronous standby was cancelled".into(),
+            )),
+            Err(error) => Err(error),
+        };
         if matches!(result, Err(StorageError::Unavailable(_))) {
             *guard = None;
         }
         result
+    }
+
+    /// A new connection to whichever node takes writes now, trying with backoff for up to
+    /// [`RECONNECT_BUDGET`] while none does.
+    fn reconnect(&self) -> Result<Connection, StorageError> {
+        let deadline = Instant::now() + RECONNECT_BUDGET;
+        let mut pause = RECONNECT_PAUSE_FIRST;
+        loop {
+            match self.config.connect(NoTls) {
+                Ok(client) => {
+                    return Ok(Connection {
+                        client,
+                        statements: HashMap::new(),
+                    });
+                }
+                Err(error) => {
+                    let error = to_storage_error(error);
+                    if !matches!(error, StorageError::Unavailable(_))
+                        || Instant::now() + pause > deadline
+                    {
+                        return Err(error);
+                    }
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(RECONNECT_PAUSE_MAX);
+        }
     }
 
     /// Up to `limit` records with `start <= key` (and `key < end` when given), in key order.
@@ -211,6 +336,23 @@ impl PostgresBackend {
             .map(|row| (row.get::<_, Vec<u8>>(0), row.get::<_, Vec<u8>>(1)))
             .collect())
     }
+}
+
+/// Runs `call` on this thread, or on a thread of its own when this one is a runtime's (an actix
+/// or tokio worker reading the store): the blocking client drives its own runtime, which cannot
+/// start inside another one.
+fn off_runtime<T: Send>(
+    call: impl FnOnce() -> Result<T, StorageError> + Send,
+) -> Result<T, StorageError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(call)
+            .join()
+            .unwrap_or_else(|_| Err(StorageError::Unavailable("database call panicked".into())))
+    })
 }
 
 /// The least key greater than every key starting with `prefix`, if there is one (there is none
@@ -333,8 +475,8 @@ impl Backend for PostgresBackend {
         visit: &mut dyn FnMut(&[u8]),
     ) -> Result<(), StorageError> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            // `visit` cannot go to another thread (see `with_connection`): page through the
-            // records instead, each page's call on a thread of its own.
+            // `visit` cannot go to another thread (see `off_runtime`): page through the records
+            // instead, each page's call on a thread of its own.
             let mut start = Vec::new();
             loop {
                 let page = self.scan_from(column, &start, KEY_PAGE_RECORDS)?;
@@ -352,7 +494,7 @@ impl Backend for PostgresBackend {
             }
         }
         let sql = format!("SELECT key FROM {} ORDER BY key", column.name());
-        self.on_connection(&self.reader, |connection| {
+        let mut stream = |connection: &mut Connection| {
             // Rows stream in as the server sends them: the spent set is not held twice.
             let mut rows = connection
                 .client
@@ -361,7 +503,8 @@ impl Backend for PostgresBackend {
                 visit(row.get::<_, &[u8]>(0));
             }
             Ok(())
-        })
+        };
+        self.with_slot(&self.reader, &mut stream, true)
     }
 
     /// Applies `changes` in one SQL transaction and returns once it is committed, with the
@@ -371,6 +514,9 @@ impl Backend for PostgresBackend {
     /// A connection error, above all during the commit, leaves the outcome unknown: it is
     /// reported as the retryable [`StorageError::Unavailable`], and the caller retries the same
     /// transaction, whose idempotency keys make the retry safe.
+    ///
+    /// Such a failure, and a commit whose wait for the standby was cancelled, make the next call
+    /// write the barrier first (see the module's documentation).
     fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
         self.write_checked(&[], changes)
     }
@@ -382,8 +528,35 @@ impl Backend for PostgresBackend {
 
     /// [`Backend::write_synced`]'s one SQL transaction, which first locks the records read and
     /// compares them with what was read, and inserts those read as absent without `ON CONFLICT`
-    /// (see [`crate::backend`]).
+    /// (see [`crate::backend`]). A [`StorageError::Conflict`] wrote nothing, so only an unknown
+    /// outcome ([`StorageError::Unavailable`]) makes a barrier due.
     fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
+        let cancelled = self.barrier.sync_cancelled.load(Ordering::SeqCst);
+        let written = self.write_group(reads, changes);
+        if matches!(written, Err(StorageError::Unavailable(_))) {
+            self.barrier.outcome_unknown();
+        }
+        if written.is_ok() && self.barrier.sync_cancelled.load(Ordering::SeqCst) != cancelled {
+            return Err(StorageError::Unavailable(
+                "the commit's wait for the synchronous standby was cancelled: it may be on the \
+                 primary only"
+                    .into(),
+            ));
+        }
+        written
+    }
+
+    /// Nothing: PostgreSQL's caches live in the server's processes, not in this one.
+    fn memory_usage(&self) -> MemoryUsage {
+        MemoryUsage::default()
+    }
+}
+
+impl PostgresBackend {
+    /// One group's changes in one SQL transaction, which first locks the records the group read
+    /// and compares them with what was read, and inserts those read as absent without
+    /// `ON CONFLICT` (see [`crate::backend`]).
+    fn write_group(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
         // One transaction applying the changes in order leaves each key with its last change, so
         // the group is written as that final state: per column, one delete, one insert of the
         // keys read as absent, and one upsert of the others.
@@ -470,11 +643,6 @@ impl Backend for PostgresBackend {
                 column.name()
             ))
         })
-    }
-
-    /// Nothing: PostgreSQL's caches live in the server's processes, not in this one.
-    fn memory_usage(&self) -> MemoryUsage {
-        MemoryUsage::default()
     }
 }
 

@@ -13,6 +13,8 @@ use semper_storage::ledger::{Credit, OpenAccount};
 use semper_storage::spent::SpendEntry;
 use semper_storage::{CommitConfig, Role, Store};
 
+pub mod shards;
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 

@@ -8,9 +8,9 @@ use semper_protocol::messages::merchant::{DepositResponse, DepositResult, Signed
 use semper_protocol::wallet::WalletCoin;
 
 use super::{CoinMeta, PendingDeposit, Worker, accepted_coin, deposit_with, describe, hex};
-use crate::client::ApiError;
-use crate::parties::PartyError;
 use crate::workload::{OpError, ambiguous, now, outage};
+use semper_client::ApiError;
+use semper_client::parties::PartyError;
 
 impl Worker<'_> {
     /// Spends a coin already accepted again, with fresh coins beside it: the fresh ones are

@@ -7,6 +7,7 @@ use semper_actors::clearing::ClearingError;
 use semper_actors::gateway::GatewayError;
 use semper_actors::issuer::IssuerError;
 use semper_actors::keystore::KeyStoreError;
+use semper_actors::signer::{SIGNER_CODES, SignerError};
 use semper_protocol::acquirer::{DepositRefusal, ReceiptError, SetRefusal};
 use semper_protocol::amount::{AmountError, Currency};
 use semper_protocol::clearing::{ParticipantError, SubmissionRefusal};
@@ -180,9 +181,38 @@ fn issuer_codes() -> Vec<&'static str> {
         .map(IssuerError::Denomination),
     );
     errors.extend(keystore_errors().into_iter().map(IssuerError::KeyStore));
+    errors.extend(signer_errors().into_iter().map(IssuerError::Signer));
     errors.extend(storage_errors().into_iter().map(IssuerError::from));
     errors.extend(storage_errors().into_iter().map(IssuerError::Storage));
     errors.iter().map(IssuerError::code).collect()
+}
+
+/// One of each signer error; checked against the signer's own list of its codes.
+fn signer_errors() -> Vec<SignerError> {
+    let frame = |code| SignerError::Frame {
+        code,
+        message: String::new(),
+    };
+    let errors = vec![
+        SignerError::Unavailable(String::new()),
+        SignerError::RateLimited,
+        SignerError::UnknownKey { index: 0 },
+        SignerError::OutsideWindow { index: 0 },
+        SignerError::Revoked { index: 0 },
+        SignerError::BadBlindedMessage {
+            index: 0,
+            error: semper_protocol::crypto::blind_rsa::RsaError::OutOfRange,
+        },
+        SignerError::Refused(String::new()),
+        frame("signer.frame.too_large"),
+        frame("signer.frame.version"),
+        frame("signer.frame.kind"),
+        frame("signer.frame.malformed"),
+        SignerError::Storage(String::new()),
+    ];
+    let codes: Vec<_> = errors.iter().map(SignerError::code).collect();
+    assert_eq!(codes, SIGNER_CODES);
+    errors
 }
 
 fn merchant_errors() -> Vec<MerchantError> {

@@ -1,0 +1,56 @@
+//! The crash-kill soak, short: the embedded default binary, then the five banks of the
+//! multi-bank example, under load, one process killed with SIGKILL at random moments and
+//! restarted on its data; nothing acknowledged may be lost and every invariant must hold.
+//! `make soak` runs the long one (60 kills).
+
+use std::time::Duration;
+
+use semper_loadtest::multibank::Carrier;
+use semper_loadtest::soak::{SoakConfig, SoakReport, Topology, soak};
+use semper_loadtest::target::{Endpoint, Targets};
+use semper_loadtest::{LoadConfig, Mode};
+
+use super::TempDir;
+
+#[test]
+fn sigkills_under_load_lose_nothing_acknowledged() {
+    let kills = 8;
+    let report = short_soak(Topology::Embedded, kills, Duration::from_secs(30));
+    assert!(report.ok(kills), "{}", report.summary());
+    assert!(report.load.total.ops > 0, "{}", report.summary());
+}
+
+#[test]
+fn sigkills_of_any_of_five_banks_under_load_lose_nothing_acknowledged() {
+    let kills = 5;
+    let report = short_soak(
+        Topology::MultiBank(Carrier::Quic),
+        kills,
+        Duration::from_secs(25),
+    );
+    assert!(report.ok(kills), "{}", report.summary());
+    assert!(report.load.total.ops > 0, "{}", report.summary());
+}
+
+/// A soak of `topology` with `kills` kills in a load of `duration`: 2 workers, 4 wallets.
+fn short_soak(topology: Topology, kills: usize, duration: Duration) -> SoakReport {
+    let dir = TempDir::new("soak");
+    let mut load = LoadConfig::new(Targets::single(Endpoint::new(
+        "127.0.0.1:1".parse().unwrap(),
+        None,
+    )));
+    load.mode = Mode::Closed { workers: 2 };
+    load.workload.wallets = 4;
+    load.duration = Some(duration);
+    load.settle_interval = Some(Duration::from_secs(2));
+    soak(SoakConfig {
+        binary: super::process::binary(),
+        dir: dir.0.clone(),
+        topology,
+        kills,
+        up: (Duration::from_millis(200), Duration::from_millis(1200)),
+        restart_allowance: Duration::from_secs(3),
+        load,
+    })
+    .unwrap()
+}

@@ -1,0 +1,109 @@
+//! `semper signer`: an issuer's signer as its own process (SECURITY.md, "The signer").
+//!
+//! - `semper signer run --dir DIR --socket PATH`: keys and journal under DIR (owner-only), the
+//!   socket owner-only at PATH; the issuer's `banks.issuer.signer_socket` names PATH.
+//! - `semper signer counts --socket PATH`: the operator's read of the journal's counts: the
+//!   blind signatures each denomination key has made, ever.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use semper_actors::clock::{Clock, SystemClock};
+use semper_actors::signer::{FileSigner, Signer, SignerLimits, SocketSigner, server};
+
+/// How often the signer destroys the keys whose window has closed, even when nobody asks it.
+const DESTROY_CHECK: Duration = Duration::from_secs(10);
+
+/// `semper signer`'s commands.
+#[derive(Args)]
+pub struct SignerArgs {
+    #[command(subcommand)]
+    command: SignerCommand,
+}
+
+#[derive(Subcommand)]
+enum SignerCommand {
+    /// Run the signer: serve its socket until killed.
+    Run(RunArgs),
+    /// Print the signature count of every denomination key of a running signer.
+    Counts(CountsArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The signer's key directory: its keys and its journal (created owner-only).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The Unix socket to serve (made owner-only).
+    #[arg(long, value_name = "PATH")]
+    socket: PathBuf,
+    /// Blind signatures a second, sustained; beyond it, signer.rate_limited (HTTP 503).
+    #[arg(long, value_name = "N", default_value_t = SignerLimits::default().signatures_per_s)]
+    signatures_per_s: u32,
+    /// Blind signatures at once from a full bucket.
+    #[arg(long, value_name = "N", default_value_t = SignerLimits::default().signatures_burst)]
+    signatures_burst: u32,
+}
+
+#[derive(Args)]
+struct CountsArgs {
+    /// The running signer's socket.
+    #[arg(long, value_name = "PATH")]
+    socket: PathBuf,
+}
+
+/// Runs `semper signer`.
+pub fn signer(args: SignerArgs) -> anyhow::Result<()> {
+    match args.command {
+        SignerCommand::Run(args) => run(args),
+        SignerCommand::Counts(args) => counts(args),
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let limits = SignerLimits {
+        signatures_per_s: args.signatures_per_s,
+        signatures_burst: args.signatures_burst,
+        ..SignerLimits::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let signer = Arc::new(
+        FileSigner::open(&args.dir, clock.clone(), limits)
+            .with_context(|| format!("opening the signer in {}", args.dir.display()))?,
+    );
+    let listener =
+        server::bind(&args.socket).with_context(|| format!("binding {}", args.socket.display()))?;
+    let destroyer = signer.clone();
+    std::thread::Builder::new()
+        .name("signer-destroy".into())
+        .spawn(move || {
+            loop {
+                if let Err(error) = destroyer.destroy_closed(clock.now()) {
+                    eprintln!("signer: destroying closed keys failed: {error}");
+                }
+                std::thread::sleep(DESTROY_CHECK);
+            }
+        })?;
+    println!("signer: serving {}", args.socket.display());
+    std::io::stdout().flush()?;
+    server::serve(listener, signer).context("serving the socket")?;
+    Ok(())
+}
+
+fn counts(args: CountsArgs) -> anyhow::Result<()> {
+    let counts = SocketSigner::new(&args.socket).counts()?;
+    println!("denomination                                                     signatures  state");
+    for count in counts {
+        let state = match (count.revoked, count.destroyed) {
+            (true, _) => "revoked",
+            (false, true) => "destroyed",
+            (false, false) => "signing",
+        };
+        println!("{}  {:>10}  {state}", count.denomination, count.signatures);
+    }
+    Ok(())
+}
