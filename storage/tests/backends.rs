@@ -312,9 +312,11 @@ fn postgres_conformance() {
     a_server_restart_is_retryable(&server);
     // After the restart: its crash recovery syncs every table's files, so fewer is faster.
     eprintln!("postgres: the spent set split over three databases");
-    let main = Location::Postgres(server.new_database());
+    // A location is a database, in which each role's store has its schema: the groups, all
+    // of role SpentShard, need a database each (the issuer's store may share one with them).
+    let main = Location::Postgres(server.create_database("shards_main"));
     let groups: Vec<Location> = (0..3)
-        .map(|_| Location::Postgres(server.new_database()))
+        .map(|group| Location::Postgres(server.create_database(&format!("shard{group}"))))
         .collect();
     common::shards::scenario(&main, &groups);
     // Last: it changes a setting of the whole server.
