@@ -368,9 +368,10 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// A statement refused by the server is a definite failure; anything else (no connection, a
-/// broken one, the server shutting down, a conflict that a retry resolves) is retryable, and on
-/// a commit its outcome is unknown.
+/// A write raced by another writer is [`StorageError::Conflict`], a definite failure that wrote
+/// nothing; a statement refused by the server is a definite failure; anything else (no
+/// connection, a broken one, the server shutting down) is retryable, and on a commit its outcome
+/// is unknown.
 fn to_storage_error(error: postgres::Error) -> StorageError {
     // 23505: a key read as absent was inserted by another writer meanwhile; 40001, 40P01: the
     // server rolled the transaction back for another's sake. Nothing was written: apply again.
