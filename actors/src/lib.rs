@@ -30,3 +30,15 @@ pub mod metrics;
 pub mod reconcile;
 pub mod retry;
 pub mod signer;
+
+/// Opens a role's store: at `location` when one is given, else the RocksDB in `data_dir/db`.
+pub fn open_store(
+    data_dir: &std::path::Path,
+    location: Option<&semper_storage::Location>,
+    role: semper_storage::Role,
+) -> Result<semper_storage::Store, semper_storage::StorageError> {
+    match location {
+        Some(location) => location.open(role),
+        None => semper_storage::Store::open(&data_dir.join("db"), role),
+    }
+}

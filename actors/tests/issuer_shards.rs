@@ -64,6 +64,7 @@ fn start(dir: &Path) -> IssuerHandle {
 }
 
 /// Holds a committer's thread for a while: what a slow shard group looks like.
+#[derive(Clone)]
 struct Stall(Duration);
 
 impl Transaction for Stall {

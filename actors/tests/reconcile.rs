@@ -24,6 +24,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
     IssuerConfig {
         id: ISSUER_1,
         data_dir: f.dir.join("issuer"),
+        store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: 2,

@@ -92,6 +92,7 @@ pub fn clearing_config(data_dir: &Path, keys: &Keys) -> ClearingConfig {
     ClearingConfig {
         id: CLEARING,
         data_dir: data_dir.to_path_buf(),
+        store: None,
         commit: CommitConfig::default(),
         pool_threads: POOL_THREADS,
         mailbox_capacity: 64,

@@ -38,6 +38,10 @@ pub enum StorageError {
     /// keys make the retry safe.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Another writer of the same database changed what a group read before the group was
+    /// written, again and again up to the committer's bound: nothing of it was written; retry.
+    #[error("storage conflict: {0}")]
+    Conflict(String),
     /// An issuer's spent-set shard groups do not match what its stores recorded: a coin would be
     /// looked for where it is not, so the issuer does not start.
     #[error("spent-set shards: {0}")]
@@ -60,6 +64,7 @@ impl StorageError {
             Self::Rocks(_) => "storage.rocksdb",
             Self::Postgres(_) => "storage.postgres",
             Self::Unavailable(_) => "storage.unavailable",
+            Self::Conflict(_) => "storage.conflict",
             Self::ShardMismatch(_) => "storage.shard_mismatch",
             Self::Busy => "storage.busy",
             Self::Closed => "storage.closed",

@@ -10,6 +10,8 @@
 //! writes and answers. One committer thread applies transactions in order, so check-then-write is
 //! never raced, gathers a group of them into one atomic write made durable once (one WAL fsync
 //! on RocksDB), and only then answers each. Nothing is acknowledged before it is durable.
+//! Over PostgreSQL several processes may write one store: each group's write checks what the
+//! group read, and a group another writer raced is applied again (see [`backend`]).
 
 pub mod acquirer;
 pub mod backend;

@@ -14,19 +14,47 @@ use crate::store::{Role, Store};
 pub enum Location {
     /// An embedded RocksDB in this directory (the default).
     Rocks(PathBuf),
-    /// A PostgreSQL database, by libpq connection string (`key=value` or URL form).
+    /// A PostgreSQL database, by libpq connection string (`key=value` or URL form). Each role's
+    /// store is a schema of its own there (`semper_issuer`, `semper_acquirer`,
+    /// `semper_clearing`, and `semper_spent_shard` for a spent-set shard group, whose groups are
+    /// each a database of their own), so that one database holds a bank's three roles; several
+    /// processes may open the same role's store there at once.
     Postgres(String),
 }
 
 impl Location {
+    /// The PostgreSQL location of `conninfo`, once it parses as a libpq connection string (the
+    /// error does not repeat it: it may hold a password).
+    pub fn postgres(conninfo: impl Into<String>) -> Result<Self, StorageError> {
+        let conninfo = conninfo.into();
+        conninfo
+            .parse::<postgres::Config>()
+            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))?;
+        Ok(Location::Postgres(conninfo))
+    }
+
     /// Opens (or creates) the store of `role` here, and checks its schema version and role.
     pub fn open(&self, role: Role) -> Result<Store, StorageError> {
         match self {
             Location::Rocks(path) => Store::open(path, role),
-            Location::Postgres(conninfo) => {
-                Store::with_backend(Arc::new(PostgresBackend::connect(conninfo)?), role)
-            }
+            Location::Postgres(conninfo) => Store::with_backend(
+                Arc::new(PostgresBackend::connect_in_schema(
+                    conninfo,
+                    schema_of(role),
+                )?),
+                role,
+            ),
         }
+    }
+}
+
+/// The PostgreSQL schema of `role`'s store.
+pub fn schema_of(role: Role) -> &'static str {
+    match role {
+        Role::Issuer => "semper_issuer",
+        Role::Acquirer => "semper_acquirer",
+        Role::Clearing => "semper_clearing",
+        Role::SpentShard => "semper_spent_shard",
     }
 }
 

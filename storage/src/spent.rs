@@ -42,8 +42,10 @@ pub enum SpendOutcome {
 
 /// Checks every coin and inserts the new ones, in one atomic write.
 ///
-/// Transactions are applied one at a time by the committer, so among concurrent batches that hold
-/// the same coin exactly one gets [`SpendOutcome::New`]. A coin listed twice is new at most once.
+/// Transactions are applied one at a time by the committer, and a shared store's write checks
+/// what they read (see [`crate::backend`]), so among concurrent batches that hold the same coin,
+/// in one process or several, exactly one gets [`SpendOutcome::New`]. A coin listed twice is new
+/// at most once.
 #[derive(Clone, Debug)]
 pub struct CheckAndInsert {
     /// The coins, in the order their outcomes come back.
@@ -184,10 +186,11 @@ fn check_and_insert(
         .iter()
         .map(|e| spent_key(&e.denomination, &e.coin))
         .collect();
-    // Only coins the filter may have seen need a read; the others are certainly new.
+    // Only coins the filter may have seen need a read; the others are certainly new. A shared
+    // store has no filter: every coin is read (and the read checked again at the write).
     let filter = reader.store().spent_filter();
     let maybe_spent: Vec<usize> = (0..keys.len())
-        .filter(|i| filter.may_contain(&keys[*i]))
+        .filter(|i| filter.is_none_or(|filter| filter.may_contain(&keys[*i])))
         .collect();
     let key_refs: Vec<&[u8]> = maybe_spent.iter().map(|i| keys[*i].as_slice()).collect();
     let mut stored: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
@@ -210,7 +213,9 @@ fn check_and_insert(
         outcomes.push(match earlier {
             None => {
                 // Into the filter before the write: a failed write only leaves a false positive.
-                filter.insert(key);
+                if let Some(filter) = filter {
+                    filter.insert(key);
+                }
                 writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
                 inserted.insert(*key, index);
                 SpendOutcome::New

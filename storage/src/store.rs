@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::backend::{Backend, Change, RocksBackend};
+use crate::backend::{Backend, Change, Read, RocksBackend};
 use crate::error::StorageError;
 use crate::memory;
 use crate::schema::{Column, META_ROLE, META_SCHEMA_VERSION, SCHEMA_VERSION};
@@ -60,20 +60,23 @@ impl Store {
     /// The store of `role` over `backend`: checks (or, when empty, writes) its schema version and
     /// role, and loads what is kept in memory.
     pub fn with_backend(backend: Arc<dyn Backend>, role: Role) -> Result<Self, StorageError> {
+        // Only issuers and their shard groups keep a spent set, and a shared store reads every
+        // coin (another writer's coins are not in this process's filter), so only an unshared
+        // spent set's filter is used.
+        let filtered = matches!(role, Role::Issuer | Role::SpentShard) && !backend.shared();
         let store = Self {
             backend,
             role,
-            // Only issuers and their shard groups keep a spent set.
-            spent_filter: Arc::new(SpentFilter::new(
-                if matches!(role, Role::Issuer | Role::SpentShard) {
-                    SPENT_FILTER_BITS
-                } else {
-                    64
-                },
-            )),
+            spent_filter: Arc::new(SpentFilter::new(if filtered {
+                SPENT_FILTER_BITS
+            } else {
+                64
+            })),
         };
         store.check_schema()?;
-        store.load_spent_filter()?;
+        if filtered {
+            store.load_spent_filter()?;
+        }
         Ok(store)
     }
 
@@ -123,9 +126,15 @@ impl Store {
             .for_each_key(Column::SpentCoins, &mut |key| filter.insert(key))
     }
 
-    /// The in-memory filter of spent coins.
-    pub fn spent_filter(&self) -> &SpentFilter {
-        &self.spent_filter
+    /// The in-memory filter of spent coins; `None` when the store is [`Store::shared`], whose
+    /// filter could not know the other writers' coins.
+    pub fn spent_filter(&self) -> Option<&SpentFilter> {
+        (!self.shared()).then_some(&*self.spent_filter)
+    }
+
+    /// Whether other processes may write the same records (see [`Backend::shared`]).
+    pub fn shared(&self) -> bool {
+        self.backend.shared()
     }
 
     /// What the backend holds in memory for this store now.
@@ -175,5 +184,11 @@ impl Store {
     /// Applies `changes` atomically, in order, and returns once they are durable.
     pub fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
         self.backend.write_synced(changes)
+    }
+
+    /// Applies `changes` like [`Store::write_synced`] if every record of `reads` still holds
+    /// the value read, else writes nothing and answers [`StorageError::Conflict`].
+    pub fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
+        self.backend.write_checked(reads, changes)
     }
 }

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use common::pg::PgServer;
 use common::*;
 use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
 use semper_storage::schema::Column;
@@ -314,9 +312,11 @@ fn postgres_conformance() {
     a_server_restart_is_retryable(&server);
     // After the restart: its crash recovery syncs every table's files, so fewer is faster.
     eprintln!("postgres: the spent set split over three databases");
-    let main = Location::Postgres(server.new_database());
+    // A location is a database, in which each role's store has its schema: the groups, all
+    // of role SpentShard, need a database each (the issuer's store may share one with them).
+    let main = Location::Postgres(server.create_database("shards_main"));
     let groups: Vec<Location> = (0..3)
-        .map(|_| Location::Postgres(server.new_database()))
+        .map(|group| Location::Postgres(server.create_database(&format!("shard{group}"))))
         .collect();
     common::shards::scenario(&main, &groups);
     // Last: it changes a setting of the whole server.
@@ -496,161 +496,4 @@ fn a_server_restart_is_retryable(server: &PgServer) {
             .unwrap(),
         vec![Some(b"1".to_vec()), Some(b"2".to_vec())]
     );
-}
-
-/// PostgreSQL 15's programs, as Debian installs them.
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A PostgreSQL server of this test: its own cluster in a temp dir, on 127.0.0.1 and a free port,
-/// trusting loopback connections. Stopped on drop.
-struct PgServer {
-    dir: TempDir,
-    port: u16,
-    databases: AtomicU64,
-}
-
-impl PgServer {
-    fn start() -> Self {
-        assert!(
-            Path::new(PG_BIN).join("initdb").exists(),
-            "PostgreSQL 15 is not installed ({PG_BIN}/initdb is missing): \
-             run scripts/install-deps.sh postgresql (scripts/test.sh does)"
-        );
-        let dir = TempDir::new("postgres");
-        if current_uid() == 0 {
-            // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
-            let status = Command::new("chown")
-                .arg("postgres:postgres")
-                .arg(&dir.0)
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown of {:?} to postgres failed", dir.0);
-        }
-        let server = Self {
-            dir,
-            port: free_port(),
-            databases: AtomicU64::new(0),
-        };
-        let data = path_text(&server.data());
-        let output = server.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        );
-        assert!(output.status.success(), "initdb: {output:?}");
-        server.resume();
-        server
-    }
-
-    /// Starts the server (again), and waits until it takes connections.
-    fn resume(&self) {
-        let options = format!(
-            "-k {} -c listen_addresses=127.0.0.1 -p {}",
-            path_text(&self.dir.0),
-            self.port
-        );
-        let log = path_text(&self.dir.0.join("server.log"));
-        let data = path_text(&self.data());
-        let output = self.run(
-            "pg_ctl",
-            &[
-                "start", "-w", "-t", "15", "-D", &data, "-l", &log, "-o", &options,
-            ],
-        );
-        assert!(
-            output.status.success(),
-            "pg_ctl start: {output:?}\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    }
-
-    /// Stops the server in `mode` (`fast`: open sessions are ended, a checkpoint written;
-    /// `immediate`: a crash, recovered from the WAL at the next start); whether it stopped.
-    fn stop(&self, mode: &str) -> bool {
-        let data = path_text(&self.data());
-        self.run(
-            "pg_ctl",
-            &["stop", "-m", mode, "-w", "-t", "10", "-D", &data],
-        )
-        .status
-        .success()
-    }
-
-    /// Runs one of PostgreSQL's programs, as the postgres user when this test runs as root.
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
-        let program = Path::new(PG_BIN).join(program);
-        let mut command = if current_uid() == 0 {
-            let mut command = Command::new("setpriv");
-            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
-            command.arg(program);
-            command
-        } else {
-            Command::new(program)
-        };
-        command.args(args).output().unwrap()
-    }
-
-    /// A new, empty place for one case's tables: a schema of its own, named by the connection
-    /// string's `search_path` (as separate as a database here, and no copy of the template
-    /// database for the server's checkpoints to write).
-    fn new_database(&self) -> String {
-        let name = format!("case{}", self.databases.fetch_add(1, Ordering::Relaxed));
-        let base = format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=5",
-            self.port
-        );
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        format!("{base} options='-c search_path={name}'")
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.0.join("data")
-    }
-}
-
-impl Drop for PgServer {
-    fn drop(&mut self) {
-        if !self.stop("fast") {
-            // The postmaster's PID is the first line of postmaster.pid.
-            let pid = std::fs::read_to_string(self.data().join("postmaster.pid"))
-                .ok()
-                .and_then(|text| text.lines().next().map(str::to_owned));
-            if let Some(pid) = pid {
-                let _ = Command::new("kill").args(["-9", &pid]).status();
-            }
-        }
-    }
-}
-
-/// This process's user id, from `id -u` (no libc binding needed for one number).
-fn current_uid() -> u32 {
-    let output = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-fn path_text(path: &Path) -> String {
-    path.to_str().unwrap().to_owned()
-}
-
-/// A port free on 127.0.0.1 now (the OS's pick for a socket bound to port 0).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -82,7 +82,7 @@ fn cut(committer: &Committer, sequence: Option<u64>) -> CutOutcome {
             clearing: CLEARING,
             sequence,
             cutoff_at: AT.plus_ms(1000),
-            sign: Box::new(move |report| Signed::sign(report, &key)),
+            sign: std::sync::Arc::new(move |report| Signed::sign(report, &key)),
         })
         .unwrap()
         .unwrap()

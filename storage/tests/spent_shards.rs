@@ -70,6 +70,7 @@ fn an_issuer_whose_own_store_holds_coins_is_not_sharded() {
 }
 
 /// Holds a committer's thread for a while: what a slow shard group looks like.
+#[derive(Clone)]
 struct Stall(Duration);
 
 impl Transaction for Stall {

@@ -87,7 +87,7 @@ impl AcquirerState {
         // Keys first: an unsafe key store stops the acquirer before it touches its DB.
         let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
         let bank_key = keystore.signing_key(BANK_KEY, &mut rand::rng())?;
-        let store = Store::open(&config.data_dir.join("db"), Role::Acquirer)?;
+        let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Acquirer)?;
         let pool = BatchVerifier::new(config.pool_threads)
             .map_err(|e| AcquirerError::Config(e.to_string()))?;
         let mut config = config.clone();

@@ -15,6 +15,9 @@ pub struct ClearingConfig {
     pub id: BankId,
     /// Where its DB (`db/`) and key store (`keys/`) live.
     pub data_dir: PathBuf,
+    /// Where its store lives instead of `data_dir/db` (e.g. a PostgreSQL database shared by
+    /// several processes of the bank); `None` keeps it there.
+    pub store: Option<semper_storage::Location>,
     /// Group commit bounds.
     pub commit: CommitConfig,
     /// Threads of the crypto pool.

@@ -25,7 +25,7 @@ pub async fn cut(
         clearing: state.id,
         sequence,
         cutoff_at: state.clock.now(),
-        sign: Box::new(move |report| Signed::sign(report, &key)),
+        sign: std::sync::Arc::new(move |report| Signed::sign(report, &key)),
     };
     let outcome = match state.commit(transaction).await? {
         Ok(outcome) => outcome,

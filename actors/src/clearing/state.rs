@@ -68,7 +68,7 @@ impl ClearingState {
         // Keys first: an unsafe key store stops the clearing house before it touches its DB.
         let keystore = KeyStore::open(&config.data_dir.join("keys"))?;
         let key = keystore.signing_key(CLEARING_KEY, &mut rand::rng())?;
-        let store = Store::open(&config.data_dir.join("db"), Role::Clearing)?;
+        let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Clearing)?;
         let committer = Committer::start(store.clone(), config.commit);
         committer.execute(OpenFirstCycle {
             clearing: config.id,

@@ -63,6 +63,9 @@ pub struct IssuerConfig {
     pub id: BankId,
     /// Where its DB (`db/`) and, with an in-process signer, its key store (`keys/`) live.
     pub data_dir: PathBuf,
+    /// Where its store lives instead of `data_dir/db` (e.g. a PostgreSQL database shared by
+    /// several processes of the bank); `None` keeps it there.
+    pub store: Option<semper_storage::Location>,
     /// Where its signer runs.
     pub signer: SignerChoice,
     /// Group commit bounds.

@@ -121,7 +121,7 @@ impl IssuerState {
             )?),
             SignerChoice::Socket(path) => Err(path),
         };
-        let store = Store::open(&config.data_dir.join("db"), Role::Issuer)?;
+        let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
         let spent_shards = open_spent_shards(config, &store)?;
         let (stored, sequence) = denominations::load_all(&store)?;
         let mut book = DenominationBook::new();

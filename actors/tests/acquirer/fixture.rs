@@ -91,6 +91,7 @@ impl World {
         IssuerConfig {
             id,
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
+            store: None,
             signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
@@ -128,6 +129,7 @@ impl World {
         AcquirerConfig {
             id,
             data_dir: acquirer_dir(&self.dir, id),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 256,

@@ -113,6 +113,7 @@ impl Fixture {
         ClearingConfig {
             id: CLEARING,
             data_dir: self.dir.join("clearing"),
+            store: None,
             commit: CommitConfig::default(),
             pool_threads: 2,
             mailbox_capacity: 64,

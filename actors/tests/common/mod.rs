@@ -38,6 +38,7 @@ pub fn issuer_config(
     IssuerConfig {
         id: ISSUER,
         data_dir: dir,
+        store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: 2,

@@ -76,6 +76,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
     let issuer_config = IssuerConfig {
         id: ISSUER,
         data_dir: dir.join("issuer"),
+        store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: THREADS,
@@ -109,6 +110,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
     let config = AcquirerConfig {
         id: ACQUIRER,
         data_dir: acquirer_dir,
+        store: None,
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,

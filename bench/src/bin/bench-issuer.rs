@@ -69,6 +69,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
     let config = IssuerConfig {
         id: ISSUER,
         data_dir: dir.clone(),
+        store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
         commit: CommitConfig::default(),
         pool_threads: THREADS,

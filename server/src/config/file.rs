@@ -168,12 +168,42 @@ pub struct BankSection {
     /// Banks of other processes it knows, by their public cards.
     #[serde(default)]
     pub peers: Vec<PeerSection>,
+    /// Where its role stores live: RocksDB under `node.data_dir` (the default) or PostgreSQL.
+    #[serde(default)]
+    pub storage: StorageKind,
+    /// The libpq connection string of `storage = "postgres"` (each role a schema there). A
+    /// secret: it may hold the password (best set by `SEMPER__BANKS__<n>__POSTGRES`).
+    pub postgres: Option<Secret>,
     /// The issuer role.
     pub issuer: Option<IssuerSection>,
     /// The acquirer role.
     pub acquirer: Option<AcquirerSection>,
     /// The clearing role.
     pub clearing: Option<ClearingSection>,
+}
+
+/// Which backend holds a bank's role stores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// An embedded RocksDB per role, under the bank's directory.
+    #[default]
+    Rocksdb,
+    /// The PostgreSQL database of the bank's `postgres` connection string.
+    Postgres,
+}
+
+impl BankSection {
+    /// Where the bank's role stores live, when not in its directory (checked by the config's
+    /// validation, so a `postgres` without a connection string cannot reach here).
+    pub fn store_location(&self) -> Option<semper_storage::Location> {
+        match (self.storage, &self.postgres) {
+            (StorageKind::Postgres, Some(conninfo)) => Some(semper_storage::Location::Postgres(
+                conninfo.expose().to_owned(),
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// A bank of another process.

@@ -19,7 +19,7 @@ pub use env::PREFIX as ENV_PREFIX;
 pub use error::ConfigError;
 pub use file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
-    IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, circuit_of,
+    IssuerSection, LinkSection, NodeSection, PeerSection, RetrySection, StorageKind, circuit_of,
 };
 pub use secret::Secret;
 pub use shards::{SPENT_SHARD_GROUPS_MAX, SpentShardSection, spent_shards_config};

@@ -307,6 +307,48 @@ fn http_client_bounds_and_tls_are_checked_and_a_bad_one_names_its_key() {
 }
 
 #[test]
+fn a_bank_stores_in_postgres_by_a_connection_string_from_the_environment() {
+    // The default: RocksDB under the data directory.
+    let config = parse(ONE_BANK, &[]).unwrap();
+    assert_eq!(config.banks[0].storage, StorageKind::Rocksdb);
+    assert!(config.banks[0].store_location().is_none());
+    let postgres = ONE_BANK.replace("[banks.issuer]", "storage = \"postgres\"\n[banks.issuer]");
+    let conninfo = "host=127.0.0.1 dbname=bank user=semper password=hunter2";
+    let config = parse(&postgres, &[("SEMPER__BANKS__0__POSTGRES", conninfo)]).unwrap();
+    assert_eq!(
+        config.banks[0].store_location(),
+        Some(semper_storage::Location::Postgres(conninfo.into()))
+    );
+    // Neither the config's Debug nor the location's shows the password.
+    for shown in [
+        format!("{config:?}"),
+        format!("{:?}", config.banks[0].store_location()),
+    ] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    // Postgres without a connection string, one that does not parse (not repeated in the
+    // message), and a connection string without postgres: each names the key.
+    let missing = error_of(&postgres, &[]);
+    assert!(missing.contains("banks[0].postgres"), "{missing}");
+    let bad = error_of(
+        &postgres,
+        &[(
+            "SEMPER__BANKS__0__POSTGRES",
+            "host=x password=hunter2 nonsense",
+        )],
+    );
+    assert!(bad.contains("banks[0].postgres"), "{bad}");
+    assert!(!bad.contains("hunter2"), "{bad}");
+    let unused = error_of(ONE_BANK, &[("SEMPER__BANKS__0__POSTGRES", conninfo)]);
+    assert!(unused.contains("banks[0].postgres"), "{unused}");
+    let unknown = error_of(
+        &ONE_BANK.replace("[banks.issuer]", "storage = \"mysql\"\n[banks.issuer]"),
+        &[],
+    );
+    assert!(unknown.contains("storage"), "{unknown}");
+}
+
+#[test]
 fn a_link_s_transport_defaults_by_carrier_and_a_bad_one_names_the_key() {
     use semper_link::{Congestion, DatagramSize, LinkTransport};
 

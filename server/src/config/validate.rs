@@ -13,7 +13,7 @@ use semper_atm::CircuitConfig;
 use super::ConfigError;
 use super::file::{
     AcquirerSection, BankSection, Carrier, ClearingSection, CommitSection, Config, HttpSection,
-    IssuerSection, LinkSection, RetrySection, circuit_of,
+    IssuerSection, LinkSection, RetrySection, StorageKind, circuit_of,
 };
 use super::transport::check_transport;
 
@@ -198,6 +198,7 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         ));
     }
     check_carrier(key, bank.carrier, &bank.atm)?;
+    check_storage(key, bank)?;
     let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
     check_transport(
         &format!("{key}.transport"),
@@ -230,6 +231,30 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         check_clearing(&format!("{key}.clearing"), clearing)?;
     }
     Ok(())
+}
+
+/// `storage = "postgres"` needs a connection string that parses, and a connection string is
+/// only for it. The messages never repeat the string: it may hold a password.
+fn check_storage(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
+    match (bank.storage, &bank.postgres) {
+        (StorageKind::Rocksdb, None) => Ok(()),
+        (StorageKind::Rocksdb, Some(_)) => Err(ConfigError::invalid(
+            format!("{key}.postgres"),
+            "a connection string is only used with storage = \"postgres\": set that too, or \
+             remove it",
+        )),
+        (StorageKind::Postgres, None) => Err(ConfigError::invalid(
+            format!("{key}.postgres"),
+            "storage = \"postgres\" needs the database's connection string (libpq form, e.g. \
+             \"host=127.0.0.1 dbname=bank user=semper\"; the password is best set by \
+             SEMPER__BANKS__<n>__POSTGRES)",
+        )),
+        (StorageKind::Postgres, Some(conninfo)) => {
+            semper_storage::Location::postgres(conninfo.expose())
+                .map(drop)
+                .map_err(|error| ConfigError::invalid(format!("{key}.postgres"), error.to_string()))
+        }
+    }
 }
 
 /// An `atm` table goes with `carrier = "atm"`, and its circuit must be one the emulator runs.

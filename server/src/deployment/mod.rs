@@ -16,7 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use semper_actors::acquirer::AcquirerConfig;
+use semper_actors::clearing::ClearingConfig;
 use semper_actors::clock::Clock;
+use semper_actors::issuer::IssuerConfig;
 use semper_atm::{AtmSocket, CircuitConfig};
 use semper_link::{LinkSocket, LinkTransport, TrustStore, TrustedPeer};
 use semper_protocol::ids::BankId;
@@ -451,10 +454,11 @@ fn node_config(
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
 
-    let issuer = bank
-        .issuer
-        .as_ref()
-        .map(|section| roles::issuer(bank.id, &bank_dir, section, directory, clearing));
+    let store = bank.store_location();
+    let issuer = bank.issuer.as_ref().map(|section| IssuerConfig {
+        store: store.clone(),
+        ..roles::issuer(bank.id, &bank_dir, section, directory, clearing)
+    });
     let acquirer = match &bank.acquirer {
         Some(section) => {
             let clearing = clearing.ok_or_else(|| {
@@ -465,16 +469,17 @@ fn node_config(
                     ),
                 )
             })?;
-            Some(roles::acquirer(
-                bank.id, &bank_dir, section, directory, clearing,
-            ))
+            Some(AcquirerConfig {
+                store: store.clone(),
+                ..roles::acquirer(bank.id, &bank_dir, section, directory, clearing)
+            })
         }
         None => None,
     };
-    let clearing_config = bank
-        .clearing
-        .as_ref()
-        .map(|section| roles::clearing(bank.id, &bank_dir, section, directory));
+    let clearing_config = bank.clearing.as_ref().map(|section| ClearingConfig {
+        store: store.clone(),
+        ..roles::clearing(bank.id, &bank_dir, section, directory)
+    });
 
     let mut role_names = Vec::new();
     if issuer.is_some() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use semper_actors::acquirer::AcquirerState;
 use semper_actors::clearing::ClearingState;
 use semper_actors::clock::Clock;
-use semper_actors::issuer::IssuerState;
+use semper_actors::issuer::{IssuerConfig, IssuerState};
 use semper_link::Identity;
 
 use super::DeployError;
@@ -124,7 +124,10 @@ pub fn make_denomination_keys(
     clock: Arc<dyn Clock>,
 ) -> Result<usize, DeployError> {
     let directory = Directory { cards: &[] };
-    let issuer_config = roles::issuer(bank.id, &config.bank_dir(bank), section, &directory, None);
+    let issuer_config = IssuerConfig {
+        store: bank.store_location(),
+        ..roles::issuer(bank.id, &config.bank_dir(bank), section, &directory, None)
+    };
     let state = IssuerState::open(&issuer_config, clock).map_err(|error| {
         DeployError::provision(&bank.name, format!("denomination keys: {error}"))
     })?;

@@ -82,6 +82,7 @@ pub fn issuer(
         id,
         spent_shards: spent_shards_config(&section.spent_shards, &data_dir),
         data_dir,
+        store: None,
         signer: match &section.signer_socket {
             Some(socket) => SignerChoice::Socket(socket.clone()),
             None => SignerChoice::InProcess(SignerLimits::default()),
@@ -116,6 +117,7 @@ pub fn acquirer(
     AcquirerConfig {
         id,
         data_dir: role_dir(bank_dir, "acquirer"),
+        store: None,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,
@@ -156,6 +158,7 @@ pub fn clearing(
     ClearingConfig {
         id,
         data_dir: role_dir(bank_dir, "clearing"),
+        store: None,
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,
         mailbox_capacity: section.mailbox_capacity,

@@ -8,7 +8,9 @@
 //! - too many account openings from one client address is 429 with `Retry-After`;
 //! - insufficient funds is 409: the request conflicts with the account's state (402 is reserved);
 //! - a revoked or expired denomination is 410: it existed and is gone for good;
-//! - busy, stopped and incomplete are 503 with `Retry-After`;
+//! - busy, stopped and incomplete are 503 with `Retry-After`, and so are a storage database out
+//!   of reach (`storage.unavailable`) and a write raced by another process past the committer's
+//!   retries (`storage.conflict`);
 //! - a failure of another bank seen through the acquirer (gateway, a bad set or receipt) is 502;
 //! - storage, key store and key generation faults are 500.
 
@@ -45,6 +47,8 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("acquirer.stopped", 503),
     ("clearing.stopped", 503),
     ("storage.closed", 503),
+    ("storage.unavailable", 503),
+    ("storage.conflict", 503),
     ("deposit.incomplete", 503),
     ("clearing.cycle_full", 503),
     // Unknown things named in the path.
@@ -117,6 +121,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("storage.wrong_role", 500),
     ("storage.corrupt", 500),
     ("storage.rocksdb", 500),
+    ("storage.postgres", 500),
     ("keystore.too_open", 500),
     ("keystore.invalid", 500),
     ("keystore.missing", 500),

@@ -47,6 +47,7 @@ impl Drop for TempDir {
 }
 
 /// Writes one record.
+#[derive(Clone)]
 struct PutOne;
 
 impl Transaction for PutOne {

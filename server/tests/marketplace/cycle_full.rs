@@ -19,6 +19,7 @@ use crate::world::*;
 /// Fills the open cycle to [`CYCLE_CONFIRMATIONS_MAX`] with claims of `ISSUER_2` to `ACQUIRER_2`,
 /// one cent each, as that many earlier submissions would have: the cycle can be cut, and has no
 /// room for one more confirmation.
+#[derive(Clone)]
 struct FillOpenCycle;
 
 impl Transaction for FillOpenCycle {

@@ -4,6 +4,8 @@
 
 mod bad_link_messages;
 mod cycle_full;
+#[path = "../../../storage/tests/common/pg.rs"]
+mod pg;
 mod stalled_handshakes;
 #[path = "../support/state.rs"]
 mod state;
@@ -477,8 +479,24 @@ fn untrusted_peers_and_wrong_roles_are_refused() {
 
 #[test]
 fn a_coin_spent_at_two_acquirers_at_once_is_accepted_once_with_proof_for_the_other() {
+    run(async { cross_spend(&mut World::new("cross-spend")).await });
+}
+
+/// The day, and the coins spent at two acquirers at once, with every bank's stores in
+/// PostgreSQL (a server this test starts, and stops when it ends, failed or not).
+#[test]
+fn with_every_store_in_postgres_a_day_settles_and_a_double_spend_is_refused() {
+    let server = pg::PgServer::start();
     run(async {
-        let mut world = World::new("cross-spend");
+        settle_a_day(&mut World::over_postgres("pg_day", &server)).await;
+        cross_spend(&mut World::over_postgres("pg_cross", &server)).await;
+    });
+}
+
+/// The coins of one issuer deposited through both acquirers at the same moment: each is
+/// accepted once, and the other deposit gets the winner's permission as proof.
+async fn cross_spend(world: &mut World) {
+    {
         let market = world.start_all();
         market.refresh_all().await;
         let merchants = market.merchant_per_acquirer(4).await;
@@ -535,5 +553,5 @@ fn a_coin_spent_at_two_acquirers_at_once_is_accepted_once_with_proof_for_the_oth
         }
         assert_nets_to_zero(&report);
         assert_everyone_reconciles_clean(&market, report.body().fields().sequence).await;
-    });
+    }
 }

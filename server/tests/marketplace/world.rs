@@ -33,7 +33,9 @@ use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
 use semper_server::config::transport_of;
 use semper_server::node::{Node, NodeConfig, PeerAddress};
-use semper_storage::CommitConfig;
+use semper_storage::{CommitConfig, Location};
+
+use crate::pg::PgServer;
 
 pub const CLEARING: BankId = BankId([9; 16]);
 pub const ACQUIRER_1: BankId = BankId([11; 16]);
@@ -81,6 +83,8 @@ pub struct World {
     pub issuer_keys: HashMap<BankId, IssuerPublicKeys>,
     pub acquirer_keys: HashMap<BankId, VerifyingKey>,
     pub clearing_key: VerifyingKey,
+    /// Each bank's PostgreSQL database, when its stores live there rather than in RocksDB.
+    databases: HashMap<BankId, String>,
 }
 
 impl World {
@@ -144,7 +148,28 @@ impl World {
             issuer_keys,
             acquirer_keys,
             clearing_key,
+            databases: HashMap::new(),
         }
+    }
+
+    /// A world whose banks keep every role's store in a PostgreSQL database of `server`, one
+    /// database per bank.
+    pub fn over_postgres(name: &str, server: &PgServer) -> Self {
+        let mut world = Self::new(name);
+        for (bank, _) in banks() {
+            let database = format!("{name}_bank_{}", bank.0[0]).replace('-', "_");
+            world
+                .databases
+                .insert(bank, server.create_database(&database));
+        }
+        world
+    }
+
+    /// Where `bank`'s stores live: its PostgreSQL database, or (`None`) its directory.
+    fn store_of(&self, bank: BankId) -> Option<Location> {
+        self.databases
+            .get(&bank)
+            .map(|conninfo| Location::Postgres(conninfo.clone()))
     }
 
     /// A world whose acquirer–clearing links run over emulated ATM circuits of `circuit`. Call it
@@ -269,6 +294,7 @@ impl World {
         IssuerConfig {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
+            store: self.store_of(bank),
             signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
             commit: CommitConfig::default(),
             pool_threads: 1,
@@ -296,6 +322,7 @@ impl World {
         AcquirerConfig {
             id: bank,
             data_dir: bank_dir(&self.dir, bank),
+            store: self.store_of(bank),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 256,
@@ -344,6 +371,7 @@ impl World {
         ClearingConfig {
             id: CLEARING,
             data_dir: bank_dir(&self.dir, CLEARING),
+            store: self.store_of(CLEARING),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,

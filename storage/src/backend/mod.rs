@@ -5,6 +5,33 @@
 //!
 //! RocksDB ([`RocksBackend`]) is the embedded default; PostgreSQL ([`PostgresBackend`]) keeps
 //! the records in a (replicated) database server.
+//!
+//! # Several writers: optimistic concurrency
+//!
+//! A RocksDB has one writer, the committer of the process that opened it: a transaction's reads
+//! cannot change before its group is written, so check-then-write needs nothing more. A
+//! PostgreSQL database may be written by several `semper` processes (several Stores) at once, so
+//! a backend says whether it is [`Backend::shared`], and a shared one is written with
+//! [`Backend::write_checked`]: the group's writes, together with what its transactions read from
+//! the store (each record's column, key, and the value seen, or its absence). Inside the write's
+//! own SQL transaction the backend
+//! - locks every record read that exists (`SELECT … FOR UPDATE`, in key order) and compares it
+//!   with what was seen: a changed or vanished record, or one that appeared, is a conflict;
+//! - inserts the records read as absent without `ON CONFLICT`, so that a concurrent writer's
+//!   insert of the same key (committed, or committing) fails one of the two with a unique
+//!   violation, also a conflict.
+//!
+//! On a conflict nothing of the group is written ([`StorageError::Conflict`]), and the committer
+//! applies the group's transactions again against fresh reads, a bounded number of times. So
+//! each group commits only if the state it decided on is still the state it writes over, and the
+//! groups of all writers are serializable over the records they read: a coin is inserted by one
+//! writer only, an idempotency key is taken once, and a balance debited by two writers is debited
+//! from the value the other left. The one thing not checked is a record read as absent and not
+//! written (a concurrent insert of it may commit first): no transaction decides to write money
+//! state on such an absence alone; the ones that write on absence write that very key.
+//!
+//! The in-memory spent filter answers "certainly not spent" only for a store's own writes, so a
+//! shared store does not use it: every coin is read.
 
 mod postgres;
 mod rocks;
@@ -19,6 +46,10 @@ use crate::store::Records;
 
 /// One record's change: its column, its key, and its new value (`None` deletes it).
 pub type Change = (Column, Vec<u8>, Option<Vec<u8>>);
+
+/// One record as a group read it from the store: its column, its key, and the value seen
+/// (`None`: absent).
+pub type Read = (Column, Vec<u8>, Option<Vec<u8>>);
 
 /// The operations a storage backend provides to [`crate::Store`].
 pub trait Backend: Send + Sync {
@@ -57,6 +88,20 @@ pub trait Backend: Send + Sync {
 
     /// Applies `changes` in order, all or none, and returns once they are durable.
     fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError>;
+
+    /// Whether other processes (other Stores) may write the same records: then a group is
+    /// written with [`Backend::write_checked`], and nothing is known without reading it.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Like [`Backend::write_synced`], provided every record in `reads` still holds the value
+    /// read; otherwise nothing is written and the answer is [`StorageError::Conflict`]. See the
+    /// module's documentation. A backend with one writer has nothing to check.
+    fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
+        let _ = reads;
+        self.write_synced(changes)
+    }
 
     /// What the backend holds in this process's memory now.
     fn memory_usage(&self) -> MemoryUsage;

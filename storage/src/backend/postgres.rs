@@ -35,9 +35,14 @@
 //! server stayed up, a network split rather than a crash, could reach the server after the
 //! barrier; on loopback, and when the primary crashes, that cannot happen.)
 //!
-//! **One writer.** The [`crate::Store`]'s spent filter and the committer's check-then-write
-//! assume they are the only writer of their records. A PostgreSQL database must therefore be
-//! written by one semper process only, until the multi-process work adds the cross-process rule.
+//! **Several writers.** Several semper processes (several [`crate::Store`]s) may write one
+//! database: the backend is [`Backend::shared`], and each group is written with the check of
+//! what it read (see [`crate::backend`]'s documentation). A write refused by that check (or by
+//! the server for another writer's sake) is [`StorageError::Conflict`]: a definite failure that
+//! wrote nothing, so it needs no barrier.
+//!
+//! **Schemas.** [`PostgresBackend::connect_in_schema`] keeps the tables in a schema of their
+//! own (a bank keeps each role's store in one database, a schema per role).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,11 +51,14 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls, Statement};
 
-use super::{Backend, Change};
+use super::{Backend, Change, Read};
 use crate::error::StorageError;
 use crate::memory::MemoryUsage;
 use crate::schema::Column;
 use crate::store::Records;
+
+/// Records per page of [`Backend::for_each_key`] when it is called from inside a runtime.
+const KEY_PAGE_RECORDS: usize = 4096;
 
 /// One role's records in a PostgreSQL database (blocking: the committer and the readers are
 /// plain threads).
@@ -138,7 +146,12 @@ impl Connection {
 /// What one group writes to one column: its final state per key.
 #[derive(Default)]
 struct ColumnWrites<'a> {
+    /// Keys the group read, to lock and compare.
+    read_keys: Vec<&'a [u8]>,
     deletes: Vec<&'a [u8]>,
+    /// Keys read as absent: inserted without `ON CONFLICT`.
+    insert_keys: Vec<&'a [u8]>,
+    insert_values: Vec<&'a [u8]>,
     put_keys: Vec<&'a [u8]>,
     put_values: Vec<&'a [u8]>,
 }
@@ -147,12 +160,36 @@ impl PostgresBackend {
     /// Connects to the database named by `conninfo` (libpq's `key=value` or URL form, without
     /// TLS for now) and creates every column's table that is missing.
     ///
-    /// The process that opens a [`crate::Store`] over it must be the database's only writer (see
-    /// the module's documentation): nothing here stops a second one yet.
+    /// Several processes may open [`crate::Store`]s over the same database: their writes check
+    /// what they read (see the module's documentation).
     pub fn connect(conninfo: &str) -> Result<Self, StorageError> {
-        let mut config: postgres::Config = conninfo
+        Self::connect_config(Self::parse(conninfo)?, None)
+    }
+
+    /// Like [`PostgresBackend::connect`], with the tables in `schema` (created when missing):
+    /// every connection's `search_path` is set to it.
+    pub fn connect_in_schema(conninfo: &str, schema: &'static str) -> Result<Self, StorageError> {
+        let mut config = Self::parse(conninfo)?;
+        let options = match config.get_options() {
+            Some(options) => format!("{options} -c search_path={schema}"),
+            None => format!("-c search_path={schema}"),
+        };
+        config.options(&options);
+        Self::connect_config(config, Some(schema))
+    }
+
+    /// A connection string's settings; the error never repeats the string (it may hold a
+    /// password).
+    fn parse(conninfo: &str) -> Result<postgres::Config, StorageError> {
+        conninfo
             .parse()
-            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))?;
+            .map_err(|error| StorageError::Postgres(format!("connection string: {error}")))
+    }
+
+    fn connect_config(
+        mut config: postgres::Config,
+        schema: Option<&'static str>,
+    ) -> Result<Self, StorageError> {
         let barrier = Arc::new(Barrier::default());
         barrier.outcome_unknown();
         let noticed = barrier.clone();
@@ -172,6 +209,9 @@ impl PostgresBackend {
         };
         let mut create = |connection: &mut Connection| {
             let mut transaction = connection.client.transaction()?;
+            if let Some(schema) = schema {
+                transaction.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+            }
             for column in Column::ALL {
                 transaction.batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (key bytea PRIMARY KEY, value bytea NOT NULL)",
@@ -185,18 +225,19 @@ impl PostgresBackend {
             transaction.commit()
         };
         // The tables come before the first barrier, which writes one of them.
-        backend.with_slot(&backend.writer, &mut create, false)?;
+        off_runtime(|| backend.with_slot(&backend.writer, &mut create, false))?;
         Ok(backend)
     }
 
     /// Runs `work` on the connection in `slot`, after the barrier when one is due (see the
-    /// module's documentation).
-    fn with_connection<T>(
+    /// module's documentation), on a thread of its own when called from a runtime (see
+    /// [`off_runtime`]).
+    fn with_connection<T: Send>(
         &self,
         slot: &Mutex<Option<Connection>>,
-        mut work: impl FnMut(&mut Connection) -> Result<T, postgres::Error>,
+        mut work: impl FnMut(&mut Connection) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StorageError> {
-        self.with_slot(slot, &mut work, true)
+        off_runtime(|| self.with_slot(slot, &mut work, true))
     }
 
     /// Runs `work` on the connection in `slot`, connecting first when there is none or the last
@@ -297,6 +338,23 @@ impl PostgresBackend {
     }
 }
 
+/// Runs `call` on this thread, or on a thread of its own when this one is a runtime's (an actix
+/// or tokio worker reading the store): the blocking client drives its own runtime, which cannot
+/// start inside another one.
+fn off_runtime<T: Send>(
+    call: impl FnOnce() -> Result<T, StorageError> + Send,
+) -> Result<T, StorageError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(call)
+            .join()
+            .unwrap_or_else(|_| Err(StorageError::Unavailable("database call panicked".into())))
+    })
+}
+
 /// The least key greater than every key starting with `prefix`, if there is one (there is none
 /// when `prefix` is empty or all `0xff`).
 fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -310,10 +368,18 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// A statement refused by the server is a definite failure; anything else (no connection, a
-/// broken one, the server shutting down, a conflict that a retry resolves) is retryable, and on
-/// a commit its outcome is unknown.
+/// A write raced by another writer is [`StorageError::Conflict`], a definite failure that wrote
+/// nothing; a statement refused by the server is a definite failure; anything else (no
+/// connection, a broken one, the server shutting down) is retryable, and on a commit its outcome
+/// is unknown.
 fn to_storage_error(error: postgres::Error) -> StorageError {
+    // 23505: a key read as absent was inserted by another writer meanwhile; 40001, 40P01: the
+    // server rolled the transaction back for another's sake. Nothing was written: apply again.
+    if let Some(state) = error.code()
+        && matches!(state.code(), "23505" | "40001" | "40P01")
+    {
+        return StorageError::Conflict(error.to_string());
+    }
     let retryable = match error.code() {
         None => true,
         Some(state) => {
@@ -409,8 +475,27 @@ impl Backend for PostgresBackend {
         column: Column,
         visit: &mut dyn FnMut(&[u8]),
     ) -> Result<(), StorageError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // `visit` cannot go to another thread (see `off_runtime`): page through the records
+            // instead, each page's call on a thread of its own.
+            let mut start = Vec::new();
+            loop {
+                let page = self.scan_from(column, &start, KEY_PAGE_RECORDS)?;
+                for (key, _) in &page {
+                    visit(key);
+                }
+                match page.last() {
+                    Some((last, _)) if page.len() == KEY_PAGE_RECORDS => {
+                        // The least key after `last`.
+                        start = last.clone();
+                        start.push(0);
+                    }
+                    _ => return Ok(()),
+                }
+            }
+        }
         let sql = format!("SELECT key FROM {} ORDER BY key", column.name());
-        self.with_connection(&self.reader, |connection| {
+        let mut stream = |connection: &mut Connection| {
             // Rows stream in as the server sends them: the spent set is not held twice.
             let mut rows = connection
                 .client
@@ -419,7 +504,8 @@ impl Backend for PostgresBackend {
                 visit(row.get::<_, &[u8]>(0));
             }
             Ok(())
-        })
+        };
+        self.with_slot(&self.reader, &mut stream, true)
     }
 
     /// Applies `changes` in one SQL transaction and returns once it is committed, with the
@@ -433,8 +519,21 @@ impl Backend for PostgresBackend {
     /// Such a failure, and a commit whose wait for the standby was cancelled, make the next call
     /// write the barrier first (see the module's documentation).
     fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
+        self.write_checked(&[], changes)
+    }
+
+    /// Another process may write the same database.
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// [`Backend::write_synced`]'s one SQL transaction, which first locks the records read and
+    /// compares them with what was read, and inserts those read as absent without `ON CONFLICT`
+    /// (see [`crate::backend`]). A [`StorageError::Conflict`] wrote nothing, so only an unknown
+    /// outcome ([`StorageError::Unavailable`]) makes a barrier due.
+    fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
         let cancelled = self.barrier.sync_cancelled.load(Ordering::SeqCst);
-        let written = self.write_group(changes);
+        let written = self.write_group(reads, changes);
         if matches!(written, Err(StorageError::Unavailable(_))) {
             self.barrier.outcome_unknown();
         }
@@ -455,18 +554,33 @@ impl Backend for PostgresBackend {
 }
 
 impl PostgresBackend {
-    /// One group's changes in one SQL transaction.
-    fn write_group(&self, changes: &[Change]) -> Result<(), StorageError> {
+    /// One group's changes in one SQL transaction, which first locks the records the group read
+    /// and compares them with what was read, and inserts those read as absent without
+    /// `ON CONFLICT` (see [`crate::backend`]).
+    fn write_group(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
         // One transaction applying the changes in order leaves each key with its last change, so
-        // the group is written as that final state: per column, one delete and one upsert.
+        // the group is written as that final state: per column, one delete, one insert of the
+        // keys read as absent, and one upsert of the others.
+        let mut seen: BTreeMap<(Column, &[u8]), Option<&[u8]>> = BTreeMap::new();
+        for (column, key, value) in reads {
+            seen.insert((*column, key.as_slice()), value.as_deref());
+        }
         let mut last: BTreeMap<(Column, &[u8]), Option<&[u8]>> = BTreeMap::new();
         for (column, key, value) in changes {
             last.insert((*column, key.as_slice()), value.as_deref());
         }
         let mut by_column: BTreeMap<Column, ColumnWrites<'_>> = BTreeMap::new();
+        for (column, key) in seen.keys() {
+            by_column.entry(*column).or_default().read_keys.push(key);
+        }
         for ((column, key), value) in last {
             let writes = by_column.entry(column).or_default();
+            let read_absent = matches!(seen.get(&(column, key)), Some(None));
             match value {
+                Some(value) if read_absent => {
+                    writes.insert_keys.push(key);
+                    writes.insert_values.push(value);
+                }
                 Some(value) => {
                     writes.put_keys.push(key);
                     writes.put_values.push(value);
@@ -474,29 +588,61 @@ impl PostgresBackend {
                 None => writes.deletes.push(key),
             }
         }
-        self.with_connection(&self.writer, |connection| {
+        let checked = self.with_connection(&self.writer, |connection| {
             let mut statements = Vec::with_capacity(by_column.len());
             for (column, writes) in &by_column {
                 let table = column.name();
+                let lock = connection.prepare(&format!(
+                    "SELECT key, value FROM {table} WHERE key = ANY($1) ORDER BY key FOR UPDATE"
+                ))?;
                 let delete =
                     connection.prepare(&format!("DELETE FROM {table} WHERE key = ANY($1)"))?;
+                let insert = connection.prepare(&format!(
+                    "INSERT INTO {table} (key, value) \
+                     SELECT * FROM unnest($1::bytea[], $2::bytea[])"
+                ))?;
                 let upsert = connection.prepare(&format!(
                     "INSERT INTO {table} (key, value) \
                      SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
                      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
                 ))?;
-                statements.push((writes, delete, upsert));
+                statements.push((*column, writes, lock, delete, insert, upsert));
             }
             let mut transaction = connection.client.transaction()?;
-            for (writes, delete, upsert) in statements {
-                if !writes.deletes.is_empty() {
-                    transaction.execute(&delete, &[&writes.deletes])?;
+            for (column, writes, lock, ..) in &statements {
+                if writes.read_keys.is_empty() {
+                    continue;
                 }
-                if !writes.put_keys.is_empty() {
-                    transaction.execute(&upsert, &[&writes.put_keys, &writes.put_values])?;
+                let rows = transaction.query(lock, &[&writes.read_keys])?;
+                let now: HashMap<&[u8], &[u8]> = rows
+                    .iter()
+                    .map(|row| (row.get::<_, &[u8]>(0), row.get::<_, &[u8]>(1)))
+                    .collect();
+                for key in &writes.read_keys {
+                    if seen.get(&(*column, *key)).copied().flatten() != now.get(key).copied() {
+                        // Dropping the transaction rolls it back: nothing is written.
+                        return Ok(Err(*column));
+                    }
                 }
             }
-            transaction.commit()
+            for (_, writes, _, delete, insert, upsert) in &statements {
+                if !writes.deletes.is_empty() {
+                    transaction.execute(delete, &[&writes.deletes])?;
+                }
+                if !writes.insert_keys.is_empty() {
+                    transaction.execute(insert, &[&writes.insert_keys, &writes.insert_values])?;
+                }
+                if !writes.put_keys.is_empty() {
+                    transaction.execute(upsert, &[&writes.put_keys, &writes.put_values])?;
+                }
+            }
+            transaction.commit().map(Ok)
+        })?;
+        checked.map_err(|column| {
+            StorageError::Conflict(format!(
+                "a record of {} read by the group was changed by another writer",
+                column.name()
+            ))
         })
     }
 }

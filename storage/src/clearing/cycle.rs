@@ -15,8 +15,10 @@ use crate::error::StorageError;
 use crate::ledger::decode_record;
 use crate::schema::{CYCLE_OPEN, Column, cycle_claim_key, report_key};
 
-/// Signs a cycle's report: the clearing house's key stays with its caller.
-pub type ReportSigner = Box<dyn FnOnce(SettlementReport) -> SignedSettlementReport + Send>;
+/// Signs a cycle's report: the clearing house's key stays with its caller. Shared, because a cut
+/// applied again after a conflict signs its report again.
+pub type ReportSigner =
+    std::sync::Arc<dyn Fn(SettlementReport) -> SignedSettlementReport + Send + Sync>;
 
 /// Opens cycle 1 if no cycle is open yet; otherwise changes nothing.
 #[derive(Clone, Copy, Debug)]
@@ -60,6 +62,7 @@ pub enum CutOutcome {
 /// claims into a report, signs it, stores it and opens the next cycle, in one write. A report
 /// that cannot be made (a sum over its bounds) leaves the cycle open and is answered with the
 /// reason.
+#[derive(Clone)]
 pub struct CutCycle {
     /// The clearing house.
     pub clearing: BankId,

@@ -18,9 +18,10 @@ use crate::store::Store;
 
 /// A state change: reads through a [`GroupReader`], then says what to write and what to answer.
 ///
-/// It must not do I/O of its own: the committer may apply it again after a failed write, and it
-/// runs on the committer's only thread.
-pub trait Transaction: Send + 'static {
+/// It must not do I/O of its own: the committer may apply it again (a clone of it) when another
+/// writer of a shared store changed what its group read, and it runs on the committer's only
+/// thread.
+pub trait Transaction: Clone + Send + 'static {
     /// The answer, given to the caller once the writes are durable.
     type Output: Send + 'static;
 
@@ -61,12 +62,69 @@ pub struct CommitStats {
     pub write_us: std::sync::atomic::AtomicU64,
 }
 
-type Reply = Box<dyn FnOnce(Result<(), StorageError>) + Send>;
-type Job = Box<dyn FnOnce(&GroupReader<'_>) -> (WriteSet, Reply) + Send>;
+/// How many times a group is applied over a shared store when other writers keep changing what
+/// it read; then its callers get [`StorageError::Conflict`] (retryable).
+pub const CONFLICT_ATTEMPTS_MAX: u32 = 8;
+
+/// A queued transaction with its caller's reply: applied once, or again after a conflict, then
+/// answered once.
+trait Job: Send {
+    /// Applies the transaction to `reader`'s state and keeps its answer; a clone of it when it
+    /// may have to be applied again (`again`), so that a single writer never copies one.
+    fn apply(&mut self, reader: &GroupReader<'_>, again: bool) -> WriteSet;
+
+    /// Answers the caller with the kept answer once the writes are durable, or the error.
+    fn reply(self: Box<Self>, written: Result<(), StorageError>);
+}
+
+/// The [`Job`] of a transaction `T` whose caller is answered by `F`.
+struct Queued<T: Transaction, F> {
+    transaction: Option<T>,
+    output: Option<Result<T::Output, StorageError>>,
+    reply: F,
+}
+
+impl<T, F> Job for Queued<T, F>
+where
+    T: Transaction,
+    F: FnOnce(Result<T::Output, StorageError>) + Send + 'static,
+{
+    fn apply(&mut self, reader: &GroupReader<'_>, again: bool) -> WriteSet {
+        let transaction = if again {
+            self.transaction.clone()
+        } else {
+            self.transaction.take()
+        };
+        let Some(transaction) = transaction else {
+            // Applied already and not kept: the committer never asks for that.
+            self.output = Some(Err(StorageError::Closed));
+            return WriteSet::new();
+        };
+        match transaction.apply(reader) {
+            Ok((output, writes)) => {
+                self.output = Some(Ok(output));
+                writes
+            }
+            Err(error) => {
+                self.output = Some(Err(error));
+                WriteSet::new()
+            }
+        }
+    }
+
+    fn reply(self: Box<Self>, written: Result<(), StorageError>) {
+        let answer = match self.output {
+            Some(Ok(output)) => written.map(|()| output),
+            Some(Err(error)) => Err(error),
+            None => Err(written.err().unwrap_or(StorageError::Closed)),
+        };
+        (self.reply)(answer);
+    }
+}
 
 /// The committer thread of one store. Dropping it lets queued work finish, then stops the thread.
 pub struct Committer {
-    sender: Option<Sender<Job>>,
+    sender: Option<Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
     stats: std::sync::Arc<CommitStats>,
 }
@@ -98,12 +156,10 @@ impl Committer {
         reply: impl FnOnce(Result<T::Output, StorageError>) + Send + 'static,
     ) -> Result<(), StorageError> {
         let sender = self.sender.as_ref().ok_or(StorageError::Closed)?;
-        let job: Job = Box::new(move |reader| match transaction.apply(reader) {
-            Ok((output, writes)) => {
-                let reply: Reply = Box::new(move |written| reply(written.map(|()| output)));
-                (writes, reply)
-            }
-            Err(error) => (WriteSet::default(), Box::new(move |_| reply(Err(error)))),
+        let job: Box<dyn Job> = Box::new(Queued {
+            transaction: Some(transaction),
+            output: None,
+            reply,
         });
         sender.try_send(job).map_err(|error| match error {
             TrySendError::Full(_) => StorageError::Busy,
@@ -165,7 +221,7 @@ impl Drop for Committer {
 fn run(
     store: Store,
     config: CommitConfig,
-    receiver: Receiver<Job>,
+    receiver: Receiver<Box<dyn Job>>,
     stats: &CommitStats,
     metrics: &CommitMetrics,
 ) {
@@ -188,34 +244,55 @@ fn run(
             }
         }
         let count = jobs.len() as u64;
-        let mut reader = GroupReader::new(&store);
-        let mut changes = Vec::new();
-        let mut replies = Vec::with_capacity(jobs.len());
-        let last = jobs.len() - 1;
-        for (index, job) in jobs.into_iter().enumerate() {
-            let (writes, reply) = job(&reader);
-            // The last transaction's writes are read by no one in the group: no overlay.
-            let later_readers = (index < last).then_some(&mut reader);
-            writes.stage(&mut changes, later_readers);
-            replies.push(reply);
-        }
         let started = Instant::now();
-        let (written, synced) = if changes.is_empty() {
-            (Ok(()), false)
-        } else {
-            (store.write_synced(&changes), true)
-        };
+        let (written, synced) = write_group(&store, &mut jobs);
         let write = started.elapsed();
         stats.write_us.fetch_add(write.as_micros() as u64, Relaxed);
         stats.groups.fetch_add(1, Relaxed);
         stats.transactions.fetch_add(count, Relaxed);
-        metrics.group(replies.len(), synced.then_some(write));
-        for reply in replies {
-            reply(written.clone());
+        metrics.group(jobs.len(), synced.then_some(write));
+        for job in jobs {
+            job.reply(written.clone());
         }
         if memory_read.is_none_or(|at| at.elapsed() >= MEMORY_REFRESH) {
             memory_read = Some(Instant::now());
             metrics.memory(store.memory_usage());
+        }
+    }
+}
+
+/// Applies the group's transactions in order and writes their changes in one durable write;
+/// says how that went, and whether anything was written. Over a shared store, the write checks
+/// what the group read, and on a conflict the whole group is applied again to fresh reads, up to
+/// [`CONFLICT_ATTEMPTS_MAX`] times.
+fn write_group(store: &Store, jobs: &mut [Box<dyn Job>]) -> (Result<(), StorageError>, bool) {
+    let shared = store.shared();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let again = shared && attempts < CONFLICT_ATTEMPTS_MAX;
+        let mut reader = GroupReader::new(store);
+        let mut changes = Vec::new();
+        let last = jobs.len().saturating_sub(1);
+        for (index, job) in jobs.iter_mut().enumerate() {
+            let writes = job.apply(&reader, again);
+            // The last transaction's writes are read by no one in the group: no overlay.
+            let later_readers = (index < last).then_some(&mut reader);
+            writes.stage(&mut changes, later_readers);
+        }
+        if changes.is_empty() {
+            return (Ok(()), false);
+        }
+        let written = if shared {
+            reader
+                .into_reads()
+                .and_then(|reads| store.write_checked(&reads, &changes))
+        } else {
+            store.write_synced(&changes)
+        };
+        match written {
+            Err(StorageError::Conflict(_)) if again => continue,
+            written => return (written, true),
         }
     }
 }

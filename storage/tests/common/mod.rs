@@ -91,3 +91,4 @@ pub fn spend(coin: u32, permission: u32) -> SpendEntry {
         amount: eur("1.00"),
     }
 }
+pub mod pg;

@@ -87,6 +87,9 @@ fn storage_errors() -> Vec<StorageError> {
             reason: "r".into(),
         },
         StorageError::Rocks("r".into()),
+        StorageError::Postgres("p".into()),
+        StorageError::Unavailable("u".into()),
+        StorageError::Conflict("c".into()),
         StorageError::Busy,
         StorageError::Closed,
     ]

@@ -1,0 +1,279 @@
+//! Several writers over one PostgreSQL database: two Stores, each with its committer (two
+//! processes of one bank), race the same spends, withdrawals and debits from two threads. Each
+//! writer's groups are checked against what they read (see `semper_storage::backend`), so the
+//! outcome is the one a single writer would give: every coin new once, every idempotency key
+//! taken once, no overdraft. The server is a real one this test starts, and stops.
+
+mod common;
+
+use std::sync::Barrier;
+
+use common::pg::PgServer;
+use common::*;
+use semper_protocol::amount::Amount;
+use semper_protocol::crypto::blind_rsa::BlindSignature;
+use semper_protocol::ids::{AccountId, Digest, RequestId};
+use semper_storage::commit::Transaction;
+use semper_storage::ledger::{self, LedgerError};
+use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+use semper_storage::withdrawals::{RecordWithdrawal, WithdrawOutcome, WithdrawalRecord};
+use semper_storage::{CommitConfig, Committer, Location, Role, StorageError, Store};
+
+/// Two writers of one role's store in one database.
+fn two_writers(conninfo: &str, role: Role) -> Vec<(Store, Committer)> {
+    (0..2)
+        .map(|_| {
+            let store = Location::Postgres(conninfo.to_owned()).open(role).unwrap();
+            assert!(store.shared());
+            // Small groups, so that the two writers' groups interleave rather than each
+            // writing everything in one.
+            let config = CommitConfig {
+                group_max_transactions: 2,
+                ..CommitConfig::default()
+            };
+            let committer = Committer::start(store.clone(), config);
+            (store, committer)
+        })
+        .collect()
+}
+
+/// Runs `work(writer)` on each writer at once (from a barrier), each submitting all its
+/// transactions before waiting for any answer, so that both committers form groups that race.
+fn race<T: Transaction>(
+    writers: &[(Store, Committer)],
+    work: impl Fn(usize) -> Vec<T> + Sync,
+) -> Vec<Vec<Result<T::Output, StorageError>>>
+where
+    T::Output: std::fmt::Debug,
+{
+    let barrier = Barrier::new(writers.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(index, (_, committer))| {
+                let (barrier, work) = (&barrier, &work);
+                scope.spawn(move || {
+                    let transactions = work(index);
+                    barrier.wait();
+                    let answers: Vec<_> = transactions
+                        .into_iter()
+                        .map(|transaction| {
+                            let (sender, receiver) = crossbeam_channel::bounded(1);
+                            committer
+                                .submit(transaction, move |answer| {
+                                    let _ = sender.send(answer);
+                                })
+                                .unwrap();
+                            receiver
+                        })
+                        .collect();
+                    answers
+                        .into_iter()
+                        .map(|receiver| receiver.recv().unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
+    })
+}
+
+const COINS: u32 = 400;
+const BATCH_COINS: u32 = 10;
+
+/// Writer `w` spends coin `c` with permission `w + 1`, except every tenth coin, which both
+/// spend with the same permission (one request reaching both).
+fn spend_of(writer: usize, coin: u32) -> SpendEntry {
+    if coin.is_multiple_of(10) {
+        spend(coin, 9)
+    } else {
+        spend(coin, writer as u32 + 1)
+    }
+}
+
+fn every_coin_is_new_once(server: &PgServer) {
+    let conninfo = server.create_database("coins");
+    let writers = two_writers(&conninfo, Role::Issuer);
+    let answers = race(&writers, |writer| {
+        // The second writer goes through the coins in the other order, so that batches meet
+        // at every coin rather than one trailing the other.
+        let mut batches: Vec<CheckAndInsert> = (0..COINS / BATCH_COINS)
+            .map(|batch| CheckAndInsert {
+                entries: (batch * BATCH_COINS..(batch + 1) * BATCH_COINS)
+                    .map(|coin| spend_of(writer, coin))
+                    .collect(),
+            })
+            .collect();
+        if writer == 1 {
+            batches.reverse();
+        }
+        batches
+    });
+    let outcomes: Vec<Vec<SpendOutcome>> = answers
+        .into_iter()
+        .enumerate()
+        .map(|(writer, answers)| {
+            let mut outcomes: Vec<SpendOutcome> = answers
+                .into_iter()
+                .flat_map(|answer| answer.unwrap())
+                .collect();
+            if writer == 1 {
+                // Back to coin order: the batches were reversed, not the coins within them.
+                let mut by_coin = vec![SpendOutcome::New; outcomes.len()];
+                for (position, outcome) in outcomes.drain(..).enumerate() {
+                    let batch =
+                        (COINS / BATCH_COINS) as usize - 1 - position / BATCH_COINS as usize;
+                    by_coin[batch * BATCH_COINS as usize + position % BATCH_COINS as usize] =
+                        outcome;
+                }
+                outcomes = by_coin;
+            }
+            outcomes
+        })
+        .collect();
+    let mut raced = 0;
+    for coin in 0..COINS {
+        let (first, second) = (&outcomes[0][coin as usize], &outcomes[1][coin as usize]);
+        let (winner, loser) = match (first, second) {
+            (SpendOutcome::New, other) => (0, other),
+            (other, SpendOutcome::New) => (1, other),
+            _ => panic!("coin {coin}: no writer had it new: {first:?}, {second:?}"),
+        };
+        raced += usize::from(winner == 1);
+        let expected = if coin.is_multiple_of(10) {
+            SpendOutcome::Replay
+        } else {
+            SpendOutcome::Conflict {
+                earlier: spend_of(winner, coin).permission,
+            }
+        };
+        assert_eq!(loser, &expected, "coin {coin}: the other writer's outcome");
+        // What is stored is the winner's spend, whichever store reads it.
+        for (store, _) in &writers {
+            let again = Committer::start(store.clone(), CommitConfig::default())
+                .execute(CheckAndInsert {
+                    entries: vec![spend_of(winner, coin)],
+                })
+                .unwrap();
+            assert_eq!(again, vec![SpendOutcome::Replay], "coin {coin}");
+        }
+    }
+    eprintln!("coins: {raced} of {COINS} won by the second writer");
+}
+
+fn withdrawal(account: AccountId, request: u16, total: &str) -> RecordWithdrawal {
+    let mut id = [0u8; 16];
+    id[..2].copy_from_slice(&request.to_be_bytes());
+    let mut digest = [0u8; 32];
+    digest[..2].copy_from_slice(&request.to_be_bytes());
+    RecordWithdrawal {
+        account,
+        request_id: RequestId(id),
+        record: WithdrawalRecord {
+            request_digest: Digest(digest),
+            total: eur(total),
+            blind_signatures: vec![BlindSignature(vec![request as u8; 256])]
+                .try_into()
+                .unwrap(),
+            at: AT,
+        },
+    }
+}
+
+fn balance(store: &Store, account: &AccountId) -> Amount {
+    ledger::account(store, account).unwrap().unwrap().balance
+}
+
+/// Both writers get the same 30 withdrawals (a wallet's retry reaching the other process):
+/// each is debited once, the other answer a replay of it.
+fn every_withdrawal_is_debited_once(server: &PgServer) {
+    let conninfo = server.create_database("withdrawals");
+    let writers = two_writers(&conninfo, Role::Issuer);
+    let account = funded_account(&writers[0].1, 1, "100.00");
+    let journal_before = ledger::journal_entries(&writers[0].0, &account, 100)
+        .unwrap()
+        .len();
+    let answers = race(&writers, |_| {
+        (0..30)
+            .map(|request| withdrawal(account, request, "1.00"))
+            .collect()
+    });
+    for (request, outcomes) in answers[0].iter().zip(&answers[1]).enumerate() {
+        let outcomes = [outcomes.0, outcomes.1];
+        let recorded = outcomes
+            .iter()
+            .filter(|answer| matches!(answer, Ok(Ok(WithdrawOutcome::Recorded(_)))))
+            .count();
+        let replayed = outcomes
+            .iter()
+            .filter(|answer| matches!(answer, Ok(Ok(WithdrawOutcome::Replayed(_)))))
+            .count();
+        assert_eq!(
+            (recorded, replayed),
+            (1, 1),
+            "request {request}: {outcomes:?}"
+        );
+    }
+    for (store, _) in &writers {
+        assert_eq!(balance(store, &account), eur("70.00"));
+        assert_eq!(
+            ledger::journal_entries(store, &account, 100).unwrap().len(),
+            journal_before + 30
+        );
+    }
+}
+
+/// Both writers debit one account of 10.00 by 15 withdrawals of 1.00 each: exactly ten are
+/// debited, whichever writer took them, and the balance ends at zero, never below.
+fn no_overdraft_across_writers(server: &PgServer) {
+    let conninfo = server.create_database("debits");
+    let writers = two_writers(&conninfo, Role::Issuer);
+    let account = funded_account(&writers[0].1, 2, "10.00");
+    let journal_before = ledger::journal_entries(&writers[0].0, &account, 100)
+        .unwrap()
+        .len();
+    let answers = race(&writers, |writer| {
+        (0..15)
+            .map(|request| withdrawal(account, writer as u16 * 100 + request, "1.00"))
+            .collect()
+    });
+    let all: Vec<_> = answers.into_iter().flatten().collect();
+    let recorded = all
+        .iter()
+        .filter(|answer| matches!(answer, Ok(Ok(WithdrawOutcome::Recorded(_)))))
+        .count();
+    let refused = all
+        .iter()
+        .filter(|answer| matches!(answer, Ok(Err(LedgerError::InsufficientFunds { .. }))))
+        .count();
+    assert_eq!((recorded, refused), (10, 20), "{all:?}");
+    for (store, _) in &writers {
+        assert_eq!(balance(store, &account), eur("0.00"));
+        assert_eq!(
+            ledger::journal_entries(store, &account, 100).unwrap().len(),
+            journal_before + 10
+        );
+    }
+}
+
+/// One database holds a bank's three roles, each store in its own schema.
+fn roles_share_a_database(server: &PgServer) {
+    let conninfo = server.create_database("bank");
+    for role in [Role::Issuer, Role::Acquirer, Role::Clearing] {
+        let store = Location::Postgres(conninfo.clone()).open(role).unwrap();
+        assert_eq!(store.role(), role);
+    }
+}
+
+#[test]
+fn two_writers_over_one_postgres_database() {
+    let server = PgServer::start();
+    roles_share_a_database(&server);
+    every_coin_is_new_once(&server);
+    every_withdrawal_is_debited_once(&server);
+    no_overdraft_across_writers(&server);
+}
