@@ -177,11 +177,22 @@ impl FileSigner {
             .keystore
             .denomination_key(&id)
             .map_err(|e| SignerError::Storage(e.to_string()))?;
+        self.record_created(denomination, secret)?;
+        Ok(())
+    }
+
+    /// Journals a key as made (or taken over), then holds it: a key signs only once its record
+    /// is durable. The caller holds the lifecycle lock.
+    fn record_created(
+        &self,
+        denomination: &Denomination,
+        secret: DenominationSecretKey,
+    ) -> Result<(), SignerError> {
         self.journal
             .append(&[Record::Created(denomination.clone())])
             .map_err(|e| SignerError::Storage(e.to_string()))?;
         self.write_keys().insert(
-            id,
+            denomination.id(),
             Key {
                 denomination: denomination.clone(),
                 secret: Some(Arc::new(secret)),
@@ -298,19 +309,7 @@ impl Signer for FileSigner {
         self.keystore
             .store_denomination_key(&id, &secret)
             .map_err(|e| SignerError::Storage(e.to_string()))?;
-        self.journal
-            .append(&[Record::Created(denomination.clone())])
-            .map_err(|e| SignerError::Storage(e.to_string()))?;
-        self.write_keys().insert(
-            id,
-            Key {
-                denomination: denomination.clone(),
-                secret: Some(Arc::new(secret)),
-                revoked: false,
-                destroyed: false,
-                signatures: AtomicU64::new(0),
-            },
-        );
+        self.record_created(&denomination, secret)?;
         Ok(denomination)
     }
 
