@@ -6,12 +6,14 @@
 //! coins is refused with the first as proof, and the coins are in their groups only.
 
 mod common;
+// The crash child runner of the storage tests, shared rather than copied.
+#[path = "../../storage/tests/common/child.rs"]
+mod child;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use semper_actors::clock::ManualClock;
@@ -164,40 +166,8 @@ fn issuer_shard_crash_child() {
 }
 
 fn run_child(dir: &Path) -> (SignedSpendCheckBatch, SignedSpendCheckBatch, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "issuer_shard_crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(DIR_VAR, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
-    let deadline = Instant::now() + CHILD_MAX;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the child did not die within {CHILD_MAX:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let lines = reader.join().unwrap();
+    let (status, lines) =
+        child::run_until_it_dies("issuer_shard_crash_child", DIR_VAR, dir, CHILD_MAX);
     let output = lines.join("\n");
     assert!(!status.success(), "the child was to die: {output}");
     let batch = |tag: &str| {

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::shards::{batch, check, holders, map, open, scenario, spends, totals};
 use common::*;
@@ -122,40 +121,9 @@ fn home(shards: &SpentShards, coin: u32) -> usize {
 #[test]
 fn a_kill_between_two_groups_writes_is_retried_with_the_same_verdicts() {
     let dir = TempDir::new("shards-crash");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "shard_crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(DIR_VAR, &dir.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
-    let deadline = Instant::now() + CHILD_MAX;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the child did not die within {CHILD_MAX:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let output = reader.join().unwrap().join("\n");
+    let (status, lines) =
+        common::child::run_until_it_dies("shard_crash_child", DIR_VAR, &dir.0, CHILD_MAX);
+    let output = lines.join("\n");
     assert!(!status.success(), "the child was to die: {output}");
     assert!(output.contains("COMMITTED 0"), "{output}");
     assert!(

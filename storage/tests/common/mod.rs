@@ -13,6 +13,7 @@ use semper_storage::ledger::{Credit, OpenAccount};
 use semper_storage::spent::SpendEntry;
 use semper_storage::{CommitConfig, Role, Store};
 
+pub mod child;
 pub mod shards;
 
 /// A fresh directory under the system temp dir, removed on drop.

@@ -1,0 +1,53 @@
+//! A test that crashes on purpose runs in a child process: this test binary again, running only
+//! one `#[ignore]`d test (the child's side), which dies where the test wants it to. Shared by the
+//! storage and the actors tests (the latter include this file by path).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the ignored test `name` of this binary as a child, with `dir` in the environment
+/// variable `dir_var`, until it dies (it is killed, and the test fails, after `max`); returns how
+/// it ended and the lines it printed.
+pub fn run_until_it_dies(
+    name: &str,
+    dir_var: &str,
+    dir: &Path,
+    max: Duration,
+) -> (ExitStatus, Vec<String>) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(dir_var, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
+    let deadline = Instant::now() + max;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the child did not die within {max:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status, reader.join().unwrap())
+}
