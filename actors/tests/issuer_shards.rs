@@ -25,8 +25,6 @@ use semper_protocol::ids::{AccountId, RequestId};
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendResult};
 use semper_protocol::wallet;
 use semper_storage::Location;
-use semper_storage::StorageError;
-use semper_storage::commit::{GroupReader, Transaction, WriteSet};
 use semper_storage::schema::{Column, spent_key};
 
 const DIR_VAR: &str = "SEMPER_ISSUER_SHARD_CRASH_DIR";
@@ -63,19 +61,6 @@ fn config(dir: &Path) -> IssuerConfig {
 fn start(dir: &Path) -> IssuerHandle {
     let clock = Arc::new(ManualClock::new(START));
     IssuerHandle::start(IssuerState::open(&config(dir), clock).unwrap(), 64)
-}
-
-/// Holds a committer's thread for a while: what a slow shard group looks like.
-#[derive(Clone)]
-struct Stall(Duration);
-
-impl Transaction for Stall {
-    type Output = ();
-
-    fn apply(self, _: &GroupReader<'_>) -> Result<((), WriteSet), StorageError> {
-        std::thread::sleep(self.0);
-        Ok(((), WriteSet::new()))
-    }
 }
 
 /// The group of each coin of `batch`, and whether each is in the main store or a group.
@@ -146,18 +131,7 @@ fn issuer_shard_crash_child() {
         println!("FIRST {}", hex::encode(first.to_bytes()));
         println!("OTHER {}", hex::encode(other.to_bytes()));
         let shards = issuer.state().spent_shards.as_ref().unwrap();
-        shards
-            .committer(1)
-            .unwrap()
-            .submit(Stall(STALL), |_| {})
-            .unwrap();
-        shards.set_after_group_commit(Arc::new(|group| {
-            println!("COMMITTED {group}");
-            std::io::stdout().flush().unwrap();
-            if group == 0 {
-                std::process::abort();
-            }
-        }));
+        child::die_between_two_groups(shards, STALL);
         std::io::stdout().flush().unwrap();
         let answer = issuer.spend_check(first).await;
         println!("ANSWERED {answer:?}");

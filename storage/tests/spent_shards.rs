@@ -5,12 +5,10 @@
 mod common;
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::shards::{batch, check, holders, map, open, scenario, spends, totals};
 use common::*;
-use semper_storage::commit::{GroupReader, Transaction, WriteSet};
 use semper_storage::schema::spent_key;
 use semper_storage::spent::{CheckAndInsert, SpendOutcome};
 use semper_storage::spent_shards::SpentShards;
@@ -68,19 +66,6 @@ fn an_issuer_whose_own_store_holds_coins_is_not_sharded() {
     ));
 }
 
-/// Holds a committer's thread for a while: what a slow shard group looks like.
-#[derive(Clone)]
-struct Stall(Duration);
-
-impl Transaction for Stall {
-    type Output = ();
-
-    fn apply(self, _: &GroupReader<'_>) -> Result<((), WriteSet), StorageError> {
-        std::thread::sleep(self.0);
-        Ok(((), WriteSet::new()))
-    }
-}
-
 /// Runs in the child process only: opens two groups, holds up the second, and dies (abort, no
 /// cleanup) as soon as the first has committed its part of the batch.
 #[test]
@@ -92,18 +77,7 @@ fn shard_crash_child() {
     let dir = TempDir(dir.into());
     let (main, groups) = locations(&dir, 2);
     let (_store, committer, shards) = open(&main, &groups, map(1, 2)).unwrap();
-    shards
-        .committer(1)
-        .unwrap()
-        .submit(Stall(STALL), |_| {})
-        .unwrap();
-    shards.set_after_group_commit(Arc::new(|group| {
-        println!("COMMITTED {group}");
-        std::io::stdout().flush().unwrap();
-        if group == 0 {
-            std::process::abort();
-        }
-    }));
+    common::child::die_between_two_groups(&shards, STALL);
     let answer = check(&shards, &committer, batch(1, 1), spends(0..COINS, 1));
     println!("ANSWERED {answer:?}");
     std::io::stdout().flush().unwrap();

@@ -51,3 +51,37 @@ pub fn run_until_it_dies(
     };
     (status, reader.join().unwrap())
 }
+
+/// Holds a committer's thread for a while: what a slow shard group looks like.
+#[derive(Clone)]
+struct Stall(Duration);
+
+impl semper_storage::commit::Transaction for Stall {
+    type Output = ();
+
+    fn apply(
+        self,
+        _: &semper_storage::commit::GroupReader<'_>,
+    ) -> Result<((), semper_storage::commit::WriteSet), semper_storage::StorageError> {
+        std::thread::sleep(self.0);
+        Ok(((), semper_storage::commit::WriteSet::new()))
+    }
+}
+
+/// In the child: holds up group 1 for `stall`, and dies (abort, no cleanup) as soon as group 0
+/// has committed its part of a batch, after printing `COMMITTED <group>` for each group.
+pub fn die_between_two_groups(shards: &semper_storage::spent_shards::SpentShards, stall: Duration) {
+    use std::io::Write;
+    shards
+        .committer(1)
+        .unwrap()
+        .submit(Stall(stall), |_| {})
+        .unwrap();
+    shards.set_after_group_commit(std::sync::Arc::new(|group| {
+        println!("COMMITTED {group}");
+        std::io::stdout().flush().unwrap();
+        if group == 0 {
+            std::process::abort();
+        }
+    }));
+}
