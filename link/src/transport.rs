@@ -23,13 +23,20 @@ use crate::error::LinkError;
 pub const DATAGRAM_BYTES_MIN: u16 = 1200;
 /// The largest UDP payload (65 535 less the 8-byte UDP header).
 pub const DATAGRAM_BYTES_MAX: u16 = 65_527;
-/// The window of [`Congestion::Contract`], in round trips at the contract's rate: one round
-/// trip's worth keeps the circuit busy, the second covers the acknowledgements' delay and the
-/// retransmissions of what was lost, so that the sender never waits on the window.
-const CONTRACT_WINDOW_RTTS: u64 = 2;
-/// The least window of [`Congestion::Contract`], in datagrams, for round trips too short to
-/// measure (the emulator's clock moves in ~1 ms steps).
-const CONTRACT_WINDOW_DATAGRAMS_MIN: u64 = 64;
+/// The window of [`Congestion::Contract`], in least round trips at the contract's rate: one
+/// round trip's worth keeps the circuit busy, the second covers the retransmissions of what was
+/// lost, so that the sender never waits on the window.
+const CONTRACT_WINDOW_RTTS: u32 = 2;
+/// What [`Congestion::Contract`]'s window holds beyond its round trips, in time at the
+/// contract's rate: QUIC's default `max_ack_delay` (RFC 9000, 18.2). A peer may hold an
+/// acknowledgement that long, and a busy receiving host holds them about as long (measured in
+/// BENCHMARKS.md), so the round trips the sender sees exceed the least one by this much with no
+/// queue at all; a window without it (or with a floor in datagrams, which is a few milliseconds
+/// at OC-3c and less at higher rates) idles the circuit while acknowledgements are late.
+const CONTRACT_WINDOW_ACK_DELAY: Duration = Duration::from_millis(25);
+/// The least window of [`Congestion::Contract`], in datagrams: RFC 9002's minimum congestion
+/// window, for contracts too slow to fill more in the time above.
+const CONTRACT_WINDOW_DATAGRAMS_MIN: u64 = 2;
 /// The window of [`Congestion::Contract`] before the first round trip is measured: quinn's own
 /// initial window (RFC 9002, 7.2), so a connection that starts does not flood a circuit it has
 /// not yet measured.
@@ -156,15 +163,24 @@ impl ControllerFactory for ContractPacing {
     }
 }
 
-/// A window of [`CONTRACT_WINDOW_RTTS`] round trips at the contract's rate, from the least
-/// round trip seen (so the queue it builds never grows the window). quinn paces it over the
-/// smoothed round trip; the circuit's shaper holds the rest.
+/// A window of [`CONTRACT_WINDOW_RTTS`] least round trips plus [`CONTRACT_WINDOW_ACK_DELAY`]
+/// at the contract's rate (from the least round trip seen, so the queue it builds never grows
+/// the window). quinn paces it over the smoothed round trip; the circuit's shaper holds the
+/// rest.
 #[derive(Debug, Clone)]
 struct ContractController {
     rate_bytes_per_s: u64,
     mtu: u64,
     /// The least round trip measured; `None` before the first.
     min_rtt: Option<Duration>,
+}
+
+impl ContractController {
+    /// What the contract carries in `time`, in bytes (at most 4 GiB, quinn's pacing bound).
+    fn bytes_at_rate(&self, time: Duration) -> u64 {
+        (u128::from(self.rate_bytes_per_s) * time.as_nanos() / 1_000_000_000)
+            .min(u128::from(u32::MAX)) as u64
+    }
 }
 
 impl Controller for ContractController {
@@ -196,11 +212,12 @@ impl Controller for ContractController {
     fn window(&self) -> u64 {
         match self.min_rtt {
             None => self.initial_window(),
-            Some(rtt) => {
-                let bdp = (u128::from(self.rate_bytes_per_s) * rtt.as_nanos() / 1_000_000_000)
-                    .min(u128::from(u32::MAX)) as u64;
-                (CONTRACT_WINDOW_RTTS * bdp).max(CONTRACT_WINDOW_DATAGRAMS_MIN * self.mtu)
-            }
+            Some(rtt) => self
+                .bytes_at_rate(
+                    rtt.saturating_mul(CONTRACT_WINDOW_RTTS)
+                        .saturating_add(CONTRACT_WINDOW_ACK_DELAY),
+                )
+                .max(CONTRACT_WINDOW_DATAGRAMS_MIN * self.mtu),
         }
     }
 
@@ -237,17 +254,38 @@ mod tests {
     }
 
     #[test]
-    fn the_contract_window_is_two_round_trips_at_the_rate_and_ignores_loss() {
+    fn the_contract_window_is_two_round_trips_and_the_ack_delay_at_the_rate_and_ignores_loss() {
+        // OC-3c's contract in 1472-byte datagrams: 16,952,436 bytes a second.
         let mut c = controller(135_619_488);
         assert_eq!(c.window(), 10 * 1472);
         c.min_rtt = Some(Duration::from_millis(20));
-        let bdp = 135_619_488 / 8 / 50;
-        assert_eq!(c.window(), 2 * bdp);
+        // 2 × 20 ms + 25 ms = 65 ms at the rate.
+        assert_eq!(c.window(), 16_952_436 * 65 / 1_000);
         c.on_congestion_event(Instant::now(), Instant::now(), true, 1_000_000);
-        assert_eq!(c.window(), 2 * bdp);
-        // Too short a round trip to fill: the floor.
-        c.min_rtt = Some(Duration::from_micros(10));
-        assert_eq!(c.window(), 64 * 1472);
+        assert_eq!(c.window(), 16_952_436 * 65 / 1_000);
+    }
+
+    #[test]
+    fn a_round_trip_too_short_to_measure_still_leaves_the_ack_delay_in_the_window() {
+        // The emulator's least round trip with no propagation delay: a tenth of a millisecond.
+        // The window must still cover a late acknowledgement: 25 ms at the rate (423 KB at
+        // OC-3c), where a floor of 64 datagrams gave 94 KB, under 6 ms of the circuit.
+        let mut c = controller(135_619_488);
+        c.min_rtt = Some(Duration::from_micros(100));
+        assert_eq!(c.window(), 16_952_436 * 252 / 10_000);
+        assert!(c.window() > 4 * 64 * 1472);
+        // Four times the rate, four times the window: the floor is in time, not in datagrams.
+        let mut oc12c = controller(4 * 135_619_488);
+        oc12c.min_rtt = Some(Duration::from_micros(100));
+        assert_eq!(oc12c.window(), 4 * 16_952_436 * 252 / 10_000);
+    }
+
+    #[test]
+    fn a_slow_contract_keeps_two_datagrams_in_flight() {
+        // 64 kb/s carries 200 bytes in 25 ms: less than a datagram.
+        let mut c = controller(64_000);
+        c.min_rtt = Some(Duration::from_millis(1));
+        assert_eq!(c.window(), 2 * 1472);
     }
 
     #[test]
