@@ -283,6 +283,12 @@ impl Link {
         }
     }
 
+    /// The current connection's QUIC counters (round trip, congestion window, losses), if it is
+    /// open: what shows where a link's sender is held back.
+    pub fn connection_stats(&self) -> Option<quinn::ConnectionStats> {
+        self.inner.live().map(|live| live.connection.stats())
+    }
+
     /// Makes the next call connect afresh, e.g. once this bank's identity or trust list was
     /// reloaded, so that the new certificates are used and checked. Calls under way finish on
     /// the connection they have, which closes when its last stream is done.
