@@ -40,6 +40,11 @@ pub const PAIR_ADDRS: [SocketAddr; 2] = [
 ];
 /// Seed streams of the two pair ends, and the base of a UDP end's (plus its port).
 const STREAM_STRIDE: u64 = 1 << 32;
+/// The receive buffer a UDP end asks the host for (Linux grants at most `net.core.rmem_max`):
+/// about 100 ms of OC-3c's cells. A line delivers whatever its far end's host is doing; with the
+/// host's default (208 KB, about 6 ms of OC-3c) a socket task descheduled for longer on a busy
+/// host loses cells the emulated line never lost (BENCHMARKS.md, issue 23).
+pub const CARRIER_RECV_BUFFER_BYTES: usize = 4 << 20;
 
 /// A quinn socket whose datagrams cross emulated ATM circuits.
 pub struct AtmSocket {
@@ -77,6 +82,8 @@ impl AtmSocket {
         tokio::runtime::Handle::try_current().map_err(|e| io::Error::other(e.to_string()))?;
         let std_socket = std::net::UdpSocket::bind(cell_addr)?;
         std_socket.set_nonblocking(true)?;
+        // Best effort: a host that grants less still runs, with the buffer it gives.
+        let _ = socket2::SockRef::from(&std_socket).set_recv_buffer_size(CARRIER_RECV_BUFFER_BYTES);
         let udp = Arc::new(UdpSocket::from_std(std_socket)?);
         let local_addr = udp.local_addr()?;
         let stream_base = STREAM_STRIDE * (2 + u64::from(local_addr.port()));
