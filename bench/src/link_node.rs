@@ -15,6 +15,7 @@ use semper_server::interbank::{BankHandler, HostedRoles};
 
 use crate::in_process::DiscardReports;
 use crate::settlement::{ACQUIRERS, CLEARING};
+use crate::sink::{CallCounts, Counted};
 
 /// How long the certificates of a run are valid.
 const CERTIFICATE_LIFETIME: Duration = Duration::from_secs(86_400);
@@ -119,9 +120,18 @@ impl<T: Send + 'static> LinkNode<T> {
     }
 }
 
+/// What a clearing house node gives back: its handle, and the requests its link server passed
+/// to it.
+pub struct ServedClearing {
+    /// The clearing house.
+    pub handle: ClearingHandle,
+    /// Each request's calls of the clearing house's handler.
+    pub calls: Arc<CallCounts>,
+}
+
 /// A clearing house node: `BankHandler` hosting only the clearing role, on a clearing house
-/// opened from `config` (already provisioned).
-pub type LinkedClearing = LinkNode<ClearingHandle>;
+/// opened from `config` (already provisioned), its requests counted.
+pub type LinkedClearing = LinkNode<ServedClearing>;
 
 impl LinkedClearing {
     /// Opens the clearing house of `config` on the node's own system and serves it on `socket`,
@@ -145,8 +155,10 @@ impl LinkedClearing {
                     clearing: Some(handle.clone()),
                     ..Default::default()
                 };
-                let handler: Arc<dyn Handler> = BankHandler::new(roles);
-                Ok((handler, handle))
+                let calls = Arc::new(CallCounts::default());
+                let handler: Arc<dyn Handler> =
+                    Arc::new(Counted::new(BankHandler::new(roles), calls.clone()));
+                Ok((handler, ServedClearing { handle, calls }))
             },
         )
     }

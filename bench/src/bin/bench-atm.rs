@@ -11,7 +11,8 @@
 //! 3. The same over circuits that lose cells, at several cell-loss ratios, without and with a
 //!    one-way propagation delay, to the clearing house, with the link's sender as it was (CUBIC,
 //!    MTU discovery), with BBR, and as the ATM carrier now sets it by default (pacing to the
-//!    CBR contract, 31-cell datagrams), side by side in one run.
+//!    CBR contract, 31-cell datagrams), side by side in one run, in rounds (medians compared),
+//!    with each sender's window, round trips and losses.
 //! 4. Settlement over OC-12c, before and after, to the clearing house and the sink: where it
 //!    is capped.
 //!
@@ -21,11 +22,15 @@
 //! second, from the first request to the last answer; the answers' bytes are given apart. Its
 //! reference is what one OC-3c circuit carries in cell payloads: 353,207 × 48 × 8 b/s.
 //!
-//! Every receipt must verify and claim its whole submission, and each clearing house's cut
-//! report must owe exactly the deposits submitted (so none was counted twice); every sink
-//! answer must be its request's digest, each handled once. A failed check ends the run.
+//! Every submission must be answered exactly once: one answer per request, one call of the
+//! server's handler per request sent (none of one not sent); every receipt must verify and
+//! claim its whole submission, and each clearing house's cut report must owe exactly the
+//! deposits submitted (so none was counted twice); every sink answer must be its request's
+//! digest. A failed check ends the run; the loss table prints the count checked.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,12 +67,21 @@ const CAPACITY_TARGET_X_OC3C: f64 = 10.0;
 const RUN_SUBMISSIONS: usize = 32;
 /// No new submission starts once a run has taken this long (those in flight finish).
 const RUN_SEND_TIME_MAX: Duration = Duration::from_secs(6);
+/// How often a run samples its sender's round trip.
+const SENDER_SAMPLE_EVERY: Duration = Duration::from_millis(5);
+/// The most round-trip samples one run keeps (a run's sending is bounded in time, its tail is not).
+const SENDER_SAMPLES_MAX: usize = 20_000;
 /// Submissions in flight on the link.
 const IN_FLIGHT: usize = 4;
 /// The longest one submission may take, queueing included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Cell-loss ratios of the loss table.
 const CELL_LOSS_RATIOS: [f64; 4] = [0.0, 1e-5, 1e-4, 1e-3];
+/// Rounds of each row of the loss table: the host's load moves a single run's goodput by tens
+/// of percent, so each setting runs this many times and the median is compared.
+const LOSS_ROUNDS: usize = 3;
+/// The cell-loss ratios at which the new settings must not lose goodput against the old.
+const NO_REGRESSION_CLRS: [f64; 2] = [0.0, 1e-5];
 /// One-way propagation delays of the loss table.
 const DELAYS_MS: [u64; 2] = [0, 10];
 /// Seeds every circuit's impairments, so a run's losses can be drawn again.
@@ -173,6 +187,75 @@ struct Run {
     udp_drops: Option<u64>,
     /// The circuit's line.
     line: LineRate,
+    /// The acquirer's QUIC sender at the end of the run: its window, round trip and losses.
+    sender: Option<Sender>,
+}
+
+/// What the acquirer's QUIC sender (quinn's path counters) showed over a run.
+#[derive(Clone, Copy)]
+struct Sender {
+    /// The congestion window at the end, bytes.
+    cwnd_bytes: u64,
+    /// The smoothed round trip over the run, median and 90th percentile of the samples.
+    rtt_p50: Duration,
+    rtt_p90: Duration,
+    /// The least round trip.
+    min_rtt: Duration,
+    /// Packets sent, and lost (QUIC retransmitted what they held).
+    sent_packets: u64,
+    lost_packets: u64,
+}
+
+impl Sender {
+    /// The sender's counters at the end of a run, with the round trips sampled during it.
+    fn of(link: &Link, rtts: &[Duration]) -> Option<Self> {
+        let stats = link.connection_stats()?;
+        let mut rtts = rtts.to_vec();
+        rtts.sort();
+        let rank = |p: usize| {
+            let i = (rtts.len() * p).div_ceil(100).saturating_sub(1);
+            rtts.get(i).copied().unwrap_or(stats.path.rtt)
+        };
+        Some(Self {
+            cwnd_bytes: stats.path.cwnd,
+            rtt_p50: rank(50),
+            rtt_p90: rank(90),
+            min_rtt: stats.path.min_rtt,
+            sent_packets: stats.path.sent_packets,
+            lost_packets: stats.path.lost_packets,
+        })
+    }
+
+    /// "cwnd KB; RTT p50 / p90 / least ms; lost of sent packets".
+    fn text(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        format!(
+            "{:.0} KB; {:.1} / {:.1} / {:.1} ms; {} of {}",
+            self.cwnd_bytes as f64 / 1e3,
+            ms(self.rtt_p50),
+            ms(self.rtt_p90),
+            ms(self.min_rtt),
+            self.lost_packets,
+            self.sent_packets,
+        )
+    }
+}
+
+/// Samples `link`'s smoothed round trip every [`SENDER_SAMPLE_EVERY`] until aborted.
+fn sample_rtt(link: Link) -> (tokio::task::JoinHandle<()>, Rc<RefCell<Vec<Duration>>>) {
+    let samples = Rc::new(RefCell::new(Vec::new()));
+    let kept = samples.clone();
+    let task = actix::spawn(async move {
+        loop {
+            if let Some(stats) = link.connection_stats()
+                && kept.borrow().len() < SENDER_SAMPLES_MAX
+            {
+                kept.borrow_mut().push(stats.path.rtt);
+            }
+            tokio::time::sleep(SENDER_SAMPLE_EVERY).await;
+        }
+    });
+    (task, samples)
 }
 
 /// What every link run shares.
@@ -338,10 +421,11 @@ async fn goodput(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
     println!(
         "| carrier | served by | submissions | goodput Mb/s | share of {:.1} | answers kb/s | \
          latency p50 / p99 ms | acquirer → CH: cells / frames | CH → acquirer: cells / frames \
-         | line busy | request bytes per cell payload byte | host UDP receive-buffer drops |",
+         | line busy | request bytes per cell payload byte | host UDP receive-buffer drops | \
+         sender: line busy; cwnd; RTT p50 / p90 / least; packets lost of sent |",
         line_bps / 1e6
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let lossless = atm_config(LineRate::Oc3c, 0.0, 0);
     let mut atm_shares = Vec::new();
     for target in [Target::Clearing, Target::Sink] {
@@ -361,7 +445,7 @@ async fn goodput(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
                 atm_shares.push((label, target, run.goodput_bps() / line_bps));
             }
             println!(
-                "| {label} | {} | {} | {:.1} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} |",
+                "| {label} | {} | {} | {:.1} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
                 target.label(),
                 run.submissions,
                 run.goodput_bps() / 1e6,
@@ -373,6 +457,7 @@ async fn goodput(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
                 run.line_busy(),
                 run.payload_per_cell_byte(),
                 run.udp_drops_text(),
+                run.sender_text(),
             );
         }
     }
@@ -401,10 +486,12 @@ async fn loss(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
     println!(
         "## Goodput and latency against cell loss\n\nAs above, to the clearing house, over ATM \
          OC-3c with the cell-loss ratio (CLR) and one-way propagation delay given, the same at \
-         both ends (seed {SEED}); each row runs the link's sender three ways, one after the \
-         other: {}; {}; {}. Goodput in Mb/s and as a share of {:.1} Mb/s; latency p50 / p99 in \
-         ms. Cells lost (by the line, each direction) and frames dropped (by reassembly, at each \
-         end) are the last setting's.\n",
+         both ends (seed {SEED}); each row runs the link's sender three ways: {}; {}; {}; in \
+         {LOSS_ROUNDS} rounds, each round in another order. Goodput: the median round in Mb/s, \
+         as a share of {:.1} Mb/s, and the range of the rounds; latency p50 / p99 in ms, cells \
+         lost (by the line, each direction) and frames dropped (by reassembly, at each end): \
+         the median round's. Submissions: all rounds', each answered exactly once (checked). \
+         Host UDP receive-buffer drops: all rounds'.\n",
         Setting::Before.label(),
         Setting::Bbr.label(),
         Setting::After.label(),
@@ -412,62 +499,116 @@ async fn loss(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
     );
     println!(
         "| CLR | delay ms (one way) | before: goodput | before: latency | BBR: goodput | BBR: \
-         latency | after: goodput | after: latency | submissions before / BBR / after | after: \
-         cells lost → CH / → acquirer | after: frames dropped at CH / at acquirer | host UDP \
-         receive-buffer drops before / BBR / after |"
+         latency | after: goodput | after: latency | submissions, each answered once: before / \
+         BBR / after | after: cells lost → CH / → acquirer | after: frames dropped at CH / at \
+         acquirer | host UDP receive-buffer drops before / BBR / after |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut verdicts = Vec::new();
+    let mut no_regression = Vec::new();
+    let mut senders = Vec::new();
+    let mut answered = 0;
     for delay_ms in DELAYS_MS {
         for clr in CELL_LOSS_RATIOS {
             let circuit = atm_config(LineRate::Oc3c, clr, delay_ms);
-            let mut runs = Vec::new();
-            for setting in Setting::ALL {
-                *index += 1;
-                let carrier = Carrier::Atm(circuit.clone(), setting.transport(&circuit));
-                runs.push(measure(bench, *index, &carrier, Target::Clearing).await?);
+            let mut rounds: [Vec<Run>; 3] = Default::default();
+            for round in 0..LOSS_ROUNDS {
+                // Each setting in each place of the order once every three rounds, so that a
+                // drift of the host's load favours none.
+                for k in 0..Setting::ALL.len() {
+                    let i = (round + k) % Setting::ALL.len();
+                    *index += 1;
+                    let setting = Setting::ALL[i];
+                    let carrier = Carrier::Atm(circuit.clone(), setting.transport(&circuit));
+                    rounds[i].push(measure(bench, *index, &carrier, Target::Clearing).await?);
+                }
             }
-            let after = &runs[2];
+            answered += rounds
+                .iter()
+                .flatten()
+                .map(|run| run.submissions)
+                .sum::<usize>();
+            let medians = rounds.each_ref().map(|runs| median_run(runs));
+            let [before, bbr, after] = medians;
             let (to, from) = (
                 after.acquirer.unwrap_or_default(),
                 after.clearing.unwrap_or_default(),
             );
-            let goodput = |run: &Run| {
+            let goodput = |runs: &[Run]| {
+                let shares = runs.iter().map(|run| 100.0 * run.goodput_bps() / line_bps);
+                let (low, high) =
+                    shares.fold((f64::MAX, 0.0_f64), |(l, h), x| (l.min(x), h.max(x)));
+                let median = median_run(runs).goodput_bps();
                 format!(
-                    "{:.1} ({:.0} %)",
-                    run.goodput_bps() / 1e6,
-                    100.0 * run.goodput_bps() / line_bps
+                    "{:.1} ({:.0} %; {low:.0}–{high:.0} %)",
+                    median / 1e6,
+                    100.0 * median / line_bps
                 )
+            };
+            let submitted = |runs: &[Run]| runs.iter().map(|run| run.submissions).sum::<usize>();
+            let drops = |runs: &[Run]| {
+                runs.iter()
+                    .map(|run| run.udp_drops)
+                    .sum::<Option<u64>>()
+                    .map_or("-".to_owned(), |n| n.to_string())
             };
             println!(
                 "| {clr:e} | {delay_ms} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} / {} | {} / {} / {} |",
-                goodput(&runs[0]),
-                runs[0].latency_ms(),
-                goodput(&runs[1]),
-                runs[1].latency_ms(),
-                goodput(after),
+                goodput(&rounds[0]),
+                before.latency_ms(),
+                goodput(&rounds[1]),
+                bbr.latency_ms(),
+                goodput(&rounds[2]),
                 after.latency_ms(),
-                runs[0].submissions,
-                runs[1].submissions,
-                after.submissions,
+                submitted(&rounds[0]),
+                submitted(&rounds[1]),
+                submitted(&rounds[2]),
                 to.cells_lost,
                 from.cells_lost,
                 from.frames_dropped,
                 to.frames_dropped,
-                runs[0].udp_drops_text(),
-                runs[1].udp_drops_text(),
-                after.udp_drops_text(),
+                drops(&rounds[0]),
+                drops(&rounds[1]),
+                drops(&rounds[2]),
             );
+            senders.push(format!(
+                "| {clr:e} | {delay_ms} | {} | {} | {} |",
+                before.sender_text(),
+                bbr.sender_text(),
+                after.sender_text()
+            ));
+            let share = |run: &Run| run.goodput_bps() / line_bps;
+            if NO_REGRESSION_CLRS.contains(&clr) {
+                no_regression.push((clr, delay_ms, share(before), share(after)));
+            }
             if delay_ms == LOSS_TARGET_DELAY_MS {
-                for (target_clr, share) in LOSS_TARGETS {
+                for (target_clr, target) in LOSS_TARGETS {
                     if clr == target_clr {
-                        verdicts.push((clr, share, after.goodput_bps() / line_bps));
+                        verdicts.push((clr, target, share(after)));
                     }
                 }
             }
         }
     }
-    println!("\ntargets with {LOSS_TARGET_DELAY_MS} ms one way, after:");
+    println!(
+        "\nThe acquirer's QUIC sender in the median round (quinn's path counters; the round trip \
+         sampled every {} ms while it sent): the share of the line's time its cells took, the \
+         congestion window at the end, the smoothed RTT's median and 90th percentile over the \
+         run and the least RTT, and the packets lost of those sent.\n",
+        SENDER_SAMPLE_EVERY.as_millis()
+    );
+    println!("| CLR | delay ms (one way) | before | BBR | after |");
+    println!("| --- | --- | --- | --- | --- |");
+    for row in senders {
+        println!("{row}");
+    }
+    println!(
+        "\nevery submission answered exactly once: {answered} submissions in {} runs, each with \
+         one answer, one call of the clearing house's handler, a verified receipt claiming all \
+         of it, and the cut report owing exactly what was submitted",
+        CELL_LOSS_RATIOS.len() * DELAYS_MS.len() * Setting::ALL.len() * LOSS_ROUNDS
+    );
+    println!("\ntargets with {LOSS_TARGET_DELAY_MS} ms one way, after (median round):");
     for (clr, target, share) in verdicts {
         println!(
             "- CLR {clr:e}: {:.0} % of the line, target ≥ {:.0} %: {}",
@@ -476,8 +617,24 @@ async fn loss(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
             verdict(share >= target)
         );
     }
+    println!("\nno loss of goodput, after against before in this run (median rounds):");
+    for (clr, delay_ms, before, after) in no_regression {
+        println!(
+            "- CLR {clr:e}, {delay_ms} ms: after {:.0} %, before {:.0} %: {}",
+            100.0 * after,
+            100.0 * before,
+            verdict(after >= before)
+        );
+    }
     println!();
     Ok(())
+}
+
+/// The run of median goodput among `runs` (the upper one of an even count).
+fn median_run(runs: &[Run]) -> &Run {
+    let mut sorted: Vec<&Run> = runs.iter().collect();
+    sorted.sort_by(|a, b| a.goodput_bps().total_cmp(&b.goodput_bps()));
+    sorted[sorted.len() / 2]
 }
 
 /// Part 4: settlement over OC-12c with no loss, before and after, to both servers.
@@ -490,10 +647,11 @@ async fn oc12c(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
     );
     println!(
         "| delay ms (one way) | served by | setting | submissions | goodput Mb/s | share of {:.1} \
-         | latency p50 / p99 ms | line busy | host UDP receive-buffer drops |",
+         | latency p50 / p99 ms | line busy | host UDP receive-buffer drops | sender: \
+         line busy; cwnd; RTT p50 / p90 / least; packets lost of sent |",
         line_bps / 1e6
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for delay_ms in DELAYS_MS {
         for target in [Target::Clearing, Target::Sink] {
             for setting in [Setting::Before, Setting::After] {
@@ -502,7 +660,7 @@ async fn oc12c(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
                 let carrier = Carrier::Atm(circuit.clone(), setting.transport(&circuit));
                 let run = measure(bench, *index, &carrier, target).await?;
                 println!(
-                    "| {delay_ms} | {} | {} | {} | {:.1} | {:.0} % | {} | {} | {} |",
+                    "| {delay_ms} | {} | {} | {} | {:.1} | {:.0} % | {} | {} | {} | {} |",
                     target.label(),
                     setting.label(),
                     run.submissions,
@@ -511,6 +669,7 @@ async fn oc12c(bench: &Bench, index: &mut usize) -> anyhow::Result<()> {
                     run.latency_ms(),
                     run.line_busy(),
                     run.udp_drops_text(),
+                    run.sender_text(),
                 );
             }
         }
@@ -640,6 +799,7 @@ async fn measure(
     };
     let before = stats();
     let udp_drops_before = udp_receive_buffer_drops();
+    let (sampler, samples) = sample_rtt(link.clone());
     let started = Instant::now();
     let answers = in_flight(
         IN_FLIGHT,
@@ -659,20 +819,26 @@ async fn measure(
     )
     .await?;
     let elapsed = started.elapsed();
+    sampler.abort();
     let after = stats();
     let udp_drops = udp_receive_buffer_drops()
         .zip(udp_drops_before)
         .map(|(after, before)| after.saturating_sub(before));
 
+    let sender = Sender::of(&link, &samples.borrow());
     let sent = answers.len();
-    match (&node, clearing_key) {
+    let calls = match (&node, clearing_key) {
         (Node::Clearing(node), Some(key)) => {
             let receipts = answers
                 .iter()
                 .map(|(answer, _)| receipt_of(answer))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             check_receipts(&receipts, &bench.submissions[..sent], &key)?;
-            check_report(&node.inner.cut_cycle().await?, &bench.submissions[..sent])?;
+            check_report(
+                &node.inner.handle.cut_cycle().await?,
+                &bench.submissions[..sent],
+            )?;
+            &node.inner.calls
         }
         (Node::Sink(node), _) => {
             for ((answer, _), digest) in answers.iter().zip(&bench.digests) {
@@ -680,13 +846,20 @@ async fn measure(
                     answer.as_slice() == digest.to_be_bytes(),
                     "the sink answered a request with another's digest"
                 );
-                anyhow::ensure!(
-                    node.inner.calls(*digest) == 1,
-                    "a request was handled twice"
-                );
             }
+            &node.inner.counts
         }
         (Node::Clearing(_), None) => anyhow::bail!("a clearing house without its key"),
+    };
+    // Each request sent was handled once: one answer each (above), and one call of the
+    // server's handler each, none of a request that was not sent.
+    for (i, digest) in bench.digests.iter().enumerate() {
+        let expected = u32::from(i < sent);
+        let handled = calls.calls(*digest);
+        anyhow::ensure!(
+            handled == expected,
+            "submission {i} was handled {handled} times, expected {expected}"
+        );
     }
     link.close().await;
     match node {
@@ -703,6 +876,7 @@ async fn measure(
         clearing: growth(before.1, after.1),
         udp_drops,
         line: carrier.line(),
+        sender,
     })
 }
 
@@ -741,6 +915,13 @@ impl Run {
         self.acquirer.map_or("-".to_owned(), |s| {
             let capacity = self.elapsed.as_secs_f64() * self.line.cells_per_s() as f64;
             format!("{:.0} %", 100.0 * s.cells_sent as f64 / capacity)
+        })
+    }
+
+    /// The line's busy share and the sender's counters, or a dash.
+    fn sender_text(&self) -> String {
+        self.sender.map_or("-".to_owned(), |s| {
+            format!("{}; {}", self.line_busy(), s.text())
         })
     }
 

@@ -164,7 +164,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
     }
 
     check_report(&local.cut_cycle().await?, &submissions)?;
-    check_report(&linked.inner.cut_cycle().await?, &submissions)?;
+    check_report(&linked.inner.handle.cut_cycle().await?, &submissions)?;
     for link in links.values() {
         link.close().await;
     }
