@@ -14,6 +14,7 @@ use semper_protocol::amount::Currency;
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
 
+use super::factors::Moduli;
 use super::process;
 use super::{TOKEN, TempDir, all_accepted, now};
 
@@ -21,15 +22,23 @@ use super::{TOKEN, TempDir, all_accepted, now};
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// `semper signer run`, killed (by its PID) when dropped.
-struct SignerProcess(Child);
+pub struct SignerProcess(pub Child);
 
 impl SignerProcess {
-    fn start(dir: &Path, socket: &Path) -> Self {
+    /// The file-backed signer of `dir`, serving `socket`.
+    pub fn start(dir: &Path, socket: &Path) -> Self {
+        Self::start_with(dir, socket, &[], &[])
+    }
+
+    /// The same with more arguments and environment (a token's).
+    pub fn start_with(dir: &Path, socket: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(process::binary())
             .args(["signer", "run", "--dir"])
             .arg(dir)
             .arg("--socket")
             .arg(socket)
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -169,7 +178,8 @@ fn search(pid: u32, data: &Path, needles: &Needles) -> (bool, bool) {
     found
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -186,7 +196,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A withdrawal and a deposit of its coins through the HTTP API, every coin accepted.
-fn withdraw_and_deposit(api: &mut Api) {
+pub fn withdraw_and_deposit(api: &mut Api) {
     let denomination = withdrawable(&api.denominations().unwrap(), now()).unwrap();
     let eur = Currency::new("EUR").unwrap();
     let wallet = Wallet::open(api, eur, "EUR:100.00".parse().unwrap(), "transfer-1").unwrap();
@@ -263,6 +273,11 @@ fn the_same_search_finds_the_keys_of_an_issuer_that_signs_in_process() {
         search(semper.pid(), &dir.0.join("no-files"), &needles),
         (true, true)
     );
+    // The search without needles (signer_token.rs) finds the primes too: little-endian limbs
+    // in OpenSSL's memory, big-endian in the DER key files.
+    let moduli = Moduli::of(&api.denominations().unwrap());
+    assert!(moduli.factor_in_process(semper.pid()));
+    assert!(moduli.factor_in_files(&data.join("issuer").join("issuer").join("keys")));
     let (status, _) = process::terminate(semper);
     assert!(status.success());
 }
