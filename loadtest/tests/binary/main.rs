@@ -14,6 +14,7 @@ mod multibank;
 mod process;
 mod rotation;
 mod signer;
+mod signer_kill;
 mod signer_token;
 mod soak;
 // The server's test support (a temporary directory, the time now), shared rather than copied.
