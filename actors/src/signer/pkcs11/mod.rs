@@ -95,6 +95,18 @@ impl TokenKeys {
     }
 }
 
+impl TokenKeys {
+    /// The token's raw RSA private operation (`C_Sign` with `CKM_RSA_X_509`) on `input`,
+    /// unchecked: what [`KeyBackend::blind_sign`] checks, and `bench-signer`'s yardstick.
+    pub fn raw_sign(&self, secret: &TokenKey, input: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.sessions.with(|session| {
+            session
+                .sign(&Mechanism::RsaX509, secret.handle, input)
+                .map_err(token_error("signing with RSA"))
+        })
+    }
+}
+
 impl KeyBackend for TokenKeys {
     type Secret = TokenKey;
 
@@ -183,11 +195,7 @@ impl KeyBackend for TokenKeys {
         if let Err(error) = secret.public.check_blinded(blinded) {
             return Ok(Err(error));
         }
-        let bytes = self.sessions.with(|session| {
-            session
-                .sign(&Mechanism::RsaX509, secret.handle, &blinded.0)
-                .map_err(token_error("signing with RSA"))
-        })?;
+        let bytes = self.raw_sign(secret, &blinded.0)?;
         // Raw RSA output is left-padded to the modulus length; some tokens strip the zeros.
         let size = secret.public.modulus_bytes();
         let signature = match bytes.len() {
