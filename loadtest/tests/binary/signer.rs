@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use semper_actors::signer::client::COUNTS_REFRESH;
 use semper_client::Api;
 use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::Currency;
@@ -253,6 +254,19 @@ fn the_issuer_holds_no_private_key_with_its_signer_in_another_process() {
             .lines()
             .any(|line| line.split_whitespace().nth(1) == Some("8")),
         "{counts}"
+    );
+    // The issuer's /metrics: each round trip to the signer, and the signer's own counts, read
+    // every COUNTS_REFRESH.
+    std::thread::sleep(COUNTS_REFRESH + std::time::Duration::from_secs(1));
+    let metrics = api.metrics().unwrap();
+    assert!(
+        metrics.contains("semper_signer_round_trip_seconds_count{request=\"blind_sign\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|line| line.starts_with("semper_signer_signatures_total{")
+            && line.ends_with(" 8")),
+        "{metrics}"
     );
     let (status, _) = process::terminate(semper);
     assert!(status.success());
