@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak ha-soak test bench bench-pg bench-atm fuzz audit api-check fmt-check deps
+.PHONY: run try load soak ha-soak test bench bench-pg bench-signer bench-atm fuzz audit api-check fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -43,6 +43,11 @@ bench:
 ## the same statement on the same three-node cluster, and their ratio.
 bench-pg:
 	scripts/bench-pg.sh $(ARGS)
+
+## Withdrawals end to end with the issuer's signer in process, in its own process, and over a
+## SoftHSM2 token, against the in-process signer and each backend's raw signing rate (issue 22).
+bench-signer:
+	scripts/bench-signer.sh $(ARGS)
 
 ## bench-atm alone: the ATM carrier against cell loss and delay, before and after (issue 23), and
 ## OC-12c; parts with e.g. make bench-atm ARGS="loss".

@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 # postgresql: the storage conformance suite (storage/tests/backends.rs) starts a server of its own.
 # etcd-server, etcd-client, patroni (and postgresql-contrib, for pgcrypto): the failover test
 # (ha/tests/failover.rs) starts a three-node Patroni cluster (scripts/ha-cluster.sh).
+# softhsm2: the signer's PKCS#11 backend is tested against SoftHSM2 tokens the tests make in
+# temp directories (actors/tests/pkcs11.rs, loadtest/tests/binary/signer_token.rs).
 scripts/install-deps.sh python3 python3-cryptography postgresql postgresql-contrib etcd-server \
-    etcd-client patroni
+    etcd-client patroni softhsm2
 # The scripts' own tests: quick, and no build.
 scripts/test-audit.sh
 scripts/test-reuse-rocksdb.sh

@@ -23,6 +23,10 @@ pub const ISSUER_BLIND_SIGN_SECONDS: &str = "semper_issuer_blind_sign_seconds";
 pub const SIGNER_SIGNATURES: &str = "semper_signer_signatures_total";
 /// Denomination keys destroyed once their withdraw window closed (or revoked).
 pub const SIGNER_KEYS_DESTROYED: &str = "semper_signer_keys_destroyed_total";
+/// Calls to a signer in another process, answered or not, by `request`, in seconds.
+pub const SIGNER_ROUND_TRIP_SECONDS: &str = "semper_signer_round_trip_seconds";
+/// Calls to a signer in another process that failed, by `code`.
+pub const SIGNER_CALL_ERRORS: &str = "semper_signer_call_errors_total";
 
 // The acquirer.
 

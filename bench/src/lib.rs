@@ -8,6 +8,7 @@
 //! - [`in_flight`]: requests kept in flight, as concurrent clients send them.
 //! - [`settlement`]: the settlement market, its submissions, and the checks on receipts and
 //!   reports (`bench-settlement`, `bench-atm`).
+//! - [`load_phase`]: the load tester's phases as the end-to-end benchmarks run them.
 //! - [`link_node`]: a node on its own thread serving a link, and the market's link identities.
 //! - [`sink`]: a link handler that answers each request with its digest.
 //! - [`atm_host`]: a thread that runs emulated ATM sockets' tasks.
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod in_flight;
 pub mod in_process;
 pub mod link_node;
+pub mod load_phase;
 pub mod reference;
 pub mod settlement;
 pub mod sink;

@@ -13,6 +13,7 @@
 //! - [`link_frames`]: the link's frame decoder, fed any stream in any chunking.
 //! - [`atm_reassembly`]: AAL5 reassembly of any cell sequence, against a shadow of each channel.
 //! - [`atm_cells`]: the UDP cell carrier, cell headers and their HEC, and a circuit's receive path.
+//! - [`signer_frames`]: the signer's socket protocol: its frames, requests and responses.
 //!
 //! [`TARGETS`] names them all: `tests/corpus.rs` replays the committed corpus through it, and
 //! `cargo-fuzz/` wraps each in libFuzzer. [`seeds`] writes that corpus from real encodings.
@@ -32,6 +33,7 @@ mod link_messages;
 mod protocol_codec;
 mod rsa_pss;
 pub mod seeds;
+mod signer_frames;
 mod storage_values;
 
 pub use atm_cells::atm_cells;
@@ -44,6 +46,7 @@ pub use link_frames::link_frames;
 pub use link_messages::link_messages;
 pub use protocol_codec::protocol_codec;
 pub use rsa_pss::rsa_pss;
+pub use signer_frames::signer_frames;
 pub use storage_values::storage_values;
 
 /// A fuzz target: any bytes in; it panics only when an assertion about the code under test fails.
@@ -62,6 +65,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("link_frames", link_frames),
     ("atm_reassembly", atm_reassembly),
     ("atm_cells", atm_cells),
+    ("signer_frames", signer_frames),
 ];
 
 /// The targets that pick a decoder by their input's first byte, with their tables: entry `i` is

@@ -138,7 +138,7 @@ impl IssuerState {
                 adopt_keys(&signer, &book, now)?;
                 Arc::new(signer)
             }
-            Err(path) => Arc::new(SocketSigner::new(path)),
+            Err(path) => SocketSigner::watched(path),
         };
         let keys = signer.keys()?;
         let published = Arc::new(lifecycle::sign_set(

@@ -1,10 +1,12 @@
 //! The issuer's side of an out-of-process signer: [`Signer`] over the Unix socket, a request
-//! frame and its answer per call, on connections kept open between calls.
+//! frame and its answer per call, on connections kept open between calls. Each call's round
+//! trip and each failure are metrics of the issuer; so are the signer's signature counts, read
+//! every [`COUNTS_REFRESH`] (and whenever [`Signer::counts`] is asked).
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
 use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
@@ -13,11 +15,14 @@ use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmatio
 
 use super::frame::{Request, Response, read_frame, write_frame};
 use super::{DenominationSpec, KeyCount, Signer, SignerError, SignerKeys};
+use crate::metrics::{SIGNER_CALL_ERRORS, SIGNER_ROUND_TRIP_SECONDS, SIGNER_SIGNATURES};
 
 /// Idle connections kept for the next calls.
 const IDLE_MAX: usize = 16;
 /// How long one call may take: key generation (RSA-3072) is the slowest.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the issuer reads the signer's counts into its own metrics.
+pub const COUNTS_REFRESH: Duration = Duration::from_secs(5);
 
 /// A signer reached at a Unix socket.
 pub struct SocketSigner {
@@ -34,8 +39,41 @@ impl SocketSigner {
         }
     }
 
-    /// Sends `request` and returns the answer; an error frame becomes its error.
+    /// A signer at `path` whose signature counts are read into this process's metrics every
+    /// [`COUNTS_REFRESH`], by a thread that stops once the signer is dropped.
+    pub fn watched(path: &Path) -> Arc<Self> {
+        let signer = Arc::new(Self::new(path));
+        let weak: Weak<Self> = Arc::downgrade(&signer);
+        let spawned = std::thread::Builder::new()
+            .name("signer-counts".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(COUNTS_REFRESH);
+                    let Some(signer) = weak.upgrade() else { return };
+                    // Unreachable now: the error is counted, and the next tick tries again.
+                    let _ = signer.counts();
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "signer: no thread to read its counts into the metrics");
+        }
+        signer
+    }
+
+    /// Sends `request` and returns the answer; an error frame becomes its error. Its round
+    /// trip, and its failure if any, are recorded.
     pub fn call(&self, request: &Request) -> Result<Response, SignerError> {
+        let started = Instant::now();
+        let result = self.call_once(request);
+        metrics::histogram!(SIGNER_ROUND_TRIP_SECONDS, "request" => request.name())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(error) = &result {
+            metrics::counter!(SIGNER_CALL_ERRORS, "code" => error.code()).increment(1);
+        }
+        result
+    }
+
+    fn call_once(&self, request: &Request) -> Result<Response, SignerError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut stream = match idle {
             Some(stream) => stream,
@@ -142,7 +180,14 @@ impl Signer for SocketSigner {
 
     fn counts(&self) -> Result<Vec<KeyCount>, SignerError> {
         match self.call(&Request::Counts)? {
-            Response::Counts(counts) => Ok(counts),
+            Response::Counts(counts) => {
+                // The signer's own counts, as it reports them, in the issuer's metrics.
+                for count in &counts {
+                    metrics::counter!(SIGNER_SIGNATURES, "denomination" => count.denomination.to_string())
+                        .absolute(count.signatures);
+                }
+                Ok(counts)
+            }
             other => Err(unexpected(other)),
         }
     }

@@ -50,6 +50,21 @@ pub enum Request {
     Counts,
 }
 
+impl Request {
+    /// The request's kind, for metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Keys => "keys",
+            Self::Create(_) => "create",
+            Self::BlindSign(_) => "blind_sign",
+            Self::Confirm(_) => "confirm",
+            Self::SignSet(_) => "sign_set",
+            Self::Revoke(_) => "revoke",
+            Self::Counts => "counts",
+        }
+    }
+}
+
 /// What the signer answers. One is made per call, and moved once: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,23 +2,27 @@
 //! (blind signatures, spend confirmations, denomination sets, new denomination keys), so that the
 //! issuer itself holds no private key. See SECURITY.md, "The signer".
 //!
-//! - [`Signer`]: the interface. [`FileSigner`] implements it over the key files and an
-//!   append-only [`journal`]; it runs in the issuer's process (the embedded default) or in its
-//!   own (`semper signer`), reached through [`SocketSigner`] over the [`frame`] protocol that
+//! - [`Signer`]: the interface. [`KeySigner`] implements it over the keys of a [`backend`] and
+//!   an append-only [`journal`]: [`FileSigner`] over key files, [`TokenSigner`] over a PKCS#11
+//!   token ([`pkcs11`]). It runs in the issuer's process (the embedded default) or in its own
+//!   (`semper signer`), reached through [`SocketSigner`] over the [`frame`] protocol that
 //!   [`server`] answers.
 //! - The signer enforces its own rules whoever asks: a denomination key signs only inside its
 //!   withdraw window and never after its revocation, at a bounded [`rate`], and every signature
 //!   is counted in the journal (fsynced) before it leaves. Keys are made ahead of their windows
 //!   and destroyed once their window has closed.
 //!
-//! A PKCS#11 backend (issue 22, item 2) is another [`Signer`]; the offline master key (item 3)
-//! replaces [`Signer::sign_set`] with an uploaded signature.
+//! The offline master key (issue 22, item 3) replaces [`Signer::sign_set`] with an uploaded
+//! signature.
 
+pub mod backend;
 pub mod client;
+pub mod core;
 mod error;
 pub mod file;
 pub mod frame;
 pub mod journal;
+pub mod pkcs11;
 pub mod rate;
 pub mod server;
 
@@ -31,8 +35,10 @@ use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmatio
 use semper_protocol::time::Timestamp;
 
 pub use client::SocketSigner;
+pub use core::{KeySigner, SignerLimits};
 pub use error::{SIGNER_CODES, SignerError};
-pub use file::{FileSigner, SignerLimits};
+pub use file::FileSigner;
+pub use pkcs11::{TokenConfig, TokenSigner};
 
 /// The public halves of the signer's Ed25519 keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

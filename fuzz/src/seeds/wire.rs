@@ -1,4 +1,4 @@
-//! Seeds of the wire targets: `link_frames`, `atm_reassembly` and `atm_cells`.
+//! Seeds of the wire targets: `link_frames`, `atm_reassembly`, `atm_cells` and `signer_frames`.
 
 use semper_atm::carrier;
 use semper_atm::circuit::Circuit;
@@ -15,6 +15,43 @@ pub fn add(corpus: &mut Corpus, f: &Fixtures) {
     link_frames(corpus, f);
     atm_reassembly(corpus);
     atm_cells(corpus);
+    signer_frames(corpus, f);
+}
+
+/// A conversation with the signer, frame by frame, and frames it refuses.
+fn signer_frames(corpus: &mut Corpus, f: &Fixtures) {
+    use semper_actors::signer::frame::{Request, Response, write_frame};
+    use semper_protocol::crypto::blind_rsa::BlindedMessage;
+    let denomination = f.denomination.id();
+    let blinded = BlindedMessage(vec![7; 256]);
+    let payloads = [
+        Request::Keys.encode(),
+        Request::BlindSign(vec![
+            (denomination, blinded.clone()),
+            (denomination, blinded),
+        ])
+        .encode(),
+        Request::Revoke(denomination).encode(),
+        Request::Counts.encode(),
+        Response::Revoked.encode(),
+        Response::Error(semper_actors::signer::SignerError::RateLimited).encode(),
+    ];
+    let mut stream = Vec::new();
+    for payload in &payloads {
+        write_frame(&mut stream, payload).unwrap_or_default();
+    }
+    corpus.add("signer_frames", "conversation", stream);
+    let mut bad_version = Request::Keys.encode();
+    bad_version[0] = 9;
+    let mut framed = Vec::new();
+    write_frame(&mut framed, &bad_version).unwrap_or_default();
+    corpus.add("signer_frames", "bad-version", framed);
+    corpus.add(
+        "signer_frames",
+        "too-large",
+        vec![0xff, 0xff, 0xff, 0xff, 1],
+    );
+    corpus.add("signer_frames", "truncated", vec![0, 0, 0, 9, 1, 1]);
 }
 
 fn frames(frames: &[Result<Frame, semper_link::FrameError>]) -> Vec<u8> {

@@ -7,12 +7,15 @@
 //! `semper` binary of the same target directory (see [`process::binary`]).
 
 mod deployment;
+mod factors;
 mod https;
 mod load;
 mod multibank;
 mod process;
 mod rotation;
 mod signer;
+mod signer_kill;
+mod signer_token;
 mod soak;
 // The server's test support (a temporary directory, the time now), shared rather than copied.
 #[path = "../../../server/tests/support/mod.rs"]

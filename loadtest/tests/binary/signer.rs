@@ -8,12 +8,14 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use semper_actors::signer::client::COUNTS_REFRESH;
 use semper_client::Api;
 use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::Currency;
 use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
 
+use super::factors::Moduli;
 use super::process;
 use super::{TOKEN, TempDir, all_accepted, now};
 
@@ -21,15 +23,23 @@ use super::{TOKEN, TempDir, all_accepted, now};
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// `semper signer run`, killed (by its PID) when dropped.
-struct SignerProcess(Child);
+pub struct SignerProcess(pub Child);
 
 impl SignerProcess {
-    fn start(dir: &Path, socket: &Path) -> Self {
+    /// The file-backed signer of `dir`, serving `socket`.
+    pub fn start(dir: &Path, socket: &Path) -> Self {
+        Self::start_with(dir, socket, &[], &[])
+    }
+
+    /// The same with more arguments and environment (a token's).
+    pub fn start_with(dir: &Path, socket: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(process::binary())
             .args(["signer", "run", "--dir"])
             .arg(dir)
             .arg("--socket")
             .arg(socket)
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -169,7 +179,8 @@ fn search(pid: u32, data: &Path, needles: &Needles) -> (bool, bool) {
     found
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -186,7 +197,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A withdrawal and a deposit of its coins through the HTTP API, every coin accepted.
-fn withdraw_and_deposit(api: &mut Api) {
+pub fn withdraw_and_deposit(api: &mut Api) {
     let denomination = withdrawable(&api.denominations().unwrap(), now()).unwrap();
     let eur = Currency::new("EUR").unwrap();
     let wallet = Wallet::open(api, eur, "EUR:100.00".parse().unwrap(), "transfer-1").unwrap();
@@ -244,6 +255,19 @@ fn the_issuer_holds_no_private_key_with_its_signer_in_another_process() {
             .any(|line| line.split_whitespace().nth(1) == Some("8")),
         "{counts}"
     );
+    // The issuer's /metrics: each round trip to the signer, and the signer's own counts, read
+    // every COUNTS_REFRESH.
+    std::thread::sleep(COUNTS_REFRESH + std::time::Duration::from_secs(1));
+    let metrics = api.metrics().unwrap();
+    assert!(
+        metrics.contains("semper_signer_round_trip_seconds_count{request=\"blind_sign\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|line| line.starts_with("semper_signer_signatures_total{")
+            && line.ends_with(" 8")),
+        "{metrics}"
+    );
     let (status, _) = process::terminate(semper);
     assert!(status.success());
     drop(signer);
@@ -263,6 +287,11 @@ fn the_same_search_finds_the_keys_of_an_issuer_that_signs_in_process() {
         search(semper.pid(), &dir.0.join("no-files"), &needles),
         (true, true)
     );
+    // The search without needles (signer_token.rs) finds the primes too: little-endian limbs
+    // in OpenSSL's memory, big-endian in the DER key files.
+    let moduli = Moduli::of(&api.denominations().unwrap());
+    assert!(moduli.factor_in_process(semper.pid()));
+    assert!(moduli.factor_in_files(&data.join("issuer").join("issuer").join("keys")));
     let (status, _) = process::terminate(semper);
     assert!(status.success());
 }

@@ -233,6 +233,47 @@ impl DenominationPublicKey {
         })
     }
 
+    /// Builds the key from its modulus and public exponent (big-endian), as an HSM reports
+    /// them; the same checks as [`DenominationPublicKey::from_der`] apply.
+    pub fn from_components(n: &[u8], e: &[u8]) -> Result<Self, RsaError> {
+        let big = |bytes: &[u8]| BigNum::from_slice(bytes).map_err(backend);
+        let rsa = Rsa::from_public_components(big(n)?, big(e)?).map_err(backend)?;
+        Self::from_der(&rsa.public_key_to_der_pkcs1().map_err(backend)?)
+    }
+
+    /// Checks a blinded message before a private operation on it: of the modulus' length and
+    /// below the modulus (a raw RSA input must be).
+    pub fn check_blinded(&self, blinded: &BlindedMessage) -> Result<(), RsaError> {
+        self.check_length(blinded.0.len())?;
+        // Both big-endian and of the same length: byte order is numeric order.
+        if blinded.0.as_slice() >= self.rsa.n().to_vec().as_slice() {
+            return Err(RsaError::OutOfRange);
+        }
+        Ok(())
+    }
+
+    /// Checks a blind signature made by a private operation elsewhere (an HSM): RSAVP1 of it
+    /// must give back the blinded message, so a faulty signature never leaves the signer.
+    pub fn check_blind_signature(
+        &self,
+        blinded: &BlindedMessage,
+        signature: &BlindSignature,
+    ) -> Result<(), RsaError> {
+        let size = self.modulus_bytes();
+        if signature.0.len() != size {
+            return Err(RsaError::SigningFault);
+        }
+        let mut check = vec![0u8; size];
+        let written = self
+            .rsa
+            .public_encrypt(&signature.0, &mut check, Padding::NONE)
+            .map_err(|_| RsaError::SigningFault)?;
+        if written != size || check != blinded.0 {
+            return Err(RsaError::SigningFault);
+        }
+        Ok(())
+    }
+
     /// The canonical PKCS#1 DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der
@@ -493,15 +534,9 @@ impl DenominationSecretKey {
         if written != size {
             return Err(RsaError::SigningFault);
         }
-        let mut check = vec![0u8; size];
-        let written = self
-            .rsa
-            .public_encrypt(&signature, &mut check, Padding::NONE)
-            .map_err(|_| RsaError::SigningFault)?;
-        if written != size || check != blinded.0 {
-            return Err(RsaError::SigningFault);
-        }
-        Ok(BlindSignature(signature))
+        let signature = BlindSignature(signature);
+        self.public.check_blind_signature(blinded, &signature)?;
+        Ok(signature)
     }
 }
 

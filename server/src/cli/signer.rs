@@ -2,6 +2,9 @@
 //!
 //! - `semper signer run --dir DIR --socket PATH`: keys and journal under DIR (owner-only), the
 //!   socket owner-only at PATH; the issuer's `banks.issuer.signer_socket` names PATH.
+//! - `... --pkcs11-module LIB --token-label LABEL`: the keys in a PKCS#11 token instead (an
+//!   HSM), logged in with the user PIN read from `--pin-file` or `SEMPER_SIGNER_PIN` (never
+//!   logged); DIR keeps only the journal.
 //! - `semper signer counts --socket PATH`: the operator's read of the journal's counts: the
 //!   blind signatures each denomination key has made, ever.
 
@@ -13,7 +16,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use semper_actors::clock::{Clock, SystemClock};
-use semper_actors::signer::{FileSigner, Signer, SignerLimits, SocketSigner, server};
+use semper_actors::signer::backend::KeyBackend;
+use semper_actors::signer::file::JOURNAL_FILE;
+use semper_actors::signer::{
+    FileSigner, KeySigner, Signer, SignerLimits, SocketSigner, TokenConfig, TokenSigner, server,
+};
+
+/// The environment variable the token's user PIN may come from.
+const PIN_ENV: &str = "SEMPER_SIGNER_PIN";
 
 /// How often the signer destroys the keys whose window has closed, even when nobody asks it.
 const DESTROY_CHECK: Duration = Duration::from_secs(10);
@@ -47,6 +57,37 @@ struct RunArgs {
     /// Blind signatures at once from a full bucket.
     #[arg(long, value_name = "N", default_value_t = SignerLimits::default().signatures_burst)]
     signatures_burst: u32,
+    /// Keep the keys in a PKCS#11 token: its module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, value_name = "LIB", requires = "token_label")]
+    pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    token_label: Option<String>,
+    /// A file holding the token's user PIN (else SEMPER_SIGNER_PIN).
+    #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
+    pin_file: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The token to keep the keys in, if one is named.
+    fn token(&self) -> anyhow::Result<Option<TokenConfig>> {
+        let (Some(module), Some(label)) = (&self.pkcs11_module, &self.token_label) else {
+            return Ok(None);
+        };
+        let pin = match &self.pin_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the PIN file {}", path.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+            None => std::env::var(PIN_ENV)
+                .with_context(|| format!("a token needs --pin-file or {PIN_ENV}"))?,
+        };
+        Ok(Some(TokenConfig {
+            module: module.clone(),
+            token_label: label.clone(),
+            pin: pin.into(),
+        }))
+    }
 }
 
 #[derive(Args)]
@@ -71,10 +112,30 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         ..SignerLimits::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let signer = Arc::new(
-        FileSigner::open(&args.dir, clock.clone(), limits)
-            .with_context(|| format!("opening the signer in {}", args.dir.display()))?,
-    );
+    let opening = || format!("opening the signer in {}", args.dir.display());
+    match args.token()? {
+        None => {
+            let signer =
+                FileSigner::open(&args.dir, clock.clone(), limits).with_context(opening)?;
+            serve(&args, Arc::new(signer), clock)
+        }
+        Some(token) => {
+            std::fs::create_dir_all(&args.dir).with_context(opening)?;
+            let journal = args.dir.join(JOURNAL_FILE);
+            let signer = TokenSigner::open_token(&token, &journal, clock.clone(), limits)
+                .with_context(opening)?;
+            drop(token);
+            serve(&args, Arc::new(signer), clock)
+        }
+    }
+}
+
+/// Binds the socket, destroys closed keys every [`DESTROY_CHECK`], and serves until killed.
+fn serve<B: KeyBackend + 'static>(
+    args: &RunArgs,
+    signer: Arc<KeySigner<B>>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     let listener =
         server::bind(&args.socket).with_context(|| format!("binding {}", args.socket.display()))?;
     let destroyer = signer.clone();

@@ -137,6 +137,22 @@ const SERIES: &[Series] = &[
         actors::ISSUER_BLIND_SIGN_SECONDS,
         "Time to blind-sign one withdrawal's coins.",
     ),
+    counter(
+        actors::SIGNER_SIGNATURES,
+        "Blind signatures made by a denomination key, as its signer's journal counts them.",
+    ),
+    counter(
+        actors::SIGNER_KEYS_DESTROYED,
+        "Denomination keys the signer destroyed once their window closed (or revoked).",
+    ),
+    seconds(
+        actors::SIGNER_ROUND_TRIP_SECONDS,
+        "Round trip of a call to the signer in another process, by request.",
+    ),
+    counter(
+        actors::SIGNER_CALL_ERRORS,
+        "Calls to the signer in another process that failed, by code.",
+    ),
     sizes(
         actors::ACQUIRER_MICRO_BATCH_COINS,
         "Coins per deposit micro-batch.",

@@ -31,14 +31,16 @@ mod overload;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use rayon::prelude::*;
 use semper_bench::fixtures::DepositFixture;
+use semper_bench::load_phase;
+pub use semper_bench::load_phase::{WITHDRAWALS_ONLY, base_config, phase, rate_of};
 use semper_bench::reference::ReferenceKey;
 use semper_loadtest::process::{ServerProcess, embedded_overrides};
 use semper_loadtest::target::{Endpoint, Targets};
 use semper_loadtest::workload::{Mix, Stock};
-use semper_loadtest::{LoadConfig, LoadReport, Mode, run};
+use semper_loadtest::{LoadConfig, Mode};
 use semper_protocol::batch_verifier::BatchVerifier;
 
 const THREADS: usize = 2;
@@ -46,27 +48,19 @@ const TOKEN: &str = "bench-load-operator-token";
 /// Each reference runs this long.
 const REFERENCE_TIME: Duration = Duration::from_secs(3);
 /// Coins per withdrawal and per payment.
-const COINS_PER_REQUEST: usize = 64;
+const COINS_PER_REQUEST: usize = load_phase::COINS_PER_REQUEST;
 /// Wallets (and closed-loop workers) of the withdrawal phase, and requests each makes ready.
 const WITHDRAW_WALLETS: usize = 8;
 const WITHDRAWALS_PER_WALLET: usize = 64;
 /// Wallets (and closed-loop workers) of the deposit phase, and payments each makes ready.
 const DEPOSIT_WALLETS: usize = 16;
 const PAYMENTS_PER_WALLET: usize = 80;
-/// Withdrawals, and nothing else.
-const WITHDRAWALS_ONLY: Mix = Mix {
-    withdraw: 1.0,
-    double_spend: 0.0,
-    replay: 0.0,
-};
 /// Payments (each deposited), and nothing else.
 const PAYMENTS_ONLY: Mix = Mix {
     withdraw: 0.0,
     double_spend: 0.0,
     replay: 0.0,
 };
-/// Attempts a patient client makes before it gives up (it should never need them all).
-const PATIENT_ATTEMPTS: u32 = 10_000;
 /// The open loop's length at half the deposit rate, and its most deposits in flight.
 const HALF_LOAD_TIME: Duration = Duration::from_secs(8);
 const HALF_LOAD_IN_FLIGHT: usize = 64;
@@ -268,36 +262,8 @@ impl std::fmt::Display for References {
     }
 }
 
-fn base_config(target: &Targets, wallets: usize, mix: Mix, stock: Stock) -> LoadConfig {
-    let mut config = LoadConfig::new(target.clone());
-    config.workload.wallets = wallets;
-    config.workload.merchants = 8;
-    config.workload.coins_per_payment = COINS_PER_REQUEST;
-    config.workload.coins_per_withdraw = COINS_PER_REQUEST;
-    config.workload.mix = mix;
-    config.workload.stock = stock;
-    config.settle_interval = None;
-    config.settle_wait = Duration::from_millis(500);
-    config.duration = Some(Duration::from_secs(300));
-    // Patient clients: a request answered 503 (the server's coin bound, say while the stock of
-    // a phase of many workers is made) is retried after its Retry-After until it is answered.
-    config.retry_attempts_max = PATIENT_ATTEMPTS;
-    config
-}
-
 fn withdraw_config(target: &Targets) -> LoadConfig {
-    let stock = Stock {
-        payments: 0,
-        withdrawals: WITHDRAWALS_PER_WALLET,
-        only: false,
-    };
-    let mut config = base_config(target, WITHDRAW_WALLETS, WITHDRAWALS_ONLY, stock);
-    config.mode = Mode::Closed {
-        workers: WITHDRAW_WALLETS,
-    };
-    // A little less than the stock, so that no wallet runs dry and makes its own.
-    config.operations = Some((WITHDRAW_WALLETS * WITHDRAWALS_PER_WALLET * 7 / 8) as u64);
-    config
+    load_phase::withdraw_config(target, WITHDRAW_WALLETS, WITHDRAWALS_PER_WALLET)
 }
 
 /// Deposits only, closed loop; or open loop at `rate_per_s` payments a second.
@@ -334,25 +300,4 @@ fn deposit_config(target: &Targets, rate_per_s: Option<f64>) -> LoadConfig {
     };
     config.operations = Some(operations as u64);
     config
-}
-
-/// Runs one phase, prints its summary, and fails if an invariant broke.
-fn phase(name: &str, config: LoadConfig) -> anyhow::Result<LoadReport> {
-    println!("\n== {name}");
-    let report = run(config)?;
-    print!("{}", report.summary());
-    if !report.ok() {
-        bail!("{name}: an invariant broke (above)");
-    }
-    Ok(report)
-}
-
-/// Coins a second of `operation` in `report`.
-fn rate_of(report: &LoadReport, operation: &str) -> anyhow::Result<f64> {
-    report
-        .operations
-        .iter()
-        .find(|op| op.op == operation)
-        .map(|op| op.coins_per_s)
-        .with_context(|| format!("no {operation} in the report"))
 }
