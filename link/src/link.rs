@@ -72,8 +72,19 @@ impl LinkConfig {
         identity: Identity,
         trust: Arc<TrustStore>,
     ) -> Self {
+        Self::to_any_of(vec![peer_addr], peer_bank, identity, trust)
+    }
+
+    /// [`LinkConfig::new`] for a peer reached at any of `peer_addrs` (checked when the link
+    /// opens).
+    pub fn to_any_of(
+        peer_addrs: Vec<SocketAddr>,
+        peer_bank: BankId,
+        identity: Identity,
+        trust: Arc<TrustStore>,
+    ) -> Self {
         Self {
-            peer_addrs: vec![peer_addr],
+            peer_addrs,
             peer_bank,
             identity,
             trust,
