@@ -9,7 +9,8 @@
 //!    synchronous replication.
 //! 3. Deposits on the replicated deployment through one gateway, then through two (`acquirer-1a`
 //!    and `acquirer-1b`, merchants spread over them), each with the CPU time of every semper
-//!    process of the deployment sampled: coins per server core-second.
+//!    process of the deployment sampled: coins per server core-second. The PostgreSQL nodes'
+//!    CPU (each postmaster and its backends) is sampled too, and shown apart.
 //!
 //! Every phase checks semper-load's invariants, and the run fails loudly if one breaks.
 //!
@@ -31,10 +32,10 @@ const TOKEN: &str = "bench-ha-operator-token";
 const COINS_PER_REQUEST: usize = 64;
 /// Wallets (and closed-loop workers) of a withdrawal phase, and requests each makes ready.
 const WITHDRAW_WALLETS: usize = 8;
-const WITHDRAWALS_PER_WALLET: usize = 16;
+const WITHDRAWALS_PER_WALLET: usize = 24;
 /// Wallets (and closed-loop workers) of a deposit phase, and payments each makes ready.
 const DEPOSIT_WALLETS: usize = 16;
-const PAYMENTS_PER_WALLET: usize = 20;
+const PAYMENTS_PER_WALLET: usize = 32;
 /// The longest a timed phase may run (it ends when its stock is spent, long before).
 const PHASE_TIME_MAX: Duration = Duration::from_secs(300);
 /// Attempts a patient client makes before it gives up (it should never need them all).
@@ -108,16 +109,17 @@ fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     let embedded = embedded?;
     let ha = Deployment::read(&args.ha_dir, args.ha_base)?;
-    let replicated = BackendRates::measure("replicated PostgreSQL", &ha.targets(1)?, &ha.pids)?;
+    let replicated =
+        BackendRates::measure("replicated PostgreSQL", &ha.targets(1)?, &ha.watched())?;
     let one = phase_on_cpu(
         "deposits, 1 gateway",
         deposit_config(&ha.targets(1)?),
-        &ha.pids,
+        &ha.watched(),
     )?;
     let two = phase_on_cpu(
         "deposits, 2 gateways",
         deposit_config(&ha.targets(2)?),
-        &ha.pids,
+        &ha.watched(),
     )?;
 
     println!();
@@ -147,15 +149,16 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("deposits on the replicated deployment, by acquirer gateways");
     println!(
-        "{:<12} {:>10} {:>14} {:>22}",
-        "gateways", "coins/s", "server cores", "coins/server core-s"
+        "{:<12} {:>10} {:>14} {:>22} {:>18}",
+        "gateways", "coins/s", "semper cores", "coins/semper core-s", "PostgreSQL cores"
     );
     for (gateways, rate) in [(1, one), (2, two)] {
         println!(
-            "{gateways:<12} {:>10.0} {:>14.2} {:>22.0}",
+            "{gateways:<12} {:>10.0} {:>14.2} {:>22.0} {:>18.2}",
             rate.coins_per_s,
             rate.server_cores,
-            rate.per_core()
+            rate.per_core(),
+            rate.postgres_cores
         );
     }
     println!(
@@ -169,7 +172,10 @@ fn main() -> anyhow::Result<()> {
 #[derive(Clone, Copy, Debug)]
 struct Rate {
     coins_per_s: f64,
+    /// The semper processes' cores.
     server_cores: f64,
+    /// The PostgreSQL nodes' cores (0 on the embedded backend).
+    postgres_cores: f64,
 }
 
 impl Rate {
@@ -185,7 +191,7 @@ struct BackendRates {
 }
 
 impl BackendRates {
-    fn measure(backend: &str, targets: &Targets, pids: &[u32]) -> anyhow::Result<Self> {
+    fn measure(backend: &str, targets: &Targets, pids: &Watched) -> anyhow::Result<Self> {
         Ok(Self {
             withdraw: phase_on_cpu(
                 &format!("withdrawals, {backend}"),
@@ -215,7 +221,11 @@ fn embedded_phases(semper: &Path, dir: &Path, base: u16) -> anyhow::Result<Backe
     let server = ServerProcess::start(semper, &[], &env, dir)?;
     println!("embedded semper run: pid {}, {}", server.pid(), server.http);
     let targets = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
-    let rates = BackendRates::measure("embedded RocksDB", &targets, &[server.pid()]);
+    let watched = Watched {
+        semper: vec![server.pid()],
+        postmaster_files: Vec::new(),
+    };
+    let rates = BackendRates::measure("embedded RocksDB", &targets, &watched);
     server.terminate()?;
     rates
 }
@@ -246,6 +256,19 @@ impl Deployment {
             base,
             pids,
         })
+    }
+
+    /// Its semper processes, and the PostgreSQL nodes' postmaster PID files.
+    fn watched(&self) -> Watched {
+        Watched {
+            semper: self.pids.clone(),
+            postmaster_files: (1..=3)
+                .map(|node| {
+                    self.dir
+                        .join(format!("cluster/node{node}/data/postmaster.pid"))
+                })
+                .collect(),
+        }
     }
 
     fn endpoint(&self, process: &str) -> anyhow::Result<Endpoint> {
@@ -326,7 +349,7 @@ fn deposit_config(targets: &Targets) -> LoadConfig {
 /// Runs one phase while the CPU time of `pids` is sampled; prints its summary, fails if an
 /// invariant broke, and gives its rate (withdrawn or deposited coins a second) with the cores
 /// the processes used while its clock ran.
-fn phase_on_cpu(name: &str, mut config: LoadConfig, pids: &[u32]) -> anyhow::Result<Rate> {
+fn phase_on_cpu(name: &str, mut config: LoadConfig, watched: &Watched) -> anyhow::Result<Rate> {
     println!("\n== {name}");
     let duration = config.duration.context("a phase needs a duration")?;
     let timed = Arc::new(LoadPhase::default());
@@ -336,12 +359,7 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, pids: &[u32]) -> anyhow::Res
     } else {
         "pay"
     };
-    let cpu = || {
-        pids.iter()
-            .map(|pid| cpu_seconds(&pid.to_string()))
-            .sum::<f64>()
-    };
-    let (report, samples) = sampled(CPU_SAMPLE_EVERY, cpu, || run(config));
+    let (report, samples) = sampled(CPU_SAMPLE_EVERY, || watched.cpu(), || run(config));
     let report: LoadReport = report?;
     print!("{}", report.summary());
     if !report.ok() {
@@ -352,7 +370,7 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, pids: &[u32]) -> anyhow::Res
         .map(|ends| ends - duration)
         .context("the phase never started its clock")?;
     let ended = started + Duration::from_secs_f64(report.elapsed_s);
-    let server_cores =
+    let (server_cores, postgres_cores) =
         cores_between(&samples, started, ended).context("no CPU samples while the clock ran")?;
     let coins_per_s = report
         .operations
@@ -360,17 +378,82 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, pids: &[u32]) -> anyhow::Res
         .find(|op| op.op == operation)
         .map(|op| op.coins_per_s)
         .with_context(|| format!("no {operation} in the report"))?;
-    println!("  semper processes' CPU while the clock ran: {server_cores:.2} cores");
+    println!(
+        "  CPU while the clock ran: semper processes {server_cores:.2} cores, PostgreSQL {postgres_cores:.2}"
+    );
     Ok(Rate {
         coins_per_s,
         server_cores,
+        postgres_cores,
     })
 }
 
-/// The cores used between the samples nearest inside `from..to`.
-fn cores_between(samples: &[(Instant, f64)], from: Instant, to: Instant) -> Option<f64> {
+/// The processes whose CPU time a phase samples.
+struct Watched {
+    /// The semper processes.
+    semper: Vec<u32>,
+    /// The PostgreSQL nodes' `postmaster.pid` files: each postmaster and its children count.
+    postmaster_files: Vec<PathBuf>,
+}
+
+impl Watched {
+    /// CPU seconds so far of the semper processes, and of the PostgreSQL processes now alive
+    /// (a backend that exited takes its time with it: the connections here are long-lived).
+    fn cpu(&self) -> (f64, f64) {
+        let semper = self
+            .semper
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string()))
+            .sum();
+        let postmasters: Vec<u32> = self
+            .postmaster_files
+            .iter()
+            .filter_map(|file| std::fs::read_to_string(file).ok())
+            .filter_map(|text| text.lines().next()?.trim().parse().ok())
+            .collect();
+        if postmasters.is_empty() {
+            return (semper, 0.0);
+        }
+        let mut postgres: f64 = postmasters
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string()))
+            .sum();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if parent_of(pid).is_some_and(|parent| postmasters.contains(&parent)) {
+                postgres += cpu_seconds(pid);
+            }
+        }
+        (semper, postgres)
+    }
+}
+
+/// The parent PID of process `pid`, from `/proc/<pid>/stat` (field 1 after the name).
+fn parent_of(pid: &str) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The cores used (semper, PostgreSQL) between the samples nearest inside `from..to`.
+fn cores_between(
+    samples: &[(Instant, (f64, f64))],
+    from: Instant,
+    to: Instant,
+) -> Option<(f64, f64)> {
     let first = samples.iter().find(|(at, _)| *at >= from)?;
     let last = samples.iter().rev().find(|(at, _)| *at <= to)?;
     let seconds = (last.0 - first.0).as_secs_f64();
-    (seconds > 0.0).then(|| (last.1 - first.1) / seconds)
+    (seconds > 0.0).then(|| {
+        (
+            (last.1.0 - first.1.0) / seconds,
+            (last.1.1 - first.1.1) / seconds,
+        )
+    })
 }
