@@ -14,6 +14,10 @@ source scripts/reuse-rocksdb.sh
 cargo build --release -p semper-server --bin semper -p semper-bench --bin bench-ha
 BIN=${CARGO_TARGET_DIR:-target}/release
 
+if [[ -e data/ha/cluster/pids ]]; then
+    echo "a deployment runs in data/ha: stop it first (config/ha/deploy.sh stop)" >&2
+    exit 1
+fi
 if [[ -e data/ha ]]; then
     aside=data/ha.before-bench.$(date +%s)
     mv data/ha "$aside"

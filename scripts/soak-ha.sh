@@ -16,6 +16,10 @@ source scripts/reuse-rocksdb.sh
 cargo build --release -p semper-server --bin semper -p semper-loadtest --bin semper-soak
 BIN=${CARGO_TARGET_DIR:-target}/release
 
+if [[ -e data/ha/cluster/pids ]]; then
+    echo "a deployment runs in data/ha: stop it first (config/ha/deploy.sh stop)" >&2
+    exit 1
+fi
 if [[ -e data/ha ]]; then
     aside=data/ha.before-soak.$(date +%s)
     mv data/ha "$aside"

@@ -575,3 +575,6 @@ fn http_settings(config: &Config, operator_token: OperatorToken) -> HttpSettings
         account_opens_per_client_per_min: http.account_opens_per_client_per_min,
     }
 }
+
+#[cfg(test)]
+mod tests;
