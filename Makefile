@@ -56,8 +56,8 @@ bench-pg:
 bench-ha:
 	scripts/bench-ha.sh
 
-## The issuer's spend checks with the spent set in one shard group and in two (bench-issuer);
-## other counts with make bench-shards ARGS="0 1 2 4".
+## The issuer's spend checks with the spent set unsharded (one store) and in two shard groups
+## (bench-issuer); other counts with make bench-shards ARGS="0 2 4".
 bench-shards:
 	scripts/bench-shards.sh $(ARGS)
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make bench-shards`: the issuer's spend checks (bench-issuer: 256-coin batches, each coin
 # verified and checked-and-inserted into the spent set with a durable write) with the spent set
-# in one shard group and in two (SEMPER_BENCH_SPENT_SHARDS, each group a RocksDB directory of its
-# own on the same disk), in one run, then both rates and their ratio. Other counts with
-# `make bench-shards ARGS="0 1 2 4"` (0: the spent set in the issuer's own store, unsharded).
+# in one shard (unsharded, in the issuer's own store: SEMPER_BENCH_SPENT_SHARDS=0) and in two
+# shard groups (each a RocksDB directory of its own on the same disk), in one run, then both
+# rates and their ratio. Other counts with `make bench-shards ARGS="0 2 4"` (a sharded spent set
+# has at least 2 groups).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,7 +14,7 @@ cargo build --release -p semper-bench --bin bench-issuer
 BIN=${CARGO_TARGET_DIR:-target}/release/bench-issuer
 
 GROUPS_LIST=("$@")
-((${#GROUPS_LIST[@]})) || GROUPS_LIST=(1 2)
+((${#GROUPS_LIST[@]})) || GROUPS_LIST=(0 2)
 declare -A RATE
 for groups in "${GROUPS_LIST[@]}"; do
     echo "== bench-issuer, spent set in $groups shard group(s)"
@@ -22,7 +23,7 @@ for groups in "${GROUPS_LIST[@]}"; do
 done
 echo
 echo "spend checks by spent-set shard groups (bench-issuer, release, $(nproc) cores)"
-printf '%-14s %14s %10s\n' "shard groups" "coins/s" "ratio"
+printf '%-14s %14s %10s\n' "shard groups" "coins/s" "ratio" # 0: unsharded, one store
 first=${GROUPS_LIST[0]}
 for groups in "${GROUPS_LIST[@]}"; do
     printf '%-14s %14s %10s\n' "$groups" "${RATE[$groups]}" \
