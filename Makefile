@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak ha-soak test bench bench-pg bench-signer bench-atm fuzz audit api-check fmt-check deps
+.PHONY: run try load soak soak-ha ha-soak test bench bench-pg bench-signer bench-ha bench-shards bench-atm fuzz audit api-check fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -24,6 +24,12 @@ load:
 ## of one of the five banks at a time with make soak ARGS="--deployment multibank".
 soak:
 	scripts/soak.sh $(ARGS)
+
+## The crash-kill soak of the replicated deployment's semper processes (config/ha/deploy.sh):
+## semper-load's default mix while an issuer process or an acquirer gateway is SIGKILLed and
+## restarted, 20 times, then every invariant (make soak-ha ARGS="--kills 40").
+soak-ha:
+	scripts/soak-ha.sh $(ARGS)
 
 ## The failover soak of the replicated deployment: a three-node Patroni cluster, writes through
 ## semper's PostgreSQL backend, 20 SIGKILLs of the primary, every acknowledged write checked on
@@ -48,6 +54,17 @@ bench-pg:
 ## SoftHSM2 token, against the in-process signer and each backend's raw signing rate (issue 22).
 bench-signer:
 	scripts/bench-signer.sh $(ARGS)
+
+## Deposits and withdrawals over HTTP on the replicated deployment (config/ha/deploy.sh, started
+## and stopped for the run) against the embedded RocksDB, and coins per server core-second with
+## one acquirer gateway and with two (HA_PORT_BASE moves its ports, default 22000).
+bench-ha:
+	scripts/bench-ha.sh
+
+## The issuer's spend checks with the spent set unsharded (one store) and in two shard groups
+## (bench-issuer); other counts with make bench-shards ARGS="0 2 4".
+bench-shards:
+	scripts/bench-shards.sh $(ARGS)
 
 ## bench-atm alone: the ATM carrier against cell loss and delay, before and after (issue 23), and
 ## OC-12c; parts with e.g. make bench-atm ARGS="loss".

@@ -14,6 +14,7 @@
 //! - [`atm_host`]: a thread that runs emulated ATM sockets' tasks.
 //! - [`cell_rate`]: the ATM emulator's own cell rate, sans IO.
 //! - [`crc_reference`]: the hand-written AAL5 CRC-32 the `crc` crate replaced, as a yardstick.
+//! - [`usage`]: a process's CPU time, sampled while a benchmark's work runs.
 
 #![warn(missing_docs)]
 
@@ -29,3 +30,4 @@ pub mod load_phase;
 pub mod reference;
 pub mod settlement;
 pub mod sink;
+pub mod usage;

@@ -44,7 +44,7 @@ pub use frame::{
 };
 pub use handler::{Handler, HandlerFuture};
 pub use identity::{Identity, IdentityError, bank_dns_name};
-pub use link::{Link, LinkConfig};
+pub use link::{Link, LinkConfig, PEER_ADDRS_MAX};
 pub use local::LocalLink;
 pub use peer::{PeerIdentity, Role, RoleSet};
 pub use pem_file::{load_certificate, load_private_key};

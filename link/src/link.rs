@@ -28,6 +28,8 @@ use crate::trust::TrustStore;
 const DIAL_ATTEMPTS_PER_CALL_MAX: u32 = 16;
 /// Times one call opens a stream on a fresh connection after the last one was found closed.
 const OPEN_ATTEMPTS_PER_CALL_MAX: u32 = 3;
+/// Addresses one peer may be reached at, at most (a bank's card lists one per link process).
+pub const PEER_ADDRS_MAX: usize = 8;
 /// The application close code of a link closed by its owner.
 const CLOSE_BY_OWNER: VarInt = VarInt::from_u32(0);
 /// How long [`Link::close`] waits for the peer to learn of the close.
@@ -41,8 +43,10 @@ fn request_order_priority(request_id: u64) -> i32 {
 /// Everything a [`Link`] needs to reach one peer.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
-    /// The peer's address.
-    pub peer_addr: SocketAddr,
+    /// The addresses the peer's link servers listen on, tried in turn: the link keeps to the one
+    /// that answered and moves on to the next when it does not (at least one, at most
+    /// [`PEER_ADDRS_MAX`], all of one address family).
+    pub peer_addrs: Vec<SocketAddr>,
     /// The bank the peer must prove to be.
     pub peer_bank: BankId,
     /// This bank's identity, presented to the peer.
@@ -61,15 +65,26 @@ pub struct LinkConfig {
 }
 
 impl LinkConfig {
-    /// A config with default limits, backoff and connect timeout.
+    /// A config with default limits, backoff and connect timeout, for a peer at one address.
     pub fn new(
         peer_addr: SocketAddr,
         peer_bank: BankId,
         identity: Identity,
         trust: Arc<TrustStore>,
     ) -> Self {
+        Self::to_any_of(vec![peer_addr], peer_bank, identity, trust)
+    }
+
+    /// [`LinkConfig::new`] for a peer reached at any of `peer_addrs` (checked when the link
+    /// opens).
+    pub fn to_any_of(
+        peer_addrs: Vec<SocketAddr>,
+        peer_bank: BankId,
+        identity: Identity,
+        trust: Arc<TrustStore>,
+    ) -> Self {
         Self {
-            peer_addr,
+            peer_addrs,
             peer_bank,
             identity,
             trust,
@@ -96,7 +111,7 @@ pub struct Link {
 struct Inner {
     endpoint: Endpoint,
     client: quinn::ClientConfig,
-    peer_addr: SocketAddr,
+    peer_addrs: Vec<SocketAddr>,
     peer_bank: BankId,
     server_name: String,
     trust: Arc<TrustStore>,
@@ -120,7 +135,11 @@ struct Live {
 /// Reconnection state; its lock also makes one call at a time dial.
 #[derive(Debug)]
 struct Dialer {
+    /// Failed attempts since the last connection, whatever their address.
     failures: u32,
+    /// The index in `peer_addrs` of the address in use, or to try next: a working address is
+    /// kept, a failed one gives way to the next.
+    addr_index: usize,
     next_attempt: Instant,
     last_error: String,
     /// Whether a connection was made before: the next one is a reconnect.
@@ -133,7 +152,8 @@ impl Link {
     /// Fails if the first connection cannot be made within the request timeout; after that,
     /// the link reconnects by itself.
     pub async fn connect(config: LinkConfig) -> Result<Self, LinkError> {
-        Self::connect_on(LinkSocket::Bind(unspecified_like(config.peer_addr)), config).await
+        let socket = LinkSocket::Bind(unspecified_like(first_addr(&config)?));
+        Self::connect_on(socket, config).await
     }
 
     /// Connects to the peer through `socket`, e.g. an emulated circuit.
@@ -148,11 +168,13 @@ impl Link {
     /// connects. How a node starts whatever the order its peers start in. Call it within a tokio
     /// runtime.
     pub fn open(config: LinkConfig) -> Result<Self, LinkError> {
-        Self::open_on(LinkSocket::Bind(unspecified_like(config.peer_addr)), config)
+        let socket = LinkSocket::Bind(unspecified_like(first_addr(&config)?));
+        Self::open_on(socket, config)
     }
 
     /// Like [`Link::open`], through `socket`.
     pub fn open_on(socket: LinkSocket, config: LinkConfig) -> Result<Self, LinkError> {
+        check_addrs(&config.peer_addrs)?;
         if !config.trust.trusts_bank(config.peer_bank) {
             return Err(LinkError::Config(format!(
                 "no certificate is pinned for the peer bank {}",
@@ -170,7 +192,7 @@ impl Link {
             inner: Arc::new(Inner {
                 endpoint,
                 client,
-                peer_addr: config.peer_addr,
+                peer_addrs: config.peer_addrs,
                 peer_bank: config.peer_bank,
                 server_name: bank_dns_name(config.peer_bank),
                 trust: config.trust,
@@ -181,6 +203,7 @@ impl Link {
                 current: Mutex::new(None),
                 dialer: tokio::sync::Mutex::new(Dialer {
                     failures: 0,
+                    addr_index: 0,
                     next_attempt: Instant::now(),
                     last_error: String::new(),
                     connected: false,
@@ -308,7 +331,7 @@ impl fmt::Debug for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Link")
             .field("peer_bank", &self.inner.peer_bank)
-            .field("peer_addr", &self.inner.peer_addr)
+            .field("peer_addrs", &self.inner.peer_addrs)
             .finish_non_exhaustive()
     }
 }
@@ -381,12 +404,13 @@ impl Inner {
                 }
                 sleep_until(dialer.next_attempt).await;
             }
+            let addr = self.peer_addrs[dialer.addr_index % self.peer_addrs.len()];
             let attempt_deadline = deadline.min(Instant::now() + self.connect_timeout);
-            let outcome = match timeout_at(attempt_deadline, self.dial()).await {
+            let outcome = match timeout_at(attempt_deadline, self.dial(addr)).await {
                 Ok(outcome) => outcome,
-                Err(_elapsed) => Err(LinkError::Unreachable(
-                    "no handshake within the connect timeout".to_owned(),
-                )),
+                Err(_elapsed) => Err(LinkError::Unreachable(format!(
+                    "no handshake from {addr} within the connect timeout"
+                ))),
             };
             match outcome {
                 Ok(live) => {
@@ -394,17 +418,25 @@ impl Inner {
                     if std::mem::replace(&mut dialer.connected, true) {
                         self.metrics.reconnected();
                     }
-                    tracing::debug!(peer = %self.peer_bank, addr = %self.peer_addr, "link connected");
+                    tracing::debug!(peer = %self.peer_bank, %addr, "link connected");
                     let connection = (live.connection.clone(), live.version);
                     self.set_live(Some(live));
                     return Ok(connection);
                 }
                 Err(error) => {
                     dialer.failures = dialer.failures.saturating_add(1);
-                    let pause = self.backoff.delay(dialer.failures, jitter_seed());
+                    dialer.addr_index = (dialer.addr_index + 1) % self.peer_addrs.len();
+                    // The next address is tried at once; the pause comes once every address
+                    // of the round has failed, and grows with the rounds.
+                    let addrs = u32::try_from(self.peer_addrs.len()).unwrap_or(u32::MAX);
+                    let pause = if dialer.failures % addrs == 0 {
+                        self.backoff.delay(dialer.failures / addrs, jitter_seed())
+                    } else {
+                        Duration::ZERO
+                    };
                     dialer.next_attempt = Instant::now() + pause;
                     dialer.last_error = error.to_string();
-                    tracing::debug!(peer = %self.peer_bank, %error, ?pause, "link connection attempt failed");
+                    tracing::debug!(peer = %self.peer_bank, %addr, %error, ?pause, "link connection attempt failed");
                     if error.is_refusal() || Instant::now() >= deadline {
                         return Err(error);
                     }
@@ -414,11 +446,11 @@ impl Inner {
         Err(LinkError::Unreachable(dialer.last_error.clone()))
     }
 
-    /// One connection attempt, and the authenticated peer behind it.
-    async fn dial(&self) -> Result<Live, LinkError> {
+    /// One connection attempt to `addr`, and the authenticated peer behind it.
+    async fn dial(&self, addr: SocketAddr) -> Result<Live, LinkError> {
         let connecting = self
             .endpoint
-            .connect_with(self.client.clone(), self.peer_addr, &self.server_name)
+            .connect_with(self.client.clone(), addr, &self.server_name)
             .map_err(|e| match e {
                 quinn::ConnectError::EndpointStopping => LinkError::Closed,
                 e => LinkError::Config(e.to_string()),
@@ -466,6 +498,35 @@ impl LinkClient for Link {
     fn send(&self, payload: Vec<u8>) -> LinkFuture<'_, ()> {
         Box::pin(Link::send(self, payload))
     }
+}
+
+/// The first of the peer's addresses, which gives the local socket its family.
+fn first_addr(config: &LinkConfig) -> Result<SocketAddr, LinkError> {
+    config
+        .peer_addrs
+        .first()
+        .copied()
+        .ok_or_else(|| LinkError::Config("the peer has no address".to_owned()))
+}
+
+/// Refuses a list of peer addresses a link cannot use: none, too many, or of two families (one
+/// local socket reaches them all).
+fn check_addrs(addrs: &[SocketAddr]) -> Result<(), LinkError> {
+    let Some(first) = addrs.first() else {
+        return Err(LinkError::Config("the peer has no address".to_owned()));
+    };
+    if addrs.len() > PEER_ADDRS_MAX {
+        return Err(LinkError::Config(format!(
+            "the peer has {} addresses, more than {PEER_ADDRS_MAX}",
+            addrs.len()
+        )));
+    }
+    if addrs.iter().any(|addr| addr.is_ipv4() != first.is_ipv4()) {
+        return Err(LinkError::Config(
+            "the peer's addresses mix IPv4 and IPv6".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// An ephemeral local address of the same family as `peer`.

@@ -64,6 +64,8 @@ pub struct Deployment {
     /// Every node provisions its keys (`semper keys`) before any starts: peers read each
     /// other's public cards when they start.
     pub provision: bool,
+    /// The nodes (indices in [`Deployment::nodes`]) a crash-kill soak may kill.
+    pub victims: Vec<usize>,
     /// Its roles, at the HTTP ports fixed for its nodes.
     pub targets: Targets,
 }
@@ -86,6 +88,7 @@ impl Deployment {
                 env,
             }],
             provision: false,
+            victims: vec![0],
             targets: Targets::single(Endpoint::new(http, Some(token.to_owned()))),
         })
     }

@@ -21,6 +21,7 @@ pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod recorder;
+pub mod replicated;
 pub mod report;
 mod run;
 pub mod settle;

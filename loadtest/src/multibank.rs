@@ -131,6 +131,7 @@ pub fn deployment(dir: &Path, carrier: Carrier, token: &str) -> Result<Deploymen
     Ok(Deployment {
         nodes,
         provision: true,
+        victims: (0..BANKS.len()).collect(),
         targets: Targets {
             issuers: of_role(Role::Issuer),
             acquirers: of_role(Role::Acquirer),

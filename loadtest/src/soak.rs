@@ -22,6 +22,7 @@ use rand::RngExt;
 use crate::deployment::Deployment;
 use crate::multibank::{self, Carrier};
 use crate::process::{ProcessError, ServerProcess};
+use crate::replicated;
 use crate::{LoadConfig, LoadError, LoadPhase, LoadReport, run};
 
 /// Which deployment a soak runs and kills.
@@ -31,6 +32,10 @@ pub enum Topology {
     Embedded,
     /// The multi-bank example over `Carrier`: five processes, one picked at random each time.
     MultiBank(Carrier),
+    /// The replicated deployment `config/ha/deploy.sh` made under `dir/data/ha`, on ports from
+    /// this base: an issuer process or an acquirer gateway picked at random each time, while
+    /// its twin serves on.
+    Replicated(u16),
 }
 
 impl Topology {
@@ -39,6 +44,7 @@ impl Topology {
         match self {
             Self::Embedded => Deployment::embedded(dir, token),
             Self::MultiBank(carrier) => multibank::deployment(dir, carrier, token),
+            Self::Replicated(base) => replicated::deployment(dir, base, token),
         }
     }
 }
@@ -159,7 +165,12 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
                 break;
             }
             std::thread::sleep(up);
-            let victim = rng.random_range(0..processes.len());
+            let Some(&victim) = deployment
+                .victims
+                .get(rng.random_range(0..deployment.victims.len().max(1)))
+            else {
+                break;
+            };
             let killed = Instant::now();
             restart(&deployment, &config, &mut processes[victim], victim)?;
             restart_max = restart_max.max(killed.elapsed());

@@ -42,6 +42,9 @@ struct Args {
     /// Closed-loop workers of the load.
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    /// With --deployment replicated: the base port it was started on (HA_PORT_BASE).
+    #[arg(long, value_name = "PORT", default_value_t = 22000)]
+    ha_base: u16,
 }
 
 /// The deployments `--deployment` names.
@@ -53,14 +56,19 @@ enum DeploymentArg {
     Multibank,
     /// The same, with the acquirer–clearing links over emulated ATM (config/multibank-atm/).
     MultibankAtm,
+    /// The replicated deployment of config/ha/ (config/ha/deploy.sh start must have run, its
+    /// semper processes stopped; --dir is the repository root): an issuer process or an
+    /// acquirer gateway killed each time. `make soak-ha` runs it.
+    Replicated,
 }
 
 impl DeploymentArg {
-    fn topology(self) -> Topology {
+    fn topology(self, ha_base: u16) -> Topology {
         match self {
             Self::Embedded => Topology::Embedded,
             Self::Multibank => Topology::MultiBank(Carrier::Quic),
             Self::MultibankAtm => Topology::MultiBank(Carrier::Atm),
+            Self::Replicated => Topology::Replicated(ha_base),
         }
     }
 }
@@ -87,7 +95,7 @@ fn main() -> anyhow::Result<()> {
     let config = soak_config(
         binary,
         dir.clone(),
-        args.deployment.topology(),
+        args.deployment.topology(args.ha_base),
         args.kills,
         args.workers,
         (args.up_min_ms, args.up_max_ms),

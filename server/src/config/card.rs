@@ -3,6 +3,7 @@
 //! config files point at it. It holds no secret. During a certificate rotation it carries the
 //! bank's next link certificate too, and its peers accept either.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use rustls::pki_types::CertificateDer;
@@ -30,6 +31,11 @@ pub struct BankCard {
     /// that peers accept the bank with either while it changes over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_certificate: Option<String>,
+    /// The addresses its link servers listen on, one per process that serves its link (its
+    /// config's `link_advertise`): a peer that calls it tries them in turn and keeps to the one
+    /// that answers. Empty when its peers' configs give the address (`addr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_addrs: Vec<SocketAddr>,
     /// Its keys as an issuer.
     pub issuer: Option<IssuerCard>,
     /// The key that signs its settlement submissions, as an acquirer.
@@ -135,6 +141,10 @@ mod tests {
             id: BankId([7; 16]),
             certificate: hex::encode([1, 2, 3]),
             next_certificate: None,
+            link_addrs: vec![
+                "127.0.0.1:7811".parse().unwrap(),
+                "127.0.0.1:7812".parse().unwrap(),
+            ],
             issuer: Some(IssuerCard {
                 master_key: key,
                 confirmation_key: key,
@@ -155,6 +165,10 @@ mod tests {
             text.contains("certificate") && !text.contains("next_certificate"),
             "{text}"
         );
+        assert!(
+            text.contains(r#"link_addrs = ["127.0.0.1:7811", "127.0.0.1:7812"]"#),
+            "{text}"
+        );
     }
 
     #[test]
@@ -165,12 +179,15 @@ mod tests {
             id: BankId([2; 16]),
             certificate: hex::encode([1, 2, 3]),
             next_certificate: Some(hex::encode([4, 5, 6])),
+            link_addrs: Vec::new(),
             issuer: None,
             acquirer_key: Some(key),
             clearing_key: None,
         };
-        let (_, read) = write_and_read(&card);
+        let (text, read) = write_and_read(&card);
         assert_eq!(read, card);
+        // A card without link addresses is written, and read, as before they existed.
+        assert!(!text.contains("link_addrs"), "{text}");
         let peers = read.trusted_peers("k").unwrap();
         let certificates: Vec<&[u8]> = peers.iter().map(|p| p.certificate.as_ref()).collect();
         assert_eq!(certificates, [&[1, 2, 3][..], &[4, 5, 6][..]]);

@@ -157,6 +157,11 @@ pub struct BankSection {
     pub id: BankId,
     /// Where its link server listens (UDP; port 0 picks a free port).
     pub link_listen: SocketAddr,
+    /// The link addresses its card lists, one per process that serves the bank's link (each
+    /// process's own `link_listen`): peers that call it try them in turn. Empty (the default):
+    /// the card lists none, and each peer's config gives the address.
+    #[serde(default)]
+    pub link_advertise: Vec<SocketAddr>,
     /// What its link server runs over: QUIC on `link_listen`, or the same QUIC over an emulated
     /// ATM circuit whose cells travel in UDP datagrams on `link_listen`.
     #[serde(default)]
@@ -212,7 +217,8 @@ impl BankSection {
 pub struct PeerSection {
     /// Its public card (`semper keys` writes it), relative to the config file unless absolute.
     pub card: PathBuf,
-    /// Where its link server listens; needed only for banks this one calls.
+    /// Where its link server listens, in place of the addresses its card lists
+    /// (`link_addrs`); one or the other is needed only for banks this one calls.
     pub addr: Option<SocketAddr>,
     /// What its link server runs over: the `carrier` of its own config.
     #[serde(default)]

@@ -420,3 +420,43 @@ fn a_link_s_transport_defaults_by_carrier_and_a_bad_one_names_the_key() {
     let error = error_of(&with("[banks.transport]\ncongestion = \"vegas\"", ""), &[]);
     assert!(error.contains("congestion"), "{error}");
 }
+
+#[test]
+fn a_bank_advertises_its_link_addresses_and_a_list_a_peer_cannot_use_is_refused() {
+    let with = |advertise: &str, carrier: &str| {
+        ONE_BANK.replace(
+            "[banks.issuer]",
+            &format!("link_advertise = {advertise}\n{carrier}\n[banks.issuer]"),
+        )
+    };
+    let config = parse(&with(r#"["127.0.0.1:7811", "127.0.0.1:7812"]"#, ""), &[]).unwrap();
+    assert_eq!(
+        config.banks[0].link_advertise,
+        [
+            "127.0.0.1:7811".parse().unwrap(),
+            "127.0.0.1:7812".parse().unwrap()
+        ]
+    );
+    assert!(
+        parse(ONE_BANK, &[]).unwrap().banks[0]
+            .link_advertise
+            .is_empty()
+    );
+
+    let nine = format!("[{}]", vec!["\"127.0.0.1:1\""; 9].join(", "));
+    for (advertise, carrier, says) in [
+        (nine.as_str(), "", "at most 8"),
+        (r#"["127.0.0.1:1", "[::1]:1"]"#, "", "IPv4"),
+        (
+            r#"["127.0.0.1:1", "127.0.0.1:2"]"#,
+            "carrier = \"atm\"",
+            "one address",
+        ),
+    ] {
+        let error = error_of(&with(advertise, carrier), &[]);
+        assert!(
+            error.contains("banks[0].link_advertise") && error.contains(says),
+            "{error}"
+        );
+    }
+}

@@ -198,6 +198,7 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
         ));
     }
     check_carrier(key, bank.carrier, &bank.atm)?;
+    check_link_advertise(key, bank)?;
     check_storage(key, bank)?;
     let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
     check_transport(
@@ -229,6 +230,35 @@ fn check_bank(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
     }
     if let Some(clearing) = &bank.clearing {
         check_clearing(&format!("{key}.clearing"), clearing)?;
+    }
+    Ok(())
+}
+
+/// The card's link addresses must be ones a peer's link can use: at most
+/// [`semper_link::PEER_ADDRS_MAX`], of one family, and one only over an ATM circuit.
+fn check_link_advertise(key: &str, bank: &BankSection) -> Result<(), ConfigError> {
+    let addrs = &bank.link_advertise;
+    let key = format!("{key}.link_advertise");
+    if addrs.len() > semper_link::PEER_ADDRS_MAX {
+        return Err(ConfigError::invalid(
+            key,
+            format!("at most {} addresses", semper_link::PEER_ADDRS_MAX),
+        ));
+    }
+    if addrs
+        .iter()
+        .any(|addr| addr.is_ipv4() != addrs[0].is_ipv4())
+    {
+        return Err(ConfigError::invalid(
+            key,
+            "all IPv4 or all IPv6: a peer reaches them from one socket",
+        ));
+    }
+    if bank.carrier == Carrier::Atm && addrs.len() > 1 {
+        return Err(ConfigError::invalid(
+            key,
+            "a bank served over ATM is reached over one circuit: one address",
+        ));
     }
     Ok(())
 }

@@ -93,7 +93,7 @@ impl Deployment {
         let mut sockets = Vec::with_capacity(config.banks.len());
         for bank in &config.banks {
             let (socket, addr) = bind_link(bank)?;
-            routes.addrs.insert(bank.id, addr);
+            routes.addrs.insert(bank.id, vec![addr]);
             let circuit = circuit_of(bank.carrier, bank.atm.as_ref());
             routes
                 .transports
@@ -312,7 +312,8 @@ impl Deployment {
 /// over an emulated ATM circuit.
 #[derive(Default)]
 struct Routes {
-    addrs: HashMap<BankId, SocketAddr>,
+    /// Where each bank's link servers listen: its peer entry's `addr`, else its card's list.
+    addrs: HashMap<BankId, Vec<SocketAddr>>,
     circuits: HashMap<BankId, CircuitConfig>,
     /// How a link to each sends: the peer entry's `transport`, else its carrier's defaults.
     transports: HashMap<BankId, LinkTransport>,
@@ -368,8 +369,14 @@ fn read_peer_cards(
                 Some(_) => {}
                 None => cards.push(card.clone()),
             }
-            if let Some(addr) = peer.addr {
-                routes.addrs.insert(card.id, addr);
+            match peer.addr {
+                Some(addr) => {
+                    routes.addrs.insert(card.id, vec![addr]);
+                }
+                None if !card.link_addrs.is_empty() => {
+                    routes.addrs.insert(card.id, card.link_addrs.clone());
+                }
+                None => {}
             }
             let circuit = circuit_of(peer.carrier, peer.atm.as_ref().or(bank.atm.as_ref()));
             routes.transports.insert(
@@ -439,16 +446,26 @@ fn node_config(
     let peers = callees
         .iter()
         .map(|callee| {
-            let addr = routes.addrs.get(callee).copied().ok_or_else(|| {
+            let addrs = routes.addrs.get(callee).cloned().ok_or_else(|| {
                 ConfigError::invalid(
                     format!("{key}.peers"),
-                    format!("this bank calls bank {callee}: give the addr of its peer entry"),
+                    format!(
+                        "this bank calls bank {callee}: give the addr of its peer entry, or \
+                         link_addrs on its card"
+                    ),
                 )
             })?;
+            let circuit = routes.circuits.get(callee).cloned();
+            if circuit.is_some() && addrs.len() > 1 {
+                return Err(ConfigError::invalid(
+                    format!("{key}.peers"),
+                    format!("bank {callee} is reached over one ATM circuit: give one addr"),
+                ));
+            }
             Ok(PeerAddress {
                 bank: *callee,
-                addr,
-                circuit: routes.circuits.get(callee).cloned(),
+                addrs,
+                circuit,
                 transport: routes.transports.get(callee).copied().unwrap_or_default(),
             })
         })
@@ -498,7 +515,7 @@ fn node_config(
         link_addr: routes
             .addrs
             .get(&bank.id)
-            .copied()
+            .and_then(|addrs| addrs.first().copied())
             .unwrap_or(bank.link_listen),
         carrier: bank.carrier,
         dir: bank_dir,
@@ -558,3 +575,6 @@ fn http_settings(config: &Config, operator_token: OperatorToken) -> HttpSettings
         account_opens_per_client_per_min: http.account_opens_per_client_per_min,
     }
 }
+
+#[cfg(test)]
+mod tests;

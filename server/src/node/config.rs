@@ -15,8 +15,8 @@ use semper_protocol::ids::BankId;
 pub struct PeerAddress {
     /// The peer bank; its certificate must be in the node's trust list.
     pub bank: BankId,
-    /// Its link server's address.
-    pub addr: SocketAddr,
+    /// Its link servers' addresses, tried in turn (one per process serving its link).
+    pub addrs: Vec<SocketAddr>,
     /// The emulated ATM circuit the link runs over; `None` for QUIC over UDP.
     pub circuit: Option<CircuitConfig>,
     /// How the link to it sends: congestion controller and datagram size.

@@ -62,8 +62,8 @@ impl Node {
         let mut links = Vec::with_capacity(config.peers.len());
         let mut gateways = LinkGateways::new();
         for peer in &config.peers {
-            let mut link_config = LinkConfig::new(
-                peer.addr,
+            let mut link_config = LinkConfig::to_any_of(
+                peer.addrs.clone(),
                 peer.bank,
                 config.identity.clone(),
                 config.trust.clone(),
@@ -72,8 +72,13 @@ impl Node {
             link_config.transport = peer.transport;
             let link = match &peer.circuit {
                 None => Link::open(link_config),
-                Some(circuit) => atm_socket(peer.addr, circuit)
-                    .and_then(|socket| Link::open_on(socket, link_config)),
+                Some(circuit) => match peer.addrs.as_slice() {
+                    [addr] => atm_socket(*addr, circuit)
+                        .and_then(|socket| Link::open_on(socket, link_config)),
+                    _ => Err(LinkError::Config(
+                        "a link over an ATM circuit has exactly one peer address".to_owned(),
+                    )),
+                },
             }
             .map_err(|error| NodeError::link(peer.bank, error))?;
             gateways = gateways.with_link(Arc::new(link.clone()) as Arc<dyn LinkClient>);

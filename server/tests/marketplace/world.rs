@@ -276,7 +276,7 @@ impl World {
                     let circuit = self.circuit_between(bank, peer);
                     PeerAddress {
                         bank: peer,
-                        addr: self.addr(peer),
+                        addrs: vec![self.addr(peer)],
                         transport: transport_of(circuit.as_ref(), None),
                         circuit,
                     }

@@ -1,8 +1,6 @@
 //! The server's memory while a phase runs; `bench-load --rss-minutes M`: over a long run at
 //! half load.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
@@ -10,41 +8,10 @@ use semper_loadtest::process::{Memory, ServerProcess, memory_of};
 use semper_loadtest::target::Targets;
 use semper_loadtest::{LoadConfig, Mode};
 
+use semper_bench::usage::sampled;
 use semper_storage::metrics::MEMORY_BYTES;
 
 use crate::phase;
-
-/// Runs `work` while taking `sample` every `every`; the samples come with when each was taken.
-pub fn sampled<T: Send, S: Send>(
-    every: Duration,
-    sample: impl Fn() -> S + Sync,
-    work: impl FnOnce() -> T + Send,
-) -> (T, Vec<(Instant, S)>) {
-    let samples = Mutex::new(Vec::new());
-    let done = AtomicBool::new(false);
-    let result = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let taken = (Instant::now(), sample());
-                samples
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(taken);
-                let next = Instant::now() + every;
-                while !done.load(Ordering::Relaxed) && Instant::now() < next {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        });
-        let result = work();
-        done.store(true, Ordering::Relaxed);
-        result
-    });
-    (
-        result,
-        samples.into_inner().unwrap_or_else(|e| e.into_inner()),
-    )
-}
 
 /// How long the memory run goes on, and at what rate.
 pub struct MemoryRun {

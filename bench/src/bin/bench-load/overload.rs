@@ -30,8 +30,8 @@ use semper_loadtest::target::Targets;
 use semper_loadtest::workload::{NO_RETRY_AFTER, Stock};
 use semper_loadtest::{LoadConfig, LoadPhase, LoadReport, Mode, WORKERS_MAX};
 
-use crate::memory::sampled;
 use crate::{COINS_PER_REQUEST, WITHDRAWALS_ONLY, base_config, phase, rate_of};
+use semper_bench::usage::{cpu_seconds, sampled};
 
 /// The flood's scheduled rate, as a multiple of the sustainable rate.
 pub const FLOOD_FACTOR: f64 = 10.0;
@@ -363,24 +363,4 @@ fn cores_between(samples: &[(Instant, Usage)], from: Instant, to: Instant) -> Op
 fn retries_between(samples: &[(Instant, Usage)], from: Instant, to: Instant) -> Option<f64> {
     let (first, last, seconds) = window(samples, from, to)?;
     Some(last.retries.saturating_sub(first.retries) as f64 / seconds)
-}
-
-/// CPU time (user and system) of process `pid` (or "self") so far, in seconds; 0 if unreadable.
-fn cpu_seconds(pid: &str) -> f64 {
-    // Linux reports these fields in USER_HZ ticks, 100 a second on every architecture it runs.
-    const TICKS_PER_S: f64 = 100.0;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name may hold spaces: the fields start after its closing parenthesis.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // After the name: state is field 0, utime field 11, stime field 12.
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / TICKS_PER_S
 }
