@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak soak-ha ha-soak test bench bench-pg bench-signer bench-ha bench-shards bench-atm fuzz audit api-check fmt-check deps
+.PHONY: run try load soak soak-ha ha-soak scale-soak test bench bench-pg bench-signer bench-ha bench-shards bench-atm fuzz audit api-check fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -36,6 +36,12 @@ soak-ha:
 ## every node (make ha-soak ARGS="--kills 40").
 ha-soak:
 	scripts/ha-soak.sh $(ARGS)
+
+## One bank's roles in several processes over one PostgreSQL database, again and again: the
+## real-process tests of make test (the same coin through two gateways, the outbox's and the
+## cycle leader's takeover after SIGKILL), 10 runs (make scale-soak ARGS="--runs 30").
+scale-soak:
+	scripts/scale-soak.sh $(ARGS)
 
 ## Run every test of the workspace.
 test:

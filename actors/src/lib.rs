@@ -13,6 +13,7 @@
 //! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
+//! - [`leader`]: which of several processes sharing a role's store runs its one-at-a-time jobs.
 //! - [`signer`]: the issuer's private-key operations behind one interface, in process or not.
 //! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
 //! - [`metrics`]: the name of every metric the actors record; [`mailbox`] counts each mailbox's
@@ -25,6 +26,7 @@ pub mod gateway;
 pub mod in_flight;
 pub mod issuer;
 pub mod keystore;
+pub mod leader;
 pub mod mailbox;
 pub mod metrics;
 pub mod reconcile;

@@ -6,6 +6,9 @@
 /// Messages waiting in an actor's mailbox, by actor (`issuer`, `acquirer`, `clearing`).
 pub const ACTOR_MAILBOX_DEPTH: &str = "semper_actor_mailbox_depth";
 
+/// Whether this process holds a lease over its role's shared store (1) or not (0), by `lease`.
+pub const LEASE_HELD: &str = "semper_lease_held";
+
 // The issuer.
 
 /// Coins per spend-check batch.

@@ -62,6 +62,11 @@ pub(crate) fn read_sequence(bytes: Option<Vec<u8>>) -> Result<u64, StorageError>
     }
 }
 
+/// The set's sequence number as stored: it moves with every denomination saved.
+pub fn sequence(store: &Store) -> Result<u64, StorageError> {
+    read_sequence(store.get(Column::Meta, META_SET_SEQUENCE)?)
+}
+
 /// Every stored denomination, and the set's sequence number.
 pub fn load_all(store: &Store) -> Result<(Vec<StoredDenomination>, u64), StorageError> {
     let records = store.scan_prefix(Column::Denominations, &[], DENOMINATIONS_STORED_MAX + 1)?;

@@ -20,6 +20,7 @@ pub mod commit;
 pub mod confirmed_batches;
 pub mod denominations;
 pub mod error;
+pub mod lease;
 pub mod ledger;
 pub mod location;
 pub mod memory;

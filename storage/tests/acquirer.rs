@@ -292,6 +292,7 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
     let create = CreateSubmission {
         submission: submission.clone(),
         outbox_sequences: sequences,
+        fence: None,
     };
     let created = committer.execute(create.clone()).unwrap().unwrap();
     assert_eq!(created.state, SubmissionState::Pending);

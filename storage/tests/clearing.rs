@@ -83,6 +83,7 @@ fn cut(committer: &Committer, sequence: Option<u64>) -> CutOutcome {
             sequence,
             cutoff_at: AT.plus_ms(1000),
             sign: std::sync::Arc::new(move |report| Signed::sign(report, &key)),
+            fence: None,
         })
         .unwrap()
         .unwrap()

@@ -2,7 +2,8 @@
 //! processes of one bank), race the same spends, withdrawals and debits from two threads. Each
 //! writer's groups are checked against what they read (see `semper_storage::backend`), so the
 //! outcome is the one a single writer would give: every coin new once, every idempotency key
-//! taken once, no overdraft. The server is a real one this test starts, and stops.
+//! taken once, no overdraft, one lease holder at a time. The server is a real one this test
+//! starts, and stops.
 
 mod common;
 
@@ -14,6 +15,7 @@ use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::BlindSignature;
 use semper_protocol::ids::{AccountId, Digest, RequestId};
 use semper_storage::commit::Transaction;
+use semper_storage::lease::{self, Fence, NotHolder, TakeLease};
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
 use semper_storage::withdrawals::{RecordWithdrawal, WithdrawOutcome, WithdrawalRecord};
@@ -269,6 +271,81 @@ fn roles_share_a_database(server: &PgServer) {
     }
 }
 
+/// A transaction fenced by a lease's tenure: writes a marker only while the tenure holds.
+#[derive(Clone)]
+struct Fenced(Fence);
+
+impl Transaction for Fenced {
+    type Output = Result<(), NotHolder>;
+
+    fn apply(
+        self,
+        reader: &semper_storage::commit::GroupReader<'_>,
+    ) -> Result<(Self::Output, semper_storage::commit::WriteSet), StorageError> {
+        let mut writes = semper_storage::commit::WriteSet::new();
+        if let Err(refused) = lease::check(reader, &self.0)? {
+            return Ok((Err(refused), writes));
+        }
+        writes.put(
+            semper_storage::schema::Column::Meta,
+            b"fenced".to_vec(),
+            self.0.generation.to_be_bytes().to_vec(),
+        );
+        Ok((Ok(()), writes))
+    }
+}
+
+/// Two processes race for one lease: exactly one takes it; the other takes it only once it has
+/// expired, at the next generation; from then on the first's fenced writes are refused, however
+/// sure it is of its tenure.
+fn one_lease_holder_at_a_time(server: &PgServer) {
+    let conninfo = server.create_database("leases");
+    let writers = two_writers(&conninfo, Role::Clearing);
+    let take = |holder: u64, now_ms: u64| TakeLease {
+        name: "test.lease",
+        holder,
+        now_ms,
+        ttl_ms: 1_000,
+    };
+    let answers = race(&writers, |writer| vec![take(writer as u64 + 1, 10_000)]);
+    let taken: Vec<&Fence> = answers
+        .iter()
+        .filter_map(|answers| answers[0].as_ref().unwrap().as_ref())
+        .collect();
+    assert_eq!(taken.len(), 1, "{answers:?}");
+    let first = taken[0].clone();
+    assert_eq!(first.generation, 1);
+    let (holder, other) = (first.holder, 3 - first.holder);
+    let committer = |holder: u64| &writers[holder as usize - 1].1;
+    // Renewed by its holder, refused to the other until it expires.
+    assert_eq!(
+        committer(holder).execute(take(holder, 10_500)).unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(committer(other).execute(take(other, 11_000)).unwrap(), None);
+    assert_eq!(
+        committer(holder).execute(Fenced(first.clone())).unwrap(),
+        Ok(())
+    );
+    // Expired: the other takes it, at the next generation, and the first is fenced off.
+    let second = committer(other)
+        .execute(take(other, 11_500))
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.holder, second.generation), (other, 2));
+    assert_eq!(
+        committer(holder).execute(Fenced(first.clone())).unwrap(),
+        Err(NotHolder { name: "test.lease" })
+    );
+    assert_eq!(committer(other).execute(Fenced(second)).unwrap(), Ok(()));
+    assert_eq!(
+        committer(holder).execute(take(holder, 11_600)).unwrap(),
+        None
+    );
+    let record = lease::lease(&writers[0].0, "test.lease").unwrap().unwrap();
+    assert_eq!((record.holder, record.generation), (other, 2));
+}
+
 #[test]
 fn two_writers_over_one_postgres_database() {
     let server = PgServer::start();
@@ -276,4 +353,5 @@ fn two_writers_over_one_postgres_database() {
     every_coin_is_new_once(&server);
     every_withdrawal_is_debited_once(&server);
     no_overdraft_across_writers(&server);
+    one_lease_holder_at_a_time(&server);
 }

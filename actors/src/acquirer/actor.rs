@@ -253,6 +253,11 @@ impl AcquirerActor {
     /// failed too recently. The catch-up follows the pass so that no receipt of a report's cycle
     /// is still pending when it is reconciled.
     fn outbox_tick(&mut self, context: &mut Context<Self>) {
+        // A gateway that does not hold the outbox lease leaves the outbox, and the catch-up on
+        // reports that follows it, to the one that does.
+        if !self.state.outbox_lease.leads() {
+            return;
+        }
         let backing_off = self.outbox.retry_at.is_some_and(|at| Instant::now() < at);
         if !self.outbox.running && !backing_off {
             self.outbox.catch_up_after = true;
@@ -298,6 +303,16 @@ impl Actor for AcquirerActor {
 
     fn started(&mut self, context: &mut Self::Context) {
         context.set_mailbox_capacity(self.state.config.mailbox_capacity);
+        if self.state.outbox_lease.needed() {
+            context.run_interval(self.state.outbox_lease.renew_every(), |actor, _| {
+                let state = actor.state.clone();
+                actor.state.pool.spawn(move || {
+                    state
+                        .outbox_lease
+                        .renew(&state.committer, state.clock.as_ref());
+                });
+            });
+        }
         let every = Duration::from_millis(self.state.config.submit_interval_ms.max(1));
         context.run_interval(every, |actor, context| actor.outbox_tick(context));
         // Submissions left pending by the last run go out first.

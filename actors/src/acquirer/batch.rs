@@ -125,7 +125,9 @@ struct Plan {
 }
 
 /// Step 1, on the pool. The deposits' ids and coins are all in flight at the actor, so no other
-/// attempt of them is between its reads and its write: what it reads here stays true.
+/// attempt of them in this gateway is between its reads and its write. Another gateway sharing
+/// the store may record them meanwhile: the write reads them again, and decides on what it reads
+/// then (see `RecordDeposits`).
 fn plan(state: &AcquirerState, deposits: Vec<Admitted>) -> Result<Plan, AcquirerError> {
     let now = state.clock.now();
     let mut answered = Vec::new();

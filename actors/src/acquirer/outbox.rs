@@ -3,6 +3,13 @@
 //! each is signed and stored, its confirmations moved out of the outbox in the same write, before
 //! it is ever sent. Retries send the stored submission again, same id and bytes, which the
 //! clearing house counts once. Its receipt is checked and stored, and the submission is done.
+//!
+//! Several gateways of one acquirer sharing a store run the outbox one at a time: only the
+//! holder of the outbox lease (`crate::leader`) makes and sends submissions, and the write that
+//! moves confirmations into a new submission checks its tenure. So each confirmation goes into
+//! exactly one submission, and each submission is sent by one gateway. A gateway that dies
+//! mid-submission leaves it pending; the next holder sends the same stored bytes, which the
+//! clearing house answers as a replay, never as a second claim.
 
 use std::sync::Arc;
 
@@ -11,10 +18,11 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::ids::SubmissionId;
 use semper_protocol::messages::settlement::SettlementSubmission;
 use semper_protocol::signed::Signed;
-use semper_storage::acquirer::outbox::{self, CreateSubmission};
+use semper_storage::acquirer::outbox::{self, CreateSubmission, OutboxError};
 use semper_storage::acquirer::submissions::{
     self, RefusedClaim, SettleSubmission, SubmissionRecord, SubmissionState,
 };
+use semper_storage::lease::Fence;
 
 use super::error::AcquirerError;
 use super::metrics;
@@ -56,10 +64,18 @@ pub async fn pass(
     clearing: Arc<dyn ClearingGateway>,
 ) -> Result<OutboxStatus, AcquirerError> {
     loop {
-        let record = match state.on_pool(next).await?? {
+        // Only the lease's holder sends: a pass of a gateway that lost it stops here.
+        let Ok(fence) = state.outbox_lease.fence() else {
+            break;
+        };
+        let record = match state.on_pool(move |state| next(state, fence)).await?? {
             Next::Idle => break,
             Next::Send(record) => record,
-            Next::Create(create) => state.commit(create).await??,
+            Next::Create(create) => match state.commit(create).await? {
+                Ok(record) => record,
+                Err(OutboxError::NotLeader) => break,
+                Err(error) => return Err(error.into()),
+            },
         };
         send(&state, &clearing, record).await?;
     }
@@ -77,9 +93,9 @@ pub fn status(state: &AcquirerState) -> Result<OutboxStatus, AcquirerError> {
     })
 }
 
-/// The oldest pending submission, or a new one of the oldest queued confirmations, signed. On the
-/// pool: it reads the store and signs.
-fn next(state: &AcquirerState) -> Result<Next, AcquirerError> {
+/// The oldest pending submission, or a new one of the oldest queued confirmations, signed, to be
+/// stored under the outbox lease's tenure `fence`. On the pool: it reads the store and signs.
+fn next(state: &AcquirerState, fence: Option<Fence>) -> Result<Next, AcquirerError> {
     if let Some(record) = submissions::oldest_pending(&state.store)? {
         return Ok(Next::Send(record));
     }
@@ -99,6 +115,7 @@ fn next(state: &AcquirerState) -> Result<Next, AcquirerError> {
     Ok(Next::Create(CreateSubmission {
         submission: Signed::sign(submission, state.bank_key()),
         outbox_sequences,
+        fence,
     }))
 }
 

@@ -25,6 +25,7 @@ use super::error::AcquirerError;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::leader::{LEASE_TTL_MS, Leadership};
 
 /// Name of the bank key in the key store.
 pub const BANK_KEY: &str = "bank";
@@ -60,7 +61,12 @@ pub struct AcquirerState {
     pub in_flight: InFlight,
     /// The config it was opened with.
     pub config: AcquirerConfig,
+    /// The outbox lease: only its holder runs the outbox when several gateways share the store.
+    pub outbox_lease: Leadership,
 }
+
+/// The name of the acquirer's outbox lease.
+pub const OUTBOX_LEASE: &str = "acquirer.outbox";
 
 impl AcquirerState {
     /// Creates the bank key in the key store under `data_dir` if it is not there yet, and returns
@@ -92,9 +98,16 @@ impl AcquirerState {
             .map_err(|e| AcquirerError::Config(e.to_string()))?;
         let mut config = config.clone();
         config.batch_max_coins = config.batch_max_coins.clamp(1, SPEND_BATCH_COINS_MAX);
+        let committer = Committer::start(store.clone(), config.commit);
+        let outbox_lease = Leadership::new(OUTBOX_LEASE, &store, LEASE_TTL_MS);
+        if outbox_lease.needed() {
+            // The first gateway up runs the outbox at once, rather than after a renewal period.
+            outbox_lease.renew(&committer, clock.as_ref());
+        }
         let state = Arc::new(Self {
             id: config.id,
-            committer: Committer::start(store.clone(), config.commit),
+            committer,
+            outbox_lease,
             store,
             bank_key,
             issuers: config.issuers.iter().map(|i| (i.id, *i)).collect(),

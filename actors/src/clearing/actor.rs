@@ -66,6 +66,16 @@ impl Actor for ClearingActor {
 
     fn started(&mut self, context: &mut Self::Context) {
         context.set_mailbox_capacity(self.mailbox_capacity);
+        if self.state.cycles.needed() {
+            let every = self.state.cycles.renew_every();
+            context.run_interval(every, |actor, _| {
+                let state = actor.state.clone();
+                actor
+                    .state
+                    .pool
+                    .spawn(move || state.cycles.renew(&state.committer, state.clock.as_ref()));
+            });
+        }
         let every = Duration::from_millis(self.state.cycle_check_ms.max(1));
         context.run_interval(every, |actor, _| {
             let (state, sink) = (actor.state.clone(), actor.sink.clone());

@@ -28,6 +28,9 @@ pub enum ClearingError {
     /// Another cut-off came first.
     #[error("the cycle was already cut")]
     AlreadyCut,
+    /// Another process of the clearing house holds the cut-off lease: it cuts the cycles.
+    #[error("another process of the clearing house cuts the cycles: ask it, or retry")]
+    NotLeader,
     /// The participant list is invalid.
     #[error("{0}")]
     Participants(#[from] ParticipantError),
@@ -72,6 +75,7 @@ impl ClearingError {
             Self::Record(e) => e.code(),
             Self::Settlement(e) => e.code(),
             Self::AlreadyCut => "clearing.already_cut",
+            Self::NotLeader => "clearing.not_leader",
             Self::Participants(e) => e.code(),
             Self::KeyStore(e) => e.code(),
             Self::Storage(e) => e.code(),
@@ -79,11 +83,15 @@ impl ClearingError {
         }
     }
 
-    /// Whether the same request may succeed later: busy, stopped for a restart, or a full cycle.
+    /// Whether the same request may succeed later: busy, stopped for a restart, a full cycle, or
+    /// a cut asked of a process that does not hold the cut-off lease (it may take it over).
     pub fn retryable(&self) -> bool {
         matches!(
             self,
-            Self::Busy | Self::Stopped | Self::Record(SubmissionRefused::CycleFull { .. })
+            Self::Busy
+                | Self::Stopped
+                | Self::NotLeader
+                | Self::Record(SubmissionRefused::CycleFull { .. })
         )
     }
 }

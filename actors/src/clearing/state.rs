@@ -17,6 +17,7 @@ use super::error::ClearingError;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::leader::{LEASE_TTL_MS, Leadership};
 use crate::retry::RetryConfig;
 
 /// The name of the clearing house's key in its key store.
@@ -48,7 +49,12 @@ pub struct ClearingState {
     pub cycle_check_ms: u64,
     /// Retries of report deliveries.
     pub delivery: RetryConfig,
+    /// The cut-off lease: only its holder cuts cycles when several processes share the store.
+    pub cycles: Leadership,
 }
+
+/// The name of the clearing house's cut-off lease.
+pub const CYCLES_LEASE: &str = "clearing.cycles";
 
 impl ClearingState {
     /// Creates the clearing house's signing key in the key store under `data_dir` if it is not
@@ -76,6 +82,11 @@ impl ClearingState {
         })?;
         let pool = BatchVerifier::new(config.pool_threads)
             .map_err(|e| ClearingError::Pool(e.to_string()))?;
+        let cycles = Leadership::new(CYCLES_LEASE, &store, LEASE_TTL_MS);
+        if cycles.needed() {
+            // The first process up leads at once, rather than after a renewal period.
+            cycles.renew(&committer, clock.as_ref());
+        }
         Ok(Arc::new(Self {
             id: config.id,
             store,
@@ -89,6 +100,7 @@ impl ClearingState {
             cycle_max_submissions: config.cycle_max_submissions,
             cycle_check_ms: config.cycle_check_ms,
             delivery: config.delivery,
+            cycles,
         }))
     }
 

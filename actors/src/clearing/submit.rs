@@ -37,7 +37,8 @@ pub async fn run(
             Ok(SubmissionOutcome::Replayed(receipt)) => receipt,
             Ok(SubmissionOutcome::Recorded { receipt, cycle }) => {
                 count_claims(&receipt);
-                if cycle.submissions >= state.cycle_max_submissions {
+                // Only the cut-off lease's holder cuts; the others leave it to its timer.
+                if cycle.submissions >= state.cycle_max_submissions && state.cycles.leads() {
                     let (state, sink) = (state.clone(), sink.clone());
                     actix::spawn(async move {
                         // A failed cut is logged where it fails; the timer tries again.
@@ -93,7 +94,9 @@ fn refuse(
 ) -> ClearingError {
     metrics::counter!(CLEARING_SUBMISSIONS, "result" => error.code()).increment(1);
     tracing::info!(code = error.code(), %error, "settlement submission refused");
-    if let ClearingError::Record(SubmissionRefused::CycleFull { cycle: sequence }) = error {
+    if let ClearingError::Record(SubmissionRefused::CycleFull { cycle: sequence }) = error
+        && state.cycles.leads()
+    {
         let state = state.clone();
         actix::spawn(async move {
             let _ = cycle::cut(state, sink, Some(sequence)).await;

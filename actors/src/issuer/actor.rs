@@ -69,6 +69,19 @@ impl Actor for IssuerActor {
 
     fn started(&mut self, context: &mut Self::Context) {
         context.set_mailbox_capacity(self.mailbox_capacity);
+        if self.state.rotation.needed() {
+            // Several processes share the store: the rotation lease is renewed, and what the
+            // others stored is taken, every renewal period.
+            context.run_interval(self.state.rotation.renew_every(), |actor, _| {
+                let state = actor.state.clone();
+                actor.state.pool.spawn(move || {
+                    state.rotation.renew(&state.committer, state.clock.as_ref());
+                    if let Err(error) = lifecycle::reload(&state) {
+                        tracing::warn!(code = error.code(), %error, "denominations not reloaded");
+                    }
+                });
+            });
+        }
         // Rotation: keys for the next windows are made ahead of need, off the actor's thread.
         let every = std::time::Duration::from_millis(self.state.schedule.rotation_check_ms.max(1));
         context.run_interval(every, |actor, _| {

@@ -1,5 +1,14 @@
 //! Denomination keys: generated ahead of need, rotated as windows pass, revoked on demand, and
 //! published as a set signed by the master key.
+//!
+//! Several issuer processes sharing a store (and one signer) make keys one at a time: only the
+//! holder of the rotation lease (`crate::leader`) runs [`ensure_ahead`]; the others, and the
+//! holder too, [`reload`] what is stored every second, so a key made or revoked by one process
+//! is known to all within about a second. Keys are made a lookahead ahead of their windows, so
+//! every process knows a key long before a wallet may use it. A revocation stops the shared
+//! signer at once; spend checks in the other processes refuse the revoked coins once they have
+//! reloaded. A holder deposed mid-rotation (stalled past its lease) may add one redundant key
+//! for a window already covered: a valid denomination more, never a wrong one.
 
 use std::sync::Arc;
 
@@ -46,6 +55,11 @@ pub fn ensure_ahead(
     state: &IssuerState,
     now: Timestamp,
 ) -> Result<Vec<DenominationId>, IssuerError> {
+    if !state.rotation.leads() {
+        // Another process makes the keys: take the ones it stored.
+        reload(state)?;
+        return Ok(Vec::new());
+    }
     let _one_change_at_a_time = state
         .lifecycle_lock
         .lock()
@@ -124,7 +138,41 @@ pub fn revoke(state: &IssuerState, id: DenominationId, now: Timestamp) -> Result
     )
 }
 
-/// Stores the change durably, then applies it in memory and republishes the set.
+/// Takes the denominations as stored, when their set's sequence number moved since they were
+/// last taken (another process made or revoked one), and republishes the set. A read of one
+/// record when nothing changed. Blocks on the store and the signer: run it on the pool.
+pub fn reload(state: &IssuerState) -> Result<(), IssuerError> {
+    let _one_change_at_a_time = state
+        .lifecycle_lock
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let stored = semper_storage::denominations::sequence(&state.store)?;
+    if stored == state.denominations().sequence {
+        return Ok(());
+    }
+    let (book, sequence) = super::state::load_book(&state.store)?;
+    let published = sign_set(
+        state.id,
+        state.signer.as_ref(),
+        &book,
+        sequence,
+        state.clock.now(),
+    )?;
+    let mut denominations = state
+        .denominations
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *denominations = super::state::Denominations {
+        book,
+        published: Arc::new(published),
+        sequence,
+    };
+    Ok(())
+}
+
+/// Stores the change durably, then applies it in memory and republishes the set. Over a shared
+/// store the whole book is read back instead: another process may have changed it too, and the
+/// sequence number would then no longer say what the book holds.
 fn save(
     state: &IssuerState,
     stored: StoredDenomination,
@@ -136,7 +184,12 @@ fn save(
         .denominations
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    apply(&mut denominations);
+    if state.store.shared() {
+        let (book, _) = super::state::load_book(&state.store)?;
+        denominations.book = book;
+    } else {
+        apply(&mut denominations);
+    }
     let published = sign_set(
         state.id,
         state.signer.as_ref(),

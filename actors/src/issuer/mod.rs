@@ -8,6 +8,25 @@
 //! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
+//!
+//! # Several processes of one issuer
+//!
+//! Any number of issuer processes may serve one issuer over one shared (PostgreSQL) store, each
+//! taking any withdrawal and any spend check. They must share its keys: one signer
+//! (`signer_socket`, a `semper signer` process or a token), whose keys are the denominations',
+//! the master's and the confirmation key; and the key store of `data_dir/keys` (the spent-set
+//! shard secret), the same directory or a copy. What a process keeps in memory, and why that is
+//! safe while others write the same store:
+//! - *Accounts, withdrawals, the spent set, confirmed batches, reports*: nothing. A request
+//!   reads the store, and its write checks what it read (`semper_storage::backend`): two
+//!   withdrawals from one account debit it one after the other, a request id is taken once (the
+//!   other process answers the stored signatures as a replay), and of two spend checks of one coin
+//!   exactly one is `accepted`, the other a `replay` or a `conflict` with the first permission as
+//!   proof. A shared store keeps no spent filter (it could not know the others' coins).
+//! - *Denominations and the published set* ([`state::Denominations`]): a copy of the store,
+//!   reloaded every second when the set's sequence number moved, and rebuilt from the store
+//!   after each change here. Only the holder of the rotation lease makes keys ([`lifecycle`]).
+//! - *Requests in flight* (`in_flight`): this process's own bound on its own work.
 
 pub mod actor;
 pub mod config;

@@ -21,6 +21,7 @@ use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::leader::{LEASE_TTL_MS, Leadership};
 use crate::signer::{FileSigner, Signer, SocketSigner};
 
 /// Denominations, and the signed set that publishes them. Their private keys are the signer's.
@@ -61,9 +62,15 @@ pub struct IssuerState {
     pub in_flight: InFlight,
     /// The denomination schedule.
     pub schedule: DenominationSchedule,
-    /// Held while denominations are created or revoked, so two changes never race.
+    /// Held while denominations are created, revoked or reloaded, so two changes never race.
     pub lifecycle_lock: std::sync::Mutex<()>,
+    /// The rotation lease: only its holder makes new denomination keys when several issuer
+    /// processes share the store; the others read them from it.
+    pub rotation: Leadership,
 }
+
+/// The name of the issuer's key-rotation lease.
+pub const ROTATION_LEASE: &str = "issuer.rotation";
 
 /// The issuer's public keys: what its acquirers and the clearing house are configured with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,15 +130,7 @@ impl IssuerState {
         };
         let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
         let spent_shards = open_spent_shards(config, &store)?;
-        let (stored, sequence) = denominations::load_all(&store)?;
-        let mut book = DenominationBook::new();
-        for entry in stored {
-            let id = entry.denomination.id();
-            if entry.revoked {
-                book.revoke(id);
-            }
-            book.add(entry.denomination);
-        }
+        let (book, sequence) = load_book(&store)?;
         let now = clock.now();
         let signer: Arc<dyn Signer> = match opened {
             Ok(signer) => {
@@ -150,9 +149,16 @@ impl IssuerState {
         )?);
         let pool = BatchVerifier::new(config.pool_threads)
             .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
+        let committer = Arc::new(Committer::start(store.clone(), config.commit));
+        let rotation = Leadership::new(ROTATION_LEASE, &store, LEASE_TTL_MS);
+        if rotation.needed() {
+            // The first process up makes the keys at once, rather than after a renewal period.
+            rotation.renew(&committer, clock.as_ref());
+        }
         let state = Arc::new(Self {
             id: config.id,
-            committer: Arc::new(Committer::start(store.clone(), config.commit)),
+            committer,
+            rotation,
             spent_shards,
             store,
             signer,
@@ -189,6 +195,20 @@ impl IssuerState {
     pub fn published_set(&self) -> Arc<SignedDenominationSet> {
         self.denominations().published.clone()
     }
+}
+
+/// The stored denominations as a book, and the set's sequence number.
+pub(crate) fn load_book(store: &Store) -> Result<(DenominationBook, u64), StorageError> {
+    let (stored, sequence) = denominations::load_all(store)?;
+    let mut book = DenominationBook::new();
+    for entry in stored {
+        let id = entry.denomination.id();
+        if entry.revoked {
+            book.revoke(id);
+        }
+        book.add(entry.denomination);
+    }
+    Ok((book, sequence))
 }
 
 /// The spent set's shard groups of `config`, placed by the bank's shard secret (made the first

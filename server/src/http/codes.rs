@@ -51,6 +51,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("storage.conflict", 503),
     ("deposit.incomplete", 503),
     ("clearing.cycle_full", 503),
+    ("clearing.not_leader", 503),
     // Unknown things named in the path.
     ("account.unknown", 404),
     ("merchant.unknown", 404),

@@ -2,7 +2,7 @@
 //! in one atomic write. A deposit id answers the same way for ever; a coin is credited at most
 //! once, whatever the issuer said and however often it is deposited.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
@@ -12,7 +12,7 @@ use semper_protocol::ids::{BatchId, Digest, MerchantId, RequestId};
 use semper_protocol::limits::DEPOSIT_COINS_MAX;
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
-use semper_protocol::messages::spend::SignedSpendConfirmation;
+use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
 use super::merchants::{MerchantError, MerchantRecord, credit, read_merchant};
@@ -134,6 +134,15 @@ pub enum DepositOutcome {
 /// Records a micro-batch in one atomic write: each deposit's results, the credits of the coins
 /// confirmed for the first time (in the coin index too), and the issuers' confirmations into the
 /// outbox.
+///
+/// A confirmation goes into the outbox only if every coin it lists is credited under it, here
+/// and now: the acquirer claims from an issuer exactly what it credits its merchants. One
+/// gateway never has a coin at an issuer twice at a time (its in-flight set), but two gateways
+/// sharing the store may: both get a confirmation listing it (one as accepted, one as a replay),
+/// and the second to record finds the coin credited already. Its confirmation is then withheld,
+/// since the clearing house would refuse it whole for the coin claimed twice, and its other
+/// coins are left open (`deposit.confirmation_withheld`, retryable) rather than credited without
+/// a claim: the deposit's retry has them confirmed again, in a batch of their own.
 #[derive(Clone, Debug)]
 pub struct RecordDeposits {
     /// The deposits, in the order their outcomes come back.
@@ -148,18 +157,41 @@ impl Transaction for RecordDeposits {
     type Output = Vec<DepositOutcome>;
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
-        let mut writes = WriteSet::new();
-        let mut batch = BatchState {
-            reader,
-            coins: HashMap::new(),
-            merchants: HashMap::new(),
-        };
-        let mut outcomes = Vec::with_capacity(self.deposits.len());
-        for deposit in self.deposits {
-            outcomes.push(batch.record(deposit, self.at, &mut writes)?);
+        // The confirmations withheld, and their coins left open: grows each round, so the loop
+        // ends (once they are all withheld, none is left to withhold).
+        let mut withheld: HashSet<BatchId> = HashSet::new();
+        loop {
+            let mut writes = WriteSet::new();
+            let mut batch = BatchState {
+                reader,
+                coins: HashMap::new(),
+                merchants: HashMap::new(),
+                withheld: &withheld,
+            };
+            let mut outcomes = Vec::with_capacity(self.deposits.len());
+            for deposit in &self.deposits {
+                outcomes.push(batch.record(deposit.clone(), self.at, &mut writes)?);
+            }
+            let unclaimable: Vec<BatchId> = self
+                .confirmations
+                .iter()
+                .map(|confirmation| confirmation.body())
+                .filter(|body| !withheld.contains(&body.batch_id))
+                .filter(|body| !batch.credits_all(body))
+                .map(|body| body.batch_id)
+                .collect();
+            if unclaimable.is_empty() {
+                let claimed = self
+                    .confirmations
+                    .iter()
+                    .filter(|confirmation| !withheld.contains(&confirmation.body().batch_id))
+                    .cloned()
+                    .collect();
+                enqueue(reader, &mut writes, claimed)?;
+                return Ok((outcomes, writes));
+            }
+            withheld.extend(unclaimable);
         }
-        enqueue(reader, &mut writes, self.confirmations)?;
-        Ok((outcomes, writes))
     }
 }
 
@@ -169,9 +201,25 @@ struct BatchState<'r, 'a> {
     reader: &'r GroupReader<'a>,
     coins: HashMap<[u8; 64], Option<CoinCredit>>,
     merchants: HashMap<MerchantId, MerchantRecord>,
+    /// The batches whose confirmations are withheld: their coins are left open.
+    withheld: &'r HashSet<BatchId>,
 }
 
+/// The code of a coin left open because its confirmation is withheld (see [`RecordDeposits`]).
+pub const CONFIRMATION_WITHHELD: &str = "deposit.confirmation_withheld";
+
 impl BatchState<'_, '_> {
+    /// Whether every coin `confirmation` lists is credited under its batch, as of now.
+    fn credits_all(&self, confirmation: &SpendConfirmation) -> bool {
+        confirmation.entries.iter().all(|entry| {
+            let key = spent_key(&entry.denomination, entry.coin.as_bytes());
+            matches!(
+                self.coins.get(&key),
+                Some(Some(credit)) if credit.batch_id == confirmation.batch_id
+            )
+        })
+    }
+
     fn coin(&mut self, key: &[u8; 64]) -> Result<Option<CoinCredit>, StorageError> {
         if let Some(known) = self.coins.get(key) {
             return Ok(known.clone());
@@ -232,6 +280,11 @@ impl BatchState<'_, '_> {
                         DepositResult::Refused { code }
                     }
                 },
+                CoinInput::Confirmed { batch_id, .. } if self.withheld.contains(&batch_id) => {
+                    let code = CONFIRMATION_WITHHELD.to_owned();
+                    unresolved.get_or_insert(code.clone());
+                    DepositResult::Refused { code }
+                }
                 CoinInput::Confirmed {
                     batch_id,
                     digest,

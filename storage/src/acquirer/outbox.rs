@@ -11,6 +11,7 @@ use super::{sequence_of, take_sequences};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::denominations::read_sequence;
 use crate::error::StorageError;
+use crate::lease::{self, Fence};
 use crate::ledger::decode_record;
 use crate::schema::{Column, META_OUTBOX_NEXT, META_SUBMISSION_NEXT, sequence_key};
 use crate::store::Store;
@@ -28,6 +29,10 @@ pub enum OutboxError {
     /// No such submission.
     #[error("unknown submission")]
     UnknownSubmission,
+    /// The outbox lease's tenure the submission was made under has ended: another process of
+    /// the acquirer runs the outbox now.
+    #[error("another process runs the outbox")]
+    NotLeader,
 }
 
 impl OutboxError {
@@ -37,6 +42,7 @@ impl OutboxError {
             Self::OutboxChanged => "outbox.changed",
             Self::SubmissionExists => "outbox.submission_exists",
             Self::UnknownSubmission => "outbox.unknown_submission",
+            Self::NotLeader => "outbox.not_leader",
         }
     }
 }
@@ -100,6 +106,9 @@ pub struct CreateSubmission {
     pub submission: SignedSettlementSubmission,
     /// The outbox sequence numbers of its confirmations, in the same order.
     pub outbox_sequences: Vec<u64>,
+    /// The outbox lease's tenure it is made under, when several processes share the store:
+    /// checked in this write, so only the outbox's one runner moves confirmations.
+    pub fence: Option<Fence>,
 }
 
 impl Transaction for CreateSubmission {
@@ -107,6 +116,11 @@ impl Transaction for CreateSubmission {
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
         let refuse = |error| Ok((Err(error), WriteSet::new()));
+        if let Some(fence) = &self.fence
+            && lease::check(reader, fence)?.is_err()
+        {
+            return refuse(OutboxError::NotLeader);
+        }
         let id = self.submission.body().submission_id;
         if reader
             .get(Column::OutboxSubmissions, id.as_bytes())?

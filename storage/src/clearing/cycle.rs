@@ -12,6 +12,7 @@ use semper_protocol::time::Timestamp;
 use super::{OpenCycle, read_open_cycle, write_open_cycle};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
+use crate::lease::{self, Fence};
 use crate::ledger::decode_record;
 use crate::schema::{CYCLE_OPEN, Column, cycle_claim_key, report_key};
 
@@ -56,6 +57,8 @@ pub enum CutOutcome {
     },
     /// The cycle asked for is no longer open (another cut came first): the one that is.
     NotOpen(OpenCycle),
+    /// The fence's tenure no longer holds the cut-off lease: another process cuts now.
+    NotHolder,
 }
 
 /// Cuts the open cycle (when `sequence` is given, only if that is still the one open): nets its
@@ -72,12 +75,20 @@ pub struct CutCycle {
     pub cutoff_at: Timestamp,
     /// Signs the report.
     pub sign: ReportSigner,
+    /// The cut-off lease's tenure this cut is made under, when several processes share the
+    /// store: checked in the cut's own write, so a process that lost the lease cuts nothing.
+    pub fence: Option<Fence>,
 }
 
 impl Transaction for CutCycle {
     type Output = Result<CutOutcome, SettlementError>;
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        if let Some(fence) = &self.fence
+            && lease::check(reader, fence)?.is_err()
+        {
+            return Ok((Ok(CutOutcome::NotHolder), WriteSet::new()));
+        }
         let open = read_open_cycle(reader)?;
         if self
             .sequence

@@ -275,6 +275,7 @@ fn clearing_codes() -> Vec<&'static str> {
         ClearingError::Busy,
         ClearingError::Stopped,
         ClearingError::AlreadyCut,
+        ClearingError::NotLeader,
         ClearingError::Pool("p".into()),
         ClearingError::Submission(SubmissionRefusal::UnknownAcquirer),
         ClearingError::Submission(SubmissionRefusal::TooManyEntries { entries: 1 }),
