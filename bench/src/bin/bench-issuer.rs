@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use rayon::prelude::*;
-use semper_actors::clock::SystemClock;
+use semper_actors::clock::{Clock as _, SystemClock};
 use semper_actors::issuer::{
     DenominationSchedule, IssuerConfig, IssuerHandle, IssuerState, SpentShardsConfig,
 };
@@ -269,7 +269,9 @@ async fn spend_batches(
             )?;
             let response = issuer.withdraw(request).await?;
             for coin in wallet::finalize_coins(request_id, planned, &response)? {
-                let now = semper_protocol::time::Timestamp::from_unix_ms(0);
+                // Signed now, by the issuer's own clock: a permission's timestamp must fall in
+                // its denomination's validity (the issuer checks it), which the epoch does not.
+                let now = SystemClock.now();
                 permissions.push(wallet::sign_deposit_permission(
                     &coin,
                     ContractHash([1; 32]),

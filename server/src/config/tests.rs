@@ -443,7 +443,7 @@ fn a_bank_advertises_its_link_addresses_and_a_list_a_peer_cannot_use_is_refused(
             .is_empty()
     );
 
-    let nine = format!("[{}]", vec!["\"127.0.0.1:1\""; 9].join(", "));
+    let nine = format!("[{}]", ["\"127.0.0.1:1\""; 9].join(", "));
     for (advertise, carrier, says) in [
         (nine.as_str(), "", "at most 8"),
         (r#"["127.0.0.1:1", "[::1]:1"]"#, "", "IPv4"),

@@ -1,7 +1,8 @@
 //! The server's memory while a phase runs; `bench-load --rss-minutes M`: over a long run at
 //! half load.
 
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::ensure;
 use semper_loadtest::process::{Memory, ServerProcess, memory_of};
