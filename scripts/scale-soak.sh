@@ -25,9 +25,9 @@ done
 scripts/install-deps.sh postgresql
 # shellcheck source=scripts/reuse-rocksdb.sh
 source scripts/reuse-rocksdb.sh
-cargo test --release -p semper-actors --test bank_processes --test clearing_leader --no-run
+cargo test -p semper-actors --test bank_processes --test clearing_leader --no-run
 for run in $(seq 1 "$RUNS"); do
-    output=$(cargo test --release -p semper-actors --test bank_processes --test clearing_leader \
+    output=$(cargo test -p semper-actors --test bank_processes --test clearing_leader \
         -- --nocapture 2>&1) || {
         echo "$output"
         echo "run $run of $RUNS failed" >&2

@@ -63,11 +63,8 @@ pub async fn pass(
     state: Arc<AcquirerState>,
     clearing: Arc<dyn ClearingGateway>,
 ) -> Result<OutboxStatus, AcquirerError> {
-    loop {
-        // Only the lease's holder sends: a pass of a gateway that lost it stops here.
-        let Ok(fence) = state.outbox_lease.fence() else {
-            break;
-        };
+    // Only the lease's holder sends: a pass of a gateway that lost it stops here.
+    while let Ok(fence) = state.outbox_lease.fence() {
         let record = match state.on_pool(move |state| next(state, fence)).await?? {
             Next::Idle => break,
             Next::Send(record) => record,

@@ -276,8 +276,10 @@ fn one_bank_in_two_processes_over_one_database() {
     let stalled_id = stalled.strip_suffix(" 1").unwrap().to_owned();
     one.kill();
     let killed = Instant::now();
-    let sent = lines.take("SUBMIT ");
-    assert_eq!(sent, format!("{stalled_id} 2"));
+    // (Under load a gateway may lose the lease and take it back before this: the stalled
+    // submission is the one to follow, whoever sent the others.)
+    let sent = lines.take(&format!("SUBMIT {stalled_id} "));
+    assert_eq!(sent, "2");
     println!("outbox taken over {:?} after SIGKILL", killed.elapsed());
     let id = submission_id(&stalled_id);
     wait_until("the receipt stored", || {
@@ -295,20 +297,12 @@ fn one_bank_in_two_processes_over_one_database() {
             && submissions::pending_ids(&acquirer.store, 8)
                 .unwrap()
                 .is_empty()
-            && submissions::submission(&acquirer.store, &id)
-                .unwrap()
-                .is_some()
-            && lines
-                .all()
-                .iter()
-                .filter(|l| l.starts_with("SUBMIT "))
-                .count()
-                >= 2
     });
     assert_eq!(balance(&acquirer), [eur("3.00")]);
 
     // Every submission reached the clearing house once, and it counted every confirmation once:
-    // the first deposit's batch and the third's.
+    // the first deposit's batch and the third's (in two submissions, or more if the lease moved
+    // under load).
     drop(two);
     let mut submitted: Vec<String> = lines
         .all()
@@ -319,14 +313,14 @@ fn one_bank_in_two_processes_over_one_database() {
     submitted.sort();
     let count = submitted.len();
     submitted.dedup();
-    assert_eq!((count, submitted.len()), (2, 2), "{submitted:?}");
+    assert!(count >= 2 && count == submitted.len(), "{submitted:?}");
     let clearing_store = Location::Postgres(conninfo.clone())
         .open(semper_storage::Role::Clearing)
         .unwrap();
     let cycle = semper_storage::clearing::open_cycle(&clearing_store)
         .unwrap()
         .unwrap();
-    assert_eq!((cycle.submissions, cycle.confirmations), (2, 2));
+    assert_eq!((cycle.submissions, cycle.confirmations), (count as u64, 2));
     assert!(
         submissions::refused_claims(&acquirer.store, 8)
             .unwrap()

@@ -213,7 +213,12 @@ impl Drop for Committer {
     fn drop(&mut self) {
         self.sender.take();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // Dropped on its own thread (a reply held the last handle on the committer's owner):
+            // joining itself would fail. With the sender gone, its loop ends once this group's
+            // replies are sent, and the thread exits by itself, closing the store.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }
