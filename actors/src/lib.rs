@@ -13,6 +13,7 @@
 //! - [`gateway`]: how one bank's actor reaches another, whatever the carrier; [`retry`]: how a
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
+//! - [`offline`]: the master key, kept offline, which signs the issuer's denomination sets.
 //! - [`signer`]: the issuer's private-key operations behind one interface, in process or not.
 //! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
 //! - [`metrics`]: the name of every metric the actors record; [`mailbox`] counts each mailbox's
@@ -27,6 +28,7 @@ pub mod issuer;
 pub mod keystore;
 pub mod mailbox;
 pub mod metrics;
+pub mod offline;
 pub mod reconcile;
 pub mod retry;
 pub mod signer;

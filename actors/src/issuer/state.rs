@@ -15,21 +15,26 @@ use semper_storage::shard_map::{ShardMap, ShardSecret};
 use semper_storage::spent_shards::SpentShards;
 use semper_storage::{Role, StorageError, Store};
 
-use super::config::{DenominationSchedule, IssuerConfig, SignerChoice};
+use super::config::{DenominationSchedule, IssuerConfig, MasterKey, SignerChoice};
 use super::error::IssuerError;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
+use crate::offline::OfflineKey;
 use crate::signer::{FileSigner, Signer, SocketSigner};
 
 /// Denominations, and the signed set that publishes them. Their private keys are the signer's.
 pub struct Denominations {
-    /// What each denomination is, and which are revoked.
+    /// What the published set says: the denominations coins are withdrawn and deposited in, and
+    /// which are revoked. Empty until a first set is published.
     pub book: DenominationBook,
-    /// The set as last published.
-    pub published: Arc<SignedDenominationSet>,
-    /// The published set's sequence number.
+    /// The set as last published, signed by the master key; `None` until the first.
+    pub published: Option<Arc<SignedDenominationSet>>,
+    /// Every denomination the signer made for this issuer, published or awaiting the master
+    /// key's signature, with the revocations taken.
+    pub made: DenominationBook,
+    /// The store's count of denomination changes: a floor for the next set's sequence.
     pub sequence: u64,
 }
 
@@ -45,8 +50,10 @@ pub struct IssuerState {
     pub spent_shards: Option<SpentShards>,
     /// Every private-key operation: blind signatures, confirmations, sets, new keys.
     pub signer: Arc<dyn Signer>,
-    /// The public halves of the signer's master and confirmation keys.
+    /// The public halves of the master and confirmation keys.
     pub public_keys: IssuerPublicKeys,
+    /// The master key, when it is local (the embedded default); `None` when it is offline.
+    pub local_master: Option<OfflineKey>,
     /// Denominations, keys and the published set.
     pub denominations: RwLock<Denominations>,
     /// Acquirers allowed to send spend checks.
@@ -93,17 +100,69 @@ pub fn open_signer(
     })
 }
 
+/// The directory of an issuer's local master key (the embedded default), in its data directory.
+pub fn local_master_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("offline")
+}
+
+/// The master key's public half, with the key itself when it is local (in `data_dir`, made the
+/// first time).
+fn master_keys(
+    data_dir: &Path,
+    master: &MasterKey,
+) -> Result<(VerifyingKey, Option<OfflineKey>), IssuerError> {
+    match master {
+        MasterKey::Offline(key) => Ok((*key, None)),
+        MasterKey::Local => {
+            let dir = local_master_dir(data_dir);
+            adopt_signer_master(data_dir, &dir)?;
+            let local = OfflineKey::open_or_init(&dir)?;
+            Ok((local.public_key(), Some(local)))
+        }
+    }
+}
+
+/// An issuer upgraded in place kept its master key in its in-process signer's key directory,
+/// and its card pins it: the key moves (a rename, then the directory synced) to the local master
+/// key's directory rather than a new one being made. The signer holds no master key any more.
+fn adopt_signer_master(data_dir: &Path, local_dir: &Path) -> Result<(), IssuerError> {
+    let old = data_dir.join("keys").join("master.ed25519");
+    let new = local_dir.join("master.ed25519");
+    if !old.exists() || new.exists() {
+        return Ok(());
+    }
+    KeyStore::open(local_dir)?;
+    let moved = std::fs::rename(&old, &new)
+        .and_then(|()| std::fs::File::open(local_dir)?.sync_all())
+        .and_then(|()| std::fs::File::open(data_dir.join("keys"))?.sync_all());
+    moved.map_err(|error| {
+        IssuerError::KeyStore(crate::keystore::KeyStoreError::Io {
+            path: old.display().to_string(),
+            reason: error.to_string(),
+        })
+    })?;
+    tracing::warn!(
+        from = %old.display(),
+        to = %new.display(),
+        "the master key moved out of the signer's directory; to keep it offline, see SECURITY.md"
+    );
+    Ok(())
+}
+
 impl IssuerState {
-    /// The public halves of the issuer's master and confirmation keys, made by its signer the
-    /// first time, before the issuer first starts.
+    /// The public halves of the issuer's master and confirmation keys: the confirmation key made
+    /// by its signer the first time, the master key given, or made locally the first time,
+    /// before the issuer first starts.
     pub fn provision(
         data_dir: &Path,
         choice: &SignerChoice,
+        master: &MasterKey,
         clock: Arc<dyn Clock>,
     ) -> Result<IssuerPublicKeys, IssuerError> {
         let keys = open_signer(data_dir, choice, clock)?.keys()?;
+        let (master, _) = master_keys(data_dir, master)?;
         Ok(IssuerPublicKeys {
-            master: keys.master,
+            master,
             confirmation: keys.confirmation,
         })
     }
@@ -124,30 +183,35 @@ impl IssuerState {
         let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
         let spent_shards = open_spent_shards(config, &store)?;
         let (stored, sequence) = denominations::load_all(&store)?;
-        let mut book = DenominationBook::new();
+        let mut made = DenominationBook::new();
         for entry in stored {
             let id = entry.denomination.id();
             if entry.revoked {
-                book.revoke(id);
+                made.revoke(id);
             }
-            book.add(entry.denomination);
+            made.add(entry.denomination);
         }
         let now = clock.now();
         let signer: Arc<dyn Signer> = match opened {
             Ok(signer) => {
-                adopt_keys(&signer, &book, now)?;
+                adopt_keys(&signer, &made, now)?;
                 Arc::new(signer)
             }
             Err(path) => Arc::new(SocketSigner::new(path)),
         };
         let keys = signer.keys()?;
-        let published = Arc::new(lifecycle::sign_set(
-            config.id,
-            signer.as_ref(),
-            &book,
-            sequence,
-            now,
-        )?);
+        let (master, local_master) = master_keys(&config.data_dir, &config.master)?;
+        // The set stored is published again only if the master key configured signed it.
+        let published = denominations::load_published(&store)?;
+        if let Some(set) = &published {
+            set.verify(&master)
+                .map_err(IssuerError::StoredSetSignature)?;
+        }
+        let book = published
+            .as_ref()
+            .map_or_else(DenominationBook::new, |set| {
+                DenominationBook::from_set(set.body())
+            });
         let pool = BatchVerifier::new(config.pool_threads)
             .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
         let state = Arc::new(Self {
@@ -157,12 +221,14 @@ impl IssuerState {
             store,
             signer,
             public_keys: IssuerPublicKeys {
-                master: keys.master,
+                master,
                 confirmation: keys.confirmation,
             },
+            local_master,
             denominations: RwLock::new(Denominations {
                 book,
-                published,
+                published: published.map(Arc::new),
+                made,
                 sequence,
             }),
             acquirers: config.acquirers.iter().copied().collect(),
@@ -185,8 +251,8 @@ impl IssuerState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The signed denomination set as last published.
-    pub fn published_set(&self) -> Arc<SignedDenominationSet> {
+    /// The signed denomination set as last published; `None` before the first.
+    pub fn published_set(&self) -> Option<Arc<SignedDenominationSet>> {
         self.denominations().published.clone()
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
-use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::DenominationId;
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 
@@ -122,13 +122,6 @@ impl Signer for SocketSigner {
     ) -> Result<SignedSpendConfirmation, SignerError> {
         match self.call(&Request::Confirm(confirmation))? {
             Response::Confirmation(signed) => Ok(signed),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError> {
-        match self.call(&Request::SignSet(set))? {
-            Response::Set(signed) => Ok(signed),
             other => Err(unexpected(other)),
         }
     }

@@ -11,9 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, DenominationSecretKey};
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::denomination::{
-    Denomination, DenominationFields, DenominationSet, SignedDenominationSet,
-};
+use semper_protocol::denomination::{Denomination, DenominationFields};
 use semper_protocol::ids::DenominationId;
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::signed::Signed;
@@ -26,8 +24,8 @@ use crate::clock::Clock;
 use crate::keystore::KeyStore;
 use crate::metrics::{SIGNER_KEYS_DESTROYED, SIGNER_SIGNATURES};
 
-/// Key-store names of the Ed25519 keys.
-const MASTER_KEY: &str = "master";
+/// Key-store name of the confirmation key. (A `master` key file left by an older version is the
+/// offline master key: SECURITY.md says to move it off this machine.)
 const CONFIRMATION_KEY: &str = "confirmation";
 /// The journal's file, in the key directory: it moves with the keys.
 const JOURNAL_FILE: &str = "signer.journal";
@@ -74,7 +72,6 @@ pub struct FileSigner {
     keystore: KeyStore,
     journal: Journal,
     keys: RwLock<HashMap<DenominationId, Key>>,
-    master: SigningKey,
     confirmation: SigningKey,
     clock: Arc<dyn Clock>,
     rate: Mutex<RateBound>,
@@ -94,7 +91,6 @@ impl FileSigner {
         let storage = |error: &dyn std::fmt::Display| SignerError::Storage(error.to_string());
         let keystore = KeyStore::open(dir)?;
         let mut rng = rand::rng();
-        let master = keystore.signing_key(MASTER_KEY, &mut rng)?;
         let confirmation = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
         let (journal, records) = Journal::open(&dir.join(JOURNAL_FILE)).map_err(|e| storage(&e))?;
         let mut keys: HashMap<DenominationId, Key> = HashMap::new();
@@ -134,7 +130,6 @@ impl FileSigner {
             keystore,
             journal,
             keys: RwLock::new(HashMap::new()),
-            master,
             confirmation,
             clock,
             rate: Mutex::new(RateBound::new(
@@ -281,7 +276,6 @@ impl FileSigner {
 impl Signer for FileSigner {
     fn keys(&self) -> Result<SignerKeys, SignerError> {
         Ok(SignerKeys {
-            master: *self.master.verifying_key(),
             confirmation: *self.confirmation.verifying_key(),
         })
     }
@@ -391,10 +385,6 @@ impl Signer for FileSigner {
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError> {
         Ok(Signed::sign(confirmation, &self.confirmation))
-    }
-
-    fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError> {
-        Ok(Signed::sign(set, &self.master))
     }
 
     fn revoke(&self, denomination: DenominationId) -> Result<(), SignerError> {
