@@ -2,7 +2,9 @@
 //! `semper offline init`, an issuer configured with its public half alone (three banks in one
 //! process), the export, the offline signature and the upload; then a withdrawal, a deposit and
 //! a settlement (`semper try`) work with the new set. A set signed by another key is refused with
-//! `set.invalid_signature` and changes nothing, and so is a stale one.
+//! `set.invalid_signature` and changes nothing, and so is a stale one. A revocation signed offline
+//! is published: wallets see it, the issuer signs no more of it and the acquirer refuses its
+//! coins.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -10,8 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use semper_client::api::Api;
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_protocol::amount::Currency;
 use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::ids::ContractHash;
+use semper_protocol::time::Timestamp;
+use semper_server::keytool::parse_bank_id;
 
 /// This engineer's loopback ports: HTTP, then the three banks' links.
 const HTTP_PORT: u16 = 32080;
@@ -60,6 +69,19 @@ fn refused(args: &[&str], code: &str) {
     assert!(
         text.contains(code),
         "semper {args:?}: expected {code}:\n{text}"
+    );
+}
+
+fn refused_upload(cfg: &str, file: &Path) {
+    refused(
+        &[
+            "denominations",
+            "--config",
+            cfg,
+            "publish",
+            file.to_str().unwrap(),
+        ],
+        "set.not_newer",
     );
 }
 
@@ -278,6 +300,65 @@ fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_chan
         "set.invalid_signature",
     );
     assert_eq!(api().denominations().unwrap(), published);
+
+    // Revocation: a wallet holds coins of a denomination; the master key revokes it offline, the
+    // upload publishes it; the wallet learns it, the issuer signs no more of it, the acquirer
+    // refuses its coins once it has refreshed.
+    let now = Timestamp::from_unix_ms(
+        u64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    let mut api = api();
+    let eur = Currency::new("EUR").unwrap();
+    let wallet = Wallet::open(&mut api, eur, "EUR:20.00".parse().unwrap(), "revoke-1").unwrap();
+    let leaked = withdrawable(&published, now).unwrap();
+    let coins = wallet.withdraw(&mut api, &leaked, 2).unwrap().coins;
+    let revoke = dir.join("revoke.json");
+    let id = leaked.id().to_string();
+    ok(&[
+        "offline",
+        "revoke",
+        "--dir",
+        &text(&master),
+        "--denomination",
+        &id,
+        "--out",
+        &text(&revoke),
+    ]);
+    ok(&["denominations", "--config", &cfg, "publish", &text(&revoke)]);
+    let learned = api.denominations().unwrap();
+    assert!(learned.body().is_revoked(&leaked.id()));
+    assert_ne!(
+        withdrawable(&learned, now).map(|d| d.id()),
+        Some(leaked.id())
+    );
+    let refused = wallet
+        .withdraw(&mut api, &leaked, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("denomination.revoked"), "{refused}");
+    api.post::<_, serde_json::Value>("/v1/acquirer/denominations/refresh", &(), true)
+        .unwrap();
+    let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant = Merchant::register(&mut api, acquirer).unwrap();
+    let request = merchant
+        .deposit_of(&coins, ContractHash([5; 32]), now)
+        .unwrap();
+    let answer = merchant.deposit(&mut api, &request).unwrap();
+    let results = serde_json::to_string(answer.results()).unwrap();
+    assert_eq!(
+        results.matches("denomination.revoked").count(),
+        2,
+        "{results}"
+    );
+    // The same revocation again is stale; the revocation stays.
+    refused_upload(&cfg, &revoke);
 
     let _ = std::fs::remove_dir_all(&dir);
 }
