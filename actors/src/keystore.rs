@@ -67,7 +67,7 @@ impl KeyStoreError {
     }
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> KeyStoreError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> KeyStoreError + '_ {
     move |error| KeyStoreError::Io {
         path: path.display().to_string(),
         reason: error.to_string(),
@@ -107,6 +107,11 @@ impl KeyStore {
             },
         )?);
         Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// Whether an Ed25519 key is stored as `name`.
+    pub fn has_signing_key(&self, name: &str) -> bool {
+        self.dir.join(format!("{name}.ed25519")).exists()
     }
 
     /// The 32 random bytes stored as `name` (a symmetric secret, such as the spent set's shard
@@ -196,7 +201,7 @@ fn owner_only_dir(dir: &Path) -> Result<(), KeyStoreError> {
 
 /// Writes `bytes` to `path` with owner-only permissions, atomically: a temporary file, fsync,
 /// rename, and fsync of the directory, so a crash leaves the old file or the new one.
-fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
     let temporary = path.with_extension("tmp");
     let _ = fs::remove_file(&temporary);
     let mut file = OpenOptions::new()

@@ -14,6 +14,7 @@
 //!   call to it is retried.
 //! - [`keystore`]: a bank's private keys on disk, owner-only.
 //! - [`leader`]: which of several processes sharing a role's store runs its one-at-a-time jobs.
+//! - [`offline`]: the master key, kept offline, which signs the issuer's denomination sets.
 //! - [`signer`]: the issuer's private-key operations behind one interface, in process or not.
 //! - [`reconcile`]: what every participant does with the discrepancies of a recorded report.
 //! - [`metrics`]: the name of every metric the actors record; [`mailbox`] counts each mailbox's
@@ -29,6 +30,7 @@ pub mod keystore;
 pub mod leader;
 pub mod mailbox;
 pub mod metrics;
+pub mod offline;
 pub mod reconcile;
 pub mod retry;
 pub mod signer;

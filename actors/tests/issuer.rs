@@ -55,7 +55,7 @@ impl Drop for Fixture {
 }
 
 fn denomination(issuer: &IssuerHandle) -> Denomination {
-    let set = issuer.denomination_set();
+    let set = issuer.denomination_set().unwrap();
     assert_eq!(set.verify(&issuer.state().public_keys.master), Ok(()));
     set.body().fields().denominations[0].clone()
 }
@@ -258,7 +258,13 @@ fn expired_and_revoked_denominations_are_refused_with_distinct_codes() {
                 code: "denomination.revoked".into()
             }
         );
-        assert!(issuer.denomination_set().body().is_revoked(&d.id()));
+        assert!(
+            issuer
+                .denomination_set()
+                .unwrap()
+                .body()
+                .is_revoked(&d.id())
+        );
     });
 }
 
@@ -319,7 +325,7 @@ fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
         .unwrap();
         let first = issuer.withdraw(request.clone()).await.unwrap();
         (
-            issuer.denomination_set(),
+            issuer.denomination_set().unwrap(),
             (request, first),
             Arc::downgrade(issuer.state()),
         )
@@ -338,14 +344,25 @@ fn a_restarted_issuer_recovers_from_disk_and_keys_are_owner_only() {
     let stopped = run(async {
         let issuer = f.start(64);
         assert_eq!(
-            issuer.denomination_set().body().fields().denominations,
+            issuer
+                .denomination_set()
+                .unwrap()
+                .body()
+                .fields()
+                .denominations,
             set.body().fields().denominations
         );
         assert_eq!(issuer.withdraw(first.0).await.unwrap(), first.1);
         Arc::downgrade(issuer.state())
     });
     wait_until_closed(stopped);
-    let master = f.dir.join("keys/master.ed25519");
+    // The signer holds no master key: the local one (the embedded default) is apart from it.
+    assert!(!f.dir.join("keys/master.ed25519").exists());
+    let master = f.dir.join("offline/master.ed25519");
+    assert_eq!(
+        std::fs::metadata(&master).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     std::fs::set_permissions(&master, std::fs::Permissions::from_mode(0o644)).unwrap();
     let error = IssuerState::open(&f.config(64), f.clock.clone())
         .err()
@@ -412,7 +429,7 @@ fn keys_rotate_ahead_of_need_and_old_coins_stay_depositable() {
         ));
         let created = issuer.ensure_denominations().await.unwrap();
         assert_eq!(created.len(), 1);
-        let set = issuer.denomination_set();
+        let set = issuer.denomination_set().unwrap();
         let next = set
             .body()
             .fields()

@@ -107,7 +107,13 @@ fn issuer_shard_crash_child() {
             .credit(ACCOUNT, "funding".into(), eur("100.00"))
             .await
             .unwrap();
-        let denomination = issuer.denomination_set().body().fields().denominations[0].clone();
+        let denomination = issuer
+            .denomination_set()
+            .unwrap()
+            .body()
+            .fields()
+            .denominations[0]
+            .clone();
         let (request, planned) = wallet::prepare_withdraw(
             &mut rand::rng(),
             &account_key(),

@@ -20,7 +20,6 @@ use semper_actors::signer::pkcs11::denomination_label;
 use semper_actors::signer::pkcs11::softhsm::{SOFTHSM_MODULE, SoftHsm};
 use semper_actors::signer::{DenominationSpec, Signer, SignerError, SignerLimits, TokenSigner};
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
-use semper_protocol::denomination::{DenominationSet, DenominationSetFields};
 use semper_protocol::ids::{BankId, BatchId, DenominationId};
 use semper_protocol::messages::spend::SpendConfirmation;
 use semper_protocol::time::Timestamp;
@@ -97,7 +96,7 @@ fn the_token_signer_signs_verifiably_keeps_its_keys_in_the_token_and_keeps_the_r
         Err(SignerError::BadBlindedMessage { index: 0, .. })
     ));
 
-    // The confirmation and master keys are Ed25519 keys in the token (CKM_EDDSA).
+    // The confirmation key is an Ed25519 key in the token (CKM_EDDSA).
     let keys = signer.keys().unwrap();
     let confirmation = SpendConfirmation {
         issuer: BankId([1; 16]),
@@ -108,16 +107,6 @@ fn the_token_signer_signs_verifiably_keeps_its_keys_in_the_token_and_keeps_the_r
     };
     let signed = signer.sign_confirmation(confirmation).unwrap();
     signed.verify(&keys.confirmation).unwrap();
-    assert!(signed.verify(&keys.master).is_err());
-    let set = DenominationSet::new(DenominationSetFields {
-        issuer: BankId([1; 16]),
-        sequence: 1,
-        issued_at: Timestamp::from_unix_ms(T0),
-        denominations: vec![now.clone()].try_into().unwrap(),
-        revoked: Default::default(),
-    })
-    .unwrap();
-    signer.sign_set(set).unwrap().verify(&keys.master).unwrap();
 
     // The keys are in the token: private, sensitive, never extractable, made there; the
     // private exponent cannot be read.

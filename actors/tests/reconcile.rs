@@ -26,6 +26,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
         data_dir: f.dir.join("issuer"),
         store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+        master: Default::default(),
         commit: CommitConfig::default(),
         pool_threads: 2,
         mailbox_capacity: 64,
@@ -59,7 +60,13 @@ async fn spent_batch(issuer: &IssuerHandle) -> SignedSpendConfirmation {
         .credit(account, "funding".into(), eur("10.00"))
         .await
         .unwrap();
-    let denomination = issuer.denomination_set().body().fields().denominations[0].clone();
+    let denomination = issuer
+        .denomination_set()
+        .unwrap()
+        .body()
+        .fields()
+        .denominations[0]
+        .clone();
     let request_id = RequestId([1; 16]);
     let (request, planned) = wallet::prepare_withdraw(
         &mut rand::rng(),

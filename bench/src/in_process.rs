@@ -58,7 +58,11 @@ fn gateway_error(error: IssuerError) -> GatewayError {
 
 impl IssuerGateway for InProcessIssuers {
     fn denomination_set(&self, issuer: BankId) -> GatewayFuture<'_, SignedDenominationSet> {
-        let set = self.handle(issuer).map(|h| (*h.denomination_set()).clone());
+        let set = self.handle(issuer).and_then(|h| {
+            h.denomination_set()
+                .map(|set| (*set).clone())
+                .map_err(gateway_error)
+        });
         Box::pin(async move { set })
     }
 

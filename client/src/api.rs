@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
-use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::denomination::{DenominationSet, SignedDenominationSet};
 use semper_protocol::ids::{AccountId, MerchantId, RequestId};
 use semper_protocol::messages::account::SignedOpenAccount;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
@@ -194,6 +194,20 @@ impl Api {
     /// set's parser computes every id from the signed fields).
     pub fn denominations(&mut self) -> Result<SignedDenominationSet, ApiError> {
         self.get("/v1/issuer/denominations")
+    }
+
+    /// The set the issuer wants its master key to sign next (operator): the ceremony's export.
+    pub fn export_denominations(&mut self) -> Result<DenominationSet, ApiError> {
+        self.get_as_operator("/v1/issuer/denominations/export")
+    }
+
+    /// Uploads a set the master key signed (operator); the issuer publishes it, or refuses it
+    /// with `set.*` and keeps the set it has. Returns the set published.
+    pub fn publish_denominations(
+        &mut self,
+        set: &SignedDenominationSet,
+    ) -> Result<SignedDenominationSet, ApiError> {
+        self.post("/v1/issuer/denominations", set, true)
     }
 
     /// Opens an account, with the request signed by the account key; returns its view. With the

@@ -42,13 +42,14 @@ pub enum PartyError {
     Registration(String),
 }
 
-/// The denomination of `set` that is withdrawable at `at`, of the lowest value.
+/// The denomination of `set` that is withdrawable at `at` and not revoked, of the lowest value.
 pub fn withdrawable(set: &SignedDenominationSet, at: Timestamp) -> Option<Denomination> {
     set.body()
         .fields()
         .denominations
         .iter()
         .filter(|d| d.fields().valid_from <= at && at < d.fields().withdraw_until)
+        .filter(|d| !set.body().is_revoked(&d.id()))
         .min_by_key(|d| d.fields().value.minor_units())
         .cloned()
 }

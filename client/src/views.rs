@@ -4,7 +4,9 @@
 
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::{Signature, VerifyingKey};
-use semper_protocol::denomination::{Denomination, DenominationSetFields, SignedDenominationSet};
+use semper_protocol::denomination::{
+    Denomination, DenominationSet, DenominationSetFields, SignedDenominationSet,
+};
 use semper_protocol::ids::{
     AccountId, BankId, BatchId, CycleId, DenominationId, MerchantId, RequestId, SubmissionId,
 };
@@ -243,6 +245,17 @@ pub struct DenominationView {
 
 impl From<&SignedDenominationSet> for DenominationSetView {
     fn from(set: &SignedDenominationSet) -> Self {
+        Self {
+            body: DenominationSetBodyView::from(set.body()),
+            signature: *set.signature(),
+        }
+    }
+}
+
+/// A set before its signature, as the issuer exports it for the master key: each denomination
+/// with its id, for the operator to compare.
+impl From<&DenominationSet> for DenominationSetBodyView {
+    fn from(set: &DenominationSet) -> Self {
         // Destructured whole, so that a field added to the set cannot be left out of what is
         // served (the signature would no longer verify).
         let DenominationSetFields {
@@ -251,22 +264,19 @@ impl From<&SignedDenominationSet> for DenominationSetView {
             issued_at,
             denominations,
             revoked,
-        } = set.body().fields();
+        } = set.fields();
         Self {
-            body: DenominationSetBodyView {
-                issuer: *issuer,
-                sequence: *sequence,
-                issued_at: *issued_at,
-                denominations: denominations
-                    .iter()
-                    .map(|denomination| DenominationView {
-                        denomination: denomination.clone(),
-                        id: denomination.id(),
-                    })
-                    .collect(),
-                revoked: revoked.iter().copied().collect(),
-            },
-            signature: *set.signature(),
+            issuer: *issuer,
+            sequence: *sequence,
+            issued_at: *issued_at,
+            denominations: denominations
+                .iter()
+                .map(|denomination| DenominationView {
+                    denomination: denomination.clone(),
+                    id: denomination.id(),
+                })
+                .collect(),
+            revoked: revoked.iter().copied().collect(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`codec`]: the canonical, versioned binary encoding of everything signed or sent between banks.
 //! - [`crypto`]: Ed25519 (ZIP-215, single and batch) and blind RSA (RFC 9474).
 //! - [`denomination`], [`messages`], [`signed`]: the protocol's values.
+//! - [`set_succession`]: what a new denomination set may change of the one before it.
 //! - [`batch_verifier`]: the deposit hot path.
 //! - [`clearing`]: the clearing house's checks, claims and netting.
 //! - [`reconcile`]: what a bank records when a settlement report disagrees with its books.
@@ -30,6 +31,7 @@ pub mod issuer;
 pub mod limits;
 pub mod messages;
 pub mod reconcile;
+pub mod set_succession;
 pub mod signed;
 pub mod time;
 pub mod wallet;

@@ -9,6 +9,9 @@
 //! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
 //!   certificate in two steps.
 //! - `signer`: an issuer's signer as its own process, and the read of its signature counts.
+//! - `offline`: the master key on an offline machine: made, signing denomination sets and
+//!   revocations; `denominations`: the issuer's export of the set to sign, and the upload of the
+//!   signed one.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -53,6 +56,12 @@ enum Command {
     /// An issuer's signer as its own process: `signer run` serves its keys on a Unix socket
     /// (the issuer's `signer_socket`), `signer counts` reads its signature counts.
     Signer(cli::SignerArgs),
+    /// The issuer's master key, on a machine with no network: `offline init` makes it,
+    /// `offline sign` signs an exported denomination set, `offline revoke` a revocation.
+    Offline(cli::OfflineArgs),
+    /// The online half of the master key ceremony, against a running issuer: `denominations
+    /// export` fetches the set to sign, `denominations publish` uploads the signed set.
+    Denominations(cli::DenominationsArgs),
 }
 
 #[derive(Args)]
@@ -108,6 +117,11 @@ fn main() -> anyhow::Result<()> {
         Command::Try(args) => try_deployment(args),
         Command::Identity(args) => cli::identity(args),
         Command::Signer(args) => cli::signer(args),
+        Command::Offline(args) => cli::offline(args, now()?),
+        Command::Denominations(args) => {
+            let config = load_config(args.config())?;
+            cli::denominations(args, &config)
+        }
     }
 }
 

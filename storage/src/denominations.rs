@@ -1,13 +1,14 @@
 //! The issuer's denominations: stored with their revocation flag, and the published set's sequence
-//! number, changed together in one write.
+//! number, changed together in one write; and the set it publishes, as its master key signed it,
+//! stored with the revocations it brings in one write.
 
 use semper_protocol::codec::Encode;
-use semper_protocol::denomination::Denomination;
+use semper_protocol::denomination::{Denomination, SignedDenominationSet};
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
-use crate::schema::{Column, META_SET_SEQUENCE};
+use crate::schema::{Column, META_PUBLISHED_SET, META_SET_SEQUENCE};
 use crate::store::Store;
 
 /// Most denominations an issuer keeps: the bound of one published set.
@@ -31,22 +32,84 @@ impl Transaction for SaveDenomination {
     type Output = u64;
 
     fn apply(self, reader: &GroupReader<'_>) -> Result<(u64, WriteSet), StorageError> {
-        let sequence = read_sequence(reader.get(Column::Meta, META_SET_SEQUENCE)?)? + 1;
         let mut writes = WriteSet::new();
-        let mut value = self.0.denomination.to_bytes();
-        value.push(u8::from(self.0.revoked));
-        writes.put(
-            Column::Denominations,
-            self.0.denomination.id().as_bytes().to_vec(),
-            value,
-        );
-        writes.put(
-            Column::Meta,
-            META_SET_SEQUENCE.to_vec(),
-            sequence.to_be_bytes().to_vec(),
-        );
+        put_denomination(&mut writes, &self.0);
+        let sequence = bump_sequence(reader, &mut writes)?;
         Ok((sequence, writes))
     }
+}
+
+/// Writes the next value of the count of denomination changes, and gives it.
+fn bump_sequence(reader: &GroupReader<'_>, writes: &mut WriteSet) -> Result<u64, StorageError> {
+    let sequence = read_sequence(reader.get(Column::Meta, META_SET_SEQUENCE)?)? + 1;
+    writes.put(
+        Column::Meta,
+        META_SET_SEQUENCE.to_vec(),
+        sequence.to_be_bytes().to_vec(),
+    );
+    Ok(sequence)
+}
+
+fn put_denomination(writes: &mut WriteSet, stored: &StoredDenomination) {
+    let mut value = stored.denomination.to_bytes();
+    value.push(u8::from(stored.revoked));
+    writes.put(
+        Column::Denominations,
+        stored.denomination.id().as_bytes().to_vec(),
+        value,
+    );
+}
+
+/// Stores the set to publish, signed, with the denominations it newly revokes marked revoked, and
+/// bumps the count of changes:
+/// unless a set of the same or a greater sequence is stored already (another process took a
+/// newer one first), in which case nothing is written and the answer is `false`.
+#[derive(Clone, Debug)]
+pub struct SavePublishedSet {
+    /// The set, as the master key signed it (checked by the caller).
+    pub set: SignedDenominationSet,
+    /// The denominations it revokes that were not revoked before.
+    pub newly_revoked: Vec<Denomination>,
+}
+
+impl Transaction for SavePublishedSet {
+    /// Whether the set was stored.
+    type Output = bool;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(bool, WriteSet), StorageError> {
+        let mut writes = WriteSet::new();
+        if let Some(bytes) = reader.get(Column::Meta, META_PUBLISHED_SET)? {
+            let stored = decode_record::<SignedDenominationSet>("meta", &bytes)?;
+            if stored.body().fields().sequence >= self.set.body().fields().sequence {
+                return Ok((false, writes));
+            }
+        }
+        // The count of changes moves, so that other processes of a shared store take the set.
+        bump_sequence(reader, &mut writes)?;
+        for denomination in self.newly_revoked {
+            put_denomination(
+                &mut writes,
+                &StoredDenomination {
+                    denomination,
+                    revoked: true,
+                },
+            );
+        }
+        writes.put(
+            Column::Meta,
+            META_PUBLISHED_SET.to_vec(),
+            self.set.to_bytes(),
+        );
+        Ok((true, writes))
+    }
+}
+
+/// The set the issuer publishes, as last stored; `None` before the first.
+pub fn load_published(store: &Store) -> Result<Option<SignedDenominationSet>, StorageError> {
+    store
+        .get(Column::Meta, META_PUBLISHED_SET)?
+        .map(|bytes| decode_record::<SignedDenominationSet>("meta", &bytes))
+        .transpose()
 }
 
 /// A sequence counter stored in the meta column: a big-endian u64, 0 when absent.

@@ -180,6 +180,8 @@ pub const META_SPENT_SHARD_MAP: &[u8] = b"spent_shard_map";
 pub const META_SPENT_SHARD_GROUP: &[u8] = b"spent_shard_group";
 /// Meta key of the published denomination set's sequence number (u64, big-endian).
 pub const META_SET_SEQUENCE: &[u8] = b"denomination_set_sequence";
+/// Issuer: the denomination set it publishes, as signed by its master key and uploaded.
+pub const META_PUBLISHED_SET: &[u8] = b"published_denomination_set";
 /// Meta key of the acquirer's next outbox sequence number (u64, big-endian).
 pub const META_OUTBOX_NEXT: &[u8] = b"outbox_next";
 /// Meta key of the acquirer's next submission sequence number (u64, big-endian).

@@ -18,7 +18,7 @@ use semper_storage::reports;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, reconcile, spend, withdraw};
+use super::{lifecycle, publish, reconcile, spend, withdraw};
 use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
@@ -153,12 +153,18 @@ issuer_message!(
 );
 
 issuer_message!(
-    /// Revokes a denomination, and republishes the set.
-    RevokeMessage { denomination: DenominationId } -> (),
+    /// Revokes a denomination with the local master key, and publishes the set that says so.
+    RevokeMessage { denomination: DenominationId } -> Arc<SignedDenominationSet>,
     |state, message, reply| {
         let now = state.clock.now();
-        reply(lifecycle::revoke(&state, message.0, now))
+        reply(publish::revoke_locally(&state, message.0, now))
     }
+);
+
+issuer_message!(
+    /// Publishes a set signed by the master key, with the revocations it brings.
+    PublishMessage { set: SignedDenominationSet } -> Arc<SignedDenominationSet>,
+    |state, message, reply| reply(publish::publish(&state, message.0))
 );
 
 /// How callers talk to the issuer: each call answers "busy" at once when the mailbox is full.
@@ -266,8 +272,12 @@ impl IssuerHandle {
             .await
     }
 
-    /// Revokes a denomination.
-    pub async fn revoke(&self, denomination: DenominationId) -> Result<(), IssuerError> {
+    /// Revokes a denomination with the local master key (the embedded default); with the master
+    /// key offline, `set.master_offline`: upload the set `semper offline revoke` signs instead.
+    pub async fn revoke(
+        &self,
+        denomination: DenominationId,
+    ) -> Result<Arc<SignedDenominationSet>, IssuerError> {
         self.call(|reply| RevokeMessage {
             denomination,
             reply,
@@ -275,9 +285,24 @@ impl IssuerHandle {
         .await
     }
 
-    /// The signed denomination set as last published (no mailbox round trip: it is immutable).
-    pub fn denomination_set(&self) -> Arc<SignedDenominationSet> {
-        self.state.published_set()
+    /// Publishes a set the master key signed (the operator's upload); see [`publish::publish`].
+    pub async fn publish(
+        &self,
+        set: SignedDenominationSet,
+    ) -> Result<Arc<SignedDenominationSet>, IssuerError> {
+        self.call(|reply| PublishMessage { set, reply }).await
+    }
+
+    /// The set to sign next, issued now: every denomination made, and the revocations taken
+    /// (read from memory, no mailbox round trip).
+    pub fn export(&self) -> Result<semper_protocol::denomination::DenominationSet, IssuerError> {
+        publish::export(&self.state, self.state.clock.now())
+    }
+
+    /// The signed denomination set as last published (no mailbox round trip: it is immutable);
+    /// `set.unpublished` before the first.
+    pub fn denomination_set(&self) -> Result<Arc<SignedDenominationSet>, IssuerError> {
+        self.state.published_set().ok_or(IssuerError::Unpublished)
     }
 
     /// The issuer's state, for read-only queries.

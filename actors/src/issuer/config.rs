@@ -56,6 +56,18 @@ impl Default for SignerChoice {
     }
 }
 
+/// Where the master key that signs the issuer's denomination sets is.
+#[derive(Clone, Debug, Default)]
+pub enum MasterKey {
+    /// Offline (`semper offline`): the issuer holds this public half alone, and publishes the
+    /// sets the operator uploads signed with it.
+    Offline(VerifyingKey),
+    /// In the issuer's `offline/` directory, made the first time: the issuer signs its own sets
+    /// through the offline tool's code, at once (the embedded default).
+    #[default]
+    Local,
+}
+
 /// An issuer's configuration.
 #[derive(Clone, Debug)]
 pub struct IssuerConfig {
@@ -68,6 +80,8 @@ pub struct IssuerConfig {
     pub store: Option<semper_storage::Location>,
     /// Where its signer runs.
     pub signer: SignerChoice,
+    /// Where its master key is.
+    pub master: MasterKey,
     /// Group commit bounds.
     pub commit: CommitConfig,
     /// Threads of the crypto pool.

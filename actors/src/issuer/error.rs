@@ -1,11 +1,15 @@
 //! Why the issuer refused or failed a request.
 
+use semper_protocol::crypto::ed25519::SignatureError;
 use semper_protocol::denomination::DenominationError;
+use semper_protocol::ids::DenominationId;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
+use semper_protocol::set_succession::SuccessionRefusal;
 use semper_storage::StorageError;
 use semper_storage::ledger::LedgerError;
 
 use crate::keystore::KeyStoreError;
+use crate::offline::OfflineError;
 use crate::signer::SignerError;
 
 /// An issuer failure. Each variant has a stable [`IssuerError::code`]; "busy" means retry later.
@@ -47,6 +51,33 @@ pub enum IssuerError {
     /// A key could not be generated.
     #[error("key generation failed: {0}")]
     KeyGeneration(String),
+    /// The local master key (the embedded default) could not be used.
+    #[error("local master key: {0}")]
+    LocalMaster(#[from] OfflineError),
+    /// No denomination set is published yet: the operator has not uploaded one.
+    #[error(
+        "no denomination set is published yet: export one, sign it offline and upload it \
+         (README, \"The master key ceremony\")"
+    )]
+    Unpublished,
+    /// The master key is offline: only a set signed with it, uploaded, changes the published set.
+    #[error("the master key is offline: revoke with `semper offline revoke`, then upload the set")]
+    MasterOffline,
+    /// An uploaded set is not signed by the master key the issuer is configured with.
+    #[error("the set is not signed by this issuer's master key: {0}")]
+    SetSignature(SignatureError),
+    /// An uploaded set may not follow the published one.
+    #[error("{0}")]
+    SetRefused(#[from] SuccessionRefusal),
+    /// An uploaded set lists a denomination this issuer's signer never made.
+    #[error("the set lists denomination {0}, which this issuer never made")]
+    SetUnknownDenomination(DenominationId),
+    /// The set stored at the last start is not signed by the master key configured now.
+    #[error(
+        "the stored denomination set is not signed by the configured master key ({0}): was \
+         banks.issuer.master_key changed?"
+    )]
+    StoredSetSignature(SignatureError),
 }
 
 impl From<StorageError> for IssuerError {
@@ -85,6 +116,13 @@ impl IssuerError {
             Self::Storage(e) => e.code(),
             Self::KeyGeneration(_) => "issuer.key_generation",
             Self::Signer(e) => e.code(),
+            Self::LocalMaster(e) => e.code(),
+            Self::Unpublished => "set.unpublished",
+            Self::MasterOffline => "set.master_offline",
+            Self::SetSignature(_) => "set.invalid_signature",
+            Self::SetRefused(e) => e.code(),
+            Self::SetUnknownDenomination(_) => "set.unknown_denomination",
+            Self::StoredSetSignature(_) => "set.stored_signature",
         }
     }
 }

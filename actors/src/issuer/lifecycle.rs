@@ -1,65 +1,45 @@
-//! Denomination keys: generated ahead of need, rotated as windows pass, revoked on demand, and
-//! published as a set signed by the master key.
+//! Denomination keys: generated ahead of need and rotated as windows pass. A new key is
+//! published once the master key signs a set that lists it ([`super::publish`]).
 //!
 //! Several issuer processes sharing a store (and one signer) make keys one at a time: only the
-//! holder of the rotation lease (`crate::leader`) runs [`ensure_ahead`]; the others, and the
-//! holder too, [`reload`] what is stored every second, so a key made or revoked by one process
-//! is known to all within about a second. Keys are made a lookahead ahead of their windows, so
-//! every process knows a key long before a wallet may use it. A revocation stops the shared
-//! signer at once; spend checks in the other processes refuse the revoked coins once they have
-//! reloaded. A holder deposed mid-rotation (stalled past its lease) may add one redundant key
-//! for a window already covered: a valid denomination more, never a wrong one.
+//! holder of the rotation lease (`crate::leader`) makes them in [`ensure_ahead`]; the others
+//! [`reload`] what is stored every second (keys made, revocations, the set published), so a key
+//! made or a set published by one process is known to all within about a second. Keys are made a
+//! lookahead ahead of their windows, so every process knows a key long before a wallet may use
+//! it. A revocation stops the shared signer at once; spend checks in the other processes refuse
+//! the revoked coins once they have reloaded. A holder deposed mid-rotation (stalled past its
+//! lease) may add one redundant key for a window already covered: a valid denomination more,
+//! never a wrong one.
 
-use std::sync::Arc;
-
-use semper_protocol::denomination::{
-    Denomination, DenominationSet, DenominationSetFields, SignedDenominationSet,
-};
-use semper_protocol::denomination_book::DenominationBook;
-use semper_protocol::ids::{BankId, DenominationId};
+use semper_protocol::denomination::Denomination;
+use semper_protocol::ids::DenominationId;
 use semper_protocol::time::Timestamp;
 use semper_storage::denominations::{SaveDenomination, StoredDenomination};
 
 use super::error::IssuerError;
-use super::state::IssuerState;
-use crate::signer::{DenominationSpec, Signer};
-
-/// Has the signer sign the set of every denomination in `book`, ordered by start of validity
-/// then id.
-pub fn sign_set(
-    issuer: BankId,
-    signer: &dyn Signer,
-    book: &DenominationBook,
-    sequence: u64,
-    now: Timestamp,
-) -> Result<SignedDenominationSet, IssuerError> {
-    let mut denominations: Vec<Denomination> = book.iter().cloned().collect();
-    denominations.sort_by_key(|d| (d.fields().valid_from, d.id()));
-    let mut revoked: Vec<DenominationId> = book.revoked().copied().collect();
-    revoked.sort();
-    let too_many = |_| IssuerError::TooManyDenominations;
-    let set = DenominationSet::new(DenominationSetFields {
-        issuer,
-        sequence,
-        issued_at: now,
-        denominations: denominations.try_into().map_err(too_many)?,
-        revoked: revoked.try_into().map_err(too_many)?,
-    })?;
-    Ok(signer.sign_set(set)?)
-}
+use super::publish;
+use super::state::{Denominations, IssuerState, load_book, load_published};
+use crate::signer::DenominationSpec;
 
 /// Makes sure every value of the schedule has keys withdrawable up to `now + lookahead`,
-/// generating the next ones back to back. Blocks on key generation and a durable write: run it
-/// on the pool or at start, never on an actor's thread.
+/// generating the next ones back to back; with a local master key, publishes them at once.
+/// Blocks on key generation and a durable write: run it on the pool or at start, never on an
+/// actor's thread.
 pub fn ensure_ahead(
     state: &IssuerState,
     now: Timestamp,
 ) -> Result<Vec<DenominationId>, IssuerError> {
     if !state.rotation.leads() {
-        // Another process makes the keys: take the ones it stored.
+        // Another process makes the keys and publishes: take what it stored.
         reload(state)?;
         return Ok(Vec::new());
     }
+    let created = make_ahead(state, now)?;
+    publish::publish_locally(state, now)?;
+    Ok(created)
+}
+
+fn make_ahead(state: &IssuerState, now: Timestamp) -> Result<Vec<DenominationId>, IssuerError> {
     let _one_change_at_a_time = state
         .lifecycle_lock
         .lock()
@@ -72,9 +52,9 @@ pub fn ensure_ahead(
             let covered_until = {
                 let denominations = state.denominations();
                 denominations
-                    .book
+                    .made
                     .iter()
-                    .filter(|d| d.value() == *value && !denominations.book.is_revoked(&d.id()))
+                    .filter(|d| d.value() == *value && !denominations.made.is_revoked(&d.id()))
                     .map(|d| d.fields().withdraw_until)
                     .max()
             };
@@ -97,50 +77,38 @@ pub fn ensure_ahead(
                 retain_until: deposit_until.plus_ms(schedule.retention_ms),
             })?;
             let id = denomination.id();
-            save(
-                state,
-                StoredDenomination {
-                    denomination: denomination.clone(),
-                    revoked: false,
-                },
-                now,
-                |d| d.book.add(denomination),
-            )?;
+            save(state, denomination)?;
             created.push(id);
         }
     }
     Ok(created)
 }
 
-/// Revokes a denomination: its coins are refused from now on, and the set is republished.
-pub fn revoke(state: &IssuerState, id: DenominationId, now: Timestamp) -> Result<(), IssuerError> {
-    let _one_change_at_a_time = state
-        .lifecycle_lock
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let denomination = state
-        .denominations()
-        .book
-        .iter()
-        .find(|d| d.id() == id)
-        .cloned()
-        .ok_or(IssuerError::UnknownDenomination)?;
-    // The signer first: from here on the key signs nothing, whatever happens to the write.
-    state.signer.revoke(id)?;
-    save(
-        state,
-        StoredDenomination {
-            denomination,
-            revoked: true,
-        },
-        now,
-        |d| d.book.revoke(id),
-    )
+/// Stores a new denomination durably, then adds it to those made. It is published with the next
+/// set the master key signs (at once when the key is local). Over a shared store everything is
+/// read back instead: another process may have changed it too, and the sequence number would
+/// then no longer say what memory holds.
+fn save(state: &IssuerState, denomination: Denomination) -> Result<(), IssuerError> {
+    let stored = StoredDenomination {
+        denomination: denomination.clone(),
+        revoked: false,
+    };
+    let sequence = state.committer.execute(SaveDenomination(stored))?;
+    if state.store.shared() {
+        return take_stored(state);
+    }
+    let mut denominations = state
+        .denominations
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    denominations.made.add(denomination);
+    denominations.sequence = sequence;
+    Ok(())
 }
 
-/// Takes the denominations as stored, when their set's sequence number moved since they were
-/// last taken (another process made or revoked one), and republishes the set. A read of one
-/// record when nothing changed. Blocks on the store and the signer: run it on the pool.
+/// Takes the denominations as stored when the store's count of changes moved since they were
+/// last taken (another process made a key or published a set). A read of one record when
+/// nothing changed. Blocks on the store: run it on the pool.
 pub fn reload(state: &IssuerState) -> Result<(), IssuerError> {
     let _one_change_at_a_time = state
         .lifecycle_lock
@@ -150,54 +118,23 @@ pub fn reload(state: &IssuerState) -> Result<(), IssuerError> {
     if stored == state.denominations().sequence {
         return Ok(());
     }
-    let (book, sequence) = super::state::load_book(&state.store)?;
-    let published = sign_set(
-        state.id,
-        state.signer.as_ref(),
-        &book,
-        sequence,
-        state.clock.now(),
-    )?;
-    let mut denominations = state
-        .denominations
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    *denominations = super::state::Denominations {
-        book,
-        published: Arc::new(published),
-        sequence,
-    };
-    Ok(())
+    take_stored(state)
 }
 
-/// Stores the change durably, then applies it in memory and republishes the set. Over a shared
-/// store the whole book is read back instead: another process may have changed it too, and the
-/// sequence number would then no longer say what the book holds.
-fn save(
-    state: &IssuerState,
-    stored: StoredDenomination,
-    now: Timestamp,
-    apply: impl FnOnce(&mut super::state::Denominations),
-) -> Result<(), IssuerError> {
-    let sequence = state.committer.execute(SaveDenomination(stored))?;
+/// Replaces what memory holds with what the store holds: the keys made, the revocations taken
+/// and the published set (checked against the master key again).
+fn take_stored(state: &IssuerState) -> Result<(), IssuerError> {
+    let (made, sequence) = load_book(&state.store)?;
+    let (published, book) = load_published(&state.store, &state.public_keys.master)?;
     let mut denominations = state
         .denominations
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if state.store.shared() {
-        let (book, _) = super::state::load_book(&state.store)?;
-        denominations.book = book;
-    } else {
-        apply(&mut denominations);
-    }
-    let published = sign_set(
-        state.id,
-        state.signer.as_ref(),
-        &denominations.book,
+    *denominations = Denominations {
+        book,
+        published,
+        made,
         sequence,
-        now,
-    )?;
-    denominations.published = Arc::new(published);
-    denominations.sequence = sequence;
+    };
     Ok(())
 }

@@ -4,7 +4,9 @@
 //!
 //! - [`config`]: what the issuer is started with.
 //! - [`state`]: everything it holds, recovered at start from its DB and key store alone.
-//! - [`lifecycle`]: denomination keys generated ahead, rotated, revoked, and the signed set.
+//! - [`lifecycle`]: denomination keys generated ahead and rotated.
+//! - [`publish`]: the set to sign exported, a set signed by the master key taken and published
+//!   (with the revocations it brings), and the embedded default's local signing.
 //! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
@@ -32,6 +34,7 @@ pub mod actor;
 pub mod config;
 mod error;
 pub mod lifecycle;
+pub mod publish;
 pub mod reconcile;
 pub mod spend;
 pub mod state;
@@ -39,6 +42,6 @@ pub mod withdraw;
 
 pub use crate::keystore;
 pub use actor::{IssuerActor, IssuerHandle};
-pub use config::{DenominationSchedule, IssuerConfig, SpentShardsConfig};
+pub use config::{DenominationSchedule, IssuerConfig, MasterKey, SpentShardsConfig};
 pub use error::IssuerError;
 pub use state::{IssuerPublicKeys, IssuerState};

@@ -15,22 +15,27 @@ use semper_storage::shard_map::{ShardMap, ShardSecret};
 use semper_storage::spent_shards::SpentShards;
 use semper_storage::{Role, StorageError, Store};
 
-use super::config::{DenominationSchedule, IssuerConfig, SignerChoice};
+use super::config::{DenominationSchedule, IssuerConfig, MasterKey, SignerChoice};
 use super::error::IssuerError;
 use super::lifecycle;
 use crate::clock::Clock;
 use crate::in_flight::InFlight;
 use crate::keystore::KeyStore;
 use crate::leader::{LEASE_TTL_MS, Leadership};
+use crate::offline::OfflineKey;
 use crate::signer::{FileSigner, Signer, SocketSigner};
 
 /// Denominations, and the signed set that publishes them. Their private keys are the signer's.
 pub struct Denominations {
-    /// What each denomination is, and which are revoked.
+    /// What the published set says: the denominations coins are withdrawn and deposited in, and
+    /// which are revoked. Empty until a first set is published.
     pub book: DenominationBook,
-    /// The set as last published.
-    pub published: Arc<SignedDenominationSet>,
-    /// The published set's sequence number.
+    /// The set as last published, signed by the master key; `None` until the first.
+    pub published: Option<Arc<SignedDenominationSet>>,
+    /// Every denomination the signer made for this issuer, published or awaiting the master
+    /// key's signature, with the revocations taken.
+    pub made: DenominationBook,
+    /// The store's count of denomination changes: a floor for the next set's sequence.
     pub sequence: u64,
 }
 
@@ -46,8 +51,10 @@ pub struct IssuerState {
     pub spent_shards: Option<SpentShards>,
     /// Every private-key operation: blind signatures, confirmations, sets, new keys.
     pub signer: Arc<dyn Signer>,
-    /// The public halves of the signer's master and confirmation keys.
+    /// The public halves of the master and confirmation keys.
     pub public_keys: IssuerPublicKeys,
+    /// The master key, when it is local (the embedded default); `None` when it is offline.
+    pub local_master: Option<OfflineKey>,
     /// Denominations, keys and the published set.
     pub denominations: RwLock<Denominations>,
     /// Acquirers allowed to send spend checks.
@@ -100,17 +107,69 @@ pub fn open_signer(
     })
 }
 
+/// The directory of an issuer's local master key (the embedded default), in its data directory.
+pub fn local_master_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("offline")
+}
+
+/// The master key's public half, with the key itself when it is local (in `data_dir`, made the
+/// first time).
+fn master_keys(
+    data_dir: &Path,
+    master: &MasterKey,
+) -> Result<(VerifyingKey, Option<OfflineKey>), IssuerError> {
+    match master {
+        MasterKey::Offline(key) => Ok((*key, None)),
+        MasterKey::Local => {
+            let dir = local_master_dir(data_dir);
+            adopt_signer_master(data_dir, &dir)?;
+            let local = OfflineKey::open_or_init(&dir)?;
+            Ok((local.public_key(), Some(local)))
+        }
+    }
+}
+
+/// An issuer upgraded in place kept its master key in its in-process signer's key directory,
+/// and its card pins it: the key moves (a rename, then the directory synced) to the local master
+/// key's directory rather than a new one being made. The signer holds no master key any more.
+fn adopt_signer_master(data_dir: &Path, local_dir: &Path) -> Result<(), IssuerError> {
+    let old = data_dir.join("keys").join("master.ed25519");
+    let new = local_dir.join("master.ed25519");
+    if !old.exists() || new.exists() {
+        return Ok(());
+    }
+    KeyStore::open(local_dir)?;
+    let moved = std::fs::rename(&old, &new)
+        .and_then(|()| std::fs::File::open(local_dir)?.sync_all())
+        .and_then(|()| std::fs::File::open(data_dir.join("keys"))?.sync_all());
+    moved.map_err(|error| {
+        IssuerError::KeyStore(crate::keystore::KeyStoreError::Io {
+            path: old.display().to_string(),
+            reason: error.to_string(),
+        })
+    })?;
+    tracing::warn!(
+        from = %old.display(),
+        to = %new.display(),
+        "the master key moved out of the signer's directory; to keep it offline, see SECURITY.md"
+    );
+    Ok(())
+}
+
 impl IssuerState {
-    /// The public halves of the issuer's master and confirmation keys, made by its signer the
-    /// first time, before the issuer first starts.
+    /// The public halves of the issuer's master and confirmation keys: the confirmation key made
+    /// by its signer the first time, the master key given, or made locally the first time,
+    /// before the issuer first starts.
     pub fn provision(
         data_dir: &Path,
         choice: &SignerChoice,
+        master: &MasterKey,
         clock: Arc<dyn Clock>,
     ) -> Result<IssuerPublicKeys, IssuerError> {
         let keys = open_signer(data_dir, choice, clock)?.keys()?;
+        let (master, _) = master_keys(data_dir, master)?;
         Ok(IssuerPublicKeys {
-            master: keys.master,
+            master,
             confirmation: keys.confirmation,
         })
     }
@@ -130,23 +189,18 @@ impl IssuerState {
         };
         let store = crate::open_store(&config.data_dir, config.store.as_ref(), Role::Issuer)?;
         let spent_shards = open_spent_shards(config, &store)?;
-        let (book, sequence) = load_book(&store)?;
+        let (made, sequence) = load_book(&store)?;
         let now = clock.now();
         let signer: Arc<dyn Signer> = match opened {
             Ok(signer) => {
-                adopt_keys(&signer, &book, now)?;
+                adopt_keys(&signer, &made, now)?;
                 Arc::new(signer)
             }
             Err(path) => SocketSigner::watched(path),
         };
         let keys = signer.keys()?;
-        let published = Arc::new(lifecycle::sign_set(
-            config.id,
-            signer.as_ref(),
-            &book,
-            sequence,
-            now,
-        )?);
+        let (master, local_master) = master_keys(&config.data_dir, &config.master)?;
+        let (published, book) = load_published(&store, &master)?;
         let pool = BatchVerifier::new(config.pool_threads)
             .map_err(|e| IssuerError::KeyGeneration(e.to_string()))?;
         let committer = Arc::new(Committer::start(store.clone(), config.commit));
@@ -163,12 +217,14 @@ impl IssuerState {
             store,
             signer,
             public_keys: IssuerPublicKeys {
-                master: keys.master,
+                master,
                 confirmation: keys.confirmation,
             },
+            local_master,
             denominations: RwLock::new(Denominations {
                 book,
                 published,
+                made,
                 sequence,
             }),
             acquirers: config.acquirers.iter().copied().collect(),
@@ -191,13 +247,28 @@ impl IssuerState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The signed denomination set as last published.
-    pub fn published_set(&self) -> Arc<SignedDenominationSet> {
+    /// The signed denomination set as last published; `None` before the first.
+    pub fn published_set(&self) -> Option<Arc<SignedDenominationSet>> {
         self.denominations().published.clone()
     }
 }
 
-/// The stored denominations as a book, and the set's sequence number.
+/// The set stored as published, and its book: taken again only if `master` signed it.
+pub(crate) fn load_published(
+    store: &Store,
+    master: &VerifyingKey,
+) -> Result<(Option<Arc<SignedDenominationSet>>, DenominationBook), IssuerError> {
+    let Some(set) = denominations::load_published(store)? else {
+        return Ok((None, DenominationBook::new()));
+    };
+    set.verify(master)
+        .map_err(IssuerError::StoredSetSignature)?;
+    let book = DenominationBook::from_set(set.body());
+    Ok((Some(Arc::new(set)), book))
+}
+
+/// Every denomination stored (made by the signer, published or not) as a book, with the
+/// revocations taken, and the store's count of denomination changes.
 pub(crate) fn load_book(store: &Store) -> Result<(DenominationBook, u64), StorageError> {
     let (stored, sequence) = denominations::load_all(store)?;
     let mut book = DenominationBook::new();

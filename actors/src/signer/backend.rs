@@ -11,26 +11,17 @@ use semper_protocol::ids::DenominationId;
 
 use super::{SignerError, SignerKeys};
 
-/// Which of the signer's two Ed25519 keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ed25519Role {
-    /// Signs denomination sets.
-    Master,
-    /// Signs spend confirmations.
-    Confirmation,
-}
-
 /// A store of private keys that signs with them and never hands them out.
 pub trait KeyBackend: Send + Sync {
     /// A denomination private key as the backend holds it (the key in memory, or a handle to
     /// it in a token): cheap to clone.
     type Secret: Clone + Send + Sync;
 
-    /// The public halves of the Ed25519 keys.
+    /// The public half of the confirmation key.
     fn keys(&self) -> SignerKeys;
 
-    /// Signs `message` (RFC 8032) with one of the Ed25519 keys.
-    fn sign_ed25519(&self, role: Ed25519Role, message: &[u8]) -> Result<Signature, SignerError>;
+    /// Signs `message` (RFC 8032) with the confirmation key.
+    fn sign_confirmation_bytes(&self, message: &[u8]) -> Result<Signature, SignerError>;
 
     /// Makes a new RSA key (e = 65537); it is not durable until [`KeyBackend::keep`].
     fn generate(

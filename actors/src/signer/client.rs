@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
-use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::DenominationId;
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 
@@ -160,13 +160,6 @@ impl Signer for SocketSigner {
     ) -> Result<SignedSpendConfirmation, SignerError> {
         match self.call(&Request::Confirm(confirmation))? {
             Response::Confirmation(signed) => Ok(signed),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError> {
-        match self.call(&Request::SignSet(set))? {
-            Response::Set(signed) => Ok(signed),
             other => Err(unexpected(other)),
         }
     }

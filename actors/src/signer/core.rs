@@ -14,15 +14,13 @@ use std::time::Instant;
 use rayon::prelude::*;
 use semper_protocol::codec::Encode;
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
-use semper_protocol::denomination::{
-    Denomination, DenominationFields, DenominationSet, SignedDenominationSet,
-};
+use semper_protocol::denomination::{Denomination, DenominationFields};
 use semper_protocol::ids::DenominationId;
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 
-use super::backend::{Ed25519Role, KeyBackend};
+use super::backend::KeyBackend;
 use super::journal::{Journal, Record};
 use super::rate::RateBound;
 use super::{DenominationSpec, KeyCount, Signer, SignerError, SignerKeys};
@@ -376,15 +374,8 @@ impl<B: KeyBackend> Signer for KeySigner<B> {
     ) -> Result<SignedSpendConfirmation, SignerError> {
         let signature = self
             .backend
-            .sign_ed25519(Ed25519Role::Confirmation, &confirmation.to_bytes())?;
+            .sign_confirmation_bytes(&confirmation.to_bytes())?;
         Ok(Signed::from_parts(confirmation, signature))
-    }
-
-    fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError> {
-        let signature = self
-            .backend
-            .sign_ed25519(Ed25519Role::Master, &set.to_bytes())?;
-        Ok(Signed::from_parts(set, signature))
     }
 
     fn revoke(&self, denomination: DenominationId) -> Result<(), SignerError> {

@@ -11,14 +11,14 @@ use semper_protocol::crypto::blind_rsa::{
 use semper_protocol::crypto::ed25519::{Signature, SigningKey};
 use semper_protocol::ids::DenominationId;
 
-use super::backend::{Ed25519Role, KeyBackend};
+use super::backend::KeyBackend;
 use super::core::{KeySigner, SignerLimits};
 use super::{SignerError, SignerKeys};
 use crate::clock::Clock;
 use crate::keystore::{KeyStore, KeyStoreError};
 
-/// Key-store names of the Ed25519 keys.
-const MASTER_KEY: &str = "master";
+/// Key-store name of the confirmation key. (A `master` key file left by an older version is the
+/// offline master key: SECURITY.md says to move it off this machine.)
 const CONFIRMATION_KEY: &str = "confirmation";
 /// The journal's file, in the key directory: it moves with the keys.
 pub const JOURNAL_FILE: &str = "signer.journal";
@@ -41,7 +41,6 @@ impl KeySigner<FileKeys> {
 /// Keys in files of an owner-only directory.
 pub struct FileKeys {
     keystore: KeyStore,
-    master: SigningKey,
     confirmation: SigningKey,
 }
 
@@ -50,11 +49,9 @@ impl FileKeys {
     pub fn open(dir: &Path) -> Result<Self, SignerError> {
         let keystore = KeyStore::open(dir)?;
         let mut rng = rand::rng();
-        let master = keystore.signing_key(MASTER_KEY, &mut rng)?;
         let confirmation = keystore.signing_key(CONFIRMATION_KEY, &mut rng)?;
         Ok(Self {
             keystore,
-            master,
             confirmation,
         })
     }
@@ -65,16 +62,12 @@ impl KeyBackend for FileKeys {
 
     fn keys(&self) -> SignerKeys {
         SignerKeys {
-            master: *self.master.verifying_key(),
             confirmation: *self.confirmation.verifying_key(),
         }
     }
 
-    fn sign_ed25519(&self, role: Ed25519Role, message: &[u8]) -> Result<Signature, SignerError> {
-        Ok(match role {
-            Ed25519Role::Master => self.master.sign(message),
-            Ed25519Role::Confirmation => self.confirmation.sign(message),
-        })
+    fn sign_confirmation_bytes(&self, message: &[u8]) -> Result<Signature, SignerError> {
+        Ok(self.confirmation.sign(message))
     }
 
     fn generate(

@@ -12,7 +12,7 @@ use semper_protocol::amount::Amount;
 use semper_protocol::codec::{Decode, Encode, Reader, Writer};
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaError, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
@@ -42,8 +42,6 @@ pub enum Request {
     BlindSign(Vec<(DenominationId, BlindedMessage)>),
     /// A spend confirmation to sign.
     Confirm(SpendConfirmation),
-    /// A denomination set to sign.
-    SignSet(DenominationSet),
     /// A revocation.
     Revoke(DenominationId),
     /// The signature counts.
@@ -58,7 +56,6 @@ impl Request {
             Self::Create(_) => "create",
             Self::BlindSign(_) => "blind_sign",
             Self::Confirm(_) => "confirm",
-            Self::SignSet(_) => "sign_set",
             Self::Revoke(_) => "revoke",
             Self::Counts => "counts",
         }
@@ -77,8 +74,6 @@ pub enum Response {
     Signatures(Vec<BlindSignature>),
     /// The signed confirmation.
     Confirmation(SignedSpendConfirmation),
-    /// The signed set.
-    Set(SignedDenominationSet),
     /// The key is revoked.
     Revoked,
     /// The counts.
@@ -184,11 +179,6 @@ impl Request {
                 confirmation.encode_to(&mut writer);
                 writer
             }
-            Self::SignSet(set) => {
-                let mut writer = start(5);
-                set.encode_to(&mut writer);
-                writer
-            }
             Self::Revoke(id) => {
                 let mut writer = start(6);
                 id.encode_to(&mut writer);
@@ -237,7 +227,8 @@ impl Request {
                 Self::BlindSign(coins)
             }
             4 => Self::Confirm(SpendConfirmation::decode_from(&mut reader).map_err(malformed)?),
-            5 => Self::SignSet(DenominationSet::decode_from(&mut reader).map_err(malformed)?),
+            // Kind 5 asked for a denomination set to be signed: the master key is offline now
+            // (`semper offline`), and the kind stays unused.
             6 => Self::Revoke(DenominationId::decode_from(&mut reader).map_err(malformed)?),
             7 => Self::Counts,
             other => {
@@ -258,7 +249,6 @@ impl Response {
         let writer = match self {
             Self::Keys(keys) => {
                 let mut writer = start(1);
-                keys.master.encode_to(&mut writer);
                 keys.confirmation.encode_to(&mut writer);
                 writer
             }
@@ -274,11 +264,6 @@ impl Response {
             }
             Self::Confirmation(signed) => {
                 let mut writer = start(4);
-                signed.encode_to(&mut writer);
-                writer
-            }
-            Self::Set(signed) => {
-                let mut writer = start(5);
                 signed.encode_to(&mut writer);
                 writer
             }
@@ -314,7 +299,6 @@ impl Response {
         let (kind, mut reader) = open(payload)?;
         let response = match kind {
             1 => Self::Keys(SignerKeys {
-                master: VerifyingKey::decode_from(&mut reader).map_err(malformed)?,
                 confirmation: VerifyingKey::decode_from(&mut reader).map_err(malformed)?,
             }),
             2 => Self::Created(Denomination::decode_from(&mut reader).map_err(malformed)?),
@@ -326,7 +310,6 @@ impl Response {
             4 => Self::Confirmation(
                 SignedSpendConfirmation::decode_from(&mut reader).map_err(malformed)?,
             ),
-            5 => Self::Set(SignedDenominationSet::decode_from(&mut reader).map_err(malformed)?),
             6 => Self::Revoked,
             7 => {
                 let count = reader.u32("counts").map_err(malformed)? as usize;

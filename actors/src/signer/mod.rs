@@ -1,5 +1,5 @@
 //! The signer: the one narrow interface through which the issuer gets every private-key operation
-//! (blind signatures, spend confirmations, denomination sets, new denomination keys), so that the
+//! (blind signatures, spend confirmations, new denomination keys), so that the
 //! issuer itself holds no private key. See SECURITY.md, "The signer".
 //!
 //! - [`Signer`]: the interface. [`KeySigner`] implements it over the keys of a [`backend`] and
@@ -12,8 +12,8 @@
 //!   is counted in the journal (fsynced) before it leaves. Keys are made ahead of their windows
 //!   and destroyed once their window has closed.
 //!
-//! The offline master key (issue 22, item 3) replaces [`Signer::sign_set`] with an uploaded
-//! signature.
+//! The master key, which signs denomination sets, is not the signer's: it is kept offline
+//! (`crate::offline`), and the issuer publishes only sets signed with it.
 
 pub mod backend;
 pub mod client;
@@ -29,7 +29,7 @@ pub mod server;
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
@@ -40,11 +40,9 @@ pub use error::{SIGNER_CODES, SignerError};
 pub use file::FileSigner;
 pub use pkcs11::{TokenConfig, TokenSigner};
 
-/// The public halves of the signer's Ed25519 keys.
+/// The public half of the signer's Ed25519 key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignerKeys {
-    /// Signs denomination sets.
-    pub master: VerifyingKey,
     /// Signs spend confirmations.
     pub confirmation: VerifyingKey,
 }
@@ -84,7 +82,7 @@ pub struct KeyCount {
 /// The issuer's private-key operations. Every method may block (a disk write, a socket): call it
 /// on the pool or at start, never on an actor's thread.
 pub trait Signer: Send + Sync {
-    /// The public keys of the master and confirmation keys.
+    /// The public key of the confirmation key.
     fn keys(&self) -> Result<SignerKeys, SignerError>;
 
     /// Makes a denomination key for `spec` and returns its denomination; the key never leaves
@@ -102,9 +100,6 @@ pub trait Signer: Send + Sync {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError>;
-
-    /// Signs a denomination set with the master key.
-    fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError>;
 
     /// Revokes a denomination key for good: it never signs again.
     fn revoke(&self, denomination: DenominationId) -> Result<(), SignerError>;

@@ -93,6 +93,7 @@ impl World {
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
             store: None,
             signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+            master: Default::default(),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -227,7 +228,13 @@ impl Issuers {
             .credit(account, format!("funding-{account}"), eur("100.00"))
             .await
             .unwrap();
-        let denomination = handle.denomination_set().body().fields().denominations[0].clone();
+        let denomination = handle
+            .denomination_set()
+            .unwrap()
+            .body()
+            .fields()
+            .denominations[0]
+            .clone();
         let request_id = RequestId(rand::random());
         let (request, planned) = wallet::prepare_withdraw(
             &mut rand::rng(),
@@ -281,7 +288,7 @@ impl IssuerGateway for InProcessIssuers {
         let set = self
             .handles
             .get(&issuer)
-            .map(|h| (*h.denomination_set()).clone());
+            .map(|h| (*h.denomination_set().unwrap()).clone());
         Box::pin(async move {
             set.ok_or_else(|| GatewayError::refused("link.unknown_peer", "no such issuer"))
         })

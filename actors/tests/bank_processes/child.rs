@@ -7,8 +7,12 @@ pub struct OwnIssuer(IssuerHandle);
 
 impl IssuerGateway for OwnIssuer {
     fn denomination_set(&self, _: BankId) -> GatewayFuture<'_, SignedDenominationSet> {
-        let set = (*self.0.denomination_set()).clone();
-        Box::pin(async move { Ok(set) })
+        let set = self
+            .0
+            .denomination_set()
+            .map(|set| (*set).clone())
+            .map_err(|e| GatewayError::refused(e.code(), e.to_string()));
+        Box::pin(async move { set })
     }
 
     fn spend_check(

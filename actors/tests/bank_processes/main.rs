@@ -114,6 +114,7 @@ pub fn issuer_config(dir: &Path, conninfo: &str, acquirer_key: VerifyingKey) -> 
         acquirers: vec![(ACQUIRER, acquirer_key)],
         clearing: None,
         spent_shards: Default::default(),
+        master: Default::default(),
     }
 }
 

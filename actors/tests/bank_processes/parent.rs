@@ -174,7 +174,13 @@ pub fn withdraw_coins(issuer: &Arc<IssuerState>, count: usize) -> Vec<WalletCoin
         at,
     });
     assert!(matches!(credited, Ok(Ok(_))), "{credited:?}");
-    let denomination = issuer.published_set().body().fields().denominations[0].clone();
+    let denomination = issuer
+        .published_set()
+        .expect("the local master key publishes at start")
+        .body()
+        .fields()
+        .denominations[0]
+        .clone();
     let request_id = RequestId(rand::random());
     let (request, planned) = wallet::prepare_withdraw(
         &mut rand::rng(),

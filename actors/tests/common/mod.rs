@@ -40,6 +40,7 @@ pub fn issuer_config(
         data_dir: dir,
         store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+        master: Default::default(),
         commit: CommitConfig::default(),
         pool_threads: 2,
         mailbox_capacity: 64,

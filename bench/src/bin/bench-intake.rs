@@ -78,6 +78,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         data_dir: dir.join("issuer"),
         store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+        master: Default::default(),
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,
@@ -278,7 +279,13 @@ async fn withdraw(issuer: &IssuerHandle, count: usize) -> anyhow::Result<Vec<Wal
             Amount::from_minor_units(eur, 100 * count as u64),
         )
         .await?;
-    let denomination = issuer.denomination_set().body().fields().denominations[0].clone();
+    let denomination = issuer
+        .denomination_set()
+        .unwrap()
+        .body()
+        .fields()
+        .denominations[0]
+        .clone();
     let mut coins = Vec::with_capacity(count);
     for r in 0..count.div_ceil(WITHDRAW_COINS_MAX) {
         let wanted = WITHDRAW_COINS_MAX.min(count - r * WITHDRAW_COINS_MAX);

@@ -71,6 +71,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         data_dir: dir.clone(),
         store: None,
         signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+        master: Default::default(),
         commit: CommitConfig::default(),
         pool_threads: THREADS,
         mailbox_capacity: 256,
@@ -96,8 +97,13 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
     issuer
         .credit(account, "bench".into(), eur("100000000.00"))
         .await?;
-    let denomination: Denomination =
-        issuer.denomination_set().body().fields().denominations[0].clone();
+    let denomination: Denomination = issuer
+        .denomination_set()
+        .unwrap()
+        .body()
+        .fields()
+        .denominations[0]
+        .clone();
 
     // Withdraw, in rounds alternating with the reference.
     let reference = ReferenceKey::generate()?;

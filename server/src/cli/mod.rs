@@ -8,10 +8,12 @@
 //! whether it did.
 
 mod identity;
+mod offline;
 mod signer;
 mod walkthrough;
 
 pub use identity::{IdentityArgs, identity};
+pub use offline::{DenominationsArgs, OfflineArgs, denominations, offline};
 pub use signer::{SignerArgs, signer};
 pub use walkthrough::{WalkthroughOptions, trust, walkthrough};
 

@@ -324,6 +324,11 @@ pub struct IssuerSection {
     /// The Unix socket of this issuer's signer (`semper signer`), relative to node.data_dir
     /// unless absolute; unset, the signer runs inside this process with keys under its `keys/`.
     pub signer_socket: Option<PathBuf>,
+    /// The public half of the master key that signs this issuer's denomination sets, kept on an
+    /// offline machine (`semper offline init` prints it): the issuer then publishes only the
+    /// sets the operator uploads signed with it. Unset, the key is made and used in this process,
+    /// under the issuer's `offline/` (the embedded default).
+    pub master_key: Option<semper_protocol::crypto::ed25519::VerifyingKey>,
 }
 
 /// The acquirer role.
@@ -437,6 +442,7 @@ impl Default for IssuerSection {
             commit: CommitSection::default(),
             spent_shards: Vec::new(),
             signer_socket: None,
+            master_key: None,
         }
     }
 }

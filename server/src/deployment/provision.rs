@@ -44,11 +44,11 @@ pub fn provision(config: &Config, bank: &BankSection) -> Result<ProvisionedBank,
         next_identity(bank, &dir).map_err(|error| fail(format!("next identity: {error}")))?;
     let issuer = match &bank.issuer {
         Some(section) => {
-            let choice =
-                roles::issuer(bank.id, &dir, section, &Directory { cards: &[] }, None).signer;
+            let config = roles::issuer(bank.id, &dir, section, &Directory { cards: &[] }, None);
             let clock: Arc<dyn Clock> = Arc::new(semper_actors::clock::SystemClock);
-            let keys = IssuerState::provision(&role_dir(&dir, "issuer"), &choice, clock)
-                .map_err(|error| fail(format!("issuer keys: {error}")))?;
+            let keys =
+                IssuerState::provision(&config.data_dir, &config.signer, &config.master, clock)
+                    .map_err(|error| fail(format!("issuer keys: {error}")))?;
             Some(IssuerCard {
                 master_key: keys.master,
                 confirmation_key: keys.confirmation,
@@ -117,7 +117,8 @@ fn next_identity(
 }
 
 /// Opens `bank`'s issuer once, which makes the denomination keys its schedule needs ahead, and
-/// closes it; returns how many denominations its published set lists.
+/// closes it; returns how many denominations its published set lists (none yet when the master
+/// key is offline: they await the ceremony).
 pub fn make_denomination_keys(
     config: &Config,
     bank: &BankSection,
@@ -132,6 +133,8 @@ pub fn make_denomination_keys(
     let state = IssuerState::open(&issuer_config, clock).map_err(|error| {
         DeployError::provision(&bank.name, format!("denomination keys: {error}"))
     })?;
-    let count = state.published_set().body().fields().denominations.len();
+    let count = state
+        .published_set()
+        .map_or(0, |set| set.body().fields().denominations.len());
     Ok(count)
 }

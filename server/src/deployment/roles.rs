@@ -6,7 +6,7 @@ use std::time::Duration;
 use semper_actors::acquirer::{AcquirerConfig, TrustedClearing, TrustedIssuer};
 use semper_actors::clearing::ClearingConfig;
 use semper_actors::issuer::config::SignerChoice;
-use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
+use semper_actors::issuer::{DenominationSchedule, IssuerConfig, MasterKey};
 use semper_actors::retry::RetryConfig;
 use semper_actors::signer::SignerLimits;
 use semper_link::Limits;
@@ -86,6 +86,10 @@ pub fn issuer(
         signer: match &section.signer_socket {
             Some(socket) => SignerChoice::Socket(socket.clone()),
             None => SignerChoice::InProcess(SignerLimits::default()),
+        },
+        master: match section.master_key {
+            Some(key) => MasterKey::Offline(key),
+            None => MasterKey::Local,
         },
         commit: commit(&section.commit),
         pool_threads: section.pool_threads,

@@ -8,6 +8,8 @@
 //! - too many account openings from one client address is 429 with `Retry-After`;
 //! - insufficient funds is 409: the request conflicts with the account's state (402 is reserved);
 //! - a revoked or expired denomination is 410: it existed and is gone for good;
+//! - an uploaded denomination set that the master key did not sign, or that may not follow the
+//!   published one, is 400, and 409 when it is merely not newer (a stale upload);
 //! - busy, stopped and incomplete are 503 with `Retry-After`, and so are a storage database out
 //!   of reach (`storage.unavailable`) and a write raced by another process past the committer's
 //!   retries (`storage.conflict`);
@@ -108,6 +110,16 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("outbox.submission_exists", 409),
     ("clearing.already_cut", 409),
     ("reconcile.submissions_pending", 409),
+    // The denomination set the master key signs: the operator's upload, and its absence.
+    ("set.unpublished", 404),
+    ("set.invalid_signature", 400),
+    ("set.wrong_issuer", 400),
+    ("set.drops_denomination", 400),
+    ("set.unrevokes", 400),
+    ("set.revokes_unlisted", 400),
+    ("set.unknown_denomination", 400),
+    ("set.not_newer", 409),
+    ("set.master_offline", 409),
     // Another bank, seen through the acquirer.
     ("acquirer.gateway", 502),
     ("acquirer.unknown_issuer", 502),
@@ -128,6 +140,12 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("keystore.missing", 500),
     ("keystore.io", 500),
     ("issuer.key_generation", 500),
+    ("set.stored_signature", 500),
+    ("offline.no_key", 500),
+    ("offline.key_exists", 500),
+    ("offline.unknown_denomination", 500),
+    ("offline.nothing_signed", 500),
+    ("offline.record", 500),
     // The signer, in process or not: unreachable or over its rate is 503 with Retry-After; a
     // key it no longer signs with is 410, like a revoked denomination.
     ("signer.unavailable", 503),

@@ -1,5 +1,6 @@
-//! The issuer's endpoints: its denomination set, accounts, operator credits, withdrawals and the
-//! discrepancies its reconciliation recorded.
+//! The issuer's endpoints: its denomination set (and the operator's export and upload of the set
+//! the master key signs), accounts, operator credits, withdrawals and the discrepancies its
+//! reconciliation recorded.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -7,7 +8,9 @@ use std::time::Instant;
 use actix_web::HttpRequest;
 use actix_web::web::{self, Json};
 use semper_actors::issuer::{IssuerError, IssuerHandle};
+use semper_client::views::DenominationSetBodyView;
 use semper_protocol::amount::{Amount, Currency};
+use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
@@ -42,7 +45,29 @@ pub async fn denominations(
     state: web::Data<ApiState>,
 ) -> Result<Json<DenominationSetView>, ApiError> {
     let issuer = issuer(&state)?;
-    Ok(Json(DenominationSetView::from(&*issuer.denomination_set())))
+    Ok(Json(DenominationSetView::from(
+        &*issuer.denomination_set()?,
+    )))
+}
+
+/// `GET /v1/issuer/denominations/export` (operator): the set the issuer wants published, for the
+/// master key to sign offline: every denomination its signer made, the revocations taken, the
+/// next sequence number.
+pub async fn export_denominations(
+    state: web::Data<ApiState>,
+) -> Result<Json<DenominationSetBodyView>, ApiError> {
+    let set = issuer(&state)?.export()?;
+    Ok(Json(DenominationSetBodyView::from(&set)))
+}
+
+/// `POST /v1/issuer/denominations` (operator): publishes a set the master key signed, if it may
+/// follow the published one; its revocations take effect first.
+pub async fn publish_denominations(
+    state: web::Data<ApiState>,
+    body: Json<SignedDenominationSet>,
+) -> Result<Json<DenominationSetView>, ApiError> {
+    let published = issuer(&state)?.publish(body.into_inner()).await?;
+    Ok(Json(DenominationSetView::from(&*published)))
 }
 
 /// `POST /v1/issuer/accounts`: opens an account with a zero balance, if the request is signed by

@@ -165,6 +165,16 @@ pub fn all() -> Routes {
             "/v1/issuer/denominations",
             issuer::denominations,
         )
+        .operator(
+            Method::POST,
+            "/v1/issuer/denominations",
+            issuer::publish_denominations,
+        )
+        .operator(
+            Method::GET,
+            "/v1/issuer/denominations/export",
+            issuer::export_denominations,
+        )
         .open(Method::POST, "/v1/issuer/accounts", issuer::open_account)
         .owner(
             Method::GET,

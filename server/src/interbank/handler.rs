@@ -145,9 +145,10 @@ async fn serve(
     match request {
         LinkRequest::DenominationSet => {
             let issuer = roles.issuer.ok_or_else(|| not_hosted("an issuer"))?;
-            Ok(LinkResponse::DenominationSet(Box::new(
-                (*issuer.denomination_set()).clone(),
-            )))
+            let set = issuer
+                .denomination_set()
+                .map_err(|error| role_refusal(&error))?;
+            Ok(LinkResponse::DenominationSet(Box::new((*set).clone())))
         }
         LinkRequest::SpendCheck(batch) => {
             let issuer = roles.issuer.ok_or_else(|| not_hosted("an issuer"))?;

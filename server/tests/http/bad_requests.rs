@@ -113,7 +113,7 @@ fn http_method_not_allowed_carries_allow() {
     run(async {
         let (api, client) = serve(&settings(64, None), Default::default());
         for (method, path, allow) in [
-            ("POST", "/v1/issuer/denominations", "GET"),
+            ("PUT", "/v1/issuer/denominations", "GET, POST"),
             ("DELETE", "/v1/issuer/accounts", "POST"),
             ("PUT", "/v1/clearing/cycle/cut", "POST"),
         ] {

@@ -121,6 +121,7 @@ impl World {
                     IssuerState::provision(
                         &bank_dir(&dir, *bank),
                         &Default::default(),
+                        &Default::default(),
                         Arc::new(semper_actors::clock::SystemClock),
                     )
                     .unwrap(),
@@ -296,6 +297,7 @@ impl World {
             data_dir: bank_dir(&self.dir, bank),
             store: self.store_of(bank),
             signer: semper_actors::issuer::config::SignerChoice::InProcess(Default::default()),
+            master: Default::default(),
             commit: CommitConfig::default(),
             pool_threads: 1,
             mailbox_capacity: 64,
@@ -507,7 +509,13 @@ impl Market {
             .credit(account, format!("funding-{account}"), eur("1000.00"))
             .await
             .unwrap();
-        let denomination = handle.denomination_set().body().fields().denominations[0].clone();
+        let denomination = handle
+            .denomination_set()
+            .unwrap()
+            .body()
+            .fields()
+            .denominations[0]
+            .clone();
         let request_id = RequestId(rand::random());
         let (request, planned) = wallet::prepare_withdraw(
             &mut rand::rng(),

@@ -24,7 +24,7 @@ use semper_protocol::crypto::blind_rsa::{
 use semper_protocol::crypto::ed25519::{SIGNATURE_BYTES, Signature, VerifyingKey};
 use semper_protocol::ids::DenominationId;
 
-use super::backend::{Ed25519Role, KeyBackend};
+use super::backend::KeyBackend;
 use super::core::{KeySigner, SignerLimits};
 use super::{SignerError, SignerKeys};
 use crate::clock::Clock;
@@ -76,7 +76,6 @@ pub struct TokenKey {
 /// Keys in a PKCS#11 token.
 pub struct TokenKeys {
     sessions: Sessions,
-    master: (ObjectHandle, VerifyingKey),
     confirmation: (ObjectHandle, VerifyingKey),
 }
 
@@ -84,12 +83,10 @@ impl TokenKeys {
     /// Logs in to the token, making its Ed25519 keys the first time.
     pub fn open(config: &TokenConfig) -> Result<Self, SignerError> {
         let sessions = Sessions::open(config)?;
-        let master = sessions.with(|session| objects::ed25519_key(session, "master"))?;
         let confirmation =
             sessions.with(|session| objects::ed25519_key(session, "confirmation"))?;
         Ok(Self {
             sessions,
-            master,
             confirmation,
         })
     }
@@ -112,16 +109,12 @@ impl KeyBackend for TokenKeys {
 
     fn keys(&self) -> SignerKeys {
         SignerKeys {
-            master: self.master.1,
             confirmation: self.confirmation.1,
         }
     }
 
-    fn sign_ed25519(&self, role: Ed25519Role, message: &[u8]) -> Result<Signature, SignerError> {
-        let (key, public) = match role {
-            Ed25519Role::Master => self.master,
-            Ed25519Role::Confirmation => self.confirmation,
-        };
+    fn sign_confirmation_bytes(&self, message: &[u8]) -> Result<Signature, SignerError> {
+        let (key, public) = self.confirmation;
         let mechanism = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
         let bytes = self.sessions.with(|session| {
             session

@@ -7,6 +7,7 @@ use semper_actors::clearing::ClearingError;
 use semper_actors::gateway::GatewayError;
 use semper_actors::issuer::IssuerError;
 use semper_actors::keystore::KeyStoreError;
+use semper_actors::offline::OfflineError;
 use semper_actors::signer::{SIGNER_CODES, SignerError};
 use semper_protocol::acquirer::{DepositRefusal, ReceiptError, SetRefusal};
 use semper_protocol::amount::{AmountError, Currency};
@@ -19,6 +20,7 @@ use semper_protocol::ids::BankId;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_protocol::messages::read::ReadError;
 use semper_protocol::messages::settlement::SettlementError;
+use semper_protocol::set_succession::SuccessionRefusal;
 use semper_storage::StorageError;
 use semper_storage::acquirer::merchants::MerchantError;
 use semper_storage::acquirer::outbox::OutboxError;
@@ -181,6 +183,43 @@ fn issuer_codes() -> Vec<&'static str> {
         .map(IssuerError::Denomination),
     );
     errors.extend(keystore_errors().into_iter().map(IssuerError::KeyStore));
+    let id = semper_protocol::ids::DenominationId([1; 32]);
+    errors.extend([
+        IssuerError::Unpublished,
+        IssuerError::MasterOffline,
+        IssuerError::SetSignature(SignatureError::Invalid),
+        IssuerError::SetUnknownDenomination(id),
+        IssuerError::StoredSetSignature(SignatureError::Invalid),
+    ]);
+    let refusals = [
+        SuccessionRefusal::WrongIssuer {
+            expected: BankId([1; 16]),
+            found: BankId([2; 16]),
+        },
+        SuccessionRefusal::NotNewer {
+            previous: 2,
+            found: 1,
+        },
+        SuccessionRefusal::DropsDenomination(id),
+        SuccessionRefusal::Unrevokes(id),
+        SuccessionRefusal::RevokesUnlisted(id),
+    ];
+    errors.extend(refusals.iter().cloned().map(IssuerError::SetRefused));
+    errors.extend(
+        [
+            OfflineError::NoKey { dir: "d".into() },
+            OfflineError::KeyExists { dir: "d".into() },
+            OfflineError::UnknownDenomination(id),
+            OfflineError::NothingSigned,
+            OfflineError::Record {
+                path: "p".into(),
+                reason: "r".into(),
+            },
+        ]
+        .into_iter()
+        .chain(refusals.into_iter().map(OfflineError::Refused))
+        .map(IssuerError::LocalMaster),
+    );
     errors.extend(signer_errors().into_iter().map(IssuerError::Signer));
     errors.extend(storage_errors().into_iter().map(IssuerError::from));
     errors.extend(storage_errors().into_iter().map(IssuerError::Storage));

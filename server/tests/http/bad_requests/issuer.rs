@@ -46,15 +46,33 @@ fn accounts(f: &Fixtures) -> Vec<Case> {
     let upper_path = format!("/v1/issuer/accounts/{}", account.to_string().to_uppercase());
     vec![
         refused(
-            "denominations: POST",
+            "denominations: POST without the operator token",
             Request::raw(
                 "POST",
                 "/v1/issuer/denominations",
                 json_type,
                 b"{}".to_vec(),
             ),
-            405,
-            "route.method_not_allowed",
+            401,
+            "auth.required",
+        ),
+        refused(
+            "denominations: POST of no set",
+            Request::raw(
+                "POST",
+                "/v1/issuer/denominations",
+                json_type,
+                b"{}".to_vec(),
+            )
+            .operator(),
+            400,
+            "request.malformed",
+        ),
+        refused(
+            "denominations: export without the operator token",
+            Request::get("/v1/issuer/denominations/export"),
+            401,
+            "auth.required",
         ),
         refused(
             "open: not JSON",

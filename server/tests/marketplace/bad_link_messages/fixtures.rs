@@ -98,7 +98,7 @@ impl Fixtures {
             issuer_1_key: market.issuer_confirmation_key(ISSUER_1),
             issuer_2_key: market.issuer_confirmation_key(ISSUER_2),
             clearing_key: market.clearing().state().key.clone(),
-            denomination_set: (*market.issuer(ISSUER_1).denomination_set()).clone(),
+            denomination_set: (*market.issuer(ISSUER_1).denomination_set().unwrap()).clone(),
             spent,
             checked,
             confirmed,
@@ -136,7 +136,13 @@ async fn coin_with_key(market: &Market, issuer: BankId, seed: u64) -> (WalletCoi
         .credit(account, funding, eur("100.00"))
         .await
         .unwrap();
-    let denomination = handle.denomination_set().body().fields().denominations[0].clone();
+    let denomination = handle
+        .denomination_set()
+        .unwrap()
+        .body()
+        .fields()
+        .denominations[0]
+        .clone();
     let request_id = RequestId(rand::random());
     let (request, planned) = wallet::prepare_withdraw(
         &mut StdRng::seed_from_u64(seed),

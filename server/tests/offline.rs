@@ -1,0 +1,364 @@
+//! The master key ceremony end to end, through the `semper` binary: the master key made by
+//! `semper offline init`, an issuer configured with its public half alone (three banks in one
+//! process), the export, the offline signature and the upload; then a withdrawal, a deposit and
+//! a settlement (`semper try`) work with the new set. A set signed by another key is refused with
+//! `set.invalid_signature` and changes nothing, and so is a stale one. A revocation signed offline
+//! is published: wallets see it, the issuer signs no more of it and the acquirer refuses its
+//! coins.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use semper_client::api::Api;
+use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_protocol::amount::Currency;
+use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::ids::ContractHash;
+use semper_protocol::time::Timestamp;
+use semper_server::keytool::parse_bank_id;
+
+/// This engineer's loopback ports: HTTP, then the three banks' links.
+const HTTP_PORT: u16 = 32080;
+const LINK_PORTS: [u16; 3] = [32001, 32002, 32003];
+const TOKEN: &str = "offline-ceremony-operator-token";
+
+/// The server process; killed (by its pid) when the test ends, passing or failing.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn semper(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_semper"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let output = semper(args);
+    let text = printed(&output);
+    assert!(output.status.success(), "semper {args:?} failed:\n{text}");
+    text
+}
+
+fn refused(args: &[&str], code: &str) {
+    let output = semper(args);
+    let text = printed(&output);
+    assert!(
+        !output.status.success(),
+        "semper {args:?} succeeded:\n{text}"
+    );
+    assert!(
+        text.contains(code),
+        "semper {args:?}: expected {code}:\n{text}"
+    );
+}
+
+fn refused_upload(cfg: &str, file: &Path) {
+    refused(
+        &[
+            "denominations",
+            "--config",
+            cfg,
+            "publish",
+            file.to_str().unwrap(),
+        ],
+        "set.not_newer",
+    );
+}
+
+fn config(dir: &Path, master_key: &str) -> PathBuf {
+    let path = dir.join("bank.toml");
+    let [issuer, acquirer, clearing] = LINK_PORTS;
+    std::fs::write(
+        &path,
+        format!(
+            "[node]\ndata_dir = {data:?}\nlog = \"warn\"\n\n\
+             [http]\nlisten = \"127.0.0.1:{HTTP_PORT}\"\noperator_token = \"{TOKEN}\"\n\n\
+             [[banks]]\nname = \"issuer\"\nid = \"01000000000000000000000000000001\"\n\
+             link_listen = \"127.0.0.1:{issuer}\"\n\
+             [banks.issuer]\ndenominations = [\"EUR:1.00\", \"EUR:10.00\"]\n\
+             master_key = \"{master_key}\"\n\n\
+             [[banks]]\nname = \"acquirer\"\nid = \"02000000000000000000000000000002\"\n\
+             link_listen = \"127.0.0.1:{acquirer}\"\n[banks.acquirer]\n\n\
+             [[banks]]\nname = \"clearing\"\nid = \"03000000000000000000000000000003\"\n\
+             link_listen = \"127.0.0.1:{clearing}\"\n[banks.clearing]\n",
+            data = dir.join("data"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Starts `semper run` and waits for its start-up summary.
+fn start(config: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_semper"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let addr = format!("127.0.0.1:{HTTP_PORT}").parse().unwrap();
+    loop {
+        assert!(Instant::now() < deadline, "semper did not start in time");
+        while receiver.try_recv().is_ok() {}
+        if Api::new(addr, None)
+            .get::<serde_json::Value>("/health")
+            .is_ok()
+        {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn api() -> Api {
+    Api::new(
+        format!("127.0.0.1:{HTTP_PORT}").parse().unwrap(),
+        Some(TOKEN.into()),
+    )
+}
+
+fn public_key(init_output: &str) -> String {
+    init_output
+        .lines()
+        .find_map(|line| line.strip_prefix("public key: "))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("semper-offline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = |path: &Path| path.to_str().unwrap().to_owned();
+    let (master, wrong) = (dir.join("master"), dir.join("wrong"));
+
+    // The offline machine: the master key, owner-only, never replaced.
+    let key = public_key(&ok(&["offline", "init", "--dir", &text(&master)]));
+    let mode = std::fs::metadata(master.join("master.ed25519"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    refused(
+        &["offline", "init", "--dir", &text(&master)],
+        "never replaced",
+    );
+    public_key(&ok(&["offline", "init", "--dir", &text(&wrong)]));
+
+    // The online issuer, with the public key alone: no set until the ceremony.
+    let config = config(&dir, &key);
+    let cfg = text(&config);
+    let _server = start(&config);
+    assert!(!dir.join("data/issuer/issuer/offline").exists());
+    let unpublished = api().denominations().unwrap_err();
+    assert_eq!(unpublished.code(), Some("set.unpublished"));
+
+    // Export; a set signed by the wrong key is refused, and nothing is published.
+    let (export, signed, wrong_signed) = (
+        dir.join("export.json"),
+        dir.join("signed.json"),
+        dir.join("wrong.json"),
+    );
+    ok(&[
+        "denominations",
+        "--config",
+        &cfg,
+        "export",
+        "--out",
+        &text(&export),
+    ]);
+    ok(&[
+        "offline",
+        "sign",
+        "--dir",
+        &text(&wrong),
+        "--set",
+        &text(&export),
+        "--out",
+        &text(&wrong_signed),
+    ]);
+    refused(
+        &[
+            "denominations",
+            "--config",
+            &cfg,
+            "publish",
+            &text(&wrong_signed),
+        ],
+        "set.invalid_signature",
+    );
+    assert_eq!(
+        api().denominations().unwrap_err().code(),
+        Some("set.unpublished")
+    );
+
+    // Signed by the master key, uploaded, published.
+    ok(&[
+        "offline",
+        "sign",
+        "--dir",
+        &text(&master),
+        "--set",
+        &text(&export),
+        "--out",
+        &text(&signed),
+    ]);
+    // The offline tool signs each sequence once: the same export again is stale.
+    refused(
+        &[
+            "offline",
+            "sign",
+            "--dir",
+            &text(&master),
+            "--set",
+            &text(&export),
+            "--out",
+            &text(&dir.join("again.json")),
+        ],
+        "set.not_newer",
+    );
+    ok(&["denominations", "--config", &cfg, "publish", &text(&signed)]);
+    let published: SignedDenominationSet = api().denominations().unwrap();
+    let verifying = semper_protocol::crypto::ed25519::VerifyingKey::from_bytes(
+        &hex::decode(&key).unwrap().try_into().unwrap(),
+    )
+    .unwrap();
+    published.verify(&verifying).unwrap();
+    // Both values, each with its next key made ahead (`lookahead_ms`).
+    assert_eq!(published.body().fields().denominations.len(), 4);
+
+    // The acquirer takes it; a withdrawal, a deposit and a settlement work with it.
+    api()
+        .post::<_, serde_json::Value>("/v1/acquirer/denominations/refresh", &(), true)
+        .unwrap();
+    ok(&["try", "--config", &cfg, "--coins", "2"]);
+
+    // After it: the same upload again is stale, a wrong key's next set is refused, and the
+    // published set is unchanged.
+    refused(
+        &["denominations", "--config", &cfg, "publish", &text(&signed)],
+        "set.not_newer",
+    );
+    ok(&[
+        "denominations",
+        "--config",
+        &cfg,
+        "export",
+        "--out",
+        &text(&export),
+    ]);
+    ok(&[
+        "offline",
+        "sign",
+        "--dir",
+        &text(&wrong),
+        "--set",
+        &text(&export),
+        "--out",
+        &text(&wrong_signed),
+    ]);
+    refused(
+        &[
+            "denominations",
+            "--config",
+            &cfg,
+            "publish",
+            &text(&wrong_signed),
+        ],
+        "set.invalid_signature",
+    );
+    assert_eq!(api().denominations().unwrap(), published);
+
+    // Revocation: a wallet holds coins of a denomination; the master key revokes it offline, the
+    // upload publishes it; the wallet learns it, the issuer signs no more of it, the acquirer
+    // refuses its coins once it has refreshed.
+    let now = Timestamp::from_unix_ms(
+        u64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    let mut api = api();
+    let eur = Currency::new("EUR").unwrap();
+    let wallet = Wallet::open(&mut api, eur, "EUR:20.00".parse().unwrap(), "revoke-1").unwrap();
+    let leaked = withdrawable(&published, now).unwrap();
+    let coins = wallet.withdraw(&mut api, &leaked, 2).unwrap().coins;
+    let revoke = dir.join("revoke.json");
+    let id = leaked.id().to_string();
+    ok(&[
+        "offline",
+        "revoke",
+        "--dir",
+        &text(&master),
+        "--denomination",
+        &id,
+        "--out",
+        &text(&revoke),
+    ]);
+    ok(&["denominations", "--config", &cfg, "publish", &text(&revoke)]);
+    let learned = api.denominations().unwrap();
+    assert!(learned.body().is_revoked(&leaked.id()));
+    assert_ne!(
+        withdrawable(&learned, now).map(|d| d.id()),
+        Some(leaked.id())
+    );
+    let refused = wallet
+        .withdraw(&mut api, &leaked, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("denomination.revoked"), "{refused}");
+    api.post::<_, serde_json::Value>("/v1/acquirer/denominations/refresh", &(), true)
+        .unwrap();
+    let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant = Merchant::register(&mut api, acquirer).unwrap();
+    let request = merchant
+        .deposit_of(&coins, ContractHash([5; 32]), now)
+        .unwrap();
+    let answer = merchant.deposit(&mut api, &request).unwrap();
+    let results = serde_json::to_string(answer.results()).unwrap();
+    assert_eq!(
+        results.matches("denomination.revoked").count(),
+        2,
+        "{results}"
+    );
+    // The same revocation again is stale; the revocation stays.
+    refused_upload(&cfg, &revoke);
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
