@@ -34,7 +34,7 @@ const TOKEN: &str = "bench-signer-operator-token";
 const REFERENCE_TIME: Duration = Duration::from_secs(3);
 /// Closed-loop workers (each a wallet), and the withdrawals each makes ready.
 const WALLETS: usize = 8;
-const WITHDRAWALS_PER_WALLET: usize = 24;
+const WITHDRAWALS_PER_WALLET: usize = 96;
 /// The test tokens' user PIN.
 const PIN: &str = "bench-pin";
 
