@@ -21,6 +21,10 @@ use crate::views::{AccountView, DepositStatusView, MerchantView};
 
 use crate::api::{Api, ApiError};
 
+/// How long after paying a merchant's deposits may be refunded, in ms: the refund deadline
+/// [`Merchant::deposit_of`] states (14 days).
+pub const REFUND_WINDOW_MS: u64 = 14 * 24 * 60 * 60 * 1000;
+
 /// Why a party's step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PartyError {
@@ -215,7 +219,8 @@ impl Merchant {
     }
 
     /// The deposit of `coins`, paid at `at` for the contract `contract`: each coin's permission
-    /// signed by the wallet, the whole signed by the merchant.
+    /// signed by the wallet, the whole signed by the merchant, refundable until
+    /// [`REFUND_WINDOW_MS`] after `at`.
     pub fn deposit_of(
         &self,
         coins: &[WalletCoin],
@@ -233,6 +238,7 @@ impl Merchant {
                 merchant: self.id,
                 deposit_id: RequestId(rand::random()),
                 permissions,
+                refund_deadline: at.plus_ms(REFUND_WINDOW_MS),
             },
             &self.key,
         ))

@@ -5,7 +5,8 @@
 //! - [`config`]: what the issuer is started with.
 //! - [`state`]: everything it holds, recovered at start from its DB and key store alone.
 //! - [`lifecycle`]: denomination keys generated ahead, rotated, revoked, and the signed set.
-//! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer.
+//! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer;
+//!   [`refund`]: an acquirer's refund notice, which lets a spent coin be swapped once more.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
 
@@ -14,6 +15,7 @@ pub mod config;
 mod error;
 pub mod lifecycle;
 pub mod reconcile;
+pub mod refund;
 pub mod spend;
 pub mod state;
 pub mod withdraw;

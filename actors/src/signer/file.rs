@@ -15,6 +15,7 @@ use semper_protocol::denomination::{
     Denomination, DenominationFields, DenominationSet, SignedDenominationSet,
 };
 use semper_protocol::ids::DenominationId;
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -390,6 +391,13 @@ impl Signer for FileSigner {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError> {
+        Ok(Signed::sign(confirmation, &self.confirmation))
+    }
+
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError> {
         Ok(Signed::sign(confirmation, &self.confirmation))
     }
 

@@ -15,6 +15,7 @@ use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
@@ -48,6 +49,8 @@ pub enum Request {
     Revoke(DenominationId),
     /// The signature counts.
     Counts,
+    /// A refund confirmation to sign.
+    ConfirmRefund(RefundConfirmation),
 }
 
 /// What the signer answers. One is made per call, and moved once: its size does not matter.
@@ -68,6 +71,8 @@ pub enum Response {
     Revoked,
     /// The counts.
     Counts(Vec<KeyCount>),
+    /// The signed refund confirmation.
+    RefundConfirmation(SignedRefundConfirmation),
     /// A refusal or failure.
     Error(SignerError),
 }
@@ -180,6 +185,11 @@ impl Request {
                 writer
             }
             Self::Counts => start(7),
+            Self::ConfirmRefund(confirmation) => {
+                let mut writer = start(8);
+                confirmation.encode_to(&mut writer);
+                writer
+            }
         };
         writer.into_bytes()
     }
@@ -225,6 +235,9 @@ impl Request {
             5 => Self::SignSet(DenominationSet::decode_from(&mut reader).map_err(malformed)?),
             6 => Self::Revoke(DenominationId::decode_from(&mut reader).map_err(malformed)?),
             7 => Self::Counts,
+            8 => Self::ConfirmRefund(
+                RefundConfirmation::decode_from(&mut reader).map_err(malformed)?,
+            ),
             other => {
                 return Err(SignerError::Frame {
                     code: "signer.frame.kind",
@@ -268,6 +281,11 @@ impl Response {
                 writer
             }
             Self::Revoked => start(6),
+            Self::RefundConfirmation(signed) => {
+                let mut writer = start(8);
+                signed.encode_to(&mut writer);
+                writer
+            }
             Self::Counts(counts) => {
                 let mut writer = start(7);
                 writer.u32(counts.len() as u32);
@@ -313,6 +331,9 @@ impl Response {
             ),
             5 => Self::Set(SignedDenominationSet::decode_from(&mut reader).map_err(malformed)?),
             6 => Self::Revoked,
+            8 => Self::RefundConfirmation(
+                SignedRefundConfirmation::decode_from(&mut reader).map_err(malformed)?,
+            ),
             7 => {
                 let count = reader.u32("counts").map_err(malformed)? as usize;
                 if count > COUNTS_MAX {

@@ -27,6 +27,7 @@ use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaKeyS
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::{Denomination, DenominationSet, SignedDenominationSet};
 use semper_protocol::ids::{BankId, DenominationId};
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
@@ -96,6 +97,12 @@ pub trait Signer: Send + Sync {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError>;
+
+    /// Signs a refund confirmation with the confirmation key.
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError>;
 
     /// Signs a denomination set with the master key.
     fn sign_set(&self, set: DenominationSet) -> Result<SignedDenominationSet, SignerError>;

@@ -171,6 +171,7 @@ fn http_happy_path_withdraw_deposit_settle() {
                 merchant,
                 deposit_id,
                 permissions: BoundedVec::new(permissions).unwrap(),
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             },
             &merchant_key,
         );
