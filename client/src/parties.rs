@@ -6,12 +6,13 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
-use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, BankId, CoinId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::deposit_answer::{
     DepositAnswerError, SignedDepositAnswer, VerifiedDepositAnswer, verify_deposit_answer,
 };
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::refund::{RefundRequest, RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -206,6 +207,36 @@ impl Merchant {
     /// The merchant's view, read with the merchant key's signature.
     pub fn view(&self, api: &mut Api) -> Result<MerchantView, PartyError> {
         Ok(api.merchant_signed(self.id, &self.key)?)
+    }
+
+    /// A refund of `amount` of `coin`, which paid this merchant for `contract`, signed by the
+    /// merchant's key, under a fresh refund id.
+    pub fn refund_of(
+        &self,
+        coin: &WalletCoin,
+        contract: ContractHash,
+        amount: Amount,
+    ) -> SignedRefundRequest {
+        Signed::sign(
+            RefundRequest {
+                merchant: self.id,
+                refund_id: RequestId(rand::random()),
+                contract_hash: contract,
+                denomination: coin.coin().denomination,
+                coin: CoinId::of(&coin.coin().public_key),
+                amount,
+            },
+            &self.key,
+        )
+    }
+
+    /// Refunds `request`: what was debited, and what the coin has been refunded in all.
+    pub fn refund(
+        &self,
+        api: &mut Api,
+        request: &SignedRefundRequest,
+    ) -> Result<RefundResponse, PartyError> {
+        Ok(api.refund(request)?)
     }
 
     /// Where one of its deposits stands, read with the merchant key's signature; once done, the
