@@ -32,25 +32,43 @@ pub async fn record(
     state: Arc<AcquirerState>,
     request: SignedRefundRequest,
 ) -> Result<RefundResponse, AcquirerError> {
-    let prepared = state
+    let prepared = match state
         .on_pool(move |state| prepare(state, request))
-        .await??;
+        .await??
+    {
+        Prepared::Answered(response) => return Ok(response),
+        Prepared::Record(prepared) => *prepared,
+    };
     match state.commit(prepared).await?? {
         RefundOutcome::Recorded(response) | RefundOutcome::Replayed(response) => Ok(response),
     }
 }
 
-/// The signature, the coin's credit, its issuer, and the notice signed from them: reads the
-/// store and does crypto, so run it on the pool. What the write then checks is what counts.
-fn prepare(
-    state: &AcquirerState,
-    request: SignedRefundRequest,
-) -> Result<RecordRefund, AcquirerError> {
+/// What the pool decided about a refund request.
+enum Prepared {
+    /// Recorded before, with the same body: its answer, whatever changed since (the clock past
+    /// the deadline, the coin's denomination gone from the sets).
+    Answered(RefundResponse),
+    /// To record.
+    Record(Box<RecordRefund>),
+}
+
+/// The signature, the stored answer of a refund id seen before, the coin's credit, its issuer,
+/// and the notice signed from them: reads the store and does crypto, so run it on the pool.
+/// What the write then checks is what counts.
+fn prepare(state: &AcquirerState, request: SignedRefundRequest) -> Result<Prepared, AcquirerError> {
     let body = request.body().clone();
     let merchant =
         merchants::merchant(&state.store, &body.merchant)?.ok_or(MerchantError::UnknownMerchant)?;
     verify_request(&request, &merchant.public_key).map_err(refused)?;
     let request_digest = request.body_digest();
+    if let Some(stored) = refunds::refund_record(&state.store, &body.merchant, &body.refund_id)? {
+        return if stored.request_digest == request_digest {
+            Ok(Prepared::Answered(stored.response))
+        } else {
+            Err(refused(RefundRefusal::IdReused))
+        };
+    }
     let coin = spent_key(&body.denomination, body.coin.as_bytes());
     let credit = coin_credits(&state.store, &[coin])?
         .pop()
@@ -78,7 +96,7 @@ fn prepare(
         },
         state.bank_key(),
     );
-    Ok(RecordRefund {
+    Ok(Prepared::Record(Box::new(RecordRefund {
         merchant: body.merchant,
         refund_id: body.refund_id,
         request_digest,
@@ -86,7 +104,7 @@ fn prepare(
         issuer,
         notice,
         at: state.clock.now(),
-    })
+    })))
 }
 
 fn refused(refusal: RefundRefusal) -> AcquirerError {

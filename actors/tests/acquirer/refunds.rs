@@ -129,6 +129,15 @@ fn a_refund_is_debited_once_within_what_was_paid_and_confirmed_by_the_coins_issu
             "refund.deadline_passed"
         );
         assert_eq!(balance(&acquirer, &m1).await, eur("1.00"));
+        // A retry after the deadline still gets its answer, and is debited once.
+        assert_eq!(
+            acquirer
+                .refund(m1.refund(6, &ones[0], 1, "0.60"))
+                .await
+                .unwrap(),
+            rest
+        );
+        assert_eq!(balance(&acquirer, &m1).await, eur("1.00"));
         acquirer.forward_refunds().await.unwrap();
         assert_eq!(allowance(&issuers, &ones[0]).await, "EUR:1.00");
         assert_eq!(
