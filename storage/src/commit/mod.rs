@@ -213,7 +213,12 @@ impl Drop for Committer {
     fn drop(&mut self) {
         self.sender.take();
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // The last owner may be let go by a reply running on the committer's own thread,
+            // which cannot wait for itself (joining it panics): it ends by itself once its loop
+            // finds the channel closed, and its store closes with it.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }
