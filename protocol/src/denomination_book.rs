@@ -87,6 +87,11 @@ impl DenominationBook {
         self.revoked.contains(id)
     }
 
+    /// The denomination `id`, whatever its windows, if a set listed it.
+    pub fn get(&self, id: &DenominationId) -> Option<&Denomination> {
+        self.denominations.get(id)
+    }
+
     /// Every denomination, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Denomination> {
         self.denominations.values()

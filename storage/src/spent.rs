@@ -234,7 +234,8 @@ fn encode_spent(entry: &SpendEntry) -> Vec<u8> {
     value
 }
 
-fn decode_spent(value: &[u8]) -> Result<(Digest, Vec<u8>), StorageError> {
+/// A spent-set record: the permission's digest, and the signed permission's encoding.
+pub(crate) fn decode_spent(value: &[u8]) -> Result<(Digest, Vec<u8>), StorageError> {
     if value.len() < 32 {
         return Err(StorageError::Corrupt {
             column: "spent_coins",

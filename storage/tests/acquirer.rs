@@ -89,6 +89,7 @@ fn deposit(merchant: MerchantId, id: u8, coins: Vec<CoinInput>) -> DepositInput 
         merchant,
         deposit_id: RequestId([id; 16]),
         request_digest: Digest([id; 32]),
+        refund_deadline: AT,
         coins,
     }
 }

@@ -20,6 +20,7 @@ use semper_protocol::messages::spend::{
     SignedSpendCheckBatch, SpendCheckBatch, SpendCheckResponse,
 };
 use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
 use semper_storage::acquirer::deposits::{
     self, CoinInput, DepositInput, DepositOutcome, RecordDeposits,
 };
@@ -98,6 +99,7 @@ struct PlannedDeposit {
     merchant: MerchantId,
     deposit_id: RequestId,
     digest: Digest,
+    refund_deadline: Timestamp,
     coins: Vec<Planned>,
 }
 
@@ -216,6 +218,7 @@ fn plan(state: &AcquirerState, deposits: Vec<Admitted>) -> Result<Plan, Acquirer
                 merchant: body.merchant,
                 deposit_id: body.deposit_id,
                 digest: deposit.digest,
+                refund_deadline: body.refund_deadline,
                 coins: planned.by_ref().take(body.permissions.len()).collect(),
             }
         })
@@ -332,6 +335,7 @@ fn resolve(
             merchant: deposit.merchant,
             deposit_id: deposit.deposit_id,
             request_digest: deposit.digest,
+            refund_deadline: deposit.refund_deadline,
             coins: deposit
                 .coins
                 .into_iter()

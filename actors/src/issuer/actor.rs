@@ -9,6 +9,7 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
@@ -18,7 +19,7 @@ use semper_storage::reports;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, publish, reconcile, spend, withdraw};
+use super::{lifecycle, publish, reconcile, refund, spend, withdraw};
 use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
@@ -138,6 +139,12 @@ issuer_message!(
 );
 
 issuer_message!(
+    /// Records an acquirer's refund of one of this issuer's coins.
+    RefundMessage { notice: SignedRefundNotice } -> RefundAnswer,
+    |state, message, reply| refund::run(state, message.0, reply)
+);
+
+issuer_message!(
     /// Reconciles a settlement report from the clearing house, and records it.
     ReceiveReportMessage { report: SignedSettlementReport } -> Vec<Discrepancy>,
     |state, message, reply| reconcile::run(state, message.0, reply)
@@ -247,6 +254,12 @@ impl IssuerHandle {
         batch: SignedSpendCheckBatch,
     ) -> Result<SpendCheckResponse, IssuerError> {
         self.call(|reply| SpendCheckMessage { batch, reply }).await
+    }
+
+    /// Records a refund notice: the coin may be swapped again for the refunded value, and the
+    /// answer carries the signed confirmation (the same to every retry) or the refusal's code.
+    pub async fn refund(&self, notice: SignedRefundNotice) -> Result<RefundAnswer, IssuerError> {
+        self.call(|reply| RefundMessage { notice, reply }).await
     }
 
     /// Receives a settlement report: verifies it, reconciles it against the batches the issuer

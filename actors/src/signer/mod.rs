@@ -31,6 +31,7 @@ use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaKeyS
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{BankId, DenominationId};
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
@@ -100,6 +101,12 @@ pub trait Signer: Send + Sync {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError>;
+
+    /// Signs a refund confirmation with the confirmation key.
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError>;
 
     /// Revokes a denomination key for good: it never signs again.
     fn revoke(&self, denomination: DenominationId) -> Result<(), SignerError>;

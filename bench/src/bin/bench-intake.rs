@@ -176,6 +176,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
                 merchant: *merchant,
                 deposit_id: RequestId(deposit_id),
                 permissions: BoundedVec::new(permissions).expect("64 coins fit a deposit"),
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             };
             Signed::sign(body, key)
         })

@@ -201,6 +201,7 @@ impl Fixtures {
                 merchant: MERCHANT,
                 deposit_id: RequestId([0xd0; 16]),
                 permissions: bounded(permissions.clone())?,
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             },
             &key(0x05),
         );

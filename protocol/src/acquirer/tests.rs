@@ -19,6 +19,7 @@ fn request(
         merchant: MERCHANT,
         deposit_id: RequestId([1; 16]),
         permissions: BoundedVec::new(permissions).unwrap(),
+        refund_deadline: crate::time::Timestamp::from_unix_ms(u64::MAX),
     };
     Signed::sign(body, key)
 }

@@ -10,6 +10,7 @@ use crate::limits::DEPOSIT_COINS_MAX;
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::spend::SpendResult;
 use crate::signed::Signed;
+use crate::time::Timestamp;
 
 /// A deposit, signed by the merchant's key: see [`SignedDepositRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,12 +23,16 @@ pub struct DepositRequest {
     pub deposit_id: RequestId,
     /// The wallet's deposit permissions, each naming this merchant and this acquirer.
     pub permissions: BoundedVec<SignedDepositPermission, DEPOSIT_COINS_MAX>,
+    /// The last instant the merchant may refund these coins (its contract's refund deadline):
+    /// the acquirer refuses a refund after it, on its own clock.
+    pub refund_deadline: Timestamp,
 }
 
-codec_struct!(message "semper/deposit-request" v 1, DepositRequest {
+codec_struct!(message "semper/deposit-request" v 2, DepositRequest {
     merchant,
     deposit_id,
-    permissions
+    permissions,
+    refund_deadline
 });
 
 /// A deposit request with the merchant key's signature.

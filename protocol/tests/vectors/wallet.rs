@@ -362,6 +362,7 @@ pub fn withdrawal(
             merchant: MERCHANT,
             deposit_id: DEPOSIT_ID,
             permissions: permissions.clone().try_into().unwrap(),
+            refund_deadline: at(86_400_000),
         },
         &parties.merchant,
     );

@@ -572,6 +572,7 @@ impl Merchant {
             merchant: self.id,
             deposit_id: RequestId(rand::random()),
             permissions: BoundedVec::new(permissions).unwrap(),
+            refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
         };
         Signed::sign(body, &self.key)
     }

@@ -55,6 +55,8 @@ pub struct CoinCredit {
     pub permission_digest: Digest,
     /// The permission: the proof returned when the coin is deposited again with another one.
     pub permission: SignedDepositPermission,
+    /// The deposit's refund deadline: no refund of the coin after it.
+    pub refund_deadline: Timestamp,
 }
 
 codec_struct!(CoinCredit {
@@ -62,7 +64,8 @@ codec_struct!(CoinCredit {
     deposit_id,
     batch_id,
     permission_digest,
-    permission
+    permission,
+    refund_deadline
 });
 
 /// The coin index key of a permission's coin: the issuer's spent-set layout, one coin, one key.
@@ -110,6 +113,8 @@ pub struct DepositInput {
     pub deposit_id: RequestId,
     /// Digest of the signed request's body.
     pub request_digest: Digest,
+    /// The request's refund deadline, kept with each coin it credits.
+    pub refund_deadline: Timestamp,
     /// One input per permission, in the request's order.
     pub coins: Vec<CoinInput>,
 }
@@ -302,6 +307,7 @@ impl BatchState<'_, '_> {
                                     batch_id,
                                     permission_digest: digest,
                                     permission: *permission,
+                                    refund_deadline: deposit.refund_deadline,
                                 },
                             ));
                             DepositResult::Accepted

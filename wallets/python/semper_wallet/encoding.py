@@ -35,7 +35,7 @@ def fixed(text, size):
 
 def var(data): return u32(len(data)) + data
 def lst(items, encode): return u32(len(items)) + b"".join(encode(i) for i in items)
-def header(tag): return u8(len(tag)) + tag.encode() + u8(1)
+def header(tag, version=1): return u8(len(tag)) + tag.encode() + u8(version)
 
 
 def parse_amount(text):
@@ -118,8 +118,8 @@ def permission(v):
 
 
 def deposit_request(v):
-    return (header("semper/deposit-request") + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
-            + lst(v["permissions"], signed(permission)))
+    return (header("semper/deposit-request", 2) + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
+            + lst(v["permissions"], signed(permission)) + u64(v["refund_deadline"]))
 
 
 def spend_result(r):
@@ -215,6 +215,35 @@ def link_request(v, submission_signed=b""):
     return header("semper/link-request") + u8(kind) + fields
 
 
+def refund_request(v):
+    return (header("semper/refund-request") + fixed(v["merchant"], 16) + fixed(v["refund_id"], 16)
+            + fixed(v["contract_hash"], 32) + fixed(v["denomination"], 32) + fixed(v["coin"], 32)
+            + amount(v["amount"]))
+
+
+def refund_notice(v):
+    return (header("semper/refund-notice") + fixed(v["acquirer"], 16) + fixed(v["refund"], 32)
+            + fixed(v["denomination"], 32) + fixed(v["coin"], 32) + fixed(v["permission"], 32)
+            + amount(v["amount"]))
+
+
+def refund_confirmation(v):
+    return (header("semper/refund-confirmation") + fixed(v["issuer"], 16) + fixed(v["acquirer"], 16)
+            + fixed(v["refund"], 32) + fixed(v["denomination"], 32) + fixed(v["coin"], 32)
+            + amount(v["amount"]) + u64(v["confirmed_at"]))
+
+
+def refund_answer(v):
+    if v["result"] == "confirmed":
+        return header("semper/refund-answer") + u8(0) + signed(refund_confirmation)(v["confirmation"])
+    return header("semper/refund-answer") + u8(1) + var(v["code"].encode())
+
+
+def refund_response(v):
+    return (header("semper/refund-response") + fixed(v["merchant"], 16) + fixed(v["refund_id"], 16)
+            + fixed(v["refund"], 32) + amount(v["amount"]) + amount(v["coin_refunded"]))
+
+
 #: Each vector file's encoder, by the file's name.
 ENCODERS = {
     "denomination": denomination, "denomination-set": denomination_set,
@@ -224,6 +253,9 @@ ENCODERS = {
     "open-account": open_account, "read-request": read_request, "spend-check-batch": spend_check_batch,
     "spend-confirmation": confirmation, "spend-check-response": spend_check_response,
     "settlement-submission": submission, "submission-receipt": receipt, "settlement-report": report,
+    "refund-request": refund_request, "refund-notice": refund_notice,
+    "refund-confirmation": refund_confirmation, "refund-answer": refund_answer,
+    "refund-response": refund_response,
 }
 
 

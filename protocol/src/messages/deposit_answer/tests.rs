@@ -43,6 +43,7 @@ fn request(merchant_key: &SigningKey, amounts: &[u64]) -> Signed<DepositRequest>
             merchant: MerchantId([5; 16]),
             deposit_id: RequestId([6; 16]),
             permissions: permissions.try_into().unwrap(),
+            refund_deadline: crate::time::Timestamp::from_unix_ms(u64::MAX),
         },
         merchant_key,
     )
