@@ -24,6 +24,8 @@ pub enum Column {
     SpentCoins,
     /// Published denominations. Key: denomination id.
     Denominations,
+    /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id.
+    Swaps,
     // Clearing
     /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
     /// submission id.
@@ -81,7 +83,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 28] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -89,6 +91,7 @@ impl Column {
         Column::Withdrawals,
         Column::SpentCoins,
         Column::Denominations,
+        Column::Swaps,
         // Clearing
         Column::Submissions,
         Column::ClaimedConfirmations,
@@ -125,6 +128,7 @@ impl Column {
             Column::Withdrawals => "withdrawals",
             Column::SpentCoins => "spent_coins",
             Column::Denominations => "denominations",
+            Column::Swaps => "swaps",
             // Clearing
             Column::Submissions => "submissions",
             Column::ClaimedConfirmations => "claimed_confirmations",
@@ -158,6 +162,7 @@ impl Column {
             self,
             Column::SpentCoins
                 | Column::Withdrawals
+                | Column::Swaps
                 | Column::CreditReferences
                 | Column::Submissions
                 | Column::ClaimedConfirmations

@@ -81,6 +81,7 @@ pub fn ensure_ahead(
                 withdraw_until,
                 deposit_until,
                 retain_until: deposit_until.plus_ms(schedule.retention_ms),
+                fees: schedule.fees_of(*value),
             })?;
             let id = denomination.id();
             save(

@@ -5,7 +5,7 @@
 //! - [`config`]: what the issuer is started with.
 //! - [`state`]: everything it holds, recovered at start from its DB and key store alone.
 //! - [`lifecycle`]: denomination keys generated ahead, rotated, revoked, and the signed set.
-//! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer.
+//! - [`withdraw`], [`swap`] and [`spend`]: the request paths, run on the pool and the committer.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
 
@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod reconcile;
 pub mod spend;
 pub mod state;
+pub mod swap;
 pub mod withdraw;
 
 pub use crate::keystore;

@@ -10,4 +10,5 @@ pub mod read;
 pub mod receipt;
 pub mod settlement;
 pub mod spend;
+pub mod swap;
 pub mod withdraw;
