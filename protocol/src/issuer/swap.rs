@@ -236,6 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn a_withdrawal_costs_each_coin_s_value_and_withdraw_fee() {
+        let base = test_keys::denomination("EUR:1.00", test_keys::rsa_2048());
+        let mut fields = base.fields().clone();
+        fields.fees.withdraw = "EUR:0.05".parse().unwrap();
+        let priced = Denomination::new(fields).unwrap();
+        let mut book = DenominationBook::new();
+        book.add(priced.clone());
+        let key = crate::crypto::ed25519::SigningKey::generate(&mut rand::rng());
+        let (request, _) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &key,
+            crate::ids::AccountId([1; 16]),
+            RequestId([2; 16]),
+            &[priced.clone(), priced],
+        )
+        .unwrap();
+        let cost = crate::issuer::check_withdraw(&request, key.verifying_key(), &book, NOW);
+        assert_eq!(cost, Ok("EUR:2.10".parse().unwrap()));
+    }
+
+    #[test]
     fn a_swap_balances_with_its_fees_and_every_bad_input_has_its_code() {
         // A 1.00 coin with a 0.10 swap fee, for change in 0.10 coins.
         let one = with_swap_fee("EUR:1.00", "EUR:0.10");
