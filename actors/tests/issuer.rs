@@ -482,8 +482,13 @@ fn a_swap_makes_change_once_and_its_coins_are_then_double_spends() {
         // The same request again: the same signatures, nothing spent again.
         assert_eq!(issuer.swap(request.clone()).await.unwrap(), answer);
         // Another swap of coin 0: a conflict, with the first swap's permission as proof.
-        let (other, _) =
-            wallet::prepare_swap(&mut rng, RequestId([22; 16]), &coins[..1], &[d.clone()]).unwrap();
+        let (other, _) = wallet::prepare_swap(
+            &mut rng,
+            RequestId([22; 16]),
+            &coins[..1],
+            std::slice::from_ref(&d),
+        )
+        .unwrap();
         match issuer.swap(other).await {
             Err(IssuerError::SwapConflict { index, earlier }) => {
                 assert_eq!(index, 0);
