@@ -32,6 +32,9 @@ use semper_protocol::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendCheckBatch,
     SpendCheckResponse, SpendConfirmation, SpendResult,
 };
+use semper_protocol::messages::swap::{
+    SignedSwapPermission, SwapPermission, SwapRequest, SwapResponse,
+};
 use semper_protocol::messages::withdraw::{
     BlindedCoin, SignedWithdrawRequest, WithdrawRequest, WithdrawResponse,
 };
@@ -172,6 +175,14 @@ pub const DECODERS: &[(&str, Target)] = &[
     with_json!(SignedRefundConfirmation, invariants::signed),
     with_json!(RefundAnswer),
     with_json!(RefundResponse),
+    // Swaps (change).
+    with_json!(SwapPermission),
+    with_json!(SignedSwapPermission, |permission: &SignedSwapPermission| {
+        let _ = permission.verify_coin_key();
+        invariants::signed(permission);
+    }),
+    with_json!(SwapRequest),
+    with_json!(SwapResponse),
 ];
 
 /// Decodes the input with the decoder its first byte picks, and checks what it decoded.

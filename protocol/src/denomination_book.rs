@@ -77,6 +77,11 @@ impl DenominationBook {
         self.denominations.insert(denomination.id(), denomination);
     }
 
+    /// The denomination `id`, whatever its state.
+    pub fn get(&self, id: &DenominationId) -> Option<&Denomination> {
+        self.denominations.get(id)
+    }
+
     /// Marks a denomination revoked. Revocation is final.
     pub fn revoke(&mut self, id: DenominationId) {
         self.revoked.insert(id);
@@ -85,11 +90,6 @@ impl DenominationBook {
     /// Whether `id` is revoked.
     pub fn is_revoked(&self, id: &DenominationId) -> bool {
         self.revoked.contains(id)
-    }
-
-    /// The denomination `id`, whatever its windows, if a set listed it.
-    pub fn get(&self, id: &DenominationId) -> Option<&Denomination> {
-        self.denominations.get(id)
     }
 
     /// Every denomination, in no particular order.

@@ -33,6 +33,7 @@ pub mod spent;
 pub mod spent_filter;
 pub mod spent_shards;
 pub mod store;
+pub mod swaps;
 pub mod withdrawals;
 
 pub use commit::{CommitConfig, Committer};

@@ -24,6 +24,8 @@ pub enum Column {
     SpentCoins,
     /// Published denominations. Key: denomination id.
     Denominations,
+    /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id.
+    Swaps,
     // Clearing
     /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
     /// submission id.
@@ -98,7 +100,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 33] = [
+    pub const ALL: [Column; 34] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -106,6 +108,7 @@ impl Column {
         Column::Withdrawals,
         Column::SpentCoins,
         Column::Denominations,
+        Column::Swaps,
         // Clearing
         Column::Submissions,
         Column::ClaimedConfirmations,
@@ -149,6 +152,7 @@ impl Column {
             Column::Withdrawals => "withdrawals",
             Column::SpentCoins => "spent_coins",
             Column::Denominations => "denominations",
+            Column::Swaps => "swaps",
             // Clearing
             Column::Submissions => "submissions",
             Column::ClaimedConfirmations => "claimed_confirmations",
@@ -189,6 +193,7 @@ impl Column {
             self,
             Column::SpentCoins
                 | Column::Withdrawals
+                | Column::Swaps
                 | Column::CreditReferences
                 | Column::Submissions
                 | Column::ClaimedConfirmations

@@ -61,6 +61,7 @@ fn confirmed(permission: &SignedDepositPermission, batch: u8) -> CoinInput {
         batch_id: BatchId([batch; 16]),
         digest: permission.body_digest(),
         permission: Box::new(permission.clone()),
+        fee: eur("0.00"),
     }
 }
 

@@ -152,6 +152,7 @@ fn acquirer_refunds(target: &Target) {
                         batch_id: BatchId([1; 16]),
                         digest: paid.body_digest(),
                         permission: Box::new(paid),
+                        fee: "EUR:0.00".parse().unwrap(),
                     }],
                 }],
                 confirmations: vec![],

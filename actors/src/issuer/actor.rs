@@ -12,6 +12,7 @@ use semper_protocol::ids::{AccountId, DenominationId};
 use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
+use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
 use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
@@ -19,7 +20,7 @@ use semper_storage::reports;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, publish, reconcile, refund, spend, withdraw};
+use super::{lifecycle, publish, reconcile, refund, spend, swap, withdraw};
 use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
@@ -130,6 +131,12 @@ issuer_message!(
     /// Withdraws coins.
     WithdrawMessage { request: SignedWithdrawRequest } -> WithdrawResponse,
     |state, message, reply| withdraw::run(state, message.0, reply)
+);
+
+issuer_message!(
+    /// Swaps coins for new ones (change).
+    SwapMessage { request: SwapRequest } -> SwapResponse,
+    |state, message, reply| swap::run(state, message.0, reply)
 );
 
 issuer_message!(
@@ -246,6 +253,11 @@ impl IssuerHandle {
         request: SignedWithdrawRequest,
     ) -> Result<WithdrawResponse, IssuerError> {
         self.call(|reply| WithdrawMessage { request, reply }).await
+    }
+
+    /// Swaps coins for new ones (change): all spent and signed, or none.
+    pub async fn swap(&self, request: SwapRequest) -> Result<SwapResponse, IssuerError> {
+        self.call(|reply| SwapMessage { request, reply }).await
     }
 
     /// Spend-checks a batch.

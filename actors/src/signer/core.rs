@@ -285,6 +285,7 @@ impl<B: KeyBackend> Signer for KeySigner<B> {
             withdraw_until: spec.withdraw_until,
             deposit_until: spec.deposit_until,
             retain_until: spec.retain_until,
+            fees: spec.fees,
         })
         .map_err(|e| SignerError::Refused(e.to_string()))?;
         let id = denomination.id();

@@ -12,7 +12,7 @@ use semper_protocol::amount::Amount;
 use semper_protocol::codec::{Decode, Encode, Reader, Writer};
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaError, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::denomination::Denomination;
+use semper_protocol::denomination::{Denomination, DenominationFees};
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
 use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
@@ -169,6 +169,7 @@ impl Request {
                 spec.withdraw_until.encode_to(&mut writer);
                 spec.deposit_until.encode_to(&mut writer);
                 spec.retain_until.encode_to(&mut writer);
+                spec.fees.encode_to(&mut writer);
                 writer
             }
             Self::BlindSign(coins) => {
@@ -212,14 +213,17 @@ impl Request {
                 let key_size = RsaKeySize::from_bits(bits)
                     .ok_or_else(|| malformed(format!("no {bits}-bit RSA keys")))?;
                 let mut time = || Timestamp::decode_from(&mut reader).map_err(malformed);
+                let (valid_from, withdraw_until, deposit_until, retain_until) =
+                    (time()?, time()?, time()?, time()?);
                 Self::Create(DenominationSpec {
                     issuer,
                     value,
                     key_size,
-                    valid_from: time()?,
-                    withdraw_until: time()?,
-                    deposit_until: time()?,
-                    retain_until: time()?,
+                    valid_from,
+                    withdraw_until,
+                    deposit_until,
+                    retain_until,
+                    fees: DenominationFees::decode_from(&mut reader).map_err(malformed)?,
                 })
             }
             3 => {

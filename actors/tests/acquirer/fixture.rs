@@ -103,6 +103,7 @@ impl World {
             in_flight_max: 64,
             schedule: DenominationSchedule {
                 values: vec![eur(value)],
+                fees: Vec::new(),
                 key_size: RsaKeySize::Bits2048,
                 withdraw_period_ms: 24 * HOUR_MS,
                 deposit_grace_ms: 24 * HOUR_MS,

@@ -95,6 +95,7 @@ pub fn word(result: &DepositResult) -> String {
         DepositResult::Accepted => "accepted".into(),
         DepositResult::Replay => "replay".into(),
         DepositResult::Conflict { .. } => "conflict".into(),
+        DepositResult::Swapped { .. } => "swapped".into(),
         DepositResult::Refused { code } => code.clone(),
     }
 }

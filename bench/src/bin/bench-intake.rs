@@ -85,6 +85,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         in_flight_max: 256,
         schedule: DenominationSchedule {
             values: vec![coin_value],
+            fees: Vec::new(),
             key_size: RsaKeySize::Bits2048,
             withdraw_period_ms: 24 * HOUR_MS,
             deposit_grace_ms: 24 * HOUR_MS,

@@ -130,6 +130,27 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
     add("DepositRequest", f.deposit_request.body().to_bytes());
     add("SignedDepositRequest", f.deposit_request.to_bytes());
     add("DepositResponse", f.deposit_response.to_bytes());
+    let (swap, _) = semper_protocol::wallet::prepare_swap(
+        &mut rand::rng(),
+        semper_protocol::ids::RequestId([5; 16]),
+        &f.coins[..1],
+        std::slice::from_ref(&f.denomination),
+    )
+    .expect("a swap of one fixture coin");
+    add("SwapPermission", swap.coins[0].body().to_bytes());
+    add("SignedSwapPermission", swap.coins[0].to_bytes());
+    add("SwapRequest", swap.to_bytes());
+    add(
+        "SwapResponse",
+        semper_protocol::messages::swap::SwapResponse {
+            request_id: swap.request_id,
+            blind_signatures: f.withdraw_response.blind_signatures[..1]
+                .to_vec()
+                .try_into()
+                .expect("one signature"),
+        }
+        .to_bytes(),
+    );
     add("DepositAnswer", f.deposit_answer.body().to_bytes());
     add("SignedDepositAnswer", f.deposit_answer.to_bytes());
     for subject in [

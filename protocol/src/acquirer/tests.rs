@@ -212,7 +212,7 @@ fn double_spend_proofs_are_checked() {
     assert_eq!(
         verdicts,
         vec![
-            CoinVerdict::Conflict(Box::new(first)),
+            CoinVerdict::Conflict(Box::new(EarlierSpend::Deposit(first))),
             CoinVerdict::Refused("spend.bad_conflict_proof".into())
         ]
     );

@@ -42,6 +42,8 @@ pub type SignedDepositRequest = Signed<DepositRequest>;
 /// - `Accepted`: credited to the merchant by this deposit;
 /// - `Replay`: the same permission was credited before, by another deposit: nothing credited now;
 /// - `Conflict`: a double spend, with the earlier permission as proof: nothing credited;
+/// - `Swapped`: a double spend, the coin given in for change earlier, with that swap permission
+///   as proof: nothing credited;
 /// - `Refused`: not credited, with the stable code of the reason.
 pub type DepositResult = SpendResult;
 
@@ -56,7 +58,7 @@ pub struct DepositResponse {
     pub results: BoundedVec<DepositResult, DEPOSIT_COINS_MAX>,
 }
 
-codec_struct!(message "semper/deposit-response" v 1, DepositResponse {
+codec_struct!(message "semper/deposit-response" v 2, DepositResponse {
     merchant,
     deposit_id,
     results

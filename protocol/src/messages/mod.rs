@@ -11,4 +11,5 @@ pub mod receipt;
 pub mod refund;
 pub mod settlement;
 pub mod spend;
+pub mod swap;
 pub mod withdraw;
