@@ -85,6 +85,45 @@ fn refused_upload(cfg: &str, file: &Path) {
     );
 }
 
+/// Exports the set to publish into `export`, has the master key in `wrong_dir` (not the issuer's)
+/// sign it into `wrong_signed`, and checks that its upload is refused for its signature.
+fn export_signed_by_the_wrong_key_refused(
+    cfg: &str,
+    wrong_dir: &Path,
+    export: &Path,
+    wrong_signed: &Path,
+) {
+    let text = |path: &Path| path.to_str().unwrap().to_owned();
+    ok(&[
+        "denominations",
+        "--config",
+        cfg,
+        "export",
+        "--out",
+        &text(export),
+    ]);
+    ok(&[
+        "offline",
+        "sign",
+        "--dir",
+        &text(wrong_dir),
+        "--set",
+        &text(export),
+        "--out",
+        &text(wrong_signed),
+    ]);
+    refused(
+        &[
+            "denominations",
+            "--config",
+            cfg,
+            "publish",
+            &text(wrong_signed),
+        ],
+        "set.invalid_signature",
+    );
+}
+
 fn config(dir: &Path, master_key: &str) -> PathBuf {
     let path = dir.join("bank.toml");
     let [issuer, acquirer, clearing] = LINK_PORTS;
@@ -191,34 +230,7 @@ fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_chan
         dir.join("signed.json"),
         dir.join("wrong.json"),
     );
-    ok(&[
-        "denominations",
-        "--config",
-        &cfg,
-        "export",
-        "--out",
-        &text(&export),
-    ]);
-    ok(&[
-        "offline",
-        "sign",
-        "--dir",
-        &text(&wrong),
-        "--set",
-        &text(&export),
-        "--out",
-        &text(&wrong_signed),
-    ]);
-    refused(
-        &[
-            "denominations",
-            "--config",
-            &cfg,
-            "publish",
-            &text(&wrong_signed),
-        ],
-        "set.invalid_signature",
-    );
+    export_signed_by_the_wrong_key_refused(&cfg, &wrong, &export, &wrong_signed);
     assert_eq!(
         api().denominations().unwrap_err().code(),
         Some("set.unpublished")
@@ -271,34 +283,7 @@ fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_chan
         &["denominations", "--config", &cfg, "publish", &text(&signed)],
         "set.not_newer",
     );
-    ok(&[
-        "denominations",
-        "--config",
-        &cfg,
-        "export",
-        "--out",
-        &text(&export),
-    ]);
-    ok(&[
-        "offline",
-        "sign",
-        "--dir",
-        &text(&wrong),
-        "--set",
-        &text(&export),
-        "--out",
-        &text(&wrong_signed),
-    ]);
-    refused(
-        &[
-            "denominations",
-            "--config",
-            &cfg,
-            "publish",
-            &text(&wrong_signed),
-        ],
-        "set.invalid_signature",
-    );
+    export_signed_by_the_wrong_key_refused(&cfg, &wrong, &export, &wrong_signed);
     assert_eq!(api().denominations().unwrap(), published);
 
     // Revocation: a wallet holds coins of a denomination; the master key revokes it offline, the

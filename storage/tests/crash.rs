@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,28 +94,14 @@ fn crash_loses_nothing_acknowledged() {
     let mut acked_withdrawals = Vec::new();
     let mut acked_spends = Vec::new();
     for round in 0..4u64 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "crash_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env(DIR_VAR, &dir.0)
-            .env(ROUND_VAR, round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
-        });
+        let round_text = round.to_string();
+        let (mut child, reader) = common::child::spawn_ignored_test(
+            "crash_child",
+            &[
+                (DIR_VAR, dir.0.as_os_str()),
+                (ROUND_VAR, OsStr::new(&round_text)),
+            ],
+        );
         std::thread::sleep(Duration::from_millis(300 + 250 * round));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();

@@ -9,15 +9,14 @@
 //! and is odd; random bytes hold no run of four zero bytes but once in 2^24 windows. Windows
 //! failing those tests are not divided, which keeps the search to seconds.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::rsa::Rsa;
 use semper_protocol::denomination::SignedDenominationSet;
 
-/// Readable bytes of one mapping read at a time.
-const CHUNK_BYTES: usize = 1 << 20;
+use super::memory::{any_chunk_of_process, files_under};
+
 /// The smallest top byte of an OpenSSL RSA prime.
 const PRIME_TOP_MIN: u8 = 0xb5;
 
@@ -99,42 +98,13 @@ impl Moduli {
     /// Whether the readable memory of process `pid` (every mapping, through /proc/PID/mem)
     /// holds a prime factor.
     pub fn factor_in_process(&self, pid: u32) -> bool {
-        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-        let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
         // Chunks overlap by a prime's length, so that nothing split across two is missed.
-        let overlap = self.prime_bytes;
-        for line in maps.lines() {
-            let mut fields = line.split_whitespace();
-            let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
-                continue;
-            }
-            let Some((start, end)) = range.split_once('-') else {
-                continue;
-            };
-            let start = u64::from_str_radix(start, 16).unwrap();
-            let end = u64::from_str_radix(end, 16).unwrap();
-            let mut at = start;
-            while at < end {
-                let len = ((end - at) as usize).min(CHUNK_BYTES + overlap);
-                let mut chunk = vec![0u8; len];
-                if mem.seek(SeekFrom::Start(at)).is_ok()
-                    && mem.read_exact(&mut chunk).is_ok()
-                    && self.factor_in(&chunk)
-                {
-                    return true;
-                }
-                at += CHUNK_BYTES as u64;
-            }
-        }
-        false
+        any_chunk_of_process(pid, self.prime_bytes, |chunk| self.factor_in(chunk))
     }
 
     /// Whether a file under `dir` holds a prime factor.
     pub fn factor_in_files(&self, dir: &Path) -> bool {
-        super::signer::files_under(dir)
+        files_under(dir)
             .iter()
             .filter_map(|file| std::fs::read(file).ok())
             .any(|bytes| self.factor_in(&bytes))

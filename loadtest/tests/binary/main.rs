@@ -10,6 +10,7 @@ mod deployment;
 mod factors;
 mod https;
 mod load;
+mod memory;
 mod multibank;
 mod process;
 mod rotation;

@@ -4,8 +4,8 @@
 //! confirmation key's seed. The same search over the embedded default with its signer in process
 //! finds them, so the search can fail.
 
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use semper_actors::signer::client::COUNTS_REFRESH;
@@ -16,11 +16,9 @@ use semper_protocol::ids::ContractHash;
 use semper_server::keytool::parse_bank_id;
 
 use super::factors::Moduli;
+use super::memory::{any_chunk_of_process, files_under};
 use super::process;
 use super::{TOKEN, TempDir, all_accepted, now};
-
-/// Readable bytes of one mapping read at a time.
-const CHUNK_BYTES: usize = 1 << 20;
 
 /// `semper signer run`, killed (by its PID) when dropped.
 pub struct SignerProcess(pub Child);
@@ -144,56 +142,17 @@ fn search(pid: u32, data: &Path, needles: &Needles) -> (bool, bool) {
     let mut merge = |(seed, exponent): (bool, bool)| {
         found = (found.0 || seed, found.1 || exponent);
     };
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
     // Chunks overlap by a needle's length, so that nothing split across two is missed.
-    let overlap = 32;
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let start = u64::from_str_radix(start, 16).unwrap();
-        let end = u64::from_str_radix(end, 16).unwrap();
-        let mut at = start;
-        while at < end {
-            let len = ((end - at) as usize).min(CHUNK_BYTES + overlap);
-            let mut chunk = vec![0u8; len];
-            if mem.seek(SeekFrom::Start(at)).is_ok() && mem.read_exact(&mut chunk).is_ok() {
-                merge(needles.found_in(&chunk));
-            }
-            at += CHUNK_BYTES as u64;
-        }
-    }
+    any_chunk_of_process(pid, 32, |chunk| {
+        merge(needles.found_in(chunk));
+        false
+    });
     for file in files_under(data) {
         if let Ok(bytes) = std::fs::read(&file) {
             merge(needles.found_in(&bytes));
         }
     }
     found
-}
-
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 /// A withdrawal and a deposit of its coins through the HTTP API, every coin accepted.

@@ -10,8 +10,9 @@ use semper_actors::signer::pkcs11::softhsm::{SOFTHSM_MODULE, SoftHsm};
 use semper_client::Api;
 
 use super::factors::Moduli;
+use super::memory::files_under;
 use super::process;
-use super::signer::{SignerProcess, files_under, withdraw_and_deposit};
+use super::signer::{SignerProcess, withdraw_and_deposit};
 use super::{TOKEN, TempDir};
 
 /// The signer's user PIN in these tests.

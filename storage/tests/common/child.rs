@@ -2,20 +2,16 @@
 //! one `#[ignore]`d test (the child's side), which dies where the test wants it to. Shared by the
 //! storage and the actors tests (the latter include this file by path).
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Runs the ignored test `name` of this binary as a child, with `dir` in the environment
-/// variable `dir_var`, until it dies (it is killed, and the test fails, after `max`); returns how
-/// it ended and the lines it printed.
-pub fn run_until_it_dies(
-    name: &str,
-    dir_var: &str,
-    dir: &Path,
-    max: Duration,
-) -> (ExitStatus, Vec<String>) {
+/// Starts the ignored test `name` of this binary as a child, with `envs` in its environment;
+/// gives the child and a thread gathering the lines it prints, until it ends.
+pub fn spawn_ignored_test(name: &str, envs: &[(&str, &OsStr)]) -> (Child, JoinHandle<Vec<String>>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             name,
@@ -25,7 +21,7 @@ pub fn run_until_it_dies(
             "--test-threads",
             "1",
         ])
-        .env(dir_var, dir)
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -37,6 +33,19 @@ pub fn run_until_it_dies(
             .map_while(Result::ok)
             .collect::<Vec<String>>()
     });
+    (child, reader)
+}
+
+/// Runs the ignored test `name` of this binary as a child, with `dir` in the environment
+/// variable `dir_var`, until it dies (it is killed, and the test fails, after `max`); returns how
+/// it ended and the lines it printed.
+pub fn run_until_it_dies(
+    name: &str,
+    dir_var: &str,
+    dir: &Path,
+    max: Duration,
+) -> (ExitStatus, Vec<String>) {
+    let (mut child, reader) = spawn_ignored_test(name, &[(dir_var, dir.as_os_str())]);
     let deadline = Instant::now() + max;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
