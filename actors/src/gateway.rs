@@ -11,6 +11,7 @@ use std::pin::Pin;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::BankId;
 use semper_protocol::messages::receipt::SignedSubmissionReceipt;
+use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 
@@ -50,8 +51,8 @@ impl GatewayError {
     }
 }
 
-/// The acquirer's way to the issuers: their denomination sets, and one spend-check batch to one
-/// issuer.
+/// The acquirer's way to the issuers: their denomination sets, one spend-check batch to one
+/// issuer, and refund notices.
 pub trait IssuerGateway: Send + Sync + 'static {
     /// The issuer's signed denomination set as it publishes it now. The caller checks the
     /// signature against the issuer's master key from its own config.
@@ -63,6 +64,11 @@ pub trait IssuerGateway: Send + Sync + 'static {
         issuer: BankId,
         batch: SignedSpendCheckBatch,
     ) -> GatewayFuture<'_, SpendCheckResponse>;
+
+    /// Sends a refund notice to the coin's `issuer` and returns its answer; a retried notice
+    /// gets the same answer.
+    fn refund(&self, issuer: BankId, notice: SignedRefundNotice)
+    -> GatewayFuture<'_, RefundAnswer>;
 }
 
 /// The acquirer's (and any participant's) way to the clearing house.

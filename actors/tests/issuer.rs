@@ -479,3 +479,58 @@ fn wait_until_closed(state: std::sync::Weak<IssuerState>) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_swap_makes_change_once_and_its_coins_are_then_double_spends() {
+    use semper_protocol::messages::spend::EarlierSpend;
+    let f = Fixture::new("swap");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let coins = withdraw(&issuer, &f, account, 1, 3).await;
+        let d = denomination(&issuer);
+        let mut rng = rand::rng();
+        let id = RequestId([21; 16]);
+        let (request, planned) =
+            wallet::prepare_swap(&mut rng, id, &coins[..2], &[d.clone(), d.clone()]).unwrap();
+        let answer = issuer.swap(request.clone()).await.unwrap();
+        let fresh = wallet::finalize_swap(id, planned, &answer).unwrap();
+        assert_eq!(fresh.len(), 2);
+        // The same request again: the same signatures, nothing spent again.
+        assert_eq!(issuer.swap(request.clone()).await.unwrap(), answer);
+        // Another swap of coin 0: a conflict, with the first swap's permission as proof.
+        let (other, _) = wallet::prepare_swap(
+            &mut rng,
+            RequestId([22; 16]),
+            &coins[..1],
+            std::slice::from_ref(&d),
+        )
+        .unwrap();
+        match issuer.swap(other).await {
+            Err(IssuerError::SwapConflict { index, earlier }) => {
+                assert_eq!(index, 0);
+                assert_eq!(*earlier, EarlierSpend::Swap(request.coins[0].clone()));
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // An unbalanced swap of coin 2 changes nothing: it can still be deposited.
+        let (greedy, _) =
+            wallet::prepare_swap(&mut rng, RequestId([23; 16]), &coins[2..], &[d.clone(), d])
+                .unwrap();
+        let refused = issuer.swap(greedy).await.unwrap_err();
+        assert_eq!(refused.code(), "swap.unbalanced");
+        // Deposits: the swapped coin 0 is a double spend proved by the swap; coin 2 and the fresh
+        // coins are accepted.
+        let mut permissions = pay(&coins[..1], 1);
+        permissions.extend(pay(&coins[2..], 1));
+        permissions.extend(pay(&fresh, 1));
+        let answer = issuer.spend_check(batch(&f, 9, permissions)).await.unwrap();
+        assert_eq!(
+            answer.results[0],
+            SpendResult::Swapped {
+                earlier: Box::new(request.coins[0].clone())
+            }
+        );
+        assert_eq!(answer.results[1..].to_vec(), vec![SpendResult::Accepted; 3]);
+    });
+}

@@ -20,7 +20,9 @@ use semper_actors::signer::pkcs11::denomination_label;
 use semper_actors::signer::pkcs11::softhsm::{SOFTHSM_MODULE, SoftHsm};
 use semper_actors::signer::{DenominationSpec, Signer, SignerError, SignerLimits, TokenSigner};
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
-use semper_protocol::ids::{BankId, BatchId, DenominationId};
+use semper_protocol::denomination::DenominationFees;
+use semper_protocol::ids::{BankId, BatchId, CoinId, DenominationId, Digest};
+use semper_protocol::messages::refund::RefundConfirmation;
 use semper_protocol::messages::spend::SpendConfirmation;
 use semper_protocol::time::Timestamp;
 
@@ -45,6 +47,12 @@ fn spec(from_ms: u64, until_ms: u64) -> DenominationSpec {
         withdraw_until: Timestamp::from_unix_ms(until_ms),
         deposit_until: Timestamp::from_unix_ms(until_ms + HOUR_MS),
         retain_until: Timestamp::from_unix_ms(until_ms + 2 * HOUR_MS),
+        fees: DenominationFees {
+            withdraw: "EUR:0.01".parse().unwrap(),
+            deposit: "EUR:0.00".parse().unwrap(),
+            swap: "EUR:0.02".parse().unwrap(),
+            refund: "EUR:0.00".parse().unwrap(),
+        },
     }
 }
 
@@ -107,6 +115,20 @@ fn the_token_signer_signs_verifiably_keeps_its_keys_in_the_token_and_keeps_the_r
     };
     let signed = signer.sign_confirmation(confirmation).unwrap();
     signed.verify(&keys.confirmation).unwrap();
+    // A refund confirmation is signed by the same key, through the same backend call.
+    let refund = RefundConfirmation {
+        issuer: BankId([1; 16]),
+        acquirer: BankId([2; 16]),
+        refund: Digest([4; 32]),
+        denomination: now.id(),
+        coin: CoinId([5; 32]),
+        amount: "EUR:0.40".parse().unwrap(),
+        confirmed_at: Timestamp::from_unix_ms(T0),
+    };
+    let signed = signer.sign_refund_confirmation(refund).unwrap();
+    signed.verify(&keys.confirmation).unwrap();
+    // The fees asked for are the denomination's.
+    assert_eq!(now.fields().fees.swap, "EUR:0.02".parse().unwrap());
 
     // The keys are in the token: private, sensitive, never extractable, made there; the
     // private exponent cannot be read.

@@ -33,6 +33,7 @@ fn issuer_config(f: &Fixture, clearing_key: VerifyingKey) -> IssuerConfig {
         in_flight_max: 64,
         schedule: DenominationSchedule {
             values: vec![eur("1.00")],
+            fees: Vec::new(),
             key_size: RsaKeySize::Bits2048,
             withdraw_period_ms: 24 * HOUR_MS,
             deposit_grace_ms: 24 * HOUR_MS,

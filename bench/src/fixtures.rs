@@ -11,7 +11,7 @@ use semper_protocol::crypto::blind_rsa::{
     BlindedMessage, DenominationSecretKey, RsaKeySize, RsaSignature,
 };
 use semper_protocol::crypto::ed25519::{BatchItem, Signature, SigningKey, VerifyingKey};
-use semper_protocol::denomination::{Denomination, DenominationFields};
+use semper_protocol::denomination::{Denomination, DenominationFees, DenominationFields};
 use semper_protocol::ids::{
     AccountId, BankId, ContractHash, DenominationId, MerchantId, RequestId,
 };
@@ -35,16 +35,18 @@ pub const ED25519_MESSAGE_BYTES: usize = 200;
 /// A denomination of [`COIN_VALUE`] under `key`, open for withdrawal and deposit at [`NOW`].
 pub fn denomination(key: &DenominationSecretKey) -> Denomination {
     let hour_ms = 3_600_000;
+    let value = COIN_VALUE
+        .parse::<Amount>()
+        .expect("COIN_VALUE is an amount");
     Denomination::new(DenominationFields {
         issuer: ISSUER,
-        value: COIN_VALUE
-            .parse::<Amount>()
-            .expect("COIN_VALUE is an amount"),
+        value,
         public_key: key.public_key().clone(),
         valid_from: Timestamp::from_unix_ms(NOW.unix_ms() - hour_ms),
         withdraw_until: NOW.plus_ms(hour_ms),
         deposit_until: NOW.plus_ms(2 * hour_ms),
         retain_until: NOW.plus_ms(3 * hour_ms),
+        fees: DenominationFees::zero(value.currency()),
     })
     .expect("fixture denomination is valid")
 }

@@ -12,6 +12,7 @@ use semper_actors::issuer::{IssuerError, IssuerHandle};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::BankId;
 use semper_protocol::messages::receipt::SignedSubmissionReceipt;
+use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 
@@ -77,6 +78,19 @@ impl IssuerGateway for InProcessIssuers {
         Box::pin(async move {
             self.handle(issuer)?
                 .spend_check(batch)
+                .await
+                .map_err(gateway_error)
+        })
+    }
+
+    fn refund(
+        &self,
+        issuer: BankId,
+        notice: SignedRefundNotice,
+    ) -> GatewayFuture<'_, RefundAnswer> {
+        Box::pin(async move {
+            self.handle(issuer)?
+                .refund(notice)
                 .await
                 .map_err(gateway_error)
         })

@@ -14,6 +14,7 @@ use semper_protocol::messages::account::SignedOpenAccount;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::messages::read::{ReadSubject, sign_read};
+use semper_protocol::messages::refund::{RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::time::Timestamp;
@@ -311,6 +312,12 @@ impl Api {
         request: &Encoded<SignedDepositRequest>,
     ) -> Result<SignedDepositAnswer, ApiError> {
         self.post_encoded("/v1/acquirer/deposits", request, false)
+    }
+
+    /// Refunds (part of) a deposited coin: the acquirer's answer once the merchant is debited.
+    /// A retry with the same body gets the same answer.
+    pub fn refund(&mut self, request: &SignedRefundRequest) -> Result<RefundResponse, ApiError> {
+        self.post("/v1/acquirer/refunds", request, false)
     }
 
     /// Where a deposit stands (its signed answer once done), read with the merchant key's

@@ -6,12 +6,13 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
-use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, BankId, CoinId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::deposit_answer::{
     DepositAnswerError, SignedDepositAnswer, VerifiedDepositAnswer, verify_deposit_answer,
 };
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::refund::{RefundRequest, RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -20,6 +21,10 @@ use semper_protocol::wallet::{self, WalletCoin};
 use crate::views::{AccountView, DepositStatusView, MerchantView};
 
 use crate::api::{Api, ApiError};
+
+/// How long after paying a merchant's deposits may be refunded, in ms: the refund deadline
+/// [`Merchant::deposit_of`] states (14 days).
+pub const REFUND_WINDOW_MS: u64 = 14 * 24 * 60 * 60 * 1000;
 
 /// Why a party's step failed.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +210,36 @@ impl Merchant {
         Ok(api.merchant_signed(self.id, &self.key)?)
     }
 
+    /// A refund of `amount` of `coin`, which paid this merchant for `contract`, signed by the
+    /// merchant's key, under a fresh refund id.
+    pub fn refund_of(
+        &self,
+        coin: &WalletCoin,
+        contract: ContractHash,
+        amount: Amount,
+    ) -> SignedRefundRequest {
+        Signed::sign(
+            RefundRequest {
+                merchant: self.id,
+                refund_id: RequestId(rand::random()),
+                contract_hash: contract,
+                denomination: coin.coin().denomination,
+                coin: CoinId::of(&coin.coin().public_key),
+                amount,
+            },
+            &self.key,
+        )
+    }
+
+    /// Refunds `request`: what was debited, and what the coin has been refunded in all.
+    pub fn refund(
+        &self,
+        api: &mut Api,
+        request: &SignedRefundRequest,
+    ) -> Result<RefundResponse, PartyError> {
+        Ok(api.refund(request)?)
+    }
+
     /// Where one of its deposits stands, read with the merchant key's signature; once done, the
     /// signed answer, to check with [`Merchant::check_answer`].
     pub fn deposit_status(
@@ -216,7 +251,8 @@ impl Merchant {
     }
 
     /// The deposit of `coins`, paid at `at` for the contract `contract`: each coin's permission
-    /// signed by the wallet, the whole signed by the merchant.
+    /// signed by the wallet, the whole signed by the merchant, refundable until
+    /// [`REFUND_WINDOW_MS`] after `at`.
     pub fn deposit_of(
         &self,
         coins: &[WalletCoin],
@@ -234,6 +270,7 @@ impl Merchant {
                 merchant: self.id,
                 deposit_id: RequestId(rand::random()),
                 permissions,
+                refund_deadline: at.plus_ms(REFUND_WINDOW_MS),
             },
             &self.key,
         ))

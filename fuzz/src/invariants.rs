@@ -11,6 +11,7 @@ use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::{Denomination, DenominationSet};
 use semper_protocol::ids::BankId;
 use semper_protocol::messages::link::LinkResponse;
+use semper_protocol::messages::refund::RefundAnswer;
 use semper_protocol::messages::settlement::{SettlementReport, SignedSettlementReport};
 use semper_protocol::messages::spend::SignedSpendConfirmation;
 use semper_protocol::reconcile;
@@ -111,5 +112,10 @@ pub fn link_response(value: &LinkResponse) {
         }
         LinkResponse::Receipt(receipt) => signed(receipt.as_ref()),
         LinkResponse::Reports(reports) => reports.iter().for_each(signed_settlement_report),
+        LinkResponse::Refund(answer) => {
+            if let RefundAnswer::Confirmed { confirmation } = answer.as_ref() {
+                signed(confirmation.as_ref());
+            }
+        }
     }
 }

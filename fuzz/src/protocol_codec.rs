@@ -20,6 +20,10 @@ use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, SignedDepositRequest};
 use semper_protocol::messages::read::{ReadRequest, SignedRead};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
+use semper_protocol::messages::refund::{
+    RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, RefundResponse,
+    SignedRefundConfirmation, SignedRefundNotice, SignedRefundRequest,
+};
 use semper_protocol::messages::settlement::{
     NetPosition, Obligation, SettlementReport, SettlementReportFields, SettlementSubmission,
     SignedSettlementReport, SignedSettlementSubmission,
@@ -27,6 +31,9 @@ use semper_protocol::messages::settlement::{
 use semper_protocol::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendCheckBatch,
     SpendCheckResponse, SpendConfirmation, SpendResult,
+};
+use semper_protocol::messages::swap::{
+    SignedSwapPermission, SwapPermission, SwapRequest, SwapResponse,
 };
 use semper_protocol::messages::withdraw::{
     BlindedCoin, SignedWithdrawRequest, WithdrawRequest, WithdrawResponse,
@@ -159,6 +166,23 @@ pub const DECODERS: &[(&str, Target)] = &[
         let _ = opening.verify_own_key();
         invariants::signed(opening);
     }),
+    // Refunds.
+    with_json!(RefundRequest),
+    with_json!(SignedRefundRequest, invariants::signed),
+    with_json!(RefundNotice),
+    with_json!(SignedRefundNotice, invariants::signed),
+    with_json!(RefundConfirmation),
+    with_json!(SignedRefundConfirmation, invariants::signed),
+    with_json!(RefundAnswer),
+    with_json!(RefundResponse),
+    // Swaps (change).
+    with_json!(SwapPermission),
+    with_json!(SignedSwapPermission, |permission: &SignedSwapPermission| {
+        let _ = permission.verify_coin_key();
+        invariants::signed(permission);
+    }),
+    with_json!(SwapRequest),
+    with_json!(SwapResponse),
 ];
 
 /// Decodes the input with the decoder its first byte picks, and checks what it decoded.

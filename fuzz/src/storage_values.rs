@@ -8,12 +8,14 @@ use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::SignedSpendConfirmation;
 use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
 use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
+use semper_storage::acquirer::refunds::RefundRecord;
 use semper_storage::acquirer::submissions::{
     ClaimedConfirmation, RefusedClaim, SubmissionRecord, SubmissionState,
 };
 use semper_storage::clearing::{OpenCycle, StoredSubmission};
 use semper_storage::confirmed_batches::BatchTotals;
 use semper_storage::ledger::{AccountRecord, JournalEntry, JournalReason};
+use semper_storage::refund_allowances::{IssuerRefund, RefundAllowance};
 use semper_storage::reports::{DiscrepancyRange, ReceivedReport};
 use semper_storage::withdrawals::WithdrawalRecord;
 
@@ -70,6 +72,10 @@ pub const RECORDS: &[(&str, Target)] = &[
         invariants::signed_settlement_report(&record.report)
     }),
     record!(DiscrepancyRange),
+    // Refunds: the acquirer's record, the issuer's record and a coin's allowance.
+    record!(RefundRecord),
+    record!(IssuerRefund),
+    record!(RefundAllowance),
 ];
 
 /// An issuer's stored denomination: the denomination's encoding, then a revoked flag byte, as

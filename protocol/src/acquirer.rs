@@ -16,8 +16,9 @@ use crate::messages::merchant::SignedDepositRequest;
 use crate::messages::receipt::SignedSubmissionReceipt;
 use crate::messages::settlement::SettlementSubmission;
 use crate::messages::spend::{
-    REFUSAL_CODE_MAX_BYTES, SpendCheckResponse, SpendConfirmation, SpendResult,
+    EarlierSpend, REFUSAL_CODE_MAX_BYTES, SpendCheckResponse, SpendConfirmation, SpendResult,
 };
+use crate::messages::swap::SignedSwapPermission;
 use crate::time::Timestamp;
 
 #[cfg(test)]
@@ -219,8 +220,8 @@ pub enum CoinVerdict {
     /// The issuer holds the coin spent by this permission (accepted now, or a replay) and its
     /// confirmation lists it.
     Spent,
-    /// A double spend; the proof has been checked.
-    Conflict(Box<SignedDepositPermission>),
+    /// A double spend; the proof (an earlier deposit or swap) has been checked.
+    Conflict(Box<EarlierSpend>),
     /// The issuer refused the coin, or gave a proof that does not hold.
     Refused(String),
 }
@@ -287,9 +288,14 @@ pub fn check_answer(
             SpendResult::Conflict { earlier }
                 if proves_double_spend(permission, digest, earlier) =>
             {
-                CoinVerdict::Conflict(earlier.clone())
+                CoinVerdict::Conflict(Box::new(EarlierSpend::Deposit((**earlier).clone())))
             }
-            SpendResult::Conflict { .. } => CoinVerdict::Refused("spend.bad_conflict_proof".into()),
+            SpendResult::Swapped { earlier } if proves_swapped(permission, earlier) => {
+                CoinVerdict::Conflict(Box::new(EarlierSpend::Swap((**earlier).clone())))
+            }
+            SpendResult::Conflict { .. } | SpendResult::Swapped { .. } => {
+                CoinVerdict::Refused("spend.bad_conflict_proof".into())
+            }
             SpendResult::Refused { code } => CoinVerdict::Refused(bounded_code(code)),
         })
         .collect())
@@ -307,6 +313,20 @@ pub fn proves_double_spend(
     earlier_coin.denomination == coin.denomination
         && earlier_coin.public_key == coin.public_key
         && earlier.body_digest() != *digest
+        && earlier.verify_coin_key().is_ok()
+}
+
+/// Whether `earlier` proves that the coin of `permission` was given in to a swap before: the
+/// same coin, and its key's signature over the swap permission (never the same message as a
+/// deposit permission: the domain tags differ).
+pub fn proves_swapped(
+    permission: &SignedDepositPermission,
+    earlier: &SignedSwapPermission,
+) -> bool {
+    let coin = &permission.body().coin;
+    let earlier_coin = &earlier.body().coin;
+    earlier_coin.denomination == coin.denomination
+        && earlier_coin.public_key == coin.public_key
         && earlier.verify_coin_key().is_ok()
 }
 

@@ -14,6 +14,10 @@ use crate::limits::{DENOMINATIONS_MAX, REVOKED_MAX};
 use crate::signed::Signed;
 use crate::time::Timestamp;
 
+mod fees;
+
+pub use fees::DenominationFees;
+
 /// Why a denomination or set was refused. Each variant has a stable [`DenominationError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DenominationError {
@@ -29,6 +33,12 @@ pub enum DenominationError {
     /// A set listed the same denomination twice.
     #[error("denomination listed twice")]
     Duplicate,
+    /// A fee is not in the denomination's currency.
+    #[error("denomination fee in another currency than its value")]
+    FeeCurrency,
+    /// A fee is not below the coin's value.
+    #[error("denomination fee not below its value")]
+    FeeNotBelowValue,
 }
 
 impl DenominationError {
@@ -39,6 +49,8 @@ impl DenominationError {
             Self::WindowsOutOfOrder => "denomination.windows_out_of_order",
             Self::ForeignDenomination => "denomination.foreign",
             Self::Duplicate => "denomination.duplicate",
+            Self::FeeCurrency => "denomination.fee_currency",
+            Self::FeeNotBelowValue => "denomination.fee_not_below_value",
         }
     }
 }
@@ -60,6 +72,8 @@ pub struct DenominationFields {
     pub deposit_until: Timestamp,
     /// End of legal retention: spent-set entries may be pruned after it.
     pub retain_until: Timestamp,
+    /// What each operation on one of its coins costs.
+    pub fees: DenominationFees,
 }
 
 /// A validated denomination, with its id: the SHA-256 of its canonical encoding.
@@ -72,7 +86,7 @@ pub struct Denomination {
 
 impl Message for Denomination {
     const DOMAIN: &'static str = "semper/denomination";
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
 }
 
 impl Denomination {
@@ -87,6 +101,7 @@ impl Denomination {
         if !ordered {
             return Err(DenominationError::WindowsOutOfOrder);
         }
+        fields.fees.check(fields.value)?;
         let mut writer = Writer::new();
         encode_fields(&fields, &mut writer);
         let id = DenominationId(sha256(&[&writer.into_bytes()]));
@@ -111,6 +126,11 @@ impl Denomination {
     /// What one coin is worth.
     pub fn value(&self) -> Amount {
         self.fields.value
+    }
+
+    /// What each operation on one of its coins costs.
+    pub fn fees(&self) -> &DenominationFees {
+        &self.fields.fees
     }
 
     /// The RSA public key.
@@ -157,6 +177,7 @@ fn encode_fields(fields: &DenominationFields, writer: &mut Writer) {
     fields.withdraw_until.encode_to(writer);
     fields.deposit_until.encode_to(writer);
     fields.retain_until.encode_to(writer);
+    fields.fees.encode_to(writer);
 }
 
 impl Encode for Denomination {
@@ -176,6 +197,7 @@ impl Decode for Denomination {
             withdraw_until: Timestamp::decode_from(reader)?,
             deposit_until: Timestamp::decode_from(reader)?,
             retain_until: Timestamp::decode_from(reader)?,
+            fees: DenominationFees::decode_from(reader)?,
         };
         Self::new(fields).map_err(|e| DecodeError::invalid("denomination", e))
     }

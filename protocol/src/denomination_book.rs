@@ -77,6 +77,11 @@ impl DenominationBook {
         self.denominations.insert(denomination.id(), denomination);
     }
 
+    /// The denomination `id`, whatever its state.
+    pub fn get(&self, id: &DenominationId) -> Option<&Denomination> {
+        self.denominations.get(id)
+    }
+
     /// Marks a denomination revoked. Revocation is final.
     pub fn revoke(&mut self, id: DenominationId) {
         self.revoked.insert(id);

@@ -63,7 +63,7 @@ impl WithdrawRefusal {
 }
 
 /// Checks a withdraw request against the account's key and the denominations, and returns what
-/// it costs. Nothing is debited or signed here.
+/// it costs: every coin's value and withdraw fee. Nothing is debited or signed here.
 pub fn check_withdraw(
     request: &SignedWithdrawRequest,
     account_key: &VerifyingKey,
@@ -90,9 +90,12 @@ pub fn check_withdraw(
             };
             return Err(WithdrawRefusal::BlindedCoin { index, error });
         }
+        let cost = denomination
+            .value()
+            .checked_add(denomination.fees().withdraw)?;
         total = Some(match total {
-            None => denomination.value(),
-            Some(sum) => sum.checked_add(denomination.value())?,
+            None => cost,
+            Some(sum) => sum.checked_add(cost)?,
         });
     }
     // `coins` is not empty, so a total exists.
@@ -229,6 +232,8 @@ pub fn confirmation<'p>(
         entries,
     })
 }
+
+pub mod swap;
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,8 @@
 //! - [`batch_verifier`]: the deposit hot path.
 //! - [`clearing`]: the clearing house's checks, claims and netting.
 //! - [`reconcile`]: what a bank records when a settlement report disagrees with its books.
-//! - [`issuer`], [`acquirer`]: each bank's decisions, as pure functions.
+//! - [`issuer`], [`acquirer`]: each bank's decisions, as pure functions; [`refund`]: both banks'
+//!   refund decisions.
 //! - [`wallet`]: withdraw, finalize and pay, as a wallet does them.
 
 pub mod acquirer;
@@ -31,6 +32,7 @@ pub mod issuer;
 pub mod limits;
 pub mod messages;
 pub mod reconcile;
+pub mod refund;
 pub mod set_succession;
 pub mod signed;
 pub mod time;

@@ -19,6 +19,10 @@ pub const SUBMISSION_CONFIRMATIONS_MAX: usize = 1024;
 pub const SUBMISSION_ENTRIES_MAX: usize = 65_536;
 /// Confirmations listed under one obligation of a settlement report.
 pub const OBLIGATION_CONFIRMATIONS_MAX: usize = 65_536;
+/// Coins given in to one swap (change) request.
+pub const SWAP_INPUTS_MAX: usize = 256;
+/// Blinded coins asked for in one swap request (and blind signatures in its answer).
+pub const SWAP_OUTPUTS_MAX: usize = WITHDRAW_COINS_MAX;
 /// Denominations in one published set.
 pub const DENOMINATIONS_MAX: usize = 512;
 /// Revoked denomination ids in one published set.

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::amount::Amount;
 use crate::crypto::blind_rsa::{DenominationSecretKey, RsaKeySize};
 use crate::crypto::ed25519::SigningKey;
-use crate::denomination::{Denomination, DenominationFields};
+use crate::denomination::{Denomination, DenominationFees, DenominationFields};
 use crate::ids::{AccountId, BankId, ContractHash, DenominationId, MerchantId, RequestId};
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::withdraw::WithdrawResponse;
@@ -41,14 +41,16 @@ pub const NOW: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
 
 /// A denomination of `value` under `key`, valid around [`NOW`].
 pub fn denomination(value: &str, key: &DenominationSecretKey) -> Denomination {
+    let value = value.parse::<Amount>().unwrap();
     Denomination::new(DenominationFields {
         issuer: ISSUER,
-        value: value.parse::<Amount>().unwrap(),
+        value,
         public_key: key.public_key().clone(),
         valid_from: Timestamp::from_unix_ms(NOW.unix_ms() - 1000),
         withdraw_until: NOW.plus_ms(1000),
         deposit_until: NOW.plus_ms(2000),
         retain_until: NOW.plus_ms(3000),
+        fees: DenominationFees::zero(value.currency()),
     })
     .unwrap()
 }

@@ -4,14 +4,17 @@ use std::fmt;
 
 use rand::CryptoRng;
 
-use crate::amount::Amount;
+use crate::amount::{Amount, AmountError};
 use crate::bounded::BoundedVec;
-use crate::crypto::blind_rsa::{BlindingSecret, RsaError};
+use crate::crypto::blind_rsa::{BlindSignature, BlindingSecret, RsaError};
 use crate::crypto::ed25519::SigningKey;
 use crate::denomination::Denomination;
 use crate::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
 use crate::messages::coin::Coin;
 use crate::messages::deposit::{DepositPermission, SignedDepositPermission};
+use crate::messages::swap::{
+    SignedSwapPermission, SwapPermission, SwapRequest, SwapResponse, outputs_digest,
+};
 use crate::messages::withdraw::{
     BlindedCoin, SignedWithdrawRequest, WithdrawRequest, WithdrawResponse,
 };
@@ -109,6 +112,85 @@ pub fn prepare_withdraw<R: CryptoRng + ?Sized>(
     request_id: RequestId,
     denominations: &[Denomination],
 ) -> Result<(SignedWithdrawRequest, Vec<PlannedCoin>), WalletError> {
+    let (coins, planned) = blind_coins(rng, denominations)?;
+    let request = WithdrawRequest {
+        account,
+        request_id,
+        coins,
+    };
+    Ok((Signed::sign(request, account_key), planned))
+}
+
+/// Builds a swap (change): `given` are spent, each with its key's permission for this request,
+/// for fresh coins of `wanted`, which must be worth the given coins less their swap fees
+/// ([`swap_value`]).
+pub fn prepare_swap<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    request_id: RequestId,
+    given: &[WalletCoin],
+    wanted: &[Denomination],
+) -> Result<(SwapRequest, Vec<PlannedCoin>), WalletError> {
+    let (outputs, planned) = blind_coins(rng, wanted)?;
+    let digest = outputs_digest(&outputs);
+    let permissions: Vec<SignedSwapPermission> = given
+        .iter()
+        .map(|coin| {
+            let permission = SwapPermission {
+                coin: coin.coin.clone(),
+                request_id,
+                outputs: digest,
+            };
+            Signed::sign(permission, &coin.coin_key)
+        })
+        .collect();
+    let coins = BoundedVec::new(permissions).map_err(|e| WalletError::TooManyCoins(e.len))?;
+    let request = SwapRequest {
+        request_id,
+        coins,
+        outputs,
+    };
+    Ok((request, planned))
+}
+
+/// What fresh coins the coins of `given` swap for: their values less their swap fees, as their
+/// denominations say. The wallet shows it before it sends the swap.
+pub fn swap_value(given: &[(&WalletCoin, &Denomination)]) -> Result<Amount, AmountError> {
+    let mut total: Option<Amount> = None;
+    for (coin, denomination) in given {
+        let net = coin.value.checked_sub(denomination.fees().swap)?;
+        total = Some(match total {
+            None => net,
+            Some(sum) => sum.checked_add(net)?,
+        });
+    }
+    total.ok_or(AmountError::Negative)
+}
+
+/// Denominations worth exactly `amount`, largest first, from those `available` (greedy, which
+/// is exact when each value divides the next, as 1-2-5 series do); `None` when none add up.
+pub fn change_for(amount: Amount, available: &[Denomination]) -> Option<Vec<Denomination>> {
+    let mut by_value: Vec<&Denomination> = available
+        .iter()
+        .filter(|d| d.value().currency() == amount.currency())
+        .collect();
+    by_value.sort_by_key(|d| std::cmp::Reverse(d.value().minor_units()));
+    let mut left = amount.minor_units();
+    let mut chosen = Vec::new();
+    for denomination in by_value {
+        let value = denomination.value().minor_units();
+        while left >= value {
+            left -= value;
+            chosen.push(denomination.clone());
+        }
+    }
+    (left == 0).then_some(chosen)
+}
+
+/// A fresh coin key per denomination, each coin blinded under its denomination's key.
+fn blind_coins<R: CryptoRng + ?Sized, const N: usize>(
+    rng: &mut R,
+    denominations: &[Denomination],
+) -> Result<(BoundedVec<BlindedCoin, N>, Vec<PlannedCoin>), WalletError> {
     let mut planned = Vec::with_capacity(denominations.len());
     let mut blinded = Vec::with_capacity(denominations.len());
     for (index, denomination) in denominations.iter().enumerate() {
@@ -129,12 +211,7 @@ pub fn prepare_withdraw<R: CryptoRng + ?Sized>(
         });
     }
     let coins = BoundedVec::new(blinded).map_err(|e| WalletError::TooManyCoins(e.len))?;
-    let request = WithdrawRequest {
-        account,
-        request_id,
-        coins,
-    };
-    Ok((Signed::sign(request, account_key), planned))
+    Ok((coins, planned))
 }
 
 /// Unblinds the issuer's signatures into coins, checking each one.
@@ -143,18 +220,46 @@ pub fn finalize_coins(
     planned: Vec<PlannedCoin>,
     response: &WithdrawResponse,
 ) -> Result<Vec<WalletCoin>, WalletError> {
-    if response.request_id != request_id {
+    unblind(
+        request_id,
+        planned,
+        response.request_id,
+        &response.blind_signatures,
+    )
+}
+
+/// Unblinds the issuer's answer to a swap into the fresh coins, checking each one.
+pub fn finalize_swap(
+    request_id: RequestId,
+    planned: Vec<PlannedCoin>,
+    response: &SwapResponse,
+) -> Result<Vec<WalletCoin>, WalletError> {
+    unblind(
+        request_id,
+        planned,
+        response.request_id,
+        &response.blind_signatures,
+    )
+}
+
+fn unblind(
+    request_id: RequestId,
+    planned: Vec<PlannedCoin>,
+    answered: RequestId,
+    blind_signatures: &[BlindSignature],
+) -> Result<Vec<WalletCoin>, WalletError> {
+    if answered != request_id {
         return Err(WalletError::WrongRequest);
     }
-    if response.blind_signatures.len() != planned.len() {
+    if blind_signatures.len() != planned.len() {
         return Err(WalletError::WrongCount {
             expected: planned.len(),
-            found: response.blind_signatures.len(),
+            found: blind_signatures.len(),
         });
     }
     planned
         .into_iter()
-        .zip(response.blind_signatures.iter())
+        .zip(blind_signatures.iter())
         .enumerate()
         .map(|(index, (plan, blind_signature))| {
             let id = plan.denomination.id();

@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod location;
 pub mod memory;
 pub mod metrics;
+pub mod refund_allowances;
 pub mod reports;
 pub mod schema;
 pub mod shard_map;
@@ -32,6 +33,7 @@ pub mod spent;
 pub mod spent_filter;
 pub mod spent_shards;
 pub mod store;
+pub mod swaps;
 pub mod withdrawals;
 
 pub use commit::{CommitConfig, Committer};

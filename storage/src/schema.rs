@@ -24,6 +24,8 @@ pub enum Column {
     SpentCoins,
     /// Published denominations. Key: denomination id.
     Denominations,
+    /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id.
+    Swaps,
     // Clearing
     /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
     /// submission id.
@@ -77,11 +79,28 @@ pub enum Column {
     RefusedClaims,
     /// Each trusted issuer's denomination set, as last verified. Key: issuer bank id.
     IssuerSets,
+    // Refunds
+    /// Issuer: each refund recorded, with its confirmation. Key: the refund's digest.
+    IssuerRefunds,
+    /// Issuer, beside the spent set: what was refunded on a coin, and what of it was swapped
+    /// since. Key: as [`Column::SpentCoins`].
+    RefundAllowances,
+    /// Acquirer: each merchant's refund, with its answer, its notice and the issuer's
+    /// confirmation once had. Key: merchant id ‖ refund id.
+    Refunds,
+    /// Acquirer: refunds whose notice the issuer has not confirmed yet, oldest first. Key:
+    /// sequence (u64, big-endian); value: merchant id ‖ refund id.
+    RefundsPending,
+    /// Acquirer: what was refunded on each coin it credited. Key: as [`Column::AcquiredCoins`].
+    CoinRefunds,
+    /// Acquirer: issuers' refund confirmations awaiting a settlement submission, oldest first.
+    /// Key: sequence (u64, big-endian).
+    RefundOutbox,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 34] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -89,6 +108,7 @@ impl Column {
         Column::Withdrawals,
         Column::SpentCoins,
         Column::Denominations,
+        Column::Swaps,
         // Clearing
         Column::Submissions,
         Column::ClaimedConfirmations,
@@ -113,6 +133,13 @@ impl Column {
         Column::ClaimsByCycle,
         Column::RefusedClaims,
         Column::IssuerSets,
+        // Refunds
+        Column::IssuerRefunds,
+        Column::RefundAllowances,
+        Column::Refunds,
+        Column::RefundsPending,
+        Column::CoinRefunds,
+        Column::RefundOutbox,
     ];
 
     /// The column family's name in RocksDB.
@@ -125,6 +152,7 @@ impl Column {
             Column::Withdrawals => "withdrawals",
             Column::SpentCoins => "spent_coins",
             Column::Denominations => "denominations",
+            Column::Swaps => "swaps",
             // Clearing
             Column::Submissions => "submissions",
             Column::ClaimedConfirmations => "claimed_confirmations",
@@ -149,6 +177,13 @@ impl Column {
             Column::ClaimsByCycle => "claims_by_cycle",
             Column::RefusedClaims => "refused_claims",
             Column::IssuerSets => "issuer_sets",
+            // Refunds
+            Column::IssuerRefunds => "issuer_refunds",
+            Column::RefundAllowances => "refund_allowances",
+            Column::Refunds => "refunds",
+            Column::RefundsPending => "refunds_pending",
+            Column::CoinRefunds => "coin_refunds",
+            Column::RefundOutbox => "refund_outbox",
         }
     }
 
@@ -158,6 +193,7 @@ impl Column {
             self,
             Column::SpentCoins
                 | Column::Withdrawals
+                | Column::Swaps
                 | Column::CreditReferences
                 | Column::Submissions
                 | Column::ClaimedConfirmations
@@ -186,6 +222,10 @@ pub const META_PUBLISHED_SET: &[u8] = b"published_denomination_set";
 pub const META_OUTBOX_NEXT: &[u8] = b"outbox_next";
 /// Meta key of the acquirer's next submission sequence number (u64, big-endian).
 pub const META_SUBMISSION_NEXT: &[u8] = b"submission_next";
+/// Meta key of the acquirer's next pending-refund sequence number (u64, big-endian).
+pub const META_REFUND_NEXT: &[u8] = b"refund_next";
+/// Meta key of the acquirer's next refund-outbox sequence number (u64, big-endian).
+pub const META_REFUND_OUTBOX_NEXT: &[u8] = b"refund_outbox_next";
 
 /// Key of a journal entry.
 pub fn journal_key(account: &AccountId, sequence: u64) -> [u8; 24] {
@@ -280,6 +320,11 @@ pub const META_DISCREPANCIES_LEN: &[u8] = b"discrepancies_len";
 /// Key of a merchant journal entry.
 pub fn merchant_journal_key(merchant: &MerchantId, sequence: u64) -> [u8; 24] {
     concat([merchant.as_bytes().as_slice(), &sequence.to_be_bytes()])
+}
+
+/// Key of a merchant's refund record.
+pub fn refund_key(merchant: &MerchantId, refund: &RequestId) -> [u8; 32] {
+    concat([merchant.as_bytes(), refund.as_bytes()])
 }
 
 /// Key of a merchant's deposit record.

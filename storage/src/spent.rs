@@ -18,9 +18,10 @@ pub struct SpendEntry {
     pub denomination: DenominationId,
     /// The coin's public key.
     pub coin: [u8; 32],
-    /// Digest of the deposit permission that spends it: what makes a retry a replay.
+    /// Digest of the (deposit or swap) permission that spends it: what makes a retry a replay.
     pub permission_digest: Digest,
-    /// The signed deposit permission, canonically encoded: the proof returned on a conflict.
+    /// The signed deposit or swap permission, canonically encoded (its domain tag says which):
+    /// the proof returned on a conflict.
     pub permission: Vec<u8>,
     /// The value spent.
     pub amount: Amount,
@@ -176,8 +177,9 @@ fn stage_confirmation(batch: &SpendBatch, confirmed: Vec<Amount>, writes: &mut W
     }
 }
 
-/// Stages the new coins of `entries` into `writes`, and says what the spent set held for each.
-fn check_and_insert(
+/// Stages the new coins of `entries` into `writes`, and says what the spent set held for each
+/// (each coin decided by [`may_spend`]).
+pub(crate) fn check_and_insert(
     entries: &[SpendEntry],
     reader: &GroupReader<'_>,
     writes: &mut WriteSet,
@@ -210,21 +212,37 @@ fn check_and_insert(
             }
             None => stored[index].as_deref().map(decode_spent).transpose()?,
         };
-        outcomes.push(match earlier {
-            None => {
-                // Into the filter before the write: a failed write only leaves a false positive.
-                if let Some(filter) = filter {
-                    filter.insert(key);
-                }
-                writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
-                inserted.insert(*key, index);
-                SpendOutcome::New
+        let outcome = may_spend(earlier, entry);
+        if outcome == SpendOutcome::New {
+            // Into the filter before the write: a failed write only leaves a false positive.
+            if let Some(filter) = filter {
+                filter.insert(key);
             }
-            Some((digest, _)) if digest == entry.permission_digest => SpendOutcome::Replay,
-            Some((_, earlier)) => SpendOutcome::Conflict { earlier },
-        });
+            writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
+            inserted.insert(*key, index);
+        }
+        outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Whether the coin of `entry` may be spent by it now, from what the spent set holds for the
+/// coin (`earlier`: the digest and the stored signed permission of its first spend, if any). The
+/// one place that decides it, for deposits (spend checks) and swaps alike.
+///
+/// Today a coin may be spent once: never spent, it is spent now ([`SpendOutcome::New`]); spent
+/// with the same permission, the same answer again ([`SpendOutcome::Replay`]); spent with
+/// another, the earlier permission is the proof of the double spend
+/// ([`SpendOutcome::Conflict`]). A refunded coin, which "may be swapped once more for the
+/// refunded value" (issue 21), is decided here: its refund allowance, read with `earlier`,
+/// lets a swap permission of at most that value through as `New` (consuming the allowance in
+/// the same write) where today it is a conflict.
+fn may_spend(earlier: Option<(Digest, Vec<u8>)>, entry: &SpendEntry) -> SpendOutcome {
+    match earlier {
+        None => SpendOutcome::New,
+        Some((digest, _)) if digest == entry.permission_digest => SpendOutcome::Replay,
+        Some((_, earlier)) => SpendOutcome::Conflict { earlier },
+    }
 }
 
 fn encode_spent(entry: &SpendEntry) -> Vec<u8> {
@@ -234,7 +252,8 @@ fn encode_spent(entry: &SpendEntry) -> Vec<u8> {
     value
 }
 
-fn decode_spent(value: &[u8]) -> Result<(Digest, Vec<u8>), StorageError> {
+/// A spent-set record: the permission's digest, and the signed permission's encoding.
+pub(crate) fn decode_spent(value: &[u8]) -> Result<(Digest, Vec<u8>), StorageError> {
     if value.len() < 32 {
         return Err(StorageError::Corrupt {
             column: "spent_coins",

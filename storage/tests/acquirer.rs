@@ -61,6 +61,7 @@ fn confirmed(permission: &SignedDepositPermission, batch: u8) -> CoinInput {
         batch_id: BatchId([batch; 16]),
         digest: permission.body_digest(),
         permission: Box::new(permission.clone()),
+        fee: eur("0.00"),
     }
 }
 
@@ -89,6 +90,7 @@ fn deposit(merchant: MerchantId, id: u8, coins: Vec<CoinInput>) -> DepositInput 
         merchant,
         deposit_id: RequestId([id; 16]),
         request_digest: Digest([id; 32]),
+        refund_deadline: AT,
         coins,
     }
 }

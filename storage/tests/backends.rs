@@ -13,6 +13,7 @@ use common::*;
 use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
 use semper_storage::schema::Column;
 use semper_storage::spent::{CheckAndInsert, SpendOutcome};
+use semper_storage::swaps::{RecordSwap, SwapOutcome, SwapRecord};
 use semper_storage::{CommitConfig, Committer, Location, Role, StorageError, Store};
 
 /// Where one case keeps its records; opening it again reaches the same records.
@@ -45,6 +46,7 @@ const CASES: &[(&str, Case)] = &[
         "spent_set_through_store_and_committer",
         spent_set_through_store_and_committer,
     ),
+    ("a_swap_spends_all_or_nothing", a_swap_spends_all_or_nothing),
 ];
 
 fn put(column: Column, key: &[u8], value: &[u8]) -> (Column, Vec<u8>, Option<Vec<u8>>) {
@@ -289,6 +291,73 @@ fn spent_set_through_store_and_committer(target: &Target) {
         Store::with_backend(target.open(), Role::Acquirer),
         Err(StorageError::WrongRole { .. })
     ));
+}
+
+/// A swap spends its coins and records its signatures in one write: a coin spent before by
+/// another permission stops the whole swap (its other coins stay unspent, nothing recorded), the
+/// same request again is answered from its record, its id with another body is refused, and a
+/// later deposit of a swapped coin is a conflict with the swap's permission as proof. Also after
+/// a reopen.
+fn a_swap_spends_all_or_nothing(target: &Target) {
+    use semper_protocol::ids::{Digest, RequestId};
+    let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    let record = |digest: u8| SwapRecord {
+        request_digest: Digest([digest; 32]),
+        blind_signatures: Vec::new().try_into().unwrap(),
+        at: semper_protocol::time::Timestamp::from_unix_ms(1),
+    };
+    let swap = |id: u8, digest: u8, coins: Vec<semper_storage::spent::SpendEntry>| RecordSwap {
+        request_id: RequestId([id; 16]),
+        record: record(digest),
+        coins,
+    };
+    // Coin 1 deposited first: a swap of coins 2 and 1 changes nothing.
+    committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(1, 1)],
+        })
+        .unwrap();
+    let refused = committer
+        .execute(swap(1, 1, vec![spend(2, 9), spend(1, 9)]))
+        .unwrap();
+    assert_eq!(
+        refused,
+        SwapOutcome::Conflict {
+            index: 1,
+            earlier: spend(1, 1).permission
+        }
+    );
+    // Coin 2 was not left spent: a swap of it alone goes through, once.
+    let done = committer.execute(swap(2, 2, vec![spend(2, 9)])).unwrap();
+    assert_eq!(done, SwapOutcome::Recorded(record(2)));
+    drop(committer);
+    drop(store);
+    let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    assert_eq!(
+        committer.execute(swap(2, 2, vec![spend(2, 9)])).unwrap(),
+        SwapOutcome::Replayed(record(2))
+    );
+    assert_eq!(
+        committer.execute(swap(2, 3, vec![spend(3, 9)])).unwrap(),
+        SwapOutcome::RequestIdReused
+    );
+    // A deposit of the swapped coin: the swap's permission is the proof.
+    let deposit = committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(2, 1), spend(3, 1)],
+        })
+        .unwrap();
+    assert_eq!(
+        deposit,
+        vec![
+            SpendOutcome::Conflict {
+                earlier: spend(2, 9).permission
+            },
+            SpendOutcome::New
+        ]
+    );
 }
 
 #[test]

@@ -18,8 +18,10 @@ use actix::prelude::*;
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::ids::{Digest, MerchantId, RequestId, SubmissionId};
 use semper_protocol::messages::merchant::{DepositResponse, SignedDepositRequest};
+use semper_protocol::messages::refund::{RefundResponse, SignedRefundRequest};
 use semper_storage::acquirer::deposits;
 use semper_storage::acquirer::merchants::{self, MerchantError, MerchantRecord, RegisterMerchant};
+use semper_storage::acquirer::refunds::{self as refund_records, RefundRecord};
 use semper_storage::acquirer::submissions::{self, SubmissionRecord};
 
 use super::batch::{self, Answers};
@@ -28,6 +30,7 @@ use super::error::AcquirerError;
 use super::intake::{self, Admitted, DepositKey, Intake};
 use super::metrics;
 use super::outbox::{self, OutboxStatus};
+use super::refunds;
 use super::state::AcquirerState;
 use crate::gateway::{ClearingGateway, IssuerGateway};
 use crate::in_flight::Ticket;
@@ -100,6 +103,8 @@ pub struct AcquirerActor {
     outbox: OutboxDriver,
     /// Whether a timed catch-up on settlement reports is running.
     catching_up: bool,
+    /// Whether a pass forwarding refund notices to issuers is running.
+    forwarding: bool,
 }
 
 impl AcquirerActor {
@@ -118,6 +123,7 @@ impl AcquirerActor {
             coins: HashSet::new(),
             outbox: OutboxDriver::default(),
             catching_up: false,
+            forwarding: false,
         }
     }
 
@@ -249,6 +255,23 @@ impl AcquirerActor {
         }
     }
 
+    /// Forwards pending refund notices to their issuers as a task, unless a pass is running:
+    /// after each recorded refund and at every outbox tick, so that a notice whose issuer was
+    /// unreachable is sent again.
+    fn forward_refunds(&mut self, context: &mut Context<Self>) {
+        if self.forwarding {
+            return;
+        }
+        self.forwarding = true;
+        let pass = refunds::forward(self.state.clone(), self.issuers.clone());
+        context.spawn(pass.into_actor(self).map(|result, actor, _| {
+            actor.forwarding = false;
+            if let Err(error) = result {
+                tracing::warn!(code = error.code(), %error, "refund forwarding failed");
+            }
+        }));
+    }
+
     /// A timed outbox pass, then a catch-up on reports, unless a pass is running or the last
     /// failed too recently. The catch-up follows the pass so that no receipt of a report's cycle
     /// is still pending when it is reconciled.
@@ -258,6 +281,7 @@ impl AcquirerActor {
         if !self.state.outbox_lease.leads() {
             return;
         }
+        self.forward_refunds(context);
         let backing_off = self.outbox.retry_at.is_some_and(|at| Instant::now() < at);
         if !self.outbox.running && !backing_off {
             self.outbox.catch_up_after = true;
@@ -358,6 +382,17 @@ struct FlushMessage {
     reply: Reply<OutboxStatus>,
 }
 
+/// Refunds a coin for a merchant.
+struct RefundMessage {
+    request: SignedRefundRequest,
+    reply: Reply<RefundResponse>,
+}
+
+/// Forwards pending refund notices now.
+struct ForwardRefundsMessage {
+    reply: Reply<usize>,
+}
+
 impl Message for RegisterMessage {
     type Result = ();
 }
@@ -376,13 +411,21 @@ impl Message for RefreshMessage {
 impl Message for FlushMessage {
     type Result = ();
 }
+impl Message for RefundMessage {
+    type Result = ();
+}
+impl Message for ForwardRefundsMessage {
+    type Result = ();
+}
 
 crate::counted_mailbox!(
     AcquirerActor: RegisterMessage,
     DepositMessage,
     DepositStatusMessage,
     RefreshMessage,
-    FlushMessage
+    FlushMessage,
+    RefundMessage,
+    ForwardRefundsMessage
 );
 crate::counted_mailbox!(impl[T: Send + 'static] AcquirerActor: QueryMessage<T>);
 
@@ -499,6 +542,42 @@ impl Handler<FlushMessage> for AcquirerActor {
     }
 }
 
+impl Handler<RefundMessage> for AcquirerActor {
+    type Result = ();
+
+    fn handle(&mut self, message: RefundMessage, context: &mut Self::Context) {
+        let Some((reply, ticket)) = self.admit_request(message.reply) else {
+            return;
+        };
+        let recorded = refunds::record(self.state.clone(), message.request);
+        context.spawn(
+            recorded
+                .into_actor(self)
+                .map(move |answer, actor, context| {
+                    drop(ticket);
+                    if answer.is_ok() {
+                        actor.forward_refunds(context);
+                    }
+                    let _ = reply.send(answer);
+                }),
+        );
+    }
+}
+
+impl Handler<ForwardRefundsMessage> for AcquirerActor {
+    type Result = ();
+
+    fn handle(&mut self, message: ForwardRefundsMessage, context: &mut Self::Context) {
+        let Some(waiter) = self.admit_request(message.reply) else {
+            return;
+        };
+        // Its own pass, beside a timed one: both send the same notices, which the issuer
+        // answers alike, and the answer is recorded once.
+        let pass = refunds::forward(self.state.clone(), self.issuers.clone());
+        self.answer_with(context, waiter, pass);
+    }
+}
+
 /// How callers talk to the acquirer: each call answers "busy" at once when the mailbox is full.
 #[derive(Clone)]
 pub struct AcquirerHandle {
@@ -609,6 +688,38 @@ impl AcquirerHandle {
     /// returns where the outbox stands after it, or why the pass stopped.
     pub async fn flush_outbox(&self) -> Result<OutboxStatus, AcquirerError> {
         self.call(|reply| FlushMessage { reply }).await
+    }
+
+    /// Refunds (part of) a coin the merchant deposited: answers once the merchant's debit is
+    /// durable; the coin's issuer is told afterwards, retried until it answers. A retry with the
+    /// same id and body gets the same answer and is debited once.
+    pub async fn refund(
+        &self,
+        request: SignedRefundRequest,
+    ) -> Result<RefundResponse, AcquirerError> {
+        self.call(|reply| RefundMessage { request, reply }).await
+    }
+
+    /// Sends the pending refund notices to their issuers now (operators and tests), and returns
+    /// how many got their answer.
+    pub async fn forward_refunds(&self) -> Result<usize, AcquirerError> {
+        self.call(|reply| ForwardRefundsMessage { reply }).await
+    }
+
+    /// A merchant's refund as stored, with the issuer's answer once had.
+    pub async fn refund_record(
+        &self,
+        merchant: MerchantId,
+        refund_id: RequestId,
+    ) -> Result<Option<RefundRecord>, AcquirerError> {
+        self.query(move |state| {
+            Ok(refund_records::refund_record(
+                &state.store,
+                &merchant,
+                &refund_id,
+            )?)
+        })
+        .await
     }
 
     /// A stored submission, with its receipt once answered.

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use semper_protocol::acquirer::{CoinVerdict, bounded_code, check_answer, route};
+use semper_protocol::amount::Amount;
 use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::hash::sha256;
+use semper_protocol::denomination_book::DenominationBook;
 use semper_protocol::ids::{BankId, BatchId, Digest, MerchantId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult};
@@ -20,6 +22,7 @@ use semper_protocol::messages::spend::{
     SignedSpendCheckBatch, SpendCheckBatch, SpendCheckResponse,
 };
 use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
 use semper_storage::acquirer::deposits::{
     self, CoinInput, DepositInput, DepositOutcome, RecordDeposits,
 };
@@ -98,6 +101,7 @@ struct PlannedDeposit {
     merchant: MerchantId,
     deposit_id: RequestId,
     digest: Digest,
+    refund_deadline: Timestamp,
     coins: Vec<Planned>,
 }
 
@@ -216,6 +220,7 @@ fn plan(state: &AcquirerState, deposits: Vec<Admitted>) -> Result<Plan, Acquirer
                 merchant: body.merchant,
                 deposit_id: body.deposit_id,
                 digest: deposit.digest,
+                refund_deadline: body.refund_deadline,
                 coins: planned.by_ref().take(body.permissions.len()).collect(),
             }
         })
@@ -325,6 +330,7 @@ fn resolve(
             }
         })
         .collect();
+    let book = state.denominations();
     let deposits = plan
         .deposits
         .into_iter()
@@ -332,13 +338,14 @@ fn resolve(
             merchant: deposit.merchant,
             deposit_id: deposit.deposit_id,
             request_digest: deposit.digest,
+            refund_deadline: deposit.refund_deadline,
             coins: deposit
                 .coins
                 .into_iter()
                 .map(|coin| match coin {
                     Planned::Input(input) => input,
                     Planned::Issuer { batch, position } => {
-                        coin_input(&plan.spend[batch], &verdicts[batch], position)
+                        coin_input(&plan.spend[batch], &verdicts[batch], position, &book)
                     }
                 })
                 .collect(),
@@ -352,11 +359,22 @@ fn resolve(
     (record, plan.answered)
 }
 
+/// The deposit fee the acquirer keeps from `permission`'s coin, as its issuer's set says. The coin
+/// was checked against the same book before it was sent, so its denomination is there; one
+/// dropped by a refresh meanwhile charges nothing rather than holding the credit back.
+fn deposit_fee(book: &DenominationBook, permission: &SignedDepositPermission) -> Amount {
+    let body = permission.body();
+    book.get(&body.coin.denomination)
+        .map(|denomination| denomination.fees().deposit)
+        .unwrap_or_else(|| Amount::zero(body.amount.currency()))
+}
+
 /// What the issuer's checked answer says about permission `position` of its batch.
 fn coin_input(
     batch: &IssuerBatch,
     verdicts: &Result<Vec<CoinVerdict>, String>,
     position: usize,
+    book: &DenominationBook,
 ) -> CoinInput {
     let body = batch.batch.body();
     let verdict = match verdicts {
@@ -376,11 +394,10 @@ fn coin_input(
             batch_id: body.batch_id,
             digest: *digest,
             permission: Box::new(permission.clone()),
+            fee: deposit_fee(book, permission),
         },
         (Some(CoinVerdict::Conflict(earlier)), _, _) => {
-            CoinInput::Settled(DepositResult::Conflict {
-                earlier: earlier.clone(),
-            })
+            CoinInput::Settled((**earlier).clone().into_result())
         }
         (Some(CoinVerdict::Refused(code)), _, _) => {
             CoinInput::Settled(DepositResult::Refused { code: code.clone() })

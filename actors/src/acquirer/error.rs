@@ -5,6 +5,7 @@ use semper_protocol::ids::BankId;
 use semper_storage::StorageError;
 use semper_storage::acquirer::merchants::MerchantError;
 use semper_storage::acquirer::outbox::OutboxError;
+use semper_storage::acquirer::refunds::RefundError;
 
 use crate::gateway::GatewayError;
 use crate::keystore::KeyStoreError;
@@ -65,6 +66,9 @@ pub enum AcquirerError {
     /// Storage failed.
     #[error("{0}")]
     Storage(StorageError),
+    /// A merchant's refund was refused; nothing was written.
+    #[error("{0}")]
+    Refund(#[from] RefundError),
 }
 
 impl From<StorageError> for AcquirerError {
@@ -106,6 +110,7 @@ impl AcquirerError {
             Self::Config(_) => "acquirer.config",
             Self::KeyStore(e) => e.code(),
             Self::Storage(e) => e.code(),
+            Self::Refund(e) => e.code(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `intake`: a deposit request's checks, before it joins a micro-batch.
 //! - `batch`: one micro-batch: batch verification, one spend check per issuer, one write.
 //! - [`outbox`]: submissions to the clearing house, stored before they are sent, retried as is.
+//! - `refunds`: merchants' refunds, debited at once, and their notices forwarded to the issuers.
 //! - `denominations`: the issuers' denomination sets, fetched and checked.
 //! - `reconcile`: settlement reports checked against the claims counted per cycle, and caught up.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`AcquirerHandle`] to call it.
@@ -42,6 +43,7 @@ mod intake;
 mod metrics;
 pub mod outbox;
 mod reconcile;
+mod refunds;
 pub mod state;
 
 pub use actor::{AcquirerActor, AcquirerHandle, DepositStatus};

@@ -9,8 +9,10 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
+use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
 use semper_storage::ledger::{AccountRecord, Credit, OpenAccount};
@@ -18,7 +20,7 @@ use semper_storage::reports;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, publish, reconcile, spend, withdraw};
+use super::{lifecycle, publish, reconcile, refund, spend, swap, withdraw};
 use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
@@ -132,9 +134,21 @@ issuer_message!(
 );
 
 issuer_message!(
+    /// Swaps coins for new ones (change).
+    SwapMessage { request: SwapRequest } -> SwapResponse,
+    |state, message, reply| swap::run(state, message.0, reply)
+);
+
+issuer_message!(
     /// Checks and spends a batch of coins from an acquirer.
     SpendCheckMessage { batch: SignedSpendCheckBatch } -> SpendCheckResponse,
     |state, message, reply| spend::run(state, message.0, reply)
+);
+
+issuer_message!(
+    /// Records an acquirer's refund of one of this issuer's coins.
+    RefundMessage { notice: SignedRefundNotice } -> RefundAnswer,
+    |state, message, reply| refund::run(state, message.0, reply)
 );
 
 issuer_message!(
@@ -241,12 +255,23 @@ impl IssuerHandle {
         self.call(|reply| WithdrawMessage { request, reply }).await
     }
 
+    /// Swaps coins for new ones (change): all spent and signed, or none.
+    pub async fn swap(&self, request: SwapRequest) -> Result<SwapResponse, IssuerError> {
+        self.call(|reply| SwapMessage { request, reply }).await
+    }
+
     /// Spend-checks a batch.
     pub async fn spend_check(
         &self,
         batch: SignedSpendCheckBatch,
     ) -> Result<SpendCheckResponse, IssuerError> {
         self.call(|reply| SpendCheckMessage { batch, reply }).await
+    }
+
+    /// Records a refund notice: the coin may be swapped again for the refunded value, and the
+    /// answer carries the signed confirmation (the same to every retry) or the refusal's code.
+    pub async fn refund(&self, notice: SignedRefundNotice) -> Result<RefundAnswer, IssuerError> {
+        self.call(|reply| RefundMessage { notice, reply }).await
     }
 
     /// Receives a settlement report: verifies it, reconciles it against the batches the issuer

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::VerifyingKey;
+use semper_protocol::denomination::DenominationFees;
 use semper_protocol::ids::BankId;
 use semper_storage::shard_map::BucketRange;
 use semper_storage::{CommitConfig, Location};
@@ -16,6 +17,10 @@ use crate::signer::SignerLimits;
 pub struct DenominationSchedule {
     /// One denomination series per value.
     pub values: Vec<Amount>,
+    /// The fees of a value's denominations, by value; a value not listed charges none. A change
+    /// applies to the keys made after it: a published denomination never changes (its id is its
+    /// hash).
+    pub fees: Vec<(Amount, DenominationFees)>,
     /// RSA modulus size of new keys.
     pub key_size: RsaKeySize,
     /// Length of each key's withdraw window; the next key's window starts where it ends.
@@ -28,6 +33,17 @@ pub struct DenominationSchedule {
     pub lookahead_ms: u64,
     /// How often the issuer checks that keys exist ahead, and makes the missing ones.
     pub rotation_check_ms: u64,
+}
+
+impl DenominationSchedule {
+    /// The fees of `value`'s denominations: as configured, else none.
+    pub fn fees_of(&self, value: Amount) -> DenominationFees {
+        self.fees
+            .iter()
+            .find(|(listed, _)| *listed == value)
+            .map(|(_, fees)| *fees)
+            .unwrap_or_else(|| DenominationFees::zero(value.currency()))
+    }
 }
 
 /// Where the issuer's spent set lives: in its own store (no groups, the default), or split over

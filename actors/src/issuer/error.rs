@@ -3,7 +3,9 @@
 use semper_protocol::crypto::ed25519::SignatureError;
 use semper_protocol::denomination::DenominationError;
 use semper_protocol::ids::DenominationId;
+use semper_protocol::issuer::swap::SwapRefusal;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
+use semper_protocol::messages::spend::EarlierSpend;
 use semper_protocol::set_succession::SuccessionRefusal;
 use semper_storage::StorageError;
 use semper_storage::ledger::LedgerError;
@@ -24,6 +26,25 @@ pub enum IssuerError {
     /// The withdraw request was refused.
     #[error("{0}")]
     Withdraw(#[from] WithdrawRefusal),
+    /// The swap request was refused: nothing spent or signed.
+    #[error("{0}")]
+    Swap(#[from] SwapRefusal),
+    /// The swap's request id was recorded for another request.
+    #[error("swap request id reused for another request")]
+    SwapRequestIdReused,
+    /// A coin given in to the swap was spent before by another permission, returned as proof:
+    /// nothing spent or signed.
+    #[error("coin {index} was spent before")]
+    SwapConflict {
+        /// The coin's position in the request.
+        index: usize,
+        /// The permission it was first spent with.
+        earlier: Box<EarlierSpend>,
+    },
+    /// This issuer's spent set is split over shard groups, which no one write spans: it takes no
+    /// swaps.
+    #[error("swaps are not available with a sharded spent set")]
+    SwapUnavailable,
     /// The spend-check batch was refused as a whole.
     #[error("{0}")]
     Batch(#[from] BatchRefusal),
@@ -107,6 +128,10 @@ impl IssuerError {
             Self::Busy => "issuer.busy",
             Self::Stopped => "issuer.stopped",
             Self::Withdraw(e) => e.code(),
+            Self::Swap(e) => e.code(),
+            Self::SwapRequestIdReused => "swap.request_id_reused",
+            Self::SwapConflict { .. } => "swap.conflict",
+            Self::SwapUnavailable => "swap.unavailable",
             Self::Batch(e) => e.code(),
             Self::Ledger(e) => e.code(),
             Self::Denomination(e) => e.code(),

@@ -75,6 +75,7 @@ fn make_ahead(state: &IssuerState, now: Timestamp) -> Result<Vec<DenominationId>
                 withdraw_until,
                 deposit_until,
                 retain_until: deposit_until.plus_ms(schedule.retention_ms),
+                fees: schedule.fees_of(*value),
             })?;
             let id = denomination.id();
             save(state, denomination)?;

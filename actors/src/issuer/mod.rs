@@ -7,7 +7,8 @@
 //! - [`lifecycle`]: denomination keys generated ahead and rotated.
 //! - [`publish`]: the set to sign exported, a set signed by the master key taken and published
 //!   (with the revocations it brings), and the embedded default's local signing.
-//! - [`withdraw`] and [`spend`]: the two request paths, run on the pool and the committer.
+//! - [`withdraw`], [`swap`] and [`spend`]: the request paths, run on the pool and the committer;
+//!   [`refund`]: an acquirer's refund notice, which lets a spent coin be swapped once more.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
 //!
@@ -36,8 +37,10 @@ mod error;
 pub mod lifecycle;
 pub mod publish;
 pub mod reconcile;
+pub mod refund;
 pub mod spend;
 pub mod state;
+pub mod swap;
 pub mod withdraw;
 
 pub use crate::keystore;

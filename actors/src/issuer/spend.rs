@@ -11,12 +11,13 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use semper_protocol::batch_verifier::EncodedPermissions;
-use semper_protocol::codec::Decode;
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::ids::Digest;
 use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirmation};
 use semper_protocol::messages::deposit::SignedDepositPermission;
-use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse, SpendResult};
+use semper_protocol::messages::spend::{
+    EarlierSpend, SignedSpendCheckBatch, SpendCheckResponse, SpendResult,
+};
 use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
 use semper_storage::spent_shards::BatchAnswer;
 
@@ -170,17 +171,13 @@ fn to_result(outcome: Option<SpendOutcome>) -> SpendResult {
     match outcome {
         Some(SpendOutcome::New) => SpendResult::Accepted,
         Some(SpendOutcome::Replay) => SpendResult::Replay,
-        Some(SpendOutcome::Conflict { earlier }) => {
-            match SignedDepositPermission::from_bytes(&earlier) {
-                Ok(earlier) => SpendResult::Conflict {
-                    earlier: Box::new(earlier),
-                },
-                // The spent set only ever stores permissions it encoded itself.
-                Err(_) => SpendResult::Refused {
-                    code: "storage.corrupt".to_owned(),
-                },
-            }
-        }
+        Some(SpendOutcome::Conflict { earlier }) => match EarlierSpend::from_stored(&earlier) {
+            Ok(earlier) => earlier.into_result(),
+            // The spent set only ever stores permissions it encoded itself.
+            Err(_) => SpendResult::Refused {
+                code: "storage.corrupt".to_owned(),
+            },
+        },
         None => SpendResult::Refused {
             code: "storage.missing_outcome".to_owned(),
         },

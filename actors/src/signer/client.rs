@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
 use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::DenominationId;
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 
 use super::frame::{Request, Response, read_frame, write_frame};
@@ -160,6 +161,16 @@ impl Signer for SocketSigner {
     ) -> Result<SignedSpendConfirmation, SignerError> {
         match self.call(&Request::Confirm(confirmation))? {
             Response::Confirmation(signed) => Ok(signed),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError> {
+        match self.call(&Request::ConfirmRefund(confirmation))? {
+            Response::RefundConfirmation(signed) => Ok(signed),
             other => Err(unexpected(other)),
         }
     }

@@ -16,6 +16,7 @@ use semper_protocol::codec::Encode;
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage};
 use semper_protocol::denomination::{Denomination, DenominationFields};
 use semper_protocol::ids::DenominationId;
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -284,6 +285,7 @@ impl<B: KeyBackend> Signer for KeySigner<B> {
             withdraw_until: spec.withdraw_until,
             deposit_until: spec.deposit_until,
             retain_until: spec.retain_until,
+            fees: spec.fees,
         })
         .map_err(|e| SignerError::Refused(e.to_string()))?;
         let id = denomination.id();
@@ -372,6 +374,17 @@ impl<B: KeyBackend> Signer for KeySigner<B> {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError> {
+        let signature = self
+            .backend
+            .sign_confirmation_bytes(&confirmation.to_bytes())?;
+        Ok(Signed::from_parts(confirmation, signature))
+    }
+
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError> {
+        // The confirmation key, as for a spend: the two messages' domain tags keep them apart.
         let signature = self
             .backend
             .sign_confirmation_bytes(&confirmation.to_bytes())?;

@@ -12,9 +12,10 @@ use semper_protocol::amount::Amount;
 use semper_protocol::codec::{Decode, Encode, Reader, Writer};
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaError, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::denomination::Denomination;
+use semper_protocol::denomination::{Denomination, DenominationFees};
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::limits::WITHDRAW_COINS_MAX;
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
@@ -46,6 +47,8 @@ pub enum Request {
     Revoke(DenominationId),
     /// The signature counts.
     Counts,
+    /// A refund confirmation to sign.
+    ConfirmRefund(RefundConfirmation),
 }
 
 impl Request {
@@ -58,6 +61,7 @@ impl Request {
             Self::Confirm(_) => "confirm",
             Self::Revoke(_) => "revoke",
             Self::Counts => "counts",
+            Self::ConfirmRefund(_) => "confirm_refund",
         }
     }
 }
@@ -78,6 +82,8 @@ pub enum Response {
     Revoked,
     /// The counts.
     Counts(Vec<KeyCount>),
+    /// The signed refund confirmation.
+    RefundConfirmation(SignedRefundConfirmation),
     /// A refusal or failure.
     Error(SignerError),
 }
@@ -163,6 +169,7 @@ impl Request {
                 spec.withdraw_until.encode_to(&mut writer);
                 spec.deposit_until.encode_to(&mut writer);
                 spec.retain_until.encode_to(&mut writer);
+                spec.fees.encode_to(&mut writer);
                 writer
             }
             Self::BlindSign(coins) => {
@@ -185,6 +192,11 @@ impl Request {
                 writer
             }
             Self::Counts => start(7),
+            Self::ConfirmRefund(confirmation) => {
+                let mut writer = start(8);
+                confirmation.encode_to(&mut writer);
+                writer
+            }
         };
         writer.into_bytes()
     }
@@ -201,14 +213,17 @@ impl Request {
                 let key_size = RsaKeySize::from_bits(bits)
                     .ok_or_else(|| malformed(format!("no {bits}-bit RSA keys")))?;
                 let mut time = || Timestamp::decode_from(&mut reader).map_err(malformed);
+                let (valid_from, withdraw_until, deposit_until, retain_until) =
+                    (time()?, time()?, time()?, time()?);
                 Self::Create(DenominationSpec {
                     issuer,
                     value,
                     key_size,
-                    valid_from: time()?,
-                    withdraw_until: time()?,
-                    deposit_until: time()?,
-                    retain_until: time()?,
+                    valid_from,
+                    withdraw_until,
+                    deposit_until,
+                    retain_until,
+                    fees: DenominationFees::decode_from(&mut reader).map_err(malformed)?,
                 })
             }
             3 => {
@@ -231,6 +246,9 @@ impl Request {
             // (`semper offline`), and the kind stays unused.
             6 => Self::Revoke(DenominationId::decode_from(&mut reader).map_err(malformed)?),
             7 => Self::Counts,
+            8 => Self::ConfirmRefund(
+                RefundConfirmation::decode_from(&mut reader).map_err(malformed)?,
+            ),
             other => {
                 return Err(SignerError::Frame {
                     code: "signer.frame.kind",
@@ -268,6 +286,11 @@ impl Response {
                 writer
             }
             Self::Revoked => start(6),
+            Self::RefundConfirmation(signed) => {
+                let mut writer = start(8);
+                signed.encode_to(&mut writer);
+                writer
+            }
             Self::Counts(counts) => {
                 let mut writer = start(7);
                 writer.u32(counts.len() as u32);
@@ -311,6 +334,9 @@ impl Response {
                 SignedSpendConfirmation::decode_from(&mut reader).map_err(malformed)?,
             ),
             6 => Self::Revoked,
+            8 => Self::RefundConfirmation(
+                SignedRefundConfirmation::decode_from(&mut reader).map_err(malformed)?,
+            ),
             7 => {
                 let count = reader.u32("counts").map_err(malformed)? as usize;
                 if count > COUNTS_MAX {

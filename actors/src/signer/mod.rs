@@ -29,8 +29,9 @@ pub mod server;
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaKeySize};
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::denomination::Denomination;
+use semper_protocol::denomination::{Denomination, DenominationFees};
 use semper_protocol::ids::{BankId, DenominationId};
+use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
 use semper_protocol::time::Timestamp;
 
@@ -64,6 +65,8 @@ pub struct DenominationSpec {
     pub deposit_until: Timestamp,
     /// How long spent coins are kept.
     pub retain_until: Timestamp,
+    /// What each operation on one of its coins costs.
+    pub fees: DenominationFees,
 }
 
 /// How many blind signatures a denomination key has made, as the signer's journal says.
@@ -100,6 +103,12 @@ pub trait Signer: Send + Sync {
         &self,
         confirmation: SpendConfirmation,
     ) -> Result<SignedSpendConfirmation, SignerError>;
+
+    /// Signs a refund confirmation with the confirmation key.
+    fn sign_refund_confirmation(
+        &self,
+        confirmation: RefundConfirmation,
+    ) -> Result<SignedRefundConfirmation, SignerError>;
 
     /// Revokes a denomination key for good: it never signs again.
     fn revoke(&self, denomination: DenominationId) -> Result<(), SignerError>;

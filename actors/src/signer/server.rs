@@ -102,6 +102,9 @@ pub fn answer(signer: &dyn Signer, request: Request) -> Response {
         Request::Confirm(confirmation) => signer
             .sign_confirmation(confirmation)
             .map(Response::Confirmation),
+        Request::ConfirmRefund(confirmation) => signer
+            .sign_refund_confirmation(confirmation)
+            .map(Response::RefundConfirmation),
         Request::Revoke(id) => signer.revoke(id).map(|()| Response::Revoked),
         Request::Counts => signer.counts().map(Response::Counts),
     };

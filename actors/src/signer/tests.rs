@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use semper_protocol::crypto::blind_rsa::{BlindedMessage, RsaKeySize};
+use semper_protocol::denomination::DenominationFees;
 use semper_protocol::ids::{BankId, DenominationId};
 use semper_protocol::time::Timestamp;
 
@@ -43,6 +44,13 @@ fn spec(from_ms: u64, until_ms: u64) -> DenominationSpec {
         withdraw_until: Timestamp::from_unix_ms(until_ms),
         deposit_until: Timestamp::from_unix_ms(until_ms + HOUR_MS),
         retain_until: Timestamp::from_unix_ms(until_ms + 2 * HOUR_MS),
+        // Not zero, so that the socket signer's frames are seen to carry them.
+        fees: DenominationFees {
+            withdraw: "EUR:0.01".parse().unwrap(),
+            deposit: "EUR:0.02".parse().unwrap(),
+            swap: "EUR:0.03".parse().unwrap(),
+            refund: "EUR:0.04".parse().unwrap(),
+        },
     }
 }
 

@@ -25,11 +25,14 @@ use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, ContractHash, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, CoinId, ContractHash, MerchantId, RequestId, SubmissionId,
 };
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
+use semper_protocol::messages::refund::{
+    RefundAnswer, RefundRequest, SignedRefundNotice, SignedRefundRequest,
+};
 use semper_protocol::messages::settlement::{
     Obligation, SettlementReport, SignedSettlementReport, SignedSettlementSubmission,
 };
@@ -100,6 +103,7 @@ impl World {
             in_flight_max: 64,
             schedule: DenominationSchedule {
                 values: vec![eur(value)],
+                fees: Vec::new(),
                 key_size: RsaKeySize::Bits2048,
                 withdraw_period_ms: 24 * HOUR_MS,
                 deposit_grace_ms: 24 * HOUR_MS,
@@ -313,6 +317,31 @@ impl IssuerGateway for InProcessIssuers {
                 .get(&issuer)
                 .ok_or_else(|| GatewayError::refused("link.unknown_peer", "no such issuer"))?;
             let answer = handle.spend_check(batch).await.map_err(to_gateway)?;
+            let lost = self
+                .lose_answers
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if lost {
+                return Err(GatewayError::retryable("link.timeout", "answer lost"));
+            }
+            Ok(answer)
+        })
+    }
+
+    fn refund(
+        &self,
+        issuer: BankId,
+        notice: SignedRefundNotice,
+    ) -> GatewayFuture<'_, RefundAnswer> {
+        Box::pin(async move {
+            if self.down.lock().unwrap().contains(&issuer) {
+                return Err(GatewayError::retryable("link.down", "issuer unreachable"));
+            }
+            let handle = self
+                .handles
+                .get(&issuer)
+                .ok_or_else(|| GatewayError::refused("link.unknown_peer", "no such issuer"))?;
+            let answer = handle.refund(notice).await.map_err(to_gateway)?;
             let lost = self
                 .lose_answers
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -547,16 +576,47 @@ impl Merchant {
         )
     }
 
-    /// A deposit request of `permissions`, signed by the merchant.
+    /// A deposit request of `permissions`, signed by the merchant, refundable for ever.
     pub fn deposit(
         &self,
         deposit_id: u8,
         permissions: Vec<SignedDepositPermission>,
     ) -> SignedDepositRequest {
+        self.deposit_until(deposit_id, permissions, Timestamp::from_unix_ms(u64::MAX))
+    }
+
+    /// A deposit request of `permissions`, signed by the merchant, refundable until
+    /// `refund_deadline`.
+    pub fn deposit_until(
+        &self,
+        deposit_id: u8,
+        permissions: Vec<SignedDepositPermission>,
+        refund_deadline: Timestamp,
+    ) -> SignedDepositRequest {
         let body = DepositRequest {
             merchant: self.id,
             deposit_id: RequestId([deposit_id; 16]),
             permissions: BoundedVec::new(permissions).unwrap(),
+            refund_deadline,
+        };
+        Signed::sign(body, &self.key)
+    }
+
+    /// This merchant's refund of `amount` of `coin`, paid for `contract`, signed by its key.
+    pub fn refund(
+        &self,
+        refund_id: u8,
+        coin: &WalletCoin,
+        contract: u8,
+        amount: &str,
+    ) -> SignedRefundRequest {
+        let body = RefundRequest {
+            merchant: self.id,
+            refund_id: RequestId([refund_id; 16]),
+            contract_hash: ContractHash([contract; 32]),
+            denomination: coin.coin().denomination,
+            coin: CoinId::of(&coin.coin().public_key),
+            amount: eur(amount),
         };
         Signed::sign(body, &self.key)
     }

@@ -4,6 +4,7 @@
 
 mod fixture;
 mod reconcile;
+mod refunds;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -27,6 +27,19 @@ impl IssuerGateway for OwnIssuer {
                 .map_err(|e| GatewayError::refused(e.code(), e.to_string()))
         })
     }
+
+    fn refund(
+        &self,
+        _: BankId,
+        notice: semper_protocol::messages::refund::SignedRefundNotice,
+    ) -> GatewayFuture<'_, semper_protocol::messages::refund::RefundAnswer> {
+        Box::pin(async move {
+            self.0
+                .refund(notice)
+                .await
+                .map_err(|e| GatewayError::refused(e.code(), e.to_string()))
+        })
+    }
 }
 
 /// The clearing-house process of this child. Prints `SUBMIT <id> <process>` for each submission
@@ -82,6 +95,7 @@ pub fn word(result: &DepositResult) -> String {
         DepositResult::Accepted => "accepted".into(),
         DepositResult::Replay => "replay".into(),
         DepositResult::Conflict { .. } => "conflict".into(),
+        DepositResult::Swapped { .. } => "swapped".into(),
         DepositResult::Refused { code } => code.clone(),
     }
 }

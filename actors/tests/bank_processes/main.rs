@@ -110,6 +110,7 @@ pub fn issuer_config(dir: &Path, conninfo: &str, acquirer_key: VerifyingKey) -> 
             retention_ms: 24 * HOUR_MS,
             lookahead_ms: HOUR_MS,
             rotation_check_ms: HOUR_MS,
+            fees: Vec::new(),
         },
         acquirers: vec![(ACQUIRER, acquirer_key)],
         clearing: None,

@@ -213,6 +213,8 @@ pub fn deposit(id: u8, permissions: Vec<SignedDepositPermission>) -> SignedDepos
         merchant: MERCHANT,
         deposit_id: RequestId([id; 16]),
         permissions: BoundedVec::new(permissions).unwrap(),
+        // Refundable for ever: these tests take no refunds.
+        refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
     };
     Signed::sign(body, &merchant_key())
 }

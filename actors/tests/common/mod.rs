@@ -47,6 +47,7 @@ pub fn issuer_config(
         in_flight_max,
         schedule: DenominationSchedule {
             values: vec![eur("1.00")],
+            fees: Vec::new(),
             key_size: RsaKeySize::Bits2048,
             withdraw_period_ms: 24 * HOUR_MS,
             deposit_grace_ms: 24 * HOUR_MS,

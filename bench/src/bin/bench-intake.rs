@@ -85,6 +85,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
         in_flight_max: 256,
         schedule: DenominationSchedule {
             values: vec![coin_value],
+            fees: Vec::new(),
             key_size: RsaKeySize::Bits2048,
             withdraw_period_ms: 24 * HOUR_MS,
             deposit_grace_ms: 24 * HOUR_MS,
@@ -176,6 +177,7 @@ async fn run(dir: &Path) -> anyhow::Result<()> {
                 merchant: *merchant,
                 deposit_id: RequestId(deposit_id),
                 permissions: BoundedVec::new(permissions).expect("64 coins fit a deposit"),
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             };
             Signed::sign(body, key)
         })

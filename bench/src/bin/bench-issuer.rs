@@ -78,6 +78,7 @@ async fn run(dir: std::path::PathBuf) -> anyhow::Result<()> {
         in_flight_max: 64,
         schedule: DenominationSchedule {
             values: vec![eur("1.00")],
+            fees: Vec::new(),
             key_size: RsaKeySize::Bits2048,
             withdraw_period_ms: 86_400_000,
             deposit_grace_ms: 86_400_000,

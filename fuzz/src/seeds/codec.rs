@@ -11,15 +11,20 @@ use semper_protocol::messages::coin::CoinMessage;
 use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::read::{ReadSubject, sign_read};
 use semper_protocol::messages::receipt::ClaimResult;
+use semper_protocol::messages::refund::{
+    RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, RefundResponse,
+};
 use semper_protocol::signed::Signed;
 use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
 use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
+use semper_storage::acquirer::refunds::RefundRecord;
 use semper_storage::acquirer::submissions::{
     ClaimedConfirmation, RefusedClaim, SubmissionRecord, SubmissionState,
 };
 use semper_storage::clearing::{OpenCycle, StoredSubmission};
 use semper_storage::confirmed_batches::BatchTotals;
 use semper_storage::ledger::{AccountRecord, JournalEntry, JournalReason};
+use semper_storage::refund_allowances::{IssuerRefund, RefundAllowance};
 use semper_storage::reports::{DiscrepancyRange, ReceivedReport};
 use semper_storage::withdrawals::WithdrawalRecord;
 
@@ -125,6 +130,27 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
     add("DepositRequest", f.deposit_request.body().to_bytes());
     add("SignedDepositRequest", f.deposit_request.to_bytes());
     add("DepositResponse", f.deposit_response.to_bytes());
+    let (swap, _) = semper_protocol::wallet::prepare_swap(
+        &mut rand::rng(),
+        semper_protocol::ids::RequestId([5; 16]),
+        &f.coins[..1],
+        std::slice::from_ref(&f.denomination),
+    )
+    .expect("a swap of one fixture coin");
+    add("SwapPermission", swap.coins[0].body().to_bytes());
+    add("SignedSwapPermission", swap.coins[0].to_bytes());
+    add("SwapRequest", swap.to_bytes());
+    add(
+        "SwapResponse",
+        semper_protocol::messages::swap::SwapResponse {
+            request_id: swap.request_id,
+            blind_signatures: f.withdraw_response.blind_signatures[..1]
+                .to_vec()
+                .try_into()
+                .expect("one signature"),
+        }
+        .to_bytes(),
+    );
     add("DepositAnswer", f.deposit_answer.body().to_bytes());
     add("SignedDepositAnswer", f.deposit_answer.to_bytes());
     for subject in [
@@ -200,6 +226,93 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
     add("Option<Amount>", None::<Amount>.to_bytes());
     add("u64", u64::MAX.to_bytes());
     add("i64", (-1i64).to_bytes());
+    refunds(&mut add, f);
+}
+
+/// One of each refund message, about the fixtures' first coin.
+fn refunds(add: &mut impl FnMut(&str, Vec<u8>), f: &Fixtures) {
+    let (request, notice, confirmation) = refund_values(f);
+    add("RefundRequest", request.body().to_bytes());
+    add("SignedRefundRequest", request.to_bytes());
+    add("RefundNotice", notice.body().to_bytes());
+    add("SignedRefundNotice", notice.to_bytes());
+    add("RefundConfirmation", confirmation.body().to_bytes());
+    add("SignedRefundConfirmation", confirmation.to_bytes());
+    add(
+        "RefundAnswer",
+        RefundAnswer::Refused {
+            code: "refund.over_paid".into(),
+        }
+        .to_bytes(),
+    );
+    add("RefundResponse", refund_response(f).to_bytes());
+    add(
+        "RefundAnswer",
+        RefundAnswer::Confirmed {
+            confirmation: Box::new(confirmation),
+        }
+        .to_bytes(),
+    );
+}
+
+/// The acquirer's answer to the fixtures' refund.
+fn refund_response(f: &Fixtures) -> RefundResponse {
+    let (request, _, _) = refund_values(f);
+    let paid = f.permissions[0].body();
+    RefundResponse {
+        merchant: MERCHANT,
+        refund_id: request.body().refund_id,
+        refund: request.body_digest(),
+        amount: paid.amount,
+        coin_refunded: paid.amount,
+    }
+}
+
+/// A refund of the fixtures' first coin, whole: the merchant's request, the acquirer's notice
+/// and the issuer's confirmation.
+fn refund_values(
+    f: &Fixtures,
+) -> (
+    Signed<RefundRequest>,
+    Signed<RefundNotice>,
+    Signed<RefundConfirmation>,
+) {
+    let paid = f.permissions[0].body();
+    let request = Signed::sign(
+        RefundRequest {
+            merchant: MERCHANT,
+            refund_id: RequestId([8; 16]),
+            contract_hash: paid.contract_hash,
+            denomination: paid.coin.denomination,
+            coin: semper_protocol::ids::CoinId::of(&paid.coin.public_key),
+            amount: paid.amount,
+        },
+        &key(0x0a),
+    );
+    let notice = Signed::sign(
+        RefundNotice {
+            acquirer: ACQUIRER,
+            refund: request.body_digest(),
+            denomination: request.body().denomination,
+            coin: request.body().coin,
+            permission: f.permissions[0].body_digest(),
+            amount: paid.amount,
+        },
+        &key(0x02),
+    );
+    let confirmation = Signed::sign(
+        RefundConfirmation {
+            issuer: ISSUER,
+            acquirer: ACQUIRER,
+            refund: request.body_digest(),
+            denomination: request.body().denomination,
+            coin: request.body().coin,
+            amount: paid.amount,
+            confirmed_at: NOW,
+        },
+        &key(0x01),
+    );
+    (request, notice, confirmation)
 }
 
 fn claim_ref() -> ClaimRef {
@@ -229,6 +342,37 @@ fn link_messages(corpus: &mut Corpus, f: &Fixtures) {
 fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
     let mut add =
         |name: &str, bytes: Vec<u8>| corpus.add_selected("storage_values", RECORDS, name, bytes);
+    let (_, notice, confirmation) = refund_values(f);
+    let refunded = f.permissions[0].body().amount;
+    add(
+        "RefundRecord",
+        RefundRecord {
+            request_digest: notice.body().refund,
+            issuer: ISSUER,
+            notice: notice.clone(),
+            response: refund_response(f),
+            answer: Some(RefundAnswer::Confirmed {
+                confirmation: Box::new(confirmation.clone()),
+            }),
+        }
+        .to_bytes(),
+    );
+    add(
+        "IssuerRefund",
+        IssuerRefund {
+            notice_digest: notice.body_digest(),
+            confirmation,
+        }
+        .to_bytes(),
+    );
+    add(
+        "RefundAllowance",
+        RefundAllowance {
+            refunded,
+            swapped: refunded,
+        }
+        .to_bytes(),
+    );
     let eur = f.denomination.value();
     let public_key = *key(0x0a).verifying_key();
     add(
@@ -297,6 +441,7 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
             amount: eur,
             balance_after: eur,
             at: NOW,
+            refund: None,
         }
         .to_bytes(),
     );
@@ -319,6 +464,7 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
             batch_id: BATCH,
             permission_digest: f.permissions[0].body_digest(),
             permission: f.permissions[0].clone(),
+            refund_deadline: NOW,
         }
         .to_bytes(),
     );

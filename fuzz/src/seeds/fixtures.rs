@@ -8,8 +8,8 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::blind_rsa::{DenominationSecretKey, RsaError, RsaKeySize};
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::{
-    Denomination, DenominationError, DenominationFields, DenominationSet, DenominationSetFields,
-    SignedDenominationSet,
+    Denomination, DenominationError, DenominationFees, DenominationFields, DenominationSet,
+    DenominationSetFields, SignedDenominationSet,
 };
 use semper_protocol::ids::{
     AccountId, BankId, BatchId, CoinId, ContractHash, CycleId, MerchantId, RequestId, SubmissionId,
@@ -133,6 +133,7 @@ fn denomination(value: &str, key: &DenominationSecretKey) -> Result<Denomination
         withdraw_until: NOW.plus_ms(60_000),
         deposit_until: NOW.plus_ms(120_000),
         retain_until: NOW.plus_ms(180_000),
+        fees: DenominationFees::zero(eur(value).currency()),
     })?)
 }
 
@@ -201,6 +202,7 @@ impl Fixtures {
                 merchant: MERCHANT,
                 deposit_id: RequestId([0xd0; 16]),
                 permissions: bounded(permissions.clone())?,
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             },
             &key(0x05),
         );

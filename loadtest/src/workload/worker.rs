@@ -509,6 +509,7 @@ pub(super) fn describe(result: &DepositResult) -> String {
         DepositResult::Accepted => "accepted".into(),
         DepositResult::Replay => "replay".into(),
         DepositResult::Conflict { .. } => "conflict".into(),
+        DepositResult::Swapped { .. } => "conflict (swapped)".into(),
         DepositResult::Refused { code } => format!("refused ({code})"),
     }
 }

@@ -19,6 +19,7 @@ fn request(
         merchant: MERCHANT,
         deposit_id: RequestId([1; 16]),
         permissions: BoundedVec::new(permissions).unwrap(),
+        refund_deadline: crate::time::Timestamp::from_unix_ms(u64::MAX),
     };
     Signed::sign(body, key)
 }
@@ -211,7 +212,7 @@ fn double_spend_proofs_are_checked() {
     assert_eq!(
         verdicts,
         vec![
-            CoinVerdict::Conflict(Box::new(first)),
+            CoinVerdict::Conflict(Box::new(EarlierSpend::Deposit(first))),
             CoinVerdict::Refused("spend.bad_conflict_proof".into())
         ]
     );

@@ -7,7 +7,7 @@ use crate::codec::{Decode, Encode};
 use crate::crypto::blind_rsa::{BlindSignature, BlindedMessage, RsaSignature};
 use crate::crypto::ed25519::{Signature, SigningKey, VerifyingKey};
 use crate::denomination::{
-    Denomination, DenominationFields, DenominationSet, DenominationSetFields,
+    Denomination, DenominationFees, DenominationFields, DenominationSet, DenominationSetFields,
 };
 use crate::ids::*;
 use crate::messages::account::{OpenAccountRequest, SignedOpenAccount};
@@ -88,6 +88,7 @@ fn denomination() -> impl Strategy<Value = Denomination> {
                 withdraw_until: Timestamp::from_unix_ms(windows[1]),
                 deposit_until: Timestamp::from_unix_ms(windows[2]),
                 retain_until: Timestamp::from_unix_ms(windows[3]),
+                fees: DenominationFees::zero(c),
             })
             .unwrap()
         })
@@ -484,7 +485,7 @@ fn unknown_versions_and_wrong_domains_get_typed_errors() {
     let bytes = f.to_bytes();
     let tag_len = usize::from(bytes[0]);
     let mut newer = bytes.clone();
-    newer[1 + tag_len] = 2;
+    newer[1 + tag_len] = 3;
     assert_eq!(
         Denomination::from_bytes(&newer).unwrap_err().code(),
         "decode.unknown_version"

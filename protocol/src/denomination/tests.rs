@@ -106,3 +106,25 @@ fn json_is_validated_like_the_binary_form() {
     json["withdraw_until"] = json["valid_from"].clone();
     assert!(serde_json::from_value::<Denomination>(json).is_err());
 }
+
+#[test]
+fn fees_are_in_the_value_currency_below_it_and_change_the_id() {
+    let base = fields();
+    let mut fees = base.clone();
+    fees.fees.deposit = "EUR:0.02".parse().unwrap();
+    let with_fee = Denomination::new(fees.clone()).unwrap();
+    assert_ne!(with_fee.id(), Denomination::new(base.clone()).unwrap().id());
+    assert_eq!(Denomination::from_bytes(&with_fee.to_bytes()), Ok(with_fee));
+    let mut whole = base.clone();
+    whole.fees.swap = whole.value;
+    assert_eq!(
+        Denomination::new(whole),
+        Err(DenominationError::FeeNotBelowValue)
+    );
+    let mut foreign = base;
+    foreign.fees.refund = "USD:0.01".parse().unwrap();
+    assert_eq!(
+        Denomination::new(foreign).unwrap_err().code(),
+        "denomination.fee_currency"
+    );
+}

@@ -6,6 +6,7 @@ use crate::bounded::BoundedVec;
 use crate::codec::{Decode, DecodeError, Encode, Message, Reader, Writer};
 use crate::denomination::SignedDenominationSet;
 use crate::messages::receipt::SignedSubmissionReceipt;
+use crate::messages::refund::{RefundAnswer, SignedRefundNotice};
 use crate::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use crate::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 
@@ -29,6 +30,8 @@ pub enum LinkRequest {
         /// The most reports wanted, at most [`REPORTS_PER_ANSWER_MAX`].
         limit: u32,
     },
+    /// To a coin's issuer: record a refund the acquirer debited.
+    Refund(Box<SignedRefundNotice>),
 }
 
 /// The answer to a [`LinkRequest`], of the matching kind. Refusals travel as the link's error
@@ -43,6 +46,8 @@ pub enum LinkResponse {
     Receipt(Box<SignedSubmissionReceipt>),
     /// Reports, oldest first.
     Reports(BoundedVec<SignedSettlementReport, REPORTS_PER_ANSWER_MAX>),
+    /// The issuer's answer to a refund notice.
+    Refund(Box<RefundAnswer>),
 }
 
 /// A message sent without an answer: the clearing house pushes each new report to every
@@ -89,6 +94,10 @@ impl Encode for LinkRequest {
                 writer.u64(*after_sequence);
                 writer.u32(*limit);
             }
+            Self::Refund(notice) => {
+                writer.u8(4);
+                notice.encode_to(writer);
+            }
         }
     }
 }
@@ -114,6 +123,7 @@ impl Decode for LinkRequest {
                     limit,
                 })
             }
+            4 => Ok(Self::Refund(Box::new(Decode::decode_from(reader)?))),
             other => Err(DecodeError::invalid(
                 "link request kind",
                 format!("unknown kind {other}"),
@@ -142,6 +152,10 @@ impl Encode for LinkResponse {
                 writer.u8(3);
                 reports.encode_to(writer);
             }
+            Self::Refund(answer) => {
+                writer.u8(4);
+                answer.encode_to(writer);
+            }
         }
     }
 }
@@ -156,6 +170,7 @@ impl Decode for LinkResponse {
             1 => Ok(Self::SpendCheck(Box::new(Decode::decode_from(reader)?))),
             2 => Ok(Self::Receipt(Box::new(Decode::decode_from(reader)?))),
             3 => Ok(Self::Reports(Decode::decode_from(reader)?)),
+            4 => Ok(Self::Refund(Box::new(Decode::decode_from(reader)?))),
             other => Err(DecodeError::invalid(
                 "link response kind",
                 format!("unknown kind {other}"),

@@ -10,6 +10,7 @@ use crate::limits::DEPOSIT_COINS_MAX;
 use crate::messages::deposit::SignedDepositPermission;
 use crate::messages::spend::SpendResult;
 use crate::signed::Signed;
+use crate::time::Timestamp;
 
 /// A deposit, signed by the merchant's key: see [`SignedDepositRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,12 +23,16 @@ pub struct DepositRequest {
     pub deposit_id: RequestId,
     /// The wallet's deposit permissions, each naming this merchant and this acquirer.
     pub permissions: BoundedVec<SignedDepositPermission, DEPOSIT_COINS_MAX>,
+    /// The last instant the merchant may refund these coins (its contract's refund deadline):
+    /// the acquirer refuses a refund after it, on its own clock.
+    pub refund_deadline: Timestamp,
 }
 
-codec_struct!(message "semper/deposit-request" v 1, DepositRequest {
+codec_struct!(message "semper/deposit-request" v 2, DepositRequest {
     merchant,
     deposit_id,
-    permissions
+    permissions,
+    refund_deadline
 });
 
 /// A deposit request with the merchant key's signature.
@@ -37,6 +42,8 @@ pub type SignedDepositRequest = Signed<DepositRequest>;
 /// - `Accepted`: credited to the merchant by this deposit;
 /// - `Replay`: the same permission was credited before, by another deposit: nothing credited now;
 /// - `Conflict`: a double spend, with the earlier permission as proof: nothing credited;
+/// - `Swapped`: a double spend, the coin given in for change earlier, with that swap permission
+///   as proof: nothing credited;
 /// - `Refused`: not credited, with the stable code of the reason.
 pub type DepositResult = SpendResult;
 
@@ -51,7 +58,7 @@ pub struct DepositResponse {
     pub results: BoundedVec<DepositResult, DEPOSIT_COINS_MAX>,
 }
 
-codec_struct!(message "semper/deposit-response" v 1, DepositResponse {
+codec_struct!(message "semper/deposit-response" v 2, DepositResponse {
     merchant,
     deposit_id,
     results

@@ -8,6 +8,8 @@ pub mod link;
 pub mod merchant;
 pub mod read;
 pub mod receipt;
+pub mod refund;
 pub mod settlement;
 pub mod spend;
+pub mod swap;
 pub mod withdraw;

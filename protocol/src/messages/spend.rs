@@ -10,6 +10,7 @@ use crate::codec_struct;
 use crate::ids::{BankId, BatchId, CoinId, DenominationId, Digest};
 use crate::limits::{CONFIRMATION_ENTRIES_MAX, SPEND_BATCH_COINS_MAX};
 use crate::messages::deposit::SignedDepositPermission;
+use crate::messages::swap::SignedSwapPermission;
 use crate::signed::Signed;
 use crate::time::Timestamp;
 
@@ -46,6 +47,12 @@ pub enum SpendResult {
         /// The permission the coin was first spent with.
         earlier: Box<SignedDepositPermission>,
     },
+    /// A double spend: the coin was given in for change (swapped) before, with this signed swap
+    /// permission, returned as proof.
+    Swapped {
+        /// The swap permission the coin was first spent with.
+        earlier: Box<SignedSwapPermission>,
+    },
     /// The issuer refused the coin without touching its spent set: a bad signature, a revoked or
     /// expired denomination, or a coin of another issuer.
     Refused {
@@ -53,6 +60,39 @@ pub enum SpendResult {
         #[serde(deserialize_with = "deserialize_refusal_code")]
         code: String,
     },
+}
+
+/// A coin's first spend as the issuer's spent set keeps it (a signed deposit or swap permission,
+/// told apart by its domain tag): the proof against any later, other spend of the coin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EarlierSpend {
+    /// Spent by a deposit.
+    Deposit(SignedDepositPermission),
+    /// Given in to a swap.
+    Swap(SignedSwapPermission),
+}
+
+impl EarlierSpend {
+    /// Decodes a stored signed permission of either kind.
+    pub fn from_stored(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match SignedDepositPermission::from_bytes(bytes) {
+            Ok(permission) => Ok(Self::Deposit(permission)),
+            Err(_) => SignedSwapPermission::from_bytes(bytes).map(Self::Swap),
+        }
+    }
+
+    /// The per-coin result that returns it as proof.
+    pub fn into_result(self) -> SpendResult {
+        match self {
+            Self::Deposit(earlier) => SpendResult::Conflict {
+                earlier: Box::new(earlier),
+            },
+            Self::Swap(earlier) => SpendResult::Swapped {
+                earlier: Box::new(earlier),
+            },
+        }
+    }
 }
 
 /// Longest refusal code, in bytes.
@@ -98,6 +138,10 @@ impl Encode for SpendResult {
                 writer.u8(3);
                 write_refusal_code(writer, code);
             }
+            Self::Swapped { earlier } => {
+                writer.u8(4);
+                earlier.encode_to(writer);
+            }
         }
     }
 }
@@ -112,6 +156,9 @@ impl Decode for SpendResult {
             }),
             3 => Ok(Self::Refused {
                 code: read_refusal_code(reader)?,
+            }),
+            4 => Ok(Self::Swapped {
+                earlier: Box::new(SignedSwapPermission::decode_from(reader)?),
             }),
             other => Err(DecodeError::invalid(
                 "spend result",
@@ -179,7 +226,7 @@ pub struct SpendCheckResponse {
     pub confirmation: Option<SignedSpendConfirmation>,
 }
 
-codec_struct!(message "semper/spend-check-response" v 1, SpendCheckResponse {
+codec_struct!(message "semper/spend-check-response" v 2, SpendCheckResponse {
     batch_id,
     results,
     confirmation

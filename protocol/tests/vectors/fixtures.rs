@@ -27,6 +27,8 @@ pub const ACCOUNT: AccountId = AccountId([0x11; 16]);
 pub const MERCHANT: MerchantId = MerchantId([0x22; 16]);
 /// The wallet's withdrawal id.
 pub const WITHDRAW_ID: RequestId = RequestId([0x33; 16]);
+/// The swap's request id.
+pub const SWAP_ID: RequestId = RequestId([0x37; 16]);
 /// The merchant's deposit id.
 pub const DEPOSIT_ID: RequestId = RequestId([0x44; 16]);
 /// The acquirer's spend-check batch.

@@ -14,6 +14,7 @@ mod blind;
 mod ed25519;
 mod fixtures;
 mod out;
+mod refunds;
 mod wallet;
 
 use std::collections::BTreeSet;
@@ -46,6 +47,7 @@ fn computed() -> Vec<(&'static str, Value)> {
     files.extend(wallet_files);
     files.extend(access::files(&parties, &side));
     files.extend(banks::files(&parties, &side));
+    files.extend(refunds::files(&parties, &side));
     files
 }
 

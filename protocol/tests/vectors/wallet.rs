@@ -6,12 +6,15 @@ use semper_protocol::codec::{Encode, Writer};
 use semper_protocol::crypto::blind_rsa::{DenominationSecretKey, RsaSignature};
 use semper_protocol::crypto::hash::sha256;
 use semper_protocol::denomination::{
-    Denomination, DenominationFields, DenominationSet, DenominationSetFields,
+    Denomination, DenominationFees, DenominationFields, DenominationSet, DenominationSetFields,
 };
 use semper_protocol::ids::{BatchId, ContractHash, DenominationId};
 use semper_protocol::messages::coin::{Coin, CoinMessage};
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, DepositResult};
+use semper_protocol::messages::swap::{
+    SwapOutputs, SwapPermission, SwapRequest, SwapResponse, outputs_digest,
+};
 use semper_protocol::messages::withdraw::{BlindedCoin, WithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -21,7 +24,7 @@ use sha2::{Digest as _, Sha384};
 use crate::blind::{RsaNumbers, by_the_formulas};
 use crate::fixtures::{
     ACCOUNT, ACQUIRER, DEPOSIT_ID, ISSUER, MERCHANT, NOW, Parties, RSA_TEST_KEY_PEM, ReplayRng,
-    WITHDRAW_ID, at, derive,
+    SWAP_ID, WITHDRAW_ID, at, derive,
 };
 use crate::out::{encoded, hex_of, message_file, plain_file, raw, signed};
 
@@ -150,6 +153,13 @@ pub fn denomination(rsa: &DenominationSecretKey) -> Denomination {
         withdraw_until: at(86_400_000),
         deposit_until: at(86_400_000 + 604_800_000),
         retain_until: at(86_400_000 + 604_800_000 + 2_592_000_000),
+        // Fees that are not all zero, so that their encoding shows.
+        fees: DenominationFees {
+            withdraw: "EUR:0.01".parse().unwrap(),
+            deposit: "EUR:0.02".parse().unwrap(),
+            swap: "EUR:0.03".parse().unwrap(),
+            refund: "EUR:0.00".parse().unwrap(),
+        },
     })
     .unwrap()
 }
@@ -301,7 +311,7 @@ pub fn withdrawal(
         WithdrawRequest {
             account: ACCOUNT,
             request_id: WITHDRAW_ID,
-            coins: blinded_coins.try_into().unwrap(),
+            coins: blinded_coins.clone().try_into().unwrap(),
         },
         &parties.account,
     );
@@ -313,7 +323,7 @@ pub fn withdrawal(
     );
     let response = WithdrawResponse {
         request_id: WITHDRAW_ID,
-        blind_signatures: blind_signatures.try_into().unwrap(),
+        blind_signatures: blind_signatures.clone().try_into().unwrap(),
     };
     let response_file = message_file::<WithdrawResponse>(
         None,
@@ -342,6 +352,42 @@ pub fn withdrawal(
         permissions.push(signed_permission);
         permission_vectors.push(vector);
     }
+    // Coin 1 given in for change: for the first blinded coin of coin.json (the vector is about
+    // the encoding; a real swap's outputs are worth the coins less their swap fees).
+    let outputs: SwapOutputs = blinded_coins[..1].to_vec().try_into().unwrap();
+    let (swapped, swap_permission) = signed(
+        "coin 1 given in to swap SWAP_ID",
+        SwapPermission {
+            coin: coins[1].clone(),
+            request_id: SWAP_ID,
+            outputs: outputs_digest(&outputs),
+        },
+        &parties.coins[1],
+    );
+    let swap_permission_file = message_file::<SwapPermission>(
+        Some("the coin's key (coin.public_key)"),
+        "A swap permission: the coin's consent to be given in to one swap (change) request.          outputs is SHA-256 of the encoding of the request's outputs (a list of blinded coins).",
+        vec![swap_permission],
+    );
+    let swap_request = SwapRequest {
+        request_id: SWAP_ID,
+        coins: vec![swapped.clone()].try_into().unwrap(),
+        outputs,
+    };
+    let swap_request_file = message_file::<SwapRequest>(
+        None,
+        "A swap: POST /v1/issuer/swap takes it unsigned; each coin's permission inside is signed          by its coin key and binds the request id and the outputs.",
+        vec![encoded("coin 1 for one blinded coin", &swap_request)],
+    );
+    let swap_response = SwapResponse {
+        request_id: SWAP_ID,
+        blind_signatures: blind_signatures[..1].to_vec().try_into().unwrap(),
+    };
+    let swap_response_file = message_file::<SwapResponse>(
+        None,
+        "The issuer's answer to a swap: one blind signature per output, in order.",
+        vec![encoded("the blind signature of the output", &swap_response)],
+    );
     let (respent, vector) = signed(
         "coin 0 paid again, for contract 2 (a double spend of the first vector)",
         permission(&coins[0], contract("semper vectors: contract 2")),
@@ -362,6 +408,7 @@ pub fn withdrawal(
             merchant: MERCHANT,
             deposit_id: DEPOSIT_ID,
             permissions: permissions.clone().try_into().unwrap(),
+            refund_deadline: at(86_400_000),
         },
         &parties.merchant,
     );
@@ -393,6 +440,12 @@ pub fn withdrawal(
                 },
             ]),
         ),
+        encoded(
+            "coin 1 was swapped before: the swap permission as proof",
+            &answered(vec![DepositResult::Swapped {
+                earlier: Box::new(swapped.clone()),
+            }]),
+        ),
     ];
     let deposit_response_file = message_file::<DepositResponse>(
         None,
@@ -409,6 +462,9 @@ pub fn withdrawal(
         ("deposit-permission", permission_file),
         ("deposit-request", deposit_file),
         ("deposit-response", deposit_response_file),
+        ("swap-permission", swap_permission_file),
+        ("swap-request", swap_request_file),
+        ("swap-response", swap_response_file),
     ];
     let side = WalletSide {
         permissions,

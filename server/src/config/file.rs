@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use semper_atm::CircuitConfig;
 use semper_protocol::amount::Amount;
+use semper_protocol::denomination::DenominationFees;
 use semper_protocol::ids::BankId;
 use serde::Deserialize;
 
@@ -298,6 +299,8 @@ const HOUR_MS: u64 = 3_600_000;
 pub struct IssuerSection {
     /// The coin values it mints, e.g. `["EUR:1.00", "EUR:2.00"]`; at least one.
     pub denominations: Vec<Amount>,
+    /// The fees of some of those values (`[[banks.issuer.fees]]`); the others charge none.
+    pub fees: Vec<FeesSection>,
     /// RSA modulus of new denomination keys: 2048 or 3072.
     pub rsa_bits: u32,
     /// Each key's withdraw window, in ms.
@@ -430,6 +433,7 @@ impl Default for IssuerSection {
     fn default() -> Self {
         Self {
             denominations: Vec::new(),
+            fees: Vec::new(),
             rsa_bits: 2048,
             withdraw_period_ms: 24 * HOUR_MS,
             deposit_grace_ms: 7 * 24 * HOUR_MS,
@@ -443,6 +447,36 @@ impl Default for IssuerSection {
             spent_shards: Vec::new(),
             signer_socket: None,
             master_key: None,
+        }
+    }
+}
+
+/// The fees of one coin value's denominations (docs/protocol.md §7.1): each in the value's
+/// currency and below it; an unset one is zero.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeesSection {
+    /// The coin value, one of the issuer's `denominations`.
+    pub value: Amount,
+    /// Debited on top of the value at withdrawal.
+    pub withdraw: Option<Amount>,
+    /// Kept by the acquirer from the value at deposit.
+    pub deposit: Option<Amount>,
+    /// Kept from the value when the coin is swapped.
+    pub swap: Option<Amount>,
+    /// Kept from a refund of the coin.
+    pub refund: Option<Amount>,
+}
+
+impl FeesSection {
+    /// The fees, zero where unset.
+    pub fn fees(&self) -> DenominationFees {
+        let zero = Amount::zero(self.value.currency());
+        DenominationFees {
+            withdraw: self.withdraw.unwrap_or(zero),
+            deposit: self.deposit.unwrap_or(zero),
+            swap: self.swap.unwrap_or(zero),
+            refund: self.refund.unwrap_or(zero),
         }
     }
 }

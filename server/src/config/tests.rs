@@ -460,3 +460,28 @@ fn a_bank_advertises_its_link_addresses_and_a_list_a_peer_cannot_use_is_refused(
         );
     }
 }
+
+#[test]
+fn fees_are_per_minted_value_and_a_bad_fee_names_its_key() {
+    let with =
+        |fees: &str| ONE_BANK.replace("[[banks.peers]]", &format!("{fees}\n[[banks.peers]]"));
+    let good = with(
+        "[[banks.issuer.fees]]\nvalue = \"EUR:1.00\"\nwithdraw = \"EUR:0.01\"\nswap = \"EUR:0.02\"",
+    );
+    let config = parse(&good, &[]).unwrap();
+    let fees = config.banks[0].issuer.as_ref().unwrap().fees[0].fees();
+    assert_eq!(fees.withdraw, "EUR:0.01".parse().unwrap());
+    assert_eq!(fees.deposit, "EUR:0.00".parse().unwrap());
+    assert_eq!(fees.swap, "EUR:0.02".parse().unwrap());
+    let not_minted = error_of(&with("[[banks.issuer.fees]]\nvalue = \"EUR:2.00\""), &[]);
+    assert!(
+        not_minted.contains("banks[0].issuer.fees[0].value"),
+        "{not_minted}"
+    );
+    let whole = error_of(
+        &with("[[banks.issuer.fees]]\nvalue = \"EUR:1.00\"\ndeposit = \"EUR:1.00\""),
+        &[],
+    );
+    assert!(whole.contains("banks[0].issuer.fees[0]"), "{whole}");
+    assert!(whole.contains("not below"), "{whole}");
+}

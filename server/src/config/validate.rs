@@ -325,6 +325,7 @@ fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
             "a coin value must be more than zero",
         ));
     }
+    check_fees(key, issuer)?;
     if !matches!(issuer.rsa_bits, 2048 | 3072) {
         return Err(ConfigError::invalid(
             format!("{key}.rsa_bits"),
@@ -347,6 +348,29 @@ fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
         issuer.in_flight_max,
         &issuer.commit,
     )
+}
+
+/// Each `[[fees]]` names a value the issuer mints, once, with fees a denomination may carry.
+fn check_fees(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
+    for (index, fees) in issuer.fees.iter().enumerate() {
+        let field = format!("{key}.fees[{index}]");
+        if !issuer.denominations.contains(&fees.value) {
+            return Err(ConfigError::invalid(
+                format!("{field}.value"),
+                format!("{} is not one of the issuer's denominations", fees.value),
+            ));
+        }
+        if issuer.fees[..index].iter().any(|f| f.value == fees.value) {
+            return Err(ConfigError::invalid(
+                format!("{field}.value"),
+                format!("fees of {} listed twice", fees.value),
+            ));
+        }
+        fees.fees()
+            .check(fees.value)
+            .map_err(|error| ConfigError::invalid(field, error.to_string()))?;
+    }
+    Ok(())
 }
 
 fn check_acquirer(key: &str, acquirer: &AcquirerSection) -> Result<(), ConfigError> {

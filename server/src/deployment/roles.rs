@@ -97,6 +97,11 @@ pub fn issuer(
         in_flight_max: section.in_flight_max,
         schedule: DenominationSchedule {
             values: section.denominations.clone(),
+            fees: section
+                .fees
+                .iter()
+                .map(|fees| (fees.value, fees.fees()))
+                .collect(),
             // Checked by the config's validation: 2048 or 3072.
             key_size: RsaKeySize::from_bits(section.rsa_bits).unwrap_or(RsaKeySize::Bits2048),
             withdraw_period_ms: section.withdraw_period_ms,

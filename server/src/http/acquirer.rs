@@ -6,6 +6,7 @@ use semper_actors::acquirer::{AcquirerHandle, DepositStatus};
 use semper_protocol::ids::MerchantId;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::merchant::SignedDepositRequest;
+use semper_protocol::messages::refund::{RefundResponse, SignedRefundRequest};
 use semper_protocol::reconcile::Discrepancy;
 use semper_storage::acquirer::merchants::MerchantRecord;
 use semper_storage::reports::DISCREPANCIES_PAGE_MAX;
@@ -77,6 +78,17 @@ pub async fn deposit(
             .state()
             .sign_deposit_answer(request_digest, response),
     ))
+}
+
+/// `POST /v1/acquirer/refunds`: refunds (part of) a coin the merchant deposited, signed by the
+/// merchant's key; answered once the merchant's debit is durable. The coin's issuer is told
+/// afterwards, over the link. A retry with the same refund id and body gets the same answer.
+pub async fn refund(
+    state: web::Data<ApiState>,
+    body: Json<SignedRefundRequest>,
+) -> Result<Json<RefundResponse>, ApiError> {
+    let acquirer = acquirer(&state)?;
+    Ok(Json(acquirer.refund(body.into_inner()).await?))
 }
 
 /// `GET /v1/acquirer/merchants/{merchant}/deposits/{deposit_id}` (operator, or a read signed by

@@ -204,6 +204,7 @@ pub fn all() -> Routes {
             acquirer::merchant,
         )
         .open(Method::POST, "/v1/acquirer/deposits", acquirer::deposit)
+        .open(Method::POST, "/v1/acquirer/refunds", acquirer::refund)
         .owner(
             Method::GET,
             "/v1/acquirer/merchants/{merchant}/deposits/{deposit_id}",

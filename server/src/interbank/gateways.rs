@@ -14,6 +14,7 @@ use semper_protocol::messages::link::{
     LinkNotice, LinkRequest, LinkResponse, REPORTS_PER_ANSWER_MAX,
 };
 use semper_protocol::messages::receipt::SignedSubmissionReceipt;
+use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::{SignedSettlementReport, SignedSettlementSubmission};
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
 
@@ -97,6 +98,22 @@ impl IssuerGateway for LinkGateways {
             {
                 LinkResponse::SpendCheck(response) => Ok(*response),
                 _ => Err(unexpected(issuer, "a spend-check answer")),
+            }
+        })
+    }
+
+    fn refund(
+        &self,
+        issuer: BankId,
+        notice: SignedRefundNotice,
+    ) -> GatewayFuture<'_, RefundAnswer> {
+        Box::pin(async move {
+            match self
+                .call(issuer, LinkRequest::Refund(Box::new(notice)))
+                .await?
+            {
+                LinkResponse::Refund(answer) => Ok(*answer),
+                _ => Err(unexpected(issuer, "a refund answer")),
             }
         })
     }

@@ -163,6 +163,18 @@ async fn serve(
                 .map_err(|error| role_refusal(&error))?;
             Ok(LinkResponse::SpendCheck(Box::new(answer)))
         }
+        LinkRequest::Refund(notice) => {
+            let issuer = roles.issuer.ok_or_else(|| not_hosted("an issuer"))?;
+            // As for spend checks: only the acquirer named in a notice may send it.
+            if !peer.has_role(Role::Acquirer) || peer.bank() != notice.body().acquirer {
+                return Err(forbidden(&peer, "send refunds for this acquirer"));
+            }
+            let answer = issuer
+                .refund(*notice)
+                .await
+                .map_err(|error| role_refusal(&error))?;
+            Ok(LinkResponse::Refund(Box::new(answer)))
+        }
         LinkRequest::Submit(submission) => {
             let clearing = roles
                 .clearing

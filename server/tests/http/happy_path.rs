@@ -8,11 +8,12 @@ use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::SignedDenominationSet;
-use semper_protocol::ids::{AccountId, ContractHash, MerchantId, RequestId};
+use semper_protocol::ids::{AccountId, CoinId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::deposit_answer::{SignedDepositAnswer, verify_deposit_answer};
 use semper_protocol::messages::merchant::DepositRequest;
 use semper_protocol::messages::read::ReadSubject;
+use semper_protocol::messages::refund::{RefundRequest, RefundResponse};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
@@ -23,6 +24,7 @@ use semper_server::http::views::{
     AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
     OutboxView,
 };
+use semper_storage::refund_allowances::refund_allowance;
 use serde_json::json;
 
 use crate::client::ResponseExt;
@@ -171,6 +173,7 @@ fn http_happy_path_withdraw_deposit_settle() {
                 merchant,
                 deposit_id,
                 permissions: BoundedVec::new(permissions).unwrap(),
+                refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
             },
             &merchant_key,
         );
@@ -209,6 +212,50 @@ fn http_happy_path_withdraw_deposit_settle() {
             .await
             .json();
         assert_eq!(merchant_now.balances, vec![eur("3.00")]);
+
+        // Refund half of the first coin: debited once, its retry answered the same; the coin's
+        // issuer learns it over the link and lets the coin be swapped for that much.
+        let refund = Signed::sign(
+            RefundRequest {
+                merchant,
+                refund_id: RequestId(rand::random()),
+                contract_hash: ContractHash([7; 32]),
+                denomination: coins[0].coin().denomination,
+                coin: CoinId::of(&coins[0].coin().public_key),
+                amount: eur("0.50"),
+            },
+            &merchant_key,
+        );
+        let refunded = public.post("/v1/acquirer/refunds", &refund).await;
+        assert_eq!(refunded.status, 200);
+        let refunded: RefundResponse = refunded.json();
+        assert_eq!(
+            (refunded.amount, refunded.coin_refunded, refunded.refund),
+            (eur("0.50"), eur("0.50"), refund.body_digest())
+        );
+        let again: RefundResponse = public.post("/v1/acquirer/refunds", &refund).await.json();
+        assert_eq!(again, refunded);
+        let merchant_now: MerchantView = public
+            .get_signed(&merchant_path, as_merchant, &merchant_key, now())
+            .await
+            .json();
+        assert_eq!(merchant_now.balances, vec![eur("2.50")]);
+        let issuer_role = env.deployment.roles().issuer.unwrap();
+        let coin = coins[0].coin();
+        let allowance = || {
+            refund_allowance(
+                &issuer_role.state().store,
+                &coin.denomination,
+                &CoinId::of(&coin.public_key),
+            )
+            .unwrap()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while allowance().is_none() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(allowance(), Some(eur("0.50")));
+        drop(issuer_role);
 
         // Settle: the outbox holds the confirmation until flushed.
         public

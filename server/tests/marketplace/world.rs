@@ -304,6 +304,7 @@ impl World {
             in_flight_max: 64,
             schedule: DenominationSchedule {
                 values: vec![eur(coin_value(bank))],
+                fees: Vec::new(),
                 key_size: RsaKeySize::Bits2048,
                 withdraw_period_ms: 24 * HOUR_MS,
                 deposit_grace_ms: 24 * HOUR_MS,
@@ -572,6 +573,7 @@ impl Merchant {
             merchant: self.id,
             deposit_id: RequestId(rand::random()),
             permissions: BoundedVec::new(permissions).unwrap(),
+            refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
         };
         Signed::sign(body, &self.key)
     }

@@ -55,6 +55,8 @@ pub struct CoinCredit {
     pub permission_digest: Digest,
     /// The permission: the proof returned when the coin is deposited again with another one.
     pub permission: SignedDepositPermission,
+    /// The deposit's refund deadline: no refund of the coin after it.
+    pub refund_deadline: Timestamp,
 }
 
 codec_struct!(CoinCredit {
@@ -62,7 +64,8 @@ codec_struct!(CoinCredit {
     deposit_id,
     batch_id,
     permission_digest,
-    permission
+    permission,
+    refund_deadline
 });
 
 /// The coin index key of a permission's coin: the issuer's spent-set layout, one coin, one key.
@@ -85,6 +88,9 @@ pub enum CoinInput {
         digest: Digest,
         /// The permission.
         permission: Box<SignedDepositPermission>,
+        /// The deposit fee of the coin's denomination, which the acquirer keeps: the merchant is
+        /// credited the permission's amount less it.
+        fee: Amount,
     },
     /// In the coin index when the batch was prepared, so not sent to the issuer: answered from
     /// the index, never credited again.
@@ -110,6 +116,8 @@ pub struct DepositInput {
     pub deposit_id: RequestId,
     /// Digest of the signed request's body.
     pub request_digest: Digest,
+    /// The request's refund deadline, kept with each coin it credits.
+    pub refund_deadline: Timestamp,
     /// One input per permission, in the request's order.
     pub coins: Vec<CoinInput>,
 }
@@ -261,7 +269,8 @@ impl BatchState<'_, '_> {
         };
         // First decide every coin, then write: a refusal leaves nothing behind.
         let mut results = Vec::with_capacity(deposit.coins.len());
-        let mut credits: Vec<([u8; 64], CoinCredit)> = Vec::new();
+        // Each credited coin with what the merchant gets for it: its amount less the deposit fee.
+        let mut credits: Vec<(Amount, [u8; 64], CoinCredit)> = Vec::new();
         let mut unresolved: Option<String> = None;
         let owner = (deposit.merchant, deposit.deposit_id);
         for input in deposit.coins {
@@ -289,12 +298,18 @@ impl BatchState<'_, '_> {
                     batch_id,
                     digest,
                     permission,
+                    fee,
                 } => {
                     let coin = coin_key(&permission);
                     match self.coin(&coin)? {
                         Some(earlier) => answer_from_index(owner, &digest, earlier),
                         None => {
+                            let net = match permission.body().amount.checked_sub(fee) {
+                                Ok(net) => net,
+                                Err(error) => return Ok(DepositOutcome::Refused(error.into())),
+                            };
                             credits.push((
+                                net,
                                 coin,
                                 CoinCredit {
                                     merchant: deposit.merchant,
@@ -302,6 +317,7 @@ impl BatchState<'_, '_> {
                                     batch_id,
                                     permission_digest: digest,
                                     permission: *permission,
+                                    refund_deadline: deposit.refund_deadline,
                                 },
                             ));
                             DepositResult::Accepted
@@ -315,8 +331,8 @@ impl BatchState<'_, '_> {
             return Ok(DepositOutcome::Refused(MerchantError::TooManyCoins));
         };
         let mut total: Option<Amount> = None;
-        for (_, credited) in &credits {
-            let amount = credited.permission.body().amount;
+        for (amount, _, _) in &credits {
+            let amount = *amount;
             total = Some(match total.map(|sum| sum.checked_add(amount)) {
                 None => amount,
                 Some(Ok(sum)) => sum,
@@ -337,7 +353,7 @@ impl BatchState<'_, '_> {
                 Err(error) => return Ok(DepositOutcome::Refused(error)),
             };
         }
-        for (coin, credited) in credits {
+        for (_, coin, credited) in credits {
             writes.put(Column::AcquiredCoins, coin.to_vec(), credited.to_bytes());
             self.coins.insert(coin, Some(credited));
         }

@@ -1,12 +1,12 @@
-//! Merchants: the key that signs their deposits, a balance per currency that only grows by
-//! credits, and a journal entry for every credit, written with it.
+//! Merchants: the key that signs their deposits, a balance per currency that grows by credits
+//! and shrinks only by refunds, and a journal entry for every credit and debit, written with it.
 
 use semper_protocol::amount::{Amount, AmountError, Currency};
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::Encode;
 use semper_protocol::codec_struct;
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::ids::{MerchantId, RequestId};
+use semper_protocol::ids::{Digest, MerchantId, RequestId};
 use semper_protocol::time::Timestamp;
 
 use super::CURRENCIES_MAX;
@@ -100,14 +100,33 @@ impl MerchantRecord {
             journal_len: self.journal_len,
         })
     }
+
+    /// The record with `amount` taken off its currency's balance; an error (overflow) when the
+    /// balance is smaller, which a refund bounded by its coin's credit never meets.
+    fn debited(&self, amount: Amount) -> Result<Self, MerchantError> {
+        let balance = self.balance(amount.currency()).checked_sub(amount)?;
+        let mut balances = self.balances.to_vec();
+        if let Some(slot) = balances
+            .iter_mut()
+            .find(|b| b.currency() == amount.currency())
+        {
+            *slot = balance;
+        }
+        Ok(Self {
+            public_key: self.public_key,
+            balances: BoundedVec::new(balances).map_err(|_| MerchantError::TooManyCurrencies)?,
+            journal_len: self.journal_len,
+        })
+    }
 }
 
-/// One credit to a merchant: which deposit, how much, and the balance of its currency after it.
+/// One credit to a merchant (which deposit, how much) or one refund's debit, and the balance of
+/// its currency after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MerchantJournalEntry {
     /// Position in the merchant's journal, from 0.
     pub sequence: u64,
-    /// The deposit credited.
+    /// The deposit credited, or the refund id of a debit.
     pub deposit_id: RequestId,
     /// The amount credited.
     pub amount: Amount,
@@ -115,6 +134,8 @@ pub struct MerchantJournalEntry {
     pub balance_after: Amount,
     /// When.
     pub at: Timestamp,
+    /// For a refund's debit, the refund's digest: `amount` was taken off the balance.
+    pub refund: Option<Digest>,
 }
 
 codec_struct!(MerchantJournalEntry {
@@ -122,7 +143,8 @@ codec_struct!(MerchantJournalEntry {
     deposit_id,
     amount,
     balance_after,
-    at
+    at,
+    refund
 });
 
 /// Reads a merchant through a group reader.
@@ -146,13 +168,51 @@ pub(crate) fn credit(
     amount: Amount,
     at: Timestamp,
 ) -> Result<MerchantRecord, MerchantError> {
-    let mut updated = record.credited(amount)?;
+    let updated = record.credited(amount)?;
+    Ok(journal(
+        writes, merchant, updated, deposit_id, amount, at, None,
+    ))
+}
+
+/// Debits `amount` for the refund `refund` (id `refund_id`): writes the record and its journal
+/// entry, and returns the updated record.
+pub(crate) fn debit(
+    writes: &mut WriteSet,
+    merchant: &MerchantId,
+    record: &MerchantRecord,
+    (refund_id, refund): (RequestId, Digest),
+    amount: Amount,
+    at: Timestamp,
+) -> Result<MerchantRecord, MerchantError> {
+    let updated = record.debited(amount)?;
+    Ok(journal(
+        writes,
+        merchant,
+        updated,
+        refund_id,
+        amount,
+        at,
+        Some(refund),
+    ))
+}
+
+/// Writes `updated` with one more journal entry.
+fn journal(
+    writes: &mut WriteSet,
+    merchant: &MerchantId,
+    mut updated: MerchantRecord,
+    deposit_id: RequestId,
+    amount: Amount,
+    at: Timestamp,
+    refund: Option<Digest>,
+) -> MerchantRecord {
     let entry = MerchantJournalEntry {
-        sequence: record.journal_len,
+        sequence: updated.journal_len,
         deposit_id,
         amount,
         balance_after: updated.balance(amount.currency()),
         at,
+        refund,
     };
     updated.journal_len += 1;
     writes.put(
@@ -165,7 +225,7 @@ pub(crate) fn credit(
         merchant.as_bytes().to_vec(),
         updated.to_bytes(),
     );
-    Ok(updated)
+    updated
 }
 
 /// Registers a merchant with its key and no balance. Registering it again with the same key is a

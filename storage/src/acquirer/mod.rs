@@ -5,6 +5,7 @@
 //! - [`merchants`]: registration, balances per currency and the journal of credits.
 //! - [`deposits`]: one atomic write per micro-batch: results, credits, coin index and outbox.
 //! - [`outbox`]: confirmations waiting, and their move into a submission.
+//! - [`refunds`]: merchants' refunds, debited at once, and their notices to the coins' issuers.
 //! - [`submissions`]: submissions, their receipts, and the claims per cycle.
 //! - [`issuer_sets`]: each trusted issuer's denomination set, as last verified.
 
@@ -12,6 +13,7 @@ pub mod deposits;
 pub mod issuer_sets;
 pub mod merchants;
 pub mod outbox;
+pub mod refunds;
 pub mod submissions;
 
 use semper_protocol::codec::Encode;

@@ -3,6 +3,7 @@
 
 use semper_protocol::codec::Encode;
 use semper_protocol::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
+use semper_protocol::messages::refund::SignedRefundConfirmation;
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
 use semper_protocol::messages::spend::SignedSpendConfirmation;
 
@@ -13,7 +14,9 @@ use crate::denominations::read_sequence;
 use crate::error::StorageError;
 use crate::lease::{self, Fence};
 use crate::ledger::decode_record;
-use crate::schema::{Column, META_OUTBOX_NEXT, META_SUBMISSION_NEXT, sequence_key};
+use crate::schema::{
+    Column, META_OUTBOX_NEXT, META_REFUND_OUTBOX_NEXT, META_SUBMISSION_NEXT, sequence_key,
+};
 use crate::store::Store;
 
 /// Why the outbox refused a change. Nothing was written. Each has a stable
@@ -65,6 +68,39 @@ pub(crate) fn enqueue(
         );
     }
     Ok(())
+}
+
+/// Appends an issuer's refund confirmation to the refund outbox, which settlement submissions
+/// take from beside the outbox of spend confirmations.
+pub(crate) fn enqueue_refund(
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+    confirmation: SignedRefundConfirmation,
+) -> Result<(), StorageError> {
+    let sequence = take_sequences(reader, writes, META_REFUND_OUTBOX_NEXT, 1)?;
+    writes.put(
+        Column::RefundOutbox,
+        sequence_key(sequence).to_vec(),
+        confirmation.to_bytes(),
+    );
+    Ok(())
+}
+
+/// The oldest waiting refund confirmations with their sequence numbers, at most `limit`.
+pub fn oldest_refunds(
+    store: &Store,
+    limit: usize,
+) -> Result<Vec<(u64, SignedRefundConfirmation)>, StorageError> {
+    store
+        .scan_prefix(Column::RefundOutbox, &[], limit)?
+        .into_iter()
+        .map(|(key, value)| {
+            Ok((
+                sequence_of(&key, "refund_outbox")?,
+                decode_record("refund_outbox", &value)?,
+            ))
+        })
+        .collect()
 }
 
 /// The oldest waiting confirmations with their sequence numbers: at most `max_confirmations`, and

@@ -196,8 +196,27 @@ fn path_text(path: &Path) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-/// A port free on 127.0.0.1 now (the OS's pick for a socket bound to port 0).
+/// A port free on 127.0.0.1 now: the first free one of `SEMPER_TEST_PORTS` (`first-last`) when
+/// set, so that engineers sharing a machine keep to their own ranges, else the OS's pick.
 fn free_port() -> u16 {
+    let range = std::env::var("SEMPER_TEST_PORTS").ok().and_then(|text| {
+        let (first, last) = text.split_once('-')?;
+        Some(first.trim().parse::<u16>().ok()?..=last.trim().parse::<u16>().ok()?)
+    });
+    let bindable = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    if let Some(ports) = range {
+        // Servers started at once in one process (or by two processes) start looking at
+        // different places, so that they rarely pick the same port.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let ports: Vec<u16> = ports.collect();
+        let salt = std::process::id() as usize
+            + 97 * STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize;
+        let start = salt % ports.len().max(1);
+        let rotated = ports[start..].iter().chain(&ports[..start]);
+        if let Some(port) = rotated.copied().find(|port| bindable(*port)) {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

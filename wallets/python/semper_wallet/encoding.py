@@ -35,7 +35,7 @@ def fixed(text, size):
 
 def var(data): return u32(len(data)) + data
 def lst(items, encode): return u32(len(items)) + b"".join(encode(i) for i in items)
-def header(tag): return u8(len(tag)) + tag.encode() + u8(1)
+def header(tag, version=1): return u8(len(tag)) + tag.encode() + u8(version)
 
 
 def parse_amount(text):
@@ -69,11 +69,16 @@ def amount(text):
     return code.encode() + u64(value)
 
 
+def fees(v):
+    """§7.1's DenominationFees (no header)."""
+    return amount(v["withdraw"]) + amount(v["deposit"]) + amount(v["swap"]) + amount(v["refund"])
+
+
 def denomination(v):
-    """§7.1; a served `id` beside the seven fields is not encoded."""
-    return (header("semper/denomination") + fixed(v["issuer"], 16) + amount(v["value"])
+    """§7.1, version 2; a served `id` beside the eight fields is not encoded."""
+    return (header("semper/denomination", 2) + fixed(v["issuer"], 16) + amount(v["value"])
             + var(bytes.fromhex(v["public_key"])) + u64(v["valid_from"]) + u64(v["withdraw_until"])
-            + u64(v["deposit_until"]) + u64(v["retain_until"]))
+            + u64(v["deposit_until"]) + u64(v["retain_until"]) + fees(v["fees"]))
 
 
 def denomination_id(v):
@@ -118,8 +123,8 @@ def permission(v):
 
 
 def deposit_request(v):
-    return (header("semper/deposit-request") + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
-            + lst(v["permissions"], signed(permission)))
+    return (header("semper/deposit-request", 2) + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
+            + lst(v["permissions"], signed(permission)) + u64(v["refund_deadline"]))
 
 
 def spend_result(r):
@@ -132,16 +137,39 @@ def spend_result(r):
         return u8(2) + signed(permission)(r["earlier"])
     if kind == "refused":
         return u8(3) + var(r["code"].encode())
+    if kind == "swapped":
+        return u8(4) + signed(swap_permission)(r["earlier"])
     raise ValueError(f"unknown spend result {kind!r}")
 
 
+def swap_permission(v):
+    """§7.25: the coin key's consent to give the coin in to one swap."""
+    return (header("semper/swap-permission") + coin(v["coin"]) + fixed(v["request_id"], 16)
+            + fixed(v["outputs"], 32))
+
+
+def swap_outputs(outputs):
+    """§7.25: the list of blinded coins whose SHA-256 each permission names."""
+    return lst(outputs, lambda c: fixed(c["denomination"], 32) + var(bytes.fromhex(c["blinded"])))
+
+
+def swap_request(v):
+    return (header("semper/swap-request") + fixed(v["request_id"], 16)
+            + lst(v["coins"], signed(swap_permission)) + swap_outputs(v["outputs"]))
+
+
+def swap_response(v):
+    return (header("semper/swap-response") + fixed(v["request_id"], 16)
+            + lst(v["blind_signatures"], lambda s: var(bytes.fromhex(s))))
+
+
 def deposit_response(v):
-    return (header("semper/deposit-response") + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
+    return (header("semper/deposit-response", 2) + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
             + lst(v["results"], spend_result))
 
 
 def deposit_answer(v):
-    return (header("semper/deposit-answer") + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
+    return (header("semper/deposit-answer", 2) + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
             + fixed(v["deposit_id"], 16) + fixed(v["request_digest"], 32) + lst(v["results"], spend_result))
 
 
@@ -175,7 +203,7 @@ def confirmation(v):
 def spend_check_response(v):
     c = v["confirmation"]
     option = u8(0) if c is None else u8(1) + signed(confirmation)(c)
-    return (header("semper/spend-check-response") + fixed(v["batch_id"], 16)
+    return (header("semper/spend-check-response", 2) + fixed(v["batch_id"], 16)
             + lst(v["results"], spend_result) + option)
 
 
@@ -215,6 +243,35 @@ def link_request(v, submission_signed=b""):
     return header("semper/link-request") + u8(kind) + fields
 
 
+def refund_request(v):
+    return (header("semper/refund-request") + fixed(v["merchant"], 16) + fixed(v["refund_id"], 16)
+            + fixed(v["contract_hash"], 32) + fixed(v["denomination"], 32) + fixed(v["coin"], 32)
+            + amount(v["amount"]))
+
+
+def refund_notice(v):
+    return (header("semper/refund-notice") + fixed(v["acquirer"], 16) + fixed(v["refund"], 32)
+            + fixed(v["denomination"], 32) + fixed(v["coin"], 32) + fixed(v["permission"], 32)
+            + amount(v["amount"]))
+
+
+def refund_confirmation(v):
+    return (header("semper/refund-confirmation") + fixed(v["issuer"], 16) + fixed(v["acquirer"], 16)
+            + fixed(v["refund"], 32) + fixed(v["denomination"], 32) + fixed(v["coin"], 32)
+            + amount(v["amount"]) + u64(v["confirmed_at"]))
+
+
+def refund_answer(v):
+    if v["result"] == "confirmed":
+        return header("semper/refund-answer") + u8(0) + signed(refund_confirmation)(v["confirmation"])
+    return header("semper/refund-answer") + u8(1) + var(v["code"].encode())
+
+
+def refund_response(v):
+    return (header("semper/refund-response") + fixed(v["merchant"], 16) + fixed(v["refund_id"], 16)
+            + fixed(v["refund"], 32) + amount(v["amount"]) + amount(v["coin_refunded"]))
+
+
 #: Each vector file's encoder, by the file's name.
 ENCODERS = {
     "denomination": denomination, "denomination-set": denomination_set,
@@ -224,6 +281,10 @@ ENCODERS = {
     "open-account": open_account, "read-request": read_request, "spend-check-batch": spend_check_batch,
     "spend-confirmation": confirmation, "spend-check-response": spend_check_response,
     "settlement-submission": submission, "submission-receipt": receipt, "settlement-report": report,
+    "refund-request": refund_request, "refund-notice": refund_notice,
+    "refund-confirmation": refund_confirmation, "refund-answer": refund_answer,
+    "refund-response": refund_response,
+    "swap-permission": swap_permission, "swap-request": swap_request, "swap-response": swap_response,
 }
 
 

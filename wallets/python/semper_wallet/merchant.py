@@ -2,12 +2,16 @@
 acquirer's signed answer and any double-spend proof."""
 
 import secrets
+import time
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from . import checks
 from . import encoding as enc
 from .wallet import public_hex
+
+#: How long after paying a deposit may be refunded, in ms: 14 days, as the Rust client's.
+REFUND_WINDOW_MS = 14 * 24 * 60 * 60 * 1000
 
 
 class Deposit:
@@ -53,9 +57,13 @@ class Merchant:
         """The merchant's view, balances included, by a signed read."""
         return self.node.signed_read(f"/v1/acquirer/merchants/{self.merchant}", "merchant", self.merchant, self.key)
 
-    def deposit(self, permissions):
-        """Deposits signed permissions, and checks the signed answer against the request (§7.19)."""
-        body = {"merchant": self.merchant, "deposit_id": secrets.token_hex(16), "permissions": permissions}
+    def deposit(self, permissions, refund_deadline=None):
+        """Deposits signed permissions, refundable until `refund_deadline` (ms since the epoch;
+        by default 14 days from now), and checks the signed answer against the request (§7.19)."""
+        if refund_deadline is None:
+            refund_deadline = int(time.time() * 1000) + REFUND_WINDOW_MS
+        body = {"merchant": self.merchant, "deposit_id": secrets.token_hex(16), "permissions": permissions,
+                "refund_deadline": refund_deadline}
         request = {"body": body, "signature": self.key.sign(enc.deposit_request(body)).hex()}
         answer = self.node.call("POST", "/v1/acquirer/deposits", request)
         return Deposit(request, answer, checks.deposit_answer(answer, self.acquirer, self.acquirer_key, request))

@@ -43,6 +43,7 @@ fn request(merchant_key: &SigningKey, amounts: &[u64]) -> Signed<DepositRequest>
             merchant: MerchantId([5; 16]),
             deposit_id: RequestId([6; 16]),
             permissions: permissions.try_into().unwrap(),
+            refund_deadline: crate::time::Timestamp::from_unix_ms(u64::MAX),
         },
         merchant_key,
     )
@@ -153,10 +154,10 @@ fn deposit_answer_known_answer() {
     };
     let bytes = answer.to_bytes();
     let expected: String = <[&str]>::concat(&[
-        // Domain tag: length, "semper/deposit-answer", version 1.
+        // Domain tag: length, "semper/deposit-answer", version 2.
         "15",
         &hex::encode("semper/deposit-answer"),
-        "01",
+        "02",
         // acquirer, merchant, deposit_id, request_digest.
         &"02".repeat(16),
         &"05".repeat(16),

@@ -20,10 +20,12 @@ use semper_protocol::ids::BankId;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_protocol::messages::read::ReadError;
 use semper_protocol::messages::settlement::SettlementError;
+use semper_protocol::refund::RefundRefusal;
 use semper_protocol::set_succession::SuccessionRefusal;
 use semper_storage::StorageError;
 use semper_storage::acquirer::merchants::MerchantError;
 use semper_storage::acquirer::outbox::OutboxError;
+use semper_storage::acquirer::refunds::RefundError;
 use semper_storage::clearing::SubmissionRefused;
 use semper_storage::ledger::LedgerError;
 
@@ -292,6 +294,21 @@ fn acquirer_codes() -> Vec<&'static str> {
         AcquirerError::Outbox(OutboxError::SubmissionExists),
         AcquirerError::Outbox(OutboxError::UnknownSubmission),
     ];
+    for refusal in [
+        RefundRefusal::Signature(SignatureError::Invalid),
+        RefundRefusal::UnknownCoin,
+        RefundRefusal::WrongContract,
+        RefundRefusal::WrongPermission,
+        RefundRefusal::DeadlinePassed,
+        RefundRefusal::BadAmount,
+        RefundRefusal::OverPaid,
+        RefundRefusal::IdReused,
+    ] {
+        errors.push(AcquirerError::Refund(RefundError::Refused(refusal)));
+    }
+    for error in merchant_errors() {
+        errors.push(AcquirerError::Refund(RefundError::Merchant(error)));
+    }
     for error in signature_errors() {
         errors.push(AcquirerError::Deposit(DepositRefusal::MerchantSignature(
             error,

@@ -1,9 +1,10 @@
 //! The acquirer's endpoints: registering and reading merchants, deposits and their status, the
 //! operator's refresh and flush, the outbox and its discrepancies.
 
-use semper_protocol::ids::{BankId, ContractHash, DenominationId, MerchantId, RequestId};
+use semper_protocol::ids::{BankId, CoinId, ContractHash, DenominationId, MerchantId, RequestId};
 use semper_protocol::messages::deposit::PERMISSION_CLOCK_TOLERANCE_MS;
 use semper_protocol::messages::merchant::DepositResult;
+use semper_protocol::messages::refund::RefundRequest;
 use semper_protocol::signed::Signed;
 use semper_protocol::wallet;
 use serde_json::{Value, json};
@@ -19,7 +20,96 @@ pub fn cases(f: &Fixtures) -> Vec<Case> {
     cases.extend(deposits(f));
     cases.extend(coins(f));
     cases.extend(operator_calls(f));
+    cases.extend(refunds(f));
     cases
+}
+
+/// A refund of `amount` of the deposited coin by `merchant` for `contract`, signed by `key`.
+fn refund(
+    merchant: MerchantId,
+    coin: &semper_protocol::wallet::WalletCoin,
+    contract: u8,
+    amount: &str,
+    key: &semper_protocol::crypto::ed25519::SigningKey,
+) -> Request {
+    let body = RefundRequest {
+        merchant,
+        refund_id: RequestId([0x77; 16]),
+        contract_hash: ContractHash([contract; 32]),
+        denomination: coin.coin().denomination,
+        coin: CoinId::of(&coin.coin().public_key),
+        amount: eur(amount),
+    };
+    Request::post("/v1/acquirer/refunds", &Signed::sign(body, key))
+}
+
+fn refunds(f: &Fixtures) -> Vec<Case> {
+    let (m, r) = (&f.merchant, &f.rival);
+    let paid = f.spent();
+    let good = Signed::sign(
+        RefundRequest {
+            merchant: m.id,
+            refund_id: RequestId([0x77; 16]),
+            contract_hash: ContractHash([8; 32]),
+            denomination: paid.coin().denomination,
+            coin: CoinId::of(&paid.coin().public_key),
+            amount: eur("0.10"),
+        },
+        &m.key,
+    );
+    vec![
+        refused(
+            "refund: signed by another key",
+            refund(m.id, paid, 8, "0.10", &r.key),
+            400,
+            "refund.invalid_signature",
+        ),
+        refused(
+            "refund: more than the coin paid",
+            refund(m.id, paid, 8, "1000.00", &m.key),
+            409,
+            "refund.over_paid",
+        ),
+        refused(
+            "refund: zero",
+            refund(m.id, paid, 8, "0.00", &m.key),
+            400,
+            "refund.bad_amount",
+        ),
+        refused(
+            "refund: another contract",
+            refund(m.id, paid, 9, "0.10", &m.key),
+            400,
+            "refund.wrong_contract",
+        ),
+        refused(
+            "refund: another merchant's coin",
+            refund(r.id, paid, 8, "0.10", &r.key),
+            404,
+            "refund.unknown_coin",
+        ),
+        refused(
+            "refund: a coin never deposited",
+            refund(m.id, f.unspent(), 8, "0.10", &m.key),
+            404,
+            "refund.unknown_coin",
+        ),
+        refused(
+            "refund: an unknown merchant",
+            refund(MerchantId([6; 16]), paid, 8, "0.10", &m.key),
+            404,
+            "merchant.unknown",
+        ),
+        refused(
+            "refund: an extra field",
+            Request::post(
+                "/v1/acquirer/refunds",
+                &edited(&good, |v| v["body"]["fee"] = json!(0)),
+            ),
+            400,
+            "request.malformed",
+        ),
+    ]
 }
 
 fn merchants(f: &Fixtures) -> Vec<Case> {

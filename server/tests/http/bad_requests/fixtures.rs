@@ -130,6 +130,7 @@ impl Merchant {
             merchant,
             deposit_id,
             permissions: BoundedVec::new(permissions).unwrap(),
+            refund_deadline: semper_protocol::time::Timestamp::from_unix_ms(u64::MAX),
         };
         Signed::sign(body, &self.key)
     }

@@ -1,0 +1,131 @@
+//! The swap (change) path: checks and blind signatures on the pool, then one durable write that
+//! spends every coin given in and records the signatures, and the answer only after it.
+
+use std::sync::Arc;
+
+use semper_protocol::codec::Encode;
+use semper_protocol::issuer::swap::{SwapRefusal, check_swap};
+use semper_protocol::messages::spend::EarlierSpend;
+use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
+use semper_storage::spent::SpendEntry;
+use semper_storage::swaps::{self, RecordSwap, SwapOutcome, SwapRecord};
+
+use super::error::IssuerError;
+use super::state::IssuerState;
+use crate::signer::SignerError;
+
+/// Runs a swap; `reply` gets the blind signatures once the coins are durably spent. Call it on
+/// the pool: it verifies and signs in place.
+pub fn run(
+    state: Arc<IssuerState>,
+    request: SwapRequest,
+    reply: impl FnOnce(Result<SwapResponse, IssuerError>) + Send + 'static,
+) {
+    let (record, coins) = match prepare(&state, &request) {
+        Ok(Prepared::Replay(record)) => return reply(Ok(response(&request, record))),
+        Ok(Prepared::Record(record, coins)) => (record, coins),
+        Err(error) => return reply(Err(error)),
+    };
+    let transaction = RecordSwap {
+        request_id: request.request_id,
+        record,
+        coins,
+    };
+    state.committer.submit_or_reply(transaction, move |result| {
+        reply(match result {
+            Ok(SwapOutcome::Recorded(record) | SwapOutcome::Replayed(record)) => {
+                Ok(response(&request, record))
+            }
+            Ok(SwapOutcome::RequestIdReused) => Err(IssuerError::SwapRequestIdReused),
+            Ok(SwapOutcome::Conflict { index, earlier }) => Err(conflict(index, &earlier)),
+            Err(error) => Err(error.into()),
+        })
+    });
+}
+
+enum Prepared {
+    /// The same request was recorded before: answer from the record.
+    Replay(SwapRecord),
+    /// Checked and signed: spend these coins and record this.
+    Record(SwapRecord, Vec<SpendEntry>),
+}
+
+fn prepare(state: &IssuerState, request: &SwapRequest) -> Result<Prepared, IssuerError> {
+    // A sharded spent set has no write that spans the coins' groups and the swap's record.
+    if state.spent_shards.is_some() {
+        return Err(IssuerError::SwapUnavailable);
+    }
+    let now = state.clock.now();
+    let checked = {
+        let denominations = state.denominations();
+        check_swap(request, state.id, &denominations.book, now)?
+    };
+    if let Some(record) = swaps::swap(&state.store, &request.request_id)? {
+        return if record.request_digest == checked.request_digest {
+            Ok(Prepared::Replay(record))
+        } else {
+            Err(IssuerError::SwapRequestIdReused)
+        };
+    }
+    let outputs: Vec<_> = request
+        .outputs
+        .iter()
+        .map(|coin| (coin.denomination, &coin.blinded))
+        .collect();
+    let signatures = state
+        .signer
+        .blind_sign(&outputs)
+        .map_err(|error| match error {
+            SignerError::BadBlindedMessage { index, error } => {
+                IssuerError::from(SwapRefusal::BlindedCoin {
+                    index: index as usize,
+                    error,
+                })
+            }
+            other => other.into(),
+        })?;
+    let coins = request
+        .coins
+        .iter()
+        .zip(checked.permissions)
+        .zip(checked.values)
+        .map(|((permission, permission_digest), amount)| SpendEntry {
+            denomination: permission.body().coin.denomination,
+            coin: *permission.body().coin.public_key.as_bytes(),
+            permission_digest,
+            permission: permission.to_bytes(),
+            amount,
+        })
+        .collect();
+    Ok(Prepared::Record(
+        SwapRecord {
+            request_digest: checked.request_digest,
+            // The request held at most SWAP_OUTPUTS_MAX outputs, so this always fits.
+            blind_signatures: signatures.try_into().map_err(|_| SwapRefusal::NoCoins)?,
+            at: now,
+        },
+        coins,
+    ))
+}
+
+/// The answer to a swap with a coin spent before by another permission.
+fn conflict(index: usize, earlier: &[u8]) -> IssuerError {
+    match EarlierSpend::from_stored(earlier) {
+        Ok(earlier) => IssuerError::SwapConflict {
+            index,
+            earlier: Box::new(earlier),
+        },
+        // The spent set only ever stores permissions it encoded itself.
+        Err(_) => IssuerError::Storage(semper_storage::StorageError::Corrupt {
+            column: "spent_coins",
+            reason: "an undecodable permission".to_owned(),
+        }),
+    }
+}
+
+fn response(request: &SwapRequest, record: SwapRecord) -> SwapResponse {
+    SwapResponse {
+        request_id: request.request_id,
+        blind_signatures: record.blind_signatures,
+    }
+}

@@ -1,0 +1,361 @@
+//! Refunds in storage, the same cases over RocksDB and over a real PostgreSQL this test starts:
+//! the acquirer's debit with its record, its notice queued and the coin's total, in one write;
+//! the issuer's notice checked against the spent set with the coin's allowance, in one write;
+//! replays answered the same, refusals leaving nothing, all of it there again after a reopen.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::pg::PgServer;
+use common::*;
+use semper_protocol::codec::Encode;
+use semper_protocol::crypto::blind_rsa::RsaSignature;
+use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::ids::{
+    BankId, BatchId, CoinId, ContractHash, DenominationId, Digest, MerchantId, RequestId,
+};
+use semper_protocol::messages::coin::Coin;
+use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
+use semper_protocol::messages::refund::{
+    RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, SignedRefundNotice,
+};
+use semper_protocol::signed::Signed;
+use semper_protocol::time::Timestamp;
+use semper_storage::acquirer::deposits::{CoinInput, DepositInput, RecordDeposits};
+use semper_storage::acquirer::merchants::{self, RegisterMerchant};
+use semper_storage::acquirer::outbox;
+use semper_storage::acquirer::refunds::{
+    self, RecordRefund, RecordRefundAnswer, RefundError, RefundOutcome,
+};
+use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
+use semper_storage::commit::{GroupReader, Transaction, WriteSet};
+use semper_storage::refund_allowances::{
+    AllowanceExceeded, RecordRefundNotice, refund_allowance, stage_allowance_use,
+};
+use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
+
+const ACQUIRER: BankId = BankId([2; 16]);
+const ISSUER: BankId = BankId([1; 16]);
+const MERCHANT: MerchantId = MerchantId([5; 16]);
+const DENOMINATION: DenominationId = DenominationId([7; 32]);
+const DEADLINE: Timestamp = Timestamp::from_unix_ms(1_800_000_060_000);
+
+/// Where a case keeps its records; opening it again reaches the same records.
+enum Target {
+    Rocks(TempDir),
+    Postgres(String),
+}
+
+impl Target {
+    fn open(&self, role: Role) -> (Store, Committer) {
+        let backend: Arc<dyn Backend> = match self {
+            Target::Rocks(dir) => Arc::new(RocksBackend::open(&dir.0).unwrap()),
+            Target::Postgres(conninfo) => Arc::new(PostgresBackend::connect(conninfo).unwrap()),
+        };
+        let store = Store::with_backend(backend, role).unwrap();
+        let committer = Committer::start(store.clone(), CommitConfig::default());
+        (store, committer)
+    }
+}
+
+/// Coin 1's permission to pay the merchant EUR:1.00 for contract 1.
+fn paid() -> SignedDepositPermission {
+    let coin_key = SigningKey::from_seed(&[1; 32]);
+    let body = DepositPermission {
+        coin: Coin {
+            denomination: DENOMINATION,
+            public_key: *coin_key.verifying_key(),
+            signature: RsaSignature(vec![1; 256]),
+        },
+        contract_hash: ContractHash([1; 32]),
+        merchant: MERCHANT,
+        acquirer: ACQUIRER,
+        amount: eur("1.00"),
+        timestamp: AT,
+    };
+    Signed::sign(body, &coin_key)
+}
+
+fn request(id: u8, amount: &str) -> Signed<RefundRequest> {
+    let paid = paid();
+    Signed::sign(
+        RefundRequest {
+            merchant: MERCHANT,
+            refund_id: RequestId([id; 16]),
+            contract_hash: paid.body().contract_hash,
+            denomination: DENOMINATION,
+            coin: CoinId::of(&paid.body().coin.public_key),
+            amount: eur(amount),
+        },
+        &SigningKey::from_seed(&[5; 32]),
+    )
+}
+
+fn notice(refund: Digest, amount: &str) -> SignedRefundNotice {
+    let paid = paid();
+    Signed::sign(
+        RefundNotice {
+            acquirer: ACQUIRER,
+            refund,
+            denomination: DENOMINATION,
+            coin: CoinId::of(&paid.body().coin.public_key),
+            permission: paid.body_digest(),
+            amount: eur(amount),
+        },
+        &SigningKey::from_seed(&[2; 32]),
+    )
+}
+
+fn record(id: u8, amount: &str, at: Timestamp) -> RecordRefund {
+    let request = request(id, amount);
+    RecordRefund {
+        merchant: MERCHANT,
+        refund_id: request.body().refund_id,
+        request_digest: request.body_digest(),
+        notice: notice(request.body_digest(), amount),
+        request: request.body().clone(),
+        issuer: ISSUER,
+        at,
+    }
+}
+
+fn code<T>(outcome: Result<T, RefundError>) -> Result<T, &'static str> {
+    outcome.map_err(|e| e.code())
+}
+
+fn balance(store: &Store) -> String {
+    let record = merchants::merchant(store, &MERCHANT).unwrap().unwrap();
+    record.balance(eur("0").currency()).to_string()
+}
+
+fn acquirer_refunds(target: &Target) {
+    {
+        let (store, committer) = target.open(Role::Acquirer);
+        committer
+            .execute(RegisterMerchant {
+                merchant: MERCHANT,
+                public_key: *SigningKey::from_seed(&[5; 32]).verifying_key(),
+            })
+            .unwrap()
+            .unwrap();
+        let paid = paid();
+        committer
+            .execute(RecordDeposits {
+                deposits: vec![DepositInput {
+                    merchant: MERCHANT,
+                    deposit_id: RequestId([9; 16]),
+                    request_digest: Digest([9; 32]),
+                    refund_deadline: DEADLINE,
+                    coins: vec![CoinInput::Confirmed {
+                        batch_id: BatchId([1; 16]),
+                        digest: paid.body_digest(),
+                        permission: Box::new(paid),
+                        fee: "EUR:0.00".parse().unwrap(),
+                    }],
+                }],
+                confirmations: vec![],
+                at: AT,
+            })
+            .unwrap();
+        assert_eq!(balance(&store), "EUR:1.00");
+
+        let first = committer.execute(record(1, "0.40", AT)).unwrap().unwrap();
+        let RefundOutcome::Recorded(response) = first else {
+            panic!("recorded: {first:?}")
+        };
+        assert_eq!(response.coin_refunded, eur("0.40"));
+        assert_eq!(balance(&store), "EUR:0.60");
+        // The same request again: its answer, nothing debited.
+        assert_eq!(
+            committer.execute(record(1, "0.40", AT)).unwrap(),
+            Ok(RefundOutcome::Replayed(response))
+        );
+        // Refusals leave everything as it was.
+        let refusals = [
+            (record(1, "0.10", AT), "refund.id_reused"),
+            (record(2, "0.61", AT), "refund.over_paid"),
+            (
+                record(3, "0.10", DEADLINE.plus_ms(1)),
+                "refund.deadline_passed",
+            ),
+        ];
+        for (refund, expected) in refusals {
+            assert_eq!(
+                code(committer.execute(refund).unwrap()).map(|_| ()),
+                Err(expected)
+            );
+        }
+        assert_eq!(balance(&store), "EUR:0.60");
+        assert_eq!(refunds::pending(&store, 10).unwrap().len(), 1);
+    }
+    // Reopened: the debit, the record and the queued notice are there.
+    let (store, committer) = target.open(Role::Acquirer);
+    assert_eq!(balance(&store), "EUR:0.60");
+    let pending = refunds::pending(&store, 10).unwrap();
+    assert_eq!(pending.len(), 1);
+    let rest = committer.execute(record(4, "0.60", DEADLINE)).unwrap();
+    assert!(matches!(rest, Ok(RefundOutcome::Recorded(ref r)) if r.coin_refunded == eur("1.00")));
+    assert_eq!(balance(&store), "EUR:0.00");
+    // The issuer's answer is recorded once, and its confirmation queued for settlement.
+    let confirmation = Signed::sign(
+        RefundConfirmation {
+            issuer: ISSUER,
+            acquirer: ACQUIRER,
+            refund: pending[0].record.request_digest,
+            denomination: DENOMINATION,
+            coin: pending[0].record.notice.body().coin,
+            amount: eur("0.40"),
+            confirmed_at: AT,
+        },
+        &SigningKey::from_seed(&[1; 32]),
+    );
+    let answer = RecordRefundAnswer {
+        sequence: pending[0].sequence,
+        refund: pending[0].refund,
+        answer: RefundAnswer::Confirmed {
+            confirmation: Box::new(confirmation.clone()),
+        },
+    };
+    assert!(committer.execute(answer.clone()).unwrap());
+    assert!(!committer.execute(answer).unwrap());
+    assert_eq!(refunds::pending(&store, 10).unwrap().len(), 1);
+    let queued = outbox::oldest_refunds(&store, 10).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].1, confirmation);
+}
+
+/// Stages the use of `amount` of coin 1's allowance, as a swap does in its own write.
+#[derive(Clone)]
+struct UseAllowance(&'static str);
+
+impl Transaction for UseAllowance {
+    type Output = Result<(), AllowanceExceeded>;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        let mut writes = WriteSet::new();
+        let coin = CoinId::of(&paid().body().coin.public_key);
+        let used = stage_allowance_use(reader, &mut writes, &DENOMINATION, &coin, eur(self.0))?;
+        Ok((used, writes))
+    }
+}
+
+fn issuer_notices(target: &Target) {
+    let paid = paid();
+    let coin = CoinId::of(&paid.body().coin.public_key);
+    let confirm = |notice: &SignedRefundNotice| {
+        Signed::sign(
+            RefundConfirmation {
+                issuer: ISSUER,
+                acquirer: ACQUIRER,
+                refund: notice.body().refund,
+                denomination: DENOMINATION,
+                coin,
+                amount: notice.body().amount,
+                confirmed_at: AT,
+            },
+            &SigningKey::from_seed(&[1; 32]),
+        )
+    };
+    let run = |committer: &Committer, notice: SignedRefundNotice| {
+        let confirmation = confirm(&notice);
+        committer
+            .execute(RecordRefundNotice {
+                notice,
+                confirmation,
+            })
+            .unwrap()
+            .map_err(|e| e.code())
+    };
+    {
+        let (store, committer) = target.open(Role::Issuer);
+        // Not spent yet: nothing to refund.
+        assert_eq!(
+            run(&committer, notice(Digest([1; 32]), "0.40")),
+            Err("refund.unknown_coin")
+        );
+        let spent = committer
+            .execute(CheckAndInsert {
+                entries: vec![SpendEntry {
+                    denomination: DENOMINATION,
+                    coin: *coin.as_bytes(),
+                    permission_digest: paid.body_digest(),
+                    permission: paid.to_bytes(),
+                    amount: eur("1.00"),
+                }],
+            })
+            .unwrap();
+        assert_eq!(spent, vec![SpendOutcome::New]);
+        let first = notice(Digest([1; 32]), "0.40");
+        let confirmed = run(&committer, first.clone()).unwrap();
+        assert_eq!(confirmed, confirm(&first));
+        assert_eq!(
+            refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+            Some(eur("0.40"))
+        );
+        // A retry gets the first confirmation, whatever was signed for it now.
+        assert_eq!(run(&committer, first), Ok(confirmed));
+        assert_eq!(
+            run(&committer, notice(Digest([1; 32]), "0.50")),
+            Err("refund.id_reused")
+        );
+        assert_eq!(
+            run(&committer, notice(Digest([2; 32]), "0.61")),
+            Err("refund.over_paid")
+        );
+        assert_eq!(
+            refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+            Some(eur("0.40"))
+        );
+    }
+    let (store, committer) = target.open(Role::Issuer);
+    assert_eq!(
+        refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+        Some(eur("0.40"))
+    );
+    // A swap uses the allowance, once.
+    assert_eq!(committer.execute(UseAllowance("0.30")).unwrap(), Ok(()));
+    assert_eq!(
+        committer.execute(UseAllowance("0.20")).unwrap(),
+        Err(AllowanceExceeded)
+    );
+    assert_eq!(
+        refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+        Some(eur("0.10"))
+    );
+    // A later refund raises it again, within what the coin paid.
+    assert_eq!(
+        run(&committer, notice(Digest([3; 32]), "0.60")).map(|_| ()),
+        Ok(())
+    );
+    assert_eq!(
+        refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+        Some(eur("0.70"))
+    );
+}
+
+/// A case of the suite, run on a fresh target.
+type Case = fn(&Target);
+
+const CASES: &[(&str, Case)] = &[
+    ("acquirer_refunds", acquirer_refunds),
+    ("issuer_notices", issuer_notices),
+];
+
+#[test]
+fn rocksdb_refunds() {
+    for (name, case) in CASES {
+        eprintln!("rocksdb: {name}");
+        case(&Target::Rocks(TempDir::new(&format!("refunds-{name}"))));
+    }
+}
+
+#[test]
+fn postgres_refunds() {
+    let server = PgServer::start();
+    for (name, case) in CASES {
+        eprintln!("postgres: {name}");
+        case(&Target::Postgres(server.new_database()));
+    }
+}
