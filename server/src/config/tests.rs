@@ -244,7 +244,7 @@ fn the_debug_of_the_config_never_shows_the_operator_token() {
 #[test]
 fn http_client_bounds_and_tls_are_checked_and_a_bad_one_names_its_key() {
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: [Case; 11] = [
+    let cases: [Case; 9] = [
         (
             &[("SEMPER__HTTP__CONNECTIONS_MAX", "1")],
             "http.connections_max",
