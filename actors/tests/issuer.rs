@@ -446,7 +446,27 @@ fn keys_rotate_ahead_of_need_and_old_coins_stay_depositable() {
             "nothing more needed yet"
         );
 
+        // The first key is still in its file until its window closes.
+        let first_key = f
+            .dir
+            .join("keys")
+            .join("denominations")
+            .join(format!("{}.rsa.der", first.id()));
+        assert!(first_key.exists());
+
+        // Its window closed, the first key is destroyed at the next rotation tick, though
+        // nothing is withdrawn: its file is gone and the signer's journal says so, its one
+        // signature counted. Its coins still verify, with the public key alone (below).
         f.clock.set(first.fields().withdraw_until);
+        assert_eq!(issuer.ensure_denominations().await.unwrap(), vec![]);
+        assert!(!first_key.exists(), "the closed key's file is still there");
+        let counts = issuer.state().signer.counts().unwrap();
+        let first_count = counts
+            .iter()
+            .find(|count| count.denomination == first.id())
+            .unwrap();
+        assert_eq!((first_count.signatures, first_count.destroyed), (1, true));
+
         let request_id = RequestId([2; 16]);
         let (request, planned) = wallet::prepare_withdraw(
             &mut rand::rng(),

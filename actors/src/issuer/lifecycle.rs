@@ -29,6 +29,12 @@ pub fn ensure_ahead(
     state: &IssuerState,
     now: Timestamp,
 ) -> Result<Vec<DenominationId>, IssuerError> {
+    // A signer in this process otherwise destroys a closed key only when it next signs or makes
+    // one: an idle issuer would keep it. A failure is retried at the next tick; it must not
+    // keep the next keys from being made.
+    if let Err(error) = state.signer.destroy_closed(now) {
+        tracing::warn!(code = error.code(), %error, "closed keys not destroyed");
+    }
     if !state.rotation.leads() {
         // Another process makes the keys and publishes: take what it stored.
         reload(state)?;

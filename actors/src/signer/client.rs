@@ -13,6 +13,7 @@ use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::DenominationId;
 use semper_protocol::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use semper_protocol::messages::spend::{SignedSpendConfirmation, SpendConfirmation};
+use semper_protocol::time::Timestamp;
 
 use super::frame::{Request, Response, read_frame, write_frame};
 use super::{DenominationSpec, KeyCount, Signer, SignerError, SignerKeys};
@@ -180,6 +181,12 @@ impl Signer for SocketSigner {
             Response::Revoked => Ok(()),
             other => Err(unexpected(other)),
         }
+    }
+
+    fn destroy_closed(&self, _now: Timestamp) -> Result<usize, SignerError> {
+        // `semper signer` destroys closed keys by its own clock (every 10 s, and before each
+        // signature): the issuer's clock has no say over the signer's keys.
+        Ok(0)
     }
 
     fn counts(&self) -> Result<Vec<KeyCount>, SignerError> {

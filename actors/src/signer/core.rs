@@ -22,7 +22,7 @@ use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 
 use super::backend::KeyBackend;
-use super::journal::{Journal, Record};
+use super::journal::{Journal, Record, tally};
 use super::rate::RateBound;
 use super::{DenominationSpec, KeyCount, Signer, SignerError, SignerKeys};
 use crate::clock::Clock;
@@ -88,39 +88,20 @@ impl<B: KeyBackend> KeySigner<B> {
     ) -> Result<Self, SignerError> {
         let (journal, records) =
             Journal::open(journal).map_err(|e| SignerError::Storage(e.to_string()))?;
-        let mut keys: HashMap<DenominationId, Key<B::Secret>> = HashMap::new();
-        for record in records {
-            match record {
-                Record::Created(denomination) => {
-                    keys.insert(
-                        denomination.id(),
-                        Key {
-                            denomination,
-                            secret: None,
-                            revoked: false,
-                            destroyed: false,
-                            signatures: AtomicU64::new(0),
-                        },
-                    );
-                }
-                Record::Signed(id, n) => {
-                    if let Some(key) = keys.get_mut(&id) {
-                        *key.signatures.get_mut() += u64::from(n);
-                    }
-                }
-                // A revocation of a key never made here names nothing that could sign.
-                Record::Revoked(id) => {
-                    if let Some(key) = keys.get_mut(&id) {
-                        key.revoked = true;
-                    }
-                }
-                Record::Destroyed(id) => {
-                    if let Some(key) = keys.get_mut(&id) {
-                        key.destroyed = true;
-                    }
-                }
-            }
-        }
+        let mut keys: HashMap<DenominationId, Key<B::Secret>> = tally(records)
+            .into_iter()
+            .map(|key| {
+                let id = key.denomination.id();
+                let key = Key {
+                    denomination: key.denomination,
+                    secret: None,
+                    revoked: key.revoked,
+                    destroyed: key.destroyed,
+                    signatures: AtomicU64::new(key.signatures),
+                };
+                (id, key)
+            })
+            .collect();
         // Load the secret of every key that may still sign; destroyed ones stay destroyed.
         for (id, key) in keys.iter_mut() {
             if key.revoked || key.destroyed {
@@ -410,6 +391,10 @@ impl<B: KeyBackend> Signer for KeySigner<B> {
             self.destroy(&denomination)?;
         }
         Ok(())
+    }
+
+    fn destroy_closed(&self, now: Timestamp) -> Result<usize, SignerError> {
+        KeySigner::destroy_closed(self, now)
     }
 
     fn counts(&self) -> Result<Vec<KeyCount>, SignerError> {

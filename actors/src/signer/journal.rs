@@ -17,6 +17,8 @@ use semper_protocol::crypto::hash::sha256;
 use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::DenominationId;
 
+use super::KeyCount;
+
 /// The largest record: a denomination with a 4096-bit key is well under this.
 const RECORD_MAX_BYTES: usize = 64 * 1024;
 /// Bytes of each record's checksum (a SHA-256 prefix): torn or flipped records are found.
@@ -173,6 +175,80 @@ impl Journal {
         synced.1 = written;
         Ok(())
     }
+}
+
+/// The records of the journal at `path`, read only: the signer may be running, or the file
+/// may be an auditor's copy. A torn last record is left out (not cut off); damage before it is
+/// an error, as at [`Journal::open`].
+pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| JournalError::Io(format!("{}: {error}", path.display())))?;
+    Ok(parse(&bytes)?.0)
+}
+
+/// The signature count of every key the journal at `path` names, sorted by denomination, as a
+/// running signer's [`super::Signer::counts`] answers: the operator's and the auditor's read of
+/// the journal itself, whether the signer runs in the issuer's process, in its own, or not at all.
+pub fn counts(path: &Path) -> Result<Vec<KeyCount>, JournalError> {
+    let mut counts: Vec<KeyCount> = tally(read(path)?)
+        .into_iter()
+        .map(|key| KeyCount {
+            denomination: key.denomination.id(),
+            signatures: key.signatures,
+            revoked: key.revoked,
+            destroyed: key.destroyed,
+        })
+        .collect();
+    counts.sort_by_key(|count| count.denomination);
+    Ok(counts)
+}
+
+/// What the records say of each key: its denomination, its signatures, whether it was revoked
+/// and destroyed (in the order the keys were made). Records of a key never made name nothing.
+pub fn tally(records: Vec<Record>) -> Vec<Tallied> {
+    let mut keys: Vec<Tallied> = Vec::new();
+    let mut index: std::collections::HashMap<DenominationId, usize> =
+        std::collections::HashMap::new();
+    for record in records {
+        let id = match &record {
+            Record::Created(denomination) => {
+                index.entry(denomination.id()).or_insert_with(|| {
+                    keys.push(Tallied {
+                        denomination: denomination.clone(),
+                        signatures: 0,
+                        revoked: false,
+                        destroyed: false,
+                    });
+                    keys.len() - 1
+                });
+                continue;
+            }
+            Record::Signed(id, _) | Record::Revoked(id) | Record::Destroyed(id) => *id,
+        };
+        let Some(key) = index.get(&id).map(|at| &mut keys[*at]) else {
+            continue;
+        };
+        match record {
+            Record::Signed(_, n) => key.signatures += u64::from(n),
+            Record::Revoked(_) => key.revoked = true,
+            Record::Destroyed(_) => key.destroyed = true,
+            Record::Created(_) => {}
+        }
+    }
+    keys
+}
+
+/// A key as its journal's records leave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tallied {
+    /// Its denomination.
+    pub denomination: Denomination,
+    /// Blind signatures it made, ever.
+    pub signatures: u64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Whether it was destroyed.
+    pub destroyed: bool,
 }
 
 /// The records of `bytes`, and how many bytes they take; a torn tail is left out.

@@ -115,6 +115,12 @@ pub trait Signer: Send + Sync {
 
     /// The signature count of every key the signer has made.
     fn counts(&self) -> Result<Vec<KeyCount>, SignerError>;
+
+    /// Destroys every key whose withdraw window has closed by `now`, and says how many. The
+    /// issuer asks on each rotation tick, so that a signer in its process destroys a closed key
+    /// even when nothing is withdrawn; a signer in its own process destroys them on its own
+    /// clock, and over the socket this does nothing.
+    fn destroy_closed(&self, now: Timestamp) -> Result<usize, SignerError>;
 }
 
 #[cfg(test)]

@@ -18,9 +18,25 @@ pub const CONNECTIONS_MAX: usize = 64;
 /// How long a connection may sit between frames, or within one, before it is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The socket's mode when only the signer's user may connect.
+const SOCKET_MODE_OWNER: u32 = 0o600;
+/// The socket's mode when its group may connect too (the issuer runs as another user in it).
+const SOCKET_MODE_GROUP: u32 = 0o660;
+
 /// Binds the socket at `path`, owner-only (a stale socket file left by a crash is replaced;
 /// anything else there is an error).
 pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    bind_as(path, None)
+}
+
+/// Binds the socket at `path` for the group `gid` too: the socket is given that group and
+/// mode 0660, so that an issuer running as another user, in that group, may connect, and
+/// nobody else. The signer must be in the group (its own primary group is the usual one).
+pub fn bind_for_group(path: &Path, gid: u32) -> std::io::Result<UnixListener> {
+    bind_as(path, Some(gid))
+}
+
+fn bind_as(path: &Path, group: Option<u32>) -> std::io::Result<UnixListener> {
     if let Ok(metadata) = fs::symlink_metadata(path) {
         use std::os::unix::fs::FileTypeExt;
         if !metadata.file_type().is_socket() {
@@ -32,9 +48,16 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
         fs::remove_file(path)?;
     }
     let listener = UnixListener::bind(path)?;
-    // Only the owner may connect: the issuer runs as the signer's user, or in its group with
-    // the mode widened by the operator on purpose.
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    // Between the bind and the mode the umask decides who may connect: a socket directory
+    // that others cannot enter (as config/multibank/deploy.sh makes) closes that window.
+    let mode = match group {
+        None => SOCKET_MODE_OWNER,
+        Some(gid) => {
+            std::os::unix::fs::chown(path, None, Some(gid))?;
+            SOCKET_MODE_GROUP
+        }
+    };
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     Ok(listener)
 }
 

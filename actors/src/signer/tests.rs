@@ -131,6 +131,9 @@ fn a_key_signs_only_inside_its_window_never_after_revocation_and_is_destroyed_wh
     };
     assert_eq!((of(now.id()).signatures, of(now.id()).destroyed), (2, true));
     assert_eq!((of(next.id()).signatures, of(next.id()).revoked), (1, true));
+    // The journal file itself, read while the signer runs, says the same.
+    let journal = dir.0.join(file::JOURNAL_FILE);
+    assert_eq!(journal::counts(&journal).unwrap(), counts);
 }
 
 #[test]

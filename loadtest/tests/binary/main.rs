@@ -17,6 +17,7 @@ mod rotation;
 mod signer;
 mod signer_kill;
 mod signer_token;
+mod signer_user;
 mod soak;
 // The server's test support (a temporary directory, the time now), shared rather than copied.
 #[path = "../../../server/tests/support/mod.rs"]

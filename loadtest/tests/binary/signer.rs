@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use semper_actors::signer::client::COUNTS_REFRESH;
+use semper_actors::signer::file::JOURNAL_FILE;
 use semper_client::Api;
 use semper_client::parties::{Merchant, Wallet, withdrawable};
 use semper_protocol::amount::Currency;
@@ -90,14 +91,14 @@ fn private_exponent(der: &[u8]) -> Vec<u8> {
 
 /// What to look for: each key's secret as it sits in a file and as it may sit in memory
 /// (OpenSSL's numbers are little-endian words, so the reversed bytes too).
-struct Needles {
+pub struct Needles {
     seeds: Vec<Vec<u8>>,
     exponents: Vec<Vec<u8>>,
 }
 
 impl Needles {
     /// The secrets of the key directory `keys`.
-    fn of(keys: &Path) -> Self {
+    pub fn of(keys: &Path) -> Self {
         let seeds = vec![std::fs::read(keys.join("confirmation.ed25519")).unwrap()];
         let mut exponents = Vec::new();
         for entry in std::fs::read_dir(keys.join("denominations")).unwrap() {
@@ -137,7 +138,7 @@ impl Needles {
 
 /// Searches every readable mapping of process `pid` (through /proc/PID/mem) and every file under
 /// `data`: (a seed found, an exponent found).
-fn search(pid: u32, data: &Path, needles: &Needles) -> (bool, bool) {
+pub fn search(pid: u32, data: &Path, needles: &Needles) -> (bool, bool) {
     let mut found = (false, false);
     let mut merge = |(seed, exponent): (bool, bool)| {
         found = (found.0 || seed, found.1 || exponent);
@@ -251,6 +252,22 @@ fn the_same_search_finds_the_keys_of_an_issuer_that_signs_in_process() {
     let moduli = Moduli::of(&api.denominations().unwrap());
     assert!(moduli.factor_in_process(semper.pid()));
     assert!(moduli.factor_in_files(&data.join("issuer").join("issuer").join("keys")));
+    // The operator reads the in-process signer's counts from its journal file: the withdrawal's
+    // eight signatures.
+    let journal = data.join("issuer/issuer/keys").join(JOURNAL_FILE);
+    let counts = Command::new(process::binary())
+        .args(["signer", "counts", "--journal"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&counts.stdout);
+    assert!(counts.status.success(), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|line| line.split_whitespace().nth(1) == Some("8")),
+        "{table}"
+    );
     let (status, _) = process::terminate(semper);
     assert!(status.success());
 }

@@ -1,12 +1,15 @@
 //! `semper signer`: an issuer's signer as its own process (SECURITY.md, "The signer").
 //!
 //! - `semper signer run --dir DIR --socket PATH`: keys and journal under DIR (owner-only), the
-//!   socket owner-only at PATH; the issuer's `banks.issuer.signer_socket` names PATH.
+//!   socket owner-only at PATH; the issuer's `banks.issuer.signer_socket` names PATH. With
+//!   `--socket-group GID` the socket is the group's too (0660), for an issuer that runs as
+//!   another user in that group.
 //! - `... --pkcs11-module LIB --token-label LABEL`: the keys in a PKCS#11 token instead (an
 //!   HSM), logged in with the user PIN read from `--pin-file` or `SEMPER_SIGNER_PIN` (never
 //!   logged); DIR keeps only the journal.
 //! - `semper signer counts --socket PATH`: the operator's read of the journal's counts: the
-//!   blind signatures each denomination key has made, ever.
+//!   blind signatures each denomination key has made, ever. `--journal PATH` reads them from the
+//!   journal file instead, read only: the in-process signer's too, or an auditor's copy.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use clap::{Args, Subcommand};
 use semper_actors::clock::{Clock, SystemClock};
 use semper_actors::signer::backend::KeyBackend;
 use semper_actors::signer::file::JOURNAL_FILE;
+use semper_actors::signer::journal;
 use semper_actors::signer::{
     FileSigner, KeySigner, Signer, SignerLimits, SocketSigner, TokenConfig, TokenSigner, server,
 };
@@ -51,6 +55,10 @@ struct RunArgs {
     /// The Unix socket to serve (made owner-only).
     #[arg(long, value_name = "PATH")]
     socket: PathBuf,
+    /// Open the socket to this group too (mode 0660, given the group): the issuer runs as
+    /// another user in it. The signer must be in the group.
+    #[arg(long, value_name = "GID")]
+    socket_group: Option<u32>,
     /// Blind signatures a second, sustained; beyond it, signer.rate_limited (HTTP 503).
     #[arg(long, value_name = "N", default_value_t = SignerLimits::default().signatures_per_s)]
     signatures_per_s: u32,
@@ -91,10 +99,16 @@ impl RunArgs {
 }
 
 #[derive(Args)]
+#[group(required = true, multiple = false)]
 struct CountsArgs {
-    /// The running signer's socket.
+    /// Ask the running signer at this socket.
     #[arg(long, value_name = "PATH")]
-    socket: PathBuf,
+    socket: Option<PathBuf>,
+    /// Read this journal file itself (`signer.journal` in the signer's directory, or the
+    /// issuer's `keys/` when it signs in process; a copy will do): read only, the signer running
+    /// or not.
+    #[arg(long, value_name = "PATH")]
+    journal: Option<PathBuf>,
 }
 
 /// Runs `semper signer`.
@@ -136,8 +150,11 @@ fn serve<B: KeyBackend + 'static>(
     signer: Arc<KeySigner<B>>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
-    let listener =
-        server::bind(&args.socket).with_context(|| format!("binding {}", args.socket.display()))?;
+    let listener = match args.socket_group {
+        None => server::bind(&args.socket),
+        Some(gid) => server::bind_for_group(&args.socket, gid),
+    }
+    .with_context(|| format!("binding {}", args.socket.display()))?;
     let destroyer = signer.clone();
     std::thread::Builder::new()
         .name("signer-destroy".into())
@@ -156,7 +173,11 @@ fn serve<B: KeyBackend + 'static>(
 }
 
 fn counts(args: CountsArgs) -> anyhow::Result<()> {
-    let counts = SocketSigner::new(&args.socket).counts()?;
+    let counts = match (&args.socket, &args.journal) {
+        (Some(socket), _) => SocketSigner::new(socket).counts()?,
+        (None, Some(path)) => journal::counts(path)?,
+        (None, None) => anyhow::bail!("give --socket or --journal"),
+    };
     println!("denomination                                                     signatures  state");
     for count in counts {
         let state = match (count.revoked, count.destroyed) {

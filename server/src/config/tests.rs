@@ -77,7 +77,7 @@ fn environment_overrides_win_over_the_file() {
 fn a_bad_config_names_the_key_and_the_problem() {
     // Each: the config, the overrides, the key named and the problem told.
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: [Case; 9] = [
+    let cases: [Case; 11] = [
         (
             EMBEDDED_TOML,
             &[("SEMPER__HTTP__LISTEN", "nowhere")],
@@ -101,6 +101,19 @@ fn a_bad_config_names_the_key_and_the_problem() {
             &[("SEMPER__BANKS__0__ISSUER__RSA_BITS", "1024")],
             "banks[0].issuer.rsa_bits",
             "2048 or 3072",
+        ),
+        // Longer than the signer's 31 days, or further ahead than its 62.
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__ISSUER__WITHDRAW_PERIOD_MS", "2678400001")],
+            "banks[0].issuer.withdraw_period_ms",
+            "expected 1 to 2678400000",
+        ),
+        (
+            EMBEDDED_TOML,
+            &[("SEMPER__BANKS__0__ISSUER__LOOKAHEAD_MS", "5356800001")],
+            "banks[0].issuer.lookahead_ms",
+            "expected 1 to 5356800000",
         ),
         (
             EMBEDDED_TOML,

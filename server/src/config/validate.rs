@@ -341,6 +341,22 @@ fn check_issuer(key: &str, issuer: &IssuerSection) -> Result<(), ConfigError> {
     ] {
         at_least(&format!("{key}.{field}"), value, 1)?;
     }
+    // The signer refuses a key whose window is longer, or starts further ahead, than its own
+    // bounds: the keys made ahead would be refused, and withdrawals would stop once those in
+    // force closed. Named here, rather than by the signer's refusal of the first such key.
+    let signer = semper_actors::signer::SignerLimits::default();
+    within(
+        &format!("{key}.withdraw_period_ms"),
+        issuer.withdraw_period_ms,
+        1,
+        signer.window_max_ms,
+    )?;
+    within(
+        &format!("{key}.lookahead_ms"),
+        issuer.lookahead_ms,
+        1,
+        signer.ahead_max_ms,
+    )?;
     check_actor(
         key,
         issuer.pool_threads,
