@@ -12,6 +12,7 @@ use semper_protocol::messages::deposit_answer::{
     DepositAnswerError, SignedDepositAnswer, VerifiedDepositAnswer, verify_deposit_answer,
 };
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::refund::{RefundRequest, RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
@@ -42,6 +43,9 @@ pub enum PartyError {
     /// to its request.
     #[error("deposit answer refused: {0}")]
     DepositAnswer(#[from] DepositAnswerError),
+    /// The withdrawal has no coin at this position.
+    #[error("the withdrawal has no coin {0}")]
+    NoSuchCoin(usize),
     /// The registration's answer does not name the acquirer and its bank key.
     #[error("merchant registration: {0}")]
     Registration(String),
@@ -145,6 +149,38 @@ impl Wallet {
             response,
             coins,
         })
+    }
+
+    /// The recoup of coin `index` of `withdrawal` (one of this wallet's), signed by the account
+    /// key: to send (and resend) apart from making it.
+    pub fn prepare_recoup(
+        &self,
+        withdrawal: &Withdrawal,
+        index: usize,
+    ) -> Result<SignedRecoupRequest, PartyError> {
+        let coin = withdrawal
+            .coins
+            .get(index)
+            .ok_or(PartyError::NoSuchCoin(index))?;
+        let position = u32::try_from(index).map_err(|_| PartyError::NoSuchCoin(index))?;
+        Ok(wallet::prepare_recoup(
+            &self.key,
+            withdrawal.request.body(),
+            position,
+            coin,
+        ))
+    }
+
+    /// Recoups coin `index` of `withdrawal`, whose denomination its issuer revoked: its value is
+    /// credited back to this wallet's account.
+    pub fn recoup(
+        &self,
+        api: &mut Api,
+        withdrawal: &Withdrawal,
+        index: usize,
+    ) -> Result<RecoupResponse, PartyError> {
+        let request = self.prepare_recoup(withdrawal, index)?;
+        Ok(api.recoup(&request)?)
     }
 }
 
