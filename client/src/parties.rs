@@ -43,9 +43,6 @@ pub enum PartyError {
     /// to its request.
     #[error("deposit answer refused: {0}")]
     DepositAnswer(#[from] DepositAnswerError),
-    /// The withdrawal has no coin at this position.
-    #[error("the withdrawal has no coin {0}")]
-    NoSuchCoin(usize),
     /// The registration's answer does not name the acquirer and its bank key.
     #[error("merchant registration: {0}")]
     Registration(String),
@@ -151,35 +148,27 @@ impl Wallet {
         })
     }
 
-    /// The recoup of coin `index` of `withdrawal` (one of this wallet's), signed by the account
-    /// key: to send (and resend) apart from making it.
+    /// The recoup of `coin`, withdrawn at position `index` of `withdrawal` (one of this
+    /// wallet's, as signed), signed by the account key: to send (and resend) apart from making it.
     pub fn prepare_recoup(
         &self,
-        withdrawal: &Withdrawal,
-        index: usize,
-    ) -> Result<SignedRecoupRequest, PartyError> {
-        let coin = withdrawal
-            .coins
-            .get(index)
-            .ok_or(PartyError::NoSuchCoin(index))?;
-        let position = u32::try_from(index).map_err(|_| PartyError::NoSuchCoin(index))?;
-        Ok(wallet::prepare_recoup(
-            &self.key,
-            withdrawal.request.body(),
-            position,
-            coin,
-        ))
+        withdrawal: &SignedWithdrawRequest,
+        index: u32,
+        coin: &WalletCoin,
+    ) -> SignedRecoupRequest {
+        wallet::prepare_recoup(&self.key, withdrawal.body(), index, coin)
     }
 
-    /// Recoups coin `index` of `withdrawal`, whose denomination its issuer revoked: its value is
-    /// credited back to this wallet's account.
+    /// Recoups `coin`, withdrawn at position `index` of `withdrawal`, whose denomination its
+    /// issuer revoked: its value is credited back to this wallet's account.
     pub fn recoup(
         &self,
         api: &mut Api,
-        withdrawal: &Withdrawal,
-        index: usize,
+        withdrawal: &SignedWithdrawRequest,
+        index: u32,
+        coin: &WalletCoin,
     ) -> Result<RecoupResponse, PartyError> {
-        let request = self.prepare_recoup(withdrawal, index)?;
+        let request = self.prepare_recoup(withdrawal, index, coin);
         Ok(api.recoup(&request)?)
     }
 }

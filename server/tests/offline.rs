@@ -261,19 +261,18 @@ fn recoup_pays_withdrawn_coins_only(
     leaked: &Denomination,
 ) {
     let before = wallet.account_view(api).unwrap().balance;
-    let recouped = wallet.recoup(api, withdrawal, 0).unwrap();
+    let request = &withdrawal.request;
+    let coins = &withdrawal.coins;
+    let recouped = wallet.recoup(api, request, 0, &coins[0]).unwrap();
     assert_eq!(recouped.credited, leaked.value());
-    assert_eq!(wallet.recoup(api, withdrawal, 0).unwrap(), recouped);
+    assert_eq!(wallet.recoup(api, request, 0, &coins[0]).unwrap(), recouped);
     let credited = before.checked_add(leaked.value()).unwrap();
     assert_eq!(wallet.account_view(api).unwrap().balance, credited);
-    let spent = wallet.recoup(api, withdrawal, 2).err().unwrap().to_string();
+    let spent = wallet.recoup(api, request, 2, &coins[2]).err().unwrap();
+    let spent = spent.to_string();
     assert!(spent.contains("recoup.coin_spent"), "{spent}");
-    let claimed = Withdrawal {
-        request: withdrawal.request.clone(),
-        response: withdrawal.response.clone(),
-        coins: vec![forgery; 2],
-    };
-    let forged = wallet.recoup(api, &claimed, 1).err().unwrap().to_string();
+    let forged = wallet.recoup(api, request, 1, &forgery).err().unwrap();
+    let forged = forged.to_string();
     assert!(forged.contains("recoup.not_withdrawn"), "{forged}");
     assert_eq!(wallet.account_view(api).unwrap().balance, credited);
 }
