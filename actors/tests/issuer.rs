@@ -554,3 +554,70 @@ fn a_swap_makes_change_once_and_its_coins_are_then_double_spends() {
         assert_eq!(answer.results[1..].to_vec(), vec![SpendResult::Accepted; 3]);
     });
 }
+
+#[test]
+fn a_revoked_coin_is_recouped_once_to_its_account_and_then_proves_a_double_spend() {
+    use semper_protocol::messages::spend::EarlierSpend;
+    let f = Fixture::new("recoup");
+    run(async {
+        let issuer = f.start(64);
+        let account = funded(&issuer, &f, "10.00").await;
+        let d = denomination(&issuer);
+        let id = RequestId([1; 16]);
+        let (request, planned) = wallet::prepare_withdraw(
+            &mut rand::rng(),
+            &f.account_key,
+            account,
+            id,
+            &vec![d.clone(); 3],
+        )
+        .unwrap();
+        let response = issuer.withdraw(request.clone()).await.unwrap();
+        let coins = wallet::finalize_coins(id, planned, &response).unwrap();
+        // Coin 2 is deposited before the revocation.
+        let answer = issuer.spend_check(batch(&f, 1, pay(&coins[2..], 1))).await;
+        assert_eq!(answer.unwrap().results[0], SpendResult::Accepted);
+        let recoup = |index: usize| {
+            wallet::prepare_recoup(&f.account_key, request.body(), index as u32, &coins[index])
+        };
+        let balance = || {
+            ledger::account(&issuer.state().store, &account)
+                .unwrap()
+                .unwrap()
+                .balance
+        };
+        // Not revoked yet: refused, nothing credited.
+        let early = issuer.recoup(recoup(0)).await.unwrap_err();
+        assert_eq!(early.code(), "recoup.not_revoked");
+        issuer.revoke(d.id()).await.unwrap();
+        let credited = balance().checked_add(d.value()).unwrap();
+        let answer = issuer.recoup(recoup(0)).await.unwrap();
+        assert_eq!(answer.credited, d.value());
+        // The same request again: the same answer, credited once.
+        assert_eq!(issuer.recoup(recoup(0)).await.unwrap(), answer);
+        assert_eq!(balance(), credited);
+        // Coin 2 was spent: refused with its deposit as proof, nothing credited.
+        match issuer.recoup(recoup(2)).await {
+            Err(IssuerError::RecoupCoinSpent { earlier }) => {
+                assert!(matches!(*earlier, EarlierSpend::Deposit(_)));
+            }
+            other => panic!("expected recoup.coin_spent, got {other:?}"),
+        }
+        assert_eq!(balance(), credited);
+        // A deposit of the recouped coin: the recoup permission is the proof; coin 1, never
+        // spent, is refused as revoked.
+        let answer = issuer.spend_check(batch(&f, 2, pay(&coins[..2], 2))).await;
+        let results = answer.unwrap().results.to_vec();
+        let proof = Box::new(recoup(0).body().permission.clone());
+        let revoked = SpendResult::Refused {
+            code: "denomination.revoked".into(),
+        };
+        assert_eq!(
+            results,
+            vec![SpendResult::Recouped { earlier: proof }, revoked.clone()]
+        );
+        // Coin 2's own deposit again: not a double spend, refused as revoked.
+        let answer = issuer.spend_check(batch(&f, 3, pay(&coins[2..], 1))).await;
+        assert_eq!(answer.unwrap().results.to_vec(), vec![revoked]);
+    });
+}

@@ -14,6 +14,7 @@ use semper_protocol::messages::account::SignedOpenAccount;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::merchant::SignedDepositRequest;
 use semper_protocol::messages::read::{ReadSubject, sign_read};
+use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::refund::{RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
@@ -265,6 +266,12 @@ impl Api {
         request: &Encoded<SignedWithdrawRequest>,
     ) -> Result<WithdrawResponse, ApiError> {
         self.post_encoded("/v1/issuer/withdraw", request, false)
+    }
+
+    /// Recoups a withdrawn coin of a revoked denomination: its value credited back to the account
+    /// that withdrew it. A retry with the same body gets the same answer and credits once.
+    pub fn recoup(&mut self, request: &SignedRecoupRequest) -> Result<RecoupResponse, ApiError> {
+        self.post("/v1/issuer/recoup", request, false)
     }
 
     /// Registers a merchant (operator); the view names the acquirer and its bank key, which signs

@@ -12,6 +12,7 @@ use semper_protocol::messages::deposit_answer::{
     DepositAnswerError, SignedDepositAnswer, VerifiedDepositAnswer, verify_deposit_answer,
 };
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
+use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::refund::{RefundRequest, RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::signed::Signed;
@@ -145,6 +146,30 @@ impl Wallet {
             response,
             coins,
         })
+    }
+
+    /// The recoup of `coin`, withdrawn at position `index` of `withdrawal` (one of this
+    /// wallet's, as signed), signed by the account key: to send (and resend) apart from making it.
+    pub fn prepare_recoup(
+        &self,
+        withdrawal: &SignedWithdrawRequest,
+        index: u32,
+        coin: &WalletCoin,
+    ) -> SignedRecoupRequest {
+        wallet::prepare_recoup(&self.key, withdrawal.body(), index, coin)
+    }
+
+    /// Recoups `coin`, withdrawn at position `index` of `withdrawal`, whose denomination its
+    /// issuer revoked: its value is credited back to this wallet's account.
+    pub fn recoup(
+        &self,
+        api: &mut Api,
+        withdrawal: &SignedWithdrawRequest,
+        index: u32,
+        coin: &WalletCoin,
+    ) -> Result<RecoupResponse, PartyError> {
+        let request = self.prepare_recoup(withdrawal, index, coin);
+        Ok(api.recoup(&request)?)
     }
 }
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(HERE.parents[1] / "wallets" / "python"))
 from semper_wallet.checks import deposit_answer as verify_deposit_answer  # noqa: E402
 from semper_wallet.encoding import (  # noqa: E402,F401
     DIGITS, ENCODERS, amount, coin, confirmation, deposit_request, denomination, denomination_set,
-    fixed, header, lst, open_account, permission, read_request, report, signed, u8, u32, u64,
-    var, withdraw_request)
+    fixed, header, lst, open_account, permission, read_request, recoup_permission, report, signed,
+    u8, u32, u64, var, withdraw_request)
 
 
 def load(name):
@@ -111,6 +111,23 @@ def main():
         assert hashlib.sha256(permission(earlier["body"])).digest() != hashlib.sha256(permission(paid)).digest()
         ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(paid["coin"]["public_key"])).verify(
             bytes.fromhex(earlier["signature"]), permission(earlier["body"]))
+    # A recoup (§7.26): the coin, blinded again with r⁻¹ (sig^e · r^e mod n), is the blinded
+    # message its withdrawal carries at its index; its permission names the withdrawal's account
+    # and is signed by the coin's key.
+    rsa = keys["rsa"]
+    n, e = int(rsa["n"], 16), int(rsa["e"], 16)
+    length = (n.bit_length() + 7) // 8
+    for v in load("recoup-request")["vectors"]:
+        body = v["value"]
+        consent = body["permission"]["body"]
+        assert consent["account"] == body["withdrawal"]["account"], v["name"]
+        r = pow(int(body["blinding"], 16), -1, n)
+        blinded = pow(int(consent["coin"]["signature"], 16), e, n) * pow(r, e, n) % n
+        slot = body["withdrawal"]["coins"][body["index"]]
+        assert blinded.to_bytes(length, "big").hex() == slot["blinded"], v["name"]
+        ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(consent["coin"]["public_key"])).verify(
+            bytes.fromhex(body["permission"]["signature"]), recoup_permission(consent))
+        checked += 1
     # The merchant's check of the acquirer's deposit answers (§7.19), and what they credit.
     request = load("deposit-request")["vectors"][0]
     signed_request = {"body": request["value"], "signature": request["signature"]}

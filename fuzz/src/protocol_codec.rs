@@ -20,6 +20,9 @@ use semper_protocol::messages::link::{LinkNotice, LinkRequest, LinkResponse};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, SignedDepositRequest};
 use semper_protocol::messages::read::{ReadRequest, SignedRead};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
+use semper_protocol::messages::recoup::{
+    RecoupPermission, RecoupRequest, RecoupResponse, SignedRecoupPermission, SignedRecoupRequest,
+};
 use semper_protocol::messages::refund::{
     RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, RefundResponse,
     SignedRefundConfirmation, SignedRefundNotice, SignedRefundRequest,
@@ -183,6 +186,18 @@ pub const DECODERS: &[(&str, Target)] = &[
     }),
     with_json!(SwapRequest),
     with_json!(SwapResponse),
+    // Recoups.
+    with_json!(RecoupPermission),
+    with_json!(
+        SignedRecoupPermission,
+        |permission: &SignedRecoupPermission| {
+            let _ = permission.verify_coin_key();
+            invariants::signed(permission);
+        }
+    ),
+    with_json!(RecoupRequest),
+    with_json!(SignedRecoupRequest, invariants::signed),
+    with_json!(RecoupResponse),
 ];
 
 /// Decodes the input with the decoder its first byte picks, and checks what it decoded.

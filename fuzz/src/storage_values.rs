@@ -15,6 +15,7 @@ use semper_storage::acquirer::submissions::{
 use semper_storage::clearing::{OpenCycle, StoredSubmission};
 use semper_storage::confirmed_batches::BatchTotals;
 use semper_storage::ledger::{AccountRecord, JournalEntry, JournalReason};
+use semper_storage::recoups::RecoupRecord;
 use semper_storage::refund_allowances::{IssuerRefund, RefundAllowance};
 use semper_storage::reports::{DiscrepancyRange, ReceivedReport};
 use semper_storage::withdrawals::WithdrawalRecord;
@@ -76,6 +77,8 @@ pub const RECORDS: &[(&str, Target)] = &[
     record!(RefundRecord),
     record!(IssuerRefund),
     record!(RefundAllowance),
+    // Recoups.
+    record!(RecoupRecord),
 ];
 
 /// An issuer's stored denomination: the denomination's encoding, then a revoked flag byte, as

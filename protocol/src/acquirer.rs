@@ -14,6 +14,7 @@ use crate::ids::{BankId, BatchId, CoinId, Digest};
 use crate::messages::deposit::{SignedDepositPermission, TimestampOutOfWindow};
 use crate::messages::merchant::SignedDepositRequest;
 use crate::messages::receipt::SignedSubmissionReceipt;
+use crate::messages::recoup::SignedRecoupPermission;
 use crate::messages::settlement::SettlementSubmission;
 use crate::messages::spend::{
     EarlierSpend, REFUSAL_CODE_MAX_BYTES, SpendCheckResponse, SpendConfirmation, SpendResult,
@@ -293,7 +294,12 @@ pub fn check_answer(
             SpendResult::Swapped { earlier } if proves_swapped(permission, earlier) => {
                 CoinVerdict::Conflict(Box::new(EarlierSpend::Swap((**earlier).clone())))
             }
-            SpendResult::Conflict { .. } | SpendResult::Swapped { .. } => {
+            SpendResult::Recouped { earlier } if proves_recouped(permission, earlier) => {
+                CoinVerdict::Conflict(Box::new(EarlierSpend::Recoup((**earlier).clone())))
+            }
+            SpendResult::Conflict { .. }
+            | SpendResult::Swapped { .. }
+            | SpendResult::Recouped { .. } => {
                 CoinVerdict::Refused("spend.bad_conflict_proof".into())
             }
             SpendResult::Refused { code } => CoinVerdict::Refused(bounded_code(code)),
@@ -322,6 +328,19 @@ pub fn proves_double_spend(
 pub fn proves_swapped(
     permission: &SignedDepositPermission,
     earlier: &SignedSwapPermission,
+) -> bool {
+    let coin = &permission.body().coin;
+    let earlier_coin = &earlier.body().coin;
+    earlier_coin.denomination == coin.denomination
+        && earlier_coin.public_key == coin.public_key
+        && earlier.verify_coin_key().is_ok()
+}
+
+/// Whether `earlier` proves that the coin of `permission` was given back to its issuer for its
+/// value (recouped) before: the same coin, and its key's signature over the recoup permission.
+pub fn proves_recouped(
+    permission: &SignedDepositPermission,
+    earlier: &SignedRecoupPermission,
 ) -> bool {
     let coin = &permission.body().coin;
     let earlier_coin = &earlier.body().coin;

@@ -233,6 +233,7 @@ pub fn confirmation<'p>(
     })
 }
 
+pub mod recoup;
 pub mod swap;
 
 #[cfg(test)]

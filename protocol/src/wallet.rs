@@ -6,12 +6,13 @@ use rand::CryptoRng;
 
 use crate::amount::{Amount, AmountError};
 use crate::bounded::BoundedVec;
-use crate::crypto::blind_rsa::{BlindSignature, BlindingSecret, RsaError};
+use crate::crypto::blind_rsa::{BlindSignature, BlindingInverse, BlindingSecret, RsaError};
 use crate::crypto::ed25519::SigningKey;
 use crate::denomination::Denomination;
 use crate::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
 use crate::messages::coin::Coin;
 use crate::messages::deposit::{DepositPermission, SignedDepositPermission};
+use crate::messages::recoup::{RecoupPermission, RecoupRequest, SignedRecoupRequest};
 use crate::messages::swap::{
     SignedSwapPermission, SwapPermission, SwapRequest, SwapResponse, outputs_digest,
 };
@@ -78,12 +79,14 @@ impl fmt::Debug for PlannedCoin {
     }
 }
 
-/// A spendable coin with its secret key. Its `Debug` form shows no secret.
+/// A spendable coin with its secret key, and the inverse of its blinding factor (to recoup it,
+/// should its denomination be revoked). Its `Debug` form shows no secret.
 #[derive(Clone)]
 pub struct WalletCoin {
     coin: Coin,
     coin_key: SigningKey,
     value: Amount,
+    blinding: BlindingInverse,
 }
 
 impl WalletCoin {
@@ -95,6 +98,12 @@ impl WalletCoin {
     /// What it is worth.
     pub fn value(&self) -> Amount {
         self.value
+    }
+
+    /// The coin's key, for tests that sign what a wallet would not.
+    #[cfg(test)]
+    pub(crate) fn coin_key(&self) -> &SigningKey {
+        &self.coin_key
     }
 }
 
@@ -278,9 +287,32 @@ fn unblind(
                 },
                 coin_key: plan.coin_key,
                 value: plan.denomination.value(),
+                blinding: plan.secret.inverse(),
             })
         })
         .collect()
+}
+
+/// Builds the recoup of `coin`, a coin of a revoked denomination that `withdrawal` (as the account
+/// signed it) withdrew at position `index`: the coin's key consents to credit the withdrawal's
+/// account, and the account key signs the whole.
+pub fn prepare_recoup(
+    account_key: &SigningKey,
+    withdrawal: &WithdrawRequest,
+    index: u32,
+    coin: &WalletCoin,
+) -> SignedRecoupRequest {
+    let permission = RecoupPermission {
+        coin: coin.coin.clone(),
+        account: withdrawal.account,
+    };
+    let request = RecoupRequest {
+        withdrawal: withdrawal.clone(),
+        index,
+        blinding: coin.blinding.clone(),
+        permission: Signed::sign(permission, &coin.coin_key),
+    };
+    Signed::sign(request, account_key)
 }
 
 /// Signs the permission to deposit `coin` with `merchant` at `acquirer` for `contract_hash`.

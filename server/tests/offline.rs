@@ -4,7 +4,9 @@
 //! a settlement (`semper try`) work with the new set. A set signed by another key is refused with
 //! `set.invalid_signature` and changes nothing, and so is a stale one. A revocation signed offline
 //! is published: wallets see it, the issuer signs no more of it and the acquirer refuses its
-//! coins.
+//! coins. The wallet recoups its unspent coin of it: its account is credited once, a later deposit
+//! of the coin is refused with the recoup as proof, and a coin forged with the leaked key, never
+//! withdrawn, gets nothing.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -15,11 +17,17 @@ use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use semper_client::api::Api;
-use semper_client::parties::{Merchant, Wallet, withdrawable};
+use semper_client::parties::{Merchant, Wallet, Withdrawal, withdrawable};
 use semper_protocol::amount::Currency;
+use semper_protocol::crypto::blind_rsa::DenominationSecretKey;
+use semper_protocol::denomination::Denomination;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::ContractHash;
+use semper_protocol::ids::RequestId;
+use semper_protocol::messages::merchant::DepositResult;
+use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::time::Timestamp;
+use semper_protocol::wallet::{self, WalletCoin};
 use semper_server::keytool::parse_bank_id;
 
 /// This engineer's loopback ports: HTTP, then the three banks' links.
@@ -137,7 +145,8 @@ fn config(dir: &Path, master_key: &str) -> PathBuf {
              [banks.issuer]\ndenominations = [\"EUR:1.00\", \"EUR:10.00\"]\n\
              master_key = \"{master_key}\"\n\n\
              [[banks]]\nname = \"acquirer\"\nid = \"02000000000000000000000000000002\"\n\
-             link_listen = \"127.0.0.1:{acquirer}\"\n[banks.acquirer]\n\n\
+             link_listen = \"127.0.0.1:{acquirer}\"\n[banks.acquirer]\n\
+             denomination_refresh_ms = 3600000\n\n\
              [[banks]]\nname = \"clearing\"\nid = \"03000000000000000000000000000003\"\n\
              link_listen = \"127.0.0.1:{clearing}\"\n[banks.clearing]\n",
             data = dir.join("data"),
@@ -186,6 +195,51 @@ fn api() -> Api {
     )
 }
 
+/// The secret of `denomination` as its issuer's signer keeps it, found under `dir`: the leak a
+/// revocation answers.
+fn leaked_key(dir: &Path, denomination: &Denomination) -> DenominationSecretKey {
+    let name = format!("{}.rsa.der", denomination.id());
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().and_then(|n| n.to_str()) == Some(name.as_str()) {
+                return DenominationSecretKey::from_der(&std::fs::read(&path).unwrap()).unwrap();
+            }
+        }
+    }
+    panic!("no key file {name} under {}", dir.display());
+}
+
+/// A coin of `denomination` signed with its leaked `key`, which no withdrawal paid for.
+fn forged(denomination: &Denomination, key: &DenominationSecretKey) -> WalletCoin {
+    let id = RequestId([9; 16]);
+    let anyone = semper_protocol::crypto::ed25519::SigningKey::generate(&mut rand::rng());
+    let (request, planned) = wallet::prepare_withdraw(
+        &mut rand::rng(),
+        &anyone,
+        semper_protocol::ids::AccountId([9; 16]),
+        id,
+        std::slice::from_ref(denomination),
+    )
+    .unwrap();
+    let signatures: Vec<_> = request
+        .body()
+        .coins
+        .iter()
+        .map(|coin| key.blind_sign(&coin.blinded).unwrap())
+        .collect();
+    let response = WithdrawResponse {
+        request_id: id,
+        blind_signatures: signatures.try_into().unwrap(),
+    };
+    wallet::finalize_coins(id, planned, &response)
+        .unwrap()
+        .remove(0)
+}
+
 fn public_key(init_output: &str) -> String {
     init_output
         .lines()
@@ -193,6 +247,34 @@ fn public_key(init_output: &str) -> String {
         .unwrap()
         .trim()
         .to_owned()
+}
+
+/// The wallet recoups coin 0 of `withdrawal` (of the revoked `leaked`): credited its value once,
+/// the same request again answered the same; coin 2, spent before the revocation, is refused
+/// (`recoup.coin_spent`), and `forgery` in coin 1's slot too (`recoup.not_withdrawn`), both
+/// crediting nothing.
+fn recoup_pays_withdrawn_coins_only(
+    api: &mut Api,
+    wallet: &Wallet,
+    withdrawal: &Withdrawal,
+    forgery: WalletCoin,
+    leaked: &Denomination,
+) {
+    let before = wallet.account_view(api).unwrap().balance;
+    let request = &withdrawal.request;
+    let coins = &withdrawal.coins;
+    let recouped = wallet.recoup(api, request, 0, &coins[0]).unwrap();
+    assert_eq!(recouped.credited, leaked.value());
+    assert_eq!(wallet.recoup(api, request, 0, &coins[0]).unwrap(), recouped);
+    let credited = before.checked_add(leaked.value()).unwrap();
+    assert_eq!(wallet.account_view(api).unwrap().balance, credited);
+    let spent = wallet.recoup(api, request, 2, &coins[2]).err().unwrap();
+    let spent = spent.to_string();
+    assert!(spent.contains("recoup.coin_spent"), "{spent}");
+    let forged = wallet.recoup(api, request, 1, &forgery).err().unwrap();
+    let forged = forged.to_string();
+    assert!(forged.contains("recoup.not_withdrawn"), "{forged}");
+    assert_eq!(wallet.account_view(api).unwrap().balance, credited);
 }
 
 #[test]
@@ -302,7 +384,18 @@ fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_chan
     let eur = Currency::new("EUR").unwrap();
     let wallet = Wallet::open(&mut api, eur, "EUR:20.00".parse().unwrap(), "revoke-1").unwrap();
     let leaked = withdrawable(&published, now).unwrap();
-    let coins = wallet.withdraw(&mut api, &leaked, 2).unwrap().coins;
+    let withdrawal = wallet.withdraw(&mut api, &leaked, 3).unwrap();
+    let coins = withdrawal.coins.clone();
+    let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
+    let merchant = Merchant::register(&mut api, acquirer).unwrap();
+    // Coin 2 is spent before the revocation.
+    let paid = merchant
+        .deposit_of(&coins[2..], ContractHash([4; 32]), now)
+        .unwrap();
+    let answer = merchant.deposit(&mut api, &paid).unwrap();
+    assert_eq!(answer.results(), [DepositResult::Accepted]);
+    // The key leaks before it is revoked: its holder can sign coins no withdrawal paid for.
+    let forgery = forged(&leaked, &leaked_key(&dir.join("data"), &leaked));
     let revoke = dir.join("revoke.json");
     let id = leaked.id().to_string();
     ok(&[
@@ -328,12 +421,25 @@ fn an_offline_master_key_signs_the_set_the_issuer_publishes_and_a_wrong_key_chan
         .unwrap()
         .to_string();
     assert!(refused.contains("denomination.revoked"), "{refused}");
+
+    // Recoup: coin 0 back to the account, once; the spent coin 2 and the forgery get nothing.
+    recoup_pays_withdrawn_coins_only(&mut api, &wallet, &withdrawal, forgery, &leaked);
+    // A deposit of the recouped coin, at the acquirer that has not refreshed since: the issuer
+    // refuses it with the recoup, signed by the coin's key, as proof.
+    let again = merchant
+        .deposit_of(&coins[..1], ContractHash([6; 32]), now)
+        .unwrap();
+    let answer = merchant.deposit(&mut api, &again).unwrap();
+    let [DepositResult::Recouped { earlier }] = answer.results() else {
+        panic!("{:?}", answer.results());
+    };
+    assert_eq!(earlier.body().coin, *coins[0].coin());
+    earlier.verify_coin_key().unwrap();
+
     api.post::<_, serde_json::Value>("/v1/acquirer/denominations/refresh", &(), true)
         .unwrap();
-    let acquirer = parse_bank_id("02000000000000000000000000000002").unwrap();
-    let merchant = Merchant::register(&mut api, acquirer).unwrap();
     let request = merchant
-        .deposit_of(&coins, ContractHash([5; 32]), now)
+        .deposit_of(&coins[..2], ContractHash([5; 32]), now)
         .unwrap();
     let answer = merchant.deposit(&mut api, &request).unwrap();
     let results = serde_json::to_string(answer.results()).unwrap();

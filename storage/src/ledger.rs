@@ -4,7 +4,7 @@ use semper_protocol::amount::{Amount, AmountError, Currency};
 use semper_protocol::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use semper_protocol::codec_struct;
 use semper_protocol::crypto::ed25519::VerifyingKey;
-use semper_protocol::ids::{AccountId, RequestId};
+use semper_protocol::ids::{AccountId, CoinId, RequestId};
 use semper_protocol::time::Timestamp;
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
@@ -96,6 +96,13 @@ pub enum JournalReason {
         /// The amount debited.
         amount: Amount,
     },
+    /// A coin of a revoked denomination given back (recouped), its value credited.
+    Recoup {
+        /// The coin.
+        coin: CoinId,
+        /// The amount credited.
+        amount: Amount,
+    },
 }
 
 /// One balance change: who (the key's account), what and why, when, and the balance after.
@@ -125,6 +132,11 @@ impl Encode for JournalReason {
                 request_id.encode_to(writer);
                 amount.encode_to(writer);
             }
+            Self::Recoup { coin, amount } => {
+                writer.u8(3);
+                coin.encode_to(writer);
+                amount.encode_to(writer);
+            }
         }
     }
 }
@@ -144,6 +156,10 @@ impl Decode for JournalReason {
             }
             2 => Ok(Self::Withdrawal {
                 request_id: RequestId::decode_from(reader)?,
+                amount: Amount::decode_from(reader)?,
+            }),
+            3 => Ok(Self::Recoup {
+                coin: CoinId::decode_from(reader)?,
                 amount: Amount::decode_from(reader)?,
             }),
             other => Err(DecodeError::invalid(

@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod location;
 pub mod memory;
 pub mod metrics;
+pub mod recoups;
 pub mod refund_allowances;
 pub mod reports;
 pub mod schema;

@@ -26,6 +26,9 @@ pub enum Column {
     Denominations,
     /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id.
     Swaps,
+    /// Recoups, one per withdrawn coin at most: the request's digest and what was credited.
+    /// Key: [`recoup_key`] (account id ‖ withdrawal request id ‖ index).
+    Recoups,
     // Clearing
     /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
     /// submission id.
@@ -100,7 +103,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 34] = [
+    pub const ALL: [Column; 35] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -109,6 +112,7 @@ impl Column {
         Column::SpentCoins,
         Column::Denominations,
         Column::Swaps,
+        Column::Recoups,
         // Clearing
         Column::Submissions,
         Column::ClaimedConfirmations,
@@ -153,6 +157,7 @@ impl Column {
             Column::SpentCoins => "spent_coins",
             Column::Denominations => "denominations",
             Column::Swaps => "swaps",
+            Column::Recoups => "recoups",
             // Clearing
             Column::Submissions => "submissions",
             Column::ClaimedConfirmations => "claimed_confirmations",
@@ -241,6 +246,15 @@ pub fn withdrawal_key(account: &AccountId, request: &RequestId) -> [u8; 32] {
     key[..16].copy_from_slice(account.as_bytes());
     key[16..].copy_from_slice(request.as_bytes());
     key
+}
+
+/// Key of a recoup: the withdrawal slot the coin came from (account, request id, index).
+pub fn recoup_key(account: &AccountId, request: &RequestId, index: u32) -> [u8; 36] {
+    concat([
+        account.as_bytes().as_slice(),
+        request.as_bytes(),
+        &index.to_be_bytes(),
+    ])
 }
 
 /// Key of a spent coin: its denomination first, so that a denomination's entries prune as a range.

@@ -252,6 +252,20 @@ fn encode_spent(entry: &SpendEntry) -> Vec<u8> {
     value
 }
 
+/// What the spent set of `store` holds for the coin at `key` (a
+/// [`spent_key`](crate::schema::spent_key)): the digest of the permission that spent it and that
+/// signed permission's encoding; `None` for a coin not spent.
+pub fn spent_by(
+    store: &crate::Store,
+    key: &[u8],
+) -> Result<Option<(Digest, Vec<u8>)>, StorageError> {
+    store
+        .get(Column::SpentCoins, key)?
+        .as_deref()
+        .map(decode_spent)
+        .transpose()
+}
+
 /// A spent-set record: the permission's digest, and the signed permission's encoding.
 pub(crate) fn decode_spent(value: &[u8]) -> Result<(Digest, Vec<u8>), StorageError> {
     if value.len() < 32 {

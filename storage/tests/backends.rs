@@ -47,6 +47,10 @@ const CASES: &[(&str, Case)] = &[
         spent_set_through_store_and_committer,
     ),
     ("a_swap_spends_all_or_nothing", a_swap_spends_all_or_nothing),
+    (
+        "a_recoup_credits_and_spends_once",
+        a_recoup_credits_and_spends_once,
+    ),
 ];
 
 fn put(column: Column, key: &[u8], value: &[u8]) -> (Column, Vec<u8>, Option<Vec<u8>>) {
@@ -357,6 +361,106 @@ fn a_swap_spends_all_or_nothing(target: &Target) {
             },
             SpendOutcome::New
         ]
+    );
+}
+
+/// A recoup credits the account, journals it, spends the coin and records the withdrawal slot,
+/// in one write: the same request again is answered from the record and credits nothing; the
+/// slot with another request, or a coin spent before (by a deposit, or recouped from another
+/// slot), changes nothing; a later deposit of the recouped coin is a conflict with the recoup's
+/// permission as proof. Also after a reopen.
+fn a_recoup_credits_and_spends_once(target: &Target) {
+    use semper_protocol::ids::{CoinId, Digest, RequestId};
+    use semper_storage::ledger::{self, JournalReason, LedgerError};
+    use semper_storage::recoups::{self, RecordRecoup, RecoupOutcome, RecoupRecord};
+    let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    let account = funded_account(&committer, 5, "3.00");
+    let record = |digest: u8, coin: u32| RecoupRecord {
+        request_digest: Digest([digest; 32]),
+        denomination: spend(coin, 0).denomination,
+        coin: CoinId(spend(coin, 0).coin),
+        credited: eur("1.00"),
+        at: AT,
+    };
+    let recoup = |index: u32, digest: u8, coin: u32| RecordRecoup {
+        account,
+        request_id: RequestId([1; 16]),
+        index,
+        record: record(digest, coin),
+        coin: spend(coin, 50),
+    };
+    let balance = |store: &Store| ledger::account(store, &account).unwrap().unwrap().balance;
+    // Coin 1 deposited first: its recoup changes nothing.
+    committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(1, 1)],
+        })
+        .unwrap();
+    assert_eq!(
+        committer.execute(recoup(0, 1, 1)).unwrap(),
+        RecoupOutcome::CoinSpent {
+            earlier: spend(1, 1).permission
+        }
+    );
+    assert_eq!(balance(&store), eur("3.00"));
+    // Coin 2 from slot 1: credited, spent, recorded.
+    assert_eq!(
+        committer.execute(recoup(1, 2, 2)).unwrap(),
+        RecoupOutcome::Recorded(record(2, 2))
+    );
+    assert_eq!(balance(&store), eur("4.00"));
+    // An unknown account is credited nothing.
+    let mut stranger = recoup(2, 3, 3);
+    stranger.account = semper_protocol::ids::AccountId([9; 16]);
+    assert_eq!(
+        committer.execute(stranger).unwrap(),
+        RecoupOutcome::Ledger(LedgerError::UnknownAccount)
+    );
+    drop(committer);
+    drop(store);
+    let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    assert_eq!(
+        committer.execute(recoup(1, 2, 2)).unwrap(),
+        RecoupOutcome::Replayed(record(2, 2))
+    );
+    // The slot with another request; the coin from another slot: nothing.
+    assert_eq!(
+        committer.execute(recoup(1, 3, 3)).unwrap(),
+        RecoupOutcome::SlotRecouped
+    );
+    assert_eq!(
+        committer.execute(recoup(2, 2, 2)).unwrap(),
+        RecoupOutcome::CoinSpent {
+            earlier: spend(2, 50).permission
+        }
+    );
+    assert_eq!(balance(&store), eur("4.00"));
+    assert!(
+        recoups::recoup(&store, &account, &RequestId([1; 16]), 2)
+            .unwrap()
+            .is_none()
+    );
+    let journal = ledger::journal_entries(&store, &account, 10).unwrap();
+    assert_eq!(
+        journal.last().unwrap().reason,
+        JournalReason::Recoup {
+            coin: CoinId(spend(2, 0).coin),
+            amount: eur("1.00")
+        }
+    );
+    // A deposit of the recouped coin: the recoup's permission is the proof.
+    let deposit = committer
+        .execute(CheckAndInsert {
+            entries: vec![spend(2, 1)],
+        })
+        .unwrap();
+    assert_eq!(
+        deposit,
+        vec![SpendOutcome::Conflict {
+            earlier: spend(2, 50).permission
+        }]
     );
 }
 

@@ -139,6 +139,8 @@ fn crash_loses_nothing_acknowledged() {
         match entry.reason {
             JournalReason::Credit { amount, .. } => credited += amount.minor_units(),
             JournalReason::Withdrawal { amount, .. } => withdrawn += amount.minor_units(),
+            // A recoup credits the coin's value back.
+            JournalReason::Recoup { amount, .. } => credited += amount.minor_units(),
             JournalReason::Opened => {}
         }
     }

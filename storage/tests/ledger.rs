@@ -176,6 +176,8 @@ fn credited_equals_balance_plus_withdrawn_under_concurrency() {
         match entry.reason {
             JournalReason::Credit { amount, .. } => credited += amount.minor_units(),
             JournalReason::Withdrawal { amount, .. } => withdrawn += amount.minor_units(),
+            // A recoup credits the coin's value back.
+            JournalReason::Recoup { amount, .. } => credited += amount.minor_units(),
             JournalReason::Opened => {}
         }
     }

@@ -39,7 +39,9 @@ pub fn deposit_answered(outcome: &'static str, response: Option<&DepositResponse
         tally[match result {
             DepositResult::Accepted => 0,
             DepositResult::Replay => 1,
-            DepositResult::Conflict { .. } | DepositResult::Swapped { .. } => 2,
+            DepositResult::Conflict { .. }
+            | DepositResult::Swapped { .. }
+            | DepositResult::Recouped { .. } => 2,
             DepositResult::Refused { .. } => 3,
         }] += 1;
     }

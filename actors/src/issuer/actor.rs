@@ -9,6 +9,7 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::ids::{AccountId, DenominationId};
+use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
 use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse};
@@ -20,7 +21,7 @@ use semper_storage::reports;
 
 use super::error::{IssuerError, ledger_outcome};
 use super::state::IssuerState;
-use super::{lifecycle, publish, reconcile, refund, spend, swap, withdraw};
+use super::{lifecycle, publish, reconcile, recoup, refund, spend, swap, withdraw};
 use crate::mailbox::{self, MailboxDepth, Queued};
 
 /// Where an answer goes.
@@ -137,6 +138,12 @@ issuer_message!(
     /// Swaps coins for new ones (change).
     SwapMessage { request: SwapRequest } -> SwapResponse,
     |state, message, reply| swap::run(state, message.0, reply)
+);
+
+issuer_message!(
+    /// Credits a withdrawn coin of a revoked denomination back to its account.
+    RecoupMessage { request: SignedRecoupRequest } -> RecoupResponse,
+    |state, message, reply| recoup::run(state, message.0, reply)
 );
 
 issuer_message!(
@@ -258,6 +265,15 @@ impl IssuerHandle {
     /// Swaps coins for new ones (change): all spent and signed, or none.
     pub async fn swap(&self, request: SwapRequest) -> Result<SwapResponse, IssuerError> {
         self.call(|reply| SwapMessage { request, reply }).await
+    }
+
+    /// Recoups a withdrawn coin of a revoked denomination: its value credited to the account
+    /// that withdrew it, and the coin spent; a replay gets the same answer.
+    pub async fn recoup(
+        &self,
+        request: SignedRecoupRequest,
+    ) -> Result<RecoupResponse, IssuerError> {
+        self.call(|reply| RecoupMessage { request, reply }).await
     }
 
     /// Spend-checks a batch.

@@ -3,6 +3,7 @@
 use semper_protocol::crypto::ed25519::SignatureError;
 use semper_protocol::denomination::DenominationError;
 use semper_protocol::ids::DenominationId;
+use semper_protocol::issuer::recoup::RecoupRefusal;
 use semper_protocol::issuer::swap::SwapRefusal;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_protocol::messages::spend::EarlierSpend;
@@ -45,6 +46,23 @@ pub enum IssuerError {
     /// swaps.
     #[error("swaps are not available with a sharded spent set")]
     SwapUnavailable,
+    /// The recoup request was refused: nothing credited or spent.
+    #[error("{0}")]
+    Recoup(#[from] RecoupRefusal),
+    /// The withdrawn coin's slot was recouped before by another request.
+    #[error("this withdrawn coin was recouped before by another request")]
+    RecoupSlotRecouped,
+    /// The coin to recoup was spent before (deposited, swapped or recouped), returned as proof:
+    /// nothing credited.
+    #[error("the coin was spent before")]
+    RecoupCoinSpent {
+        /// The permission it was first spent with.
+        earlier: Box<EarlierSpend>,
+    },
+    /// This issuer's spent set is split over shard groups, which no one write spans with the
+    /// ledger: it takes no recoups.
+    #[error("recoups are not available with a sharded spent set")]
+    RecoupUnavailable,
     /// The spend-check batch was refused as a whole.
     #[error("{0}")]
     Batch(#[from] BatchRefusal),
@@ -132,6 +150,10 @@ impl IssuerError {
             Self::SwapRequestIdReused => "swap.request_id_reused",
             Self::SwapConflict { .. } => "swap.conflict",
             Self::SwapUnavailable => "swap.unavailable",
+            Self::Recoup(e) => e.code(),
+            Self::RecoupSlotRecouped => "recoup.already_recouped",
+            Self::RecoupCoinSpent { .. } => "recoup.coin_spent",
+            Self::RecoupUnavailable => "recoup.unavailable",
             Self::Batch(e) => e.code(),
             Self::Ledger(e) => e.code(),
             Self::Denomination(e) => e.code(),

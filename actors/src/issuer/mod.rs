@@ -8,7 +8,8 @@
 //! - [`publish`]: the set to sign exported, a set signed by the master key taken and published
 //!   (with the revocations it brings), and the embedded default's local signing.
 //! - [`withdraw`], [`swap`] and [`spend`]: the request paths, run on the pool and the committer;
-//!   [`refund`]: an acquirer's refund notice, which lets a spent coin be swapped once more.
+//!   [`refund`]: an acquirer's refund notice, which lets a spent coin be swapped once more;
+//!   [`recoup`]: a withdrawn coin of a revoked denomination credited back to its account.
 //! - [`reconcile`]: settlement reports from the clearing house, checked against the books.
 //! - [`actor`]: the actix shell with its bounded mailbox, and [`IssuerHandle`] to call it.
 //!
@@ -37,6 +38,7 @@ mod error;
 pub mod lifecycle;
 pub mod publish;
 pub mod reconcile;
+pub mod recoup;
 pub mod refund;
 pub mod spend;
 pub mod state;

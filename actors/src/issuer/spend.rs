@@ -12,13 +12,17 @@ use rayon::prelude::*;
 
 use semper_protocol::batch_verifier::EncodedPermissions;
 use semper_protocol::crypto::hash::sha256;
+use semper_protocol::denomination_book::DenominationRefusal;
 use semper_protocol::ids::Digest;
 use semper_protocol::issuer::{BatchRefusal, admissible, check_batch, confirmation};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{
     EarlierSpend, SignedSpendCheckBatch, SpendCheckResponse, SpendResult,
 };
-use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
+use semper_storage::schema::spent_key;
+use semper_storage::spent::{
+    BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome, spent_by,
+};
 use semper_storage::spent_shards::BatchAnswer;
 
 use super::error::IssuerError;
@@ -131,9 +135,15 @@ pub fn run(
         let pool_state = committer_state.clone();
         committer_state.pool.spawn(move || {
             let mut outcomes = outcomes.into_iter();
+            let revoked = DenominationRefusal::Revoked.code();
             let results = refusals
                 .iter_mut()
-                .map(|refusal| match refusal.take() {
+                .zip(batch.body().permissions.iter().zip(&body_digests))
+                .map(|(refusal, (permission, digest))| match refusal.take() {
+                    Some(code) if code == revoked => {
+                        proof_of_earlier_spend(&pool_state, permission, digest)
+                            .unwrap_or(SpendResult::Refused { code })
+                    }
                     Some(code) => SpendResult::Refused { code },
                     None => to_result(outcomes.next()),
                 })
@@ -151,6 +161,30 @@ pub fn run(
         ),
         Some(shards) => shards.check_batch(&state.committer, spend_batch, entries, answered),
     }
+}
+
+/// For a coin of a revoked denomination: the proof that it was spent before by another
+/// permission, if it was (a recoup, most often), which tells the merchant more than the
+/// revocation; `None` (refused as revoked) otherwise, or when the spent set cannot be read.
+fn proof_of_earlier_spend(
+    state: &IssuerState,
+    permission: &SignedDepositPermission,
+    digest: &Digest,
+) -> Option<SpendResult> {
+    let coin = &permission.body().coin;
+    let key = spent_key(&coin.denomination, coin.public_key.as_bytes());
+    let store = match &state.spent_shards {
+        None => &state.store,
+        Some(shards) => shards.store(shards.map().group_of(&key))?,
+    };
+    let (earlier_digest, earlier) = spent_by(store, &key).ok()??;
+    if earlier_digest == *digest {
+        // Spent by this very permission before the revocation: not a double spend.
+        return None;
+    }
+    EarlierSpend::from_stored(&earlier)
+        .ok()
+        .map(EarlierSpend::into_result)
 }
 
 /// Refuses every listing of a coin after its first one that may be spent: the acquirer should

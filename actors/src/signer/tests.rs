@@ -109,8 +109,15 @@ fn a_key_signs_only_inside_its_window_never_after_revocation_and_is_destroyed_wh
     assert!(!key_file.exists(), "the closed key's file is still there");
     signer.blind_sign(&[(next.id(), &message)]).unwrap();
 
-    // Revoked: never again, not even after a restart.
+    // Revoked: never again, not even after a restart, and its key is destroyed at once (its
+    // window is still open: only the revocation destroys it).
+    let next_file = dir
+        .0
+        .join("denominations")
+        .join(format!("{}.rsa.der", next.id()));
+    assert!(next_file.exists());
     signer.revoke(next.id()).unwrap();
+    assert!(!next_file.exists(), "the revoked key's file is still there");
     assert_eq!(
         signer.blind_sign(&[(next.id(), &message)]),
         Err(SignerError::Revoked { index: 0 })
@@ -130,7 +137,14 @@ fn a_key_signs_only_inside_its_window_never_after_revocation_and_is_destroyed_wh
             .clone()
     };
     assert_eq!((of(now.id()).signatures, of(now.id()).destroyed), (2, true));
-    assert_eq!((of(next.id()).signatures, of(next.id()).revoked), (1, true));
+    assert_eq!(
+        (
+            of(next.id()).signatures,
+            of(next.id()).revoked,
+            of(next.id()).destroyed
+        ),
+        (1, true, true)
+    );
     // The journal file itself, read while the signer runs, says the same.
     let journal = dir.0.join(file::JOURNAL_FILE);
     assert_eq!(journal::counts(&journal).unwrap(), counts);

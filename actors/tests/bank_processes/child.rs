@@ -96,6 +96,7 @@ pub fn word(result: &DepositResult) -> String {
         DepositResult::Replay => "replay".into(),
         DepositResult::Conflict { .. } => "conflict".into(),
         DepositResult::Swapped { .. } => "swapped".into(),
+        DepositResult::Recouped { .. } => "recouped".into(),
         DepositResult::Refused { code } => code.clone(),
     }
 }

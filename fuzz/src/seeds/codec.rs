@@ -151,6 +151,31 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
         }
         .to_bytes(),
     );
+    let recoup = semper_protocol::wallet::prepare_recoup(
+        &super::fixtures::key_for_account(),
+        f.withdraw_request.body(),
+        0,
+        &f.coins[0],
+    );
+    add(
+        "RecoupPermission",
+        recoup.body().permission.body().to_bytes(),
+    );
+    add(
+        "SignedRecoupPermission",
+        recoup.body().permission.to_bytes(),
+    );
+    add("RecoupRequest", recoup.body().to_bytes());
+    add("SignedRecoupRequest", recoup.to_bytes());
+    add(
+        "RecoupResponse",
+        semper_protocol::messages::recoup::RecoupResponse {
+            account: recoup.body().account(),
+            coin: semper_protocol::ids::CoinId::of(&f.coins[0].coin().public_key),
+            credited: f.denomination.value(),
+        }
+        .to_bytes(),
+    );
     add("DepositAnswer", f.deposit_answer.body().to_bytes());
     add("SignedDepositAnswer", f.deposit_answer.to_bytes());
     for subject in [
@@ -394,6 +419,10 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
             request_id: RequestId([9; 16]),
             amount: eur,
         },
+        JournalReason::Recoup {
+            coin: semper_protocol::ids::CoinId::of(&f.coins[0].coin().public_key),
+            amount: eur,
+        },
     ];
     for (sequence, reason) in reasons.into_iter().enumerate() {
         add("JournalReason", reason.to_bytes());
@@ -408,6 +437,17 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
             .to_bytes(),
         );
     }
+    add(
+        "RecoupRecord",
+        semper_storage::recoups::RecoupRecord {
+            request_digest: f.withdraw_request.body_digest(),
+            denomination: f.denomination.id(),
+            coin: semper_protocol::ids::CoinId::of(&f.coins[0].coin().public_key),
+            credited: eur,
+            at: NOW,
+        }
+        .to_bytes(),
+    );
     add(
         "WithdrawalRecord",
         WithdrawalRecord {

@@ -160,7 +160,8 @@ fn withdraw(
     Ok((request, response, coins))
 }
 
-fn key_for_account() -> SigningKey {
+/// The wallet's account key: signs the fixtures' withdrawal.
+pub fn key_for_account() -> SigningKey {
     key(0x0a)
 }
 

@@ -510,6 +510,7 @@ pub(super) fn describe(result: &DepositResult) -> String {
         DepositResult::Replay => "replay".into(),
         DepositResult::Conflict { .. } => "conflict".into(),
         DepositResult::Swapped { .. } => "conflict (swapped)".into(),
+        DepositResult::Recouped { .. } => "conflict (recouped)".into(),
         DepositResult::Refused { code } => format!("refused ({code})"),
     }
 }

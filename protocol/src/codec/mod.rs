@@ -93,6 +93,18 @@ impl<T: Decode> Decode for Option<T> {
     }
 }
 
+impl Encode for u32 {
+    fn encode_to(&self, writer: &mut Writer) {
+        writer.u32(*self);
+    }
+}
+
+impl Decode for u32 {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.u32("u32")
+    }
+}
+
 impl Encode for u64 {
     fn encode_to(&self, writer: &mut Writer) {
         writer.u64(*self);

@@ -195,6 +195,12 @@ rsa_value!(
     /// An unblinded RSA-PSS signature: the issuer's signature on a coin.
     RsaSignature
 );
+rsa_value!(
+    /// The inverse `r⁻¹ mod n` of a coin's blinding factor `r` (RFC 9474's `inv`), which the
+    /// wallet keeps to unblind, and shows the issuer to recoup the coin: with it the issuer
+    /// blinds the coin again and finds the blinded message it signed.
+    BlindingInverse
+);
 
 /// A denomination's RSA public key: canonical PKCS#1 DER, 2048 (default), 3072 or 4096 bits,
 /// e = 65537.
@@ -379,6 +385,49 @@ impl DenominationPublicKey {
         Ok(RsaSignature(signature.0))
     }
 
+    /// Blinds a coin's signature again, as its wallet blinded it: `sig^e · r^e mod n` with `r`
+    /// the inverse of `inverse`. `sig^e` is the coin's PSS-encoded message, so this is the
+    /// blinded message the wallet sent, exactly when `signature` was unblinded with `inverse`.
+    /// The caller has verified `signature`; an `inverse` not as long as the modulus, not below
+    /// it, or not invertible is refused.
+    pub fn reblind(
+        &self,
+        signature: &RsaSignature,
+        inverse: &BlindingInverse,
+    ) -> Result<BlindedMessage, RsaError> {
+        self.check_length(signature.0.len())?;
+        self.check_length(inverse.0.len())?;
+        let n = self.rsa.n();
+        let big = |bytes: &[u8]| BigNum::from_slice(bytes).map_err(backend);
+        let (signature, inverse) = (big(&signature.0)?, big(&inverse.0)?);
+        let below_n = |value: &BigNum| value.ucmp(n) == std::cmp::Ordering::Less;
+        if !below_n(&inverse) || !below_n(&signature) {
+            return Err(RsaError::OutOfRange);
+        }
+        let mut ctx = openssl::bn::BigNumContext::new().map_err(backend)?;
+        let mut r = BigNum::new().map_err(backend)?;
+        // Zero, and any value sharing a factor with n, has no inverse.
+        r.mod_inverse(&inverse, n, &mut ctx)
+            .map_err(|_| RsaError::OutOfRange)?;
+        let mut encoded = BigNum::new().map_err(backend)?;
+        encoded
+            .mod_exp(&signature, self.rsa.e(), n, &mut ctx)
+            .map_err(backend)?;
+        let mut factor = BigNum::new().map_err(backend)?;
+        factor
+            .mod_exp(&r, self.rsa.e(), n, &mut ctx)
+            .map_err(backend)?;
+        let mut blinded = BigNum::new().map_err(backend)?;
+        blinded
+            .mod_mul(&encoded, &factor, n, &mut ctx)
+            .map_err(backend)?;
+        let length = i32::try_from(self.modulus_bytes())
+            .map_err(|_| RsaError::UnsupportedKey("modulus too long".into()))?;
+        Ok(BlindedMessage(
+            blinded.to_vec_padded(length).map_err(backend)?,
+        ))
+    }
+
     fn wallet_key(&self) -> Result<WalletKey, RsaError> {
         WalletKey::from_der(&self.der).map_err(|e| RsaError::UnsupportedKey(e.to_string()))
     }
@@ -442,6 +491,13 @@ impl<'de> Deserialize<'de> for DenominationPublicKey {
 /// The wallet's blinding secret for one coin. Its `Debug` form never shows it.
 #[derive(Clone)]
 pub struct BlindingSecret(BlindingResult);
+
+impl BlindingSecret {
+    /// The inverse of the blinding factor, as the wallet keeps it to recoup the coin.
+    pub fn inverse(&self) -> BlindingInverse {
+        BlindingInverse(self.0.secret.0.clone())
+    }
+}
 
 impl fmt::Debug for BlindingSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

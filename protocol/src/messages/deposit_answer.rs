@@ -33,7 +33,7 @@ pub struct DepositAnswer {
     pub results: BoundedVec<DepositResult, DEPOSIT_COINS_MAX>,
 }
 
-codec_struct!(message "semper/deposit-answer" v 2, DepositAnswer {
+codec_struct!(message "semper/deposit-answer" v 3, DepositAnswer {
     acquirer,
     merchant,
     deposit_id,

@@ -44,6 +44,8 @@ pub type SignedDepositRequest = Signed<DepositRequest>;
 /// - `Conflict`: a double spend, with the earlier permission as proof: nothing credited;
 /// - `Swapped`: a double spend, the coin given in for change earlier, with that swap permission
 ///   as proof: nothing credited;
+/// - `Recouped`: a double spend, the coin given back to its issuer for its value earlier (its
+///   denomination revoked), with that recoup permission as proof: nothing credited;
 /// - `Refused`: not credited, with the stable code of the reason.
 pub type DepositResult = SpendResult;
 
@@ -58,7 +60,7 @@ pub struct DepositResponse {
     pub results: BoundedVec<DepositResult, DEPOSIT_COINS_MAX>,
 }
 
-codec_struct!(message "semper/deposit-response" v 2, DepositResponse {
+codec_struct!(message "semper/deposit-response" v 3, DepositResponse {
     merchant,
     deposit_id,
     results

@@ -8,6 +8,7 @@ pub mod link;
 pub mod merchant;
 pub mod read;
 pub mod receipt;
+pub mod recoup;
 pub mod refund;
 pub mod settlement;
 pub mod spend;

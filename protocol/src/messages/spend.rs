@@ -10,6 +10,7 @@ use crate::codec_struct;
 use crate::ids::{BankId, BatchId, CoinId, DenominationId, Digest};
 use crate::limits::{CONFIRMATION_ENTRIES_MAX, SPEND_BATCH_COINS_MAX};
 use crate::messages::deposit::SignedDepositPermission;
+use crate::messages::recoup::SignedRecoupPermission;
 use crate::messages::swap::SignedSwapPermission;
 use crate::signed::Signed;
 use crate::time::Timestamp;
@@ -53,6 +54,12 @@ pub enum SpendResult {
         /// The swap permission the coin was first spent with.
         earlier: Box<SignedSwapPermission>,
     },
+    /// A double spend: the coin was given back to its issuer for its value (recouped, its
+    /// denomination being revoked) before, with this signed recoup permission, returned as proof.
+    Recouped {
+        /// The recoup permission the coin was given back with.
+        earlier: Box<SignedRecoupPermission>,
+    },
     /// The issuer refused the coin without touching its spent set: a bad signature, a revoked or
     /// expired denomination, or a coin of another issuer.
     Refused {
@@ -62,8 +69,8 @@ pub enum SpendResult {
     },
 }
 
-/// A coin's first spend as the issuer's spent set keeps it (a signed deposit or swap permission,
-/// told apart by its domain tag): the proof against any later, other spend of the coin.
+/// A coin's first spend as the issuer's spent set keeps it (a signed deposit, swap or recoup
+/// permission, told apart by its domain tag): the proof against any later, other spend of the coin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EarlierSpend {
@@ -71,15 +78,20 @@ pub enum EarlierSpend {
     Deposit(SignedDepositPermission),
     /// Given in to a swap.
     Swap(SignedSwapPermission),
+    /// Given back for its value (recouped).
+    Recoup(SignedRecoupPermission),
 }
 
 impl EarlierSpend {
-    /// Decodes a stored signed permission of either kind.
+    /// Decodes a stored signed permission of any kind.
     pub fn from_stored(bytes: &[u8]) -> Result<Self, DecodeError> {
-        match SignedDepositPermission::from_bytes(bytes) {
-            Ok(permission) => Ok(Self::Deposit(permission)),
-            Err(_) => SignedSwapPermission::from_bytes(bytes).map(Self::Swap),
+        if let Ok(permission) = SignedDepositPermission::from_bytes(bytes) {
+            return Ok(Self::Deposit(permission));
         }
+        if let Ok(permission) = SignedSwapPermission::from_bytes(bytes) {
+            return Ok(Self::Swap(permission));
+        }
+        SignedRecoupPermission::from_bytes(bytes).map(Self::Recoup)
     }
 
     /// The per-coin result that returns it as proof.
@@ -89,6 +101,9 @@ impl EarlierSpend {
                 earlier: Box::new(earlier),
             },
             Self::Swap(earlier) => SpendResult::Swapped {
+                earlier: Box::new(earlier),
+            },
+            Self::Recoup(earlier) => SpendResult::Recouped {
                 earlier: Box::new(earlier),
             },
         }
@@ -142,6 +157,10 @@ impl Encode for SpendResult {
                 writer.u8(4);
                 earlier.encode_to(writer);
             }
+            Self::Recouped { earlier } => {
+                writer.u8(5);
+                earlier.encode_to(writer);
+            }
         }
     }
 }
@@ -159,6 +178,9 @@ impl Decode for SpendResult {
             }),
             4 => Ok(Self::Swapped {
                 earlier: Box::new(SignedSwapPermission::decode_from(reader)?),
+            }),
+            5 => Ok(Self::Recouped {
+                earlier: Box::new(SignedRecoupPermission::decode_from(reader)?),
             }),
             other => Err(DecodeError::invalid(
                 "spend result",
@@ -226,7 +248,7 @@ pub struct SpendCheckResponse {
     pub confirmation: Option<SignedSpendConfirmation>,
 }
 
-codec_struct!(message "semper/spend-check-response" v 2, SpendCheckResponse {
+codec_struct!(message "semper/spend-check-response" v 3, SpendCheckResponse {
     batch_id,
     results,
     confirmation

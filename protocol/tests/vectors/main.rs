@@ -14,6 +14,7 @@ mod blind;
 mod ed25519;
 mod fixtures;
 mod out;
+mod recoup;
 mod refunds;
 mod wallet;
 
@@ -48,6 +49,7 @@ fn computed() -> Vec<(&'static str, Value)> {
     files.extend(access::files(&parties, &side));
     files.extend(banks::files(&parties, &side));
     files.extend(refunds::files(&parties, &side));
+    files.extend(recoup::files(&parties, &side));
     files
 }
 

@@ -36,6 +36,12 @@ pub struct WalletSide {
     pub respent: SignedDepositPermission,
     /// The merchant's signed deposit of both coins, which the acquirer's answers are to.
     pub deposit: Signed<DepositRequest>,
+    /// The withdrawal of both coins, as the account signed it.
+    pub withdrawal: WithdrawRequest,
+    /// The coins, in the withdrawal's order.
+    pub coins: Vec<Coin>,
+    /// Each coin's r_inv, the inverse of its blinding factor, as long as the modulus.
+    pub r_inv: Vec<Vec<u8>>,
 }
 
 /// The contract the wallet pays: the merchant's bytes, hashed.
@@ -226,6 +232,7 @@ pub fn withdrawal(
     let mut blinded_coins = Vec::new();
     let mut blind_signatures = Vec::new();
     let mut coins = Vec::new();
+    let mut r_inv = Vec::new();
     for (index, party) in parties.coins.iter().enumerate() {
         let coin_key = *party.key.verifying_key();
         let message = CoinMessage {
@@ -284,6 +291,7 @@ pub fn withdrawal(
             "signature": hex_of(&signature.0),
             "coin": encoded("the coin", &coin),
         }));
+        r_inv.push(formulas.r_inv.clone());
         blinded_coins.push(BlindedCoin {
             denomination: denomination.id(),
             blinded,
@@ -306,7 +314,7 @@ pub fn withdrawal(
         "vectors": coin_vectors,
     });
 
-    let (_, request) = signed(
+    let (signed_withdrawal, request) = signed(
         "two coins of EUR:1.00",
         WithdrawRequest {
             account: ACCOUNT,
@@ -446,6 +454,12 @@ pub fn withdrawal(
                 earlier: Box::new(swapped.clone()),
             }]),
         ),
+        encoded(
+            "coin 1 was recouped before: the recoup permission as proof",
+            &answered(vec![DepositResult::Recouped {
+                earlier: Box::new(crate::recoup::permission(parties, &coins[1]).0),
+            }]),
+        ),
     ];
     let deposit_response_file = message_file::<DepositResponse>(
         None,
@@ -470,6 +484,9 @@ pub fn withdrawal(
         permissions,
         respent,
         deposit: signed_deposit,
+        withdrawal: signed_withdrawal.body().clone(),
+        coins,
+        r_inv,
     };
     (files, side)
 }

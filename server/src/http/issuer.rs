@@ -1,6 +1,6 @@
 //! The issuer's endpoints: its denomination set (and the operator's export and upload of the set
-//! the master key signs), accounts, operator credits, withdrawals and the discrepancies its
-//! reconciliation recorded.
+//! the master key signs), accounts, operator credits, withdrawals, recoups and the discrepancies
+//! its reconciliation recorded.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -12,6 +12,7 @@ use semper_client::views::DenominationSetBodyView;
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::account::OpenAccountRequest;
+use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
 use semper_protocol::signed::Signed;
@@ -152,6 +153,16 @@ pub async fn withdraw(
     let coins = body.body().coins.len();
     let _admitted = state.coins_in_flight.admit_or_busy(coins, "coins")?;
     Ok(Json(issuer.withdraw(body.into_inner()).await?))
+}
+
+/// `POST /v1/issuer/recoup`: credits a withdrawn, unspent coin of a revoked denomination back to
+/// the account that withdrew it, and spends the coin; a replay gets the same answer.
+pub async fn recoup(
+    state: web::Data<ApiState>,
+    body: Json<SignedRecoupRequest>,
+) -> Result<Json<RecoupResponse>, ApiError> {
+    let issuer = issuer(&state)?;
+    Ok(Json(issuer.recoup(body.into_inner()).await?))
 }
 
 /// `GET /v1/issuer/discrepancies` (operator): what reconciliation found, from number `from` on.

@@ -15,6 +15,7 @@ mod acquirer;
 mod clearing;
 mod fixtures;
 mod issuer;
+mod recoup;
 mod table;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
         let f = Fixtures::set_up(&env, &clock).await;
         let mut cases = clearing::cases();
         cases.extend(issuer::cases(&f));
+        cases.extend(recoup::cases(&f));
         cases.extend(acquirer::cases(&f));
         run_table(&env, cases).await;
 

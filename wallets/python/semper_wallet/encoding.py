@@ -139,6 +139,8 @@ def spend_result(r):
         return u8(3) + var(r["code"].encode())
     if kind == "swapped":
         return u8(4) + signed(swap_permission)(r["earlier"])
+    if kind == "recouped":
+        return u8(5) + signed(recoup_permission)(r["earlier"])
     raise ValueError(f"unknown spend result {kind!r}")
 
 
@@ -163,13 +165,29 @@ def swap_response(v):
             + lst(v["blind_signatures"], lambda s: var(bytes.fromhex(s))))
 
 
+def recoup_permission(v):
+    """§7.26: the coin key's consent to give the coin back for its value, to the account named."""
+    return header("semper/recoup-permission") + coin(v["coin"]) + fixed(v["account"], 16)
+
+
+def recoup_request(v):
+    """§7.26: the withdrawal (nested whole), the coin's index, r⁻¹ and the coin's permission."""
+    return (header("semper/recoup-request") + withdraw_request(v["withdrawal"]) + u32(v["index"])
+            + var(bytes.fromhex(v["blinding"])) + signed(recoup_permission)(v["permission"]))
+
+
+def recoup_response(v):
+    return (header("semper/recoup-response") + fixed(v["account"], 16) + fixed(v["coin"], 32)
+            + amount(v["credited"]))
+
+
 def deposit_response(v):
-    return (header("semper/deposit-response", 2) + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
+    return (header("semper/deposit-response", 3) + fixed(v["merchant"], 16) + fixed(v["deposit_id"], 16)
             + lst(v["results"], spend_result))
 
 
 def deposit_answer(v):
-    return (header("semper/deposit-answer", 2) + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
+    return (header("semper/deposit-answer", 3) + fixed(v["acquirer"], 16) + fixed(v["merchant"], 16)
             + fixed(v["deposit_id"], 16) + fixed(v["request_digest"], 32) + lst(v["results"], spend_result))
 
 
@@ -203,7 +221,7 @@ def confirmation(v):
 def spend_check_response(v):
     c = v["confirmation"]
     option = u8(0) if c is None else u8(1) + signed(confirmation)(c)
-    return (header("semper/spend-check-response", 2) + fixed(v["batch_id"], 16)
+    return (header("semper/spend-check-response", 3) + fixed(v["batch_id"], 16)
             + lst(v["results"], spend_result) + option)
 
 
@@ -285,6 +303,8 @@ ENCODERS = {
     "refund-confirmation": refund_confirmation, "refund-answer": refund_answer,
     "refund-response": refund_response,
     "swap-permission": swap_permission, "swap-request": swap_request, "swap-response": swap_response,
+    "recoup-permission": recoup_permission, "recoup-request": recoup_request,
+    "recoup-response": recoup_response,
 }
 
 

@@ -295,3 +295,51 @@ fn the_fast_path_agrees_with_openssl_and_pure_rust_on_valid_and_spoiled_signatur
         );
     }
 }
+
+/// `bytes` left-padded with zeros to `length`, as RSA values travel.
+fn padded(bytes: Vec<u8>, length: usize) -> Vec<u8> {
+    [vec![0; length - bytes.len()], bytes].concat()
+}
+
+#[test]
+fn reblinding_a_coin_with_its_inverse_gives_back_the_blinded_message() {
+    // The RFC's vectors: every variant blinds the same way.
+    for v in &vectors() {
+        let public = vector_key(v).public_key().clone();
+        let length = public.modulus_bytes();
+        let signature = RsaSignature(padded(unhex(&v.sig), length));
+        let inverse = BlindingInverse(padded(unhex(&v.inv), length));
+        let blinded = public.reblind(&signature, &inverse).unwrap();
+        assert_eq!(
+            blinded.0,
+            padded(unhex(&v.blinded_msg), length),
+            "{}",
+            v.name
+        );
+    }
+    // A wallet's coin: its own inverse finds its blinded message, another coin's does not.
+    let key = test_keys::rsa_2048();
+    let public = key.public_key();
+    let mut rng = rand::rng();
+    let message = b"a coin message".to_vec();
+    let (blinded, secret) = public.blind(&mut rng, &message).unwrap();
+    let (_, other) = public.blind(&mut rng, &message).unwrap();
+    let signature = public
+        .finalize(&key.blind_sign(&blinded).unwrap(), &secret, &message)
+        .unwrap();
+    assert_eq!(
+        public.reblind(&signature, &secret.inverse()),
+        Ok(blinded.clone())
+    );
+    assert_ne!(public.reblind(&signature, &other.inverse()), Ok(blinded));
+    // Zero has no inverse; n itself is out of range; a short value is the wrong length.
+    let zero = BlindingInverse(vec![0; 256]);
+    assert_eq!(public.reblind(&signature, &zero), Err(RsaError::OutOfRange));
+    let n = BlindingInverse(key.public_key().rsa.n().to_vec());
+    assert_eq!(public.reblind(&signature, &n), Err(RsaError::OutOfRange));
+    let short = BlindingInverse(vec![1; 255]);
+    assert!(matches!(
+        public.reblind(&signature, &short),
+        Err(RsaError::WrongLength { .. })
+    ));
+}

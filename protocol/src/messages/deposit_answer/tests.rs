@@ -154,10 +154,10 @@ fn deposit_answer_known_answer() {
     };
     let bytes = answer.to_bytes();
     let expected: String = <[&str]>::concat(&[
-        // Domain tag: length, "semper/deposit-answer", version 2.
+        // Domain tag: length, "semper/deposit-answer", version 3.
         "15",
         &hex::encode("semper/deposit-answer"),
-        "02",
+        "03",
         // acquirer, merchant, deposit_id, request_digest.
         &"02".repeat(16),
         &"05".repeat(16),

@@ -222,10 +222,43 @@ fn issuer_codes() -> Vec<&'static str> {
         .chain(refusals.into_iter().map(OfflineError::Refused))
         .map(IssuerError::LocalMaster),
     );
+    errors.extend(recoup_errors());
     errors.extend(signer_errors().into_iter().map(IssuerError::Signer));
     errors.extend(storage_errors().into_iter().map(IssuerError::from));
     errors.extend(storage_errors().into_iter().map(IssuerError::Storage));
     errors.iter().map(IssuerError::code).collect()
+}
+
+/// One of each recoup refusal, and the recoup's own issuer errors.
+fn recoup_errors() -> Vec<IssuerError> {
+    use semper_protocol::issuer::recoup::RecoupRefusal;
+    let id = semper_protocol::ids::DenominationId([1; 32]);
+    let mut refusals = vec![
+        RecoupRefusal::WrongAccount,
+        RecoupRefusal::UnknownWithdrawal,
+        RecoupRefusal::WrongWithdrawal,
+        RecoupRefusal::BadIndex { index: 2, count: 1 },
+        RecoupRefusal::UnknownDenomination,
+        RecoupRefusal::WrongIssuer,
+        RecoupRefusal::NotRevoked(id),
+        RecoupRefusal::NotWithdrawn(0),
+    ];
+    for error in signature_errors() {
+        refusals.push(RecoupRefusal::AccountSignature(error));
+        refusals.push(RecoupRefusal::CoinKeySignature(error));
+    }
+    for error in rsa_errors() {
+        refusals.push(RecoupRefusal::Blinding(error.clone()));
+        refusals.push(RecoupRefusal::Coin(
+            semper_protocol::messages::coin::CoinError::Signature(error),
+        ));
+    }
+    let mut errors: Vec<IssuerError> = refusals.into_iter().map(IssuerError::Recoup).collect();
+    errors.extend([
+        IssuerError::RecoupSlotRecouped,
+        IssuerError::RecoupUnavailable,
+    ]);
+    errors
 }
 
 /// One of each signer error; checked against the signer's own list of its codes.

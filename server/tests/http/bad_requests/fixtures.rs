@@ -1,6 +1,6 @@
 //! What the table's requests are made of: two wallets, two merchants, a withdrawal and a deposit
 //! already answered, coins spent and unspent (one with its coin key, so that a case can sign what
-//! the wallet would not), and a revoked denomination.
+//! the wallet would not), and a revoked denomination, whose coin the wallet recouped.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -17,6 +17,7 @@ use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
 use semper_protocol::messages::read::ReadSubject;
+use semper_protocol::messages::recoup::SignedRecoupRequest;
 use semper_protocol::messages::withdraw::{BlindedCoin, SignedWithdrawRequest, WithdrawRequest};
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
@@ -185,7 +186,8 @@ pub struct Fixtures {
     pub ten: Denomination,
     /// A denomination made ahead, not valid yet.
     pub later: Denomination,
-    /// A wallet funded with EUR 50.00, and another, whose key is the other party's.
+    /// A wallet funded with EUR 50.00 (and credited the recouped ten), and another, whose key is
+    /// the other party's.
     pub wallet: Wallet,
     pub stranger: Wallet,
     /// The wallet's withdrawal of four tenths and a ten, and its answer.
@@ -200,13 +202,16 @@ pub struct Fixtures {
     /// The merchant's deposit of the second coin, and its answer.
     pub deposited: SignedDepositRequest,
     pub deposited_json: Value,
+    /// The wallet's recoup of its revoked coin, and its answer.
+    pub recoup: SignedRecoupRequest,
+    pub recouped: Value,
     /// The wallet's account and the merchant as their GETs show them.
     pub account_json: Value,
     pub merchant_json: Value,
 }
 
 impl Fixtures {
-    /// Withdraws, deposits and revokes as the fields say, on `env` at the time of `clock`.
+    /// Withdraws, deposits, revokes and recoups as the fields say, on `env` at the time of `clock`.
     pub async fn set_up(env: &Embedded, clock: &ManualClock) -> Self {
         let at = clock.now();
         let acquirer = env.acquirer_bank();
@@ -272,6 +277,11 @@ impl Fixtures {
             .await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.text());
 
+        // The revoked coin recouped: its value back to the account.
+        let recoup = wallet::prepare_recoup(&wallet.key, withdrawal.body(), 4, &coins[4]);
+        let recouped = env.public.post("/v1/issuer/recoup", &recoup).await;
+        assert_eq!(recouped.status, 200, "{}", recouped.text());
+
         let account_path = format!("/v1/issuer/accounts/{}", wallet.account);
         let merchant_path = format!("/v1/acquirer/merchants/{}", merchant.id);
         Self {
@@ -286,6 +296,8 @@ impl Fixtures {
             coins,
             coin_key,
             deposited_json: deposit_answer.json(),
+            recouped: recouped.json(),
+            recoup,
             deposited,
             account_json: env.operator.get(&account_path).await.json(),
             merchant_json: env.operator.get(&merchant_path).await.json(),

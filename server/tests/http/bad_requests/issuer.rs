@@ -671,7 +671,7 @@ fn withdrawals(f: &Fixtures) -> Vec<Case> {
         ),
         refused(
             "withdraw: more than the balance",
-            withdraw(&wallet.withdraw(account, &vec![f.one.clone(); 40])),
+            withdraw(&wallet.withdraw(account, &vec![f.one.clone(); 50])),
             409,
             "account.insufficient_funds",
         ),
