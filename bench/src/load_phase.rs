@@ -18,6 +18,7 @@ pub const WITHDRAWALS_ONLY: Mix = Mix {
     withdraw: 1.0,
     double_spend: 0.0,
     replay: 0.0,
+    refund: 0.0,
 };
 
 /// The config every phase starts from: `wallets` wallets, `mix`, `stock` made before the clock.

@@ -284,6 +284,18 @@ impl Merchant {
         contract: ContractHash,
         at: Timestamp,
     ) -> Result<SignedDepositRequest, PartyError> {
+        self.deposit_until(coins, contract, at, at.plus_ms(REFUND_WINDOW_MS))
+    }
+
+    /// [`Merchant::deposit_of`] with the contract's own refund deadline: a refund judged after
+    /// `refund_deadline` is refused (`refund.deadline_passed`).
+    pub fn deposit_until(
+        &self,
+        coins: &[WalletCoin],
+        contract: ContractHash,
+        at: Timestamp,
+        refund_deadline: Timestamp,
+    ) -> Result<SignedDepositRequest, PartyError> {
         let permissions = coins
             .iter()
             .map(|coin| wallet::sign_deposit_permission(coin, contract, self.id, self.acquirer, at))
@@ -295,7 +307,7 @@ impl Merchant {
                 merchant: self.id,
                 deposit_id: RequestId(rand::random()),
                 permissions,
-                refund_deadline: at.plus_ms(REFUND_WINDOW_MS),
+                refund_deadline,
             },
             &self.key,
         ))

@@ -7,8 +7,19 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 
+use semper_protocol::amount::Amount;
+
 use crate::process::{ProcessError, ServerProcess, embedded_overrides};
 use crate::target::{Endpoint, Targets};
+
+/// The coin value the load withdraws at the embedded default's issuer: the lowest of
+/// `config/embedded.toml`.
+pub const EMBEDDED_COIN: &str = "EUR:0.10";
+/// When a deployment charges fees ([`Deployment::charge_fees`]), the withdraw fee of the coin
+/// the load withdraws is this fraction of its value, …
+pub const WITHDRAW_FEE_DIVISOR: u64 = 10;
+/// … and its deposit fee this one.
+pub const DEPOSIT_FEE_DIVISOR: u64 = 5;
 
 /// One `semper` process of a deployment, as it is started each time.
 #[derive(Clone, Debug)]
@@ -68,6 +79,9 @@ pub struct Deployment {
     pub victims: Vec<usize>,
     /// Its roles, at the HTTP ports fixed for its nodes.
     pub targets: Targets,
+    /// The nodes that host an issuer (as the first bank of their file), each with the coin
+    /// value the load withdraws there, for [`Deployment::charge_fees`].
+    pub issuer_coins: Vec<(usize, &'static str)>,
 }
 
 impl Deployment {
@@ -90,7 +104,20 @@ impl Deployment {
             provision: false,
             victims: vec![0],
             targets: Targets::single(Endpoint::new(http, Some(token.to_owned()))),
+            issuer_coins: vec![(0, EMBEDDED_COIN)],
         })
+    }
+
+    /// Has every issuer charge fees on the coin the load withdraws there (a withdraw fee of a
+    /// [`WITHDRAW_FEE_DIVISOR`]th of its value and a deposit fee of a [`DEPOSIT_FEE_DIVISOR`]th),
+    /// so that the load's conservation checks count fees. Denominations carry the fees they were
+    /// made with: call it before the deployment first starts.
+    pub fn charge_fees(&mut self) {
+        for (node, coin) in &self.issuer_coins {
+            if let (Some(node), Some(env)) = (self.nodes.get_mut(*node), fee_override(coin)) {
+                node.env.push(env);
+            }
+        }
     }
 
     /// Provisions every node when it must, then starts each in `dir`: the processes, in the
@@ -106,6 +133,23 @@ impl Deployment {
             .map(|node| node.start(binary, dir))
             .collect()
     }
+}
+
+/// The override that charges fees on `coin` (e.g. `"EUR:0.10"`) at the first bank of a node's
+/// file, an issuer; `None` when `coin` is not an amount.
+pub fn fee_override(coin: &str) -> Option<(String, String)> {
+    let value: Amount = coin.parse().ok()?;
+    let part = |divisor: u64| {
+        Amount::from_minor_units(value.currency(), value.minor_units() / divisor).to_string()
+    };
+    Some((
+        "SEMPER__BANKS__0__ISSUER__FEES".to_owned(),
+        format!(
+            "[{{ value = \"{value}\", withdraw = \"{}\", deposit = \"{}\" }}]",
+            part(WITHDRAW_FEE_DIVISOR),
+            part(DEPOSIT_FEE_DIVISOR)
+        ),
+    ))
 }
 
 /// `port` on 127.0.0.1.
@@ -133,5 +177,24 @@ fn no_port(source: std::io::Error) -> ProcessError {
     ProcessError::Io {
         what: "find a free loopback port",
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fee_override_is_a_toml_list_of_one_fee_schedule() {
+        let (name, value) = fee_override(EMBEDDED_COIN).unwrap();
+        assert_eq!(name, "SEMPER__BANKS__0__ISSUER__FEES");
+        assert_eq!(
+            value,
+            r#"[{ value = "EUR:0.10", withdraw = "EUR:0.01", deposit = "EUR:0.02" }]"#
+        );
+        assert_eq!(fee_override("ten euros"), None);
+        let embedded =
+            std::fs::read_to_string(crate::multibank::config_dir().join("embedded.toml")).unwrap();
+        assert!(embedded.contains(&format!("denominations = [\"{EMBEDDED_COIN}\"")));
     }
 }

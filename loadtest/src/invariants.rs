@@ -1,10 +1,16 @@
 //! The invariants a run must leave true, checked over plain values: what the load's parties
 //! recorded ([`ClientBooks`]) against what the deployment says at the end ([`ServerBooks`]).
-//! Pure, so each check is tested over hand-made books that pass and that fail.
+//! Pure, so each check is tested over hand-made books that pass and that fail. The refunds'
+//! checks are in [`refunds`], conservation across banks in [`banks`].
+
+mod banks;
+mod refunds;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+
+pub use refunds::RefundBook;
 
 /// Most examples kept per broken invariant.
 pub const EXAMPLES_MAX: usize = 10;
@@ -35,10 +41,14 @@ pub struct WalletBook {
     pub account: String,
     /// Its issuer (hex).
     pub issuer: String,
+    /// Its currency.
+    pub currency: String,
     /// Credited by the operator, minor units.
     pub credited_minor: u64,
-    /// Withdrawn in acknowledged withdrawals, minor units.
+    /// Withdrawn in acknowledged withdrawals, minor units: the coins' values.
     pub withdrawn_minor: u64,
+    /// The withdraw fees of those coins, debited on top of their values, minor units.
+    pub withdraw_fees_minor: u64,
     /// Coins withdrawn.
     pub withdrawn_coins: u64,
 }
@@ -56,6 +66,10 @@ pub struct AcceptedCoin {
     pub issuer: String,
     /// The acquirer that accepted it (hex).
     pub acquirer: String,
+    /// The merchant it was credited to (hex).
+    pub merchant: String,
+    /// The deposit fee the acquirer kept from its value, minor units.
+    pub deposit_fee_minor: u64,
 }
 
 /// What the load's parties saw.
@@ -82,6 +96,59 @@ pub struct ClientBooks {
     pub honest_not_accepted: Examples,
     /// Requests whose outcome stayed unknown after every retry.
     pub unresolved: Examples,
+    /// Every refund the acquirer answered (debited), once per refund id.
+    #[serde(skip)]
+    pub refunds: Vec<RefundBook>,
+    /// Refunds sent (retries of a refund answered before are counted as replays).
+    pub refund_attempts: u64,
+    /// Refunds answered as due: an honest one debited with the coin's new total, one over what
+    /// the coin paid or after the contract's deadline refused with its code.
+    pub refunds_answered_as_due: u64,
+    /// Of those, refunds over what the coin had left, refused `refund.over_paid`.
+    pub refunds_refused_over_paid: u64,
+    /// Of those, refunds after the contract's deadline, refused `refund.deadline_passed`.
+    pub refunds_refused_late: u64,
+    /// Refunds answered otherwise.
+    pub refund_failures: Examples,
+    /// Refunds that got no answer because the deployment was down (a crash-kill soak only).
+    pub refunds_unanswered: u64,
+    /// What each merchant may still be debited, as the load knows it, by (merchant, currency):
+    /// its credits less the refunds answered or under way. A refund larger than this is not
+    /// sent, so that an honest refund never finds the merchant's balance short.
+    #[serde(skip)]
+    pub refundable_minor: HashMap<(String, String), u64>,
+}
+
+impl ClientBooks {
+    /// Books an `accepted` answer; its merchant may refund what it was credited.
+    pub fn accept(&mut self, coin: AcceptedCoin) {
+        let credited = coin.value_minor.saturating_sub(coin.deposit_fee_minor);
+        *self
+            .refundable_minor
+            .entry((coin.merchant.clone(), coin.currency.clone()))
+            .or_default() += credited;
+        self.accepted.push(coin);
+    }
+
+    /// Sets up to `wanted_minor` of `merchant`'s credits aside for a refund: how much it set
+    /// aside (all of it, or what the merchant has left).
+    pub fn reserve_refund(&mut self, merchant: &str, currency: &str, wanted_minor: u64) -> u64 {
+        let key = (merchant.to_owned(), currency.to_owned());
+        let Some(left) = self.refundable_minor.get_mut(&key) else {
+            return 0;
+        };
+        let reserved = wanted_minor.min(*left);
+        *left -= reserved;
+        reserved
+    }
+
+    /// Gives back what [`ClientBooks::reserve_refund`] set aside for a refund that was refused.
+    pub fn release_refund(&mut self, merchant: &str, currency: &str, amount_minor: u64) {
+        *self
+            .refundable_minor
+            .entry((merchant.to_owned(), currency.to_owned()))
+            .or_default() += amount_minor;
+    }
 }
 
 /// An acquirer's outbox after the final flush.
@@ -137,8 +204,8 @@ pub struct ReportBook {
 pub struct ServerBooks {
     /// Each wallet's balance, minor units, by account (hex); missing when it could not be read.
     pub wallet_balances: BTreeMap<String, u64>,
-    /// The merchants' balances summed per (acquirer, currency), minor units.
-    pub merchant_credits: BTreeMap<(String, String), u64>,
+    /// Each of the load's merchants' balances by (acquirer, merchant, currency), minor units.
+    pub merchant_credits: BTreeMap<(String, String, String), u64>,
     /// Each acquirer's outbox after the final flush.
     pub outboxes: Vec<OutboxBook>,
     /// The reports of the cycles cut since the run began.
@@ -191,32 +258,39 @@ pub fn check(client: &ClientBooks, server: &ServerBooks) -> Vec<Verdict> {
         accounts_conserve(client, server),
         deposits_within_withdrawals(client),
         merchants_credited_as_accepted(client, server),
+        banks::value_conserved_across_banks(client, server),
         no_double_spend_accepted(client),
         double_spends_rejected_with_proof(client),
         replays_identical(client),
         honest_coins_accepted(client),
+        refunds::within_deposit(client),
+        refunds::deadline_kept(client),
+        refunds::answered_as_due(client),
         net_positions_sum_to_zero(server),
         deposits_settled(client, server),
         reconciliation_clean(server),
     ]
 }
 
-/// Credited = balance + withdrawn, for every wallet.
+/// Credited = balance + withdrawn + withdraw fees, for every wallet.
 fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
     let mut broken = Vec::new();
     for wallet in &client.wallets {
         match server.wallet_balances.get(&wallet.account) {
             None => broken.push(format!("account {}: balance not readable", wallet.account)),
             Some(&balance) => {
-                let held = u128::from(balance) + u128::from(wallet.withdrawn_minor);
+                let held = u128::from(balance)
+                    + u128::from(wallet.withdrawn_minor)
+                    + u128::from(wallet.withdraw_fees_minor);
                 if held != u128::from(wallet.credited_minor) {
                     broken.push(format!(
-                        "account {} at {}: credited {} but balance {} + withdrawn {} = {}",
+                        "account {} at {}: credited {} but balance {} + withdrawn {} + withdraw fees {} = {}",
                         wallet.account,
                         wallet.issuer,
                         wallet.credited_minor,
                         balance,
                         wallet.withdrawn_minor,
+                        wallet.withdraw_fees_minor,
                         held
                     ));
                 }
@@ -228,7 +302,7 @@ fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
     }
     verdict(
         "conservation.accounts",
-        "what was credited to each wallet's account = its balance + the value it withdrew",
+        "what was credited to each wallet's account = its balance + the value it withdrew + the withdraw fees",
         broken,
         format!("{} accounts", client.wallets.len()),
     )
@@ -269,35 +343,53 @@ fn deposits_within_withdrawals(client: &ClientBooks) -> Verdict {
     )
 }
 
-/// The merchants' balances at each acquirer = the value it accepted for them.
+/// Each merchant's balance = the value accepted for it, less the deposit fees its acquirer kept,
+/// less the refunds it was debited.
 fn merchants_credited_as_accepted(client: &ClientBooks, server: &ServerBooks) -> Verdict {
-    let mut accepted: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut credited: BTreeMap<(String, String, String), i128> = BTreeMap::new();
     for coin in &client.accepted {
-        *accepted
-            .entry((coin.acquirer.clone(), coin.currency.clone()))
-            .or_default() += coin.value_minor;
+        *credited
+            .entry((
+                coin.acquirer.clone(),
+                coin.merchant.clone(),
+                coin.currency.clone(),
+            ))
+            .or_default() += i128::from(coin.value_minor) - i128::from(coin.deposit_fee_minor);
+    }
+    for refund in &client.refunds {
+        *credited
+            .entry((
+                refund.acquirer.clone(),
+                refund.merchant.clone(),
+                refund.currency.clone(),
+            ))
+            .or_default() -= i128::from(refund.amount_minor);
     }
     let mut broken = Vec::new();
-    let keys: std::collections::BTreeSet<_> = accepted
+    let keys: std::collections::BTreeSet<_> = credited
         .keys()
         .chain(server.merchant_credits.keys())
         .cloned()
         .collect();
     for key in keys {
-        let expected = accepted.get(&key).copied().unwrap_or(0);
-        let credited = server.merchant_credits.get(&key).copied().unwrap_or(0);
-        if expected != credited {
+        let expected = credited.get(&key).copied().unwrap_or(0);
+        let held = server.merchant_credits.get(&key).copied().unwrap_or(0);
+        if expected != i128::from(held) {
             broken.push(format!(
-                "acquirer {} {}: merchants hold {credited} but deposits accepted {expected}",
-                key.0, key.1
+                "merchant {} at acquirer {} {}: holds {held} but accepted less deposit fees less refunds is {expected}",
+                key.1, key.0, key.2
             ));
         }
     }
     verdict(
         "conservation.merchants",
-        "the load's merchants' balances at each acquirer = the value accepted for them",
+        "each merchant's balance = the value accepted for it - the deposit fees kept - the refunds debited",
         broken,
-        format!("{} (acquirer, currency) pairs", accepted.len()),
+        format!(
+            "{} merchants, {} refunds",
+            credited.len(),
+            client.refunds.len()
+        ),
     )
 }
 
@@ -357,7 +449,7 @@ fn double_spends_rejected_with_proof(client: &ClientBooks) -> Verdict {
 fn replays_identical(client: &ClientBooks) -> Verdict {
     verdict(
         "idempotency.replays",
-        "a replayed withdrawal or deposit gets the identical answer and changes nothing",
+        "a replayed withdrawal, deposit or refund gets the identical answer and changes nothing",
         examples_lines(&client.replay_mismatches),
         format!("{} replays, all identical", client.replays),
     )
@@ -523,39 +615,71 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const ISSUER: &str = "01";
-    const ACQUIRER: &str = "02";
+    pub(super) const ISSUER: &str = "01";
+    pub(super) const ACQUIRER: &str = "02";
+    pub(super) const MERCHANT: &str = "0m";
 
-    fn coin(n: u8, value_minor: u64) -> AcceptedCoin {
+    pub(super) fn coin(n: u8, value_minor: u64) -> AcceptedCoin {
         AcceptedCoin {
             coin: [n; 32],
             value_minor,
             currency: "EUR".into(),
             issuer: ISSUER.into(),
             acquirer: ACQUIRER.into(),
+            merchant: MERCHANT.into(),
+            deposit_fee_minor: 2,
         }
     }
 
-    /// A run where a wallet was credited 1000, withdrew 3 coins of 10, paid 2 of them, tried
-    /// one double spend (refused) and replayed once; the cycle settled 20.
-    fn clean() -> (ClientBooks, ServerBooks) {
-        let client = ClientBooks {
+    /// The refund of `amount_minor` of coin `n` (which paid 10), `coin_refunded_minor` in all,
+    /// sent at 1000 ms for a deadline at 2000 ms.
+    pub(super) fn refund(n: u8, amount_minor: u64, coin_refunded_minor: u64) -> RefundBook {
+        RefundBook {
+            merchant: MERCHANT.into(),
+            acquirer: ACQUIRER.into(),
+            coin: [n; 32],
+            contract: [9; 32],
+            currency: "EUR".into(),
+            paid_minor: 10,
+            amount_minor,
+            coin_refunded_minor,
+            deadline_ms: 2000,
+            sent_ms: 1000,
+        }
+    }
+
+    /// A run where a wallet was credited 1000, withdrew 3 coins of 10 with a withdraw fee of 1
+    /// each, paid 2 of them to a merchant whose acquirer kept a deposit fee of 2 each, tried one
+    /// double spend (refused) and replayed once; the merchant refunded 5 of coin 1 and tried to
+    /// refund more than coin 2 paid (refused); the cycle settled 20.
+    pub(super) fn clean() -> (ClientBooks, ServerBooks) {
+        let mut client = ClientBooks {
             wallets: vec![WalletBook {
                 account: "aa".into(),
                 issuer: ISSUER.into(),
+                currency: "EUR".into(),
                 credited_minor: 1000,
                 withdrawn_minor: 30,
+                withdraw_fees_minor: 3,
                 withdrawn_coins: 3,
             }],
-            accepted: vec![coin(1, 10), coin(2, 10)],
             double_spend_attempts: 1,
             double_spends_rejected_with_proof: 1,
             replays: 1,
+            refunds: vec![refund(1, 5, 5)],
+            refund_attempts: 2,
+            refunds_answered_as_due: 2,
             ..ClientBooks::default()
         };
+        client.accept(coin(1, 10));
+        client.accept(coin(2, 10));
         let server = ServerBooks {
-            wallet_balances: [("aa".to_owned(), 970)].into(),
-            merchant_credits: [((ACQUIRER.to_owned(), "EUR".to_owned()), 20)].into(),
+            wallet_balances: [("aa".to_owned(), 967)].into(),
+            merchant_credits: [(
+                (ACQUIRER.to_owned(), MERCHANT.to_owned(), "EUR".to_owned()),
+                11,
+            )]
+            .into(),
             outboxes: vec![OutboxBook {
                 acquirer: ACQUIRER.into(),
                 queued: 0,
@@ -589,7 +713,7 @@ mod tests {
         (client, server)
     }
 
-    fn broken(client: &ClientBooks, server: &ServerBooks) -> Vec<&'static str> {
+    pub(super) fn broken(client: &ClientBooks, server: &ServerBooks) -> Vec<&'static str> {
         check(client, server)
             .into_iter()
             .filter(|v| !v.ok)
@@ -601,7 +725,7 @@ mod tests {
     fn a_clean_run_breaks_nothing() {
         let (client, server) = clean();
         let verdicts = check(&client, &server);
-        assert_eq!(verdicts.len(), 10);
+        assert_eq!(verdicts.len(), 14);
         assert!(verdicts.iter().all(|v| v.ok), "{verdicts:#?}");
     }
 
@@ -615,18 +739,67 @@ mod tests {
     }
 
     #[test]
+    fn refunds_are_reserved_within_what_each_merchant_was_credited() {
+        let mut books = ClientBooks::default();
+        // Credited 10 less the deposit fee of 2.
+        books.accept(coin(1, 10));
+        assert_eq!(books.reserve_refund(MERCHANT, "EUR", 5), 5);
+        assert_eq!(books.reserve_refund(MERCHANT, "EUR", 5), 3);
+        assert_eq!(books.reserve_refund(MERCHANT, "EUR", 1), 0);
+        books.release_refund(MERCHANT, "EUR", 3);
+        assert_eq!(books.reserve_refund("another", "EUR", 1), 0);
+        assert_eq!(books.reserve_refund(MERCHANT, "USD", 1), 0);
+        assert_eq!(books.reserve_refund(MERCHANT, "EUR", 4), 3);
+    }
+
+    #[test]
+    fn withdrawals_debited_without_their_fees_break_conservation() {
+        let (client, mut server) = clean();
+        // The coins' values were debited, their withdraw fees not.
+        server.wallet_balances.insert("aa".into(), 970);
+        assert_eq!(broken(&client, &server), ["conservation.accounts"]);
+    }
+
+    #[test]
+    fn a_merchant_credited_without_the_deposit_fee_or_not_debited_its_refund_is_reported() {
+        let (client, mut server) = clean();
+        let key = (ACQUIRER.to_owned(), MERCHANT.to_owned(), "EUR".to_owned());
+        // 20 accepted and 5 refunded, but no deposit fee kept.
+        server.merchant_credits.insert(key.clone(), 15);
+        assert_eq!(
+            broken(&client, &server),
+            ["conservation.merchants", "conservation.banks"]
+        );
+        // The refund answered but never debited.
+        server.merchant_credits.insert(key.clone(), 16);
+        assert_eq!(
+            broken(&client, &server),
+            ["conservation.merchants", "conservation.banks"]
+        );
+        // Another merchant of the load credited what nobody accepted for it.
+        let (client, mut server) = clean();
+        let other = (ACQUIRER.to_owned(), "1m".to_owned(), "EUR".to_owned());
+        server.merchant_credits.insert(other, 8);
+        assert_eq!(
+            broken(&client, &server),
+            ["conservation.merchants", "conservation.banks"]
+        );
+    }
+
+    #[test]
     fn a_coin_accepted_twice_breaks_several_invariants() {
         let (mut client, mut server) = clean();
-        client.accepted.push(coin(1, 10));
-        client.accepted.push(coin(1, 10));
+        client.accept(coin(1, 10));
+        client.accept(coin(1, 10));
         server
             .merchant_credits
-            .insert((ACQUIRER.into(), "EUR".into()), 40);
+            .insert((ACQUIRER.into(), MERCHANT.into(), "EUR".into()), 27);
         // Four accepted coins out of three withdrawn; coin 1 three times; 40 not settled.
         assert_eq!(
             broken(&client, &server),
             [
                 "conservation.deposits",
+                "conservation.banks",
                 "double_spend.none_accepted",
                 "settlement.deposits_reported"
             ]
@@ -677,7 +850,10 @@ mod tests {
         server.reports[0].obligations[0].amount_minor = 10;
         server.reports[0].positions[0].net_minor = -10;
         server.reports[0].positions[1].net_minor = 10;
-        assert_eq!(broken(&client, &server), ["settlement.deposits_reported"]);
+        assert_eq!(
+            broken(&client, &server),
+            ["conservation.banks", "settlement.deposits_reported"]
+        );
         let (client, mut server) = clean();
         server.outboxes[0].queued = 1;
         assert_eq!(broken(&client, &server), ["settlement.deposits_reported"]);

@@ -9,7 +9,8 @@
 //! - [`process`]: a `semper run` child process, for the benchmarks and the crash-kill soak;
 //! - [`deployment`]: processes on data and ports of their own, each restartable where it was;
 //!   [`multibank`]: the five banks of `config/multibank/` as one;
-//! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load.
+//! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load;
+//! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
@@ -21,6 +22,7 @@ pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod recorder;
+pub mod refund_rate;
 pub mod replicated;
 pub mod report;
 mod run;
@@ -30,4 +32,6 @@ pub mod target;
 pub mod workload;
 
 pub use report::LoadReport;
-pub use run::{DURATION_MAX, LoadConfig, LoadError, LoadPhase, Mode, WORKERS_MAX, run};
+pub use run::{
+    DEFAULT_REFUND_SHARE, DURATION_MAX, LoadConfig, LoadError, LoadPhase, Mode, WORKERS_MAX, run,
+};

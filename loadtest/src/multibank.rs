@@ -33,6 +33,8 @@ pub struct Bank {
     pub role: Role,
     /// Its bank id (`banks[0].id` of its file).
     pub id: &'static str,
+    /// An issuer's lowest coin value (the one the load withdraws), from its file.
+    pub coin: Option<&'static str>,
 }
 
 /// The banks in the order each file lists the others as peers.
@@ -41,26 +43,31 @@ pub const BANKS: [Bank; 5] = [
         name: "clearing",
         role: Role::Clearing,
         id: "03000000000000000000000000000003",
+        coin: None,
     },
     Bank {
         name: "issuer-1",
         role: Role::Issuer,
         id: "01000000000000000000000000000001",
+        coin: Some("EUR:0.10"),
     },
     Bank {
         name: "issuer-2",
         role: Role::Issuer,
         id: "01000000000000000000000000000002",
+        coin: Some("EUR:0.50"),
     },
     Bank {
         name: "acquirer-1",
         role: Role::Acquirer,
         id: "02000000000000000000000000000001",
+        coin: None,
     },
     Bank {
         name: "acquirer-2",
         role: Role::Acquirer,
         id: "02000000000000000000000000000002",
+        coin: None,
     },
 ];
 
@@ -132,6 +139,9 @@ pub fn deployment(dir: &Path, carrier: Carrier, token: &str) -> Result<Deploymen
         nodes,
         provision: true,
         victims: (0..BANKS.len()).collect(),
+        issuer_coins: (BANKS.iter().enumerate())
+            .filter_map(|(index, bank)| Some((index, bank.coin?)))
+            .collect(),
         targets: Targets {
             issuers: of_role(Role::Issuer),
             acquirers: of_role(Role::Acquirer),
@@ -241,6 +251,17 @@ mod tests {
             let file = config_file(bank.name, Carrier::Quic);
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(text.contains(&format!("id = \"{}\"", bank.id)), "{file:?}");
+            // An issuer's coin is the first (lowest) of its denominations.
+            assert_eq!(
+                bank.coin.is_some(),
+                bank.role == Role::Issuer,
+                "{}",
+                bank.name
+            );
+            if let Some(coin) = bank.coin {
+                let listed = format!("denominations = [\"{coin}\"");
+                assert!(text.contains(&listed), "{file:?}");
+            }
         }
     }
 

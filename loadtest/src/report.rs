@@ -163,6 +163,21 @@ impl LoadReport {
             self.reports,
             self.cycles_after
         );
+        let _ = writeln!(
+            out,
+            "  refunds: {} sent, {} answered as due ({} over what was paid and {} after the deadline refused), {} debited ({} minor units); {} unanswered while down",
+            self.books.refund_attempts,
+            self.books.refunds_answered_as_due,
+            self.books.refunds_refused_over_paid,
+            self.books.refunds_refused_late,
+            self.books.refunds.len(),
+            self.books
+                .refunds
+                .iter()
+                .map(|r| u128::from(r.amount_minor))
+                .sum::<u128>(),
+            self.books.refunds_unanswered
+        );
         for verdict in &self.invariants {
             let mark = if verdict.ok { "ok    " } else { "BROKEN" };
             let detail = if verdict.ok {

@@ -29,6 +29,8 @@ use semper_client::{Api, ApiError};
 pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
 /// Most workers.
 pub const WORKERS_MAX: usize = 2048;
+/// The share of refunds in the default mix.
+pub const DEFAULT_REFUND_SHARE: f64 = 0.1;
 
 /// How operations are paced.
 #[derive(Clone, Debug)]
@@ -139,7 +141,8 @@ fn setup(what: impl Into<String>) -> impl FnOnce(ApiError) -> LoadError {
 impl LoadConfig {
     /// The command line's defaults against `targets`: a closed loop of 4 workers for 20 s,
     /// 16 wallets, 8 merchants, 4 coins a payment, 16 a withdrawal, 20 % withdrawals, 5 % double
-    /// spends, 5 % replays, a settlement pass every 5 s, 2 s for the last reports to arrive.
+    /// spends, 5 % replays, 10 % refunds, a settlement pass every 5 s, 2 s for the last reports
+    /// to arrive.
     pub fn new(targets: Targets) -> Self {
         Self {
             targets,
@@ -152,6 +155,7 @@ impl LoadConfig {
                     withdraw: 0.2,
                     double_spend: 0.05,
                     replay: 0.05,
+                    refund: DEFAULT_REFUND_SHARE,
                 },
                 stock: Stock::default(),
             },
@@ -289,6 +293,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             spent: Default::default(),
             credited_minor: funding.minor_units(),
             withdrawn_minor: 0,
+            withdraw_fees_minor: 0,
             withdrawn_coins: 0,
             top_ups: 0,
             ready: Default::default(),
@@ -594,9 +599,10 @@ fn final_books(
         match with_retries(retries, || api.merchant(id)) {
             Ok(view) => {
                 for balance in view.balances {
+                    let currency = balance.currency().code().to_owned();
                     *server
                         .merchant_credits
-                        .entry((bank.clone(), balance.currency().code().to_owned()))
+                        .entry((bank.clone(), id.to_string(), currency))
                         .or_default() += balance.minor_units();
                 }
             }

@@ -64,6 +64,9 @@ pub struct SoakConfig {
     pub up: (Duration, Duration),
     /// How long a restart may take before the soak counts it in its schedule.
     pub restart_allowance: Duration,
+    /// Whether the issuers charge withdraw and deposit fees on the coins the load withdraws
+    /// ([`Deployment::charge_fees`]), so that the invariants count them.
+    pub fees: bool,
     /// The load: its targets and phase are set by the soak.
     pub load: LoadConfig,
 }
@@ -134,7 +137,10 @@ pub enum SoakError {
 /// Runs the soak described by `config`.
 pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
     let token = format!("soak-{:016x}", rand::random::<u64>());
-    let deployment = config.topology.deployment(&config.dir, &token)?;
+    let mut deployment = config.topology.deployment(&config.dir, &token)?;
+    if config.fees {
+        deployment.charge_fees();
+    }
     let mut processes = deployment.start(&config.binary, &config.dir)?;
 
     let phase = Arc::new(LoadPhase::default());

@@ -1,6 +1,12 @@
 //! The operations of the load and what each checks: a wallet withdraws; a wallet pays a merchant,
 //! who deposits at its acquirer; a double spend (a spent coin again, or one coin at two acquirers
-//! at once) must be refused with proof; a replayed request must get its first answer.
+//! at once) must be refused with proof; a replayed request must get its first answer; a merchant
+//! refunds a coin it was paid with, whole or in part, and a refund over what the coin paid or
+//! after the contract's deadline must be refused.
+//!
+//! A new operation (a swap, a recoup) plugs in the same way: a kind in [`OpKind`], a share in
+//! [`Mix`], its steps in a file of `worker/`, what it did in the [`ClientBooks`], and its checks
+//! in `invariants/`.
 //!
 //! A [`Worker`] owns its wallets (so their coins need no lock) and its connections; what the
 //! invariants need is written to the shared [`ClientBooks`].
@@ -54,19 +60,23 @@ pub enum OpKind {
     DoubleSpend,
     /// A withdrawal or deposit sent again, identically.
     Replay,
+    /// A merchant refunds a coin it was paid with: whole, in part, again (a retry), over what
+    /// it paid, or after its contract's deadline.
+    Refund,
     /// A settlement pass: flush every acquirer's outbox and cut the cycle.
     Settle,
 }
 
 impl OpKind {
     /// How many kinds.
-    pub const COUNT: usize = 5;
+    pub const COUNT: usize = 6;
     /// Every kind, in index order.
     pub const ALL: [OpKind; Self::COUNT] = [
         Self::Withdraw,
         Self::Pay,
         Self::DoubleSpend,
         Self::Replay,
+        Self::Refund,
         Self::Settle,
     ];
 
@@ -82,6 +92,7 @@ impl OpKind {
             Self::Pay => "pay",
             Self::DoubleSpend => "double_spend",
             Self::Replay => "replay",
+            Self::Refund => "refund",
             Self::Settle => "settle",
         }
     }
@@ -96,12 +107,14 @@ pub struct Mix {
     pub double_spend: f64,
     /// Share of replayed requests.
     pub replay: f64,
+    /// Share of refunds.
+    pub refund: f64,
 }
 
 impl Mix {
     /// Checks the shares are in 0..=1 and leave room for payments.
     pub fn validate(&self) -> Result<(), String> {
-        let shares = [self.withdraw, self.double_spend, self.replay];
+        let shares = [self.withdraw, self.double_spend, self.replay, self.refund];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
             return Err(format!("each share must be in 0..=1: {self:?}"));
         }
@@ -124,6 +137,10 @@ impl Mix {
         edge += self.replay;
         if draw < edge {
             return OpKind::Replay;
+        }
+        edge += self.refund;
+        if draw < edge {
+            return OpKind::Refund;
         }
         OpKind::Pay
     }
@@ -235,8 +252,10 @@ pub struct WalletSlot {
     pub spent: VecDeque<(WalletCoin, SignedDepositPermission)>,
     /// Credited, minor units.
     pub credited_minor: u64,
-    /// Withdrawn, minor units.
+    /// Withdrawn, minor units: the coins' values.
     pub withdrawn_minor: u64,
+    /// Withdraw fees debited on top of the coins' values, minor units.
+    pub withdraw_fees_minor: u64,
     /// Coins withdrawn.
     pub withdrawn_coins: u64,
     /// Top-ups made.
@@ -251,8 +270,10 @@ impl WalletSlot {
         WalletBook {
             account: self.wallet.account.to_string(),
             issuer: self.issuer_bank.to_string(),
+            currency: self.currency().code().to_owned(),
             credited_minor: self.credited_minor,
             withdrawn_minor: self.withdrawn_minor,
+            withdraw_fees_minor: self.withdraw_fees_minor,
             withdrawn_coins: self.withdrawn_coins,
         }
     }
@@ -261,13 +282,15 @@ impl WalletSlot {
         self.denomination.value().currency()
     }
 
-    /// What one top-up (and the first funding) credits.
+    /// What one top-up (and the first funding) credits: [`FUNDING_WITHDRAWALS`] withdrawals,
+    /// each coin's value and its withdraw fee.
     pub fn funding(denomination: &Denomination, coins_per_withdraw: usize) -> Amount {
         let value = denomination.value();
         Amount::from_minor_units(
             value.currency(),
             value
                 .minor_units()
+                .saturating_add(denomination.fees().withdraw.minor_units())
                 .saturating_mul(coins_per_withdraw as u64)
                 .saturating_mul(FUNDING_WITHDRAWALS),
         )
@@ -416,6 +439,7 @@ mod tests {
             withdraw: 0.2,
             double_spend: 0.1,
             replay: 0.05,
+            refund: 0.1,
         };
         assert!(mix.validate().is_ok());
         assert_eq!(mix.choose(0.0), OpKind::Withdraw);
@@ -423,35 +447,42 @@ mod tests {
         assert_eq!(mix.choose(0.2), OpKind::DoubleSpend);
         assert_eq!(mix.choose(0.29), OpKind::DoubleSpend);
         assert_eq!(mix.choose(0.31), OpKind::Replay);
-        assert_eq!(mix.choose(0.36), OpKind::Pay);
+        assert_eq!(mix.choose(0.36), OpKind::Refund);
+        assert_eq!(mix.choose(0.449), OpKind::Refund);
+        assert_eq!(mix.choose(0.46), OpKind::Pay);
         assert_eq!(mix.choose(0.999), OpKind::Pay);
         // Shares that binary fractions hold exactly, so the counts are exact.
         let mix = Mix {
             withdraw: 0.25,
             double_spend: 0.125,
             replay: 0.0625,
+            refund: 0.125,
         };
         let counts = (0..10_000).fold([0u32; OpKind::COUNT], |mut counts, i| {
             counts[mix.choose(i as f64 / 10_000.0).index()] += 1;
             counts
         });
-        assert_eq!(counts, [2500, 5625, 1250, 625, 0]);
+        assert_eq!(counts, [2500, 4375, 1250, 625, 1250, 0]);
     }
 
     #[test]
     fn shares_out_of_range_are_refused() {
-        let bad = |withdraw, double_spend, replay| {
+        let bad = |withdraw, double_spend, replay, refund| {
             Mix {
                 withdraw,
                 double_spend,
                 replay,
+                refund,
             }
             .validate()
             .is_err()
         };
-        assert!(bad(-0.1, 0.0, 0.0));
-        assert!(bad(0.6, 0.3, 0.2));
-        assert!(!bad(1.0, 0.0, 0.0));
+        assert!(bad(-0.1, 0.0, 0.0, 0.0));
+        assert!(bad(0.6, 0.3, 0.2, 0.0));
+        assert!(bad(0.6, 0.2, 0.0, 0.3));
+        assert!(bad(0.0, 0.0, 0.0, 1.5));
+        assert!(!bad(1.0, 0.0, 0.0, 0.0));
+        assert!(!bad(0.5, 0.0, 0.0, 0.5));
     }
 
     #[test]

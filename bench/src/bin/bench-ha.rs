@@ -59,12 +59,14 @@ const WITHDRAWALS_ONLY: Mix = Mix {
     withdraw: 1.0,
     double_spend: 0.0,
     replay: 0.0,
+    refund: 0.0,
 };
 /// Payments (each deposited), and nothing else.
 const PAYMENTS_ONLY: Mix = Mix {
     withdraw: 0.0,
     double_spend: 0.0,
     replay: 0.0,
+    refund: 0.0,
 };
 
 struct Args {

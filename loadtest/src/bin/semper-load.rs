@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
 use semper_loadtest::workload::{Mix, RETRY_ATTEMPTS_MAX, Stock, Workload};
-use semper_loadtest::{LoadConfig, Mode, plot, run};
+use semper_loadtest::{DEFAULT_REFUND_SHARE, LoadConfig, Mode, plot, run};
 
 /// Where the embedded default answers, when no target is named.
 const DEFAULT_URL: &str = "http://127.0.0.1:8080";
@@ -104,6 +104,11 @@ struct Args {
     /// Share that replay an earlier withdrawal or deposit, which must get the identical answer.
     #[arg(long, default_value_t = 0.05)]
     replay_share: f64,
+    /// Share that are refunds by a merchant of a coin it was paid with: whole, in part, a retry
+    /// (the same answer, debited once), over what the coin paid (refused), or after a contract's
+    /// short refund deadline (refused).
+    #[arg(long, default_value_t = DEFAULT_REFUND_SHARE)]
+    refund_share: f64,
     /// Payments each wallet makes ready before the timed phase: coins withdrawn, permissions
     /// and deposit requests signed, so that the load tester's own cryptography stays out of the
     /// measured window (see loadtest/README.md).
@@ -252,6 +257,7 @@ fn main() -> anyhow::Result<()> {
                 withdraw: args.withdraw_share,
                 double_spend: args.double_spend_share,
                 replay: args.replay_share,
+                refund: args.refund_share,
             },
             stock: Stock {
                 payments: args.stock_payments,

@@ -14,7 +14,7 @@ use clap::{Parser, ValueEnum};
 use semper_loadtest::multibank::Carrier;
 use semper_loadtest::soak::{SoakConfig, Topology, soak};
 use semper_loadtest::target::{Endpoint, Targets};
-use semper_loadtest::{LoadConfig, Mode};
+use semper_loadtest::{DEFAULT_REFUND_SHARE, LoadConfig, Mode};
 
 /// Crash-kill soak of a deployment under load.
 #[derive(Parser, Debug)]
@@ -42,6 +42,13 @@ struct Args {
     /// Closed-loop workers of the load.
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    /// No fees: by default each issuer charges a withdraw and a deposit fee on the coin the
+    /// load withdraws (not the replicated deployment, whose keys deploy.sh made).
+    #[arg(long)]
+    no_fees: bool,
+    /// Share of refunds in the load's mix.
+    #[arg(long, default_value_t = DEFAULT_REFUND_SHARE)]
+    refund_share: f64,
     /// With --deployment replicated: the base port it was started on (HA_PORT_BASE).
     #[arg(long, value_name = "PORT", default_value_t = 22000)]
     ha_base: u16,
@@ -92,7 +99,7 @@ fn main() -> anyhow::Result<()> {
         ),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let config = soak_config(
+    let mut config = soak_config(
         binary,
         dir.clone(),
         args.deployment.topology(args.ha_base),
@@ -100,6 +107,8 @@ fn main() -> anyhow::Result<()> {
         args.workers,
         (args.up_min_ms, args.up_max_ms),
     );
+    config.fees = !args.no_fees;
+    config.load.workload.mix.refund = args.refund_share;
     let result = soak(config);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
@@ -146,6 +155,7 @@ fn soak_config(
         kills,
         up,
         restart_allowance,
+        fees: true,
         load,
     }
 }

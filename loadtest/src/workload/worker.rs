@@ -1,12 +1,15 @@
 //! A worker: one thread of load, owning its wallets (so their coins need no lock) and its
 //! connections, running withdrawals, payments and replays; double spends are in
-//! [`double_spend`].
+//! [`double_spend`], refunds in [`refund`].
 
 mod double_spend;
+mod refund;
+
+use std::collections::VecDeque;
 
 use rand::RngExt;
 use semper_protocol::amount::Amount;
-use semper_protocol::ids::{BankId, ContractHash};
+use semper_protocol::ids::{BankId, MerchantId};
 use semper_protocol::messages::deposit_answer::VerifiedDepositAnswer;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult, SignedDepositRequest};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
@@ -14,7 +17,7 @@ use semper_protocol::wallet::{self, WalletCoin};
 
 use super::stock::{ReadyWithdrawal, Unfinalized};
 use super::{
-    MerchantSlot, OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous, now,
+    MerchantSlot, OpError, OpKind, Retries, SPENT_KEPT_MAX, Shared, WalletSlot, ambiguous,
     with_retries,
 };
 use crate::invariants::AcceptedCoin;
@@ -28,6 +31,8 @@ pub(super) struct CoinMeta {
     pub(super) key: [u8; 32],
     pub(super) value: Amount,
     pub(super) issuer: BankId,
+    /// The deposit fee its acquirer keeps, minor units.
+    pub(super) deposit_fee_minor: u64,
 }
 
 /// A deposit whose answer never came.
@@ -42,6 +47,7 @@ struct PendingWithdraw {
     wallet: usize,
     request: SignedWithdrawRequest,
     value_minor: u64,
+    fee_minor: u64,
     coins: u64,
 }
 
@@ -57,6 +63,12 @@ pub struct Worker<'a> {
     last_deposit: Option<(usize, SignedDepositRequest, DepositResponse)>,
     pending_withdraws: Vec<PendingWithdraw>,
     pending_deposits: Vec<PendingDeposit>,
+    /// Coins its merchants were paid with and may refund, oldest first.
+    refundable: VecDeque<refund::Refundable>,
+    /// Coins paid under a contract whose refund deadline is about to pass, to refund too late.
+    late: VecDeque<refund::Refundable>,
+    last_refund: Option<refund::LastRefund>,
+    pending_refunds: Vec<refund::PendingRefund>,
 }
 
 impl<'a> Worker<'a> {
@@ -73,18 +85,23 @@ impl<'a> Worker<'a> {
             last_deposit: None,
             pending_withdraws: Vec::new(),
             pending_deposits: Vec::new(),
+            refundable: VecDeque::new(),
+            late: VecDeque::new(),
+            last_refund: None,
+            pending_refunds: Vec::new(),
         }
     }
 
     /// Runs one operation of `wanted` kind (a payment without coins becomes a withdrawal, a
-    /// replay or double spend with nothing to replay or spend a payment): its kind as run, and
-    /// the coins it moved.
+    /// replay, double spend or refund with nothing to replay, spend or refund a payment): its
+    /// kind as run, and the coins it moved.
     pub fn execute(&mut self, wanted: OpKind) -> (OpKind, Result<u64, OpError>) {
         let mut rng = rand::rng();
         let kind = match wanted {
             OpKind::Replay if self.last_withdraw.is_none() && self.last_deposit.is_none() => {
                 OpKind::Pay
             }
+            OpKind::Refund if !self.can_refund() => OpKind::Pay,
             other => other,
         };
         let w = self.pick_wallet(kind);
@@ -108,6 +125,7 @@ impl<'a> Worker<'a> {
                 }
             }
             OpKind::Replay => self.replay(),
+            OpKind::Refund => self.refund(),
             OpKind::Settle => Ok(0),
         };
         (kind, result)
@@ -155,6 +173,7 @@ impl<'a> Worker<'a> {
         let count = request.body().coins.len();
         let slot = &self.wallets[w];
         let value_minor = slot.denomination.value().minor_units() * count as u64;
+        let fee_minor = slot.denomination.fees().withdraw.minor_units() * count as u64;
         let api = &mut self.issuers[slot.issuer];
         let body = Encoded::new(&request)?;
         let response = match with_retries(&self.shared.retries, || api.withdraw_encoded(&body)) {
@@ -165,6 +184,7 @@ impl<'a> Worker<'a> {
                         wallet: w,
                         request,
                         value_minor,
+                        fee_minor,
                         coins: count as u64,
                     });
                 } else if ready {
@@ -177,6 +197,7 @@ impl<'a> Worker<'a> {
         };
         let slot = &mut self.wallets[w];
         slot.withdrawn_minor += value_minor;
+        slot.withdraw_fees_minor += fee_minor;
         slot.withdrawn_coins += count as u64;
         let request_id = request.body().request_id;
         if ready {
@@ -226,11 +247,7 @@ impl<'a> Worker<'a> {
             None => {
                 let coins: Vec<WalletCoin> = slot.pouch.split_off(slot.pouch.len() - count);
                 let m = self.merchant();
-                let request = self.shared.merchants[m].merchant.deposit_of(
-                    &coins,
-                    ContractHash(rand::random()),
-                    now(),
-                )?;
+                let request = self.payment(m, &coins)?;
                 (m, request, coins)
             }
         };
@@ -244,10 +261,12 @@ impl<'a> Worker<'a> {
     }
 
     pub(super) fn meta(&self, w: usize, coin: &WalletCoin) -> CoinMeta {
+        let slot = &self.wallets[w];
         CoinMeta {
             key: *coin.coin().public_key.as_bytes(),
             value: coin.value(),
-            issuer: self.wallets[w].issuer_bank,
+            issuer: slot.issuer_bank,
+            deposit_fee_minor: slot.denomination.fees().deposit.minor_units(),
         }
     }
 
@@ -289,15 +308,16 @@ impl<'a> Worker<'a> {
         coins: &[WalletCoin],
     ) -> u64 {
         let acquirer_bank = self.acquirer_bank(acquirer);
+        let merchant = request.body().merchant;
+        let mut kept = Vec::new();
         let mut books = self.shared.books();
         let mut accepted = 0;
         for (i, result) in response.results.iter().enumerate() {
             match result {
                 DepositResult::Accepted => {
                     accepted += 1;
-                    books
-                        .accepted
-                        .push(accepted_coin(&metas[i], &acquirer_bank));
+                    books.accept(accepted_coin(&metas[i], &acquirer_bank, merchant));
+                    kept.push(i);
                     let slot = &mut self.wallets[w];
                     if slot.spent.len() >= SPENT_KEPT_MAX {
                         slot.spent.pop_front();
@@ -319,6 +339,12 @@ impl<'a> Worker<'a> {
                 response.results.len(),
                 metas.len()
             ));
+        }
+        drop(books);
+        for i in kept {
+            if let Some(coin) = coins.get(i) {
+                self.keep_refundable(acquirer, request, i, coin);
+            }
         }
         accepted
     }
@@ -349,7 +375,7 @@ impl<'a> Worker<'a> {
             let again = with_retries(&self.shared.retries, || api.withdraw_encoded(&body));
             let balance = with_retries(&self.shared.retries, || api.account(slot.wallet.account));
             let coins = request.body().coins.len() as u64;
-            let expected = slot.credited_minor - slot.withdrawn_minor;
+            let expected = slot.credited_minor - slot.withdrawn_minor - slot.withdraw_fees_minor;
             let currency = slot.currency();
             self.last_withdraw = Some((w, request, first.clone()));
             let again = again?;
@@ -367,7 +393,7 @@ impl<'a> Worker<'a> {
                 .pending_withdraws
                 .iter()
                 .filter(|p| p.wallet == w)
-                .map(|p| p.value_minor);
+                .map(|p| p.value_minor + p.fee_minor);
             let possible: Vec<String> = debits_possible(lost)
                 .into_iter()
                 .filter_map(|debit| expected.checked_sub(debit))
@@ -419,6 +445,7 @@ impl<'a> Worker<'a> {
                 Ok(_) => {
                     let slot = &mut self.wallets[pending.wallet];
                     slot.withdrawn_minor += pending.value_minor;
+                    slot.withdraw_fees_minor += pending.fee_minor;
                     slot.withdrawn_coins += pending.coins;
                 }
                 Err(error) if !ambiguous(&error) => {}
@@ -439,11 +466,12 @@ impl<'a> Worker<'a> {
             ) {
                 Ok(response) => {
                     let mut books = self.shared.books();
+                    let merchant = pending.request.body().merchant;
                     for (i, result) in response.results.iter().enumerate() {
                         if let (DepositResult::Accepted, Some(meta)) =
                             (result, pending.coins.get(i))
                         {
-                            books.accepted.push(accepted_coin(meta, &bank));
+                            books.accept(accepted_coin(meta, &bank, merchant));
                         }
                     }
                 }
@@ -454,6 +482,7 @@ impl<'a> Worker<'a> {
                 )),
             }
         }
+        self.finish_refunds();
         self.wallets
     }
 }
@@ -493,13 +522,15 @@ pub(super) fn deposit_with(
         .map_err(|error| unchecked(error.to_string()))
 }
 
-pub(super) fn accepted_coin(meta: &CoinMeta, acquirer: &str) -> AcceptedCoin {
+pub(super) fn accepted_coin(meta: &CoinMeta, acquirer: &str, merchant: MerchantId) -> AcceptedCoin {
     AcceptedCoin {
         coin: meta.key,
         value_minor: meta.value.minor_units(),
         currency: meta.value.currency().code().to_owned(),
         issuer: meta.issuer.to_string(),
         acquirer: acquirer.to_owned(),
+        merchant: merchant.to_string(),
+        deposit_fee_minor: meta.deposit_fee_minor,
     }
 }
 

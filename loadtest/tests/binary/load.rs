@@ -1,9 +1,11 @@
 //! `semper-load` against the `semper` binary: a short closed-loop and a short open-loop load on
-//! the embedded default, through the load tester's library entry point, with double spends and
-//! replays in the mix; every invariant it checks at the end must hold.
+//! the embedded default, its issuer charging withdraw and deposit fees, through the load
+//! tester's library entry point, with double spends, replays and refunds in the mix; every
+//! invariant it checks at the end must hold.
 
 use std::time::Duration;
 
+use semper_loadtest::deployment::{EMBEDDED_COIN, fee_override};
 use semper_loadtest::target::{Endpoint, Targets};
 use semper_loadtest::workload::{Mix, Stock};
 use semper_loadtest::{LoadConfig, Mode, run};
@@ -14,14 +16,16 @@ use super::{TOKEN, TempDir, overrides};
 #[test]
 fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
     let dir = TempDir::new("load");
-    let semper = process::start(&[], &overrides(&dir.0), &dir.0);
-    for mode in [
+    let mut env = overrides(&dir.0);
+    env.extend(fee_override(EMBEDDED_COIN));
+    let semper = process::start(&[], &env, &dir.0);
+    for (closed, mode) in [true, false].into_iter().zip([
         Mode::Closed { workers: 2 },
         Mode::Open {
             rate_per_s: 20.0,
             workers: 8,
         },
-    ] {
+    ]) {
         let mut config = LoadConfig::new(Targets::single(Endpoint::new(
             semper.http,
             Some(TOKEN.into()),
@@ -33,6 +37,13 @@ fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
         let report = run(config).unwrap();
         assert!(report.total.ops > 0, "{}", report.summary());
         assert!(report.ok(), "{}", report.summary());
+        let books = &report.books;
+        // The fees were charged, and counted by the invariants that just held.
+        assert!(books.accepted.iter().all(|c| c.deposit_fee_minor > 0));
+        assert!(books.wallets.iter().any(|w| w.withdraw_fees_minor > 0));
+        if closed {
+            assert!(!books.refunds.is_empty(), "{}", report.summary());
+        }
     }
     let (status, _) = process::terminate(semper);
     assert!(status.success());
@@ -57,6 +68,7 @@ fn a_stock_only_load_sends_its_stock_and_stops() {
         withdraw: 1.0,
         double_spend: 0.0,
         replay: 0.0,
+        refund: 0.0,
     };
     config.workload.stock = Stock {
         payments: 0,

@@ -1,7 +1,8 @@
 //! The crash-kill soak, short: the embedded default binary, then the five banks of the
-//! multi-bank example, under load, one process killed with SIGKILL at random moments and
-//! restarted on its data; nothing acknowledged may be lost and every invariant must hold.
-//! `make soak` runs the long one (60 kills).
+//! multi-bank example, under load (the default mix, refunds in it, issuers charging fees), one
+//! process killed with SIGKILL at random moments and restarted on its data; nothing
+//! acknowledged may be lost and every invariant must hold. `make soak` runs the long one (60
+//! kills).
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ fn sigkills_under_load_lose_nothing_acknowledged() {
     let report = short_soak(Topology::Embedded, kills, Duration::from_secs(30));
     assert!(report.ok(kills), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
+    assert_refunds_ran(&report);
 }
 
 #[test]
@@ -30,6 +32,28 @@ fn sigkills_of_any_of_five_banks_under_load_lose_nothing_acknowledged() {
     );
     assert!(report.ok(kills), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
+    assert_refunds_ran(&report);
+}
+
+/// The mix's refunds ran and were debited, and the fees were charged and counted.
+fn assert_refunds_ran(report: &SoakReport) {
+    let books = &report.load.books;
+    assert!(!books.refunds.is_empty(), "{}", report.summary());
+    assert!(books.refunds_refused_over_paid > 0, "{}", report.summary());
+    assert!(books.refunds_refused_late > 0, "{}", report.summary());
+    assert!(
+        books.accepted.iter().all(|coin| coin.deposit_fee_minor > 0),
+        "{}",
+        report.summary()
+    );
+    assert!(
+        books
+            .wallets
+            .iter()
+            .all(|w| w.withdrawn_coins == 0 || w.withdraw_fees_minor > 0),
+        "{}",
+        report.summary()
+    );
 }
 
 /// A soak of `topology` with `kills` kills in a load of `duration`: 2 workers, 4 wallets.
@@ -50,6 +74,7 @@ fn short_soak(topology: Topology, kills: usize, duration: Duration) -> SoakRepor
         kills,
         up: (Duration::from_millis(200), Duration::from_millis(1200)),
         restart_allowance: Duration::from_secs(3),
+        fees: true,
         load,
     })
     .unwrap()

@@ -142,12 +142,12 @@ impl Worker<'_> {
                 }
             }
         }
-        for (acquirer, _) in &winners {
+        for (acquirer, request) in &winners {
             let bank = self.acquirer_bank(*acquirer);
+            let merchant = request.body().merchant;
             self.shared
                 .books()
-                .accepted
-                .push(accepted_coin(&meta, &bank));
+                .accept(accepted_coin(&meta, &bank, merchant));
         }
         if let Some(error) = failure {
             let error = OpError::from(error);
@@ -216,9 +216,8 @@ impl Worker<'_> {
                 }
             }
             Some(DepositResult::Accepted) => {
-                books
-                    .accepted
-                    .push(accepted_coin(meta, &self.acquirer_bank(acquirer)));
+                let merchant = attempted.body().merchant;
+                books.accept(accepted_coin(meta, &self.acquirer_bank(acquirer), merchant));
                 books
                     .double_spend_failures
                     .push(format!("coin {coin}: double spend accepted"));
