@@ -187,6 +187,7 @@ pub fn all() -> Routes {
             issuer::credit,
         )
         .open(Method::POST, "/v1/issuer/withdraw", issuer::withdraw)
+        .open(Method::POST, "/v1/issuer/swap", issuer::swap)
         .operator(
             Method::GET,
             "/v1/issuer/discrepancies",

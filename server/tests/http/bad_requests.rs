@@ -15,6 +15,7 @@ mod acquirer;
 mod clearing;
 mod fixtures;
 mod issuer;
+mod swaps;
 mod table;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
         let mut cases = clearing::cases();
         cases.extend(issuer::cases(&f));
         cases.extend(acquirer::cases(&f));
+        cases.extend(swaps::cases(&f));
         run_table(&env, cases).await;
 
         // Past the tenths' withdraw window, inside their deposit window; then past that too.
