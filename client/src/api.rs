@@ -17,6 +17,8 @@ use semper_protocol::messages::read::{ReadSubject, sign_read};
 use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::refund::{RefundResponse, SignedRefundRequest};
 use semper_protocol::messages::settlement::SignedSettlementReport;
+use semper_protocol::messages::spend::EarlierSpend;
+use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::time::Timestamp;
 use serde::Serialize;
@@ -55,6 +57,33 @@ pub enum ApiError {
         /// Why.
         problem: String,
     },
+}
+
+/// A swap that did not get its signatures.
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The API refused or failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// 409 `swap.conflict`: coin `index` was spent before; `earlier` is the permission that
+    /// spent it, which the wallet checks (nothing was spent or signed).
+    #[error("coin {index} was spent before")]
+    Conflict {
+        /// The coin's position in the request.
+        index: usize,
+        /// The signed deposit or swap permission that spent it first.
+        earlier: Box<EarlierSpend>,
+    },
+}
+
+impl SwapError {
+    /// The error code when the API refused: `swap.conflict` for a conflict.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api(error) => error.code(),
+            Self::Conflict { .. } => Some("swap.conflict"),
+        }
+    }
 }
 
 impl ApiError {
@@ -325,6 +354,32 @@ impl Api {
     /// A retry with the same body gets the same answer.
     pub fn refund(&mut self, request: &SignedRefundRequest) -> Result<RefundResponse, ApiError> {
         self.post("/v1/acquirer/refunds", request, false)
+    }
+
+    /// Swaps coins for change: one blind signature per output. A retry with the same body gets
+    /// the same signatures; a coin spent before is [`SwapError::Conflict`], with the proof.
+    pub fn swap(&mut self, request: &SwapRequest) -> Result<SwapResponse, SwapError> {
+        const PATH: &str = "/v1/issuer/swap";
+        let body = Encoded::new(request)?;
+        let response = self.send("POST", PATH, Some(&body.json), false)?;
+        if response.status == 409 {
+            #[derive(serde::Deserialize)]
+            struct Conflict {
+                code: String,
+                index: usize,
+                earlier: Box<EarlierSpend>,
+            }
+            match serde_json::from_slice::<Conflict>(&response.body) {
+                Ok(conflict) if conflict.code == "swap.conflict" => {
+                    return Err(SwapError::Conflict {
+                        index: conflict.index,
+                        earlier: conflict.earlier,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(decode(PATH, response)?)
     }
 
     /// Where a deposit stands (its signed answer once done), read with the merchant key's

@@ -16,6 +16,7 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::merchant::SignedDepositRequest;
+use semper_protocol::messages::swap::SwapRequest;
 use semper_protocol::messages::withdraw::SignedWithdrawRequest;
 use semper_protocol::signed::Signed;
 use semper_server::http::issuer::page_limit;
@@ -49,6 +50,7 @@ pub const REQUESTS: &[(&str, Target)] = &[
     ("{merchant}/deposits/{deposit_id}", |data| {
         query::<DepositPath>(data);
     }),
+    ("POST /v1/issuer/swap", swap),
 ];
 
 /// Parses the input as the request its first byte picks, and checks what it parsed to.
@@ -125,6 +127,18 @@ fn withdraw(data: &[u8]) {
         // The issuer verifies the account key's signature over the binary form, and stores it.
         codec_agrees(&request);
         invariants::signed(&request);
+    }
+}
+
+fn swap(data: &[u8]) {
+    if let Some(request) = from_json::<SwapRequest>(data) {
+        // The issuer digests the request's binary form, and checks each coin key's signature
+        // over its permission's.
+        codec_agrees(&request);
+        for permission in request.coins.iter() {
+            invariants::signed(permission);
+            let _ = permission.verify_coin_key();
+        }
     }
 }
 

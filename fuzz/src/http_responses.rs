@@ -9,6 +9,8 @@ use semper_client::views::{
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::settlement::SignedSettlementReport;
+use semper_protocol::messages::spend::EarlierSpend;
+use semper_protocol::messages::swap::SwapResponse;
 use semper_protocol::messages::withdraw::WithdrawResponse;
 use semper_protocol::reconcile::Discrepancy;
 
@@ -83,7 +85,30 @@ pub const RESPONSES: &[(&str, Target)] = &[
         }
     }),
     view!("GET /health", HealthView),
+    ("POST /v1/issuer/swap", |data| {
+        if let Some(response) = from_json::<SwapResponse>(data) {
+            codec_agrees(&response);
+        }
+    }),
+    ("POST /v1/issuer/swap 409", |data| {
+        // The wallet checks the proof's signature over its binary form.
+        if let Some(conflict) = from_json::<SwapConflictView>(data) {
+            match &conflict.earlier {
+                EarlierSpend::Deposit(earlier) => codec_agrees(earlier),
+                EarlierSpend::Swap(earlier) => codec_agrees(earlier),
+            }
+        }
+    }),
 ];
+
+/// The 409 `swap.conflict` answer, as a wallet reads it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct SwapConflictView {
+    code: String,
+    message: String,
+    index: usize,
+    earlier: EarlierSpend,
+}
 
 /// Parses the input as the answer its first byte picks, and checks what it parsed to.
 pub fn http_responses(data: &[u8]) {

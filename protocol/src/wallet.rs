@@ -105,6 +105,16 @@ impl WalletCoin {
     pub(crate) fn coin_key(&self) -> &SigningKey {
         &self.coin_key
     }
+
+    /// The coin as a refund left it (docs/protocol.md §7.21): deposited, so spent, yet worth
+    /// `refunded` once more, in a swap and in nothing else. Give it to [`prepare_swap`] and
+    /// [`swap_value`] for its fresh coins; a deposit of it is a double spend.
+    pub fn refunded(&self, refunded: Amount) -> WalletCoin {
+        WalletCoin {
+            value: refunded,
+            ..self.clone()
+        }
+    }
 }
 
 impl fmt::Debug for WalletCoin {

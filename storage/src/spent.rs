@@ -233,10 +233,9 @@ pub(crate) fn check_and_insert(
 /// Today a coin may be spent once: never spent, it is spent now ([`SpendOutcome::New`]); spent
 /// with the same permission, the same answer again ([`SpendOutcome::Replay`]); spent with
 /// another, the earlier permission is the proof of the double spend
-/// ([`SpendOutcome::Conflict`]). A refunded coin, which "may be swapped once more for the
-/// refunded value" (issue 21), is decided here: its refund allowance, read with `earlier`,
-/// lets a swap permission of at most that value through as `New` (consuming the allowance in
-/// the same write) where today it is a conflict.
+/// ([`SpendOutcome::Conflict`]). A refunded coin, which may be swapped once more for the
+/// refunded value, does not come here: the swap gives it in for its refund allowance
+/// ([`crate::swaps::RecordSwap::refunded`]), and its record here stays the deposit's.
 fn may_spend(earlier: Option<(Digest, Vec<u8>)>, entry: &SpendEntry) -> SpendOutcome {
     match earlier {
         None => SpendOutcome::New,

@@ -1,20 +1,26 @@
 //! Swaps (change): the coins given in marked spent and the swap's blind signatures recorded, in
 //! one atomic write keyed by the wallet's request id, so that a replay gets the same signatures
 //! and spends nothing again, and a swap with a coin spent elsewhere changes nothing.
+//!
+//! A coin that was deposited and then refunded is spent already: it is given in for its refund
+//! allowance instead, which the same write uses up ([`stage_allowance_use`]), so that it swaps
+//! once for what was refunded, and its spent-set record (the deposit's permission, which later
+//! refunds of it are checked against) stays as it is.
 
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::Encode;
 use semper_protocol::codec_struct;
 use semper_protocol::crypto::blind_rsa::BlindSignature;
-use semper_protocol::ids::{Digest, RequestId};
+use semper_protocol::ids::{CoinId, Digest, RequestId};
 use semper_protocol::limits::SWAP_OUTPUTS_MAX;
 use semper_protocol::time::Timestamp;
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
-use crate::schema::Column;
-use crate::spent::{SpendEntry, SpendOutcome, check_and_insert};
+use crate::refund_allowances::stage_allowance_use;
+use crate::schema::{Column, spent_key};
+use crate::spent::{SpendEntry, SpendOutcome, check_and_insert, decode_spent};
 
 /// A swap as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +67,9 @@ pub struct RecordSwap {
     pub record: SwapRecord,
     /// The coins given in, each with its signed swap permission.
     pub coins: Vec<SpendEntry>,
+    /// The positions in `coins` of the coins given in for their refund allowance, each for its
+    /// entry's `amount`; every other coin must be unspent.
+    pub refunded: Vec<usize>,
 }
 
 impl Transaction for RecordSwap {
@@ -76,11 +85,33 @@ impl Transaction for RecordSwap {
             return Ok((outcome, WriteSet::new()));
         }
         let mut writes = WriteSet::new();
-        let outcomes = check_and_insert(&self.coins, reader, &mut writes)?;
+        let (refunded, fresh): (Vec<_>, Vec<_>) = self
+            .coins
+            .into_iter()
+            .enumerate()
+            .partition(|(index, _)| self.refunded.contains(index));
+        let (positions, fresh): (Vec<usize>, Vec<SpendEntry>) = fresh.into_iter().unzip();
+        let outcomes = check_and_insert(&fresh, reader, &mut writes)?;
         // A replayed coin without the swap's record cannot be (they are written together), so
         // only a conflict stops the swap; its staged writes are dropped with it.
-        for (index, outcome) in outcomes.into_iter().enumerate() {
+        for (index, outcome) in positions.into_iter().zip(outcomes) {
             if let SpendOutcome::Conflict { earlier } = outcome {
+                return Ok((SwapOutcome::Conflict { index, earlier }, WriteSet::new()));
+            }
+        }
+        for (index, entry) in refunded {
+            let coin = CoinId(entry.coin);
+            let used = stage_allowance_use(
+                reader,
+                &mut writes,
+                &entry.denomination,
+                &coin,
+                entry.amount,
+            )?;
+            if used.is_err() {
+                // Swapped for its refund already (or refunded less than asked): the deposit that
+                // spent it is the proof.
+                let earlier = spent_permission(reader, &entry)?;
                 return Ok((SwapOutcome::Conflict { index, earlier }, WriteSet::new()));
             }
         }
@@ -90,6 +121,19 @@ impl Transaction for RecordSwap {
             self.record.to_bytes(),
         );
         Ok((SwapOutcome::Recorded(self.record), writes))
+    }
+}
+
+/// The signed permission that first spent `entry`'s coin, as the spent set keeps it.
+fn spent_permission(reader: &GroupReader<'_>, entry: &SpendEntry) -> Result<Vec<u8>, StorageError> {
+    let key = spent_key(&entry.denomination, &entry.coin);
+    match reader.get(Column::SpentCoins, &key)? {
+        Some(bytes) => Ok(decode_spent(&bytes)?.1),
+        // A refund allowance is only ever recorded for a coin in the spent set.
+        None => Err(StorageError::Corrupt {
+            column: "refund_allowances",
+            reason: "an allowance for a coin never spent".to_owned(),
+        }),
     }
 }
 

@@ -315,6 +315,7 @@ fn a_swap_spends_all_or_nothing(target: &Target) {
         request_id: RequestId([id; 16]),
         record: record(digest),
         coins,
+        refunded: Vec::new(),
     };
     // Coin 1 deposited first: a swap of coins 2 and 1 changes nothing.
     committer

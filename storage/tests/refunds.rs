@@ -1,7 +1,8 @@
 //! Refunds in storage, the same cases over RocksDB and over a real PostgreSQL this test starts:
 //! the acquirer's debit with its record, its notice queued and the coin's total, in one write;
 //! the issuer's notice checked against the spent set with the coin's allowance, in one write;
-//! replays answered the same, refusals leaving nothing, all of it there again after a reopen.
+//! replays answered the same, refusals leaving nothing, all of it there again after a reopen;
+//! and the swap of a refunded coin for its allowance, once.
 
 mod common;
 
@@ -34,6 +35,7 @@ use semper_storage::refund_allowances::{
     AllowanceExceeded, RecordRefundNotice, refund_allowance, stage_allowance_use,
 };
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+use semper_storage::swaps::{RecordSwap, SwapOutcome, SwapRecord};
 use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
 
 const ACQUIRER: BankId = BankId([2; 16]);
@@ -333,6 +335,79 @@ fn issuer_notices(target: &Target) {
         refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
         Some(eur("0.70"))
     );
+    refunded_swaps(&store, &committer, &paid);
+}
+
+/// A swap gives the refunded coin in for its allowance: more than is left refuses the whole swap
+/// with the deposit as proof and changes nothing; what is left goes through once, beside a fresh
+/// coin; its retry is answered from the record; another swap of the coin is a double spend.
+fn refunded_swaps(store: &Store, committer: &Committer, paid: &SignedDepositPermission) {
+    let coin = CoinId::of(&paid.body().coin.public_key);
+    let given = |amount: &str, digest: u8| SpendEntry {
+        denomination: DENOMINATION,
+        coin: *coin.as_bytes(),
+        permission_digest: Digest([digest; 32]),
+        permission: vec![digest],
+        amount: eur(amount),
+    };
+    let fresh = SpendEntry {
+        coin: [3; 32],
+        ..given("1.00", 8)
+    };
+    let record = |digest: u8| SwapRecord {
+        request_digest: Digest([digest; 32]),
+        blind_signatures: Vec::new().try_into().unwrap(),
+        at: AT,
+    };
+    let swap = |id: u8, coins: Vec<SpendEntry>| RecordSwap {
+        request_id: RequestId([id; 16]),
+        record: record(id),
+        coins,
+        refunded: vec![1],
+    };
+    let conflict = SwapOutcome::Conflict {
+        index: 1,
+        earlier: paid.to_bytes(),
+    };
+    let too_much = swap(1, vec![fresh.clone(), given("0.80", 9)]);
+    assert_eq!(committer.execute(too_much).unwrap(), conflict);
+    assert_eq!(
+        committer
+            .execute(CheckAndInsert {
+                entries: vec![fresh.clone()]
+            })
+            .unwrap(),
+        vec![SpendOutcome::New],
+        "the refused swap left the fresh coin unspent"
+    );
+    let fresh = SpendEntry {
+        coin: [4; 32],
+        ..fresh
+    };
+    let once = swap(2, vec![fresh.clone(), given("0.70", 9)]);
+    assert_eq!(
+        committer.execute(once.clone()).unwrap(),
+        SwapOutcome::Recorded(record(2))
+    );
+    assert_eq!(
+        refund_allowance(store, &DENOMINATION, &coin).unwrap(),
+        Some(eur("0.00"))
+    );
+    assert_eq!(
+        committer.execute(once).unwrap(),
+        SwapOutcome::Replayed(record(2))
+    );
+    let again = swap(
+        3,
+        vec![
+            SpendEntry {
+                coin: [5; 32],
+                ..fresh
+            },
+            given("0.70", 10),
+        ],
+    );
+    assert_eq!(committer.execute(again).unwrap(), conflict);
 }
 
 /// A case of the suite, run on a fresh target.

@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use semper_protocol::amount::Amount;
 use semper_protocol::codec::Encode;
-use semper_protocol::issuer::swap::{SwapRefusal, check_swap};
+use semper_protocol::ids::CoinId;
+use semper_protocol::issuer::swap::{SwapRefusal, check_swap_with_refunds, swap_digest};
 use semper_protocol::messages::spend::EarlierSpend;
 use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
+use semper_storage::refund_allowances::refund_allowance;
 use semper_storage::spent::SpendEntry;
 use semper_storage::swaps::{self, RecordSwap, SwapOutcome, SwapRecord};
 
@@ -21,15 +24,16 @@ pub fn run(
     request: SwapRequest,
     reply: impl FnOnce(Result<SwapResponse, IssuerError>) + Send + 'static,
 ) {
-    let (record, coins) = match prepare(&state, &request) {
+    let (record, coins, refunded) = match prepare(&state, &request) {
         Ok(Prepared::Replay(record)) => return reply(Ok(response(&request, record))),
-        Ok(Prepared::Record(record, coins)) => (record, coins),
+        Ok(Prepared::Record(record, coins, refunded)) => (record, coins, refunded),
         Err(error) => return reply(Err(error)),
     };
     let transaction = RecordSwap {
         request_id: request.request_id,
         record,
         coins,
+        refunded,
     };
     state.committer.submit_or_reply(transaction, move |result| {
         reply(match result {
@@ -46,8 +50,9 @@ pub fn run(
 enum Prepared {
     /// The same request was recorded before: answer from the record.
     Replay(SwapRecord),
-    /// Checked and signed: spend these coins and record this.
-    Record(SwapRecord, Vec<SpendEntry>),
+    /// Checked and signed: spend these coins (those at the positions listed for their refund
+    /// allowance) and record this.
+    Record(SwapRecord, Vec<SpendEntry>, Vec<usize>),
 }
 
 fn prepare(state: &IssuerState, request: &SwapRequest) -> Result<Prepared, IssuerError> {
@@ -55,18 +60,21 @@ fn prepare(state: &IssuerState, request: &SwapRequest) -> Result<Prepared, Issue
     if state.spent_shards.is_some() {
         return Err(IssuerError::SwapUnavailable);
     }
-    let now = state.clock.now();
-    let checked = {
-        let denominations = state.denominations();
-        check_swap(request, state.id, &denominations.book, now)?
-    };
+    // A retry first: once a refunded coin's allowance is used, the request would no longer
+    // balance, yet its retry must get its answer.
     if let Some(record) = swaps::swap(&state.store, &request.request_id)? {
-        return if record.request_digest == checked.request_digest {
+        return if record.request_digest == swap_digest(request) {
             Ok(Prepared::Replay(record))
         } else {
             Err(IssuerError::SwapRequestIdReused)
         };
     }
+    let refunded = refund_allowances(state, request)?;
+    let now = state.clock.now();
+    let checked = {
+        let denominations = state.denominations();
+        check_swap_with_refunds(request, state.id, &denominations.book, now, &refunded)?
+    };
     let outputs: Vec<_> = request
         .outputs
         .iter()
@@ -105,7 +113,33 @@ fn prepare(state: &IssuerState, request: &SwapRequest) -> Result<Prepared, Issue
             at: now,
         },
         coins,
+        refunded
+            .iter()
+            .enumerate()
+            .filter_map(|(index, allowance)| allowance.map(|_| index))
+            .collect(),
     ))
+}
+
+/// Each coin's refund allowance left, where it has one: a coin deposited and then refunded is
+/// given in for what was refunded on it, once (docs/protocol.md §7.21).
+fn refund_allowances(
+    state: &IssuerState,
+    request: &SwapRequest,
+) -> Result<Vec<Option<Amount>>, IssuerError> {
+    request
+        .coins
+        .iter()
+        .map(|permission| {
+            let coin = &permission.body().coin;
+            let left = refund_allowance(
+                &state.store,
+                &coin.denomination,
+                &CoinId::of(&coin.public_key),
+            )?;
+            Ok(left.filter(|amount| amount.minor_units() > 0))
+        })
+        .collect()
 }
 
 /// The answer to a swap with a coin spent before by another permission.

@@ -130,13 +130,7 @@ fn protocol_codec(corpus: &mut Corpus, f: &Fixtures) {
     add("DepositRequest", f.deposit_request.body().to_bytes());
     add("SignedDepositRequest", f.deposit_request.to_bytes());
     add("DepositResponse", f.deposit_response.to_bytes());
-    let (swap, _) = semper_protocol::wallet::prepare_swap(
-        &mut rand::rng(),
-        semper_protocol::ids::RequestId([5; 16]),
-        &f.coins[..1],
-        std::slice::from_ref(&f.denomination),
-    )
-    .expect("a swap of one fixture coin");
+    let swap = f.swap();
     add("SwapPermission", swap.coins[0].body().to_bytes());
     add("SignedSwapPermission", swap.coins[0].to_bytes());
     add("SwapRequest", swap.to_bytes());

@@ -346,3 +346,17 @@ impl Fixtures {
         })
     }
 }
+
+impl Fixtures {
+    /// A swap of the first coin for a fresh coin of its denomination.
+    pub fn swap(&self) -> semper_protocol::messages::swap::SwapRequest {
+        semper_protocol::wallet::prepare_swap(
+            &mut rand::rng(),
+            semper_protocol::ids::RequestId([5; 16]),
+            &self.coins[..1],
+            std::slice::from_ref(&self.denomination),
+        )
+        .expect("a swap of one fixture coin")
+        .0
+    }
+}

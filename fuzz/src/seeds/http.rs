@@ -70,6 +70,7 @@ fn requests(corpus: &mut Corpus, f: &Fixtures) {
         to_json(&json!({"merchant": MERCHANT, "public_key": key(0x05).verifying_key()})),
     );
     add("POST /v1/issuer/withdraw", to_json(&f.withdraw_request));
+    add("POST /v1/issuer/swap", to_json(&f.swap()));
     add("POST /v1/acquirer/deposits", to_json(&f.deposit_request));
     for query in ["", "from=3", "from=0&limit=10", "limit=100000"] {
         add(
@@ -167,6 +168,23 @@ fn responses(corpus: &mut Corpus, f: &Fixtures) {
     );
     add("POST /v1/clearing/cycle/cut", to_json(&f.report));
     add("GET /v1/clearing/reports", to_json(&vec![f.report.clone()]));
+    let swap = f.swap();
+    add(
+        "POST /v1/issuer/swap",
+        to_json(&json!({
+            "request_id": swap.request_id,
+            "blind_signatures": f.withdraw_response.blind_signatures[..1],
+        })),
+    );
+    add(
+        "POST /v1/issuer/swap 409",
+        to_json(&json!({
+            "code": "swap.conflict",
+            "message": "coin 0 was spent before",
+            "index": 0,
+            "earlier": swap.coins[0],
+        })),
+    );
     add(
         "GET /health",
         to_json(&HealthView {

@@ -138,8 +138,9 @@ fn the_embedded_default_withdraws_deposits_settles_stops_on_sigterm_and_resumes(
     assert!(status.success());
 }
 
-/// `semper try`, the README's walkthrough, against the embedded default: every step holds, and
-/// it names what it did; against nothing, it says what is missing.
+/// `semper try`, the README's walkthrough, against the embedded default: every step holds (change
+/// and a refund's swap included), and it names what it did; against nothing, it says what is
+/// missing.
 #[test]
 fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement() {
     let dir = TempDir::new("try");
@@ -165,6 +166,10 @@ fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement()
         "3. withdraw: 5 coins",
         "5 accepted",
         "(5 of 5 proofs check)",
+        "7. change: to pay",
+        "all accepted; the swapped coin is spent",
+        "8. refund: the merchant refunded",
+        "a second swap of it is refused, with proof",
         "owes acquirer 02000000000000000000000000000002",
         "ok: withdrawn, paid, deposited",
     ] {

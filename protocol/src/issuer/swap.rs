@@ -118,6 +118,12 @@ pub struct CheckedSwap {
     pub fees: Amount,
 }
 
+/// The digest of a swap request's encoding: its identity under its `request_id`, what makes a
+/// retry a replay.
+pub fn swap_digest(request: &SwapRequest) -> Digest {
+    Digest(sha256(&[&request.to_bytes()]))
+}
+
 /// Checks a swap request at `now`: every coin given in is `issuer`'s, depositable, listed once,
 /// signed by the issuer (RSA, on the current rayon pool) and consented to by its key for this
 /// very request; every output is withdrawable and of its key's length; and the outputs are worth
@@ -127,6 +133,21 @@ pub fn check_swap(
     issuer: BankId,
     book: &DenominationBook,
     now: Timestamp,
+) -> Result<CheckedSwap, SwapRefusal> {
+    check_swap_with_refunds(request, issuer, book, now, &[])
+}
+
+/// [`check_swap`], where coin `i` with `refunded[i]` = `Some(amount)` is a spent coin given in
+/// for its refund allowance (docs/protocol.md §7.21): it is worth `amount`, what its refunds
+/// left it, not its denomination's value (its swap fee is charged all the same). A coin past
+/// the end of `refunded` is worth its value. The caller read the allowances; the write that
+/// spends them checks them again.
+pub fn check_swap_with_refunds(
+    request: &SwapRequest,
+    issuer: BankId,
+    book: &DenominationBook,
+    now: Timestamp,
+    refunded: &[Option<Amount>],
 ) -> Result<CheckedSwap, SwapRefusal> {
     if request.coins.is_empty() || request.outputs.is_empty() {
         return Err(SwapRefusal::NoCoins);
@@ -179,9 +200,13 @@ pub fn check_swap(
     let mut values = Vec::with_capacity(inputs.len());
     let mut fees = Amount::zero(outputs_total.currency());
     let mut inputs_total = fees;
-    for denomination in &inputs {
-        values.push(denomination.value());
-        inputs_total = inputs_total.checked_add(denomination.value())?;
+    for (index, denomination) in inputs.iter().enumerate() {
+        let value = match refunded.get(index) {
+            Some(Some(allowance)) => *allowance,
+            _ => denomination.value(),
+        };
+        values.push(value);
+        inputs_total = inputs_total.checked_add(value)?;
         fees = fees.checked_add(denomination.fees().swap)?;
     }
     let inputs_less_fees = inputs_total.checked_sub(fees)?;
@@ -208,7 +233,7 @@ pub fn check_swap(
                 .map_err(|error| SwapRefusal::Coin { index, error })
         })?;
     Ok(CheckedSwap {
-        request_digest: Digest(sha256(&[&request.to_bytes()])),
+        request_digest: swap_digest(request),
         permissions: request.coins.iter().map(|p| p.body_digest()).collect(),
         values,
         fees,
@@ -342,5 +367,30 @@ mod tests {
         assert!(crate::acquirer::proves_swapped(deposit, &earlier));
         let other_coin = &test_keys::permissions(&coins[1..])[0];
         assert!(!crate::acquirer::proves_swapped(other_coin, &earlier));
+    }
+
+    #[test]
+    fn a_refunded_coin_is_worth_its_allowance_less_its_swap_fee() {
+        let one = with_swap_fee("EUR:1.00", "EUR:0.10");
+        let dime = with_swap_fee("EUR:0.10", "EUR:0.01");
+        let mut book = DenominationBook::new();
+        book.add(one.clone());
+        book.add(dime.clone());
+        let coins = test_keys::coins(&one, test_keys::rsa_2048(), 1);
+        let refunded = [Some("EUR:0.50".parse().unwrap())];
+        let mut rng = rand::rng();
+        let id = RequestId([8; 16]);
+        // 0.50 refunded, less the 0.10 fee: four dimes, not nine.
+        let (four, _) = wallet::prepare_swap(&mut rng, id, &coins, &vec![dime.clone(); 4]).unwrap();
+        let checked = check_swap_with_refunds(&four, ISSUER, &book, NOW, &refunded).unwrap();
+        assert_eq!(checked.values, vec!["EUR:0.50".parse().unwrap()]);
+        let (nine, _) = wallet::prepare_swap(&mut rng, id, &coins, &vec![dime.clone(); 9]).unwrap();
+        assert_eq!(
+            check_swap_with_refunds(&nine, ISSUER, &book, NOW, &refunded)
+                .unwrap_err()
+                .code(),
+            "swap.unbalanced"
+        );
+        assert!(check_swap(&nine, ISSUER, &book, NOW).is_ok());
     }
 }

@@ -1,5 +1,6 @@
-//! `semper try`: a withdrawal, a payment, a deposit, a refused double spend and a settlement
-//! against a running deployment, over its HTTP API, printed step by step for a newcomer.
+//! `semper try`: a withdrawal, a payment, a deposit, a refused double spend, change (a swap at
+//! the issuer), a partial refund and the refunded coin's swap, and a settlement against a running
+//! deployment, over its HTTP API, printed step by step for a newcomer.
 //!
 //! Every step is the real protocol with real keys: the wallet blinds and unblinds its coins and
 //! checks the issuer's signatures, the merchant signs its deposit, and a double spend's proof is
@@ -17,6 +18,8 @@ use semper_protocol::messages::merchant::DepositResult;
 use semper_protocol::time::Timestamp;
 use semper_server::config::Config;
 use semper_server::deployment;
+
+mod change;
 
 /// Value the operator credits the new wallet's account with, in minor units of its currency.
 const FUNDING_MINOR_UNITS: u64 = 100 * 100;
@@ -166,12 +169,14 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
          permission as proof ({proven} of {proven} proofs check)"
     );
 
+    change::change_and_refund(&mut api, &set, &wallet, &merchant, options.now, 7)?;
+
     api.flush_outbox()
         .context("submitting the acquirer's outbox")?;
     let report = api.cut_cycle().context("cutting the clearing cycle")?;
     let fields = report.body().fields();
     println!(
-        "7. settle: the acquirer submitted the issuer's confirmations; the clearing house cut \
+        "9. settle: the acquirer submitted the issuer's confirmations; the clearing house cut \
          cycle {} and signed its report:",
         fields.sequence
     );
@@ -181,6 +186,9 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
             obligation.issuer, obligation.acquirer, obligation.amount
         );
     }
-    println!("\nok: withdrawn, paid, deposited, double spend refused with proof, settled");
+    println!(
+        "\nok: withdrawn, paid, deposited, double spend refused with proof, change made, \
+         refunded in part and swapped, settled"
+    );
     Ok(())
 }

@@ -12,6 +12,7 @@ use semper_actors::issuer::IssuerError;
 use semper_protocol::amount::AmountError;
 use semper_protocol::crypto::ed25519::SignatureError;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::codes;
 
@@ -78,6 +79,9 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     retry: bool,
+    /// What the code's documented answer carries beside `code` and `message` (a swap's
+    /// conflict: the coin and the proof), for the client to act on.
+    fields: Option<Box<Map<String, Value>>>,
 }
 
 /// The JSON form of an error.
@@ -85,6 +89,8 @@ pub struct ApiError {
 struct ErrorBody<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(flatten)]
+    fields: Option<&'a Map<String, Value>>,
 }
 
 impl ApiError {
@@ -98,7 +104,15 @@ impl ApiError {
             message: bounded(message.into()),
             // Every 503 is worth retrying: busy, stopped for a restart, or incomplete.
             retry: status == StatusCode::SERVICE_UNAVAILABLE,
+            fields: None,
         }
+    }
+
+    /// The same error, its answer carrying `fields` beside `code` and `message` (the OpenAPI
+    /// document gives the code's schema).
+    pub fn with_fields(mut self, fields: Map<String, Value>) -> Self {
+        self.fields = Some(Box::new(fields));
+        self
     }
 
     /// The same error, marked retryable whatever its status.
@@ -149,6 +163,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status).json(ErrorBody {
             code: self.code,
             message,
+            fields: self.fields.as_deref(),
         });
         if self.retry {
             response.extensions_mut().insert(RetryLater);
@@ -159,7 +174,23 @@ impl ResponseError for ApiError {
 
 impl From<IssuerError> for ApiError {
     fn from(error: IssuerError) -> Self {
-        Self::new(error.code(), error.to_string())
+        let api = Self::new(error.code(), error.to_string());
+        match error {
+            // What the wallet needs to see its double spend: which coin, and the proof.
+            IssuerError::SwapConflict { index, earlier } => {
+                let mut fields = Map::new();
+                fields.insert("index".to_owned(), Value::from(index));
+                match serde_json::to_value(&earlier) {
+                    Ok(earlier) => {
+                        fields.insert("earlier".to_owned(), earlier);
+                    }
+                    // A stored permission always has its JSON form.
+                    Err(error) => tracing::error!(%error, "a swap conflict's proof as JSON"),
+                }
+                api.with_fields(fields)
+            }
+            _ => api,
+        }
     }
 }
 

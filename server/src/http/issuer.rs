@@ -1,6 +1,6 @@
 //! The issuer's endpoints: its denomination set (and the operator's export and upload of the set
 //! the master key signs), accounts, operator credits, withdrawals, recoups and the discrepancies
-//! its reconciliation recorded.
+//! its reconciliation recorded; and swaps (change).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -13,6 +13,7 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::denomination::SignedDenominationSet;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
+use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
 use semper_protocol::reconcile::Discrepancy;
 use semper_protocol::signed::Signed;
@@ -163,6 +164,21 @@ pub async fn recoup(
 ) -> Result<Json<RecoupResponse>, ApiError> {
     let issuer = issuer(&state)?;
     Ok(Json(issuer.recoup(body.into_inner()).await?))
+}
+
+/// `POST /v1/issuer/swap`: spends the coins given in and blind-signs the outputs, in one durable
+/// step (change); a replay gets the same signatures, a coin spent before is 409 `swap.conflict`
+/// with the coin's index and the proof.
+pub async fn swap(
+    state: web::Data<ApiState>,
+    _room: RoomForCoins,
+    body: Json<SwapRequest>,
+) -> Result<Json<SwapResponse>, ApiError> {
+    let issuer = issuer(&state)?;
+    // Each coin given in costs two signature checks, each output one blind signature.
+    let coins = body.coins.len() + body.outputs.len();
+    let _admitted = state.coins_in_flight.admit_or_busy(coins, "coins")?;
+    Ok(Json(issuer.swap(body.into_inner()).await?))
 }
 
 /// `GET /v1/issuer/discrepancies` (operator): what reconciliation found, from number `from` on.

@@ -188,6 +188,7 @@ pub fn all() -> Routes {
         )
         .open(Method::POST, "/v1/issuer/withdraw", issuer::withdraw)
         .open(Method::POST, "/v1/issuer/recoup", issuer::recoup)
+        .open(Method::POST, "/v1/issuer/swap", issuer::swap)
         .operator(
             Method::GET,
             "/v1/issuer/discrepancies",

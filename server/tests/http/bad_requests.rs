@@ -16,6 +16,7 @@ mod clearing;
 mod fixtures;
 mod issuer;
 mod recoup;
+mod swaps;
 mod table;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ fn http_bad_requests_get_their_codes_and_change_nothing() {
         cases.extend(issuer::cases(&f));
         cases.extend(recoup::cases(&f));
         cases.extend(acquirer::cases(&f));
+        cases.extend(swaps::cases(&f));
         run_table(&env, cases).await;
 
         // Past the tenths' withdraw window, inside their deposit window; then past that too.

@@ -13,5 +13,6 @@ mod slowloris;
 mod state;
 #[path = "../support/mod.rs"]
 mod support;
+mod swaps;
 mod tls;
 mod world;

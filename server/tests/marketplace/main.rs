@@ -6,6 +6,7 @@ mod bad_link_messages;
 mod cycle_full;
 #[path = "../../../storage/tests/common/pg.rs"]
 mod pg;
+mod refund_swap;
 mod stalled_handshakes;
 #[path = "../support/state.rs"]
 mod state;

@@ -25,6 +25,7 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::Participant;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{AccountId, BankId, ContractHash, MerchantId, RequestId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
@@ -85,6 +86,8 @@ pub struct World {
     pub clearing_key: VerifyingKey,
     /// Each bank's PostgreSQL database, when its stores live there rather than in RocksDB.
     databases: HashMap<BankId, String>,
+    /// Values each issuer mints beside its coin value, for change (none unless a test sets them).
+    pub change_values: Vec<Amount>,
 }
 
 impl World {
@@ -150,6 +153,7 @@ impl World {
             acquirer_keys,
             clearing_key,
             databases: HashMap::new(),
+            change_values: Vec::new(),
         }
     }
 
@@ -303,7 +307,9 @@ impl World {
             mailbox_capacity: 64,
             in_flight_max: 64,
             schedule: DenominationSchedule {
-                values: vec![eur(coin_value(bank))],
+                values: std::iter::once(eur(coin_value(bank)))
+                    .chain(self.change_values.iter().copied())
+                    .collect(),
                 fees: Vec::new(),
                 key_size: RsaKeySize::Bits2048,
                 withdraw_period_ms: 24 * HOUR_MS,
@@ -498,6 +504,18 @@ impl Market {
 
     /// Withdraws `count` coins of `issuer` from a fresh funded account.
     pub async fn coins(&self, issuer: BankId, count: usize) -> Vec<WalletCoin> {
+        self.coins_of(issuer, eur(coin_value(issuer)), count).await
+    }
+
+    /// `issuer`'s denomination of `value`.
+    pub fn denomination(&self, issuer: BankId, value: Amount) -> Denomination {
+        let set = self.issuer(issuer).denomination_set().unwrap();
+        let found = (set.body().fields().denominations.iter()).find(|d| d.value() == value);
+        found.unwrap().clone()
+    }
+
+    /// Withdraws `count` coins of `issuer`'s denomination of `value` from a fresh funded account.
+    pub async fn coins_of(&self, issuer: BankId, value: Amount, count: usize) -> Vec<WalletCoin> {
         let handle = self.issuer(issuer);
         let account_key = SigningKey::generate(&mut rand::rng());
         let account = AccountId(rand::random());
@@ -510,13 +528,7 @@ impl Market {
             .credit(account, format!("funding-{account}"), eur("1000.00"))
             .await
             .unwrap();
-        let denomination = handle
-            .denomination_set()
-            .unwrap()
-            .body()
-            .fields()
-            .denominations[0]
-            .clone();
+        let denomination = self.denomination(issuer, value);
         let request_id = RequestId(rand::random());
         let (request, planned) = wallet::prepare_withdraw(
             &mut rand::rng(),

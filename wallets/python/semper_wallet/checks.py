@@ -78,6 +78,17 @@ def double_spend_proof(earlier, permission):
     verify_ed25519(coin["public_key"], earlier["signature"], earlier_encoding, "proof.invalid_signature")
 
 
+def spent_proof(earlier, coin):
+    """§10.7 step 5: does `earlier` (a swap conflict's signed deposit or swap permission) prove
+    `coin` (its JSON) spent before? The two kinds are told apart by their fields."""
+    spent = earlier["body"]["coin"]
+    if (spent["denomination"], spent["public_key"]) != (coin["denomination"], coin["public_key"]):
+        raise CheckError("proof.other_coin")
+    body = earlier["body"]
+    encoding = enc.permission(body) if "contract_hash" in body else enc.swap_permission(body)
+    verify_ed25519(spent["public_key"], earlier["signature"], encoding, "proof.invalid_signature")
+
+
 def settlement_report(signed_report, report_key):
     """§7.15: the clearing house's signature, sorted unique obligations, and net positions that are
     exactly their netting."""

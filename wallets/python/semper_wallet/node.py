@@ -12,11 +12,13 @@ TIMEOUT_S = 60
 
 
 class ApiError(Exception):
-    """A refusal: the HTTP status and the `{code, message}` body (§12.2)."""
+    """A refusal: the HTTP status and the `{code, message}` body (§12.2); `body` is the whole
+    refusal, for the codes that carry more (`swap.conflict`: `index` and `earlier`, §10.7)."""
 
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, body=None):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+        self.body = body or {}
 
 
 class Node:
@@ -42,7 +44,7 @@ class Node:
             text = error.read()
             try:
                 refusal = json.loads(text)
-                raise ApiError(error.code, refusal["code"], refusal["message"]) from None
+                raise ApiError(error.code, refusal["code"], refusal["message"], refusal) from None
             except (ValueError, KeyError, TypeError):
                 raise ApiError(error.code, "", text.decode(errors="replace")) from None
 

@@ -1,5 +1,5 @@
-"""A wallet (docs/protocol.md §10.1-§10.3): an account at an issuer, coins withdrawn from it, paid
-to merchants."""
+"""A wallet (docs/protocol.md §10.1-§10.3, §10.7): an account at an issuer, coins withdrawn from
+it, swapped for change, paid to merchants."""
 
 import hashlib
 import secrets
@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from . import blind_rsa, checks
 from . import encoding as enc
+from .node import ApiError
 
 RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
@@ -21,6 +22,14 @@ def now_ms():
 def public_hex(key):
     """An Ed25519 private key's public key, 64 hex digits."""
     return key.public_key().public_bytes(*RAW).hex()
+
+
+class _Pending:
+    """A coin waiting for its blind signature: what unblinding it needs, and what is sent."""
+
+    def __init__(self, denomination, key, coin_key, message, r, output):
+        self.denomination, self.key, self.coin_key = denomination, key, coin_key
+        self.message, self.r, self.output = message, r, output
 
 
 class Coin:
@@ -77,26 +86,75 @@ class Wallet:
     def withdraw(self, value, count):
         """Withdraws `count` coins of `value` (e.g. `"EUR:1.00"`): blinds, signs, unblinds and
         verifies each (§10.2). Answers the new coins, which the wallet also keeps."""
-        denomination = next((d for d in self.denominations() if d["value"] == value), None)
-        if denomination is None:
-            raise checks.CheckError("wallet.no_denomination", value)
-        key = blind_rsa.public_key(denomination["public_key"])
+        pending = self._blind([value] * count)
+        body = {"account": self.account, "request_id": secrets.token_hex(16),
+                "coins": [p.output for p in pending]}
+        signed = {"body": body, "signature": self.key.sign(enc.withdraw_request(body)).hex()}
+        answer = self.node.call("POST", "/v1/issuer/withdraw", signed)
+        coins = self._unblind(pending, body["request_id"], answer, "withdraw.wrong_answer")
+        self.coins.extend(coins)
+        return coins
+
+    def swap(self, given, values):
+        """Swaps the coins `given` at the issuer for fresh coins of `values` (change, §10.7): the
+        values must add up to the given coins' values less their swap fees, shown by
+        `swap_value`. The given coins leave the wallet, the fresh ones join it. A coin spent
+        before raises ApiError 409 `swap.conflict`, whose proof is checked first (CheckError if
+        it does not hold)."""
+        pending = self._blind(values)
+        outputs = [p.output for p in pending]
+        request_id = secrets.token_hex(16)
+        digest = hashlib.sha256(enc.swap_outputs(outputs)).hexdigest()
+        coins = []
+        for coin in given:
+            body = {"coin": coin.json(), "request_id": request_id, "outputs": digest}
+            coins.append({"body": body, "signature": coin.key.sign(enc.swap_permission(body)).hex()})
+        request = {"request_id": request_id, "coins": coins, "outputs": outputs}
+        try:
+            answer = self.node.call("POST", "/v1/issuer/swap", request)
+        except ApiError as refusal:
+            if refusal.code == "swap.conflict":
+                checks.spent_proof(refusal.body["earlier"], given[refusal.body["index"]].json())
+            raise
+        fresh = self._unblind(pending, request_id, answer, "swap.wrong_answer")
+        for coin in given:
+            if coin in self.coins:
+                self.coins.remove(coin)
+        self.coins.extend(fresh)
+        return fresh
+
+    @staticmethod
+    def swap_value(given):
+        """What `given` swap for (§7.25): their values less their denominations' swap fees, in
+        minor units of their one currency."""
+        total = 0
+        for coin in given:
+            total += enc.parse_amount(coin.value)[1] - enc.parse_amount(coin.denomination["fees"]["swap"])[1]
+        return total
+
+    def _blind(self, values):
+        """A fresh coin key per value, each coin blinded under its denomination's key (§10.2)."""
+        available = self.denominations()
         pending = []
-        for _ in range(count):
+        for value in values:
+            denomination = next((d for d in available if d["value"] == value), None)
+            if denomination is None:
+                raise checks.CheckError("wallet.no_denomination", value)
+            key = blind_rsa.public_key(denomination["public_key"])
             coin_key = ed25519.Ed25519PrivateKey.generate()
             message = enc.coin_message(denomination["id"], public_hex(coin_key))
             blinded, r = blind_rsa.blind(key, message)
-            pending.append((coin_key, message, blinded, r))
-        body = {"account": self.account, "request_id": secrets.token_hex(16),
-                "coins": [{"denomination": denomination["id"], "blinded": b.hex()} for _, _, b, _ in pending]}
-        signed = {"body": body, "signature": self.key.sign(enc.withdraw_request(body)).hex()}
-        answer = self.node.call("POST", "/v1/issuer/withdraw", signed)
-        if answer["request_id"] != body["request_id"] or len(answer["blind_signatures"]) != count:
-            raise checks.CheckError("withdraw.wrong_answer")
-        coins = [Coin(denomination, coin_key, blind_rsa.finalize(key, message, bytes.fromhex(blind_sig), r))
-                 for (coin_key, message, _, r), blind_sig in zip(pending, answer["blind_signatures"])]
-        self.coins.extend(coins)
-        return coins
+            pending.append(_Pending(denomination, key, coin_key, message, r,
+                                    {"denomination": denomination["id"], "blinded": blinded.hex()}))
+        return pending
+
+    @staticmethod
+    def _unblind(pending, request_id, answer, code):
+        """The coins of an answer to a withdrawal or a swap: unblinded and verified (§10.2 step 4)."""
+        if answer["request_id"] != request_id or len(answer["blind_signatures"]) != len(pending):
+            raise checks.CheckError(code)
+        return [Coin(p.denomination, p.coin_key, blind_rsa.finalize(p.key, p.message, bytes.fromhex(sig), p.r))
+                for p, sig in zip(pending, answer["blind_signatures"])]
 
     def pay(self, price, merchant, acquirer, contract):
         """Signed permissions for coins whose values add up to `price` exactly (coins are

@@ -1,4 +1,5 @@
-"""The wallet and the merchant against a running embedded default (docs/protocol.md §10).
+"""The wallet and the merchant against a running embedded default (docs/protocol.md §10): withdraw,
+pay, deposit, a double spend, settle; and change (a swap, §10.7).
 
 Starts `$SEMPER_BIN run` itself (scripts/test.sh builds it and sets SEMPER_BIN). Or, against a
 node already running (`semper run`, the embedded default): SEMPER_BASE (e.g.
@@ -108,6 +109,36 @@ class Live(unittest.TestCase):
         tampered = dict(cut, body=dict(cut["body"], sequence=cut["body"]["sequence"] + 1))
         with self.assertRaises(checks.CheckError):
             checks.settlement_report(tampered, report_key)
+
+    def test_swap_for_change_then_a_double_spend_of_the_swapped_coin(self):
+        wallet = Wallet(self.node, self.master_key)
+        wallet.open()
+        self.node.call("POST", f"/v1/issuer/accounts/{wallet.account}/credit",
+                       {"reference": "swap-test-" + wallet.account, "amount": "EUR:5.00"}, operator=True)
+        [coin] = wallet.withdraw("EUR:1.00", 1)
+        tenths = wallet.swap_value([coin]) // 10
+        fresh = wallet.swap([coin], ["EUR:0.10"] * tenths)
+        self.assertEqual((len(fresh), wallet.coins), (tenths, fresh))
+        self.assertEqual(wallet.view()["balance"], "EUR:4.00")
+
+        merchant = Merchant.register(self.node)
+        permissions = wallet.pay("EUR:0.30", merchant.merchant, merchant.acquirer, b"order 3")
+        self.assertEqual(merchant.deposit(permissions).results, ["accepted"] * 3)
+
+        # The swapped coin given in again: 409 with its index and the proof, checked by the wallet.
+        wallet.coins.append(coin)
+        with self.assertRaises(ApiError) as refused:
+            wallet.swap([fresh[-1], coin], ["EUR:0.10"] * (wallet.swap_value([fresh[-1], coin]) // 10))
+        error = refused.exception
+        self.assertEqual((error.status, error.code, error.body["index"]), (409, "swap.conflict", 1))
+        self.assertIn("outputs", error.body["earlier"]["body"])
+        # Paid with it: the deposit is answered `swapped`, with the swap's permission.
+        again = merchant.deposit([coin.pay(merchant.merchant, merchant.acquirer, b"order 4")])
+        self.assertEqual(again.results, ["swapped"])
+        self.assertEqual(again.credited, {})
+        # Settled in a cycle of its own, apart from the other tests' payments.
+        self.node.call("POST", "/v1/acquirer/outbox/flush", operator=True)
+        self.node.call("POST", "/v1/clearing/cycle/cut", operator=True)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ use semper_actors::keystore::KeyStoreError;
 use semper_actors::offline::OfflineError;
 use semper_actors::signer::{SIGNER_CODES, SignerError};
 use semper_protocol::acquirer::{DepositRefusal, ReceiptError, SetRefusal};
-use semper_protocol::amount::{AmountError, Currency};
+use semper_protocol::amount::{Amount, AmountError, Currency};
 use semper_protocol::clearing::{ParticipantError, SubmissionRefusal};
 use semper_protocol::crypto::blind_rsa::RsaError;
 use semper_protocol::crypto::ed25519::SignatureError;
 use semper_protocol::denomination::DenominationError;
 use semper_protocol::denomination_book::DenominationRefusal;
 use semper_protocol::ids::BankId;
+use semper_protocol::issuer::swap::SwapRefusal;
 use semper_protocol::issuer::{BatchRefusal, WithdrawRefusal};
 use semper_protocol::messages::read::ReadError;
 use semper_protocol::messages::settlement::SettlementError;
@@ -151,6 +152,20 @@ fn issuer_codes() -> Vec<&'static str> {
         IssuerError::Withdraw(WithdrawRefusal::NoCoins),
         IssuerError::Batch(BatchRefusal::UnknownAcquirer),
         IssuerError::Batch(BatchRefusal::BatchIdReused),
+        IssuerError::SwapRequestIdReused,
+        IssuerError::SwapUnavailable,
+        IssuerError::Swap(SwapRefusal::NoCoins),
+        IssuerError::Swap(SwapRefusal::WrongRequest { index: 0 }),
+        IssuerError::Swap(SwapRefusal::DuplicateCoin { index: 0 }),
+        IssuerError::Swap(SwapRefusal::WrongIssuer { index: 0 }),
+        IssuerError::Swap(SwapRefusal::CoinKeySignature {
+            index: 0,
+            error: SignatureError::Invalid,
+        }),
+        IssuerError::Swap(SwapRefusal::Unbalanced {
+            inputs_less_fees: Amount::zero(Currency::new("EUR").unwrap()),
+            outputs: Amount::zero(Currency::new("EUR").unwrap()),
+        }),
     ];
     for error in signature_errors() {
         errors.push(IssuerError::Withdraw(WithdrawRefusal::AccountSignature(
