@@ -259,6 +259,7 @@ fn proves_spent(coin: &WalletCoin, earlier: &EarlierSpend) -> bool {
     let (spent, signed) = match earlier {
         EarlierSpend::Deposit(p) => (&p.body().coin, p.verify_coin_key().is_ok()),
         EarlierSpend::Swap(p) => (&p.body().coin, p.verify_coin_key().is_ok()),
+        EarlierSpend::Recoup(p) => (&p.body().coin, p.verify_coin_key().is_ok()),
     };
     signed
         && spent.denomination == coin.coin().denomination

@@ -96,6 +96,7 @@ pub const RESPONSES: &[(&str, Target)] = &[
             match &conflict.earlier {
                 EarlierSpend::Deposit(earlier) => codec_agrees(earlier),
                 EarlierSpend::Swap(earlier) => codec_agrees(earlier),
+                EarlierSpend::Recoup(earlier) => codec_agrees(earlier),
             }
         }
     }),
