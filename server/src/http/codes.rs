@@ -89,6 +89,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("refund.invalid_signature", 400),
     ("refund.bad_amount", 400),
     ("refund.wrong_contract", 400),
+    ("refund.below_fee", 400),
     ("deposit.too_many_coins", 400),
     ("spend.unknown_acquirer", 400),
     ("submission.unknown_acquirer", 400),
@@ -184,6 +185,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("settlement.overflow", 500),
     ("settlement.positions_mismatch", 500),
     ("settlement.too_large", 500),
+    ("settlement.bad_fees", 500),
 ];
 
 /// The status the table gives `code`, if it lists it.
