@@ -378,7 +378,7 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
         "IssuerRefund",
         IssuerRefund {
             notice_digest: notice.body_digest(),
-            confirmation,
+            confirmation: confirmation.clone(),
         }
         .to_bytes(),
     );
