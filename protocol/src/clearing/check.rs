@@ -239,12 +239,12 @@ fn verify_prechecked<T: Message + Encode>(
 
 /// The checks that need no signature: whose confirmation it is (its acquirer must be the
 /// submitting `acquirer`), and from which registered issuer.
-fn precheck<'p>(
+fn precheck(
     acquirer: BankId,
     confirmation_acquirer: BankId,
     issuer: BankId,
-    participants: &'p Participants,
-) -> Result<&'p VerifyingKey, ConfirmationRefusal> {
+    participants: &Participants,
+) -> Result<&VerifyingKey, ConfirmationRefusal> {
     if confirmation_acquirer != acquirer {
         return Err(ConfirmationRefusal::WrongAcquirer);
     }
