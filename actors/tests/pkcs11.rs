@@ -123,6 +123,7 @@ fn the_token_signer_signs_verifiably_keeps_its_keys_in_the_token_and_keeps_the_r
         denomination: now.id(),
         coin: CoinId([5; 32]),
         amount: "EUR:0.40".parse().unwrap(),
+        fee: "EUR:0.00".parse().unwrap(),
         confirmed_at: Timestamp::from_unix_ms(T0),
     };
     let signed = signer.sign_refund_confirmation(refund).unwrap();

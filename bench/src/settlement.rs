@@ -162,6 +162,7 @@ pub fn submissions(
             submission_id: SubmissionId(submission_id),
             submitted_at: now,
             confirmations: BoundedVec::new(confirmations)?,
+            refunds: BoundedVec::empty(),
         };
         out.push(Signed::sign(body, &keys.acquirers[acquirer]));
     }

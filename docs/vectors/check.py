@@ -145,13 +145,16 @@ def main():
         kind, subject = v["value"]["subject"]["kind"], v["value"]["subject"]["id"]
         prefix = {"account": "/v1/issuer/accounts/", "merchant": "/v1/acquirer/merchants/"}[kind]
         assert v["value"]["path"].startswith(prefix + subject), v["name"]
-    # A settlement report's net positions are the netting of its obligations (§7.15).
+    # A settlement report's net positions are the netting of its obligations, from issuer to
+    # acquirer, and of its refund obligations, from acquirer to issuer (§7.15).
     for v in load("settlement-report")["vectors"]:
         net = {}
-        for o in v["value"]["obligations"]:
-            code, minor = o["amount"].split(":")[0], int.from_bytes(amount(o["amount"])[3:], "big")
-            net[(o["issuer"], code)] = net.get((o["issuer"], code), 0) - minor
-            net[(o["acquirer"], code)] = net.get((o["acquirer"], code), 0) + minor
+        moves = [(o["issuer"], o["acquirer"], o["amount"]) for o in v["value"]["obligations"]]
+        moves += [(r["acquirer"], r["issuer"], r["amount"]) for r in v["value"]["refunds"]]
+        for payer, payee, text in moves:
+            code, minor = text.split(":")[0], int.from_bytes(amount(text)[3:], "big")
+            net[(payer, code)] = net.get((payer, code), 0) - minor
+            net[(payee, code)] = net.get((payee, code), 0) + minor
         expected = [{"bank": b, "currency": c, "net_minor_units": n} for (b, c), n in sorted(net.items()) if n]
         assert v["value"]["net_positions"] == expected
     denomination_id = load("denomination")["vectors"][0]["sha256"]

@@ -51,8 +51,9 @@ pub fn denomination_set(value: &DenominationSet) {
     }
 }
 
-/// A settlement report is consistent: its positions are the netting of its obligations and sum
-/// to zero per currency, and the clearing house would build the very same report from them.
+/// A settlement report is consistent: its positions are the netting of its obligations and
+/// refund obligations and sum to zero per currency, each refund obligation's fees are within its
+/// amount, and the clearing house would build the very same report from them.
 pub fn settlement_report(value: &SettlementReport) {
     let fields = value.fields();
     let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
@@ -63,12 +64,17 @@ pub fn settlement_report(value: &SettlementReport) {
         sums.values().all(|sum| *sum == 0),
         "net positions of a decoded report do not sum to zero: {sums:?}"
     );
-    let rebuilt = SettlementReport::new(
+    for refunds in fields.refunds.iter() {
+        assert_eq!(refunds.fees.currency(), refunds.amount.currency());
+        assert!(refunds.fees.minor_units() <= refunds.amount.minor_units());
+    }
+    let rebuilt = SettlementReport::with_refunds(
         fields.clearing,
         fields.cycle,
         fields.sequence,
         fields.cutoff_at,
         fields.obligations.to_vec(),
+        fields.refunds.to_vec(),
     );
     assert_eq!(
         rebuilt.as_ref(),
@@ -84,6 +90,25 @@ pub fn signed_settlement_report(value: &SignedSettlementReport) {
     let clearing = value.body().fields().clearing;
     let _ = reconcile::signed_by(value, clearing, stranger_key());
     let _ = reconcile::bad_report(BankId([0; 16]), clearing, value, None);
+    // Reconciling it against empty books, at both ends of every obligation, answers.
+    for bank in value
+        .body()
+        .fields()
+        .refunds
+        .iter()
+        .flat_map(|r| [r.acquirer, r.issuer])
+        .take(4)
+    {
+        let books = reconcile::refunds::RefundBooks::default();
+        let _ = reconcile::acquirer::reconcile_with_refunds(
+            bank,
+            value.body(),
+            &Default::default(),
+            &books,
+        );
+        let batches: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        let _ = reconcile::issuer::reconcile_with_refunds(bank, value.body(), &batches, &books);
+    }
 }
 
 /// A confirmation's total agrees with its totals per currency, as the acquirer and the clearing

@@ -2,7 +2,7 @@
 
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::clearing::claim::ClaimRef;
-use semper_protocol::clearing::netting::CycleClaim;
+use semper_protocol::clearing::netting::{CycleClaim, CycleRefund};
 use semper_protocol::crypto::blind_rsa::{
     BlindSignature, BlindedMessage, DenominationPublicKey, RsaSignature,
 };
@@ -28,8 +28,8 @@ use semper_protocol::messages::refund::{
     SignedRefundConfirmation, SignedRefundNotice, SignedRefundRequest,
 };
 use semper_protocol::messages::settlement::{
-    NetPosition, Obligation, SettlementReport, SettlementReportFields, SettlementSubmission,
-    SignedSettlementReport, SignedSettlementSubmission,
+    NetPosition, Obligation, RefundObligation, SettlementReport, SettlementReportFields,
+    SettlementSubmission, SignedSettlementReport, SignedSettlementSubmission,
 };
 use semper_protocol::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendCheckBatch,
@@ -198,6 +198,9 @@ pub const DECODERS: &[(&str, Target)] = &[
     with_json!(RecoupRequest),
     with_json!(SignedRecoupRequest, invariants::signed),
     with_json!(RecoupResponse),
+    // Refunds in settlement.
+    with_json!(RefundObligation),
+    codec_only!(CycleRefund),
 ];
 
 /// Decodes the input with the decoder its first byte picks, and checks what it decoded.

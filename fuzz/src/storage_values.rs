@@ -2,7 +2,7 @@
 //! must come back as an error, never a panic, and a good one has one encoding.
 
 use semper_protocol::clearing::claim::ClaimRef;
-use semper_protocol::clearing::netting::CycleClaim;
+use semper_protocol::clearing::netting::{CycleClaim, CycleRefund};
 use semper_protocol::denomination::{Denomination, SignedDenominationSet};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::SignedSpendConfirmation;
@@ -10,7 +10,8 @@ use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
 use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
 use semper_storage::acquirer::refunds::RefundRecord;
 use semper_storage::acquirer::submissions::{
-    ClaimedConfirmation, RefusedClaim, SubmissionRecord, SubmissionState,
+    ClaimedConfirmation, ClaimedRefund, RefusedClaim, RefusedRefund, SubmissionRecord,
+    SubmissionState,
 };
 use semper_storage::clearing::{OpenCycle, StoredSubmission};
 use semper_storage::confirmed_batches::BatchTotals;
@@ -79,6 +80,10 @@ pub const RECORDS: &[(&str, Target)] = &[
     record!(RefundAllowance),
     // Recoups.
     record!(RecoupRecord),
+    // Refunds in settlement: the clearing house's, and the acquirer's filed by cycle or refused.
+    record!(CycleRefund),
+    record!(ClaimedRefund),
+    record!(RefusedRefund),
 ];
 
 /// An issuer's stored denomination: the denomination's encoding, then a revoked flag byte, as

@@ -405,6 +405,12 @@ pub fn check_receipt(
             found: body.claims.len(),
         });
     }
+    if body.refund_claims.len() != submission.refunds.len() {
+        return Err(ReceiptError::WrongCount {
+            expected: submission.refunds.len(),
+            found: body.refund_claims.len(),
+        });
+    }
     Ok(())
 }
 

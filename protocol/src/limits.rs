@@ -34,5 +34,12 @@ pub const REPORT_POSITIONS_MAX: usize = 4096;
 /// Confirmations claimed in one clearing cycle: a cycle that has no room for a submission's
 /// claims is cut before they are counted, so no obligation of its report lists more.
 pub const CYCLE_CONFIRMATIONS_MAX: usize = OBLIGATION_CONFIRMATIONS_MAX;
+/// Refund confirmations in one settlement submission (and refund claim results in its receipt).
+pub const SUBMISSION_REFUNDS_MAX: usize = 1024;
+/// Refunds claimed in one clearing cycle: a cycle that has no room for a submission's refunds is
+/// cut before they are counted, so no refund obligation of its report lists more.
+pub const CYCLE_REFUNDS_MAX: usize = 65_536;
+/// Refunds listed under one refund obligation of a settlement report.
+pub const OBLIGATION_REFUNDS_MAX: usize = CYCLE_REFUNDS_MAX;
 /// Settlement reports in one answer to a participant catching up.
 pub const REPORTS_AFTER_MAX: usize = 16;

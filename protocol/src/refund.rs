@@ -40,6 +40,9 @@ pub enum RefundRefusal {
     /// The refunds of the coin would add up to more than it paid.
     #[error("the refunds would exceed what the coin paid")]
     OverPaid,
+    /// The refund is not above the coin's refund fee, which would take all of it.
+    #[error("the amount is not above the coin's refund fee")]
+    BelowFee,
     /// The refund id was used before for another body.
     #[error("the refund id was used for another refund")]
     IdReused,
@@ -59,6 +62,7 @@ impl RefundRefusal {
             Self::DeadlinePassed => "refund.deadline_passed",
             Self::BadAmount => "refund.bad_amount",
             Self::OverPaid => "refund.over_paid",
+            Self::BelowFee => "refund.below_fee",
             Self::IdReused => "refund.id_reused",
             Self::Amount(error) => error.code(),
         }
@@ -74,6 +78,8 @@ pub struct CreditedCoin<'a> {
     pub refund_deadline: Timestamp,
     /// What was refunded on the coin before, if anything.
     pub refunded: Option<Amount>,
+    /// The coin's refund fee (its denomination's `fees.refund`): each refund must be above it.
+    pub fee: Amount,
 }
 
 /// Checks the merchant key's signature on a refund request: first, before anything is read.
@@ -111,7 +117,7 @@ pub fn check_refund(
     if now > coin.refund_deadline {
         return Err(RefundRefusal::DeadlinePassed);
     }
-    add_within(coin.refunded, body.amount, paid.amount)
+    add_within(coin.refunded, body.amount, paid.amount, coin.fee)
 }
 
 /// What an issuer holds about a coin a notice refunds.
@@ -123,6 +129,8 @@ pub struct SpentCoin<'a> {
     pub permission: &'a DepositPermission,
     /// What was refunded on the coin before, if anything.
     pub refunded: Option<Amount>,
+    /// The coin's refund fee, which the issuer keeps from this refund.
+    pub fee: Amount,
 }
 
 /// Checks the acquirer's signature on a refund notice: first, before anything is read.
@@ -153,11 +161,17 @@ pub fn check_notice(
     if coin.permission_digest != body.permission {
         return Err(RefundRefusal::WrongPermission);
     }
-    add_within(coin.refunded, body.amount, coin.permission.amount)
+    add_within(coin.refunded, body.amount, coin.permission.amount, coin.fee)
 }
 
-/// The confirmation an issuer signs for a notice it recorded.
-pub fn confirmation(issuer: BankId, notice: &RefundNotice, now: Timestamp) -> RefundConfirmation {
+/// The confirmation an issuer signs for a notice it records, keeping `fee` (the coin's
+/// `fees.refund`) from it.
+pub fn confirmation(
+    issuer: BankId,
+    notice: &RefundNotice,
+    fee: Amount,
+    now: Timestamp,
+) -> RefundConfirmation {
     RefundConfirmation {
         issuer,
         acquirer: notice.acquirer,
@@ -165,19 +179,25 @@ pub fn confirmation(issuer: BankId, notice: &RefundNotice, now: Timestamp) -> Re
         denomination: notice.denomination,
         coin: notice.coin,
         amount: notice.amount,
+        fee,
         confirmed_at: now,
     }
 }
 
-/// `before + amount`, refused when `amount` is zero or in another currency, or the sum passes
-/// `paid`.
+/// `before + amount`, refused when `amount` is zero or in another currency, not above `fee`
+/// (the customer pays the refund fee out of what it gets back, so a refund the fee would
+/// swallow gives nothing back), or the sum passes `paid`.
 fn add_within(
     before: Option<Amount>,
     amount: Amount,
     paid: Amount,
+    fee: Amount,
 ) -> Result<Amount, RefundRefusal> {
     if amount.minor_units() == 0 || amount.currency() != paid.currency() {
         return Err(RefundRefusal::BadAmount);
+    }
+    if fee.currency() != amount.currency() || amount.minor_units() <= fee.minor_units() {
+        return Err(RefundRefusal::BelowFee);
     }
     let total = match before {
         None => amount,

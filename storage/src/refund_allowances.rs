@@ -6,6 +6,8 @@
 //! The swap reads the allowance with [`refund_allowance`] and consumes it with
 //! [`stage_allowance_use`] in its own atomic write.
 
+use std::collections::HashMap;
+
 use semper_protocol::amount::Amount;
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::codec_struct;
@@ -21,13 +23,15 @@ use crate::schema::{Column, spent_key};
 use crate::spent::decode_spent;
 use crate::store::Store;
 
-/// What was refunded on a spent coin, and how much of that a swap has used since. The coin may
-/// be swapped for `refunded − swapped`.
+/// What was refunded on a spent coin, and how much of that is used: kept as refund fees, or
+/// swapped since. The coin may be swapped for `refunded − swapped`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundAllowance {
     /// Every refund of the coin, summed: never more than what the coin paid.
     pub refunded: Amount,
-    /// What swaps of the coin have used of it: never more than `refunded`.
+    /// What is used of it: the refund fees the issuer kept from each refund (the customer pays
+    /// them out of what it gets back), and what swaps of the coin used. Never more than
+    /// `refunded`.
     pub swapped: Amount,
 }
 
@@ -126,13 +130,15 @@ fn read_allowance(
 
 /// Records an acquirer's refund notice, whose signature the caller checked, with the
 /// confirmation the issuer signed for it: checked against the coin's spent-set record and
-/// its allowance, all in one atomic write. The same notice again answers the confirmation
+/// its allowance, all in one atomic write. The confirmation's `fee` (the coin's `fees.refund`)
+/// is kept from the allowance the refund adds. The same notice again answers the confirmation
 /// recorded the first time; nothing is written for a refusal.
 #[derive(Clone, Debug)]
 pub struct RecordRefundNotice {
     /// The notice, its signature checked.
     pub notice: SignedRefundNotice,
-    /// The confirmation to record and answer if the notice is taken.
+    /// The confirmation to record and answer if the notice is taken; its `fee` is the coin's
+    /// refund fee.
     pub confirmation: SignedRefundConfirmation,
 }
 
@@ -175,16 +181,20 @@ impl Transaction for RecordRefundNotice {
                     permission_digest: *permission_digest,
                     permission: permission.body(),
                     refunded: allowance.as_ref().map(|a| a.refunded),
+                    fee: self.confirmation.body().fee,
                 }),
         );
         let refunded = match checked {
             Ok(total) => total,
             Err(refusal) => return Ok((Err(refusal), writes)),
         };
-        let allowance = RefundAllowance {
-            refunded,
-            swapped: allowance.map_or(Amount::zero(refunded.currency()), |a| a.swapped),
+        let used = allowance.map_or(Amount::zero(refunded.currency()), |a| a.swapped);
+        // The fee is below the refund, in its currency (checked above), so `used` stays within
+        // `refunded`.
+        let Ok(swapped) = used.checked_add(self.confirmation.body().fee) else {
+            return Ok((Err(RefundRefusal::BelowFee), writes));
         };
+        let allowance = RefundAllowance { refunded, swapped };
         writes.put(Column::RefundAllowances, key.to_vec(), allowance.to_bytes());
         let record = IssuerRefund {
             notice_digest: digest,
@@ -206,4 +216,22 @@ pub fn issuer_refund(store: &Store, refund: &Digest) -> Result<Option<IssuerRefu
         .get(Column::IssuerRefunds, refund.as_bytes())?
         .map(|bytes| decode_record("issuer_refunds", &bytes))
         .transpose()
+}
+
+/// The refunds of `refunds` this store recorded, by refund: one multi-get.
+pub fn issuer_refunds(
+    store: &Store,
+    refunds: &[Digest],
+) -> Result<HashMap<Digest, IssuerRefund>, StorageError> {
+    let refs: Vec<&[u8]> = refunds.iter().map(|r| r.as_bytes().as_slice()).collect();
+    let mut found = HashMap::new();
+    for (refund, value) in refunds
+        .iter()
+        .zip(store.multi_get(Column::IssuerRefunds, &refs)?)
+    {
+        if let Some(bytes) = value {
+            found.insert(*refund, decode_record("issuer_refunds", &bytes)?);
+        }
+    }
+    Ok(found)
 }

@@ -2,9 +2,12 @@
 //! them: the same books for an issuer and an acquirer.
 //!
 //! A verified report is recorded under its cycle number, once: a re-delivery changes nothing and
-//! gets the discrepancies recorded the first time. A report that failed verification is never
+//! gets the discrepancies recorded the first time. The refunds it lists are indexed with its cycle,
+//! so that a report of another cycle listing one again is found. A report that failed verification is never
 //! applied; only its discrepancy is kept, once per distinct report, so a forged report cannot
 //! take the place of the real one of its cycle.
+
+use std::collections::HashMap;
 
 use semper_protocol::codec::Encode;
 use semper_protocol::codec_struct;
@@ -102,6 +105,15 @@ impl Transaction for RecordReport {
             );
         }
         advance_applied_through(reader, &mut writes, sequence)?;
+        for obligation in self.report.body().fields().refunds.iter() {
+            for refund in obligation.refunds.iter() {
+                writes.put(
+                    Column::ReportedRefunds,
+                    refund.as_bytes().to_vec(),
+                    sequence.to_be_bytes().to_vec(),
+                );
+            }
+        }
         let record = ReceivedReport {
             report: self.report,
             received_at: self.received_at,
@@ -110,6 +122,31 @@ impl Transaction for RecordReport {
         writes.put(Column::ReceivedReports, key.to_vec(), record.to_bytes());
         Ok((ReportOutcome::Recorded(self.discrepancies), writes))
     }
+}
+
+/// The cycle of the recorded report that listed each of `refunds`, for those one did: what tells
+/// a refund listed again in another cycle.
+pub fn listed_before(
+    store: &Store,
+    refunds: &[Digest],
+) -> Result<HashMap<Digest, u64>, StorageError> {
+    let refs: Vec<&[u8]> = refunds.iter().map(|r| r.as_bytes().as_slice()).collect();
+    let mut found = HashMap::new();
+    for (refund, value) in refunds
+        .iter()
+        .zip(store.multi_get(Column::ReportedRefunds, &refs)?)
+    {
+        if let Some(bytes) = value {
+            let cycle = <[u8; 8]>::try_from(bytes.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StorageError::Corrupt {
+                    column: "reported_refunds",
+                    reason: "value is not a cycle number".into(),
+                })?;
+            found.insert(*refund, cycle);
+        }
+    }
+    Ok(found)
 }
 
 /// Records the discrepancy of a report that was not applied (its signature failed, or it

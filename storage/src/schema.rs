@@ -99,11 +99,26 @@ pub enum Column {
     /// Acquirer: issuers' refund confirmations awaiting a settlement submission, oldest first.
     /// Key: sequence (u64, big-endian).
     RefundOutbox,
+    // Refunds in settlement
+    /// Clearing: refunds settled, with the submission that claimed each. Key: issuer ‖ refund.
+    ClaimedRefunds,
+    /// Clearing: the refunds claimed in each cycle. Key: cycle number ‖ claim number (u64s,
+    /// big-endian).
+    CycleRefunds,
+    /// Acquirer: refunds the clearing house settled, by cycle. Key: cycle sequence (u64,
+    /// big-endian) ‖ issuer ‖ refund.
+    RefundClaimsByCycle,
+    /// Acquirer: refund confirmations the clearing house did not settle, with its reason. Key:
+    /// refund.
+    RefusedRefunds,
+    /// Any participant: the cycle of the report that listed each refund, from the reports
+    /// recorded. Key: refund.
+    ReportedRefunds,
 }
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 35] = [
+    pub const ALL: [Column; 40] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -144,6 +159,12 @@ impl Column {
         Column::RefundsPending,
         Column::CoinRefunds,
         Column::RefundOutbox,
+        // Refunds in settlement
+        Column::ClaimedRefunds,
+        Column::CycleRefunds,
+        Column::RefundClaimsByCycle,
+        Column::RefusedRefunds,
+        Column::ReportedRefunds,
     ];
 
     /// The column family's name in RocksDB.
@@ -189,6 +210,12 @@ impl Column {
             Column::RefundsPending => "refunds_pending",
             Column::CoinRefunds => "coin_refunds",
             Column::RefundOutbox => "refund_outbox",
+            // Refunds in settlement
+            Column::ClaimedRefunds => "claimed_refunds",
+            Column::CycleRefunds => "cycle_refunds",
+            Column::RefundClaimsByCycle => "refund_claims_by_cycle",
+            Column::RefusedRefunds => "refused_refunds",
+            Column::ReportedRefunds => "reported_refunds",
         }
     }
 
@@ -203,6 +230,7 @@ impl Column {
                 | Column::Submissions
                 | Column::ClaimedConfirmations
                 | Column::ClaimedCoins
+                | Column::ClaimedRefunds
                 | Column::Deposits
                 | Column::AcquiredCoins
         )
@@ -269,6 +297,14 @@ pub fn spent_key(denomination: &DenominationId, coin: &[u8; 32]) -> [u8; 64] {
 
 /// Key of the open cycle's record in [`Column::Cycles`].
 pub const CYCLE_OPEN: &[u8] = b"open";
+/// Key, in [`Column::Cycles`], of the number of refunds claimed in the open cycle (u64,
+/// big-endian; absent: none), which are also the numbers of its next refund claim.
+pub const CYCLE_OPEN_REFUNDS: &[u8] = b"open_refunds";
+
+/// Key of a settled refund in [`Column::ClaimedRefunds`].
+pub fn claimed_refund_key(issuer: &BankId, refund: &Digest) -> [u8; 48] {
+    concat([issuer.as_bytes().as_slice(), refund.as_bytes()])
+}
 
 /// Key of a settlement submission's record.
 pub fn submission_key(acquirer: &BankId, submission: &SubmissionId) -> [u8; 32] {
@@ -358,6 +394,20 @@ pub fn claim_by_cycle_key(cycle_sequence: u64, issuer: &BankId, batch: &BatchId)
         cycle_sequence.to_be_bytes().as_slice(),
         issuer.as_bytes(),
         batch.as_bytes(),
+    ])
+}
+
+/// Key of a refund the clearing house settled, in [`Column::RefundClaimsByCycle`]: its cycle
+/// first, so that a cycle's refunds are one range.
+pub fn refund_claim_by_cycle_key(
+    cycle_sequence: u64,
+    issuer: &BankId,
+    refund: &Digest,
+) -> [u8; 56] {
+    concat([
+        cycle_sequence.to_be_bytes().as_slice(),
+        issuer.as_bytes(),
+        refund.as_bytes(),
     ])
 }
 

@@ -288,12 +288,14 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
             submission_id: id,
             submitted_at: AT,
             confirmations: BoundedVec::new(confirmations).unwrap(),
+            refunds: BoundedVec::empty(),
         },
         &SigningKey::from_seed(&[2; 32]),
     );
     let create = CreateSubmission {
         submission: submission.clone(),
         outbox_sequences: sequences,
+        refund_sequences: Vec::new(),
         fence: None,
     };
     let created = committer.execute(create.clone()).unwrap().unwrap();
@@ -321,6 +323,7 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
                 },
             ])
             .unwrap(),
+            refund_claims: BoundedVec::empty(),
         },
         &SigningKey::from_seed(&[9; 32]),
     );

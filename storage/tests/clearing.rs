@@ -58,6 +58,7 @@ fn record(acquirer: u8, id: u8, verdicts: Vec<Verdict>) -> RecordSubmission {
         body_digest: Digest([id; 32]),
         received_at: AT,
         verdicts: BoundedVec::<Verdict, SUBMISSION_CONFIRMATIONS_MAX>::new(verdicts).unwrap(),
+        refund_verdicts: BoundedVec::empty(),
     }
 }
 

@@ -2,65 +2,51 @@
 //! the acquirer's debit with its record, its notice queued and the coin's total, in one write;
 //! the issuer's notice checked against the spent set with the coin's allowance, in one write;
 //! replays answered the same, refusals leaving nothing, all of it there again after a reopen;
-//! and the swap of a refunded coin for its allowance, once.
+//! the refund fee the issuer keeps; the refund outbox moved into a submission and its claims
+//! filed by cycle; and the swap of a refunded coin for its allowance, once.
 
 mod common;
 
-use std::sync::Arc;
-
 use common::pg::PgServer;
+use common::target::Target;
 use common::*;
+use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::Encode;
 use semper_protocol::crypto::blind_rsa::RsaSignature;
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::ids::{
     BankId, BatchId, CoinId, ContractHash, DenominationId, Digest, MerchantId, RequestId,
 };
+use semper_protocol::ids::{CycleId, SubmissionId};
 use semper_protocol::messages::coin::Coin;
 use semper_protocol::messages::deposit::{DepositPermission, SignedDepositPermission};
+use semper_protocol::messages::receipt::{ClaimResult, SubmissionReceipt};
 use semper_protocol::messages::refund::{
     RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, SignedRefundNotice,
 };
+use semper_protocol::messages::settlement::SettlementSubmission;
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_storage::acquirer::deposits::{CoinInput, DepositInput, RecordDeposits};
 use semper_storage::acquirer::merchants::{self, RegisterMerchant};
-use semper_storage::acquirer::outbox;
+use semper_storage::acquirer::outbox::{self, CreateSubmission, OutboxError};
 use semper_storage::acquirer::refunds::{
     self, RecordRefund, RecordRefundAnswer, RefundError, RefundOutcome,
 };
-use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
+use semper_storage::acquirer::submissions::{self, SettleSubmission, SubmissionState};
 use semper_storage::commit::{GroupReader, Transaction, WriteSet};
 use semper_storage::refund_allowances::{
     AllowanceExceeded, RecordRefundNotice, refund_allowance, stage_allowance_use,
 };
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
 use semper_storage::swaps::{RecordSwap, SwapOutcome, SwapRecord};
-use semper_storage::{CommitConfig, Committer, Role, StorageError, Store};
+use semper_storage::{Committer, Role, StorageError, Store};
 
 const ACQUIRER: BankId = BankId([2; 16]);
 const ISSUER: BankId = BankId([1; 16]);
 const MERCHANT: MerchantId = MerchantId([5; 16]);
 const DENOMINATION: DenominationId = DenominationId([7; 32]);
 const DEADLINE: Timestamp = Timestamp::from_unix_ms(1_800_000_060_000);
-
-/// Where a case keeps its records; opening it again reaches the same records.
-enum Target {
-    Rocks(TempDir),
-    Postgres(String),
-}
-
-impl Target {
-    fn open(&self, role: Role) -> (Store, Committer) {
-        let backend: Arc<dyn Backend> = match self {
-            Target::Rocks(dir) => Arc::new(RocksBackend::open(&dir.0).unwrap()),
-            Target::Postgres(conninfo) => Arc::new(PostgresBackend::connect(conninfo).unwrap()),
-        };
-        let store = Store::with_backend(backend, role).unwrap();
-        let committer = Committer::start(store.clone(), CommitConfig::default());
-        (store, committer)
-    }
-}
 
 /// Coin 1's permission to pay the merchant EUR:1.00 for contract 1.
 fn paid() -> SignedDepositPermission {
@@ -119,6 +105,7 @@ fn record(id: u8, amount: &str, at: Timestamp) -> RecordRefund {
         notice: notice(request.body_digest(), amount),
         request: request.body().clone(),
         issuer: ISSUER,
+        fee: eur("0.00"),
         at,
     }
 }
@@ -209,6 +196,7 @@ fn acquirer_refunds(target: &Target) {
             denomination: DENOMINATION,
             coin: pending[0].record.notice.body().coin,
             amount: eur("0.40"),
+            fee: eur("0.00"),
             confirmed_at: AT,
         },
         &SigningKey::from_seed(&[1; 32]),
@@ -226,6 +214,78 @@ fn acquirer_refunds(target: &Target) {
     let queued = outbox::oldest_refunds(&store, 10).unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].1, confirmation);
+    submitted_and_filed(&store, &committer, queued);
+}
+
+/// The queued refund confirmations go into a submission, leaving the refund outbox in the same
+/// write; the receipt's claim files the refund under its cycle.
+fn submitted_and_filed(
+    store: &Store,
+    committer: &Committer,
+    queued: Vec<(
+        u64,
+        semper_protocol::messages::refund::SignedRefundConfirmation,
+    )>,
+) {
+    let (sequences, confirmations): (Vec<u64>, Vec<_>) = queued.into_iter().unzip();
+    let refund = confirmations[0].body().refund;
+    let id = SubmissionId([6; 16]);
+    let submission = Signed::sign(
+        SettlementSubmission {
+            acquirer: ACQUIRER,
+            submission_id: id,
+            submitted_at: AT,
+            confirmations: BoundedVec::empty(),
+            refunds: BoundedVec::new(confirmations).unwrap(),
+        },
+        &SigningKey::from_seed(&[2; 32]),
+    );
+    let create = CreateSubmission {
+        submission,
+        outbox_sequences: Vec::new(),
+        refund_sequences: sequences,
+        fence: None,
+    };
+    committer.execute(create.clone()).unwrap().unwrap();
+    assert_eq!(outbox::refund_depth(store).unwrap(), 0);
+    // The same move again finds the confirmations gone, under another id too.
+    let mut other = create;
+    other.submission = Signed::sign(
+        SettlementSubmission {
+            submission_id: SubmissionId([7; 16]),
+            ..other.submission.body().clone()
+        },
+        &SigningKey::from_seed(&[2; 32]),
+    );
+    assert_eq!(
+        committer.execute(other).unwrap(),
+        Err(OutboxError::OutboxChanged)
+    );
+    let receipt = Signed::sign(
+        SubmissionReceipt {
+            clearing: BankId([9; 16]),
+            acquirer: ACQUIRER,
+            submission_id: id,
+            cycle: CycleId([4; 16]),
+            cycle_sequence: 4,
+            received_at: AT,
+            claims: BoundedVec::empty(),
+            refund_claims: BoundedVec::new(vec![ClaimResult::Claimed]).unwrap(),
+        },
+        &SigningKey::from_seed(&[9; 32]),
+    );
+    committer
+        .execute(SettleSubmission {
+            submission_id: id,
+            outcome: SubmissionState::Answered(receipt),
+        })
+        .unwrap()
+        .unwrap();
+    let filed = submissions::cycle_refunds(store, 4, 10).unwrap();
+    assert_eq!(filed.len(), 1);
+    assert_eq!((filed[0].0, filed[0].1), (ISSUER, refund));
+    assert_eq!(filed[0].2.amount, eur("0.40"));
+    assert!(submissions::cycle_refunds(store, 3, 10).unwrap().is_empty());
 }
 
 /// Stages the use of `amount` of coin 1's allowance, as a swap does in its own write.
@@ -255,6 +315,7 @@ fn issuer_notices(target: &Target) {
                 denomination: DENOMINATION,
                 coin,
                 amount: notice.body().amount,
+                fee: eur("0.00"),
                 confirmed_at: AT,
             },
             &SigningKey::from_seed(&[1; 32]),
@@ -410,12 +471,79 @@ fn refunded_swaps(store: &Store, committer: &Committer, paid: &SignedDepositPerm
     assert_eq!(committer.execute(again).unwrap(), conflict);
 }
 
+/// The issuer keeps the coin's refund fee from the allowance each refund adds (the customer pays
+/// it), and a refund the fee would swallow is refused with nothing recorded.
+fn issuer_keeps_the_refund_fee(target: &Target) {
+    let paid = paid();
+    let coin = CoinId::of(&paid.body().coin.public_key);
+    let run = |committer: &Committer, notice: SignedRefundNotice| {
+        let confirmation = Signed::sign(
+            RefundConfirmation {
+                issuer: ISSUER,
+                acquirer: ACQUIRER,
+                refund: notice.body().refund,
+                denomination: DENOMINATION,
+                coin,
+                amount: notice.body().amount,
+                fee: eur("0.05"),
+                confirmed_at: AT,
+            },
+            &SigningKey::from_seed(&[1; 32]),
+        );
+        committer
+            .execute(RecordRefundNotice {
+                notice,
+                confirmation,
+            })
+            .unwrap()
+            .map(|confirmation| confirmation.body().fee)
+            .map_err(|e| e.code())
+    };
+    {
+        let (store, committer) = target.open(Role::Issuer);
+        committer
+            .execute(CheckAndInsert {
+                entries: vec![SpendEntry {
+                    denomination: DENOMINATION,
+                    coin: *coin.as_bytes(),
+                    permission_digest: paid.body_digest(),
+                    permission: paid.to_bytes(),
+                    amount: eur("1.00"),
+                }],
+            })
+            .unwrap();
+        assert_eq!(
+            run(&committer, notice(Digest([1; 32]), "0.05")),
+            Err("refund.below_fee")
+        );
+        assert_eq!(
+            refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+            None
+        );
+        assert_eq!(
+            run(&committer, notice(Digest([2; 32]), "0.40")),
+            Ok(eur("0.05"))
+        );
+        assert_eq!(
+            run(&committer, notice(Digest([3; 32]), "0.60")),
+            Ok(eur("0.05"))
+        );
+    }
+    // Reopened: everything the coin paid was refunded; the customer gets it back less two fees.
+    let (store, _committer) = target.open(Role::Issuer);
+    assert_eq!(
+        refund_allowance(&store, &DENOMINATION, &coin).unwrap(),
+        Some(eur("0.90"))
+    );
+}
+
 /// A case of the suite, run on a fresh target.
 type Case = fn(&Target);
 
 const CASES: &[(&str, Case)] = &[
     ("acquirer_refunds", acquirer_refunds),
     ("issuer_notices", issuer_notices),
+    ("issuer_keeps_the_refund_fee", issuer_keeps_the_refund_fee),
 ];
 
 #[test]

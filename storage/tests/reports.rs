@@ -42,6 +42,7 @@ fn discrepancy(sequence: u64, kind: DiscrepancyKind) -> Discrepancy {
         counterparty: ACQUIRER,
         currency: eur("1.00").currency(),
         batch: None,
+        refund: None,
         kind,
         books_minor_units: 1,
         report_minor_units: 2,

@@ -1,7 +1,7 @@
 //! The outbox to the clearing house, exactly once. A pass first sends the submissions stored
-//! but not answered (after a restart too), oldest first, then makes new ones from the outbox:
-//! each is signed and stored, its confirmations moved out of the outbox in the same write, before
-//! it is ever sent. Retries send the stored submission again, same id and bytes, which the
+//! but not answered (after a restart too), oldest first, then makes new ones from the outbox and
+//! the refund outbox: each is signed and stored, its spend and refund confirmations moved out of
+//! their outboxes in the same write, before it is ever sent. Retries send the stored submission again, same id and bytes, which the
 //! clearing house counts once. Its receipt is checked and stored, and the submission is done.
 //!
 //! Several gateways of one acquirer sharing a store run the outbox one at a time: only the
@@ -20,7 +20,7 @@ use semper_protocol::messages::settlement::SettlementSubmission;
 use semper_protocol::signed::Signed;
 use semper_storage::acquirer::outbox::{self, CreateSubmission, OutboxError};
 use semper_storage::acquirer::submissions::{
-    self, RefusedClaim, SettleSubmission, SubmissionRecord, SubmissionState,
+    self, RefusedClaim, RefusedRefund, SettleSubmission, SubmissionRecord, SubmissionState,
 };
 use semper_storage::lease::Fence;
 
@@ -45,6 +45,11 @@ pub struct OutboxStatus {
     /// Confirmations the clearing house did not count, with its reason (at most
     /// [`REFUSED_LISTED_MAX`]).
     pub refused: Vec<RefusedClaim>,
+    /// Refund confirmations waiting for a submission.
+    pub refunds_queued: u64,
+    /// Refund confirmations the clearing house did not settle, with its reason (at most
+    /// [`REFUSED_LISTED_MAX`]).
+    pub refused_refunds: Vec<RefusedRefund>,
 }
 
 /// What the pass does next.
@@ -87,31 +92,39 @@ pub fn status(state: &AcquirerState) -> Result<OutboxStatus, AcquirerError> {
         queued,
         pending: submissions::pending_ids(&state.store, PENDING_LISTED_MAX)?,
         refused: submissions::refused_claims(&state.store, REFUSED_LISTED_MAX)?,
+        refunds_queued: outbox::refund_depth(&state.store)?,
+        refused_refunds: submissions::refused_refunds(&state.store, REFUSED_LISTED_MAX)?,
     })
 }
 
-/// The oldest pending submission, or a new one of the oldest queued confirmations, signed, to be
-/// stored under the outbox lease's tenure `fence`. On the pool: it reads the store and signs.
+/// The oldest pending submission, or a new one of the oldest queued spend and refund
+/// confirmations, signed, to be stored under the outbox lease's tenure `fence`. On the pool: it
+/// reads the store and signs.
 fn next(state: &AcquirerState, fence: Option<Fence>) -> Result<Next, AcquirerError> {
     if let Some(record) = submissions::oldest_pending(&state.store)? {
         return Ok(Next::Send(record));
     }
-    let oldest = outbox::oldest(&state.store, state.config.submission_max_confirmations)?;
-    if oldest.is_empty() {
+    let limit = state.config.submission_max_confirmations;
+    let oldest = outbox::oldest(&state.store, limit)?;
+    let refunds = outbox::oldest_refunds(&state.store, limit)?;
+    if oldest.is_empty() && refunds.is_empty() {
         return Ok(Next::Idle);
     }
     let (outbox_sequences, confirmations): (Vec<u64>, Vec<_>) = oldest.into_iter().unzip();
+    let (refund_sequences, refunds): (Vec<u64>, Vec<_>) = refunds.into_iter().unzip();
+    let over = |e| AcquirerError::Config(format!("submission over its bound: {e}"));
     let submission = SettlementSubmission {
         acquirer: state.id,
         submission_id: SubmissionId(rand::random()),
         submitted_at: state.clock.now(),
-        // `outbox::oldest` takes no more than a submission may carry.
-        confirmations: BoundedVec::new(confirmations)
-            .map_err(|e| AcquirerError::Config(format!("submission over its bound: {e}")))?,
+        // `outbox::oldest` and `oldest_refunds` take no more than a submission may carry.
+        confirmations: BoundedVec::new(confirmations).map_err(over)?,
+        refunds: BoundedVec::new(refunds).map_err(over)?,
     };
     Ok(Next::Create(CreateSubmission {
         submission: Signed::sign(submission, state.bank_key()),
         outbox_sequences,
+        refund_sequences,
         fence,
     }))
 }
@@ -127,6 +140,7 @@ async fn send(
     tracing::info!(
         submission = %id,
         confirmations = submission.body().confirmations.len(),
+        refunds = submission.body().refunds.len(),
         "submitting to the clearing house"
     );
     let answer = retry(&state.config.submit_retry, "settlement submission", || {

@@ -1,6 +1,6 @@
 //! Settlement reports: each checked against the clearing house in the config, reconciled against
-//! the confirmations the clearing house counted for the acquirer in the report's cycle, and
-//! recorded with what disagrees. A report that fails verification, or that conflicts with the one
+//! the confirmations and refunds the clearing house counted for the acquirer in the report's
+//! cycle, and recorded with what disagrees. A report that fails verification, or that conflicts with the one
 //! recorded for its cycle, is never applied: it is recorded as a bad report.
 //!
 //! Reports are pushed best effort, so the acquirer also catches up: it asks the clearing house for
@@ -12,9 +12,10 @@
 
 use std::sync::Arc;
 
-use semper_protocol::limits::{CYCLE_CONFIRMATIONS_MAX, REPORTS_AFTER_MAX};
+use semper_protocol::limits::{CYCLE_CONFIRMATIONS_MAX, CYCLE_REFUNDS_MAX, REPORTS_AFTER_MAX};
 use semper_protocol::messages::settlement::SignedSettlementReport;
-use semper_protocol::reconcile::acquirer::{CycleBooks, reconcile};
+use semper_protocol::reconcile::acquirer::{CycleBooks, reconcile_with_refunds};
+use semper_protocol::reconcile::refunds::{RefundBooks, RefundEntry};
 use semper_protocol::reconcile::{Discrepancy, bad_report, signed_by};
 use semper_storage::acquirer::submissions;
 use semper_storage::reports::{self, RecordRefusedReport, RecordReport, ReportOutcome};
@@ -141,11 +142,45 @@ fn prepare(state: &AcquirerState, report: SignedSettlementReport) -> Result<Reco
             .into_iter()
             .map(|(issuer, batch, claimed)| ((issuer, batch), claimed.totals.into_vec()))
             .collect();
+    let refunds = refund_books(state, report.body())?;
     Ok(Record::Verified(RecordReport {
-        discrepancies: reconcile(state.id, report.body(), &books),
+        discrepancies: reconcile_with_refunds(state.id, report.body(), &books, &refunds),
         received_at: state.clock.now(),
         report,
     }))
+}
+
+/// The refunds the clearing house settled for the acquirer in the report's cycle, and the
+/// report's own refunds that earlier reports listed.
+fn refund_books(
+    state: &AcquirerState,
+    report: &semper_protocol::messages::settlement::SettlementReport,
+) -> Result<RefundBooks, AcquirerError> {
+    let fields = report.fields();
+    // No cycle settles more refunds than this, so neither do the acquirer's books of one.
+    let recorded = submissions::cycle_refunds(&state.store, fields.sequence, CYCLE_REFUNDS_MAX)?
+        .into_iter()
+        .map(|(issuer, refund, claimed)| {
+            let entry = RefundEntry {
+                acquirer: state.id,
+                issuer,
+                amount: claimed.amount,
+                fee: claimed.fee,
+            };
+            (refund, entry)
+        })
+        .collect();
+    let listed: Vec<_> = fields
+        .refunds
+        .iter()
+        .filter(|obligation| obligation.acquirer == state.id)
+        .flat_map(|obligation| obligation.refunds.iter().copied())
+        .collect();
+    Ok(RefundBooks {
+        recorded,
+        whole_cycle: true,
+        listed_before: reports::listed_before(&state.store, &listed)?,
+    })
 }
 
 /// The record of `report` refused, filed under a currency it names or else one the acquirer

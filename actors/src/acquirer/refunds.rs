@@ -75,10 +75,10 @@ fn prepare(state: &AcquirerState, request: SignedRefundRequest) -> Result<Prepar
         .flatten()
         .filter(|credit| credit.merchant == body.merchant)
         .ok_or_else(|| refused(RefundRefusal::UnknownCoin))?;
-    let issuer = state
+    let (issuer, fee) = state
         .denominations()
         .get(&body.denomination)
-        .map(|denomination| denomination.issuer())
+        .map(|denomination| (denomination.issuer(), denomination.fees().refund))
         // No trusted set lists the coin's denomination any more: no issuer to tell.
         .ok_or_else(|| refused(RefundRefusal::UnknownCoin))?;
     debug_assert_eq!(
@@ -103,6 +103,7 @@ fn prepare(state: &AcquirerState, request: SignedRefundRequest) -> Result<Prepar
         request: body,
         issuer,
         notice,
+        fee,
         at: state.clock.now(),
     })))
 }
@@ -175,12 +176,19 @@ fn check_answer(
         .verify(&trusted.confirmation_key)
         .map_err(|_| "refund.invalid_confirmation_signature")?;
     let (body, notice) = (confirmation.body(), refund.record.notice.body());
+    // The fee is the denomination's, which the acquirer knows too (while its book lists it): a
+    // confirmation that keeps another would settle against figures the acquirer never agreed to.
+    let fee = state
+        .denominations()
+        .get(&notice.denomination)
+        .map(|denomination| denomination.fees().refund);
     let matches = body.issuer == refund.record.issuer
         && body.acquirer == notice.acquirer
         && body.refund == notice.refund
         && body.denomination == notice.denomination
         && body.coin == notice.coin
-        && body.amount == notice.amount;
+        && body.amount == notice.amount
+        && fee.is_none_or(|fee| fee == body.fee);
     if matches {
         Ok(())
     } else {

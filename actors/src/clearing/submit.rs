@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use semper_protocol::clearing::{ClaimRef, authenticate, check_confirmations};
+use semper_protocol::clearing::{ClaimRef, authenticate, check_confirmations, check_refunds};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
 use semper_protocol::signed::Signed;
@@ -83,6 +83,7 @@ fn check(
         body_digest,
         received_at: state.clock.now(),
         verdicts: check_confirmations(submission, &state.participants),
+        refund_verdicts: check_refunds(submission, &state.participants),
     }))
 }
 
@@ -105,11 +106,11 @@ fn refuse(
     error
 }
 
-/// Counts each confirmation's result: claims, and refusals by code. The common results are
-/// tallied and counted once per receipt.
+/// Counts each confirmation's (and refund confirmation's) result: claims, and refusals by code.
+/// The common results are tallied and counted once per receipt.
 fn count_claims(receipt: &SubmissionReceipt) {
     let (mut claimed, mut already_claimed) = (0u64, 0u64);
-    for claim in receipt.claims.iter() {
+    for claim in receipt.claims.iter().chain(receipt.refund_claims.iter()) {
         match claim {
             ClaimResult::Claimed => claimed += 1,
             ClaimResult::AlreadyClaimed { .. } => already_claimed += 1,

@@ -1,16 +1,21 @@
 //! Receiving a settlement report: its signature checked against the clearing house the issuer
-//! trusts, then reconciled against the totals the issuer recorded for each batch it confirmed, and
-//! recorded with what disagrees. A report that fails verification is not applied: it is recorded
-//! as a bad report.
+//! trusts, then reconciled against the totals the issuer recorded for each batch it confirmed and
+//! the refunds it confirmed, and recorded with what disagrees. A report that fails verification
+//! is not applied: it is recorded as a bad report.
 
 use std::sync::Arc;
 
-use semper_protocol::messages::settlement::SignedSettlementReport;
-use semper_protocol::reconcile::issuer::{batches_owed, reconcile};
+use std::collections::HashMap;
+
+use semper_protocol::ids::Digest;
+use semper_protocol::messages::settlement::{SettlementReport, SignedSettlementReport};
+use semper_protocol::reconcile::issuer::{batches_owed, reconcile_with_refunds, refunds_owed};
+use semper_protocol::reconcile::refunds::{RefundBooks, RefundEntry};
 use semper_protocol::reconcile::{Discrepancy, bad_report, signed_by};
 use semper_storage::StorageError;
 use semper_storage::confirmed_batches;
-use semper_storage::reports::{RecordRefusedReport, RecordReport, ReportOutcome};
+use semper_storage::refund_allowances::issuer_refunds;
+use semper_storage::reports::{self, RecordRefusedReport, RecordReport, ReportOutcome};
 
 use super::error::IssuerError;
 use super::state::IssuerState;
@@ -37,8 +42,12 @@ pub fn run(state: Arc<IssuerState>, report: SignedSettlementReport, reply: Reply
         Ok(books) => books,
         Err(error) => return reply(Err(error.into())),
     };
+    let refunds = match refund_books(&state, report.body()) {
+        Ok(refunds) => refunds,
+        Err(error) => return reply(Err(error.into())),
+    };
     let transaction = RecordReport {
-        discrepancies: reconcile(state.id, report.body(), &books),
+        discrepancies: reconcile_with_refunds(state.id, report.body(), &books, &refunds),
         received_at: state.clock.now(),
         report: report.clone(),
     };
@@ -56,6 +65,50 @@ pub fn run(state: Arc<IssuerState>, report: SignedSettlementReport, reply: Reply
             }
             other => reply(answer(other)),
         });
+}
+
+/// The refunds of `report` the issuer is owed, as it recorded them, and those that earlier
+/// reports listed. A refund is recorded in the store that holds its coin's spent-set record:
+/// the main store, or one of the shard groups, which are all asked for what the others lack.
+fn refund_books(
+    state: &IssuerState,
+    report: &SettlementReport,
+) -> Result<RefundBooks, StorageError> {
+    let owed = refunds_owed(state.id, report);
+    let mut found: HashMap<Digest, _> = issuer_refunds(&state.store, &owed)?;
+    if let Some(shards) = &state.spent_shards {
+        let mut number = 0;
+        while let Some(store) = shards.store(number) {
+            let missing: Vec<Digest> = owed
+                .iter()
+                .filter(|refund| !found.contains_key(*refund))
+                .copied()
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            found.extend(issuer_refunds(store, &missing)?);
+            number += 1;
+        }
+    }
+    let recorded = found
+        .into_iter()
+        .map(|(refund, record)| {
+            let body = record.confirmation.body();
+            let entry = RefundEntry {
+                acquirer: body.acquirer,
+                issuer: body.issuer,
+                amount: body.amount,
+                fee: body.fee,
+            };
+            (refund, entry)
+        })
+        .collect();
+    Ok(RefundBooks {
+        recorded,
+        whole_cycle: false,
+        listed_before: reports::listed_before(&state.store, &owed)?,
+    })
 }
 
 /// Records `report` as a bad report, once.

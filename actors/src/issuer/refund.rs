@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use semper_protocol::issuer::BatchRefusal;
 use semper_protocol::messages::refund::{RefundAnswer, SignedRefundNotice};
-use semper_protocol::refund::{confirmation, verify_notice};
+use semper_protocol::refund::{RefundRefusal, confirmation, verify_notice};
 use semper_storage::commit::Committer;
 use semper_storage::refund_allowances::RecordRefundNotice;
 use semper_storage::schema::spent_key;
@@ -29,16 +29,23 @@ pub fn run(
     if let Err(refusal) = verify_notice(&notice, key) {
         return reply(Ok(refused(refusal.code())));
     }
+    // The customer pays the refund fee: the issuer keeps its denomination's `fees.refund` out of
+    // what the coin may be swapped for. A denomination it does not know has no coin it spent.
+    let fee = state
+        .denominations()
+        .book
+        .get(&body.denomination)
+        .map(|denomination| denomination.fees().refund);
+    let Some(fee) = fee else {
+        return reply(Ok(refused(RefundRefusal::UnknownCoin.code())));
+    };
     // Signed before the write, so that the write is what answers: a notice refused there
     // leaves this confirmation unused.
-    let signed =
-        match state
-            .signer
-            .sign_refund_confirmation(confirmation(state.id, body, state.clock.now()))
-        {
-            Ok(signed) => signed,
-            Err(error) => return reply(Err(error.into())),
-        };
+    let unsigned = confirmation(state.id, body, fee, state.clock.now());
+    let signed = match state.signer.sign_refund_confirmation(unsigned) {
+        Ok(signed) => signed,
+        Err(error) => return reply(Err(error.into())),
+    };
     let transaction = RecordRefundNotice {
         notice,
         confirmation: signed,

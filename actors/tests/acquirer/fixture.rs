@@ -23,9 +23,9 @@ use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::cycle_id;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::{SigningKey, VerifyingKey};
-use semper_protocol::denomination::SignedDenominationSet;
+use semper_protocol::denomination::{DenominationFees, SignedDenominationSet};
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, CoinId, ContractHash, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, CoinId, ContractHash, Digest, MerchantId, RequestId, SubmissionId,
 };
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::merchant::{DepositRequest, SignedDepositRequest};
@@ -91,6 +91,26 @@ impl World {
     }
 
     fn issuer_config(&self, id: BankId, value: &str) -> IssuerConfig {
+        self.issuer_config_settling(id, value, None, None)
+    }
+
+    /// An issuer's config whose denominations charge `refund_fee` on refunds, and that
+    /// reconciles the reports of `clearing`.
+    fn issuer_config_settling(
+        &self,
+        id: BankId,
+        value: &str,
+        refund_fee: Option<&str>,
+        clearing: Option<(BankId, VerifyingKey)>,
+    ) -> IssuerConfig {
+        let fees = refund_fee.map(|fee| {
+            let value = eur(value);
+            let fees = DenominationFees {
+                refund: eur(fee),
+                ..DenominationFees::zero(value.currency())
+            };
+            (value, fees)
+        });
         IssuerConfig {
             id,
             data_dir: self.dir.join(format!("issuer-{}", id.0[0])),
@@ -103,7 +123,7 @@ impl World {
             in_flight_max: 64,
             schedule: DenominationSchedule {
                 values: vec![eur(value)],
-                fees: Vec::new(),
+                fees: fees.into_iter().collect(),
                 key_size: RsaKeySize::Bits2048,
                 withdraw_period_ms: 24 * HOUR_MS,
                 deposit_grace_ms: 24 * HOUR_MS,
@@ -112,9 +132,27 @@ impl World {
                 rotation_check_ms: HOUR_MS,
             },
             acquirers: self.acquirer_keys.clone(),
-            clearing: None,
+            clearing,
             spent_shards: Default::default(),
         }
+    }
+
+    /// Starts both issuers as [`World::start_issuers`] does, the first charging `refund_fee` on
+    /// refunds, both reconciling the reports of `clearing`.
+    pub fn start_issuers_settling(
+        &self,
+        refund_fee: &str,
+        clearing: (BankId, VerifyingKey),
+    ) -> Issuers {
+        let start = |id, value, fee| {
+            let config = self.issuer_config_settling(id, value, fee, Some(clearing));
+            let state = IssuerState::open(&config, self.clock.clone()).unwrap();
+            IssuerHandle::start(state, 64)
+        };
+        Issuers::new(vec![
+            (ISSUER_1, start(ISSUER_1, "1.00", Some(refund_fee))),
+            (ISSUER_2, start(ISSUER_2, "2.00", None)),
+        ])
     }
 
     /// Starts both issuers (one denomination each: EUR 1.00 and EUR 2.00) in the current system.
@@ -364,6 +402,8 @@ pub struct FakeClearing {
     receipts: Mutex<HashMap<SubmissionId, SignedSubmissionReceipt>>,
     /// Each confirmation counted, by batch, with the submission that claimed it.
     pub claimed: Mutex<HashMap<BatchId, SubmissionId>>,
+    /// Each refund settled, with the submission that claimed it.
+    pub refunds_claimed: Mutex<HashMap<Digest, SubmissionId>>,
     /// How many of the next answers to lose.
     pub lose_answers: AtomicU32,
     /// Confirmations of this issuer are refused.
@@ -388,6 +428,7 @@ impl FakeClearing {
             received: Mutex::new(Vec::new()),
             receipts: Mutex::new(HashMap::new()),
             claimed: Mutex::new(HashMap::new()),
+            refunds_claimed: Mutex::new(HashMap::new()),
             lose_answers: AtomicU32::new(0),
             refuse_issuer: Mutex::new(None),
             cycle: AtomicU64::new(1),
@@ -488,6 +529,21 @@ impl FakeClearing {
                 }
             })
             .collect::<Vec<_>>();
+        let mut settled = self.refunds_claimed.lock().unwrap();
+        let refund_claims = body
+            .refunds
+            .iter()
+            .map(|refund| match settled.get(&refund.body().refund) {
+                Some(earlier) => ClaimResult::AlreadyClaimed {
+                    acquirer: body.acquirer,
+                    submission_id: *earlier,
+                },
+                None => {
+                    settled.insert(refund.body().refund, body.submission_id);
+                    ClaimResult::Claimed
+                }
+            })
+            .collect::<Vec<_>>();
         let receipt = Signed::sign(
             SubmissionReceipt {
                 clearing: CLEARING,
@@ -497,6 +553,7 @@ impl FakeClearing {
                 cycle_sequence: cycle,
                 received_at: START,
                 claims: BoundedVec::new(claims).unwrap(),
+                refund_claims: BoundedVec::new(refund_claims).unwrap(),
             },
             &self.key,
         );

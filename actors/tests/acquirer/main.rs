@@ -5,6 +5,7 @@
 mod fixture;
 mod reconcile;
 mod refunds;
+mod settle_refunds;
 
 use std::collections::HashSet;
 use std::sync::Arc;

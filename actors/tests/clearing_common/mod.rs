@@ -203,6 +203,7 @@ pub fn submission_signed_by(
         submission_id: SubmissionId([id; 16]),
         submitted_at: START,
         confirmations: BoundedVec::new(confirmations).unwrap(),
+        refunds: BoundedVec::empty(),
     };
     Signed::sign(body, signer)
 }

@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
                             1,
                             Timestamp::from_unix_ms(0),
                             black_box(&claims),
+                            &[],
                         )?;
                         elapsed[which] += started.elapsed();
                         check_report(&report, &reference_sums(&claims), claims.len())?;

@@ -3,7 +3,7 @@
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::claim::ClaimRef;
-use semper_protocol::clearing::netting::CycleClaim;
+use semper_protocol::clearing::netting::{CycleClaim, CycleRefund};
 use semper_protocol::codec::Encode;
 use semper_protocol::ids::{BatchId, RequestId};
 use semper_protocol::messages::account::OpenAccountRequest;
@@ -19,7 +19,8 @@ use semper_storage::acquirer::deposits::{CoinCredit, DepositRecord};
 use semper_storage::acquirer::merchants::{MerchantJournalEntry, MerchantRecord};
 use semper_storage::acquirer::refunds::RefundRecord;
 use semper_storage::acquirer::submissions::{
-    ClaimedConfirmation, RefusedClaim, SubmissionRecord, SubmissionState,
+    ClaimedConfirmation, ClaimedRefund, RefusedClaim, RefusedRefund, SubmissionRecord,
+    SubmissionState,
 };
 use semper_storage::clearing::{OpenCycle, StoredSubmission};
 use semper_storage::confirmed_batches::BatchTotals;
@@ -265,6 +266,9 @@ fn refunds(add: &mut impl FnMut(&str, Vec<u8>), f: &Fixtures) {
         .to_bytes(),
     );
     add("RefundResponse", refund_response(f).to_bytes());
+    let obligation = &f.report.body().fields().refunds[0];
+    add("RefundObligation", obligation.to_bytes());
+    add("CycleRefund", cycle_refund(&confirmation).to_bytes());
     add(
         "RefundAnswer",
         RefundAnswer::Confirmed {
@@ -272,6 +276,18 @@ fn refunds(add: &mut impl FnMut(&str, Vec<u8>), f: &Fixtures) {
         }
         .to_bytes(),
     );
+}
+
+/// The clearing house's record of the refund `confirmation` counted in a cycle.
+fn cycle_refund(confirmation: &Signed<RefundConfirmation>) -> CycleRefund {
+    let body = confirmation.body();
+    CycleRefund {
+        acquirer: body.acquirer,
+        issuer: body.issuer,
+        refund: body.refund,
+        amount: body.amount,
+        fee: body.fee,
+    }
 }
 
 /// The acquirer's answer to the fixtures' refund.
@@ -327,6 +343,7 @@ fn refund_values(
             denomination: request.body().denomination,
             coin: request.body().coin,
             amount: paid.amount,
+            fee: Amount::zero(paid.amount.currency()),
             confirmed_at: NOW,
         },
         &key(0x01),
@@ -380,7 +397,7 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
         "IssuerRefund",
         IssuerRefund {
             notice_digest: notice.body_digest(),
-            confirmation,
+            confirmation: confirmation.clone(),
         }
         .to_bytes(),
     );
@@ -389,6 +406,29 @@ fn storage_values(corpus: &mut Corpus, f: &Fixtures) {
         RefundAllowance {
             refunded,
             swapped: refunded,
+        }
+        .to_bytes(),
+    );
+    add("CycleRefund", cycle_refund(&confirmation).to_bytes());
+    add(
+        "ClaimedRefund",
+        ClaimedRefund {
+            cycle: CYCLE,
+            submission_id: SUBMISSION,
+            amount: confirmation.body().amount,
+            fee: confirmation.body().fee,
+        }
+        .to_bytes(),
+    );
+    add(
+        "RefusedRefund",
+        RefusedRefund {
+            refund: confirmation.body().refund,
+            issuer: ISSUER,
+            submission_id: SUBMISSION,
+            result: ClaimResult::Refused {
+                code: "confirmation.bad_fee".into(),
+            },
         }
         .to_bytes(),
     );

@@ -12,15 +12,16 @@ use semper_protocol::denomination::{
     DenominationSetFields, SignedDenominationSet,
 };
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, CoinId, ContractHash, CycleId, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, CoinId, ContractHash, CycleId, Digest, MerchantId, RequestId,
+    SubmissionId,
 };
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::deposit_answer::{DepositAnswer, SignedDepositAnswer};
 use semper_protocol::messages::merchant::{DepositRequest, DepositResponse, SignedDepositRequest};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
 use semper_protocol::messages::settlement::{
-    Obligation, SettlementError, SettlementReport, SettlementSubmission, SignedSettlementReport,
-    SignedSettlementSubmission,
+    Obligation, RefundObligation, SettlementError, SettlementReport, SettlementSubmission,
+    SignedSettlementReport, SignedSettlementSubmission,
 };
 use semper_protocol::messages::spend::{
     ConfirmedSpend, SignedSpendCheckBatch, SignedSpendConfirmation, SpendCheckBatch,
@@ -273,6 +274,7 @@ impl Fixtures {
                 submission_id: SUBMISSION,
                 submitted_at: NOW,
                 confirmations: bounded(vec![confirmation.clone()])?,
+                refunds: bounded(Vec::new())?,
             },
             &key(0x02),
         );
@@ -294,6 +296,7 @@ impl Fixtures {
                         code: "confirmation.bad_signature".into(),
                     },
                 ])?,
+                refund_claims: bounded(vec![ClaimResult::Claimed])?,
             },
             &key(0x03),
         );
@@ -311,8 +314,15 @@ impl Fixtures {
                 confirmations: bounded(vec![BatchId([0x71; 16])])?,
             },
         ];
+        let refunds = vec![RefundObligation {
+            acquirer: ACQUIRER,
+            issuer: ISSUER,
+            amount: eur("EUR:0.50"),
+            fees: eur("EUR:0.05"),
+            refunds: bounded(vec![Digest([0x72; 32]), Digest([0x73; 32])])?,
+        }];
         let report = Signed::sign(
-            SettlementReport::new(CLEARING, CYCLE, 4, NOW, obligations)?,
+            SettlementReport::with_refunds(CLEARING, CYCLE, 4, NOW, obligations, refunds)?,
             &key(0x03),
         );
         let discrepancy = Discrepancy {
@@ -321,6 +331,7 @@ impl Fixtures {
             counterparty: ISSUER,
             currency: eur("EUR:1").currency(),
             batch: Some(BATCH),
+            refund: None,
             kind: DiscrepancyKind::AmountMismatch,
             books_minor_units: 200,
             report_minor_units: -150,

@@ -228,6 +228,7 @@ fn receipts_must_be_signed_and_answer_the_submission() {
         submission_id: SubmissionId([1; 16]),
         submitted_at: NOW,
         confirmations: BoundedVec::empty(),
+        refunds: BoundedVec::empty(),
     };
     let mut receipt = SubmissionReceipt {
         clearing,
@@ -237,6 +238,7 @@ fn receipts_must_be_signed_and_answer_the_submission() {
         cycle_sequence: 1,
         received_at: NOW,
         claims: BoundedVec::empty(),
+        refund_claims: BoundedVec::empty(),
     };
     let signed = Signed::sign(receipt.clone(), &key);
     assert_eq!(
@@ -251,6 +253,17 @@ fn receipts_must_be_signed_and_answer_the_submission() {
         "receipt.invalid_signature"
     );
     receipt.claims = BoundedVec::new(vec![ClaimResult::Claimed]).unwrap();
+    let extra = Signed::sign(receipt.clone(), &key);
+    assert_eq!(
+        check_receipt(&submission, clearing, key.verifying_key(), &extra),
+        Err(ReceiptError::WrongCount {
+            expected: 0,
+            found: 1
+        })
+    );
+    // A result per refund too.
+    receipt.claims = BoundedVec::empty();
+    receipt.refund_claims = BoundedVec::new(vec![ClaimResult::Claimed]).unwrap();
     let extra = Signed::sign(receipt.clone(), &key);
     assert_eq!(
         check_receipt(&submission, clearing, key.verifying_key(), &extra),

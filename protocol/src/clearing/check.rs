@@ -1,19 +1,21 @@
-//! Checking a settlement submission: the acquirer's signature once, then each confirmation on its
-//! own, with every issuer signature of the submission verified in one batch, bisected when it
+//! Checking a settlement submission: the acquirer's signature once, then each spend and refund
+//! confirmation on its own, with the issuer signatures verified in batches, bisected when one
 //! fails, so one bad confirmation never refuses its neighbours.
 
 use std::collections::HashSet;
 
 use crate::amount::{Amount, AmountError};
 use crate::bounded::BoundedVec;
-use crate::codec::Encode;
+use crate::codec::{Encode, Message};
 use crate::crypto::ed25519::{self, BatchItem, SignatureError, VerifyingKey};
 use crate::ids::{BankId, CoinId};
-use crate::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
+use crate::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX, SUBMISSION_REFUNDS_MAX};
+use crate::messages::refund::SignedRefundConfirmation;
 use crate::messages::settlement::SignedSettlementSubmission;
 use crate::messages::spend::SignedSpendConfirmation;
+use crate::signed::Signed;
 
-use super::claim::{CoinKey, ConfirmationKey};
+use super::claim::{CoinKey, ConfirmationKey, RefundKey};
 use super::participants::Participants;
 
 /// Why a whole submission was refused. Each variant has a stable [`SubmissionRefusal::code`].
@@ -71,6 +73,9 @@ pub enum ConfirmationRefusal {
     /// It lists a coin twice, so its total would count that coin twice.
     #[error("confirmation lists a coin twice")]
     DuplicateCoin,
+    /// A refund confirmation whose fee is in another currency than its amount, or not below it.
+    #[error("refund fee not in the amount's currency or not below it")]
+    BadFee,
 }
 
 impl ConfirmationRefusal {
@@ -84,6 +89,7 @@ impl ConfirmationRefusal {
             Self::MixedCurrencies => "confirmation.mixed_currencies",
             Self::AmountOverflow => "confirmation.amount_overflow",
             Self::DuplicateCoin => "confirmation.duplicate_coin",
+            Self::BadFee => "confirmation.bad_fee",
         }
     }
 }
@@ -111,6 +117,23 @@ impl Claimable {
 
 /// What checking one confirmation decided.
 pub type Verdict = Result<Claimable, ConfirmationRefusal>;
+
+/// A refund confirmation that passed every check: what settling it would count, owed by its
+/// acquirer to its issuer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundClaimable {
+    /// Its identity: the issuer and the refund, settled once.
+    pub key: RefundKey,
+    /// The acquirer that owes it.
+    pub acquirer: BankId,
+    /// What the acquirer owes.
+    pub amount: Amount,
+    /// The refund fee the issuer kept.
+    pub fee: Amount,
+}
+
+/// What checking one refund confirmation decided.
+pub type RefundVerdict = Result<RefundClaimable, ConfirmationRefusal>;
 
 /// Checks that a registered acquirer signed the submission and that it is within its bound.
 /// The bound is checked first, so an oversized submission costs no signature check.
@@ -143,49 +166,114 @@ pub fn check_confirmations(
     participants: &Participants,
 ) -> BoundedVec<Verdict, SUBMISSION_CONFIRMATIONS_MAX> {
     let acquirer = submission.body().acquirer;
-    let prechecked = submission
-        .body()
-        .confirmations
-        .map(|confirmation| (confirmation, precheck(acquirer, confirmation, participants)));
-    let messages: Vec<Vec<u8>> = prechecked
-        .iter()
-        .filter(|(_, key)| key.is_ok())
-        .map(|(confirmation, _)| confirmation.body().to_bytes())
-        .collect();
-    let items: Vec<BatchItem<'_>> = prechecked
-        .iter()
-        .filter_map(|(confirmation, key)| Some((confirmation, key.as_ref().ok()?)))
-        .zip(&messages)
-        .map(|((confirmation, key), message)| BatchItem {
-            key,
-            message,
-            signature: confirmation.signature(),
-        })
-        .collect();
-    let mut signatures_ok = ed25519::verify_each(&items).into_iter();
-    prechecked.map(|(confirmation, key)| {
-        key.as_ref().map_err(|refusal| *refusal)?;
-        // One answer per item that was checked, in the same order.
-        if !signatures_ok.next().unwrap_or(false) {
-            return Err(ConfirmationRefusal::BadSignature);
-        }
-        claimable(confirmation)
+    let prechecked = submission.body().confirmations.map(|confirmation| {
+        let body = confirmation.body();
+        let key = precheck(acquirer, body.acquirer, body.issuer, participants);
+        (confirmation, key)
+    });
+    // One answer per confirmation, in order.
+    let mut checked = verify_prechecked(&prechecked).into_iter();
+    prechecked.map(|(confirmation, _)| {
+        let signature = checked
+            .next()
+            .unwrap_or(Err(ConfirmationRefusal::BadSignature));
+        signature.and_then(|()| claimable(confirmation))
     })
 }
 
-/// The checks that need no signature: whose confirmation it is, and from whom.
-fn precheck<'p>(
+/// A verdict for each refund confirmation of an authenticated submission, in order, checked as
+/// the spend confirmations are: whose, from whom, the issuer's signature, then the content.
+pub fn check_refunds(
+    submission: &SignedSettlementSubmission,
+    participants: &Participants,
+) -> BoundedVec<RefundVerdict, SUBMISSION_REFUNDS_MAX> {
+    let acquirer = submission.body().acquirer;
+    let prechecked = submission.body().refunds.map(|confirmation| {
+        let body = confirmation.body();
+        let key = precheck(acquirer, body.acquirer, body.issuer, participants);
+        (confirmation, key)
+    });
+    let mut checked = verify_prechecked(&prechecked).into_iter();
+    prechecked.map(|(confirmation, _)| {
+        let signature = checked
+            .next()
+            .unwrap_or(Err(ConfirmationRefusal::BadSignature));
+        signature.and_then(|()| refund_claimable(confirmation))
+    })
+}
+
+/// Whether each prechecked signed message passed its precheck and its signature, in order: the
+/// signatures of those that passed the precheck are verified in one batch, bisected on failure.
+fn verify_prechecked<T: Message + Encode>(
+    prechecked: &[(&Signed<T>, Result<&VerifyingKey, ConfirmationRefusal>)],
+) -> Vec<Result<(), ConfirmationRefusal>> {
+    let messages: Vec<Vec<u8>> = prechecked
+        .iter()
+        .filter(|(_, key)| key.is_ok())
+        .map(|(signed, _)| signed.body().to_bytes())
+        .collect();
+    let items: Vec<BatchItem<'_>> = prechecked
+        .iter()
+        .filter_map(|(signed, key)| Some((signed, *key.as_ref().ok()?)))
+        .zip(&messages)
+        .map(|((signed, key), message)| BatchItem {
+            key,
+            message,
+            signature: signed.signature(),
+        })
+        .collect();
+    let mut signatures_ok = ed25519::verify_each(&items).into_iter();
+    prechecked
+        .iter()
+        .map(|(_, key)| {
+            key.as_ref().map_err(|refusal| *refusal)?;
+            // One answer per item that was checked, in the same order.
+            if signatures_ok.next().unwrap_or(false) {
+                Ok(())
+            } else {
+                Err(ConfirmationRefusal::BadSignature)
+            }
+        })
+        .collect()
+}
+
+/// The checks that need no signature: whose confirmation it is (its acquirer must be the
+/// submitting `acquirer`), and from which registered issuer.
+fn precheck(
     acquirer: BankId,
-    confirmation: &SignedSpendConfirmation,
-    participants: &'p Participants,
-) -> Result<&'p VerifyingKey, ConfirmationRefusal> {
-    let body = confirmation.body();
-    if body.acquirer != acquirer {
+    confirmation_acquirer: BankId,
+    issuer: BankId,
+    participants: &Participants,
+) -> Result<&VerifyingKey, ConfirmationRefusal> {
+    if confirmation_acquirer != acquirer {
         return Err(ConfirmationRefusal::WrongAcquirer);
     }
     participants
-        .issuer_key(&body.issuer)
+        .issuer_key(&issuer)
         .ok_or(ConfirmationRefusal::UnknownIssuer)
+}
+
+/// The checks of a signed refund confirmation's content: an amount, and a fee in its currency
+/// below it.
+fn refund_claimable(confirmation: &SignedRefundConfirmation) -> RefundVerdict {
+    let body = confirmation.body();
+    if body.amount.minor_units() == 0 {
+        return Err(ConfirmationRefusal::Empty);
+    }
+    if body.fee.currency() != body.amount.currency()
+        || body.fee.minor_units() >= body.amount.minor_units()
+    {
+        return Err(ConfirmationRefusal::BadFee);
+    }
+    Ok(RefundClaimable {
+        key: RefundKey {
+            issuer: body.issuer,
+            refund: body.refund,
+        },
+        acquirer: body.acquirer,
+        amount: body.amount,
+        fee: body.fee,
+    })
 }
 
 /// The checks of a signed confirmation's content: one currency, a total, each coin once.

@@ -1,6 +1,7 @@
 //! Claims: a confirmation is counted once, by its (issuer, acquirer, batch), and a coin at most
 //! once across every confirmation, since an issuer confirms a replayed coin again in a later
-//! batch. A confirmation is claimed whole or not at all.
+//! batch. A confirmation is claimed whole or not at all. A refund confirmation is counted once,
+//! by its (issuer, refund).
 
 use std::collections::HashMap;
 
@@ -8,10 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::BoundedVec;
 use crate::codec_struct;
-use crate::ids::{BankId, BatchId, CoinId, SubmissionId};
+use crate::ids::{BankId, BatchId, CoinId, Digest, SubmissionId};
 use crate::messages::receipt::ClaimResult;
 
-use super::check::{Claimable, Verdict};
+use super::check::{Claimable, RefundClaimable, RefundVerdict, Verdict};
 
 /// The identity of a confirmation: what may be claimed once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +32,16 @@ pub struct CoinKey {
     pub issuer: BankId,
     /// The coin's public key.
     pub coin: CoinId,
+}
+
+/// The identity of a refund confirmation: its issuer and the refund. The refund's digest names
+/// the merchant's signed request, so it is one refund wherever it is submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RefundKey {
+    /// The coin's issuer, which confirmed the refund and is owed.
+    pub issuer: BankId,
+    /// The refund (§7.20).
+    pub refund: Digest,
 }
 
 /// The submission that claimed a confirmation or coin.
@@ -53,6 +64,7 @@ codec_struct!(ClaimRef {
 pub struct ClaimBook {
     confirmations: HashMap<ConfirmationKey, ClaimRef>,
     coins: HashMap<CoinKey, ClaimRef>,
+    refunds: HashMap<RefundKey, ClaimRef>,
 }
 
 impl ClaimBook {
@@ -69,6 +81,24 @@ impl ClaimBook {
     /// Records that `by` claimed the coin `key` earlier.
     pub fn coin_claimed(&mut self, key: CoinKey, by: ClaimRef) {
         self.coins.insert(key, by);
+    }
+
+    /// Records that `by` claimed the refund `key` earlier.
+    pub fn refund_claimed(&mut self, key: RefundKey, by: ClaimRef) {
+        self.refunds.insert(key, by);
+    }
+
+    /// Claims the refund `candidate` for `by`, unless it was claimed before: then the answer
+    /// names who did.
+    pub fn claim_refund(&mut self, by: ClaimRef, candidate: &RefundClaimable) -> ClaimResult {
+        if let Some(earlier) = self.refunds.get(&candidate.key) {
+            return ClaimResult::AlreadyClaimed {
+                acquirer: earlier.acquirer,
+                submission_id: earlier.submission_id,
+            };
+        }
+        self.refunds.insert(candidate.key, by);
+        ClaimResult::Claimed
     }
 
     /// Claims `candidate` for `by`, unless it or any of its coins was claimed before: then
@@ -102,6 +132,21 @@ pub fn decide<const MAX: usize>(
 ) -> BoundedVec<ClaimResult, MAX> {
     verdicts.map(|verdict| match verdict {
         Ok(candidate) => book.claim(by, candidate),
+        Err(refusal) => ClaimResult::Refused {
+            code: refusal.code().to_owned(),
+        },
+    })
+}
+
+/// The result of each refund verdict of a submission by `by`, in order, as [`decide`] does for
+/// spend confirmations.
+pub fn decide_refunds<const MAX: usize>(
+    by: ClaimRef,
+    verdicts: &BoundedVec<RefundVerdict, MAX>,
+    book: &mut ClaimBook,
+) -> BoundedVec<ClaimResult, MAX> {
+    verdicts.map(|verdict| match verdict {
+        Ok(candidate) => book.claim_refund(by, candidate),
         Err(refusal) => ClaimResult::Refused {
             code: refusal.code().to_owned(),
         },

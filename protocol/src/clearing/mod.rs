@@ -5,7 +5,8 @@
 //! and what its DB says was claimed before, and writes what they decide.
 //!
 //! - [`participants`]: the banks the clearing house knows, with their roles and keys.
-//! - [`check`]: the acquirer's signature on a submission, then each confirmation on its own.
+//! - [`check`]: the acquirer's signature on a submission, then each spend and refund
+//!   confirmation on its own.
 //! - [`claim`]: who claimed a confirmation or a coin first.
 //! - [`netting`]: a cycle's claims as obligations, and its settlement report.
 
@@ -15,10 +16,11 @@ pub mod netting;
 pub mod participants;
 
 pub use check::{
-    Claimable, ConfirmationRefusal, SubmissionRefusal, Verdict, authenticate, check_confirmations,
+    Claimable, ConfirmationRefusal, RefundClaimable, RefundVerdict, SubmissionRefusal, Verdict,
+    authenticate, check_confirmations, check_refunds,
 };
-pub use claim::{ClaimBook, ClaimRef, CoinKey, ConfirmationKey, decide};
-pub use netting::{CycleClaim, obligations, settle};
+pub use claim::{ClaimBook, ClaimRef, CoinKey, ConfirmationKey, RefundKey, decide, decide_refunds};
+pub use netting::{CycleClaim, CycleRefund, obligations, refund_obligations, settle};
 pub use participants::{Participant, ParticipantError, Participants};
 
 use crate::crypto::hash::sha256;

@@ -1,16 +1,19 @@
-//! Netting: a cycle's claims grouped into gross obligations per (issuer, acquirer, currency), and
-//! the settlement report of the cycle, whose net positions sum to zero in every currency.
+//! Netting: a cycle's claims grouped into gross obligations per (issuer, acquirer, currency), its
+//! refunds into refund obligations per (acquirer, issuer, currency), and the settlement report of
+//! the cycle, whose net positions sum to zero in every currency.
 
 use std::collections::BTreeMap;
 
 use crate::amount::{Amount, Currency};
 use crate::bounded::BoundedVec;
 use crate::codec_struct;
-use crate::ids::{BankId, BatchId, CycleId};
-use crate::messages::settlement::{Obligation, SettlementError, SettlementReport};
+use crate::ids::{BankId, BatchId, CycleId, Digest};
+use crate::messages::settlement::{
+    Obligation, RefundObligation, SettlementError, SettlementReport,
+};
 use crate::time::Timestamp;
 
-use super::check::Claimable;
+use super::check::{Claimable, RefundClaimable};
 
 /// One confirmation counted in a cycle: who owes whom how much, for which batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +47,77 @@ impl CycleClaim {
     }
 }
 
+/// One refund counted in a cycle: the acquirer owes the issuer its amount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CycleRefund {
+    /// The acquirer, who owes.
+    pub acquirer: BankId,
+    /// The issuer, who is owed.
+    pub issuer: BankId,
+    /// The refund.
+    pub refund: Digest,
+    /// What is owed.
+    pub amount: Amount,
+    /// The refund fee the issuer kept.
+    pub fee: Amount,
+}
+
+codec_struct!(CycleRefund {
+    acquirer,
+    issuer,
+    refund,
+    amount,
+    fee
+});
+
+impl CycleRefund {
+    /// The refund that counting `candidate` adds to a cycle.
+    pub fn of(candidate: &RefundClaimable) -> Self {
+        Self {
+            acquirer: candidate.acquirer,
+            issuer: candidate.key.issuer,
+            refund: candidate.key.refund,
+            amount: candidate.amount,
+            fee: candidate.fee,
+        }
+    }
+}
+
+/// The refund obligations of `refunds`: one per (acquirer, issuer, currency), with the amounts
+/// and fees summed and the refunds it lists, sorted.
+pub fn refund_obligations(
+    refunds: &[CycleRefund],
+) -> Result<Vec<RefundObligation>, SettlementError> {
+    type Sums = (Amount, Amount, Vec<Digest>);
+    let mut grouped: BTreeMap<(BankId, BankId, Currency), Sums> = BTreeMap::new();
+    for refund in refunds {
+        let currency = refund.amount.currency();
+        let (sum, fees, listed) = grouped
+            .entry((refund.acquirer, refund.issuer, currency))
+            .or_insert_with(|| (Amount::zero(currency), Amount::zero(currency), Vec::new()));
+        let overflow = |_| SettlementError::Overflow;
+        *sum = sum.checked_add(refund.amount).map_err(overflow)?;
+        // A fee in another currency is refused when the confirmation is claimed.
+        *fees = fees
+            .checked_add(refund.fee)
+            .map_err(|_| SettlementError::BadFees)?;
+        listed.push(refund.refund);
+    }
+    grouped
+        .into_iter()
+        .map(|((acquirer, issuer, _), (amount, fees, mut listed))| {
+            listed.sort_unstable();
+            Ok(RefundObligation {
+                acquirer,
+                issuer,
+                amount,
+                fees,
+                refunds: BoundedVec::new(listed).map_err(|_| SettlementError::TooLarge)?,
+            })
+        })
+        .collect()
+}
+
 /// The gross obligations of `claims`: one per (issuer, acquirer, currency), with the batches it
 /// sums, sorted.
 pub fn obligations(claims: &[CycleClaim]) -> Result<Vec<Obligation>, SettlementError> {
@@ -72,15 +146,24 @@ pub fn obligations(claims: &[CycleClaim]) -> Result<Vec<Obligation>, SettlementE
         .collect()
 }
 
-/// The settlement report of cycle `sequence`, whose claims are `claims`.
+/// The settlement report of cycle `sequence`, whose claims are `claims` and whose refunds are
+/// `refunds`.
 pub fn settle(
     clearing: BankId,
     cycle: CycleId,
     sequence: u64,
     cutoff_at: Timestamp,
     claims: &[CycleClaim],
+    refunds: &[CycleRefund],
 ) -> Result<SettlementReport, SettlementError> {
-    SettlementReport::new(clearing, cycle, sequence, cutoff_at, obligations(claims)?)
+    SettlementReport::with_refunds(
+        clearing,
+        cycle,
+        sequence,
+        cutoff_at,
+        obligations(claims)?,
+        refund_obligations(refunds)?,
+    )
 }
 
 #[cfg(test)]
@@ -132,8 +215,49 @@ mod tests {
             1,
             Timestamp::from_unix_ms(0),
             &twice,
+            &[],
         );
         assert_eq!(report, Err(SettlementError::ObligationsNotCanonical));
+    }
+
+    #[test]
+    fn refunds_group_into_obligations_owed_by_the_acquirer_and_net_against_spends() {
+        let refund = |acquirer: u8, issuer: u8, id: u8, amount: &str, fee: &str| CycleRefund {
+            acquirer: BankId([acquirer; 16]),
+            issuer: BankId([issuer; 16]),
+            refund: Digest([id; 32]),
+            amount: amount.parse().unwrap(),
+            fee: fee.parse().unwrap(),
+        };
+        let refunds = [
+            refund(2, 1, 9, "EUR:0.40", "EUR:0.01"),
+            refund(2, 1, 3, "EUR:0.60", "EUR:0.01"),
+            refund(2, 3, 4, "EUR:0.10", "EUR:0.00"),
+        ];
+        let report = settle(
+            BankId([0; 16]),
+            CycleId([0; 16]),
+            1,
+            Timestamp::from_unix_ms(0),
+            &[claim(1, 2, 1, "EUR:5.00")],
+            &refunds,
+        )
+        .unwrap();
+        let listed = &report.fields().refunds;
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].amount, "EUR:1.00".parse().unwrap());
+        assert_eq!(listed[0].fees, "EUR:0.02".parse().unwrap());
+        assert_eq!(*listed[0].refunds, [Digest([3; 32]), Digest([9; 32])]);
+        let net = |bank: u8| {
+            report
+                .fields()
+                .net_positions
+                .iter()
+                .find(|p| p.bank == BankId([bank; 16]))
+                .map_or(0, |p| p.net_minor_units)
+        };
+        // The issuer owes 5.00 for the spend and is owed 1.00 back; the other issuer 0.10.
+        assert_eq!((net(1), net(2), net(3)), (-400, 390, 10));
     }
 
     proptest! {
@@ -152,7 +276,7 @@ mod tests {
                     amount: Amount::from_minor_units(currencies[*currency], *units),
                 })
                 .collect();
-            let report = settle(BankId([9; 16]), CycleId([1; 16]), 1, Timestamp::from_unix_ms(5), &claims)
+            let report = settle(BankId([9; 16]), CycleId([1; 16]), 1, Timestamp::from_unix_ms(5), &claims, &[])
                 .unwrap();
             let positions = &report.fields().net_positions;
             for currency in currencies {

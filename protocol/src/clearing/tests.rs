@@ -2,10 +2,12 @@ use super::check::{authenticate, check_confirmations};
 use super::claim::decide;
 use super::*;
 use crate::amount::{Amount, Currency};
+use crate::bounded::BoundedVec;
 use crate::crypto::ed25519::{Signature, SigningKey};
 use crate::ids::CoinId;
 use crate::ids::{BatchId, DenominationId, Digest, SubmissionId};
 use crate::messages::receipt::ClaimResult;
+use crate::messages::refund::{RefundConfirmation, SignedRefundConfirmation};
 use crate::messages::settlement::{SettlementSubmission, SignedSettlementSubmission};
 use crate::messages::spend::{ConfirmedSpend, SignedSpendConfirmation, SpendConfirmation};
 use crate::signed::Signed;
@@ -84,6 +86,28 @@ fn submission(
         submission_id: SubmissionId([id; 16]),
         submitted_at: AT,
         confirmations: confirmations.try_into().unwrap(),
+        refunds: BoundedVec::empty(),
+    };
+    Signed::sign(body, &key(signer))
+}
+
+fn refund(
+    issuer: BankId,
+    acquirer: BankId,
+    id: u8,
+    amount: &str,
+    fee: &str,
+    signer: u8,
+) -> SignedRefundConfirmation {
+    let body = RefundConfirmation {
+        issuer,
+        acquirer,
+        refund: Digest([id; 32]),
+        denomination: DenominationId([7; 32]),
+        coin: CoinId::of(key(100 + id).verifying_key()),
+        amount: amount.parse().unwrap(),
+        fee: fee.parse().unwrap(),
+        confirmed_at: AT,
     };
     Signed::sign(body, &key(signer))
 }
@@ -136,6 +160,7 @@ fn only_a_registered_acquirers_signed_submission_within_its_bound_is_authenticat
         submission_id: SubmissionId([1; 16]),
         submitted_at: AT,
         confirmations: vec![unsigned; count].try_into().unwrap(),
+        refunds: BoundedVec::empty(),
     };
     let oversized = Signed::from_parts(body, Signature([0; 64]));
     assert_eq!(
@@ -259,6 +284,92 @@ fn a_confirmation_or_any_of_its_coins_claimed_before_is_not_claimed_again() {
                 code: "confirmation.wrong_acquirer".into()
             },
         ]
+    );
+}
+
+#[test]
+fn refund_confirmations_are_checked_one_by_one_and_settled_once() {
+    let body = SettlementSubmission {
+        acquirer: ACQUIRER,
+        submission_id: SubmissionId([3; 16]),
+        submitted_at: AT,
+        confirmations: BoundedVec::empty(),
+        refunds: vec![
+            refund(ISSUER, ACQUIRER, 1, "EUR:0.40", "EUR:0.05", 3),
+            refund(ISSUER, ACQUIRER, 2, "EUR:0.40", "EUR:0.00", 9),
+            refund(ISSUER, OTHER_ACQUIRER, 3, "EUR:0.40", "EUR:0.00", 3),
+            refund(UNKNOWN, ACQUIRER, 4, "EUR:0.40", "EUR:0.00", 4),
+            refund(ISSUER, ACQUIRER, 5, "EUR:0.00", "EUR:0.00", 3),
+            refund(ISSUER, ACQUIRER, 6, "EUR:0.40", "EUR:0.40", 3),
+            refund(ISSUER, ACQUIRER, 7, "EUR:0.40", "USD:0.01", 3),
+            refund(ISSUER, ACQUIRER, 8, "EUR:0.10", "EUR:0.00", 3),
+            refund(ISSUER, ACQUIRER, 1, "EUR:0.40", "EUR:0.05", 3),
+        ]
+        .try_into()
+        .unwrap(),
+    };
+    let signed = Signed::sign(body, &key(1));
+    assert_eq!(authenticate(&signed, &participants()), Ok(()));
+    let verdicts = check_refunds(&signed, &participants());
+    let codes: Vec<_> = verdicts
+        .iter()
+        .map(|v| v.as_ref().map_or_else(|r| r.code(), |_| "ok"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "ok",
+            "confirmation.bad_signature",
+            "confirmation.wrong_acquirer",
+            "confirmation.unknown_issuer",
+            "confirmation.empty",
+            "confirmation.bad_fee",
+            "confirmation.bad_fee",
+            "ok",
+            "ok",
+        ]
+    );
+    let first = verdicts[0].as_ref().unwrap();
+    assert_eq!(
+        (
+            first.key.issuer,
+            first.key.refund,
+            first.acquirer,
+            first.fee
+        ),
+        (
+            ISSUER,
+            Digest([1; 32]),
+            ACQUIRER,
+            "EUR:0.05".parse().unwrap()
+        )
+    );
+    let earlier = by(OTHER_ACQUIRER, 7);
+    let mut book = ClaimBook::new();
+    book.refund_claimed(
+        RefundKey {
+            issuer: ISSUER,
+            refund: Digest([8; 32]),
+        },
+        earlier,
+    );
+    let now = by(ACQUIRER, 3);
+    let results = decide_refunds(now, &verdicts, &mut book);
+    assert_eq!(results[0], ClaimResult::Claimed);
+    assert_eq!(
+        results[7],
+        ClaimResult::AlreadyClaimed {
+            acquirer: OTHER_ACQUIRER,
+            submission_id: SubmissionId([7; 16]),
+        }
+    );
+    // The same refund twice in one submission is settled once.
+    assert_eq!(
+        results[8],
+        ClaimResult::AlreadyClaimed {
+            acquirer: ACQUIRER,
+            submission_id: SubmissionId([3; 16]),
+        }
     );
 }
 

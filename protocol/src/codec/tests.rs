@@ -288,6 +288,7 @@ fn submission() -> impl Strategy<Value = Signed<SettlementSubmission>> {
                     submission_id: SubmissionId(id),
                     submitted_at: at,
                     confirmations: confirmations.try_into().unwrap(),
+                    refunds: crate::bounded::BoundedVec::empty(),
                 },
                 signature,
             )

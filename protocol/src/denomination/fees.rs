@@ -13,7 +13,9 @@ use super::DenominationError;
 /// Who keeps each fee is the bank that charges it (docs/protocol.md §7.1): the issuer keeps the
 /// withdraw and swap fees (its account holder pays value + fee; a swap's outputs are worth its
 /// inputs less their fees), the acquirer keeps the deposit fee (it credits the merchant value −
-/// fee and is owed the whole value in settlement), and the refund fee is the refunding bank's.
+/// fee and is owed the whole value in settlement), and the issuer keeps the refund fee: the
+/// customer pays it out of what it gets back (the coin may be swapped again for the refund less
+/// the fee), while the acquirer still owes the issuer the whole refund in settlement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DenominationFees {
@@ -23,7 +25,7 @@ pub struct DenominationFees {
     pub deposit: Amount,
     /// Kept from the coin's value when it is swapped (given in for change).
     pub swap: Amount,
-    /// Kept from a refund of the coin.
+    /// Kept by the issuer from each refund of the coin, out of what the customer gets back.
     pub refund: Amount,
 }
 

@@ -7,7 +7,7 @@ use crate::bounded::BoundedVec;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
 use crate::ids::{BankId, CycleId, SubmissionId};
-use crate::limits::SUBMISSION_CONFIRMATIONS_MAX;
+use crate::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_REFUNDS_MAX};
 use crate::messages::spend::{deserialize_refusal_code, read_refusal_code, write_refusal_code};
 use crate::signed::Signed;
 use crate::time::Timestamp;
@@ -89,18 +89,21 @@ pub struct SubmissionReceipt {
     pub cycle_sequence: u64,
     /// When the clearing house recorded it.
     pub received_at: Timestamp,
-    /// One result per confirmation, in the submission's order.
+    /// One result per spend confirmation, in the submission's order.
     pub claims: BoundedVec<ClaimResult, SUBMISSION_CONFIRMATIONS_MAX>,
+    /// One result per refund confirmation, in the submission's order.
+    pub refund_claims: BoundedVec<ClaimResult, SUBMISSION_REFUNDS_MAX>,
 }
 
-codec_struct!(message "semper/submission-receipt" v 1, SubmissionReceipt {
+codec_struct!(message "semper/submission-receipt" v 2, SubmissionReceipt {
     clearing,
     acquirer,
     submission_id,
     cycle,
     cycle_sequence,
     received_at,
-    claims
+    claims,
+    refund_claims
 });
 
 /// A submission receipt with the clearing house's signature.
@@ -131,6 +134,7 @@ mod tests {
             ]
             .try_into()
             .unwrap(),
+            refund_claims: vec![ClaimResult::Claimed].try_into().unwrap(),
         };
         let bytes = receipt.to_bytes();
         assert_eq!(SubmissionReceipt::from_bytes(&bytes).unwrap(), receipt);

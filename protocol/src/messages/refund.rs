@@ -89,19 +89,23 @@ pub struct RefundConfirmation {
     pub denomination: DenominationId,
     /// The coin's public key.
     pub coin: CoinId,
-    /// The value refunded.
+    /// The value refunded: what the acquirer owes the issuer.
     pub amount: Amount,
+    /// The coin's refund fee (its denomination's `fees.refund`), kept by the issuer: the coin
+    /// may be swapped again for `amount − fee`.
+    pub fee: Amount,
     /// When the issuer recorded it.
     pub confirmed_at: Timestamp,
 }
 
-codec_struct!(message "semper/refund-confirmation" v 1, RefundConfirmation {
+codec_struct!(message "semper/refund-confirmation" v 2, RefundConfirmation {
     issuer,
     acquirer,
     refund,
     denomination,
     coin,
     amount,
+    fee,
     confirmed_at
 });
 

@@ -1,5 +1,6 @@
-//! Settlement: acquirers submit confirmations; the clearing house nets them per cycle and signs
-//! a report of gross obligations and multilateral net positions.
+//! Settlement: acquirers submit issuers' spend and refund confirmations; the clearing house nets
+//! them per cycle and signs a report of gross obligations (issuers owe acquirers for spends,
+//! acquirers owe issuers for refunds) and multilateral net positions.
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,12 @@ use crate::amount::{Amount, Currency};
 use crate::bounded::BoundedVec;
 use crate::codec::{Decode, DecodeError, Encode, Message, Reader, Writer};
 use crate::codec_struct;
-use crate::ids::{BankId, BatchId, CycleId, SubmissionId};
+use crate::ids::{BankId, BatchId, CycleId, Digest, SubmissionId};
 use crate::limits::{
-    OBLIGATION_CONFIRMATIONS_MAX, REPORT_OBLIGATIONS_MAX, REPORT_POSITIONS_MAX,
-    SUBMISSION_CONFIRMATIONS_MAX,
+    OBLIGATION_CONFIRMATIONS_MAX, OBLIGATION_REFUNDS_MAX, REPORT_OBLIGATIONS_MAX,
+    REPORT_POSITIONS_MAX, SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_REFUNDS_MAX,
 };
+use crate::messages::refund::SignedRefundConfirmation;
 use crate::messages::spend::SignedSpendConfirmation;
 use crate::signed::Signed;
 use crate::time::Timestamp;
@@ -27,15 +29,18 @@ pub struct SettlementSubmission {
     pub submission_id: SubmissionId,
     /// When it was submitted.
     pub submitted_at: Timestamp,
-    /// The issuers' confirmations claimed.
+    /// The issuers' spend confirmations claimed: the issuers owe the acquirer.
     pub confirmations: BoundedVec<SignedSpendConfirmation, SUBMISSION_CONFIRMATIONS_MAX>,
+    /// The issuers' refund confirmations settled: the acquirer owes the issuers.
+    pub refunds: BoundedVec<SignedRefundConfirmation, SUBMISSION_REFUNDS_MAX>,
 }
 
-codec_struct!(message "semper/settlement-submission" v 1, SettlementSubmission {
+codec_struct!(message "semper/settlement-submission" v 2, SettlementSubmission {
     acquirer,
     submission_id,
     submitted_at,
-    confirmations
+    confirmations,
+    refunds
 });
 
 /// A settlement submission with the acquirer's signature.
@@ -60,6 +65,33 @@ codec_struct!(Obligation {
     acquirer,
     amount,
     confirmations
+});
+
+/// Gross amount an acquirer owes an issuer in one cycle and currency for the refunds it debited
+/// its merchants, the refund fees the issuer kept from them, and the refunds it sums: each party
+/// reconciles the list against its own books.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundObligation {
+    /// Who owes: the acquirer that debited its merchants.
+    pub acquirer: BankId,
+    /// Who is owed: the coins' issuer.
+    pub issuer: BankId,
+    /// How much: the refunds' amounts summed. This is what nets.
+    pub amount: Amount,
+    /// The refund fees the issuer kept from them (deducted from what the coins may be swapped
+    /// for), summed; in `amount`'s currency and not netted: the issuer keeps them out of what it
+    /// is paid.
+    pub fees: Amount,
+    /// The refunds (their identities, §7.20), sorted and unique.
+    pub refunds: BoundedVec<Digest, OBLIGATION_REFUNDS_MAX>,
+}
+
+codec_struct!(RefundObligation {
+    acquirer,
+    issuer,
+    amount,
+    fees,
+    refunds
 });
 
 /// A bank's multilateral net position in one currency: positive receives, negative pays.
@@ -95,6 +127,9 @@ pub enum SettlementError {
     /// Too many obligations or positions.
     #[error("report too large")]
     TooLarge,
+    /// A refund obligation's fees are in another currency than its amount, or above it.
+    #[error("refund fees not in the amount's currency or above it")]
+    BadFees,
 }
 
 impl SettlementError {
@@ -105,23 +140,31 @@ impl SettlementError {
             Self::Overflow => "settlement.overflow",
             Self::PositionsMismatch => "settlement.positions_mismatch",
             Self::TooLarge => "settlement.too_large",
+            Self::BadFees => "settlement.bad_fees",
         }
     }
 }
 
-/// Multilateral net positions of `obligations`, sorted by (bank, currency), zeros left out.
+/// Multilateral net positions of `obligations` and `refunds`, sorted by (bank, currency), zeros
+/// left out.
 ///
-/// Every obligation moves value from its issuer to its acquirer, so the positions of each currency
-/// sum to zero; that is asserted before they are returned.
-pub fn net_positions(obligations: &[Obligation]) -> Result<Vec<NetPosition>, SettlementError> {
+/// Every obligation moves value from its issuer to its acquirer, and every refund obligation from
+/// its acquirer to its issuer, so the positions of each currency sum to zero; that is asserted
+/// before they are returned.
+pub fn net_positions(
+    obligations: &[Obligation],
+    refunds: &[RefundObligation],
+) -> Result<Vec<NetPosition>, SettlementError> {
     let mut positions: BTreeMap<(BankId, Currency), i128> = BTreeMap::new();
-    for obligation in obligations {
-        let amount = i128::from(obligation.amount.minor_units());
-        let currency = obligation.amount.currency();
-        *positions.entry((obligation.issuer, currency)).or_default() -= amount;
-        *positions
-            .entry((obligation.acquirer, currency))
-            .or_default() += amount;
+    let moves = obligations
+        .iter()
+        .map(|o| (o.issuer, o.acquirer, o.amount))
+        .chain(refunds.iter().map(|r| (r.acquirer, r.issuer, r.amount)));
+    for (payer, payee, amount) in moves {
+        let currency = amount.currency();
+        let amount = i128::from(amount.minor_units());
+        *positions.entry((payer, currency)).or_default() -= amount;
+        *positions.entry((payee, currency)).or_default() += amount;
     }
     let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
     let mut out = Vec::with_capacity(positions.len());
@@ -165,6 +208,8 @@ pub struct SettlementReportFields {
     pub cutoff_at: Timestamp,
     /// Gross obligations, sorted by (issuer, acquirer, currency).
     pub obligations: BoundedVec<Obligation, REPORT_OBLIGATIONS_MAX>,
+    /// Gross refund obligations, sorted by (acquirer, issuer, currency).
+    pub refunds: BoundedVec<RefundObligation, REPORT_OBLIGATIONS_MAX>,
     /// Net positions, sorted by (bank, currency).
     pub net_positions: BoundedVec<NetPosition, REPORT_POSITIONS_MAX>,
 }
@@ -174,18 +219,38 @@ pub type SignedSettlementReport = Signed<SettlementReport>;
 
 impl Message for SettlementReport {
     const DOMAIN: &'static str = "semper/settlement-report";
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
 }
 
 impl SettlementReport {
-    /// Builds the report of `obligations`, sorting them and their confirmations, and computing
-    /// the net positions.
+    /// Builds the report of `obligations` alone (a cycle without refunds), sorting them and their
+    /// confirmations, and computing the net positions.
     pub fn new(
         clearing: BankId,
         cycle: CycleId,
         sequence: u64,
         cutoff_at: Timestamp,
+        obligations: Vec<Obligation>,
+    ) -> Result<Self, SettlementError> {
+        Self::with_refunds(
+            clearing,
+            cycle,
+            sequence,
+            cutoff_at,
+            obligations,
+            Vec::new(),
+        )
+    }
+
+    /// Builds the report of `obligations` and `refunds`, sorting them and the batches and
+    /// refunds they list, and computing the net positions.
+    pub fn with_refunds(
+        clearing: BankId,
+        cycle: CycleId,
+        sequence: u64,
+        cutoff_at: Timestamp,
         mut obligations: Vec<Obligation>,
+        mut refunds: Vec<RefundObligation>,
     ) -> Result<Self, SettlementError> {
         obligations.sort_by_key(obligation_key);
         for obligation in &mut obligations {
@@ -194,18 +259,27 @@ impl SettlementReport {
             obligation.confirmations =
                 BoundedVec::new(confirmations).map_err(|_| SettlementError::TooLarge)?;
         }
-        let positions = net_positions(&obligations)?;
+        refunds.sort_by_key(refund_key);
+        for obligation in &mut refunds {
+            let mut listed = std::mem::take(&mut obligation.refunds).into_vec();
+            listed.sort_unstable();
+            obligation.refunds = BoundedVec::new(listed).map_err(|_| SettlementError::TooLarge)?;
+        }
+        let positions = net_positions(&obligations, &refunds)?;
+        let too_large = |_| SettlementError::TooLarge;
         Self::validate(SettlementReportFields {
             clearing,
             cycle,
             sequence,
             cutoff_at,
-            obligations: BoundedVec::new(obligations).map_err(|_| SettlementError::TooLarge)?,
-            net_positions: BoundedVec::new(positions).map_err(|_| SettlementError::TooLarge)?,
+            obligations: BoundedVec::new(obligations).map_err(too_large)?,
+            refunds: BoundedVec::new(refunds).map_err(too_large)?,
+            net_positions: BoundedVec::new(positions).map_err(too_large)?,
         })
     }
 
-    /// Checks that obligations are canonical and the positions are their netting.
+    /// Checks that obligations and refund obligations are canonical, each refund obligation's
+    /// fees in its currency and within its amount, and the positions their netting.
     pub fn validate(fields: SettlementReportFields) -> Result<Self, SettlementError> {
         let canonical = fields
             .obligations
@@ -214,11 +288,26 @@ impl SettlementReport {
             && fields
                 .obligations
                 .iter()
-                .all(|o| o.confirmations.windows(2).all(|pair| pair[0] < pair[1]));
+                .all(|o| o.confirmations.windows(2).all(|pair| pair[0] < pair[1]))
+            && fields
+                .refunds
+                .windows(2)
+                .all(|pair| refund_key(&pair[0]) < refund_key(&pair[1]))
+            && fields
+                .refunds
+                .iter()
+                .all(|r| r.refunds.windows(2).all(|pair| pair[0] < pair[1]));
         if !canonical {
             return Err(SettlementError::ObligationsNotCanonical);
         }
-        if net_positions(&fields.obligations)? != *fields.net_positions {
+        let fees_fit = fields.refunds.iter().all(|r| {
+            r.fees.currency() == r.amount.currency()
+                && r.fees.minor_units() <= r.amount.minor_units()
+        });
+        if !fees_fit {
+            return Err(SettlementError::BadFees);
+        }
+        if net_positions(&fields.obligations, &fields.refunds)? != *fields.net_positions {
             return Err(SettlementError::PositionsMismatch);
         }
         Ok(Self { fields })
@@ -234,6 +323,14 @@ fn obligation_key(obligation: &Obligation) -> (BankId, BankId, Currency) {
     (
         obligation.issuer,
         obligation.acquirer,
+        obligation.amount.currency(),
+    )
+}
+
+fn refund_key(obligation: &RefundObligation) -> (BankId, BankId, Currency) {
+    (
+        obligation.acquirer,
+        obligation.issuer,
         obligation.amount.currency(),
     )
 }
@@ -258,6 +355,7 @@ codec_struct!(SettlementReportFields {
     sequence,
     cutoff_at,
     obligations,
+    refunds,
     net_positions
 });
 

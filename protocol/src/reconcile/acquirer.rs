@@ -5,7 +5,8 @@
 //! batch an obligation where it acquires lists is in its books in that currency, every batch of its
 //! books is listed, each obligation's amount is what its books say the batches listed total, and
 //! its net position in each currency is what its books make it. Together these mean the amount it
-//! is owed per (issuer, currency) is what its books say.
+//! is owed per (issuer, currency) is what its books say. Its refunds, owed to issuers, are checked
+//! the same way ([`super::refunds`]), against the refunds its receipts filed under the cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +14,7 @@ use crate::amount::{Amount, Currency};
 use crate::ids::{BankId, BatchId};
 use crate::messages::settlement::SettlementReport;
 
+use super::refunds::{self, RefundBooks, Side};
 use super::{Discrepancy, DiscrepancyKind, Findings};
 
 /// The acquirer's books for one cycle: each confirmation the clearing house counted for it, by
@@ -20,11 +22,27 @@ use super::{Discrepancy, DiscrepancyKind, Findings};
 pub type CycleBooks = BTreeMap<(BankId, BatchId), Vec<Amount>>;
 
 /// Every disagreement between a verified `report` and the books of `acquirer` for the report's
-/// cycle; none when they agree.
+/// cycle, for a cycle without refunds; none when they agree.
 pub fn reconcile(
     acquirer: BankId,
     report: &SettlementReport,
     books: &CycleBooks,
+) -> Vec<Discrepancy> {
+    let refunds = RefundBooks {
+        whole_cycle: true,
+        ..RefundBooks::default()
+    };
+    reconcile_with_refunds(acquirer, report, books, &refunds)
+}
+
+/// Every disagreement between a verified `report` and the books of `acquirer` for the report's
+/// cycle: its claims and its refunds (`refunds.recorded` the refunds settled for it in the
+/// cycle); none when they agree.
+pub fn reconcile_with_refunds(
+    acquirer: BankId,
+    report: &SettlementReport,
+    books: &CycleBooks,
+    refunds: &RefundBooks,
 ) -> Vec<Discrepancy> {
     let mut found = Findings::new(acquirer, report);
     // Its net per currency as its books make it: everything claimed in the cycle counts, listed or
@@ -91,6 +109,7 @@ pub fn reconcile(
             }
         }
     }
+    refunds::check(&mut found, Side::Acquirer, refunds, &mut books_net);
     found.with_net_positions(books_net)
 }
 

@@ -3,14 +3,16 @@
 //!
 //! The report gives one amount per obligation, not per batch, so the issuer checks that it knows
 //! every batch listed, that the batches it knows add up to each obligation where it owes, and that
-//! its net position in each currency is what its books make it.
+//! its net position in each currency is what its books make it. The refunds it is owed are
+//! checked against the refunds it recorded ([`super::refunds`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::amount::{Amount, Currency};
-use crate::ids::{BankId, BatchId};
+use crate::ids::{BankId, BatchId, Digest};
 use crate::messages::settlement::SettlementReport;
 
+use super::refunds::{self, RefundBooks, Side};
 use super::{Discrepancy, DiscrepancyKind, Findings};
 
 /// What the issuer's books say it confirmed for a batch.
@@ -46,11 +48,35 @@ pub fn batches_owed(issuer: BankId, report: &SettlementReport) -> Vec<(BankId, B
         .collect()
 }
 
-/// Every disagreement between a verified `report` and the books of `issuer`; none when they agree.
+/// The refunds of `report` that `issuer` is owed: what to load from its books.
+pub fn refunds_owed(issuer: BankId, report: &SettlementReport) -> Vec<Digest> {
+    report
+        .fields()
+        .refunds
+        .iter()
+        .filter(|obligation| obligation.issuer == issuer)
+        .flat_map(|obligation| obligation.refunds.iter().copied())
+        .collect()
+}
+
+/// Every disagreement between a verified `report` and the books of `issuer`, for a report
+/// without refunds; none when they agree.
 pub fn reconcile(
     issuer: BankId,
     report: &SettlementReport,
     books: &impl ConfirmedTotals,
+) -> Vec<Discrepancy> {
+    reconcile_with_refunds(issuer, report, books, &RefundBooks::default())
+}
+
+/// Every disagreement between a verified `report` and the books of `issuer`: its confirmed
+/// batches and the refunds it recorded (`refunds.recorded`, those of [`refunds_owed`] it
+/// holds); none when they agree.
+pub fn reconcile_with_refunds(
+    issuer: BankId,
+    report: &SettlementReport,
+    books: &impl ConfirmedTotals,
+    refunds: &RefundBooks,
 ) -> Vec<Discrepancy> {
     let mut found = Findings::new(issuer, report);
     // The issuer's net per currency as its books make it. Where it acquires, its issuer books have
@@ -93,6 +119,7 @@ pub fn reconcile(
         }
         *net -= books_sum;
     }
+    refunds::check(&mut found, Side::Issuer, refunds, &mut books_net);
     found.with_net_positions(books_net)
 }
 

@@ -11,13 +11,14 @@ use crate::amount::Currency;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::codec_struct;
 use crate::crypto::ed25519::VerifyingKey;
-use crate::ids::{BankId, BatchId};
+use crate::ids::{BankId, BatchId, Digest};
 use crate::messages::settlement::{
     SettlementReport, SettlementReportFields, SignedSettlementReport,
 };
 
 pub mod acquirer;
 pub mod issuer;
+pub mod refunds;
 
 /// What kind of disagreement a [`Discrepancy`] records. Each has a stable [`DiscrepancyKind::code`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,15 +34,29 @@ pub enum DiscrepancyKind {
     NetPositionMismatch,
     /// The report is not signed by the clearing house the books trust, or does not validate.
     BadReport,
+    /// The report lists a refund the books do not hold (for this cycle, at an acquirer), or hold
+    /// for another counterparty or currency.
+    UnknownRefund,
+    /// The books hold a refund settled in this cycle that the report does not list.
+    MissingRefund,
+    /// The report lists a refund twice, or one that a report of another cycle listed before.
+    DuplicateRefund,
+    /// The report's refund fees differ from the sum of the books' fees of the refunds it lists.
+    FeeMismatch,
 }
 
 impl DiscrepancyKind {
-    const ALL: [Self; 5] = [
+    // New kinds go at the end: a kind's tag is its place here.
+    const ALL: [Self; 9] = [
         Self::UnknownConfirmation,
         Self::MissingConfirmation,
         Self::AmountMismatch,
         Self::NetPositionMismatch,
         Self::BadReport,
+        Self::UnknownRefund,
+        Self::MissingRefund,
+        Self::DuplicateRefund,
+        Self::FeeMismatch,
     ];
 
     /// The stable code that metrics, logs and the HTTP API report.
@@ -52,6 +67,10 @@ impl DiscrepancyKind {
             Self::AmountMismatch => "reconcile.amount_mismatch",
             Self::NetPositionMismatch => "reconcile.net_position_mismatch",
             Self::BadReport => "reconcile.bad_report",
+            Self::UnknownRefund => "reconcile.unknown_refund",
+            Self::MissingRefund => "reconcile.missing_refund",
+            Self::DuplicateRefund => "reconcile.duplicate_refund",
+            Self::FeeMismatch => "reconcile.fee_mismatch",
         }
     }
 }
@@ -86,6 +105,8 @@ pub struct Discrepancy {
     pub currency: Currency,
     /// The confirmation concerned, when there is one.
     pub batch: Option<BatchId>,
+    /// The refund concerned, when there is one.
+    pub refund: Option<Digest>,
     /// What disagrees.
     pub kind: DiscrepancyKind,
     /// What the books say, in minor units (signed: net positions can be negative).
@@ -94,12 +115,13 @@ pub struct Discrepancy {
     pub report_minor_units: i64,
 }
 
-codec_struct!(message "semper/discrepancy" v 1, Discrepancy {
+codec_struct!(message "semper/discrepancy" v 2, Discrepancy {
     cycle_sequence,
     bank,
     counterparty,
     currency,
     batch,
+    refund,
     kind,
     books_minor_units,
     report_minor_units
@@ -133,6 +155,7 @@ pub fn bad_report(
         counterparty: clearing,
         currency: named.or(fallback)?,
         batch: None,
+        refund: None,
         kind: DiscrepancyKind::BadReport,
         books_minor_units: 0,
         report_minor_units: 0,
@@ -172,10 +195,37 @@ impl<'a> Findings<'a> {
             counterparty,
             currency,
             batch,
+            refund: None,
             kind,
             books_minor_units: saturate(books),
             report_minor_units: saturate(report),
         });
+    }
+
+    /// Records a disagreement about the refund `refund`, or about a refund obligation (`None`).
+    pub(crate) fn push_refund(
+        &mut self,
+        counterparty: BankId,
+        currency: Currency,
+        refund: Option<Digest>,
+        kind: DiscrepancyKind,
+        books: i128,
+        report: i128,
+    ) {
+        self.push(counterparty, currency, None, kind, books, report);
+        if let Some(last) = self.found.last_mut() {
+            last.refund = refund;
+        }
+    }
+
+    /// The bank reconciling.
+    pub(crate) fn bank(&self) -> BankId {
+        self.bank
+    }
+
+    /// The report's fields.
+    pub(crate) fn fields(&self) -> &'a SettlementReportFields {
+        self.fields
     }
 
     /// Ends with the bank's net position in each currency, `books_net` as its books make it,

@@ -41,6 +41,7 @@ fn the_acquirer_refunds_only_its_merchants_coin_in_time_and_within_what_it_paid(
         permission: paid,
         refund_deadline: NOW.plus_ms(1_000),
         refunded: refunded.map(amount),
+        fee: amount("EUR:0.00"),
     };
     let half = request(paid, "EUR:0.50", &key);
     assert_eq!(verify_request(&half, key.verifying_key()), Ok(()));
@@ -126,6 +127,7 @@ fn the_issuer_takes_a_notice_only_from_the_acquirer_the_coin_was_spent_at() {
         permission_digest: signed_paid.body_digest(),
         permission: paid,
         refunded: refunded.map(amount),
+        fee: amount("EUR:0.00"),
     };
     let good = notice(ACQUIRER, signed_paid.body_digest(), "EUR:1.00");
     assert_eq!(verify_notice(&good, acquirer_key.verifying_key()), Ok(()));
@@ -162,9 +164,54 @@ fn the_issuer_takes_a_notice_only_from_the_acquirer_the_coin_was_spent_at() {
     for (outcome, code) in cases {
         assert_eq!(outcome.map_err(|e| e.code()), Err(code));
     }
-    let confirmed = confirmation(ISSUER, good.body(), NOW);
+    let confirmed = confirmation(ISSUER, good.body(), amount("EUR:0.05"), NOW);
     assert_eq!(
-        (confirmed.acquirer, confirmed.amount),
-        (ACQUIRER, amount("EUR:1.00"))
+        (confirmed.acquirer, confirmed.amount, confirmed.fee),
+        (ACQUIRER, amount("EUR:1.00"), amount("EUR:0.05"))
+    );
+}
+
+#[test]
+fn a_refund_must_be_above_the_coins_refund_fee_at_both_banks() {
+    let signed_paid = paid();
+    let paid = signed_paid.body();
+    let key = SigningKey::from_seed(&[5; 32]);
+    let credited = |fee: &str| CreditedCoin {
+        permission: paid,
+        refund_deadline: NOW.plus_ms(1_000),
+        refunded: None,
+        fee: amount(fee),
+    };
+    let small = request(paid, "EUR:0.10", &key);
+    let code = |outcome: Result<Amount, RefundRefusal>| outcome.map_err(|e| e.code());
+    assert_eq!(
+        code(check_refund(small.body(), Some(credited("EUR:0.10")), NOW)),
+        Err("refund.below_fee")
+    );
+    assert_eq!(
+        code(check_refund(small.body(), Some(credited("EUR:0.09")), NOW)),
+        Ok(amount("EUR:0.10"))
+    );
+    let notice = RefundNotice {
+        acquirer: paid.acquirer,
+        refund: Digest([3; 32]),
+        denomination: paid.coin.denomination,
+        coin: CoinId::of(&paid.coin.public_key),
+        permission: signed_paid.body_digest(),
+        amount: amount("EUR:0.10"),
+    };
+    let spent = |fee: &str| SpentCoin {
+        permission_digest: signed_paid.body_digest(),
+        permission: paid,
+        refunded: None,
+        fee: amount(fee),
+    };
+    assert_eq!(
+        code(check_notice(&notice, Some(spent("EUR:0.10")))),
+        Err("refund.below_fee")
+    );
+    assert_eq!(
+        code(check_notice(&notice, Some(spent("EUR:0.01")))),
+        Ok(amount("EUR:0.10"))
     );
 }

@@ -1,11 +1,14 @@
 //! The vectors of what banks sign for each other: the spend check and its confirmation, the
-//! settlement submission, its receipt and the settlement report; and the link's envelopes.
+//! settlement submission (with a refund confirmation beside the spend confirmation), its receipt
+//! and the settlement report netting both; and the link's envelopes.
 
 use semper_protocol::codec::Encode;
 use semper_protocol::ids::CoinId;
 use semper_protocol::messages::link::LinkRequest;
 use semper_protocol::messages::receipt::{ClaimResult, SubmissionReceipt};
-use semper_protocol::messages::settlement::{Obligation, SettlementReport, SettlementSubmission};
+use semper_protocol::messages::settlement::{
+    Obligation, RefundObligation, SettlementReport, SettlementSubmission,
+};
 use semper_protocol::messages::spend::{
     ConfirmedSpend, SpendCheckBatch, SpendCheckResponse, SpendConfirmation, SpendResult,
 };
@@ -13,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{ACQUIRER, BATCH, CLEARING, CYCLE, ISSUER, Parties, SUBMISSION, at};
 use crate::out::{encoded, message_file, raw, signed};
+use crate::refunds;
 use crate::wallet::WalletSide;
 
 /// Every bank-to-bank vector file.
@@ -68,17 +72,19 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
         .unwrap(),
         confirmation: None,
     };
+    let (refund, _) = refunds::confirmed(parties, wallet);
     let (submission, submission_vector) = signed(
-        "the confirmation above, claimed",
+        "the confirmation above claimed, and refund-confirmation.json's refund settled",
         SettlementSubmission {
             acquirer: ACQUIRER,
             submission_id: SUBMISSION,
             submitted_at: at(1_000),
             confirmations: vec![confirmation.clone()].try_into().unwrap(),
+            refunds: vec![refund.clone()].try_into().unwrap(),
         },
         &parties.acquirer,
     );
-    let receipt = |claims: Vec<ClaimResult>| SubmissionReceipt {
+    let receipt = |claims: Vec<ClaimResult>, refund_claims: Vec<ClaimResult>| SubmissionReceipt {
         clearing: CLEARING,
         acquirer: ACQUIRER,
         submission_id: SUBMISSION,
@@ -86,28 +92,35 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
         cycle_sequence: 1,
         received_at: at(1_001),
         claims: claims.try_into().unwrap(),
+        refund_claims: refund_claims.try_into().unwrap(),
     };
     let (_, claimed) = signed(
-        "the confirmation claimed",
-        receipt(vec![ClaimResult::Claimed]),
+        "the confirmation claimed, the refund settled",
+        receipt(vec![ClaimResult::Claimed], vec![ClaimResult::Claimed]),
         &parties.clearing,
     );
     let (_, every_claim) = signed(
         "every kind of claim result",
-        receipt(vec![
-            ClaimResult::Claimed,
-            ClaimResult::AlreadyClaimed {
-                acquirer: ACQUIRER,
-                submission_id: SUBMISSION,
-            },
-            ClaimResult::Refused {
-                code: "confirmation.bad_signature".into(),
-            },
-        ]),
+        receipt(
+            vec![
+                ClaimResult::Claimed,
+                ClaimResult::AlreadyClaimed {
+                    acquirer: ACQUIRER,
+                    submission_id: SUBMISSION,
+                },
+                ClaimResult::Refused {
+                    code: "confirmation.bad_signature".into(),
+                },
+            ],
+            vec![ClaimResult::Refused {
+                code: "confirmation.bad_fee".into(),
+            }],
+        ),
         &parties.clearing,
     );
     let total = confirmation.total().unwrap().unwrap();
-    let report = SettlementReport::new(
+    let refunded = refund.body();
+    let report = SettlementReport::with_refunds(
         CLEARING,
         CYCLE,
         1,
@@ -118,10 +131,18 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
             amount: total,
             confirmations: vec![BATCH].try_into().unwrap(),
         }],
+        vec![RefundObligation {
+            acquirer: ACQUIRER,
+            issuer: ISSUER,
+            amount: refunded.amount,
+            fees: refunded.fee,
+            refunds: vec![refunded.refund].try_into().unwrap(),
+        }],
     )
     .unwrap();
     let (_, report_vector) = signed(
-        "cycle 1: the issuer owes the acquirer EUR:2.00",
+        "cycle 1: the issuer owes the acquirer EUR:2.00, the acquirer owes it EUR:0.50 refunded \
+         (the issuer kept EUR:0.05 of fees); net EUR:1.50 from the issuer to the acquirer",
         report,
         &parties.clearing,
     );
@@ -184,7 +205,8 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
             "settlement-submission",
             message_file::<SettlementSubmission>(
                 Some("the acquirer's bank key"),
-                "The acquirer claims issuers' confirmations from the clearing house.",
+                "The acquirer claims issuers' spend confirmations from the clearing house, and \
+                 settles their refund confirmations (it owes those).",
                 vec![submission_vector],
             ),
         ),
@@ -192,7 +214,8 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
             "submission-receipt",
             message_file::<SubmissionReceipt>(
                 Some("the clearing house's key"),
-                "The clearing house's receipt: one claim result per confirmation submitted.",
+                "The clearing house's receipt: one claim result per confirmation submitted, and one \
+                 per refund confirmation.",
                 vec![claimed, every_claim],
             ),
         ),
@@ -201,7 +224,8 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
             message_file::<SettlementReport>(
                 Some("the clearing house's key"),
                 "A cycle's settlement report: gross obligations sorted by (issuer, acquirer, \
-                 currency) and net positions sorted by (bank, currency). GET /v1/clearing/reports \
+                 currency), refund obligations sorted by (acquirer, issuer, currency), and net \
+                 positions sorted by (bank, currency). GET /v1/clearing/reports \
                  answers a list of the signed form {\"body\", \"signature\"}.",
                 vec![report_vector],
             ),

@@ -1,9 +1,11 @@
 //! The vectors of a refund: the merchant's request, the acquirer's notice to the issuer, the
 //! issuer's confirmation and answer, and the acquirer's answer to the merchant.
 
+use semper_protocol::codec::Encode;
 use semper_protocol::ids::{CoinId, RequestId};
 use semper_protocol::messages::refund::{
     RefundAnswer, RefundConfirmation, RefundNotice, RefundRequest, RefundResponse,
+    SignedRefundConfirmation,
 };
 use serde_json::Value;
 
@@ -13,6 +15,38 @@ use crate::wallet::{WalletSide, contract};
 
 /// The merchant's refund id.
 const REFUND_ID: RequestId = RequestId([0x88; 16]);
+
+/// The issuer's confirmation of the refund of half of coin 0, keeping a refund fee of EUR 0.05:
+/// the acquirer owes the issuer EUR 0.50, and the coin may be swapped again for EUR 0.45. The
+/// settlement vectors (banks.rs) claim it too.
+pub fn confirmed(parties: &Parties, wallet: &WalletSide) -> (SignedRefundConfirmation, Value) {
+    let paid = wallet.permissions[0].body();
+    let request = RefundRequest {
+        merchant: MERCHANT,
+        refund_id: REFUND_ID,
+        contract_hash: contract("semper vectors: contract 1"),
+        denomination: paid.coin.denomination,
+        coin: CoinId::of(&paid.coin.public_key),
+        amount: "EUR:0.50".parse().unwrap(),
+    };
+    let (confirmation, vector) = signed(
+        "the issuer confirms, keeping EUR:0.05: the coin may be swapped again for EUR:0.45",
+        RefundConfirmation {
+            issuer: ISSUER,
+            acquirer: ACQUIRER,
+            refund: semper_protocol::ids::Digest(semper_protocol::crypto::hash::sha256(&[
+                &request.to_bytes(),
+            ])),
+            denomination: request.denomination,
+            coin: request.coin,
+            amount: request.amount,
+            fee: "EUR:0.05".parse().unwrap(),
+            confirmed_at: at(2_000),
+        },
+        &parties.confirmation,
+    );
+    (confirmation, vector)
+}
 
 /// Every refund vector file.
 pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value)> {
@@ -32,7 +66,7 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
         &parties.merchant,
     );
     let refund = request.body_digest();
-    let (notice, notice_vector) = signed(
+    let (_, notice_vector) = signed(
         "the acquirer passes the refund to the coin's issuer",
         RefundNotice {
             acquirer: ACQUIRER,
@@ -44,19 +78,7 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
         },
         &parties.acquirer,
     );
-    let (confirmation, confirmation_vector) = signed(
-        "the issuer confirms: the coin may be swapped again for EUR:0.50",
-        RefundConfirmation {
-            issuer: ISSUER,
-            acquirer: ACQUIRER,
-            refund,
-            denomination: notice.body().denomination,
-            coin: notice.body().coin,
-            amount: half,
-            confirmed_at: at(2_000),
-        },
-        &parties.confirmation,
-    );
+    let (confirmation, confirmation_vector) = confirmed(parties, wallet);
     let answers = vec![
         encoded(
             "confirmed",
@@ -102,7 +124,9 @@ pub fn files(parties: &Parties, wallet: &WalletSide) -> Vec<(&'static str, Value
             "refund-confirmation",
             message_file::<RefundConfirmation>(
                 Some("the issuer's confirmation key"),
-                "The issuer's confirmation of a refund: the acquirer owes the issuer `amount`.",
+                "The issuer's confirmation of a refund: the acquirer owes the issuer `amount`; the \
+                 issuer keeps `fee` (the coin's `fees.refund`) from what the coin may be swapped \
+                 for. `refund` is the sha256 of refund-request.json's vector.",
                 vec![confirmation_vector],
             ),
         ),

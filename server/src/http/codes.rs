@@ -103,6 +103,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("refund.invalid_signature", 400),
     ("refund.bad_amount", 400),
     ("refund.wrong_contract", 400),
+    ("refund.below_fee", 400),
     ("deposit.too_many_coins", 400),
     ("swap.no_coins", 400),
     ("swap.wrong_request", 400),
@@ -206,6 +207,7 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("settlement.overflow", 500),
     ("settlement.positions_mismatch", 500),
     ("settlement.too_large", 500),
+    ("settlement.bad_fees", 500),
 ];
 
 /// The status the table gives `code`, if it lists it.

@@ -265,6 +265,7 @@ fn submission(
             submission_id: SubmissionId(rand::random()),
             submitted_at: START,
             confirmations: BoundedVec::new(confirmations).unwrap(),
+            refunds: BoundedVec::empty(),
         },
         &world.acquirer_signing_key(acquirer),
     )

@@ -1,8 +1,11 @@
-//! The outbox: issuer confirmations waiting for settlement, oldest first, and their move into a
-//! submission, which is stored before it is ever sent.
+//! The outbox: issuer confirmations (of spends, and of refunds in an outbox of their own)
+//! waiting for settlement, oldest first, and their move into a submission, which is stored
+//! before it is ever sent.
 
 use semper_protocol::codec::Encode;
-use semper_protocol::limits::{SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX};
+use semper_protocol::limits::{
+    SUBMISSION_CONFIRMATIONS_MAX, SUBMISSION_ENTRIES_MAX, SUBMISSION_REFUNDS_MAX,
+};
 use semper_protocol::messages::refund::SignedRefundConfirmation;
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
 use semper_protocol::messages::spend::SignedSpendConfirmation;
@@ -86,13 +89,14 @@ pub(crate) fn enqueue_refund(
     Ok(())
 }
 
-/// The oldest waiting refund confirmations with their sequence numbers, at most `limit`.
+/// The oldest waiting refund confirmations with their sequence numbers, at most `limit` (and
+/// no more than one submission may carry).
 pub fn oldest_refunds(
     store: &Store,
     limit: usize,
 ) -> Result<Vec<(u64, SignedRefundConfirmation)>, StorageError> {
     store
-        .scan_prefix(Column::RefundOutbox, &[], limit)?
+        .scan_prefix(Column::RefundOutbox, &[], limit.min(SUBMISSION_REFUNDS_MAX))?
         .into_iter()
         .map(|(key, value)| {
             Ok((
@@ -127,21 +131,43 @@ pub fn oldest(
 /// How many confirmations wait. Submissions always take the oldest, so the waiting ones are the
 /// sequence numbers from the first left to the next to be given.
 pub fn depth(store: &Store) -> Result<u64, StorageError> {
-    let next = read_sequence(store.get(Column::Meta, META_OUTBOX_NEXT)?)?;
-    match store.scan_prefix(Column::Outbox, &[], 1)?.first() {
+    depth_of(store, Column::Outbox, META_OUTBOX_NEXT, "outbox")
+}
+
+/// How many refund confirmations wait, counted as [`depth`] counts.
+pub fn refund_depth(store: &Store) -> Result<u64, StorageError> {
+    depth_of(
+        store,
+        Column::RefundOutbox,
+        META_REFUND_OUTBOX_NEXT,
+        "refund_outbox",
+    )
+}
+
+fn depth_of(
+    store: &Store,
+    column: Column,
+    next_key: &[u8],
+    name: &'static str,
+) -> Result<u64, StorageError> {
+    let next = read_sequence(store.get(Column::Meta, next_key)?)?;
+    match store.scan_prefix(column, &[], 1)?.first() {
         None => Ok(0),
-        Some((key, _)) => Ok(next.saturating_sub(sequence_of(key, "outbox")?)),
+        Some((key, _)) => Ok(next.saturating_sub(sequence_of(key, name)?)),
     }
 }
 
-/// Moves confirmations from the outbox into a new pending submission, in one write. The
-/// submission is signed already: what is stored is exactly what is sent, every time.
+/// Moves confirmations from the outbox, and refund confirmations from the refund outbox, into a
+/// new pending submission, in one write. The submission is signed already: what is stored is
+/// exactly what is sent, every time.
 #[derive(Clone, Debug)]
 pub struct CreateSubmission {
     /// The signed submission, listing the confirmations in outbox order.
     pub submission: SignedSettlementSubmission,
     /// The outbox sequence numbers of its confirmations, in the same order.
     pub outbox_sequences: Vec<u64>,
+    /// The refund outbox sequence numbers of its refund confirmations, in the same order.
+    pub refund_sequences: Vec<u64>,
     /// The outbox lease's tenure it is made under, when several processes share the store:
     /// checked in this write, so only the outbox's one runner moves confirmations.
     pub fence: Option<Fence>,
@@ -164,18 +190,25 @@ impl Transaction for CreateSubmission {
         {
             return refuse(OutboxError::SubmissionExists);
         }
-        let confirmations = &self.submission.body().confirmations;
-        if confirmations.len() != self.outbox_sequences.len() {
-            return refuse(OutboxError::OutboxChanged);
-        }
+        let body = self.submission.body();
         let mut writes = WriteSet::new();
-        for (sequence, confirmation) in self.outbox_sequences.iter().zip(confirmations.iter()) {
-            let key = sequence_key(*sequence);
-            let stored = reader.get(Column::Outbox, &key)?;
-            if stored.as_deref() != Some(confirmation.to_bytes().as_slice()) {
-                return refuse(OutboxError::OutboxChanged);
-            }
-            writes.delete(Column::Outbox, key.to_vec());
+        let moved = take_queued(
+            reader,
+            &mut writes,
+            Column::Outbox,
+            &self.outbox_sequences,
+            body.confirmations.iter().map(|c| c.to_bytes()),
+            body.confirmations.len(),
+        )? && take_queued(
+            reader,
+            &mut writes,
+            Column::RefundOutbox,
+            &self.refund_sequences,
+            body.refunds.iter().map(|c| c.to_bytes()),
+            body.refunds.len(),
+        )?;
+        if !moved {
+            return refuse(OutboxError::OutboxChanged);
         }
         let sequence = take_sequences(reader, &mut writes, META_SUBMISSION_NEXT, 1)?;
         let record = SubmissionRecord {
@@ -195,4 +228,27 @@ impl Transaction for CreateSubmission {
         );
         Ok((Ok(record), writes))
     }
+}
+
+/// Stages the deletion of the queued entries `sequences` of `column`, if they hold exactly
+/// `expected` (`count` of them): `false`, with nothing to keep staged, when they do not.
+fn take_queued(
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+    column: Column,
+    sequences: &[u64],
+    expected: impl Iterator<Item = Vec<u8>>,
+    count: usize,
+) -> Result<bool, StorageError> {
+    if sequences.len() != count {
+        return Ok(false);
+    }
+    for (sequence, bytes) in sequences.iter().zip(expected) {
+        let key = sequence_key(*sequence);
+        if reader.get(column, &key)?.as_deref() != Some(bytes.as_slice()) {
+            return Ok(false);
+        }
+        writes.delete(column, key.to_vec());
+    }
+    Ok(true)
 }

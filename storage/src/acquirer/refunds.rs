@@ -90,6 +90,8 @@ pub struct RecordRefund {
     pub issuer: BankId,
     /// The notice for the issuer, signed by the acquirer's bank key from the coin's credit.
     pub notice: SignedRefundNotice,
+    /// The coin's refund fee (its denomination's `fees.refund`): the refund must be above it.
+    pub fee: Amount,
     /// The acquirer's clock.
     pub at: Timestamp,
 }
@@ -147,6 +149,7 @@ impl RecordRefund {
                 permission: credit.permission.body(),
                 refund_deadline: credit.refund_deadline,
                 refunded,
+                fee: self.fee,
             }),
             self.at,
         );

@@ -1,13 +1,15 @@
 //! Settlement submissions: pending until the clearing house's receipt is stored, then the claims
-//! it counted, filed by cycle for reconciliation, and those it did not, kept with the reason.
+//! and refunds it counted, filed by cycle for reconciliation, and those it did not, kept with the
+//! reason.
 
 use semper_protocol::acquirer::totals_by_currency;
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use semper_protocol::codec_struct;
-use semper_protocol::ids::{BankId, BatchId, CycleId, SubmissionId};
+use semper_protocol::ids::{BankId, BatchId, CycleId, Digest, SubmissionId};
 use semper_protocol::messages::receipt::{ClaimResult, SignedSubmissionReceipt, SubmissionReceipt};
+use semper_protocol::messages::refund::RefundConfirmation;
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
 use semper_protocol::messages::spend::{REFUSAL_CODE_MAX_BYTES, SpendConfirmation};
 
@@ -16,7 +18,7 @@ use super::outbox::OutboxError;
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
-use crate::schema::{Column, claim_by_cycle_key, sequence_key};
+use crate::schema::{Column, claim_by_cycle_key, refund_claim_by_cycle_key, sequence_key};
 use crate::store::Store;
 
 /// Where a submission stands.
@@ -128,6 +130,46 @@ codec_struct!(RefusedClaim {
     result
 });
 
+/// A refund the clearing house settled: filed under its cycle and issuer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedRefund {
+    /// The cycle it was counted in.
+    pub cycle: CycleId,
+    /// The submission that carried it.
+    pub submission_id: SubmissionId,
+    /// What the acquirer owes the issuer for it.
+    pub amount: Amount,
+    /// The refund fee the issuer kept.
+    pub fee: Amount,
+}
+
+codec_struct!(ClaimedRefund {
+    cycle,
+    submission_id,
+    amount,
+    fee
+});
+
+/// A refund confirmation the clearing house did not settle, with its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedRefund {
+    /// The refund.
+    pub refund: Digest,
+    /// Its issuer.
+    pub issuer: BankId,
+    /// The submission that carried it.
+    pub submission_id: SubmissionId,
+    /// The clearing house's answer (never `Claimed`).
+    pub result: ClaimResult,
+}
+
+codec_struct!(RefusedRefund {
+    refund,
+    issuer,
+    submission_id,
+    result
+});
+
 /// Stores the clearing house's answer to a pending submission: its receipt and the claims it
 /// counted or refused, or its refusal of the whole submission. A submission already answered is
 /// left as it is, so a repeated answer changes nothing.
@@ -191,6 +233,37 @@ impl Transaction for SettleSubmission {
                 refused.to_bytes(),
             );
         }
+        for (index, confirmation) in body.refunds.iter().enumerate() {
+            let claim = match &self.outcome {
+                SubmissionState::Answered(receipt) => {
+                    match receipt.body().refund_claims.get(index).cloned() {
+                        Some(ClaimResult::Claimed) => {
+                            file_refund(&mut writes, receipt.body(), confirmation.body());
+                            continue;
+                        }
+                        Some(other) => other,
+                        // The receipt was checked to have a result per refund.
+                        None => ClaimResult::Refused {
+                            code: "receipt.missing_claim".into(),
+                        },
+                    }
+                }
+                SubmissionState::Refused { code } => ClaimResult::Refused { code: code.clone() },
+                SubmissionState::Pending => continue,
+            };
+            let confirmation = confirmation.body();
+            let refused = RefusedRefund {
+                refund: confirmation.refund,
+                issuer: confirmation.issuer,
+                submission_id: self.submission_id,
+                result: claim,
+            };
+            writes.put(
+                Column::RefusedRefunds,
+                confirmation.refund.as_bytes().to_vec(),
+                refused.to_bytes(),
+            );
+        }
         writes.delete(
             Column::OutboxPending,
             sequence_key(record.sequence).to_vec(),
@@ -230,6 +303,30 @@ fn file_claimed(
     };
     writes.put(Column::ClaimsByCycle, key.to_vec(), claimed.to_bytes());
     Ok(())
+}
+
+/// Files a refund the clearing house settled under its cycle and issuer.
+fn file_refund(
+    writes: &mut WriteSet,
+    receipt: &SubmissionReceipt,
+    confirmation: &RefundConfirmation,
+) {
+    let key = refund_claim_by_cycle_key(
+        receipt.cycle_sequence,
+        &confirmation.issuer,
+        &confirmation.refund,
+    );
+    let claimed = ClaimedRefund {
+        cycle: receipt.cycle,
+        submission_id: receipt.submission_id,
+        amount: confirmation.amount,
+        fee: confirmation.fee,
+    };
+    writes.put(
+        Column::RefundClaimsByCycle,
+        key.to_vec(),
+        claimed.to_bytes(),
+    );
 }
 
 /// A stored submission, read directly from the store.
@@ -302,6 +399,49 @@ pub fn cycle_claims(
                 }
                 _ => Err(StorageError::Corrupt {
                     column: "claims_by_cycle",
+                    reason: "malformed key".into(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Up to `limit` refund confirmations the clearing house did not settle, by refund.
+pub fn refused_refunds(store: &Store, limit: usize) -> Result<Vec<RefusedRefund>, StorageError> {
+    store
+        .scan_prefix(Column::RefusedRefunds, &[], limit)?
+        .into_iter()
+        .map(|(_, value)| decode_record("refused_refunds", &value))
+        .collect()
+}
+
+/// Up to `limit` refunds settled in the cycle numbered `cycle_sequence`, by issuer and refund:
+/// what a reconciliation compares the cycle's refund obligations against.
+pub fn cycle_refunds(
+    store: &Store,
+    cycle_sequence: u64,
+    limit: usize,
+) -> Result<Vec<(BankId, Digest, ClaimedRefund)>, StorageError> {
+    store
+        .scan_prefix(
+            Column::RefundClaimsByCycle,
+            &cycle_sequence.to_be_bytes(),
+            limit,
+        )?
+        .into_iter()
+        .map(|(key, value)| {
+            let ids = key.get(8..).unwrap_or_default();
+            let (issuer, refund) = ids.split_at(ids.len().min(BankId::LEN));
+            let issuer = <[u8; BankId::LEN]>::try_from(issuer).map(BankId);
+            let refund = <[u8; 32]>::try_from(refund).map(Digest);
+            match (issuer, refund) {
+                (Ok(issuer), Ok(refund)) => Ok((
+                    issuer,
+                    refund,
+                    decode_record("refund_claims_by_cycle", &value)?,
+                )),
+                _ => Err(StorageError::Corrupt {
+                    column: "refund_claims_by_cycle",
                     reason: "malformed key".into(),
                 }),
             }

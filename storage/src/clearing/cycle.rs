@@ -1,7 +1,7 @@
 //! Cycles: the first one opened at start, and each cut off into its signed report while the next
 //! opens, in one atomic write.
 
-use semper_protocol::clearing::{CycleClaim, cycle_id, settle};
+use semper_protocol::clearing::{CycleClaim, CycleRefund, cycle_id, settle};
 use semper_protocol::codec::Encode;
 use semper_protocol::ids::BankId;
 use semper_protocol::messages::settlement::{
@@ -9,7 +9,7 @@ use semper_protocol::messages::settlement::{
 };
 use semper_protocol::time::Timestamp;
 
-use super::{OpenCycle, read_open_cycle, write_open_cycle};
+use super::{OpenCycle, read_open_cycle, read_open_refunds, write_open_cycle, write_open_refunds};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::lease::{self, Fence};
@@ -62,7 +62,7 @@ pub enum CutOutcome {
 }
 
 /// Cuts the open cycle (when `sequence` is given, only if that is still the one open): nets its
-/// claims into a report, signs it, stores it and opens the next cycle, in one write. A report
+/// claims and refunds into a report, signs it, stores it and opens the next cycle, in one write. A report
 /// that cannot be made (a sum over its bounds) leaves the cycle open and is answered with the
 /// reason.
 #[derive(Clone)]
@@ -96,23 +96,30 @@ impl Transaction for CutCycle {
         {
             return Ok((Ok(CutOutcome::NotOpen(open)), WriteSet::new()));
         }
-        let keys: Vec<[u8; 16]> = (0..open.confirmations)
-            .map(|index| cycle_claim_key(open.sequence, index))
-            .collect();
-        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        let claims = reader
-            .multi_get(Column::CycleClaims, &refs)?
-            .into_iter()
-            .map(|value| {
-                let bytes = value.ok_or_else(|| StorageError::Corrupt {
-                    column: "cycle_claims",
-                    reason: format!("a claim of cycle {} is missing", open.sequence),
-                })?;
-                decode_record::<CycleClaim>("cycle_claims", &bytes)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let claims: Vec<CycleClaim> = read_numbered(
+            reader,
+            Column::CycleClaims,
+            "cycle_claims",
+            open.sequence,
+            open.confirmations,
+        )?;
+        let refunds: Vec<CycleRefund> = read_numbered(
+            reader,
+            Column::CycleRefunds,
+            "cycle_refunds",
+            open.sequence,
+            read_open_refunds(reader)?,
+        )?;
         let cutoff_at = self.cutoff_at.max(open.opened_at);
-        let report = match settle(self.clearing, open.id, open.sequence, cutoff_at, &claims) {
+        let settled = settle(
+            self.clearing,
+            open.id,
+            open.sequence,
+            cutoff_at,
+            &claims,
+            &refunds,
+        );
+        let report = match settled {
             Ok(report) => report,
             Err(error) => return Ok((Err(error), WriteSet::new())),
         };
@@ -125,8 +132,37 @@ impl Transaction for CutCycle {
             report.to_bytes(),
         );
         write_open_cycle(&mut writes, &next);
+        if !refunds.is_empty() {
+            write_open_refunds(&mut writes, 0);
+        }
         Ok((Ok(CutOutcome::Cut { report, next }), writes))
     }
+}
+
+/// Records number 0 to `count − 1` of cycle `sequence` in `column`: a cycle's claims, or its
+/// refunds. Each must be there.
+fn read_numbered<T: semper_protocol::codec::Decode>(
+    reader: &GroupReader<'_>,
+    column: Column,
+    name: &'static str,
+    sequence: u64,
+    count: u64,
+) -> Result<Vec<T>, StorageError> {
+    let keys: Vec<[u8; 16]> = (0..count)
+        .map(|index| cycle_claim_key(sequence, index))
+        .collect();
+    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+    reader
+        .multi_get(column, &refs)?
+        .into_iter()
+        .map(|value| {
+            let bytes = value.ok_or_else(|| StorageError::Corrupt {
+                column: name,
+                reason: format!("a record of cycle {sequence} is missing"),
+            })?;
+            decode_record::<T>(name, &bytes)
+        })
+        .collect()
 }
 
 fn fresh_cycle(clearing: BankId, sequence: u64, opened_at: Timestamp) -> OpenCycle {

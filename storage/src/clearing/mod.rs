@@ -12,7 +12,7 @@ mod submit;
 pub use cycle::{CutCycle, CutOutcome, OpenFirstCycle, ReportSigner};
 pub use submit::{RecordSubmission, SubmissionOutcome, SubmissionRefused};
 
-use semper_protocol::clearing::CycleClaim;
+use semper_protocol::clearing::{CycleClaim, CycleRefund};
 use semper_protocol::codec::Encode;
 use semper_protocol::codec_struct;
 use semper_protocol::ids::{BankId, CycleId, Digest, SubmissionId};
@@ -22,9 +22,10 @@ use semper_protocol::messages::settlement::SignedSettlementReport;
 use semper_protocol::time::Timestamp;
 
 use crate::commit::{GroupReader, WriteSet};
+use crate::denominations::read_sequence;
 use crate::error::StorageError;
 use crate::ledger::decode_record;
-use crate::schema::{CYCLE_OPEN, Column, report_key, submission_key};
+use crate::schema::{CYCLE_OPEN, CYCLE_OPEN_REFUNDS, Column, report_key, submission_key};
 use crate::store::Store;
 
 /// The open cycle, as stored.
@@ -78,6 +79,35 @@ fn read_open_cycle(reader: &GroupReader<'_>) -> Result<OpenCycle, StorageError> 
 /// Stages `cycle` as the open cycle.
 fn write_open_cycle(writes: &mut WriteSet, cycle: &OpenCycle) {
     writes.put(Column::Cycles, CYCLE_OPEN.to_vec(), cycle.to_bytes());
+}
+
+/// Reads, inside a transaction, how many refunds the open cycle holds: kept beside the open
+/// cycle's record (absent: none), so that the record's layout is that of clearing houses that
+/// settled no refunds.
+fn read_open_refunds(reader: &GroupReader<'_>) -> Result<u64, StorageError> {
+    read_sequence(reader.get(Column::Cycles, CYCLE_OPEN_REFUNDS)?)
+}
+
+/// Stages the open cycle's count of refunds.
+fn write_open_refunds(writes: &mut WriteSet, count: u64) {
+    writes.put(
+        Column::Cycles,
+        CYCLE_OPEN_REFUNDS.to_vec(),
+        count.to_be_bytes().to_vec(),
+    );
+}
+
+/// Up to `limit` refunds of cycle `sequence`, in the order they were claimed.
+pub fn cycle_refunds(
+    store: &Store,
+    sequence: u64,
+    limit: usize,
+) -> Result<Vec<CycleRefund>, StorageError> {
+    store
+        .scan_prefix(Column::CycleRefunds, &sequence.to_be_bytes(), limit)?
+        .into_iter()
+        .map(|(_, value)| decode_record("cycle_refunds", &value))
+        .collect()
 }
 
 /// The open cycle; `None` before the clearing house first started.

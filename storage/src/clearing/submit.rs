@@ -1,21 +1,31 @@
-//! Recording a settlement submission: the idempotency check, the claims and the receipt, in one
-//! atomic write.
+//! Recording a settlement submission: the idempotency check, the claims of its spend and refund
+//! confirmations and the receipt, in one atomic write.
 
 use semper_protocol::bounded::BoundedVec;
-use semper_protocol::clearing::claim::decide;
-use semper_protocol::clearing::{ClaimBook, ClaimRef, Claimable, CycleClaim, Verdict};
+use semper_protocol::clearing::claim::{decide, decide_refunds};
+use semper_protocol::clearing::{
+    ClaimBook, ClaimRef, Claimable, CycleClaim, CycleRefund, RefundClaimable, RefundVerdict,
+    Verdict,
+};
 use semper_protocol::codec::Encode;
 use semper_protocol::ids::{BankId, Digest};
-use semper_protocol::limits::{CYCLE_CONFIRMATIONS_MAX, SUBMISSION_CONFIRMATIONS_MAX};
+use semper_protocol::limits::{
+    CYCLE_CONFIRMATIONS_MAX, CYCLE_REFUNDS_MAX, SUBMISSION_CONFIRMATIONS_MAX,
+    SUBMISSION_REFUNDS_MAX,
+};
 use semper_protocol::messages::receipt::{ClaimResult, SubmissionReceipt};
 use semper_protocol::time::Timestamp;
 
-use super::{OpenCycle, StoredSubmission, read_open_cycle, write_open_cycle};
+use super::{
+    OpenCycle, StoredSubmission, read_open_cycle, read_open_refunds, write_open_cycle,
+    write_open_refunds,
+};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
 use crate::schema::{
-    Column, claimed_coin_key, claimed_confirmation_key, cycle_claim_key, submission_key,
+    Column, claimed_coin_key, claimed_confirmation_key, claimed_refund_key, cycle_claim_key,
+    submission_key,
 };
 
 /// Why a submission was not recorded. Nothing was written. Each has a stable
@@ -58,8 +68,8 @@ pub enum SubmissionOutcome {
 }
 
 /// Records a checked submission: claims each claimable confirmation that neither it nor any of
-/// its coins was claimed before, adds the claims to the open cycle, and keeps the receipt for
-/// retries, all in one write.
+/// its coins was claimed before, and each refund confirmation not settled before, adds the claims
+/// to the open cycle, and keeps the receipt for retries, all in one write.
 #[derive(Clone, Debug)]
 pub struct RecordSubmission {
     /// The clearing house, which the receipt names.
@@ -72,6 +82,8 @@ pub struct RecordSubmission {
     pub received_at: Timestamp,
     /// The verdict on each of its confirmations, in order.
     pub verdicts: BoundedVec<Verdict, SUBMISSION_CONFIRMATIONS_MAX>,
+    /// The verdict on each of its refund confirmations, in order.
+    pub refund_verdicts: BoundedVec<RefundVerdict, SUBMISSION_REFUNDS_MAX>,
 }
 
 impl Transaction for RecordSubmission {
@@ -96,15 +108,24 @@ impl Transaction for RecordSubmission {
             .iter()
             .filter_map(|v| v.as_ref().ok())
             .collect();
-        // Counted before claiming, so that a cycle never holds more than its bound.
+        let refunds: Vec<&RefundClaimable> = self
+            .refund_verdicts
+            .iter()
+            .filter_map(|v| v.as_ref().ok())
+            .collect();
+        let mut refunds_counted = read_open_refunds(reader)?;
+        // Counted before claiming, so that a cycle never holds more than its bounds.
         let room = (CYCLE_CONFIRMATIONS_MAX as u64).saturating_sub(cycle.confirmations);
-        if candidates.len() as u64 > room {
+        let refund_room = (CYCLE_REFUNDS_MAX as u64).saturating_sub(refunds_counted);
+        if candidates.len() as u64 > room || refunds.len() as u64 > refund_room {
             return refuse(SubmissionRefused::CycleFull {
                 cycle: cycle.sequence,
             });
         }
         let mut book = earlier_claims(reader, &candidates)?;
+        earlier_refunds(reader, &refunds, &mut book)?;
         let claims = decide(self.by, &self.verdicts, &mut book);
+        let refund_claims = decide_refunds(self.by, &self.refund_verdicts, &mut book);
 
         let mut writes = WriteSet::new();
         let claimant = self.by.to_bytes();
@@ -136,6 +157,25 @@ impl Transaction for RecordSubmission {
             );
             cycle.confirmations += 1;
         }
+        for (verdict, result) in self.refund_verdicts.iter().zip(refund_claims.iter()) {
+            let (Ok(candidate), ClaimResult::Claimed) = (verdict, result) else {
+                continue;
+            };
+            writes.put(
+                Column::ClaimedRefunds,
+                claimed_refund_key(&candidate.key.issuer, &candidate.key.refund).to_vec(),
+                claimant.clone(),
+            );
+            writes.put(
+                Column::CycleRefunds,
+                cycle_claim_key(cycle.sequence, refunds_counted).to_vec(),
+                CycleRefund::of(candidate).to_bytes(),
+            );
+            refunds_counted += 1;
+        }
+        if !refunds.is_empty() {
+            write_open_refunds(&mut writes, refunds_counted);
+        }
         cycle.submissions += 1;
         write_open_cycle(&mut writes, &cycle);
         let receipt = SubmissionReceipt {
@@ -146,6 +186,7 @@ impl Transaction for RecordSubmission {
             cycle_sequence: cycle.sequence,
             received_at: self.received_at,
             claims,
+            refund_claims,
         };
         let stored = StoredSubmission {
             body_digest: self.body_digest,
@@ -189,4 +230,26 @@ fn earlier_claims(
         }
     }
     Ok(book)
+}
+
+/// Adds to `book` who settled, before this submission, any of the refund candidates: one
+/// multi-get.
+fn earlier_refunds(
+    reader: &GroupReader<'_>,
+    candidates: &[&RefundClaimable],
+    book: &mut ClaimBook,
+) -> Result<(), StorageError> {
+    let keys: Vec<[u8; 48]> = candidates
+        .iter()
+        .map(|c| claimed_refund_key(&c.key.issuer, &c.key.refund))
+        .collect();
+    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+    let found = reader.multi_get(Column::ClaimedRefunds, &refs)?;
+    for (candidate, value) in candidates.iter().zip(found) {
+        if let Some(bytes) = value {
+            let by: ClaimRef = decode_record("claimed_refunds", &bytes)?;
+            book.refund_claimed(candidate.key, by);
+        }
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ use semper_storage::{CommitConfig, Role, Store};
 
 pub mod child;
 pub mod shards;
+pub mod target;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);

@@ -90,8 +90,9 @@ def spent_proof(earlier, coin):
 
 
 def settlement_report(signed_report, report_key):
-    """§7.15: the clearing house's signature, sorted unique obligations, and net positions that are
-    exactly their netting."""
+    """§7.15: the clearing house's signature, sorted unique obligations and refund obligations, each
+    refund obligation's fees within its amount, and net positions that are exactly their netting
+    (spends from issuer to acquirer, refunds from acquirer to issuer)."""
     body = signed_report["body"]
     verify_ed25519(report_key, signed_report["signature"], enc.report(body), "report.invalid_signature")
     keys = [(bytes.fromhex(o["issuer"]), bytes.fromhex(o["acquirer"]), enc.parse_amount(o["amount"])[0].encode())
@@ -106,6 +107,20 @@ def settlement_report(signed_report, report_key):
             raise CheckError("report.unsorted_confirmations")
         net[(o["issuer"], code)] = net.get((o["issuer"], code), 0) - minor
         net[(o["acquirer"], code)] = net.get((o["acquirer"], code), 0) + minor
+    refund_keys = [(bytes.fromhex(r["acquirer"]), bytes.fromhex(r["issuer"]),
+                    enc.parse_amount(r["amount"])[0].encode()) for r in body["refunds"]]
+    if refund_keys != sorted(set(refund_keys)):
+        raise CheckError("report.unsorted_refund_obligations")
+    for r in body["refunds"]:
+        code, minor = enc.parse_amount(r["amount"])
+        fee_code, fees = enc.parse_amount(r["fees"])
+        if fee_code != code or fees > minor:
+            raise CheckError("report.bad_fees")
+        refunds = [bytes.fromhex(d) for d in r["refunds"]]
+        if refunds != sorted(set(refunds)):
+            raise CheckError("report.unsorted_refunds")
+        net[(r["acquirer"], code)] = net.get((r["acquirer"], code), 0) - minor
+        net[(r["issuer"], code)] = net.get((r["issuer"], code), 0) + minor
     expected = [{"bank": bank, "currency": code, "net_minor_units": n}
                 for (bank, code), n in sorted(net.items(), key=lambda kv: (bytes.fromhex(kv[0][0]), kv[0][1])) if n]
     if body["net_positions"] != expected:

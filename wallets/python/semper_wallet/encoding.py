@@ -226,8 +226,9 @@ def spend_check_response(v):
 
 
 def submission(v):
-    return (header("semper/settlement-submission") + fixed(v["acquirer"], 16) + fixed(v["submission_id"], 16)
-            + u64(v["submitted_at"]) + lst(v["confirmations"], signed(confirmation)))
+    return (header("semper/settlement-submission", 2) + fixed(v["acquirer"], 16)
+            + fixed(v["submission_id"], 16) + u64(v["submitted_at"])
+            + lst(v["confirmations"], signed(confirmation)) + lst(v["refunds"], signed(refund_confirmation)))
 
 
 def claim(c):
@@ -239,18 +240,20 @@ def claim(c):
 
 
 def receipt(v):
-    return (header("semper/submission-receipt") + fixed(v["clearing"], 16) + fixed(v["acquirer"], 16)
+    return (header("semper/submission-receipt", 2) + fixed(v["clearing"], 16) + fixed(v["acquirer"], 16)
             + fixed(v["submission_id"], 16) + fixed(v["cycle"], 16) + u64(v["cycle_sequence"])
-            + u64(v["received_at"]) + lst(v["claims"], claim))
+            + u64(v["received_at"]) + lst(v["claims"], claim) + lst(v["refund_claims"], claim))
 
 
 def report(v):
     obligation = lambda o: (fixed(o["issuer"], 16) + fixed(o["acquirer"], 16) + amount(o["amount"])
                             + lst(o["confirmations"], lambda b: fixed(b, 16)))
+    refunded = lambda r: (fixed(r["acquirer"], 16) + fixed(r["issuer"], 16) + amount(r["amount"])
+                          + amount(r["fees"]) + lst(r["refunds"], lambda d: fixed(d, 32)))
     position = lambda p: fixed(p["bank"], 16) + p["currency"].encode() + i64(p["net_minor_units"])
-    return (header("semper/settlement-report") + fixed(v["clearing"], 16) + fixed(v["cycle"], 16)
+    return (header("semper/settlement-report", 2) + fixed(v["clearing"], 16) + fixed(v["cycle"], 16)
             + u64(v["sequence"]) + u64(v["cutoff_at"]) + lst(v["obligations"], obligation)
-            + lst(v["net_positions"], position))
+            + lst(v["refunds"], refunded) + lst(v["net_positions"], position))
 
 
 def link_request(v, submission_signed=b""):
@@ -274,9 +277,9 @@ def refund_notice(v):
 
 
 def refund_confirmation(v):
-    return (header("semper/refund-confirmation") + fixed(v["issuer"], 16) + fixed(v["acquirer"], 16)
+    return (header("semper/refund-confirmation", 2) + fixed(v["issuer"], 16) + fixed(v["acquirer"], 16)
             + fixed(v["refund"], 32) + fixed(v["denomination"], 32) + fixed(v["coin"], 32)
-            + amount(v["amount"]) + u64(v["confirmed_at"]))
+            + amount(v["amount"]) + amount(v["fee"]) + u64(v["confirmed_at"]))
 
 
 def refund_answer(v):

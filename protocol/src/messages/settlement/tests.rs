@@ -63,7 +63,10 @@ fn positions_that_overflow_are_refused() {
         amount: huge,
         confirmations: BoundedVec::empty(),
     }];
-    assert_eq!(net_positions(&obligations), Err(SettlementError::Overflow));
+    assert_eq!(
+        net_positions(&obligations, &[]),
+        Err(SettlementError::Overflow)
+    );
 }
 
 #[test]
@@ -143,4 +146,59 @@ fn new_reports_sort_each_obligations_confirmations() {
     .unwrap();
     let listed = &report.fields().obligations[0].confirmations;
     assert_eq!(**listed, [BatchId([4; 16]), BatchId([9; 16])]);
+}
+
+fn refunded(acquirer: BankId, issuer: BankId, amount: &str, fees: &str) -> RefundObligation {
+    RefundObligation {
+        acquirer,
+        issuer,
+        amount: amount.parse().unwrap(),
+        fees: fees.parse().unwrap(),
+        refunds: vec![Digest([7; 32]), Digest([2; 32])].try_into().unwrap(),
+    }
+}
+
+#[test]
+fn refunds_net_from_the_acquirer_to_the_issuer_and_their_fees_stay_out_of_the_netting() {
+    let report = SettlementReport::with_refunds(
+        C,
+        CycleId([0; 16]),
+        1,
+        Timestamp::from_unix_ms(1),
+        vec![owe(A, B, "EUR:10.00")],
+        vec![refunded(B, A, "EUR:4.00", "EUR:0.20")],
+    )
+    .unwrap();
+    assert_eq!(position(&report, A, "EUR"), -600);
+    assert_eq!(position(&report, B, "EUR"), 600);
+    let listed = &report.fields().refunds[0].refunds;
+    assert_eq!(**listed, [Digest([2; 32]), Digest([7; 32])]);
+    let bytes = report.to_bytes();
+    assert_eq!(SettlementReport::from_bytes(&bytes).unwrap(), report);
+
+    // Fees above the amount, or in another currency, are refused; so are unsorted refunds.
+    for fees in ["EUR:4.01", "USD:0.01"] {
+        let mut fields = report.fields().clone();
+        fields.refunds = vec![refunded(B, A, "EUR:4.00", fees)].try_into().unwrap();
+        let mut sorted = fields.refunds[0].refunds.clone().into_vec();
+        sorted.sort_unstable();
+        fields.refunds = vec![RefundObligation {
+            refunds: sorted.try_into().unwrap(),
+            ..fields.refunds[0].clone()
+        }]
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            SettlementReport::validate(fields),
+            Err(SettlementError::BadFees)
+        );
+    }
+    let mut fields = report.fields().clone();
+    fields.refunds = vec![refunded(B, A, "EUR:4.00", "EUR:0.20")]
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        SettlementReport::validate(fields),
+        Err(SettlementError::ObligationsNotCanonical)
+    );
 }

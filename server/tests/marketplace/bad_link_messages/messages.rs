@@ -125,6 +125,7 @@ pub fn submission(
         submission_id: SubmissionId(rand::random()),
         submitted_at: START,
         confirmations: BoundedVec::new(confirmations).unwrap(),
+        refunds: BoundedVec::empty(),
     };
     Signed::sign(body, key)
 }
