@@ -35,7 +35,8 @@ pub enum Column {
     ClaimedConfirmations,
     /// Coins claimed, with the submission that claimed each. Key: issuer ‖ coin public key.
     ClaimedCoins,
-    /// The open clearing cycle. Key: [`CYCLE_OPEN`].
+    /// The open clearing cycle (key [`CYCLE_OPEN`]), and each cut cycle whose report is not yet
+    /// delivered (key [`undelivered_key`]).
     Cycles,
     /// The confirmations claimed in each cycle. Key: cycle number ‖ claim number (u64s,
     /// big-endian).
@@ -255,6 +256,15 @@ pub fn spent_key(denomination: &DenominationId, coin: &[u8; 32]) -> [u8; 64] {
 
 /// Key of the open cycle's record in [`Column::Cycles`].
 pub const CYCLE_OPEN: &[u8] = b"open";
+
+/// Prefix of the keys of [`undelivered_key`], in [`Column::Cycles`].
+pub const UNDELIVERED_PREFIX: &[u8] = b"undelivered";
+
+/// Key of the mark of cycle `sequence`'s report not yet delivered: written by the cut, removed
+/// once every participant's delivery ended; the marks sort by cycle.
+pub fn undelivered_key(sequence: u64) -> [u8; 19] {
+    concat([UNDELIVERED_PREFIX, sequence.to_be_bytes().as_slice()])
+}
 
 /// Key of a settlement submission's record.
 pub fn submission_key(acquirer: &BankId, submission: &SubmissionId) -> [u8; 32] {
