@@ -25,9 +25,10 @@ load:
 soak:
 	scripts/soak.sh $(ARGS)
 
-## The crash-kill soak of the replicated deployment's semper processes (config/ha/deploy.sh):
-## semper-load's default mix while an issuer process or an acquirer gateway is SIGKILLed and
-## restarted, 20 times, then every invariant (make soak-ha ARGS="--kills 40").
+## The failover soak of the replicated deployment (config/ha/deploy.sh): semper-load's default
+## mix while a semper process (clearing, issuer or gateway) is SIGKILLed and restarted 20 times
+## and the PostgreSQL primary 20 times, each failover timed to the first acknowledged write, then
+## every invariant (make soak-ha ARGS="--kills 40 --primary-kills 40").
 soak-ha:
 	scripts/soak-ha.sh $(ARGS)
 

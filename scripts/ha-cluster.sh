@@ -34,6 +34,15 @@ usage() {
 command=$1
 DIR=$2
 BASE=${3:-22000}
+# Absolute: PostgreSQL resolves a relative socket directory from its data directory, which would
+# put each node's socket inside its data, and pg_rewind, copying the new primary's data to the
+# old one when it rejoins, fails on the socket file (config/ha/deploy.sh passes ./data/ha/cluster).
+if [[ $command == start ]]; then
+    mkdir -p "$DIR"
+fi
+if [[ -d $DIR ]]; then
+    DIR=$(cd "$DIR" && pwd -P)
+fi
 
 # The command prefix that runs a program as the postgres user when this runs as root (setpriv,
 # unlike su, execs the program itself, so that `$!` is its PID).

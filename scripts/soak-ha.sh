@@ -3,10 +3,12 @@
 # starts the Patroni cluster, the signer and the semper processes on fresh data (./data/ha is
 # moved aside first, if there), its semper processes are stopped again, and semper-soak runs
 # them itself under semper-load's default mix (wallets over both issuer processes, merchants
-# over both gateways), SIGKILLing an issuer process or an acquirer gateway at random moments and
-# starting it again; then every invariant of semper-load is checked: nothing acknowledged lost,
-# no coin accepted twice. Everything is stopped, by PID, however the soak ends. Ports from
-# HA_PORT_BASE [default 22000]; extra arguments go to semper-soak (default --kills 20).
+# over both gateways), SIGKILLing a clearing process (the cut-off lease's holder among them), an
+# issuer process or an acquirer gateway at random moments and starting it again, and between
+# those the PostgreSQL primary's postmaster, each failover timed to the first write acknowledged
+# after it; then every invariant of semper-load is checked: nothing acknowledged lost, no coin
+# accepted twice. Everything is stopped, by PID, however the soak ends. Ports from HA_PORT_BASE
+# [default 22000]; extra arguments go to semper-soak (default --kills 20 --primary-kills 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${HA_PORT_BASE:-22000}
@@ -32,5 +34,5 @@ trap stop EXIT
 HA_PORT_BASE=$BASE SEMPER_BIN=$BIN/semper config/ha/deploy.sh start
 HA_PORT_BASE=$BASE SEMPER_BIN=$BIN/semper config/ha/deploy.sh stop-processes
 ARGS=("$@")
-((${#ARGS[@]})) || ARGS=(--kills 20)
+((${#ARGS[@]})) || ARGS=(--kills 20 --primary-kills 20)
 "$BIN/semper-soak" --deployment replicated --dir . --ha-base "$BASE" "${ARGS[@]}"

@@ -71,6 +71,16 @@ impl Leadership {
         }
     }
 
+    /// The tenure this process holds now, by its generation (0 when the store has one writer),
+    /// or `None` while it does not lead: a job that must run once per tenure compares it.
+    pub fn tenure(&self) -> Option<u64> {
+        match self.fence() {
+            Ok(None) => Some(0),
+            Ok(Some(fence)) => Some(fence.generation),
+            Err(_) => None,
+        }
+    }
+
     /// Whether this process runs the job now.
     pub fn leads(&self) -> bool {
         self.fence().is_ok()

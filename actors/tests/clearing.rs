@@ -330,3 +330,77 @@ fn a_restarted_clearing_house_recovers_its_cycle_claims_and_reports() {
     });
     wait_until_closed(stopped);
 }
+
+/// A sink whose deliveries never end: the clearing house dies, as far as its reports go, right
+/// after each cut.
+struct HoldingSink;
+
+impl semper_actors::gateway::ReportSink for HoldingSink {
+    fn deliver(
+        &self,
+        _participant: BankId,
+        _report: semper_protocol::messages::settlement::SignedSettlementReport,
+    ) -> semper_actors::gateway::GatewayFuture<'_, ()> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn a_report_cut_but_not_delivered_before_a_restart_is_delivered_after_it_once() {
+    let f = Fixture::new("undelivered");
+    let (report, stopped) = run(async {
+        let state =
+            semper_actors::clearing::ClearingState::open(&f.config(), f.clock.clone()).unwrap();
+        let clearing =
+            semper_actors::clearing::ClearingHandle::start(state, Arc::new(HoldingSink), 64);
+        clearing
+            .submit(submission(
+                ACQUIRER_1,
+                1,
+                vec![confirmation(ISSUER_1, ACQUIRER_1, 1, &[1], "EUR:1.00")],
+            ))
+            .await
+            .unwrap();
+        let report = clearing.cut_cycle().await.unwrap();
+        let undelivered =
+            semper_storage::clearing::undelivered(&clearing.state().store, 16).unwrap();
+        assert_eq!(undelivered, [1]);
+        // The system ends here, its delivery tasks with it, as a crash would end them.
+        (report, Arc::downgrade(clearing.state()))
+    });
+    wait_until_closed(stopped);
+
+    let stopped = run(async {
+        let (clearing, mut delivered) = f.start(0);
+        let got = deliveries(&mut delivered, 4).await;
+        let banks: Vec<BankId> = got.iter().map(|(bank, _)| *bank).collect();
+        assert_eq!(banks, [ACQUIRER_1, ACQUIRER_2, ISSUER_1, ISSUER_2]);
+        assert!(got.iter().all(|(_, got)| *got == report));
+        // The mark goes once the deliveries ended, and nothing is delivered again.
+        let started = std::time::Instant::now();
+        while !semper_storage::clearing::undelivered(&clearing.state().store, 16)
+            .unwrap()
+            .is_empty()
+        {
+            assert!(started.elapsed() < WAIT, "the report stayed marked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let more = tokio::time::timeout(Duration::from_millis(300), delivered.recv()).await;
+        assert!(more.is_err(), "delivered again: {more:?}");
+        clearing.stop();
+        Arc::downgrade(clearing.state())
+    });
+    wait_until_closed(stopped);
+
+    // Started again, it has nothing left to deliver.
+    let stopped = run(async {
+        let (clearing, mut delivered) = f.start(0);
+        let more = tokio::time::timeout(Duration::from_millis(300), delivered.recv()).await;
+        assert!(
+            more.is_err(),
+            "delivered again after a clean restart: {more:?}"
+        );
+        Arc::downgrade(clearing.state())
+    });
+    wait_until_closed(stopped);
+}

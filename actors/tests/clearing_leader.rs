@@ -5,7 +5,8 @@
 //! records the submissions and never leads. The leader is stopped (SIGSTOP) and the other must
 //! cut the next cycle; the old leader, resumed, must not; then the new leader is killed
 //! (SIGKILL) and the first must cut the cycle after. Every cycle is cut once, by the process
-//! expected, and holds exactly its submission's claim.
+//! expected, and holds exactly its submission's claim. And a leader killed between a cut and
+//! its report's delivery: the next leader delivers that report, once to each participant.
 
 mod clearing_common;
 #[path = "../../storage/tests/common/pg.rs"]
@@ -30,6 +31,8 @@ use semper_storage::Location;
 const CONNINFO_VAR: &str = "SEMPER_CLEARING_LEADER_CONNINFO";
 const DIR_VAR: &str = "SEMPER_CLEARING_LEADER_DIR";
 const NAME_VAR: &str = "SEMPER_CLEARING_LEADER_NAME";
+/// Set: the child's deliveries never end, as if it died right after its cut.
+const HOLD_VAR: &str = "SEMPER_CLEARING_LEADER_HOLD";
 /// The longest a child lives, whatever happens to the test.
 const CHILD_MAX: Duration = Duration::from_secs(90);
 /// The longest the test waits for a child to say something: a takeover takes the lease's time
@@ -47,9 +50,13 @@ fn config(dir: &Path, conninfo: &str) -> ClearingConfig {
     config
 }
 
-/// Prints `CUT <sequence> <process>` once per report a child delivers (to one participant).
+/// Prints `DELIVERED <sequence> <participant> <process>` for each report a child delivers to
+/// each participant, and `CUT <sequence> <process>` once per report (at its delivery to one
+/// participant). Holding, it prints `HELD <sequence> <participant> <process>` instead, and the
+/// delivery never ends.
 struct PrintingSink {
     name: String,
+    hold: bool,
 }
 
 impl ReportSink for PrintingSink {
@@ -58,10 +65,18 @@ impl ReportSink for PrintingSink {
         participant: BankId,
         report: SignedSettlementReport,
     ) -> GatewayFuture<'_, ()> {
-        if participant == ACQUIRER_1 {
-            println!("CUT {} {}", report.body().fields().sequence, self.name);
+        let sequence = report.body().fields().sequence;
+        let name = &self.name;
+        if self.hold {
+            println!("HELD {sequence} {participant} {name}");
             std::io::stdout().flush().unwrap();
+            return Box::pin(std::future::pending());
         }
+        println!("DELIVERED {sequence} {participant} {name}");
+        if participant == ACQUIRER_1 {
+            println!("CUT {sequence} {name}");
+        }
+        std::io::stdout().flush().unwrap();
         Box::pin(async { Ok(()) })
     }
 }
@@ -81,7 +96,10 @@ fn clearing_process() {
     let config = config(Path::new(&dir), &conninfo);
     run(async move {
         let state = ClearingState::open(&config, Arc::new(SystemClock)).unwrap();
-        let sink = Arc::new(PrintingSink { name: name.clone() });
+        let sink = Arc::new(PrintingSink {
+            name: name.clone(),
+            hold: std::env::var_os(HOLD_VAR).is_some(),
+        });
         let _handle = ClearingHandle::start(state.clone(), sink, 64);
         let mut leads = None;
         let started = Instant::now();
@@ -104,7 +122,22 @@ struct Process {
 
 impl Process {
     fn start(name: &str, dir: &Path, conninfo: &str, lines: Sender<String>) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        Self::start_with(name, dir, conninfo, lines, false)
+    }
+
+    /// Starts a child whose deliveries never end when `hold`.
+    fn start_with(
+        name: &str,
+        dir: &Path,
+        conninfo: &str,
+        lines: Sender<String>,
+        hold: bool,
+    ) -> Self {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        if hold {
+            command.env(HOLD_VAR, "1");
+        }
+        let mut child = command
             .args([
                 "clearing_process",
                 "--exact",
@@ -191,10 +224,64 @@ impl Lines {
 
 /// What a child said on a line: the test harness writes its own words before the first.
 fn said(line: &str) -> String {
-    ["LEADS ", "CUT "]
+    ["LEADS ", "CUT ", "DELIVERED ", "HELD "]
         .iter()
         .find_map(|word| line.find(word).map(|at| line[at..].to_owned()))
         .unwrap_or_else(|| line.to_owned())
+}
+
+/// The test's own writer: a clearing house over the same database, with a store of its own,
+/// which records submissions and never leads.
+struct Writer {
+    state: Arc<ClearingState>,
+    sink: Arc<dyn ReportSink>,
+}
+
+impl Writer {
+    fn open(dir: &Path, conninfo: &str) -> Self {
+        let state = ClearingState::open(&config(dir, conninfo), Arc::new(SystemClock)).unwrap();
+        assert!(!state.cycles.leads());
+        let (deliveries, _ignored) = tokio::sync::mpsc::unbounded_channel();
+        let sink: Arc<dyn ReportSink> = Arc::new(TestSink {
+            delivered: deliveries,
+            failures_left: AtomicUsize::new(0),
+        });
+        Self { state, sink }
+    }
+
+    /// Submits acquirer 1's submission `id`, one confirmation of EUR 1.00, which must land in
+    /// cycle `id`.
+    fn submit(&self, id: u8) {
+        let receipt = run(submit::run(
+            self.state.clone(),
+            self.sink.clone(),
+            submission(
+                ACQUIRER_1,
+                id,
+                vec![confirmation(ISSUER_1, ACQUIRER_1, id, &[id], "EUR:1.00")],
+            ),
+        ))
+        .unwrap();
+        assert_eq!(receipt.body().cycle_sequence, u64::from(id));
+    }
+
+    /// The cycles whose report is marked undelivered.
+    fn undelivered(&self) -> Vec<u64> {
+        semper_storage::clearing::undelivered(&self.state.store, 16).unwrap()
+    }
+
+    /// Waits until no report is marked undelivered: every delivery begun has ended.
+    fn wait_delivered(&self) {
+        let started = Instant::now();
+        while !self.undelivered().is_empty() {
+            assert!(
+                started.elapsed() < SAY_MAX,
+                "undelivered: {:?}",
+                self.undelivered()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[test]
@@ -215,30 +302,14 @@ fn the_cut_off_moves_to_another_process_when_its_holder_stops_or_dies() {
     let b = Process::start("B", &dir, &conninfo, sender);
     lines.expect("LEADS B false");
 
-    // The test's own writer: a store of its own over the same database, which never leads.
-    let writer = ClearingState::open(&config(&dir, &conninfo), Arc::new(SystemClock)).unwrap();
-    assert!(!writer.cycles.leads());
-    let (deliveries, _ignored) = tokio::sync::mpsc::unbounded_channel();
-    let sink: Arc<dyn ReportSink> = Arc::new(TestSink {
-        delivered: deliveries,
-        failures_left: AtomicUsize::new(0),
-    });
-    let submit = |id: u8| {
-        let receipt = run(submit::run(
-            writer.clone(),
-            sink.clone(),
-            submission(
-                ACQUIRER_1,
-                id,
-                vec![confirmation(ISSUER_1, ACQUIRER_1, id, &[id], "EUR:1.00")],
-            ),
-        ))
-        .unwrap();
-        assert_eq!(receipt.body().cycle_sequence, u64::from(id));
-    };
+    let writer = Writer::open(&dir, &conninfo);
+    let submit = |id: u8| writer.submit(id);
 
     submit(1);
     lines.expect("CUT 1 A");
+    // Its delivery ended (else the next leader would deliver it again, which is safe, but
+    // would print a second CUT 1).
+    writer.wait_delivered();
 
     // A stalls: B takes the lease over and cuts the next cycle.
     a.signal("STOP");
@@ -254,6 +325,7 @@ fn the_cut_off_moves_to_another_process_when_its_holder_stops_or_dies() {
     lines.expect("LEADS A false");
     submit(3);
     lines.expect("CUT 3 B");
+    writer.wait_delivered();
 
     // B dies: A takes the lease back and cuts the cycle after.
     b.signal("KILL");
@@ -275,7 +347,7 @@ fn the_cut_off_moves_to_another_process_when_its_holder_stops_or_dies() {
     assert_eq!(cuts, ["CUT 1 A", "CUT 2 B", "CUT 3 B", "CUT 4 A"]);
     // Each cycle's report, as stored, holds exactly its own submission's claim.
     for sequence in 1..=4u8 {
-        let report = semper_storage::clearing::report(&writer.store, u64::from(sequence))
+        let report = semper_storage::clearing::report(&writer.state.store, u64::from(sequence))
             .unwrap()
             .unwrap();
         let obligations = &report.body().fields().obligations;
@@ -283,8 +355,78 @@ fn the_cut_off_moves_to_another_process_when_its_holder_stops_or_dies() {
         assert_eq!(obligations[0].amount, eur("1.00"), "cycle {sequence}");
     }
     assert!(
-        semper_storage::clearing::report(&writer.store, 5)
+        semper_storage::clearing::report(&writer.state.store, 5)
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn a_report_cut_by_a_leader_killed_before_delivering_it_is_delivered_once_by_the_next() {
+    let server = pg::PgServer::start();
+    let conninfo = server.new_database();
+    let f = Fixture::new("undelivered");
+    let dir: PathBuf = f.dir.join("clearing");
+    ClearingState::provision(&dir).unwrap();
+    let participants: Vec<BankId> = config(&dir, &conninfo)
+        .participants
+        .iter()
+        .map(|participant| participant.bank)
+        .collect();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut lines = Lines {
+        receiver,
+        seen: Vec::new(),
+    };
+    // A leads, and its deliveries never end: killed after its cut, it delivered nothing.
+    let a = Process::start_with("A", &dir, &conninfo, sender.clone(), true);
+    lines.expect("LEADS A true");
+    let b = Process::start("B", &dir, &conninfo, sender.clone());
+    lines.expect("LEADS B false");
+    let writer = Writer::open(&dir, &conninfo);
+
+    writer.submit(1);
+    for participant in &participants {
+        lines.expect(&format!("HELD 1 {participant} A"));
+    }
+    assert_eq!(writer.undelivered(), [1]);
+    a.signal("KILL");
+
+    // B takes the lease over and delivers the report from the database alone.
+    for participant in &participants {
+        lines.expect(&format!("DELIVERED 1 {participant} B"));
+    }
+    writer.wait_delivered();
+    // A third process, and B's death: C leads, and finds nothing left to deliver.
+    let c = Process::start("C", &dir, &conninfo, sender);
+    lines.expect("LEADS C false");
+    b.signal("KILL");
+    lines.expect("LEADS C true");
+    writer.submit(2);
+    for participant in &participants {
+        lines.expect(&format!("DELIVERED 2 {participant} C"));
+    }
+    writer.wait_delivered();
+
+    drop(a);
+    drop(b);
+    drop(c);
+    let mut delivered: Vec<String> = lines
+        .all()
+        .into_iter()
+        .filter(|line| line.starts_with("DELIVERED "))
+        .collect();
+    delivered.sort();
+    let mut expected: Vec<String> = participants
+        .iter()
+        .flat_map(|participant| {
+            [
+                format!("DELIVERED 1 {participant} B"),
+                format!("DELIVERED 2 {participant} C"),
+            ]
+        })
+        .collect();
+    expected.sort();
+    // Each report reached each participant exactly once.
+    assert_eq!(delivered, expected);
 }

@@ -4,21 +4,23 @@
 #                                (scripts/ha-cluster.sh, config/ha/), a database per bank owned
 #                                by a `semper` login role (connection strings in
 #                                ./data/ha/conninfo/, mode 600), then the semper processes over
-#                                them: the clearing house, two processes of issuer bank
-#                                issuer-1 (and the bank's one signer process) and two gateways
-#                                of acquirer bank acquirer-1
+#                                them: two processes of the clearing house, two of issuer
+#                                bank issuer-1 (and the bank's one signer process) and two
+#                                gateways of acquirer bank acquirer-1
 #   config/ha/deploy.sh stop     stop the semper processes (SIGTERM, by PID), then the cluster
 #                                (start again: the same cluster and banks, on their data)
 #   config/ha/deploy.sh status   which semper processes run, and the cluster's members and roles
-#   config/ha/deploy.sh kill P   SIGKILL semper process P (clearing, issuer-1a, issuer-1b,
-#                                acquirer-1a, acquirer-1b), as a crash would
+#   config/ha/deploy.sh kill P   SIGKILL semper process P (clearing, clearing-b, issuer-1a,
+#                                issuer-1b, acquirer-1a, acquirer-1b), as a crash would
 #   config/ha/deploy.sh restart P   start P again (after kill), and wait for its HTTP port
 #   config/ha/deploy.sh stop-processes   stop the semper processes only, leaving the cluster and
 #                                the signer up (the soak, scripts/soak-ha.sh, then runs its own)
 # Ports from HA_PORT_BASE [default 22000]: etcd BASE..BASE+5, PostgreSQL BASE+6..BASE+8,
-# Patroni's REST API BASE+9..BASE+11, semper HTTP BASE+20..BASE+24 and link BASE+30..BASE+34
+# Patroni's REST API BASE+9..BASE+11, semper HTTP BASE+20..BASE+25 and link BASE+30..BASE+35
 # (config/ha/*.toml say 22020.. and 22030..; they are rendered into ./data/ha/config/ with every
-# port moved by BASE - 22000). SEMPER_BIN names the semper binary [default: builds and runs
+# port moved by BASE - 22000). Each semper process has a config file of its own; a bank's second
+# process (clearing-b, issuer-1b, acquirer-1b) differs from its first only in its HTTP and link
+# ports and its operator token file. SEMPER_BIN names the semper binary [default: builds and runs
 # target/release/semper via cargo]. The Debian packages are installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,7 +32,7 @@ BASE=${HA_PORT_BASE:-22000}
 # share it (the storage layer's optimistic concurrency keeps several writers safe).
 DATABASES=(clearing issuer_1 acquirer_1)
 # The semper processes, in start order (the clearing house first: the others settle through it).
-PROCESSES=(clearing issuer-1a issuer-1b acquirer-1a acquirer-1b)
+PROCESSES=(clearing clearing-b issuer-1a issuer-1b acquirer-1a acquirer-1b)
 # The issuer banks, each with one signer process that its issuer processes share.
 SIGNERS=(issuer-1)
 STOP_WAIT_S=30
@@ -55,7 +57,7 @@ semper_bin() {
 # The bank a process serves (its config's `name`), and that bank's database.
 bank_of() {
     case $1 in
-    clearing) echo clearing ;;
+    clearing*) echo clearing ;;
     *) echo "${1%[ab]}" ;;
     esac
 }

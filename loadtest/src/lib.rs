@@ -16,6 +16,7 @@
 
 pub mod deployment;
 pub mod driver;
+pub mod failover;
 pub mod invariants;
 pub mod multibank;
 pub mod plot;

@@ -146,6 +146,7 @@ pub fn deployment(dir: &Path, carrier: Carrier, token: &str) -> Result<Deploymen
             issuers: of_role(Role::Issuer),
             acquirers: of_role(Role::Acquirer),
             clearing,
+            clearing_others: Vec::new(),
         },
     })
 }

@@ -34,6 +34,9 @@ pub enum ProcessError {
     /// It did not stop in time after SIGTERM.
     #[error("semper did not stop within {0:?} of SIGTERM")]
     DidNotStop(Duration),
+    /// The replicated deployment's PostgreSQL cluster did not do what the soak asked of it.
+    #[error("the database cluster: {0}")]
+    Cluster(String),
     /// A one-shot command (e.g. `semper keys`) exited with a failure.
     #[error("semper {command} failed ({status}):\n{output}")]
     Failed {

@@ -1,14 +1,16 @@
-//! The replicated deployment of `config/ha/` as a [`Deployment`] for the crash-kill soak: the
-//! clearing house, two processes of issuer bank `issuer-1` and two gateways of acquirer bank
-//! `acquirer-1`, every store in PostgreSQL on the three-node Patroni cluster.
+//! The replicated deployment of `config/ha/` as a [`Deployment`] for the crash-kill soak: two
+//! processes of the clearing house, two of issuer bank `issuer-1` and two gateways of acquirer
+//! bank `acquirer-1`, every store in PostgreSQL on the three-node Patroni cluster.
 //!
 //! `config/ha/deploy.sh start` must have run first, with its semper processes stopped again
 //! (`scripts/soak-ha.sh` does both): it leaves the cluster, the bank's signer process, the
 //! rendered config files (`data/ha/config/`), every bank's keys and card, and the connection
 //! strings (`data/ha/conninfo/`). Each node here is one of those processes, from its rendered
 //! file, with its database's connection string and the soak's operator token in its
-//! environment; the soak kills only the issuer processes and the gateways, which have a twin
-//! that serves on while they are down.
+//! environment. The soak kills any of them, each having a twin that serves on while it is down:
+//! a killed clearing process may hold the cut-off lease, and the other takes the cycles over
+//! within seconds (the load's cuts ask both, `Targets::clearing_others`). `crate::failover`
+//! kills the cluster's primary besides.
 
 use std::path::Path;
 
@@ -29,12 +31,18 @@ struct Process {
 }
 
 /// The processes, in the order they start (the clearing house first).
-const PROCESSES: [Process; 5] = [
+const PROCESSES: [Process; 6] = [
     Process {
         name: "clearing",
         database: "clearing",
         http_offset: 20,
-        killable: false,
+        killable: true,
+    },
+    Process {
+        name: "clearing-b",
+        database: "clearing",
+        http_offset: 25,
+        killable: true,
     },
     Process {
         name: "issuer-1a",
@@ -135,6 +143,7 @@ pub fn deployment(dir: &Path, base: u16, token: &str) -> Result<Deployment, Proc
                 endpoint("acquirer-1b", Some(ACQUIRER_ID)),
             ],
             clearing: endpoint("clearing", None),
+            clearing_others: vec![endpoint("clearing-b", None)],
         },
         // Its issuer's keys were made by deploy.sh from the rendered files: no fees added here.
         issuer_coins: Vec::new(),

@@ -225,14 +225,14 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let targets = &config.targets;
 
     // Settle whatever was there before, so that the reports checked are the run's own.
-    let mut clearing = targets.clearing.api();
+    let mut clearings = targets.clearing_apis();
     let mut acquirers: Vec<(Api, String)> = targets
         .acquirers
         .iter()
         .map(|a| (a.api(), bank_text(a.bank)))
         .collect();
     settle::flush_until_empty(&mut acquirers, &retries).map_err(setup("first outbox flush"))?;
-    let cycles_after = settle::cut(&mut clearing, &retries).map_err(setup("first cycle cut"))?;
+    let cycles_after = settle::cut(&mut clearings, &retries).map_err(setup("first cycle cut"))?;
     let mut discrepancy_marks = Vec::new();
     for (party, endpoint, path) in reconciling_parties(targets) {
         let mut api = endpoint.api();
@@ -509,7 +509,7 @@ fn settle_periodically(
     interval: Duration,
     done: &AtomicBool,
 ) {
-    let mut clearing = shared.targets.clearing.api();
+    let mut clearings = shared.targets.clearing_apis();
     let mut acquirers: Vec<(Api, String)> = shared
         .targets
         .acquirers
@@ -531,7 +531,7 @@ fn settle_periodically(
             }
         }
         if outcome.is_ok() {
-            outcome = settle::cut(&mut clearing, &shared.retries).map(|_| ());
+            outcome = settle::cut(&mut clearings, &shared.retries).map(|_| ());
         }
         let ended = Instant::now();
         let mut recorder = lock(recorder);
@@ -564,12 +564,13 @@ fn final_books(
         .iter()
         .map(|a| (a.api(), bank_text(a.bank)))
         .collect();
+    let mut clearings = targets.clearing_apis();
     let mut clearing = targets.clearing.api();
     match settle::flush_until_empty(&mut acquirers, retries) {
         Ok(outboxes) => server.outboxes = outboxes,
         Err(error) => unreadable.push(format!("final outbox flush: {error}")),
     }
-    if let Err(error) = settle::cut(&mut clearing, retries) {
+    if let Err(error) = settle::cut(&mut clearings, retries) {
         unreadable.push(format!("final cycle cut: {error}"));
     }
     // Reports reach the participants on their own; an outbox pass also makes an acquirer

@@ -61,10 +61,32 @@ pub fn flush_until_empty(
     Ok(books)
 }
 
-/// Cuts the open cycle: the number of the cycle cut.
-pub fn cut(clearing: &mut Api, retries: &Retries) -> Result<u64, ApiError> {
-    let report = with_retries(retries, || clearing.cut_cycle())?;
-    Ok(report.body().fields().sequence)
+/// Cuts the open cycle: the number of the cycle cut. A clearing house of several processes
+/// (`clearings`, each with its retries) is cut by the one holding its cut-off lease: the others
+/// refuse (`clearing.not_leader`), and a process may be down, so each is asked in turn until
+/// one cuts; the last refusal otherwise.
+pub fn cut(clearings: &mut [Api], retries: &Retries) -> Result<u64, ApiError> {
+    if clearings.len() > 1 {
+        // One plain attempt at each first: the holder answers, the others refuse at once,
+        // rather than each being asked again for seconds.
+        for clearing in clearings.iter_mut() {
+            if let Ok(report) = clearing.cut_cycle() {
+                return Ok(report.body().fields().sequence);
+            }
+        }
+    }
+    // Then each with its retries: a takeover, a restart or a failover may be under way.
+    let mut refused = None;
+    for clearing in clearings.iter_mut() {
+        match with_retries(retries, || clearing.cut_cycle()) {
+            Ok(report) => return Ok(report.body().fields().sequence),
+            Err(error) => refused = Some(error),
+        }
+    }
+    Err(refused.unwrap_or_else(|| ApiError::Unexpected {
+        what: "cut the cycle".into(),
+        problem: "no clearing house to ask".into(),
+    }))
 }
 
 /// The reports of the cycles numbered above `after`, read as plain JSON so that a report that

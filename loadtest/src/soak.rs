@@ -12,6 +12,10 @@
 //! conserved, every report nets to zero and owes exactly what was accepted (settlement exactly
 //! once), replays got their first answer, and reconciliation is clean. Operations that failed
 //! only because a process was down are counted and shown, and break nothing.
+//!
+//! The replicated deployment's soak also kills its PostgreSQL primary (see [`crate::failover`]),
+//! between the kills of semper processes, and times each failover to the first write
+//! acknowledged after it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 
 use crate::deployment::Deployment;
+use crate::failover::{self, Cluster};
 use crate::multibank::{self, Carrier};
 use crate::process::{ProcessError, ServerProcess};
 use crate::replicated;
@@ -58,8 +63,10 @@ pub struct SoakConfig {
     pub dir: PathBuf,
     /// The deployment to kill.
     pub topology: Topology,
-    /// Kills to make.
+    /// Kills of semper processes to make.
     pub kills: usize,
+    /// Kills of the PostgreSQL primary to make (the replicated deployment only).
+    pub primary_kills: usize,
     /// The shortest and longest time up before a kill.
     pub up: (Duration, Duration),
     /// How long a restart may take before the soak counts it in its schedule.
@@ -74,8 +81,11 @@ pub struct SoakConfig {
 /// What a soak run did and found.
 #[derive(Debug)]
 pub struct SoakReport {
-    /// Kills made, each followed by a restart.
+    /// Kills of semper processes made, each followed by a restart.
     pub kills: usize,
+    /// Each kill of the PostgreSQL primary: the node it was on, and the time from the kill to
+    /// the first write acknowledged after it.
+    pub failovers: Vec<(u8, Duration)>,
     /// The kills of each process, by its name, in the deployment's order.
     pub kills_by_node: Vec<(String, usize)>,
     /// The longest restart, from the kill to the HTTP API answering.
@@ -85,9 +95,36 @@ pub struct SoakReport {
 }
 
 impl SoakReport {
-    /// Whether the soak made its kills and every invariant held.
-    pub fn ok(&self, kills_wanted: usize) -> bool {
-        self.kills >= kills_wanted && self.load.ok()
+    /// Whether the soak made its kills (of semper processes, and of the primary) and every
+    /// invariant held.
+    pub fn ok(&self, kills_wanted: usize, primary_kills_wanted: usize) -> bool {
+        self.kills >= kills_wanted && self.failovers.len() >= primary_kills_wanted && self.load.ok()
+    }
+
+    /// The primary's kills and their failover times, in a line; empty when there were none.
+    fn failover_summary(&self) -> String {
+        if self.failovers.is_empty() {
+            return String::new();
+        }
+        let mut times: Vec<f64> = self
+            .failovers
+            .iter()
+            .map(|(_, t)| t.as_secs_f64())
+            .collect();
+        let each: Vec<String> = self
+            .failovers
+            .iter()
+            .map(|(node, took)| format!("node{node} {:.2}", took.as_secs_f64()))
+            .collect();
+        times.sort_by(f64::total_cmp);
+        format!(
+            "semper-soak: {} SIGKILLs of the PostgreSQL primary survived; failover to the first acknowledged write min {:.2} s, median {:.2} s, max {:.2} s (each, s: {})\n",
+            times.len(),
+            times[0],
+            times[times.len() / 2],
+            times[times.len() - 1],
+            each.join(", ")
+        )
     }
 
     /// The outcome in a few lines.
@@ -103,7 +140,8 @@ impl SoakReport {
             String::new()
         };
         format!(
-            "semper-soak: {} SIGKILLs survived{by_node} (longest restart {:.2} s); {} operations checked, {} coins; {} retries; failures while down: {}\n{}",
+            "{}semper-soak: {} SIGKILLs survived{by_node} (longest restart {:.2} s); {} operations checked, {} coins; {} retries; failures while down: {}\n{}",
+            self.failover_summary(),
             self.kills,
             self.restart_max.as_secs_f64(),
             self.load.total.ops,
@@ -150,6 +188,11 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
     load.phase = Some(phase.clone());
     let mut kills_by_node = vec![0; processes.len()];
     let mut restart_max = Duration::ZERO;
+    let cluster = match config.topology {
+        Topology::Replicated(_) => Some(Cluster::of_deployment(&config.dir)),
+        _ => None,
+    };
+    let mut failovers = Vec::new();
     let report = std::thread::scope(|scope| -> Result<LoadReport, SoakError> {
         let load = scope.spawn(move || run(load));
         let ends = loop {
@@ -163,14 +206,42 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
         };
         let mut rng = rand::rng();
         while let Some(ends) = ends {
-            if kills_by_node.iter().sum::<usize>() >= config.kills {
+            let kills = kills_by_node.iter().sum::<usize>();
+            let primary_left = match cluster {
+                Some(_) => config.primary_kills.saturating_sub(failovers.len()),
+                None => 0,
+            };
+            if kills >= config.kills && primary_left == 0 {
                 break;
             }
+            // The primary's kills spread among the processes' kills, one at a time.
+            let primary = primary_left > 0 && (kills >= config.kills || rng.random_bool(0.5));
+            let allowance = if primary {
+                failover::KILL_ALLOWANCE
+            } else {
+                config.restart_allowance
+            };
             let up = rng.random_range(config.up.0..=config.up.1);
-            if Instant::now() + up + config.restart_allowance >= ends {
+            if Instant::now() + up + allowance >= ends {
                 break;
             }
             std::thread::sleep(up);
+            if let (true, Some(cluster)) = (primary, &cluster) {
+                let node = cluster.kill_primary()?;
+                let killed = Instant::now();
+                let took = failover::first_write(
+                    &deployment.targets.issuers,
+                    killed,
+                    failover::FIRST_WRITE_MAX,
+                )?;
+                eprintln!(
+                    "semper-soak: primary node{node} killed; first write acknowledged {:.2} s after",
+                    took.as_secs_f64()
+                );
+                failovers.push((node, took));
+                cluster.wait_ready(failover::REJOIN_MAX)?;
+                continue;
+            }
             let Some(&victim) = deployment
                 .victims
                 .get(rng.random_range(0..deployment.victims.len().max(1)))
@@ -191,6 +262,7 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
     stopped?;
     Ok(SoakReport {
         kills: kills_by_node.iter().sum(),
+        failovers,
         kills_by_node: deployment
             .nodes
             .iter()

@@ -81,9 +81,20 @@ pub struct Targets {
     pub acquirers: Vec<Endpoint>,
     /// The clearing house.
     pub clearing: Endpoint,
+    /// Its other processes, if it has several: a cut the one above refuses (it does not hold
+    /// the cut-off lease, or is down) is asked of these in turn.
+    pub clearing_others: Vec<Endpoint>,
 }
 
 impl Targets {
+    /// A client of each process of the clearing house, the first first.
+    pub fn clearing_apis(&self) -> Vec<Api> {
+        std::iter::once(&self.clearing)
+            .chain(&self.clearing_others)
+            .map(Endpoint::api)
+            .collect()
+    }
+
     /// All roles at one node: the embedded default.
     pub fn single(endpoint: Endpoint) -> Self {
         let mut acquirer = endpoint.clone();
@@ -94,6 +105,7 @@ impl Targets {
             issuers: vec![endpoint.clone()],
             acquirers: vec![acquirer],
             clearing: endpoint,
+            clearing_others: Vec::new(),
         }
     }
 }

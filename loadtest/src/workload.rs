@@ -376,9 +376,13 @@ fn retryable(error: &ApiError) -> bool {
 }
 
 /// Whether a failure with `code` (see [`OpError::code`]) is only the deployment being down or
-/// just restarted: no answer, or a coin still held by a deposit the crash interrupted.
+/// just restarted: no answer, a coin still held by a deposit the crash interrupted, or the
+/// database out of reach while its cluster fails over (a retry with the same request mends it).
 pub fn outage(code: &str) -> bool {
-    code == "http.io" || code == "deposit.coin_in_flight"
+    matches!(
+        code,
+        "http.io" | "deposit.coin_in_flight" | "storage.unavailable"
+    )
 }
 
 /// Whether a request that failed so may have taken effect, its answer lost.

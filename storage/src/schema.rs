@@ -38,7 +38,8 @@ pub enum Column {
     ClaimedConfirmations,
     /// Coins claimed, with the submission that claimed each. Key: issuer ‖ coin public key.
     ClaimedCoins,
-    /// The open clearing cycle. Key: [`CYCLE_OPEN`].
+    /// The open clearing cycle (key [`CYCLE_OPEN`]), and each cut cycle whose report is not yet
+    /// delivered (key [`undelivered_key`]).
     Cycles,
     /// The confirmations claimed in each cycle. Key: cycle number ‖ claim number (u64s,
     /// big-endian).
@@ -304,6 +305,15 @@ pub const CYCLE_OPEN_REFUNDS: &[u8] = b"open_refunds";
 /// Key of a settled refund in [`Column::ClaimedRefunds`].
 pub fn claimed_refund_key(issuer: &BankId, refund: &Digest) -> [u8; 48] {
     concat([issuer.as_bytes().as_slice(), refund.as_bytes()])
+}
+
+/// Prefix of the keys of [`undelivered_key`], in [`Column::Cycles`].
+pub const UNDELIVERED_PREFIX: &[u8] = b"undelivered";
+
+/// Key of the mark of cycle `sequence`'s report not yet delivered: written by the cut, removed
+/// once every participant's delivery ended; the marks sort by cycle.
+pub fn undelivered_key(sequence: u64) -> [u8; 19] {
+    concat([UNDELIVERED_PREFIX, sequence.to_be_bytes().as_slice()])
 }
 
 /// Key of a settlement submission's record.

@@ -250,3 +250,31 @@ fn a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart() {
         }]
     );
 }
+
+#[test]
+fn a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_restarts() {
+    let dir = TempDir::new("clearing-undelivered");
+    {
+        let (store, committer) = open_clearing(&dir);
+        assert!(clearing::undelivered(&store, 10).unwrap().is_empty());
+        cut(&committer, Some(1));
+        cut(&committer, Some(2));
+        assert_eq!(clearing::undelivered(&store, 10).unwrap(), [1, 2]);
+        assert_eq!(clearing::undelivered(&store, 1).unwrap(), [1]);
+        committer
+            .execute(clearing::ReportDelivered { sequence: 1 })
+            .unwrap();
+    }
+    // Read back from the DB alone: cycle 2's report is still to deliver.
+    let (store, committer) = open_clearing(&dir);
+    assert_eq!(clearing::undelivered(&store, 10).unwrap(), [2]);
+    assert_eq!(clearing::open_cycle(&store).unwrap().unwrap().sequence, 3);
+    // Recorded twice (a delivery and its catch-up): the same as once.
+    for _ in 0..2 {
+        committer
+            .execute(clearing::ReportDelivered { sequence: 2 })
+            .unwrap();
+    }
+    assert!(clearing::undelivered(&store, 10).unwrap().is_empty());
+    assert!(clearing::report(&store, 2).unwrap().is_some());
+}

@@ -2,7 +2,9 @@
 //! [`ClearingState`], and [`ClearingHandle`] for callers. Handlers never block: each request
 //! becomes a task that awaits the pool and the committer.
 
+use std::cell::Cell;
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use semper_storage::clearing::{self, OpenCycle};
 
 use super::error::ClearingError;
 use super::state::ClearingState;
-use super::{cycle, submit};
+use super::{cycle, deliver, submit};
 use crate::gateway::ReportSink;
 use crate::mailbox::{self, MailboxDepth, Queued};
 
@@ -25,6 +27,21 @@ pub struct ClearingActor {
     state: Arc<ClearingState>,
     sink: Arc<dyn ReportSink>,
     mailbox_capacity: usize,
+    /// Where this process's delivery of the reports left undelivered stands.
+    catch_up: Rc<Cell<CatchUp>>,
+}
+
+/// The delivery of the reports a dead or restarted process cut and did not deliver
+/// ([`deliver::undelivered`]): once per tenure of the cut-off lease, before its first timed cut,
+/// so that a report cut in this tenure is never among them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CatchUp {
+    /// Not made in this tenure, or failed: the next tick makes it.
+    Due,
+    /// Under way: the timer cuts nothing meanwhile.
+    Running,
+    /// Made for this tenure.
+    Done(u64),
 }
 
 impl ClearingActor {
@@ -39,6 +56,38 @@ impl ClearingActor {
             state,
             sink,
             mailbox_capacity,
+            catch_up: Rc::new(Cell::new(CatchUp::Due)),
+        }
+    }
+
+    /// The timer's work: in the lease holder, the catch-up delivery once per tenure, then the
+    /// cut-off when it is due.
+    fn tick(&self) {
+        let Some(tenure) = self.state.cycles.tenure() else {
+            return;
+        };
+        let (state, sink) = (self.state.clone(), self.sink.clone());
+        match self.catch_up.get() {
+            CatchUp::Running => {}
+            CatchUp::Done(done) if done == tenure => {
+                actix::spawn(async move {
+                    // A failed check is logged where it fails, and made again at the next tick.
+                    let _ = cycle::cut_if_due(state, sink).await;
+                });
+            }
+            _ => {
+                self.catch_up.set(CatchUp::Running);
+                let catch_up = self.catch_up.clone();
+                actix::spawn(async move {
+                    match deliver::undelivered(state, sink).await {
+                        Ok(_) => catch_up.set(CatchUp::Done(tenure)),
+                        Err(error) => {
+                            tracing::warn!(code = error.code(), %error, "undelivered reports not read; again at the next tick");
+                            catch_up.set(CatchUp::Due);
+                        }
+                    }
+                });
+            }
         }
     }
 
@@ -77,13 +126,7 @@ impl Actor for ClearingActor {
             });
         }
         let every = Duration::from_millis(self.state.cycle_check_ms.max(1));
-        context.run_interval(every, |actor, _| {
-            let (state, sink) = (actor.state.clone(), actor.sink.clone());
-            actix::spawn(async move {
-                // A failed check is logged where it fails, and made again at the next tick.
-                let _ = cycle::cut_if_due(state, sink).await;
-            });
-        });
+        context.run_interval(every, |actor, _| actor.tick());
     }
 }
 

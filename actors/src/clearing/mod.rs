@@ -6,7 +6,8 @@
 //! - [`state`]: what it holds, recovered at start from its DB and key store alone.
 //! - [`submit`]: the submission path: checks on the pool, one atomic claim, a signed receipt.
 //! - [`cycle`]: the cut-off, by count, by time or by the operator, and the signed report.
-//! - [`deliver`]: each report pushed to every participant, with bounded retries.
+//! - [`deliver`]: each report pushed to every participant, with bounded retries; a report whose
+//!   cutter died before it was delivered is delivered by the next cutter.
 //! - [`actor`]: the actix shell with its bounded mailbox and cut-off timer, and [`ClearingHandle`].
 //! - [`gateway`]: the handle as a [`crate::gateway::ClearingGateway`], for in-process callers.
 //!
@@ -22,8 +23,9 @@
 //! - *Who cuts the cycles*: only the holder of the cut-off lease ([`state::CYCLES_LEASE`],
 //!   `crate::leader`), by time or by count from its timer; the lease's tenure is checked in the
 //!   cut's own write, so a process that lost the lease cuts nothing and no cycle is cut twice.
-//!   When the holder dies, another takes the lease within its time to live (3 s) and cuts the
-//!   next cycle. An operator's cut asked of another process is refused as
+//!   When the holder dies, another takes the lease within its time to live (3 s), delivers the
+//!   reports the dead one cut and had not delivered (marked so in the database, [`deliver`]),
+//!   and cuts the next cycle. An operator's cut asked of another process is refused as
 //!   `clearing.not_leader` (retryable).
 
 pub mod actor;

@@ -89,12 +89,21 @@ pub fn say(line: &str) {
     std::io::stdout().flush().unwrap();
 }
 
-/// One coin's result, in a word: `accepted`, `replay`, `conflict` or the refusal's code.
-pub fn word(result: &DepositResult) -> String {
+/// One coin's result for `permission`, in a word: `accepted`, `replay`, `conflict` (a double
+/// spend, with an earlier permission that proves it), `conflict-unproved` (one without) or the
+/// refusal's code.
+pub fn word(permission: &SignedDepositPermission, result: &DepositResult) -> String {
     match result {
         DepositResult::Accepted => "accepted".into(),
         DepositResult::Replay => "replay".into(),
-        DepositResult::Conflict { .. } => "conflict".into(),
+        DepositResult::Conflict { earlier } => {
+            let digest = permission.body_digest();
+            if semper_protocol::acquirer::proves_double_spend(permission, &digest, earlier) {
+                "conflict".into()
+            } else {
+                "conflict-unproved".into()
+            }
+        }
         DepositResult::Swapped { .. } => "swapped".into(),
         DepositResult::Recouped { .. } => "recouped".into(),
         DepositResult::Refused { code } => code.clone(),
@@ -167,10 +176,15 @@ pub fn bank_process() {
             };
             let request = SignedDepositRequest::from_bytes(&hex::decode(request).unwrap()).unwrap();
             let (acquirer, tag) = (acquirer.clone(), tag.to_owned());
+            let permissions = request.body().permissions.to_vec();
             actix::spawn(async move {
                 match acquirer.deposit(request).await {
                     Ok(response) => {
-                        let words: Vec<String> = response.results.iter().map(word).collect();
+                        let words: Vec<String> = permissions
+                            .iter()
+                            .zip(response.results.iter())
+                            .map(|(permission, result)| word(permission, result))
+                            .collect();
                         say(&format!("ANSWER {tag} {}", words.join(" ")));
                     }
                     Err(error) => say(&format!("ANSWER {tag} ERR {}", error.code())),

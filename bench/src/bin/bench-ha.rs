@@ -5,8 +5,8 @@
 //!    durable writes) on ports from `--embedded-base`: withdrawals, then deposits, each in a
 //!    closed loop whose requests were made ready before the clock started (`semper-load`'s stock).
 //! 2. The same two phases on the replicated deployment: issuer process `issuer-1a`, gateway
-//!    `acquirer-1a`, the clearing house, every store on the three-node Patroni cluster with
-//!    synchronous replication.
+//!    `acquirer-1a`, the clearing house (two processes, cuts asked of either), every store on
+//!    the three-node Patroni cluster with synchronous replication.
 //! 3. Deposits on the replicated deployment through one gateway, then through two (`acquirer-1a`
 //!    and `acquirer-1b`, merchants spread over them), each with the CPU time of every semper
 //!    process of the deployment sampled: coins per server core-second. The PostgreSQL nodes'
@@ -46,8 +46,9 @@ const CPU_SAMPLE_EVERY: Duration = Duration::from_millis(250);
 const HA_ACQUIRER_ID: &str = "02000000000000000000000000000001";
 /// The semper processes of the replicated deployment, with the offset of each one's HTTP port
 /// from the deployment's base port (`config/ha/deploy.sh`).
-const HA_PROCESSES: [(&str, u16); 5] = [
+const HA_PROCESSES: [(&str, u16); 6] = [
     ("clearing", 20),
+    ("clearing-b", 25),
     ("issuer-1a", 21),
     ("issuer-1b", 22),
     ("acquirer-1a", 23),
@@ -304,6 +305,7 @@ impl Deployment {
             issuers: vec![self.endpoint("issuer-1a")?],
             acquirers,
             clearing: self.endpoint("clearing")?,
+            clearing_others: vec![self.endpoint("clearing-b")?],
         })
     }
 }

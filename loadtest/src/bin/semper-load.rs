@@ -202,6 +202,7 @@ fn targets(args: &Args) -> anyhow::Result<Targets> {
             (None, Some(targets)) => targets.clearing.clone(),
             (None, None) => bail!("no clearing: give --clearing or --url"),
         },
+        clearing_others: Vec::new(),
     })
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use semper_loadtest::failover;
 use semper_loadtest::multibank::Carrier;
 use semper_loadtest::soak::{SoakConfig, Topology, soak};
 use semper_loadtest::target::{Endpoint, Targets};
@@ -30,9 +31,13 @@ struct Args {
     /// removed at the end).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// SIGKILLs to make.
+    /// SIGKILLs of semper processes to make.
     #[arg(long, default_value_t = 60)]
     kills: usize,
+    /// With --deployment replicated: SIGKILLs of the PostgreSQL primary's postmaster to make,
+    /// among the others, each failover timed to the first acknowledged write.
+    #[arg(long, default_value_t = 0)]
+    primary_kills: usize,
     /// Shortest time up before a kill, ms.
     #[arg(long, value_name = "MS", default_value_t = 300)]
     up_min_ms: u64,
@@ -64,8 +69,9 @@ enum DeploymentArg {
     /// The same, with the acquirer–clearing links over emulated ATM (config/multibank-atm/).
     MultibankAtm,
     /// The replicated deployment of config/ha/ (config/ha/deploy.sh start must have run, its
-    /// semper processes stopped; --dir is the repository root): an issuer process or an
-    /// acquirer gateway killed each time. `make soak-ha` runs it.
+    /// semper processes stopped; --dir is the repository root): a process of the clearing
+    /// house, an issuer process or an acquirer gateway killed each time, and the PostgreSQL
+    /// primary (--primary-kills). `make soak-ha` runs it.
     Replicated,
 }
 
@@ -86,6 +92,10 @@ fn main() -> anyhow::Result<()> {
         args.up_min_ms <= args.up_max_ms && args.kills > 0,
         "need --up-min-ms <= --up-max-ms and --kills > 0"
     );
+    anyhow::ensure!(
+        args.primary_kills == 0 || matches!(args.deployment, DeploymentArg::Replicated),
+        "--primary-kills needs --deployment replicated"
+    );
     let binary = match args.semper {
         Some(path) => path,
         None => std::env::current_exe()?.with_file_name("semper"),
@@ -103,7 +113,7 @@ fn main() -> anyhow::Result<()> {
         binary,
         dir.clone(),
         args.deployment.topology(args.ha_base),
-        args.kills,
+        (args.kills, args.primary_kills),
         args.workers,
         (args.up_min_ms, args.up_max_ms),
     );
@@ -115,10 +125,13 @@ fn main() -> anyhow::Result<()> {
     }
     let report = result?;
     println!("{}", report.summary());
-    if !report.ok(args.kills) {
+    if !report.ok(args.kills, args.primary_kills) {
         eprintln!(
-            "semper-soak: FAILED ({} of {} kills made)",
-            report.kills, args.kills
+            "semper-soak: FAILED ({} of {} kills made, {} of {} of the primary)",
+            report.kills,
+            args.kills,
+            report.failovers.len(),
+            args.primary_kills
         );
         std::process::exit(2);
     }
@@ -129,7 +142,7 @@ fn soak_config(
     binary: PathBuf,
     dir: PathBuf,
     topology: Topology,
-    kills: usize,
+    (kills, primary_kills): (usize, usize),
     workers: usize,
     (up_min_ms, up_max_ms): (u64, u64),
 ) -> SoakConfig {
@@ -140,6 +153,7 @@ fn soak_config(
     );
     // Room for every kill at the longest time up and a slow restart, and a quiet tail.
     let duration = (up.1 + restart_allowance) * u32::try_from(kills).unwrap_or(u32::MAX)
+        + (up.1 + failover::KILL_ALLOWANCE) * u32::try_from(primary_kills).unwrap_or(u32::MAX)
         + Duration::from_secs(5);
     let mut load = LoadConfig::new(Targets::single(Endpoint::new(
         "127.0.0.1:1".parse().expect("an address"),
@@ -153,6 +167,7 @@ fn soak_config(
         dir,
         topology,
         kills,
+        primary_kills,
         up,
         restart_allowance,
         fees: true,

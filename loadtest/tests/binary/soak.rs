@@ -17,7 +17,7 @@ use super::TempDir;
 fn sigkills_under_load_lose_nothing_acknowledged() {
     let kills = 8;
     let report = short_soak(Topology::Embedded, kills, Duration::from_secs(30));
-    assert!(report.ok(kills), "{}", report.summary());
+    assert!(report.ok(kills, 0), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
     assert_refunds_ran(&report);
 }
@@ -30,7 +30,7 @@ fn sigkills_of_any_of_five_banks_under_load_lose_nothing_acknowledged() {
         kills,
         Duration::from_secs(25),
     );
-    assert!(report.ok(kills), "{}", report.summary());
+    assert!(report.ok(kills, 0), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
     assert_refunds_ran(&report);
 }
@@ -72,6 +72,7 @@ fn short_soak(topology: Topology, kills: usize, duration: Duration) -> SoakRepor
         dir: dir.0.clone(),
         topology,
         kills,
+        primary_kills: 0,
         up: (Duration::from_millis(200), Duration::from_millis(1200)),
         restart_allowance: Duration::from_secs(3),
         fees: true,

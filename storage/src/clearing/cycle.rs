@@ -9,6 +9,7 @@ use semper_protocol::messages::settlement::{
 };
 use semper_protocol::time::Timestamp;
 
+use super::delivery::mark_undelivered;
 use super::{OpenCycle, read_open_cycle, read_open_refunds, write_open_cycle, write_open_refunds};
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
@@ -62,7 +63,8 @@ pub enum CutOutcome {
 }
 
 /// Cuts the open cycle (when `sequence` is given, only if that is still the one open): nets its
-/// claims and refunds into a report, signs it, stores it and opens the next cycle, in one write. A report
+/// claims and refunds into a report, signs it, stores it, marks it undelivered and opens the next
+/// cycle, in one write. A report
 /// that cannot be made (a sum over its bounds) leaves the cycle open and is answered with the
 /// reason.
 #[derive(Clone)]
@@ -131,6 +133,7 @@ impl Transaction for CutCycle {
             report_key(open.sequence).to_vec(),
             report.to_bytes(),
         );
+        mark_undelivered(&mut writes, open.sequence);
         write_open_cycle(&mut writes, &next);
         if !refunds.is_empty() {
             write_open_refunds(&mut writes, 0);

@@ -4,12 +4,15 @@
 //! Claiming is one transaction per submission, and cutting a cycle is one transaction that writes
 //! its report and opens the next: the committer applies them one at a time, so among concurrent
 //! submissions of one confirmation exactly one claims it, and every claim lands in exactly one
-//! cycle. Everything here is read back from the DB at start.
+//! cycle; the cut also marks its report undelivered until its delivery ends (`delivery`).
+//! Everything here is read back from the DB at start.
 
 mod cycle;
+mod delivery;
 mod submit;
 
 pub use cycle::{CutCycle, CutOutcome, OpenFirstCycle, ReportSigner};
+pub use delivery::{ReportDelivered, undelivered};
 pub use submit::{RecordSubmission, SubmissionOutcome, SubmissionRefused};
 
 use semper_protocol::clearing::{CycleClaim, CycleRefund};
