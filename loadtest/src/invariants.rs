@@ -177,6 +177,20 @@ pub struct ObligationBook {
     pub amount_minor: u64,
 }
 
+/// One refund obligation of a settlement report (docs/protocol.md §7.15): the opposite way to
+/// an obligation, from the acquirer that debited its merchants to the coins' issuer.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefundObligationBook {
+    /// Who owes (hex): the acquirer.
+    pub acquirer: String,
+    /// Who is owed (hex): the issuer.
+    pub issuer: String,
+    /// The currency.
+    pub currency: String,
+    /// Minor units: the refunds' amounts summed, what nets.
+    pub amount_minor: u64,
+}
+
 /// One net position of a settlement report.
 #[derive(Clone, Debug, Serialize)]
 pub struct PositionBook {
@@ -195,6 +209,8 @@ pub struct ReportBook {
     pub sequence: u64,
     /// Its obligations.
     pub obligations: Vec<ObligationBook>,
+    /// Its refund obligations: each acquirer owes an issuer the refunds it settled.
+    pub refunds: Vec<RefundObligationBook>,
     /// Its net positions.
     pub positions: Vec<PositionBook>,
 }
@@ -490,6 +506,15 @@ fn net_positions_sum_to_zero(server: &ServerBooks) -> Verdict {
                 .entry((&obligation.acquirer, &obligation.currency))
                 .or_default() += amount;
         }
+        for refund in &report.refunds {
+            let amount = i128::from(refund.amount_minor);
+            *netted
+                .entry((&refund.acquirer, &refund.currency))
+                .or_default() -= amount;
+            *netted
+                .entry((&refund.issuer, &refund.currency))
+                .or_default() += amount;
+        }
         netted.retain(|_, net| *net != 0);
         let stated: BTreeMap<(&str, &str), i128> = report
             .positions
@@ -694,6 +719,7 @@ mod tests {
                     currency: "EUR".into(),
                     amount_minor: 20,
                 }],
+                refunds: Vec::new(),
                 positions: vec![
                     PositionBook {
                         bank: ISSUER.into(),
@@ -835,6 +861,22 @@ mod tests {
             broken(&client, &server),
             ["idempotency.replays", "deposits.honest_accepted"]
         );
+    }
+
+    #[test]
+    fn a_refund_obligation_nets_from_the_acquirer_to_the_issuer() {
+        let (client, mut server) = clean();
+        server.reports[0].refunds.push(RefundObligationBook {
+            acquirer: ACQUIRER.into(),
+            issuer: ISSUER.into(),
+            currency: "EUR".into(),
+            amount_minor: 5,
+        });
+        // Positions that ignore the refund do not net the report's obligations.
+        assert_eq!(broken(&client, &server), ["settlement.net_zero"]);
+        server.reports[0].positions[0].net_minor = -15;
+        server.reports[0].positions[1].net_minor = 15;
+        assert!(broken(&client, &server).is_empty());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 use semper_protocol::amount::Amount;
 use serde_json::Value;
 
-use crate::invariants::{Examples, ObligationBook, OutboxBook, PositionBook, ReportBook};
+use crate::invariants::{
+    Examples, ObligationBook, OutboxBook, PositionBook, RefundObligationBook, ReportBook,
+};
 use crate::workload::{Retries, with_retries};
 use semper_client::{Api, ApiError};
 
@@ -139,6 +141,18 @@ pub fn report_book(body: &Value) -> Result<ReportBook, String> {
             amount_minor: amount.minor_units(),
         });
     }
+    let mut refunds = Vec::new();
+    for refund in body["refunds"].as_array().into_iter().flatten() {
+        let amount: Amount = text(refund, "amount")?
+            .parse()
+            .map_err(|error| format!("refund obligation amount: {error}"))?;
+        refunds.push(RefundObligationBook {
+            acquirer: text(refund, "acquirer")?,
+            issuer: text(refund, "issuer")?,
+            currency: amount.currency().code().to_owned(),
+            amount_minor: amount.minor_units(),
+        });
+    }
     let mut positions = Vec::new();
     for position in body["net_positions"].as_array().into_iter().flatten() {
         positions.push(PositionBook {
@@ -152,6 +166,7 @@ pub fn report_book(body: &Value) -> Result<ReportBook, String> {
     Ok(ReportBook {
         sequence,
         obligations,
+        refunds,
         positions,
     })
 }
