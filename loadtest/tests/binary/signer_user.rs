@@ -28,6 +28,9 @@ const PORTS: std::ops::Range<u16> = 36_100..36_999;
 /// The copy of the example under a directory: its script, and its state once started.
 struct Example {
     root: PathBuf,
+    /// The binary under test, copied where the script's users may run it: the build's own may
+    /// sit under a home only root can enter (CI's target directory is under /root).
+    binary: PathBuf,
     started: bool,
 }
 
@@ -51,8 +54,12 @@ impl Example {
             };
             std::fs::write(to.join(name), text).unwrap();
         }
+        let binary = root.join("bin").join("semper");
+        std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+        std::fs::copy(process::binary(), &binary).unwrap();
         Self {
             root: root.to_path_buf(),
+            binary,
             started: false,
         }
     }
@@ -62,7 +69,7 @@ impl Example {
         Command::new("bash")
             .arg(self.root.join("config/multibank/deploy.sh"))
             .args(args)
-            .env("SEMPER_BIN", process::binary())
+            .env("SEMPER_BIN", &self.binary)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap()
