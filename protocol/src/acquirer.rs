@@ -11,6 +11,7 @@ use crate::crypto::ed25519::{SignatureError, VerifyingKey};
 use crate::denomination::SignedDenominationSet;
 use crate::denomination_book::{DenominationBook, DenominationRefusal};
 use crate::ids::{BankId, BatchId, CoinId, Digest};
+use crate::messages::coin::Coin;
 use crate::messages::deposit::{SignedDepositPermission, TimestampOutOfWindow};
 use crate::messages::merchant::SignedDepositRequest;
 use crate::messages::receipt::SignedSubmissionReceipt;
@@ -307,6 +308,12 @@ pub fn check_answer(
         .collect())
 }
 
+/// Whether `earlier` names the same coin as `coin` and then `proves` holds: the coin is compared
+/// first, so a proof's signature is checked only for the coin it claims to be about.
+fn same_coin_then(coin: &Coin, earlier: &Coin, proves: impl FnOnce() -> bool) -> bool {
+    earlier.denomination == coin.denomination && earlier.public_key == coin.public_key && proves()
+}
+
 /// Whether `earlier` proves that the coin of `permission` (whose body digest is `digest`) was
 /// spent before with another permission: same coin, another body, signed by the coin's key.
 pub fn proves_double_spend(
@@ -314,12 +321,9 @@ pub fn proves_double_spend(
     digest: &Digest,
     earlier: &SignedDepositPermission,
 ) -> bool {
-    let coin = &permission.body().coin;
-    let earlier_coin = &earlier.body().coin;
-    earlier_coin.denomination == coin.denomination
-        && earlier_coin.public_key == coin.public_key
-        && earlier.body_digest() != *digest
-        && earlier.verify_coin_key().is_ok()
+    same_coin_then(&permission.body().coin, &earlier.body().coin, || {
+        earlier.body_digest() != *digest && earlier.verify_coin_key().is_ok()
+    })
 }
 
 /// Whether `earlier` proves that the coin of `permission` was given in to a swap before: the
@@ -329,11 +333,9 @@ pub fn proves_swapped(
     permission: &SignedDepositPermission,
     earlier: &SignedSwapPermission,
 ) -> bool {
-    let coin = &permission.body().coin;
-    let earlier_coin = &earlier.body().coin;
-    earlier_coin.denomination == coin.denomination
-        && earlier_coin.public_key == coin.public_key
-        && earlier.verify_coin_key().is_ok()
+    same_coin_then(&permission.body().coin, &earlier.body().coin, || {
+        earlier.verify_coin_key().is_ok()
+    })
 }
 
 /// Whether `earlier` proves that the coin of `permission` was given back to its issuer for its
@@ -342,11 +344,9 @@ pub fn proves_recouped(
     permission: &SignedDepositPermission,
     earlier: &SignedRecoupPermission,
 ) -> bool {
-    let coin = &permission.body().coin;
-    let earlier_coin = &earlier.body().coin;
-    earlier_coin.denomination == coin.denomination
-        && earlier_coin.public_key == coin.public_key
-        && earlier.verify_coin_key().is_ok()
+    same_coin_then(&permission.body().coin, &earlier.body().coin, || {
+        earlier.verify_coin_key().is_ok()
+    })
 }
 
 /// Why a clearing house's receipt was not taken. Each variant has a stable
