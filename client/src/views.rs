@@ -8,7 +8,8 @@ use semper_protocol::denomination::{
     Denomination, DenominationSet, DenominationSetFields, SignedDenominationSet,
 };
 use semper_protocol::ids::{
-    AccountId, BankId, BatchId, CycleId, DenominationId, MerchantId, RequestId, SubmissionId,
+    AccountId, BankId, BatchId, CycleId, DenominationId, Digest, MerchantId, RequestId,
+    SubmissionId,
 };
 use semper_protocol::messages::deposit_answer::SignedDepositAnswer;
 use semper_protocol::messages::receipt::ClaimResult;
@@ -164,6 +165,19 @@ pub struct RefusedClaimView {
     pub result: ClaimResult,
 }
 
+/// A refund confirmation the clearing house did not settle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRefundView {
+    /// The refund (the digest of the merchant's signed refund body).
+    pub refund: Digest,
+    /// The issuer that confirmed it.
+    pub issuer: BankId,
+    /// The submission that carried it.
+    pub submission_id: SubmissionId,
+    /// What the clearing house answered.
+    pub result: ClaimResult,
+}
+
 /// Where the acquirer's outbox to the clearing house stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxView {
@@ -173,6 +187,10 @@ pub struct OutboxView {
     pub pending: Vec<SubmissionId>,
     /// Confirmations the clearing house did not count.
     pub refused: Vec<RefusedClaimView>,
+    /// Refund confirmations waiting for a submission.
+    pub refunds_queued: u64,
+    /// Refund confirmations the clearing house did not settle.
+    pub refused_refunds: Vec<RefusedRefundView>,
 }
 
 /// The clearing house's open cycle.

@@ -3,10 +3,11 @@
 
 use semper_client::views::{
     AccountView, CycleView, DenominationCountView, DepositStatusView, HealthView, MerchantView,
-    OutboxView, RefusedClaimView,
+    OutboxView, RefusedClaimView, RefusedRefundView,
 };
 use semper_protocol::amount::Currency;
 use semper_protocol::crypto::ed25519::Signature;
+use semper_protocol::ids::Digest;
 use semper_protocol::messages::account::OpenAccountRequest;
 use semper_protocol::messages::receipt::ClaimResult;
 use semper_protocol::signed::Signed;
@@ -148,6 +149,16 @@ fn responses(corpus: &mut Corpus, f: &Fixtures) {
                 submission_id: SUBMISSION,
                 result: ClaimResult::Refused {
                     code: "confirmation.unknown_issuer".into(),
+                },
+            }],
+            refunds_queued: 1,
+            refused_refunds: vec![RefusedRefundView {
+                refund: Digest([9; 32]),
+                issuer: ISSUER,
+                submission_id: SUBMISSION,
+                result: ClaimResult::AlreadyClaimed {
+                    acquirer: ACQUIRER,
+                    submission_id: SUBMISSION,
                 },
             }],
         }),

@@ -54,6 +54,17 @@ pub fn outbox_view(status: OutboxStatus) -> OutboxView {
                 result: claim.result,
             })
             .collect(),
+        refunds_queued: status.refunds_queued,
+        refused_refunds: status
+            .refused_refunds
+            .into_iter()
+            .map(|refused| RefusedRefundView {
+                refund: refused.refund,
+                issuer: refused.issuer,
+                submission_id: refused.submission_id,
+                result: refused.result,
+            })
+            .collect(),
     }
 }
 

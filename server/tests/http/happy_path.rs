@@ -262,15 +262,23 @@ fn http_happy_path_withdraw_deposit_settle() {
             .get("/v1/acquirer/outbox")
             .await
             .assert_error(401, "auth.required");
-        let outbox: OutboxView = operator.get("/v1/acquirer/outbox").await.json();
-        assert_eq!(outbox.queued, 1, "{outbox:?}");
+        // The refund's confirmation reaches the acquirer's refund queue once the issuer has
+        // answered its notice, after the refund was answered: wait for it, so that the flush
+        // carries both queues in one submission.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut outbox: OutboxView = operator.get("/v1/acquirer/outbox").await.json();
+        while outbox.refunds_queued == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            outbox = operator.get("/v1/acquirer/outbox").await.json();
+        }
+        assert_eq!((outbox.queued, outbox.refunds_queued), (1, 1), "{outbox:?}");
         let flushed: OutboxView = operator
             .post_empty("/v1/acquirer/outbox/flush")
             .await
             .json();
         assert_eq!(
-            (flushed.queued, flushed.pending.len()),
-            (0, 0),
+            (flushed.queued, flushed.refunds_queued, flushed.pending.len()),
+            (0, 0, 0),
             "{flushed:?}"
         );
         let cycle: CycleView = public.get("/v1/clearing/cycle").await.json();
