@@ -69,9 +69,10 @@ bench-refund:
 
 ## Deposits and withdrawals over HTTP on the replicated deployment (config/ha/deploy.sh, started
 ## and stopped for the run) against the embedded RocksDB, and coins per server core-second with
-## one acquirer gateway and with two (HA_PORT_BASE moves its ports, default 22000).
+## one acquirer gateway and with two (HA_PORT_BASE moves its ports, default 22000; longer phases
+## with ARGS="--stock-rounds 3").
 bench-ha:
-	scripts/bench-ha.sh
+	scripts/bench-ha.sh $(ARGS)
 
 ## The issuer's spend checks with the spent set unsharded (one store) and in two shard groups
 ## (bench-issuer); other counts with make bench-shards ARGS="0 2 4".

@@ -4,7 +4,8 @@
 # and coins per server core-second with one acquirer gateway and with two, in one run
 # (bench/src/bin/bench-ha.rs says what each phase does). It starts the deployment on ports from
 # HA_PORT_BASE [default 22000] on fresh data (./data/ha is moved aside first, if there) and the
-# embedded default on HA_PORT_BASE+40.., and stops both, by PID, however the run ends.
+# embedded default on HA_PORT_BASE+40.., and stops both, by PID, however the run ends. Extra
+# arguments go to bench-ha (--stock-rounds N: N times the stock, longer timed phases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${HA_PORT_BASE:-22000}
@@ -28,4 +29,4 @@ stop() {
 }
 trap stop EXIT
 HA_PORT_BASE=$BASE SEMPER_BIN=$BIN/semper config/ha/deploy.sh start
-"$BIN/bench-ha" --ha-dir data/ha --ha-base "$BASE" --embedded-base $((BASE + 40))
+"$BIN/bench-ha" --ha-dir data/ha --ha-base "$BASE" --embedded-base $((BASE + 40)) "$@"

@@ -14,7 +14,8 @@
 //!
 //! Every phase checks semper-load's invariants, and the run fails loudly if one breaks.
 //!
-//! Usage: `bench-ha --ha-dir data/ha --ha-base 22000 --embedded-base 22040`.
+//! Usage: `bench-ha --ha-dir data/ha --ha-base 22000 --embedded-base 22040 [--stock-rounds N]`:
+//! each wallet makes N times the default stock ready (default 1), for longer timed phases.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +75,8 @@ struct Args {
     ha_dir: PathBuf,
     ha_base: u16,
     embedded_base: u16,
+    /// How many times the default stock each wallet makes ready.
+    stock_rounds: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -81,6 +84,7 @@ fn args() -> anyhow::Result<Args> {
         ha_dir: PathBuf::from("data/ha"),
         ha_base: 22000,
         embedded_base: 22040,
+        stock_rounds: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -91,9 +95,16 @@ fn args() -> anyhow::Result<Args> {
             "--ha-dir" => parsed.ha_dir = PathBuf::from(value),
             "--ha-base" => parsed.ha_base = value.parse().context("--ha-base")?,
             "--embedded-base" => parsed.embedded_base = value.parse().context("--embedded-base")?,
-            other => bail!("unknown argument {other:?}: --ha-dir, --ha-base, --embedded-base"),
+            "--stock-rounds" => parsed.stock_rounds = value.parse().context("--stock-rounds")?,
+            other => bail!(
+                "unknown argument {other:?}: --ha-dir, --ha-base, --embedded-base, --stock-rounds"
+            ),
         }
     }
+    ensure!(
+        (1..=100).contains(&parsed.stock_rounds),
+        "--stock-rounds must be 1 to 100"
+    );
     Ok(parsed)
 }
 
@@ -108,20 +119,25 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("semper-bench-ha-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let embedded = embedded_phases(&semper, &dir, args.embedded_base);
+    let rounds = args.stock_rounds;
+    let embedded = embedded_phases(&semper, &dir, args.embedded_base, rounds);
     let _ = std::fs::remove_dir_all(&dir);
     let embedded = embedded?;
     let ha = Deployment::read(&args.ha_dir, args.ha_base)?;
-    let replicated =
-        BackendRates::measure("replicated PostgreSQL", &ha.targets(1)?, &ha.watched())?;
+    let replicated = BackendRates::measure(
+        "replicated PostgreSQL",
+        &ha.targets(1)?,
+        &ha.watched(),
+        rounds,
+    )?;
     let one = phase_on_cpu(
         "deposits, 1 gateway",
-        deposit_config(&ha.targets(1)?),
+        deposit_config(&ha.targets(1)?, rounds),
         &ha.watched(),
     )?;
     let two = phase_on_cpu(
         "deposits, 2 gateways",
-        deposit_config(&ha.targets(2)?),
+        deposit_config(&ha.targets(2)?, rounds),
         &ha.watched(),
     )?;
 
@@ -194,16 +210,21 @@ struct BackendRates {
 }
 
 impl BackendRates {
-    fn measure(backend: &str, targets: &Targets, pids: &Watched) -> anyhow::Result<Self> {
+    fn measure(
+        backend: &str,
+        targets: &Targets,
+        pids: &Watched,
+        rounds: usize,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             withdraw: phase_on_cpu(
                 &format!("withdrawals, {backend}"),
-                withdraw_config(targets),
+                withdraw_config(targets, rounds),
                 pids,
             )?,
             deposit: phase_on_cpu(
                 &format!("deposits, {backend}"),
-                deposit_config(targets),
+                deposit_config(targets, rounds),
                 pids,
             )?,
         })
@@ -211,7 +232,12 @@ impl BackendRates {
 }
 
 /// The embedded default's two phases, on a `semper run` of its own on ports from `base`.
-fn embedded_phases(semper: &Path, dir: &Path, base: u16) -> anyhow::Result<BackendRates> {
+fn embedded_phases(
+    semper: &Path,
+    dir: &Path,
+    base: u16,
+    rounds: usize,
+) -> anyhow::Result<BackendRates> {
     let mut env = embedded_overrides(dir, TOKEN);
     // Ports of this run's range, not the kernel's free ones.
     env.push(("SEMPER__HTTP__LISTEN".into(), format!("127.0.0.1:{base}")));
@@ -228,7 +254,7 @@ fn embedded_phases(semper: &Path, dir: &Path, base: u16) -> anyhow::Result<Backe
         semper: vec![server.pid()],
         postmaster_files: Vec::new(),
     };
-    let rates = BackendRates::measure("embedded RocksDB", &targets, &watched);
+    let rates = BackendRates::measure("embedded RocksDB", &targets, &watched, rounds);
     server.terminate()?;
     rates
 }
@@ -327,26 +353,28 @@ fn base_config(targets: &Targets, wallets: usize, mix: Mix, stock: Stock) -> Loa
     config
 }
 
-fn withdraw_config(targets: &Targets) -> LoadConfig {
+fn withdraw_config(targets: &Targets, rounds: usize) -> LoadConfig {
+    let withdrawals = WITHDRAWALS_PER_WALLET * rounds;
     let stock = Stock {
         payments: 0,
-        withdrawals: WITHDRAWALS_PER_WALLET,
+        withdrawals,
         only: true,
     };
     let mut config = base_config(targets, WITHDRAW_WALLETS, WITHDRAWALS_ONLY, stock);
     // A little less than the stock, so that no wallet runs dry.
-    config.operations = Some((WITHDRAW_WALLETS * WITHDRAWALS_PER_WALLET * 7 / 8) as u64);
+    config.operations = Some((WITHDRAW_WALLETS * withdrawals * 7 / 8) as u64);
     config
 }
 
-fn deposit_config(targets: &Targets) -> LoadConfig {
+fn deposit_config(targets: &Targets, rounds: usize) -> LoadConfig {
+    let payments = PAYMENTS_PER_WALLET * rounds;
     let stock = Stock {
-        payments: PAYMENTS_PER_WALLET,
+        payments,
         withdrawals: 0,
         only: true,
     };
     let mut config = base_config(targets, DEPOSIT_WALLETS, PAYMENTS_ONLY, stock);
-    config.operations = Some((DEPOSIT_WALLETS * PAYMENTS_PER_WALLET * 7 / 8) as u64);
+    config.operations = Some((DEPOSIT_WALLETS * payments * 7 / 8) as u64);
     config
 }
 
