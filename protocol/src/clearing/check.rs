@@ -165,20 +165,14 @@ pub fn check_confirmations(
     submission: &SignedSettlementSubmission,
     participants: &Participants,
 ) -> BoundedVec<Verdict, SUBMISSION_CONFIRMATIONS_MAX> {
-    let acquirer = submission.body().acquirer;
-    let prechecked = submission.body().confirmations.map(|confirmation| {
-        let body = confirmation.body();
-        let key = precheck(acquirer, body.acquirer, body.issuer, participants);
-        (confirmation, key)
-    });
-    // One answer per confirmation, in order.
-    let mut checked = verify_prechecked(&prechecked).into_iter();
-    prechecked.map(|(confirmation, _)| {
-        let signature = checked
-            .next()
-            .unwrap_or(Err(ConfirmationRefusal::BadSignature));
-        signature.and_then(|()| claimable(confirmation))
-    })
+    let body = submission.body();
+    check_each(
+        body.acquirer,
+        &body.confirmations,
+        participants,
+        |confirmation| (confirmation.acquirer, confirmation.issuer),
+        claimable,
+    )
 }
 
 /// A verdict for each refund confirmation of an authenticated submission, in order, checked as
@@ -187,18 +181,38 @@ pub fn check_refunds(
     submission: &SignedSettlementSubmission,
     participants: &Participants,
 ) -> BoundedVec<RefundVerdict, SUBMISSION_REFUNDS_MAX> {
-    let acquirer = submission.body().acquirer;
-    let prechecked = submission.body().refunds.map(|confirmation| {
-        let body = confirmation.body();
-        let key = precheck(acquirer, body.acquirer, body.issuer, participants);
+    let body = submission.body();
+    check_each(
+        body.acquirer,
+        &body.refunds,
+        participants,
+        |confirmation| (confirmation.acquirer, confirmation.issuer),
+        refund_claimable,
+    )
+}
+
+/// A verdict for each issuer-signed confirmation that the submitting `acquirer` passes on, in
+/// order: whose it is and from which issuer (`parties` gives its acquirer and issuer), the
+/// issuer's signature (in one batch for all that passed so far), then its `content`.
+fn check_each<T: Message + Encode, V, const MAX: usize>(
+    acquirer: BankId,
+    confirmations: &BoundedVec<Signed<T>, MAX>,
+    participants: &Participants,
+    parties: impl Fn(&T) -> (BankId, BankId),
+    content: impl Fn(&Signed<T>) -> Result<V, ConfirmationRefusal>,
+) -> BoundedVec<Result<V, ConfirmationRefusal>, MAX> {
+    let prechecked = confirmations.map(|confirmation| {
+        let (confirmation_acquirer, issuer) = parties(confirmation.body());
+        let key = precheck(acquirer, confirmation_acquirer, issuer, participants);
         (confirmation, key)
     });
+    // One answer per confirmation, in order.
     let mut checked = verify_prechecked(&prechecked).into_iter();
     prechecked.map(|(confirmation, _)| {
         let signature = checked
             .next()
             .unwrap_or(Err(ConfirmationRefusal::BadSignature));
-        signature.and_then(|()| refund_claimable(confirmation))
+        signature.and_then(|()| content(confirmation))
     })
 }
 
