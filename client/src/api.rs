@@ -394,6 +394,11 @@ impl Api {
         self.get_signed(&path, ReadSubject::Merchant(merchant), key)
     }
 
+    /// Where the acquirer's outbox to the clearing house stands (operator).
+    pub fn outbox(&mut self) -> Result<OutboxView, ApiError> {
+        self.get_as_operator("/v1/acquirer/outbox")
+    }
+
     /// Submits the acquirer's outbox now (operator); returns where it stands.
     pub fn flush_outbox(&mut self) -> Result<OutboxView, ApiError> {
         self.post("/v1/acquirer/outbox/flush", &json!({}), true)

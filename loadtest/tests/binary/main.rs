@@ -171,6 +171,7 @@ fn semper_try_walks_a_newcomer_through_a_withdrawal_a_deposit_and_a_settlement()
         "8. refund: the merchant refunded",
         "a second swap of it is refused, with proof",
         "owes acquirer 02000000000000000000000000000002",
+        "acquirer 02000000000000000000000000000002 owes issuer",
         "ok: withdrawn, paid, deposited",
     ] {
         assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");

@@ -171,19 +171,29 @@ pub fn walkthrough(options: &WalkthroughOptions) -> anyhow::Result<()> {
 
     change::change_and_refund(&mut api, &set, &wallet, &merchant, options.now, 7)?;
 
+    change::wait_for_refund_confirmation(&mut api)?;
     api.flush_outbox()
         .context("submitting the acquirer's outbox")?;
     let report = api.cut_cycle().context("cutting the clearing cycle")?;
     let fields = report.body().fields();
     println!(
-        "9. settle: the acquirer submitted the issuer's confirmations; the clearing house cut \
-         cycle {} and signed its report:",
+        "9. settle: the acquirer submitted the issuer's spend and refund confirmations; the \
+         clearing house cut cycle {} and signed its report:",
         fields.sequence
     );
     for obligation in fields.obligations.iter() {
         println!(
             "     issuer {} owes acquirer {} {}",
             obligation.issuer, obligation.acquirer, obligation.amount
+        );
+    }
+    for obligation in fields.refunds.iter() {
+        println!(
+            "     acquirer {} owes issuer {} {} for {} refund(s)",
+            obligation.acquirer,
+            obligation.issuer,
+            obligation.amount,
+            obligation.refunds.len()
         );
     }
     println!(

@@ -21,6 +21,25 @@ const REFUND_NOTICE_WAIT: Duration = Duration::from_secs(15);
 /// Between two tries of the refunded coin's swap.
 const SWAP_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
+/// Waits (within [`REFUND_NOTICE_WAIT`]) until the acquirer has the refund's confirmation from
+/// the coin's issuer in its refund queue: the issuer's answer to the notice reaches it after the
+/// swap above could use the refund, and only then can a flush settle it.
+pub fn wait_for_refund_confirmation(api: &mut Api) -> anyhow::Result<()> {
+    let deadline = Instant::now() + REFUND_NOTICE_WAIT;
+    while api
+        .outbox()
+        .context("reading the acquirer's outbox")?
+        .refunds_queued
+        == 0
+    {
+        if Instant::now() >= deadline {
+            bail!("the acquirer never had the issuer's confirmation of the refund");
+        }
+        std::thread::sleep(SWAP_RETRY_PAUSE);
+    }
+    Ok(())
+}
+
 /// Steps `first` and `first + 1`: change, then a partial refund and the refunded coin's swap.
 pub fn change_and_refund(
     api: &mut Api,
