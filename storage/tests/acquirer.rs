@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::blind_rsa::RsaSignature;
@@ -27,14 +28,13 @@ use semper_storage::acquirer::merchants::{self, MerchantError, RegisterMerchant}
 use semper_storage::acquirer::outbox::{self, CreateSubmission, OutboxError};
 use semper_storage::acquirer::submissions::{self, SettleSubmission, SubmissionState};
 use semper_storage::commit::Committer;
-use semper_storage::{CommitConfig, Role, Store};
+use semper_storage::{Role, Store};
 
 const ACQUIRER: BankId = BankId([2; 16]);
 const ISSUER: BankId = BankId([1; 16]);
 
-fn open(dir: &TempDir) -> (Store, Committer) {
-    let store = Store::open(&dir.0, Role::Acquirer).unwrap();
-    let committer = Committer::start(store.clone(), CommitConfig::default());
+fn open(target: &Target) -> (Store, Committer) {
+    let (store, committer) = target.open(Role::Acquirer);
     (store, committer)
 }
 
@@ -117,9 +117,7 @@ fn register(committer: &Committer, merchant: MerchantId) {
     );
 }
 
-#[test]
-fn a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records() {
-    let dir = TempDir::new("acquirer-deposits");
+fn a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records(target: &Target) {
     let (m1, m2) = (MerchantId([1; 16]), MerchantId([2; 16]));
     let (x, y, z) = (
         permission(1, m1, 1),
@@ -127,7 +125,7 @@ fn a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records() {
         permission(3, m2, 1),
     );
     {
-        let (store, committer) = open(&dir);
+        let (store, committer) = open(target);
         register(&committer, m1);
         register(&committer, m2);
         let refused = CoinInput::Settled(DepositResult::Refused {
@@ -200,7 +198,7 @@ fn a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records() {
         );
     }
     // Reopened: the retries are answered from the records, and credit nothing more.
-    let (store, committer) = open(&dir);
+    let (store, committer) = open(target);
     let outcomes = committer
         .execute(RecordDeposits {
             deposits: vec![
@@ -257,11 +255,9 @@ fn a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records() {
     );
 }
 
-#[test]
-fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
-    let dir = TempDir::new("acquirer-outbox");
+fn confirmations_move_from_the_outbox_into_one_submission_answered_once(target: &Target) {
     let m = MerchantId([1; 16]);
-    let (store, committer) = open(&dir);
+    let (store, committer) = open(target);
     register(&committer, m);
     let (a, b, c) = (
         permission(1, m, 1),
@@ -344,7 +340,7 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
     drop(committer);
     drop(store);
 
-    let (store, _committer) = open(&dir);
+    let (store, _committer) = open(target);
     assert!(submissions::pending_ids(&store, 10).unwrap().is_empty());
     assert_eq!(
         submissions::submission(&store, &id).unwrap().unwrap().state,
@@ -358,4 +354,25 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once() {
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].batch_id, BatchId([2; 16]));
     assert_eq!(outbox::depth(&store).unwrap(), 1);
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records",
+        a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records,
+    ),
+    (
+        "confirmations_move_from_the_outbox_into_one_submission_answered_once",
+        confirmations_move_from_the_outbox_into_one_submission_answered_once,
+    ),
+];
+
+#[test]
+fn rocksdb_acquirer() {
+    on_rocksdb("acquirer", CASES);
+}
+
+#[test]
+fn postgres_acquirer() {
+    on_postgres(CASES);
 }

@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::{
@@ -19,14 +20,13 @@ use semper_storage::clearing::{
     SubmissionRefused,
 };
 use semper_storage::commit::Committer;
-use semper_storage::{CommitConfig, Role, Store};
+use semper_storage::{Role, Store};
 
 const CLEARING: BankId = BankId([9; 16]);
 const ISSUER: BankId = BankId([1; 16]);
 
-fn open_clearing(dir: &TempDir) -> (Store, Committer) {
-    let store = Store::open(&dir.0, Role::Clearing).unwrap();
-    let committer = Committer::start(store.clone(), CommitConfig::default());
+fn open_clearing(target: &Target) -> (Store, Committer) {
+    let (store, committer) = target.open(Role::Clearing);
     committer
         .execute(OpenFirstCycle {
             clearing: CLEARING,
@@ -90,10 +90,8 @@ fn cut(committer: &Committer, sequence: Option<u64>) -> CutOutcome {
         .unwrap()
 }
 
-#[test]
-fn concurrent_submissions_of_one_confirmation_have_exactly_one_claimant() {
-    let dir = TempDir::new("clearing-race");
-    let (store, committer) = open_clearing(&dir);
+fn concurrent_submissions_of_one_confirmation_have_exactly_one_claimant(target: &Target) {
+    let (store, committer) = open_clearing(target);
     let committer = Arc::new(committer);
     let barrier = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8u8)
@@ -131,10 +129,8 @@ fn concurrent_submissions_of_one_confirmation_have_exactly_one_claimant() {
     assert_eq!((open.submissions, open.confirmations), (8, 9));
 }
 
-#[test]
-fn a_submission_is_answered_once_and_its_id_cannot_be_reused() {
-    let dir = TempDir::new("clearing-idempotent");
-    let (store, committer) = open_clearing(&dir);
+fn a_submission_is_answered_once_and_its_id_cannot_be_reused(target: &Target) {
+    let (store, committer) = open_clearing(target);
     let refused = Err(ConfirmationRefusal::BadSignature);
     let first = committer
         .execute(record(
@@ -179,11 +175,9 @@ fn a_submission_is_answered_once_and_its_id_cannot_be_reused() {
     );
 }
 
-#[test]
-fn a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart() {
-    let dir = TempDir::new("clearing-cut");
+fn a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart(target: &Target) {
     {
-        let (_store, committer) = open_clearing(&dir);
+        let (_store, committer) = open_clearing(target);
         committer
             .execute(record(
                 2,
@@ -225,7 +219,7 @@ fn a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart() {
         assert_eq!(cut(&committer, Some(1)), CutOutcome::NotOpen(next));
     }
     // Everything comes back from the DB; a claim made before the restart stays claimed.
-    let (store, committer) = open_clearing(&dir);
+    let (store, committer) = open_clearing(target);
     let open = clearing::open_cycle(&store).unwrap().unwrap();
     assert_eq!(open.sequence, 2);
     assert_eq!(clearing::cycle_claims(&store, 1, 10).unwrap().len(), 3);
@@ -251,11 +245,11 @@ fn a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart() {
     );
 }
 
-#[test]
-fn a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_restarts() {
-    let dir = TempDir::new("clearing-undelivered");
+fn a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_restarts(
+    target: &Target,
+) {
     {
-        let (store, committer) = open_clearing(&dir);
+        let (store, committer) = open_clearing(target);
         assert!(clearing::undelivered(&store, 10).unwrap().is_empty());
         cut(&committer, Some(1));
         cut(&committer, Some(2));
@@ -266,7 +260,7 @@ fn a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_rest
             .unwrap();
     }
     // Read back from the DB alone: cycle 2's report is still to deliver.
-    let (store, committer) = open_clearing(&dir);
+    let (store, committer) = open_clearing(target);
     assert_eq!(clearing::undelivered(&store, 10).unwrap(), [2]);
     assert_eq!(clearing::open_cycle(&store).unwrap().unwrap().sequence, 3);
     // Recorded twice (a delivery and its catch-up): the same as once.
@@ -277,4 +271,33 @@ fn a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_rest
     }
     assert!(clearing::undelivered(&store, 10).unwrap().is_empty());
     assert!(clearing::report(&store, 2).unwrap().is_some());
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "concurrent_submissions_of_one_confirmation_have_exactly_one_claimant",
+        concurrent_submissions_of_one_confirmation_have_exactly_one_claimant,
+    ),
+    (
+        "a_submission_is_answered_once_and_its_id_cannot_be_reused",
+        a_submission_is_answered_once_and_its_id_cannot_be_reused,
+    ),
+    (
+        "a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart",
+        a_cut_reports_the_cycles_claims_opens_the_next_and_survives_a_restart,
+    ),
+    (
+        "a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_restarts",
+        a_cut_marks_its_report_undelivered_until_its_delivery_is_recorded_across_restarts,
+    ),
+];
+
+#[test]
+fn rocksdb_clearing() {
+    on_rocksdb("clearing", CASES);
+}
+
+#[test]
+fn postgres_clearing() {
+    on_postgres(CASES);
 }

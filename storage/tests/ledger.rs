@@ -2,9 +2,11 @@
 
 mod common;
 
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::crypto::blind_rsa::BlindSignature;
 use semper_protocol::ids::{AccountId, Digest, RequestId};
+use semper_storage::Role;
 use semper_storage::ledger::{self, Credit, JournalReason, LedgerError};
 use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawOutcome, WithdrawalRecord};
 
@@ -21,10 +23,8 @@ fn withdrawal(account: AccountId, request: u8, total: &str) -> RecordWithdrawal 
     }
 }
 
-#[test]
-fn a_reference_seen_twice_credits_once() {
-    let dir = TempDir::new("credit");
-    let (store, committer) = open_issuer(&dir);
+fn a_reference_seen_twice_credits_once(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let account = funded_account(&committer, 1, "10.00");
     let again = Credit {
         account,
@@ -64,10 +64,8 @@ fn a_reference_seen_twice_credits_once() {
     );
 }
 
-#[test]
-fn a_withdrawal_debits_journals_and_records_in_one_step_and_replays_identically() {
-    let dir = TempDir::new("withdraw");
-    let (store, committer) = open_issuer(&dir);
+fn a_withdrawal_debits_journals_and_records_in_one_step_and_replays_identically(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let account = funded_account(&committer, 2, "5.00");
     let first = committer
         .execute(withdrawal(account, 1, "3.00"))
@@ -109,10 +107,8 @@ fn a_withdrawal_debits_journals_and_records_in_one_step_and_replays_identically(
     );
 }
 
-#[test]
-fn refusals_change_nothing() {
-    let dir = TempDir::new("refuse");
-    let (store, committer) = open_issuer(&dir);
+fn refusals_change_nothing(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let account = funded_account(&committer, 3, "1.00");
     let before = ledger::account(&store, &account).unwrap();
     let error = committer
@@ -144,10 +140,8 @@ fn refusals_change_nothing() {
     );
 }
 
-#[test]
-fn credited_equals_balance_plus_withdrawn_under_concurrency() {
-    let dir = TempDir::new("conservation");
-    let (store, committer) = open_issuer(&dir);
+fn credited_equals_balance_plus_withdrawn_under_concurrency(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let account = funded_account(&committer, 4, "10.00");
     let committer = std::sync::Arc::new(committer);
     // 8 threads race 40 withdrawals of 0.30 against 10.00: at most 33 can be paid.
@@ -182,4 +176,30 @@ fn credited_equals_balance_plus_withdrawn_under_concurrency() {
         }
     }
     assert_eq!(credited, balance.minor_units() + withdrawn);
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "a_reference_seen_twice_credits_once",
+        a_reference_seen_twice_credits_once,
+    ),
+    (
+        "a_withdrawal_debits_journals_and_records_in_one_step_and_replays_identically",
+        a_withdrawal_debits_journals_and_records_in_one_step_and_replays_identically,
+    ),
+    ("refusals_change_nothing", refusals_change_nothing),
+    (
+        "credited_equals_balance_plus_withdrawn_under_concurrency",
+        credited_equals_balance_plus_withdrawn_under_concurrency,
+    ),
+];
+
+#[test]
+fn rocksdb_ledger() {
+    on_rocksdb("ledger", CASES);
+}
+
+#[test]
+fn postgres_ledger() {
+    on_postgres(CASES);
 }

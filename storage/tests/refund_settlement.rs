@@ -7,8 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::pg::PgServer;
-use common::target::Target;
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::clearing::{
@@ -214,9 +213,6 @@ fn reports_index_their_refunds(target: &Target) {
     );
 }
 
-/// A case of the suite, run on a fresh target.
-type Case = fn(&Target);
-
 const CASES: &[(&str, Case)] = &[
     (
         "clearing_settles_refunds_once",
@@ -227,19 +223,10 @@ const CASES: &[(&str, Case)] = &[
 
 #[test]
 fn rocksdb_refund_settlement() {
-    for (name, case) in CASES {
-        eprintln!("rocksdb: {name}");
-        case(&Target::Rocks(TempDir::new(&format!(
-            "refund-settlement-{name}"
-        ))));
-    }
+    on_rocksdb("refund-settlement", CASES);
 }
 
 #[test]
 fn postgres_refund_settlement() {
-    let server = PgServer::start();
-    for (name, case) in CASES {
-        eprintln!("postgres: {name}");
-        case(&Target::Postgres(server.new_database()));
-    }
+    on_postgres(CASES);
 }

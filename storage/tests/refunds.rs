@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::pg::PgServer;
-use common::target::Target;
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::Encode;
@@ -537,9 +536,6 @@ fn issuer_keeps_the_refund_fee(target: &Target) {
     );
 }
 
-/// A case of the suite, run on a fresh target.
-type Case = fn(&Target);
-
 const CASES: &[(&str, Case)] = &[
     ("acquirer_refunds", acquirer_refunds),
     ("issuer_notices", issuer_notices),
@@ -548,17 +544,10 @@ const CASES: &[(&str, Case)] = &[
 
 #[test]
 fn rocksdb_refunds() {
-    for (name, case) in CASES {
-        eprintln!("rocksdb: {name}");
-        case(&Target::Rocks(TempDir::new(&format!("refunds-{name}"))));
-    }
+    on_rocksdb("refunds", CASES);
 }
 
 #[test]
 fn postgres_refunds() {
-    let server = PgServer::start();
-    for (name, case) in CASES {
-        eprintln!("postgres: {name}");
-        case(&Target::Postgres(server.new_database()));
-    }
+    on_postgres(CASES);
 }

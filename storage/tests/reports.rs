@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::crypto::ed25519::SigningKey;
@@ -11,6 +12,7 @@ use semper_protocol::ids::{BankId, BatchId, CycleId, Digest};
 use semper_protocol::messages::settlement::{Obligation, SettlementReport, SignedSettlementReport};
 use semper_protocol::reconcile::{Discrepancy, DiscrepancyKind};
 use semper_protocol::signed::Signed;
+use semper_storage::Role;
 use semper_storage::confirmed_batches;
 use semper_storage::reports::{self, RecordRefusedReport, RecordReport, ReportOutcome};
 use semper_storage::spent::{BatchIdReused, CheckBatch, SpendBatch, SpendEntry, SpendOutcome};
@@ -49,10 +51,8 @@ fn discrepancy(sequence: u64, kind: DiscrepancyKind) -> Discrepancy {
     }
 }
 
-#[test]
-fn a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it() {
-    let dir = TempDir::new("reports");
-    let (store, committer) = open_issuer(&dir);
+fn a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     assert_eq!(reports::last_sequence(&store).unwrap(), None);
     let found = vec![discrepancy(2, DiscrepancyKind::AmountMismatch)];
     let record = |report, discrepancies| RecordReport {
@@ -105,10 +105,10 @@ fn a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it(
     );
 }
 
-#[test]
-fn the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_ones() {
-    let dir = TempDir::new("applied-through");
-    let (store, committer) = open_issuer(&dir);
+fn the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_ones(
+    target: &Target,
+) {
+    let (store, committer) = target.open(Role::Issuer);
     let record = |sequence| RecordReport {
         report: signed_report(sequence, "1.00"),
         received_at: AT,
@@ -137,10 +137,8 @@ fn the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_
     assert_eq!(reports::applied_through(&store).unwrap(), 4);
 }
 
-#[test]
-fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
-    let dir = TempDir::new("confirmed");
-    let (store, committer) = open_issuer(&dir);
+fn the_spend_write_records_the_totals_of_new_and_replayed_coins(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let batch = (ACQUIRER, BatchId([1; 16]));
     let outcomes = committer
         .execute(check_batch(batch, vec![spend(1, 1), spend(2, 1)]))
@@ -164,10 +162,8 @@ fn the_spend_write_records_the_totals_of_new_and_replayed_coins() {
     assert_eq!(books[&retried], vec![eur("2.00")]);
 }
 
-#[test]
-fn a_batch_id_sent_again_with_other_coins_is_refused_and_changes_nothing() {
-    let dir = TempDir::new("batch-reused");
-    let (store, committer) = open_issuer(&dir);
+fn a_batch_id_sent_again_with_other_coins_is_refused_and_changes_nothing(target: &Target) {
+    let (store, committer) = target.open(Role::Issuer);
     let batch = (ACQUIRER, BatchId([7; 16]));
     let first = check_batch(batch, vec![spend(1, 1), spend(2, 1)]);
     let outcomes = committer.execute(first.clone()).unwrap().unwrap();
@@ -202,4 +198,33 @@ fn check_batch((acquirer, batch): (BankId, BatchId), entries: Vec<SpendEntry>) -
         },
         entries,
     }
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it",
+        a_report_is_recorded_once_and_a_conflicting_or_refused_one_never_replaces_it,
+    ),
+    (
+        "the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_ones",
+        the_applied_through_mark_waits_for_a_report_missed_and_then_passes_the_later_ones,
+    ),
+    (
+        "the_spend_write_records_the_totals_of_new_and_replayed_coins",
+        the_spend_write_records_the_totals_of_new_and_replayed_coins,
+    ),
+    (
+        "a_batch_id_sent_again_with_other_coins_is_refused_and_changes_nothing",
+        a_batch_id_sent_again_with_other_coins_is_refused_and_changes_nothing,
+    ),
+];
+
+#[test]
+fn rocksdb_reports() {
+    on_rocksdb("reports", CASES);
+}
+
+#[test]
+fn postgres_reports() {
+    on_postgres(CASES);
 }

@@ -4,13 +4,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::target::{Case, Target, on_postgres, on_rocksdb};
 use common::*;
+use semper_storage::Role;
 use semper_storage::spent::{CheckAndInsert, SpendOutcome};
 
-#[test]
-fn new_then_replay_then_conflict_with_proof() {
-    let dir = TempDir::new("spent");
-    let (_store, committer) = open_issuer(&dir);
+fn new_then_replay_then_conflict_with_proof(target: &Target) {
+    let (_store, committer) = target.open(Role::Issuer);
     let first = committer
         .execute(CheckAndInsert {
             entries: vec![spend(1, 1), spend(2, 1)],
@@ -34,10 +34,8 @@ fn new_then_replay_then_conflict_with_proof() {
     );
 }
 
-#[test]
-fn a_coin_twice_in_one_batch_is_new_once() {
-    let dir = TempDir::new("spent-dup");
-    let (_store, committer) = open_issuer(&dir);
+fn a_coin_twice_in_one_batch_is_new_once(target: &Target) {
+    let (_store, committer) = target.open(Role::Issuer);
     let outcomes = committer
         .execute(CheckAndInsert {
             entries: vec![spend(5, 1), spend(5, 1), spend(5, 2)],
@@ -55,10 +53,8 @@ fn a_coin_twice_in_one_batch_is_new_once() {
     );
 }
 
-#[test]
-fn concurrent_spends_of_one_coin_have_exactly_one_winner() {
-    let dir = TempDir::new("spent-race");
-    let (_store, committer) = open_issuer(&dir);
+fn concurrent_spends_of_one_coin_have_exactly_one_winner(target: &Target) {
+    let (_store, committer) = target.open(Role::Issuer);
     let committer = Arc::new(committer);
     for coin in 0..20u32 {
         let barrier = Arc::new(std::sync::Barrier::new(8));
@@ -91,4 +87,29 @@ fn concurrent_spends_of_one_coin_have_exactly_one_winner() {
             }
         }
     }
+}
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "new_then_replay_then_conflict_with_proof",
+        new_then_replay_then_conflict_with_proof,
+    ),
+    (
+        "a_coin_twice_in_one_batch_is_new_once",
+        a_coin_twice_in_one_batch_is_new_once,
+    ),
+    (
+        "concurrent_spends_of_one_coin_have_exactly_one_winner",
+        concurrent_spends_of_one_coin_have_exactly_one_winner,
+    ),
+];
+
+#[test]
+fn rocksdb_spent() {
+    on_rocksdb("spent", CASES);
+}
+
+#[test]
+fn postgres_spent() {
+    on_postgres(CASES);
 }

@@ -7,6 +7,7 @@ use semper_storage::backend::{Backend, PostgresBackend, RocksBackend};
 use semper_storage::{CommitConfig, Committer, Role, Store};
 
 use super::TempDir;
+use super::pg::PgServer;
 
 /// A case's records: a RocksDB directory, or a PostgreSQL database (its conninfo).
 pub enum Target {
@@ -24,5 +25,25 @@ impl Target {
         let store = Store::with_backend(backend, role).unwrap();
         let committer = Committer::start(store.clone(), CommitConfig::default());
         (store, committer)
+    }
+}
+
+/// A case of a suite, run on a fresh target.
+pub type Case = fn(&Target);
+
+/// Runs each of `cases` of `suite` on a fresh RocksDB directory.
+pub fn on_rocksdb(suite: &str, cases: &[(&str, Case)]) {
+    for (name, case) in cases {
+        eprintln!("rocksdb: {name}");
+        case(&Target::Rocks(TempDir::new(&format!("{suite}-{name}"))));
+    }
+}
+
+/// Runs each of `cases` on a fresh database of one PostgreSQL server of the test's own.
+pub fn on_postgres(cases: &[(&str, Case)]) {
+    let server = PgServer::start();
+    for (name, case) in cases {
+        eprintln!("postgres: {name}");
+        case(&Target::Postgres(server.new_database()));
     }
 }
