@@ -296,6 +296,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             withdraw_fees_minor: 0,
             withdrawn_coins: 0,
             top_ups: 0,
+            top_up_unanswered: false,
             ready: Default::default(),
         });
     }
@@ -306,7 +307,6 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         books: Mutex::new(ClientBooks::default()),
         retries,
         failures: Mutex::new(BTreeMap::new()),
-        run_tag,
         tolerate_outages: config.tolerate_outages,
     };
 
