@@ -44,7 +44,7 @@ pub const NO_RETRY_AFTER: &str = "(503 without Retry-After)";
 pub const RETRY_WAIT_MAX: Duration = Duration::from_secs(1);
 /// Spent coins a wallet keeps to try again as double spends.
 pub const SPENT_KEPT_MAX: usize = 32;
-/// Withdrawals a wallet's funding (and each top-up) pays for.
+/// Withdrawals a wallet's funding (and each top-up) pays for, by default.
 pub const FUNDING_WITHDRAWALS: u64 = 1000;
 /// Most coins in one request (the protocol's bound on a deposit).
 pub const COINS_PER_REQUEST_MAX: usize = 256;
@@ -157,6 +157,9 @@ pub struct Workload {
     pub coins_per_payment: usize,
     /// Coins in one withdrawal.
     pub coins_per_withdraw: usize,
+    /// Withdrawals a wallet's funding, and each top-up once it ran dry, pays for
+    /// ([`FUNDING_WITHDRAWALS`] by default).
+    pub funding_withdrawals: u64,
     /// The operation mix.
     pub mix: Mix,
     /// Work each wallet makes ready before the timed phase.
@@ -284,8 +287,8 @@ impl WalletSlot {
     }
 
     /// What one of its top-ups credits.
-    pub fn top_up_amount(&self, coins_per_withdraw: usize) -> u64 {
-        Self::funding(&self.denomination, coins_per_withdraw).minor_units()
+    pub fn top_up_amount(&self, workload: &Workload) -> u64 {
+        Self::funding(&self.denomination, workload).minor_units()
     }
 
     /// Credits the account another funding at its issuer (`api`, the operator's): the top-up
@@ -295,13 +298,13 @@ impl WalletSlot {
         &mut self,
         api: &mut semper_client::Api,
         retries: &Retries,
-        coins_per_withdraw: usize,
+        workload: &Workload,
     ) -> Result<(), ApiError> {
         if !self.top_up_unanswered {
             self.top_ups += 1;
             self.top_up_unanswered = true;
         }
-        let amount = Self::funding(&self.denomination, coins_per_withdraw);
+        let amount = Self::funding(&self.denomination, workload);
         let reference = top_up_reference(self.wallet.account, self.top_ups);
         let account = self.wallet.account;
         with_retries(retries, || api.credit(account, &reference, amount))?;
@@ -310,17 +313,17 @@ impl WalletSlot {
         Ok(())
     }
 
-    /// What one top-up (and the first funding) credits: [`FUNDING_WITHDRAWALS`] withdrawals,
-    /// each coin's value and its withdraw fee.
-    pub fn funding(denomination: &Denomination, coins_per_withdraw: usize) -> Amount {
+    /// What one top-up (and the first funding) credits: the workload's funding withdrawals, each
+    /// coin's value and its withdraw fee.
+    pub fn funding(denomination: &Denomination, workload: &Workload) -> Amount {
         let value = denomination.value();
         Amount::from_minor_units(
             value.currency(),
             value
                 .minor_units()
                 .saturating_add(denomination.fees().withdraw.minor_units())
-                .saturating_mul(coins_per_withdraw as u64)
-                .saturating_mul(FUNDING_WITHDRAWALS),
+                .saturating_mul(workload.coins_per_withdraw as u64)
+                .saturating_mul(workload.funding_withdrawals),
         )
     }
 }

@@ -225,11 +225,7 @@ impl<'a> Worker<'a> {
     fn top_up(&mut self, w: usize) -> Result<(), OpError> {
         let slot = &mut self.wallets[w];
         let api = &mut self.issuers[slot.issuer];
-        slot.top_up(
-            api,
-            &self.shared.retries,
-            self.shared.workload.coins_per_withdraw,
-        )?;
+        slot.top_up(api, &self.shared.retries, &self.shared.workload)?;
         Ok(())
     }
 
@@ -377,10 +373,7 @@ impl<'a> Worker<'a> {
             let expected = slot.credited_minor - slot.withdrawn_minor - slot.withdraw_fees_minor;
             // A top-up whose answer was lost may have credited the account, or not.
             let credits_possible = match slot.top_up_unanswered {
-                true => vec![
-                    0,
-                    slot.top_up_amount(self.shared.workload.coins_per_withdraw),
-                ],
+                true => vec![0, slot.top_up_amount(&self.shared.workload)],
                 false => vec![0],
             };
             let currency = slot.currency();
