@@ -19,8 +19,9 @@ use crate::report::{LoadReport, Totals};
 use crate::settle;
 use crate::target::Targets;
 use crate::workload::{
-    COINS_PER_REQUEST_MAX, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX, Retries, Shared,
-    Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage, with_retries,
+    COINS_PER_REQUEST_MAX, FUNDING_WITHDRAWALS, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX,
+    Retries, Shared, Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage,
+    with_retries,
 };
 use semper_client::parties::{Merchant, PartyError, Wallet, withdrawable};
 use semper_client::{Api, ApiError};
@@ -151,6 +152,7 @@ impl LoadConfig {
                 merchants: 8,
                 coins_per_payment: 4,
                 coins_per_withdraw: 16,
+                funding_withdrawals: FUNDING_WITHDRAWALS,
                 mix: crate::workload::Mix {
                     withdraw: 0.2,
                     double_spend: 0.05,
@@ -275,7 +277,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     for w in 0..workload.wallets {
         let issuer = w % issuers.len();
         let (api, issuer_bank, denomination) = &mut issuers[issuer];
-        let funding = WalletSlot::funding(denomination, workload.coins_per_withdraw);
+        let funding = WalletSlot::funding(denomination, &workload);
         let reference = format!("semper-load-{run_tag}-{w}");
         let wallet =
             Wallet::open(api, funding.currency(), funding, &reference).map_err(|source| {
@@ -296,6 +298,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             withdraw_fees_minor: 0,
             withdrawn_coins: 0,
             top_ups: 0,
+            top_up_unanswered: false,
             ready: Default::default(),
         });
     }
@@ -306,7 +309,6 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         books: Mutex::new(ClientBooks::default()),
         retries,
         failures: Mutex::new(BTreeMap::new()),
-        run_tag,
         tolerate_outages: config.tolerate_outages,
     };
 

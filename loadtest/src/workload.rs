@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::denomination::Denomination;
-use semper_protocol::ids::BankId;
+use semper_protocol::ids::{AccountId, BankId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::WalletCoin;
@@ -44,7 +44,7 @@ pub const NO_RETRY_AFTER: &str = "(503 without Retry-After)";
 pub const RETRY_WAIT_MAX: Duration = Duration::from_secs(1);
 /// Spent coins a wallet keeps to try again as double spends.
 pub const SPENT_KEPT_MAX: usize = 32;
-/// Withdrawals a wallet's funding (and each top-up) pays for.
+/// Withdrawals a wallet's funding (and each top-up) pays for, by default.
 pub const FUNDING_WITHDRAWALS: u64 = 1000;
 /// Most coins in one request (the protocol's bound on a deposit).
 pub const COINS_PER_REQUEST_MAX: usize = 256;
@@ -157,6 +157,9 @@ pub struct Workload {
     pub coins_per_payment: usize,
     /// Coins in one withdrawal.
     pub coins_per_withdraw: usize,
+    /// Withdrawals a wallet's funding, and each top-up once it ran dry, pays for
+    /// ([`FUNDING_WITHDRAWALS`] by default).
+    pub funding_withdrawals: u64,
     /// The operation mix.
     pub mix: Mix,
     /// Work each wallet makes ready before the timed phase.
@@ -213,8 +216,6 @@ pub struct Shared {
     pub retries: Retries,
     /// Failed operations by code.
     pub failures: Mutex<std::collections::BTreeMap<String, u64>>,
-    /// A unique tag of this run, in credit references.
-    pub run_tag: String,
     /// Whether answers lost to an outage are expected (see `LoadConfig::tolerate_outages`).
     pub tolerate_outages: bool,
 }
@@ -258,8 +259,11 @@ pub struct WalletSlot {
     pub withdraw_fees_minor: u64,
     /// Coins withdrawn.
     pub withdrawn_coins: u64,
-    /// Top-ups made.
+    /// Top-ups asked for, the one unanswered included.
     pub top_ups: u64,
+    /// Whether the last top-up got no answer (it may have credited the account, or not): it is
+    /// asked again, under the same reference, before anything else.
+    pub top_up_unanswered: bool,
     /// Work made ready before the timed phase, and withdrawals to finalize after it.
     pub ready: Ready,
 }
@@ -282,17 +286,44 @@ impl WalletSlot {
         self.denomination.value().currency()
     }
 
-    /// What one top-up (and the first funding) credits: [`FUNDING_WITHDRAWALS`] withdrawals,
-    /// each coin's value and its withdraw fee.
-    pub fn funding(denomination: &Denomination, coins_per_withdraw: usize) -> Amount {
+    /// What one of its top-ups credits.
+    pub fn top_up_amount(&self, workload: &Workload) -> u64 {
+        Self::funding(&self.denomination, workload).minor_units()
+    }
+
+    /// Credits the account another funding at its issuer (`api`, the operator's): the top-up
+    /// left unanswered if there is one, under the same reference (a credit seen twice credits
+    /// once), else a new one. The books count it once answered.
+    pub fn top_up(
+        &mut self,
+        api: &mut semper_client::Api,
+        retries: &Retries,
+        workload: &Workload,
+    ) -> Result<(), ApiError> {
+        if !self.top_up_unanswered {
+            self.top_ups += 1;
+            self.top_up_unanswered = true;
+        }
+        let amount = Self::funding(&self.denomination, workload);
+        let reference = top_up_reference(self.wallet.account, self.top_ups);
+        let account = self.wallet.account;
+        with_retries(retries, || api.credit(account, &reference, amount))?;
+        self.top_up_unanswered = false;
+        self.credited_minor += amount.minor_units();
+        Ok(())
+    }
+
+    /// What one top-up (and the first funding) credits: the workload's funding withdrawals, each
+    /// coin's value and its withdraw fee.
+    pub fn funding(denomination: &Denomination, workload: &Workload) -> Amount {
         let value = denomination.value();
         Amount::from_minor_units(
             value.currency(),
             value
                 .minor_units()
                 .saturating_add(denomination.fees().withdraw.minor_units())
-                .saturating_mul(coins_per_withdraw as u64)
-                .saturating_mul(FUNDING_WITHDRAWALS),
+                .saturating_mul(workload.coins_per_withdraw as u64)
+                .saturating_mul(workload.funding_withdrawals),
         )
     }
 }
@@ -364,12 +395,20 @@ impl Retries {
 }
 
 /// Whether a failed request may be sent again as it is: the server was busy, timed out, or did
-/// not answer, or the coin is in another deposit under way.
-fn retryable(error: &ApiError) -> bool {
+/// not answer, the coin is in another deposit under way, or the server said when to come back
+/// (`Retry-After`: e.g. a 502 of an acquirer whose clearing house is failing over).
+pub(crate) fn retryable(error: &ApiError) -> bool {
     match error {
         ApiError::Http(_) => true,
-        ApiError::Refused { status, code, .. } => {
-            matches!(status, 408 | 503) || code == "deposit.coin_in_flight"
+        ApiError::Refused {
+            status,
+            code,
+            retry_after_s,
+            ..
+        } => {
+            matches!(status, 408 | 503)
+                || retry_after_s.is_some()
+                || code == "deposit.coin_in_flight"
         }
         ApiError::Unexpected { .. } => false,
     }
@@ -424,6 +463,13 @@ pub fn with_retries<T>(
     }
 }
 
+/// The reference of wallet `account`'s `n`th top-up: unique per issuer (the account id is drawn
+/// at random for the run, the count rises), the same for each retry of one top-up (a credit
+/// seen twice credits once), and at most 60 bytes, within the API's 64 (`CreditRequest`).
+pub fn top_up_reference(account: AccountId, n: u64) -> String {
+    format!("top-up-{account}-{n}")
+}
+
 /// Now, as the protocol's timestamps read it.
 pub fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
@@ -436,6 +482,22 @@ pub fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The soak refused every top-up `credit.bad_reference` (13,376 withdrawals failed once the
+    /// funded coins were spent): its reference was 70 bytes, over the API's bound.
+    #[test]
+    fn a_top_up_reference_fits_the_apis_bound() {
+        let openapi: serde_json::Value =
+            serde_json::from_str(include_str!("../../server/openapi.json")).unwrap();
+        let bound = &openapi["components"]["schemas"]["CreditRequest"]["properties"]["reference"];
+        let max = bound["maxLength"].as_u64().unwrap() as usize;
+        let longest = top_up_reference(AccountId([0xff; 16]), u64::MAX);
+        assert!(longest.len() <= max, "{} bytes: {longest}", longest.len());
+        assert_ne!(
+            top_up_reference(AccountId([1; 16]), 1),
+            top_up_reference(AccountId([1; 16]), 2)
+        );
+    }
 
     #[test]
     fn the_mix_picks_each_operation_by_its_share() {
@@ -490,18 +552,24 @@ mod tests {
     }
 
     #[test]
-    fn only_busy_timeout_lost_or_in_flight_answers_are_retried() {
-        let refused = |status: u16, code: &str| ApiError::Refused {
+    fn only_busy_timeout_lost_in_flight_or_retry_later_answers_are_retried() {
+        let answered = |status: u16, code: &str, retry_after_s| ApiError::Refused {
             status,
             code: code.into(),
             message: String::new(),
-            retry_after_s: Some(0),
+            retry_after_s,
         };
+        // The server sends Retry-After with every 503, and with any answer it marks retryable.
+        let refused =
+            |status: u16, code: &str| answered(status, code, (status == 503).then_some(0));
         assert!(retryable(&refused(503, "issuer.busy")));
         assert!(retryable(&refused(408, "request.timeout")));
         assert!(retryable(&refused(409, "deposit.coin_in_flight")));
         assert!(!retryable(&refused(409, "deposit.id_reused")));
         assert!(!retryable(&refused(400, "deposit.wrong_acquirer")));
+        // The clearing house out of reach through the acquirer: 502, retry later.
+        assert!(retryable(&answered(502, "acquirer.gateway", Some(1))));
+        assert!(!retryable(&answered(502, "acquirer.gateway", None)));
         let retries = Retries::default();
         let mut calls = 0;
         let answer = with_retries(&retries, || {

@@ -70,6 +70,18 @@ impl StorageError {
             Self::Closed => "storage.closed",
         }
     }
+
+    /// Whether the same request may succeed later: the database out of reach (or its outcome
+    /// unknown, which the retry's idempotency keys settle), a write raced past the committer's
+    /// bound, a full commit queue, or a committer stopped for a restart. A role that answers
+    /// another bank passes this on, so that a transient fault (a failover) is retried with the
+    /// same request, never recorded by the caller as a refusal.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::Conflict(_) | Self::Busy | Self::Closed
+        )
+    }
 }
 
 impl From<rocksdb::Error> for StorageError {

@@ -122,6 +122,8 @@ impl AcquirerError {
             | Self::Incomplete { .. }
             | Self::SubmissionsPending => true,
             Self::Gateway(e) => e.retryable,
+            // A failover of its database: another bank's retry (a report delivery) gets through.
+            Self::Storage(e) => e.retryable(),
             _ => false,
         }
     }

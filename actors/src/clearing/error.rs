@@ -83,15 +83,18 @@ impl ClearingError {
         }
     }
 
-    /// Whether the same request may succeed later: busy, stopped for a restart, a full cycle, or
-    /// a cut asked of a process that does not hold the cut-off lease (it may take it over).
+    /// Whether the same request may succeed later: busy, stopped for a restart, a full cycle, a
+    /// cut asked of a process that does not hold the cut-off lease (it may take it over), or a
+    /// transient storage fault (a failover of its database: a submission's retry, same id and
+    /// bytes, is recorded once or answered as the replay it is).
     pub fn retryable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::Busy
-                | Self::Stopped
-                | Self::NotLeader
-                | Self::Record(SubmissionRefused::CycleFull { .. })
-        )
+            | Self::Stopped
+            | Self::NotLeader
+            | Self::Record(SubmissionRefused::CycleFull { .. }) => true,
+            Self::Storage(error) => error.retryable(),
+            _ => false,
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use semper_actors::acquirer::{
     AcquirerConfig, AcquirerHandle, AcquirerState, TrustedClearing, TrustedIssuer,
 };
+use semper_actors::clearing::ClearingError;
 use semper_actors::clock::ManualClock;
 use semper_actors::gateway::{ClearingGateway, GatewayError, GatewayFuture, IssuerGateway};
 use semper_actors::issuer::{
@@ -40,7 +41,7 @@ use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckResponse
 use semper_protocol::signed::Signed;
 use semper_protocol::time::Timestamp;
 use semper_protocol::wallet::{self, WalletCoin};
-use semper_storage::CommitConfig;
+use semper_storage::{CommitConfig, StorageError};
 
 pub const ISSUER_1: BankId = BankId([1; 16]);
 pub const ISSUER_2: BankId = BankId([3; 16]);
@@ -406,6 +407,9 @@ pub struct FakeClearing {
     pub refunds_claimed: Mutex<HashMap<Digest, SubmissionId>>,
     /// How many of the next answers to lose.
     pub lose_answers: AtomicU32,
+    /// How many of the next submissions find the clearing house's database out of reach (a
+    /// failover): refused before anything is counted, as the real one refuses them then.
+    pub storage_failures: AtomicU32,
     /// Confirmations of this issuer are refused.
     pub refuse_issuer: Mutex<Option<BankId>>,
     /// The number of the cycle new claims are counted in.
@@ -430,6 +434,7 @@ impl FakeClearing {
             claimed: Mutex::new(HashMap::new()),
             refunds_claimed: Mutex::new(HashMap::new()),
             lose_answers: AtomicU32::new(0),
+            storage_failures: AtomicU32::new(0),
             refuse_issuer: Mutex::new(None),
             cycle: AtomicU64::new(1),
             counted: Mutex::new(Vec::new()),
@@ -568,11 +573,16 @@ impl ClearingGateway for FakeClearing {
         submission: SignedSettlementSubmission,
     ) -> GatewayFuture<'_, SignedSubmissionReceipt> {
         self.received.lock().unwrap().push(submission.clone());
+        if take_one(&self.storage_failures) {
+            // What the clearing house answers when its store is out of reach, through the same
+            // conversion its in-process gateway and its link answer use.
+            let error = ClearingError::from(StorageError::Unavailable(
+                "FATAL: terminating connection due to unexpected postmaster exit".into(),
+            ));
+            return Box::pin(async move { Err(GatewayError::from(error)) });
+        }
         let receipt = self.receipt(&submission);
-        let lost = self
-            .lose_answers
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+        let lost = take_one(&self.lose_answers);
         Box::pin(async move {
             if lost {
                 Err(GatewayError::retryable("link.timeout", "answer lost"))
@@ -601,6 +611,13 @@ impl ClearingGateway for FakeClearing {
         after.truncate(limit as usize);
         Box::pin(async move { Ok(after) })
     }
+}
+
+/// Takes one from `counter` unless it is zero: whether it did.
+fn take_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 /// A merchant: its id and key.

@@ -537,6 +537,45 @@ fn the_outbox_submits_each_confirmation_once_through_lost_answers() {
     });
 }
 
+/// The soak of issue 19 ended with confirmations refused for good because the clearing house's
+/// database was failing over when their submission arrived (`storage.unavailable`): a transient
+/// fault must leave the submission pending, sent again with the same id and bytes.
+#[test]
+fn a_submission_the_clearing_house_could_not_store_is_sent_again_not_refused() {
+    let world = World::new("outbox-storage", &[ACQUIRER]);
+    run(async {
+        let issuers = world.start_issuers();
+        let acquirer = world
+            .start_acquirer(&world.acquirer_config(ACQUIRER, &issuers), &issuers)
+            .await;
+        let merchant = Merchant::new(1);
+        register(&acquirer, &merchant).await;
+        deposit_one_of_each(&acquirer, &issuers, &merchant, 1).await;
+
+        // Out of reach for the whole pass: it ends unanswered, the submission pending.
+        (world.clearing.storage_failures).store(u32::MAX, Ordering::SeqCst);
+        let error = acquirer.flush_outbox().await.unwrap_err();
+        assert!(error.retryable(), "{error}");
+        let status = acquirer.outbox_status().await.unwrap();
+        assert_eq!(status.refused, vec![], "nothing refused for a failover");
+        assert_eq!((status.queued, status.pending.len()), (0, 1));
+
+        // Back for the second attempt of the next pass: the same submission is counted once.
+        (world.clearing.storage_failures).store(1, Ordering::SeqCst);
+        let status = acquirer.flush_outbox().await.unwrap();
+        assert_eq!((status.queued, status.pending.len()), (0, 0));
+        assert_eq!(status.refused, vec![]);
+        let received = world.clearing.received();
+        let id = received[0].body().submission_id;
+        assert!(received.iter().all(|s| s == &received[0]), "the same bytes");
+        let claimed = world.clearing.claimed.lock().unwrap().clone();
+        assert_eq!(claimed.len(), 2);
+        assert!(claimed.values().all(|s| *s == id));
+        let record = acquirer.submission(id).await.unwrap().unwrap();
+        assert!(matches!(record.state, SubmissionState::Answered(_)));
+    });
+}
+
 #[test]
 fn a_pending_submission_is_sent_again_with_the_same_id_after_a_restart() {
     let world = World::new("restart", &[ACQUIRER]);

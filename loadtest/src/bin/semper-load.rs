@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
-use semper_loadtest::workload::{Mix, RETRY_ATTEMPTS_MAX, Stock, Workload};
+use semper_loadtest::workload::{FUNDING_WITHDRAWALS, Mix, RETRY_ATTEMPTS_MAX, Stock, Workload};
 use semper_loadtest::{DEFAULT_REFUND_SHARE, LoadConfig, Mode, plot, run};
 
 /// Where the embedded default answers, when no target is named.
@@ -254,6 +254,7 @@ fn main() -> anyhow::Result<()> {
             merchants: args.merchants,
             coins_per_payment: args.coins_per_payment,
             coins_per_withdraw: args.coins_per_withdraw,
+            funding_withdrawals: FUNDING_WITHDRAWALS,
             mix: Mix {
                 withdraw: args.withdraw_share,
                 double_spend: args.double_spend_share,

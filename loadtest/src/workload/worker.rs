@@ -152,6 +152,11 @@ impl<'a> Worker<'a> {
     /// dry.
     pub(super) fn withdraw(&mut self, w: usize) -> Result<u64, OpError> {
         let count = self.shared.workload.coins_per_withdraw;
+        if self.wallets[w].top_up_unanswered {
+            // It may have credited the account: asked again (credited once) before anything is
+            // debited, so that the books hold the credit before a withdrawal spends it.
+            self.top_up(w)?;
+        }
         match self.try_withdraw(w, count) {
             Err(OpError::Api(error)) if error.code() == Some("account.insufficient_funds") => {
                 self.top_up(w)?;
@@ -215,22 +220,12 @@ impl<'a> Worker<'a> {
         Ok(count as u64)
     }
 
-    /// Credits wallet `w` another funding, by the operator.
+    /// Credits wallet `w` another funding, by the operator: the top-up left unanswered if there
+    /// is one, under its reference again, else a new one.
     fn top_up(&mut self, w: usize) -> Result<(), OpError> {
         let slot = &mut self.wallets[w];
-        slot.top_ups += 1;
-        let amount =
-            WalletSlot::funding(&slot.denomination, self.shared.workload.coins_per_withdraw);
-        let reference = format!(
-            "semper-load-{}-{}-top-up-{}",
-            self.shared.run_tag, slot.wallet.account, slot.top_ups
-        );
         let api = &mut self.issuers[slot.issuer];
-        let account = slot.wallet.account;
-        with_retries(&self.shared.retries, || {
-            api.credit(account, &reference, amount)
-        })?;
-        slot.credited_minor += amount.minor_units();
+        slot.top_up(api, &self.shared.retries, &self.shared.workload)?;
         Ok(())
     }
 
@@ -376,6 +371,11 @@ impl<'a> Worker<'a> {
             let balance = with_retries(&self.shared.retries, || api.account(slot.wallet.account));
             let coins = request.body().coins.len() as u64;
             let expected = slot.credited_minor - slot.withdrawn_minor - slot.withdraw_fees_minor;
+            // A top-up whose answer was lost may have credited the account, or not.
+            let credits_possible = match slot.top_up_unanswered {
+                true => vec![0, slot.top_up_amount(&self.shared.workload)],
+                false => vec![0],
+            };
             let currency = slot.currency();
             self.last_withdraw = Some((w, request, first.clone()));
             let again = again?;
@@ -396,7 +396,10 @@ impl<'a> Worker<'a> {
                 .map(|p| p.value_minor + p.fee_minor);
             let possible: Vec<String> = debits_possible(lost)
                 .into_iter()
-                .filter_map(|debit| expected.checked_sub(debit))
+                .flat_map(|debit| {
+                    (credits_possible.iter())
+                        .filter_map(move |credit| (expected + credit).checked_sub(debit))
+                })
                 .map(|left| Amount::from_minor_units(currency, left).to_string())
                 .collect();
             if !possible
@@ -435,6 +438,15 @@ impl<'a> Worker<'a> {
     /// Asks again for every answer lost during the run (requests are idempotent), books what
     /// comes back, and gives the wallets back for the final books.
     pub fn finish(mut self) -> Vec<WalletSlot> {
+        for w in 0..self.wallets.len() {
+            if !self.wallets[w].top_up_unanswered {
+                continue;
+            }
+            if let Err(error) = self.top_up(w) {
+                let account = self.wallets[w].wallet.account;
+                (self.shared.books().unresolved).push(format!("top-up of {account}: {error}"));
+            }
+        }
         for pending in std::mem::take(&mut self.pending_withdraws) {
             let slot = &self.wallets[pending.wallet];
             let api = &mut self.issuers[slot.issuer];

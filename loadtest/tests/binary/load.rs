@@ -49,6 +49,45 @@ fn a_short_load_on_the_embedded_default_keeps_every_invariant() {
     assert!(status.success());
 }
 
+/// Wallets funded for two withdrawals each, withdrawing half the time: each runs dry again and
+/// again and is topped up by the operator. The soak of issue 19 refused every top-up
+/// `credit.bad_reference` (its reference was over the API's 64 bytes), and every withdrawal
+/// after it failed.
+#[test]
+fn wallets_that_run_dry_are_topped_up_and_keep_withdrawing() {
+    let dir = TempDir::new("load-top-up");
+    let semper = process::start(&[], &overrides(&dir.0), &dir.0);
+    let mut config = LoadConfig::new(Targets::single(Endpoint::new(
+        semper.http,
+        Some(TOKEN.into()),
+    )));
+    config.mode = Mode::Closed { workers: 2 };
+    config.workload.wallets = 2;
+    config.workload.funding_withdrawals = 2;
+    config.workload.mix = Mix {
+        withdraw: 0.5,
+        double_spend: 0.0,
+        replay: 0.1,
+        refund: 0.0,
+    };
+    config.duration = Some(Duration::from_secs(3));
+    config.settle_wait = Duration::from_millis(500);
+    let per_funding = 2 * config.workload.coins_per_withdraw as u64;
+    let report = run(config).unwrap();
+    assert!(report.ok(), "{}", report.summary());
+    assert!(
+        report
+            .books
+            .wallets
+            .iter()
+            .any(|w| w.withdrawn_coins > 2 * per_funding),
+        "no wallet withdrew past two fundings: {}",
+        report.summary()
+    );
+    let (status, _) = process::terminate(semper);
+    assert!(status.success());
+}
+
 #[test]
 fn a_stock_only_load_sends_its_stock_and_stops() {
     let dir = TempDir::new("load-stock-only");

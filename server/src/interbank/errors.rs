@@ -41,9 +41,15 @@ impl RoleRefusal for IssuerError {
         IssuerError::code(self)
     }
 
-    /// Busy, or stopped for a restart; every other refusal is the request's own.
+    /// Busy, stopped for a restart, or a transient storage fault (a failover of its database:
+    /// a spend check's retry replays each coin's verdict); every other refusal is the request's
+    /// own.
     fn retryable(&self) -> bool {
-        matches!(self, IssuerError::Busy | IssuerError::Stopped)
+        match self {
+            IssuerError::Busy | IssuerError::Stopped => true,
+            IssuerError::Storage(error) => error.retryable(),
+            _ => false,
+        }
     }
 }
 
@@ -82,6 +88,7 @@ pub fn gateway_error(error: LinkError) -> semper_actors::gateway::GatewayError {
 
 #[cfg(test)]
 mod tests {
+    use semper_storage::StorageError;
     use semper_storage::clearing::SubmissionRefused;
 
     use super::*;
@@ -92,6 +99,17 @@ mod tests {
         assert!(role_refusal(&cycle_full).is_retryable());
         assert!(role_refusal(&IssuerError::Busy).is_retryable());
         assert!(!role_refusal(&IssuerError::UnknownDenomination).is_retryable());
+        // A failover of a role's database is transient: the same request is sent again, never
+        // recorded as refused (the soak's settlement submissions refused so, issue 19).
+        let unavailable = || StorageError::Unavailable("connection closed".into());
+        assert!(role_refusal(&ClearingError::from(unavailable())).is_retryable());
+        assert!(role_refusal(&IssuerError::from(unavailable())).is_retryable());
+        assert!(role_refusal(&AcquirerError::from(unavailable())).is_retryable());
+        let corrupt = StorageError::Corrupt {
+            column: "submissions",
+            reason: String::new(),
+        };
+        assert!(!role_refusal(&ClearingError::from(corrupt)).is_retryable());
         // A peer's ".busy" that it says is final stays final.
         let error = gateway_error(LinkError::Remote {
             code: "other.busy".to_owned(),
