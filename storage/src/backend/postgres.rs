@@ -41,7 +41,7 @@
 //! the server for another writer's sake) is [`StorageError::Conflict`]: a definite failure that
 //! wrote nothing, so it needs no barrier. A group of fresh coins reads nothing: its transaction
 //! is one insert, without `ON CONFLICT` because the insert is their check (`make bench-pg` runs
-//! the same statement, with `ON CONFLICT`, through `pgbench`).
+//! the same statement through `pgbench`).
 //!
 //! **Plans.** Every statement finds its records by key (a point, `key = ANY($1)`, or a key
 //! range), so every session runs with `enable_seqscan=off` (`KEYED_PLANS`): the planner then
