@@ -34,9 +34,9 @@
 //! read, so a coin it has not seen is only probably unspent. Such a coin is not read: the group
 //! assumes it absent and inserts it, which checks it as above, and a wrong guess (another
 //! writer spent it) is a conflict, after which the group is applied again reading every coin
-//! (see [`crate::commit::GroupReader::spent_filter`]). So a spend check of fresh coins costs
-//! one insert, with one writer or several: reading them first, and locking them again at the
-//! write, made `make bench-pg` 15 times slower (BENCHMARKS.md).
+//! (see `GroupReader::spent_filter`). So a spend check of fresh coins costs one insert, with one
+//! writer or several: reading them first, and locking them again at the write, made `make
+//! bench-pg` 15 times slower (BENCHMARKS.md).
 
 mod postgres;
 mod rocks;

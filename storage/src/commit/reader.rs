@@ -60,7 +60,7 @@ impl<'a> GroupReader<'a> {
     /// without `ON CONFLICT` is the check, as for a coin read as absent. When the guess was
     /// wrong (another writer spent the coin) the write is a conflict and the group is applied
     /// again, and this time (`None`) every coin is read.
-    pub fn spent_filter(&self) -> Option<&SpentFilter> {
+    pub(crate) fn spent_filter(&self) -> Option<&SpentFilter> {
         self.trust_filter.then(|| self.store.spent_filter())
     }
 
@@ -68,7 +68,7 @@ impl<'a> GroupReader<'a> {
     /// [`GroupReader::spent_filter`]): over a shared store the write checks it as it checks a
     /// record read as absent. The group must insert the key, which is what makes that check
     /// complete.
-    pub fn assume_absent(&self, column: Column, key: &[u8]) {
+    pub(crate) fn assume_absent(&self, column: Column, key: &[u8]) {
         // An earlier transaction of the group that wrote the key put it in the filter: it is
         // read (from the group's writes), never assumed.
         debug_assert!(!self.staged.contains_key(&(column, key.to_vec())));
