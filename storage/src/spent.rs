@@ -188,12 +188,15 @@ pub(crate) fn check_and_insert(
         .iter()
         .map(|e| spent_key(&e.denomination, &e.coin))
         .collect();
-    // Only coins the filter may have seen need a read; the others are certainly new. A shared
-    // store has no filter: every coin is read (and the read checked again at the write).
-    let filter = reader.store().spent_filter();
-    let maybe_spent: Vec<usize> = (0..keys.len())
-        .filter(|i| filter.is_none_or(|filter| filter.may_contain(&keys[*i])))
-        .collect();
+    // Only coins the filter may have seen need a read; the others are new: certainly over an
+    // unshared store, and over a shared one as a guess that the write checks (see
+    // `GroupReader::spent_filter`). A group applied again after a conflict reads every coin.
+    let filter = reader.spent_filter();
+    let (maybe_spent, unseen): (Vec<usize>, Vec<usize>) =
+        (0..keys.len()).partition(|i| filter.is_none_or(|filter| filter.may_contain(&keys[*i])));
+    for i in unseen {
+        reader.assume_absent(Column::SpentCoins, &keys[i]);
+    }
     let key_refs: Vec<&[u8]> = maybe_spent.iter().map(|i| keys[*i].as_slice()).collect();
     let mut stored: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
     for (i, value) in maybe_spent
@@ -213,11 +216,13 @@ pub(crate) fn check_and_insert(
             None => stored[index].as_deref().map(decode_spent).transpose()?,
         };
         let outcome = may_spend(earlier, entry);
+        if outcome == SpendOutcome::New || stored[index].is_some() {
+            // Into the filter before the write: a failed write only leaves a false positive. A
+            // coin found spent goes in too: over a shared store it may be another writer's,
+            // and the next check of it then reads it rather than guessing.
+            reader.store().spent_filter().insert(key);
+        }
         if outcome == SpendOutcome::New {
-            // Into the filter before the write: a failed write only leaves a false positive.
-            if let Some(filter) = filter {
-                filter.insert(key);
-            }
             writes.put(Column::SpentCoins, key.to_vec(), encode_spent(entry));
             inserted.insert(*key, index);
         }

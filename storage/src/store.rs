@@ -60,10 +60,12 @@ impl Store {
     /// The store of `role` over `backend`: checks (or, when empty, writes) its schema version and
     /// role, and loads what is kept in memory.
     pub fn with_backend(backend: Arc<dyn Backend>, role: Role) -> Result<Self, StorageError> {
-        // Only issuers and their shard groups keep a spent set, and a shared store reads every
-        // coin (another writer's coins are not in this process's filter), so only an unshared
-        // spent set's filter is used.
-        let filtered = matches!(role, Role::Issuer | Role::SpentShard) && !backend.shared();
+        // Only issuers and their shard groups keep a spent set. A shared store's filter starts
+        // empty: loading it would not make it complete (the other writers go on spending), and
+        // a coin it misses costs a conflict, not a wrong answer (see
+        // `GroupReader::spent_filter`).
+        let filtered = matches!(role, Role::Issuer | Role::SpentShard);
+        let load = filtered && !backend.shared();
         let store = Self {
             backend,
             role,
@@ -74,7 +76,7 @@ impl Store {
             })),
         };
         store.check_schema()?;
-        if filtered {
+        if load {
             store.load_spent_filter()?;
         }
         Ok(store)
@@ -126,10 +128,10 @@ impl Store {
             .for_each_key(Column::SpentCoins, &mut |key| filter.insert(key))
     }
 
-    /// The in-memory filter of spent coins; `None` when the store is [`Store::shared`], whose
-    /// filter could not know the other writers' coins.
-    pub fn spent_filter(&self) -> Option<&SpentFilter> {
-        (!self.shared()).then_some(&*self.spent_filter)
+    /// The in-memory filter of spent coins: every one when the store is not [`Store::shared`],
+    /// else the ones this process spent or read (the other writers' are not in it).
+    pub fn spent_filter(&self) -> &SpentFilter {
+        &self.spent_filter
     }
 
     /// Whether other processes may write the same records (see [`Backend::shared`]).

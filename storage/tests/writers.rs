@@ -7,17 +7,23 @@
 
 mod common;
 
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 
 use common::pg::PgServer;
 use common::*;
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::BlindSignature;
 use semper_protocol::ids::{AccountId, Digest, RequestId};
+use semper_storage::backend::{Backend, Change, PostgresBackend, Read};
 use semper_storage::commit::Transaction;
 use semper_storage::lease::{self, Fence, NotHolder, TakeLease};
 use semper_storage::ledger::{self, LedgerError};
+use semper_storage::location::schema_of;
+use semper_storage::memory::MemoryUsage;
+use semper_storage::schema::Column;
 use semper_storage::spent::{CheckAndInsert, SpendEntry, SpendOutcome};
+use semper_storage::store::Records;
 use semper_storage::withdrawals::{RecordWithdrawal, WithdrawOutcome, WithdrawalRecord};
 use semper_storage::{CommitConfig, Committer, Location, Role, StorageError, Store};
 
@@ -165,6 +171,158 @@ fn every_coin_is_new_once(server: &PgServer) {
         }
     }
     eprintln!("coins: {raced} of {COINS} won by the second writer");
+}
+
+/// The PostgreSQL backend, with a count of the spent-set records its store read.
+struct CountedReads {
+    backend: PostgresBackend,
+    spent_reads: AtomicUsize,
+}
+
+impl CountedReads {
+    fn count(&self, column: Column, records: usize) {
+        if column == Column::SpentCoins {
+            self.spent_reads.fetch_add(records, Ordering::SeqCst);
+        }
+    }
+
+    fn spent_reads(&self) -> usize {
+        self.spent_reads.load(Ordering::SeqCst)
+    }
+}
+
+impl Backend for CountedReads {
+    fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.count(column, 1);
+        self.backend.get(column, key)
+    }
+
+    fn multi_get(
+        &self,
+        column: Column,
+        keys: &[&[u8]],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        self.count(column, keys.len());
+        self.backend.multi_get(column, keys)
+    }
+
+    fn scan_prefix(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Records, StorageError> {
+        self.count(column, 1);
+        self.backend.scan_prefix(column, prefix, limit)
+    }
+
+    fn scan_from(
+        &self,
+        column: Column,
+        start: &[u8],
+        limit: usize,
+    ) -> Result<Records, StorageError> {
+        self.count(column, 1);
+        self.backend.scan_from(column, start, limit)
+    }
+
+    fn for_each_key(
+        &self,
+        column: Column,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), StorageError> {
+        self.count(column, 1);
+        self.backend.for_each_key(column, visit)
+    }
+
+    fn write_synced(&self, changes: &[Change]) -> Result<(), StorageError> {
+        self.backend.write_synced(changes)
+    }
+
+    fn shared(&self) -> bool {
+        self.backend.shared()
+    }
+
+    fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
+        self.backend.write_checked(reads, changes)
+    }
+
+    fn memory_usage(&self) -> MemoryUsage {
+        self.backend.memory_usage()
+    }
+}
+
+/// Over a shared store, coins this process has not seen are not read before they are marked
+/// spent: the write inserts them without `ON CONFLICT`, and that is their check (one statement
+/// a group, as with one writer). A coin another writer spent meanwhile fails that insert, and
+/// the group is applied again with every coin read: the double spend is refused with the other
+/// writer's permission as proof, the rest of the batch is new. Coins this process spent, or
+/// found spent, are read: a replay is a replay, at the first attempt.
+fn unseen_coins_are_checked_by_the_insert(server: &PgServer) {
+    let conninfo = server.create_database("unread");
+    let counted = Arc::new(CountedReads {
+        backend: PostgresBackend::connect_in_schema(&conninfo, schema_of(Role::Issuer)).unwrap(),
+        spent_reads: AtomicUsize::new(0),
+    });
+    let store = Store::with_backend(counted.clone(), Role::Issuer).unwrap();
+    assert!(store.shared());
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    let other = Location::Postgres(conninfo).open(Role::Issuer).unwrap();
+    let other_committer = Committer::start(other.clone(), CommitConfig::default());
+    let check = |committer: &Committer, entries: Vec<SpendEntry>| {
+        committer.execute(CheckAndInsert { entries }).unwrap()
+    };
+
+    let fresh: Vec<SpendEntry> = (0..300).map(|coin| spend(coin, 1)).collect();
+    assert_eq!(
+        check(&committer, fresh.clone()),
+        vec![SpendOutcome::New; 300]
+    );
+    assert_eq!(counted.spent_reads(), 0, "fresh coins were read");
+
+    // The other writer spends coin 1000; this process has not seen it.
+    assert_eq!(
+        check(&other_committer, vec![spend(1000, 2)]),
+        vec![SpendOutcome::New]
+    );
+    assert_eq!(
+        check(
+            &committer,
+            vec![spend(1001, 1), spend(1000, 1), spend(1002, 1)]
+        ),
+        vec![
+            SpendOutcome::New,
+            SpendOutcome::Conflict {
+                earlier: spend(1000, 2).permission
+            },
+            SpendOutcome::New,
+        ]
+    );
+    // The group applied again read all three.
+    assert_eq!(counted.spent_reads(), 3);
+    for (coin, permission) in [(1000, 2), (1001, 1), (1002, 1)] {
+        let key =
+            semper_storage::schema::spent_key(&spend(coin, 1).denomination, &spend(coin, 1).coin);
+        let (digest, _) = semper_storage::spent::spent_by(&other, &key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            digest,
+            spend(coin, permission).permission_digest,
+            "coin {coin}"
+        );
+    }
+
+    // Its own coins, and the one it found spent, are read (no conflict): replays, and the
+    // double spend's proof again.
+    let mut again = fresh;
+    again.push(spend(1000, 1));
+    let mut expected = vec![SpendOutcome::Replay; 300];
+    expected.push(SpendOutcome::Conflict {
+        earlier: spend(1000, 2).permission,
+    });
+    assert_eq!(check(&committer, again), expected);
+    assert_eq!(counted.spent_reads(), 3 + 301);
 }
 
 fn withdrawal(account: AccountId, request: u16, total: &str) -> RecordWithdrawal {
@@ -350,6 +508,7 @@ fn one_lease_holder_at_a_time(server: &PgServer) {
 fn two_writers_over_one_postgres_database() {
     let server = PgServer::start();
     roles_share_a_database(&server);
+    unseen_coins_are_checked_by_the_insert(&server);
     every_coin_is_new_once(&server);
     every_withdrawal_is_debited_once(&server);
     no_overdraft_across_writers(&server);

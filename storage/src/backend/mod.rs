@@ -15,11 +15,11 @@
 //! [`Backend::write_checked`]: the group's writes, together with what its transactions read from
 //! the store (each record's column, key, and the value seen, or its absence). Inside the write's
 //! own SQL transaction the backend
-//! - locks every record read that exists (`SELECT … FOR UPDATE`, in key order) and compares it
-//!   with what was seen: a changed or vanished record, or one that appeared, is a conflict;
 //! - inserts the records read as absent without `ON CONFLICT`, so that a concurrent writer's
 //!   insert of the same key (committed, or committing) fails one of the two with a unique
-//!   violation, also a conflict.
+//!   violation, a conflict: that insert is the whole check of such a record;
+//! - locks every other record read (`SELECT … FOR UPDATE`, in key order) and compares it with
+//!   what was seen: a changed or vanished record, or one that appeared, is a conflict.
 //!
 //! On a conflict nothing of the group is written ([`StorageError::Conflict`]), and the committer
 //! applies the group's transactions again against fresh reads, a bounded number of times. So
@@ -30,8 +30,13 @@
 //! written (a concurrent insert of it may commit first): no transaction decides to write money
 //! state on such an absence alone; the ones that write on absence write that very key.
 //!
-//! The in-memory spent filter answers "certainly not spent" only for a store's own writes, so a
-//! shared store does not use it: every coin is read.
+//! The in-memory spent filter of a shared store holds only the coins this process spent or
+//! read, so a coin it has not seen is only probably unspent. Such a coin is not read: the group
+//! assumes it absent and inserts it, which checks it as above, and a wrong guess (another
+//! writer spent it) is a conflict, after which the group is applied again reading every coin
+//! (see `GroupReader::spent_filter`). So a spend check of fresh coins costs one insert, with one
+//! writer or several: reading them first, and locking them again at the write, made `make
+//! bench-pg` 15 times slower (BENCHMARKS.md).
 
 mod postgres;
 mod rocks;

@@ -39,7 +39,19 @@
 //! database: the backend is [`Backend::shared`], and each group is written with the check of
 //! what it read (see [`crate::backend`]'s documentation). A write refused by that check (or by
 //! the server for another writer's sake) is [`StorageError::Conflict`]: a definite failure that
-//! wrote nothing, so it needs no barrier.
+//! wrote nothing, so it needs no barrier. A group of fresh coins reads nothing: its transaction
+//! is one insert, without `ON CONFLICT` because the insert is their check (`make bench-pg` runs
+//! the same statement through `pgbench`).
+//!
+//! **Plans.** Every statement finds its records by key (a point, `key = ANY($1)`, or a key
+//! range), so every session runs with `enable_seqscan=off` (`KEYED_PLANS`): the planner then
+//! takes the primary key whatever it believes of the table. What it believes can be badly wrong:
+//! a table not yet analyzed (a new database, until autovacuum's first pass a minute or more
+//! later) is planned as if it had 10 pages, and a prepared statement keeps the generic plan it
+//! made then. `SELECT ... WHERE key = ANY($1)` kept a sequential scan so while the spent set
+//! grew, each 256-coin read scanning the whole table (52-84 ms at about 100k rows, and growing):
+//! semper's check-and-insert in `make bench-pg` fell to 1.5-2.7k coins/s. The setting only
+//! steers the choice: a table without a usable index would still be scanned.
 //!
 //! **Schemas.** [`PostgresBackend::connect_in_schema`] keeps the tables in a schema of their
 //! own (a bank keeps each role's store in one database, a schema per role).
@@ -82,6 +94,9 @@ const RECONNECT_PAUSE_FIRST: Duration = Duration::from_millis(50);
 const RECONNECT_PAUSE_MAX: Duration = Duration::from_millis(800);
 /// The one-row table the barrier writes.
 const BARRIER_TABLE: &str = "semper_barrier";
+/// The session setting that keeps every plan on the primary key (see the module's
+/// documentation, "Plans").
+const KEYED_PLANS: &str = "-c enable_seqscan=off";
 
 /// Counts of writes with an unknown outcome against the barriers that settled them: a barrier is
 /// due while `unknown > settled`. Counters, not a flag, so that an outcome lost during a barrier
@@ -146,7 +161,7 @@ impl Connection {
 /// What one group writes to one column: its final state per key.
 #[derive(Default)]
 struct ColumnWrites<'a> {
-    /// Keys the group read, to lock and compare.
+    /// Keys the group read and does not insert, to lock and compare.
     read_keys: Vec<&'a [u8]>,
     deletes: Vec<&'a [u8]>,
     /// Keys read as absent: inserted without `ON CONFLICT`.
@@ -190,6 +205,13 @@ impl PostgresBackend {
         mut config: postgres::Config,
         schema: Option<&'static str>,
     ) -> Result<Self, StorageError> {
+        // Every statement finds its records by key: never by a sequential scan (see the
+        // module's documentation, "Plans").
+        let options = match config.get_options() {
+            Some(options) => format!("{options} {KEYED_PLANS}"),
+            None => KEYED_PLANS.to_owned(),
+        };
+        config.options(&options);
         let barrier = Arc::new(Barrier::default());
         barrier.outcome_unknown();
         let noticed = barrier.clone();
@@ -570,8 +592,14 @@ impl PostgresBackend {
             last.insert((*column, key.as_slice()), value.as_deref());
         }
         let mut by_column: BTreeMap<Column, ColumnWrites<'_>> = BTreeMap::new();
-        for (column, key) in seen.keys() {
-            by_column.entry(*column).or_default().read_keys.push(key);
+        for ((column, key), value) in &seen {
+            // A key read as absent and written is inserted without `ON CONFLICT`, which checks
+            // it (and waits for a concurrent insert of it): locking it too would only cost an
+            // index probe per key (every coin of a spend check).
+            let inserted = value.is_none() && matches!(last.get(&(*column, *key)), Some(Some(_)));
+            if !inserted {
+                by_column.entry(*column).or_default().read_keys.push(key);
+            }
         }
         for ((column, key), value) in last {
             let writes = by_column.entry(column).or_default();

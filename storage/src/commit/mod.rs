@@ -276,7 +276,7 @@ fn write_group(store: &Store, jobs: &mut [Box<dyn Job>]) -> (Result<(), StorageE
     loop {
         attempts += 1;
         let again = shared && attempts < CONFLICT_ATTEMPTS_MAX;
-        let mut reader = GroupReader::new(store);
+        let mut reader = GroupReader::new(store, attempts == 1);
         let mut changes = Vec::new();
         let last = jobs.len().saturating_sub(1);
         for (index, job) in jobs.iter_mut().enumerate() {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::backend::Read;
 use crate::error::StorageError;
 use crate::schema::Column;
+use crate::spent_filter::SpentFilter;
 use crate::store::Store;
 
 /// What a transaction reads: the DB plus the not-yet-written effects of earlier transactions in
@@ -15,6 +16,9 @@ use crate::store::Store;
 /// no other writer changed it meanwhile (see [`crate::backend`]).
 pub struct GroupReader<'a> {
     store: &'a Store,
+    /// Whether coins the spent filter has not seen may be decided unspent without a read (see
+    /// [`GroupReader::spent_filter`]).
+    trust_filter: bool,
     /// Records the group has written (`Some`) or deleted (`None`) so far.
     staged: HashMap<(Column, Vec<u8>), Option<Vec<u8>>>,
     /// What was read from the store, when it is shared.
@@ -30,9 +34,12 @@ struct ReadLog {
 }
 
 impl<'a> GroupReader<'a> {
-    pub(super) fn new(store: &'a Store) -> Self {
+    /// A reader for one attempt at a group; `first_attempt` is false when the group is applied
+    /// again after a conflict.
+    pub(super) fn new(store: &'a Store, first_attempt: bool) -> Self {
         Self {
             store,
+            trust_filter: first_attempt || !store.shared(),
             staged: HashMap::new(),
             reads: store.shared().then(RefCell::default),
         }
@@ -41,6 +48,31 @@ impl<'a> GroupReader<'a> {
     /// The store read from.
     pub fn store(&self) -> &Store {
         self.store
+    }
+
+    /// The spent filter by which a coin it has not seen is decided unspent without a read, if
+    /// the group may do so.
+    ///
+    /// Over an unshared store the filter holds every spent coin, so such a coin is certainly
+    /// unspent. Over a shared store it holds only the coins this process spent or read (other
+    /// writers spend coins too), so such a coin is only probably unspent: the group then
+    /// assumes it absent ([`GroupReader::assume_absent`]) and inserts it, and the write's insert
+    /// without `ON CONFLICT` is the check, as for a coin read as absent. When the guess was
+    /// wrong (another writer spent the coin) the write is a conflict and the group is applied
+    /// again, and this time (`None`) every coin is read.
+    pub(crate) fn spent_filter(&self) -> Option<&SpentFilter> {
+        self.trust_filter.then(|| self.store.spent_filter())
+    }
+
+    /// Notes that the group decided `key` of `column` absent without reading it (see
+    /// [`GroupReader::spent_filter`]): over a shared store the write checks it as it checks a
+    /// record read as absent. The group must insert the key, which is what makes that check
+    /// complete.
+    pub(crate) fn assume_absent(&self, column: Column, key: &[u8]) {
+        // An earlier transaction of the group that wrote the key put it in the filter: it is
+        // read (from the group's writes), never assumed.
+        debug_assert!(!self.staged.contains_key(&(column, key.to_vec())));
+        self.record(column, key, &None);
     }
 
     pub(super) fn overlay(&mut self, column: Column, key: Vec<u8>, value: Option<Vec<u8>>) {
