@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 
 use super::http::{HttpClient, HttpError, Response};
 use crate::views::{
-    AccountView, CreditBody, CycleView, DepositStatusView, KeysView, MerchantView, OutboxView,
-    RegisterMerchantBody,
+    AccountView, CreditBody, CycleView, DepositStatusView, IssuedView, KeysView, MerchantView,
+    OutboxView, RegisterMerchantBody,
 };
 
 /// A call that did not get its answer.
@@ -417,6 +417,11 @@ impl Api {
     /// Settlement reports after cycle number `after` (operator).
     pub fn reports(&mut self, after: u64) -> Result<Vec<SignedSettlementReport>, ApiError> {
         self.get_as_operator(&format!("/v1/clearing/reports?after={after}"))
+    }
+
+    /// The issuer's books: coins blind-signed per denomination (operator).
+    pub fn issued(&mut self) -> Result<IssuedView, ApiError> {
+        self.get_as_operator("/v1/issuer/issued")
     }
 
     /// The Prometheus text of `/metrics` (operator).

@@ -208,6 +208,23 @@ pub struct CycleView {
     pub confirmations: u64,
 }
 
+/// The issuer's books of coins it blind-signed (`GET /v1/issuer/issued`), to hold against its
+/// signer's counts (SECURITY.md, "The signer").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedView {
+    /// Every denomination with a coin issued, in id order.
+    pub denominations: Vec<IssuedCountView>,
+}
+
+/// One denomination's count in the issuer's books.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCountView {
+    /// The denomination.
+    pub denomination: DenominationId,
+    /// Coins of it blind-signed in recorded withdrawals and swaps, ever.
+    pub coins: u64,
+}
+
 /// How many denominations the acquirer knows after a refresh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DenominationCountView {

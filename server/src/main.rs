@@ -9,6 +9,7 @@
 //! - `identity`: creates one bank's link identity; `identity rotate` rotates a bank's link
 //!   certificate in two steps.
 //! - `signer`: an issuer's signer as its own process, and the read of its signature counts.
+//! - `issuer issued`: the issuer's books of coins issued per denomination, read from its store.
 //! - `offline`: the master key on an offline machine: made, signing denomination sets and
 //!   revocations; `denominations`: the issuer's export of the set to sign, and the upload of the
 //!   signed one.
@@ -56,6 +57,9 @@ enum Command {
     /// An issuer's signer as its own process: `signer run` serves its keys on a Unix socket
     /// (the issuer's `signer_socket`), `signer counts` reads its signature counts.
     Signer(cli::SignerArgs),
+    /// Reads of an issuer's store without the server: `issuer issued` prints the coins it
+    /// blind-signed per denomination, to hold against `signer counts`.
+    Issuer(cli::IssuerArgs),
     /// The issuer's master key, on a machine with no network: `offline init` makes it,
     /// `offline sign` signs an exported denomination set, `offline revoke` a revocation.
     Offline(cli::OfflineArgs),
@@ -117,6 +121,7 @@ fn main() -> anyhow::Result<()> {
         Command::Try(args) => try_deployment(args),
         Command::Identity(args) => cli::identity(args),
         Command::Signer(args) => cli::signer(args),
+        Command::Issuer(args) => cli::issuer(args),
         Command::Offline(args) => cli::offline(args, now()?),
         Command::Denominations(args) => {
             let config = load_config(args.config())?;

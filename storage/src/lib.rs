@@ -1,7 +1,8 @@
 //! semper's storage layer: one store per role behind one backend interface ([`backend`]; RocksDB
 //! is the embedded default), a column family per kind of record, atomic
 //! check-and-insert of spent coins (in the issuer's store, or split over shard groups:
-//! [`spent_shards`]), an account ledger with its journal, idempotent withdrawals,
+//! [`spent_shards`]), an account ledger with its journal, idempotent withdrawals, the issuer's
+//! books of coins issued per denomination ([`issued`]),
 //! the acquirer's merchants, deposits and settlement outbox, durable group commit, the clearing
 //! house's claims, cycles and reports, the settlement reports a participant receives with their
 //! discrepancies, and recovery from disk alone.
@@ -20,6 +21,7 @@ pub mod commit;
 pub mod confirmed_batches;
 pub mod denominations;
 pub mod error;
+pub mod issued;
 pub mod lease;
 pub mod ledger;
 pub mod location;

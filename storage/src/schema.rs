@@ -29,6 +29,9 @@ pub enum Column {
     /// Recoups, one per withdrawn coin at most: the request's digest and what was credited.
     /// Key: [`recoup_key`] (account id ‖ withdrawal request id ‖ index).
     Recoups,
+    /// The issuer's books of coins blind-signed: per denomination and writer, the coins its
+    /// recorded withdrawals and swaps signed. Key: [`issued_key`] (denomination id ‖ writer).
+    IssuedCoins,
     // Clearing
     /// Settlement submissions answered, for idempotency: body digest and receipt. Key: acquirer ‖
     /// submission id.
@@ -119,7 +122,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 40] = [
+    pub const ALL: [Column; 41] = [
         Column::Meta,
         Column::Accounts,
         Column::Journal,
@@ -129,6 +132,7 @@ impl Column {
         Column::Denominations,
         Column::Swaps,
         Column::Recoups,
+        Column::IssuedCoins,
         // Clearing
         Column::Submissions,
         Column::ClaimedConfirmations,
@@ -180,6 +184,7 @@ impl Column {
             Column::Denominations => "denominations",
             Column::Swaps => "swaps",
             Column::Recoups => "recoups",
+            Column::IssuedCoins => "issued_coins",
             // Clearing
             Column::Submissions => "submissions",
             Column::ClaimedConfirmations => "claimed_confirmations",
@@ -284,6 +289,12 @@ pub fn recoup_key(account: &AccountId, request: &RequestId, index: u32) -> [u8; 
         request.as_bytes(),
         &index.to_be_bytes(),
     ])
+}
+
+/// Key of a writer's count of the coins of `denomination` issued: the denomination first, so
+/// that its writers' rows sit together.
+pub fn issued_key(denomination: &DenominationId, writer: u64) -> [u8; 40] {
+    concat([denomination.as_bytes().as_slice(), &writer.to_be_bytes()])
 }
 
 /// Key of a spent coin: its denomination first, so that a denomination's entries prune as a range.

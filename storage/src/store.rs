@@ -46,6 +46,8 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     role: Role,
     spent_filter: Arc<SpentFilter>,
+    /// This store's number among the writers of a shared store (see [`Store::writer`]).
+    writer: u64,
 }
 
 impl Store {
@@ -57,6 +59,13 @@ impl Store {
         Self::with_backend(Arc::new(RocksBackend::open(path)?), role)
     }
 
+    /// Opens the existing RocksDB of `role` at `path` read only, as it stands now, even while
+    /// the process that writes it runs ([`RocksBackend::open_read_only`]): for reads such as
+    /// `semper issuer issued`.
+    pub fn open_read_only(path: &Path, role: Role) -> Result<Self, StorageError> {
+        Self::with_backend(Arc::new(RocksBackend::open_read_only(path)?), role)
+    }
+
     /// The store of `role` over `backend`: checks (or, when empty, writes) its schema version and
     /// role, and loads what is kept in memory.
     pub fn with_backend(backend: Arc<dyn Backend>, role: Role) -> Result<Self, StorageError> {
@@ -66,9 +75,11 @@ impl Store {
         // `GroupReader::spent_filter`).
         let filtered = matches!(role, Role::Issuer | Role::SpentShard);
         let load = filtered && !backend.shared();
+        let writer = if backend.shared() { draw_writer() } else { 0 };
         let store = Self {
             backend,
             role,
+            writer,
             spent_filter: Arc::new(SpentFilter::new(if filtered {
                 SPENT_FILTER_BITS
             } else {
@@ -139,6 +150,13 @@ impl Store {
         self.backend.shared()
     }
 
+    /// This store's number among the writers of its records: 0 for a store with one writer, a
+    /// number drawn at open for a [`Store::shared`] one. Records that each writer keeps apart,
+    /// so that writers do not contend for them (`issued`), are keyed by it.
+    pub fn writer(&self) -> u64 {
+        self.writer
+    }
+
     /// What the backend holds in memory for this store now.
     pub fn memory_usage(&self) -> memory::MemoryUsage {
         self.backend.memory_usage()
@@ -193,4 +211,18 @@ impl Store {
     pub fn write_checked(&self, reads: &[Read], changes: &[Change]) -> Result<(), StorageError> {
         self.backend.write_checked(reads, changes)
     }
+}
+
+/// A number for a writer of a shared store: random (std's hasher keys are drawn from the OS),
+/// mixed with the process and the time. Two writers that drew the same would only contend for
+/// their records, whose reads are checked at the write like any other.
+fn draw_writer() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    hasher.write_u128(now);
+    hasher.finish()
 }

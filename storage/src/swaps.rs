@@ -1,6 +1,7 @@
-//! Swaps (change): the coins given in marked spent and the swap's blind signatures recorded, in
-//! one atomic write keyed by the wallet's request id, so that a replay gets the same signatures
-//! and spends nothing again, and a swap with a coin spent elsewhere changes nothing.
+//! Swaps (change): the coins given in marked spent and the swap's blind signatures recorded and
+//! counted in the books ([`crate::issued`]), in one atomic write keyed by the wallet's request
+//! id, so that a replay gets the same signatures and spends and counts nothing again, and a swap
+//! with a coin spent elsewhere changes nothing.
 //!
 //! A coin that was deposited and then refunded is spent already: it is given in for its refund
 //! allowance instead, which the same write uses up ([`stage_allowance_use`]), so that it swaps
@@ -17,6 +18,7 @@ use semper_protocol::time::Timestamp;
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
+use crate::issued::{self, Issued};
 use crate::ledger::decode_record;
 use crate::refund_allowances::stage_allowance_use;
 use crate::schema::{Column, spent_key};
@@ -70,6 +72,8 @@ pub struct RecordSwap {
     /// The positions in `coins` of the coins given in for their refund allowance, each for its
     /// entry's `amount`; every other coin must be unspent.
     pub refunded: Vec<usize>,
+    /// The signed outputs per denomination, one for each of the record's signatures.
+    pub issued: Issued,
 }
 
 impl Transaction for RecordSwap {
@@ -115,6 +119,8 @@ impl Transaction for RecordSwap {
                 return Ok((SwapOutcome::Conflict { index, earlier }, WriteSet::new()));
             }
         }
+        let signatures = self.record.blind_signatures.len();
+        issued::stage(reader, &mut writes, &self.issued, signatures)?;
         writes.put(
             Column::Swaps,
             self.request_id.as_bytes().to_vec(),

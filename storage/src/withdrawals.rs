@@ -1,5 +1,6 @@
-//! Withdrawals: debit, journal and the record of the blind signatures, in one atomic write, keyed
-//! by the wallet's request id so that a replay gets the same signatures and is not debited again.
+//! Withdrawals: debit, journal, the record of the blind signatures and their count in the books
+//! ([`crate::issued`]), in one atomic write, keyed by the wallet's request id so that a replay
+//! gets the same signatures and is neither debited nor counted again.
 
 use semper_protocol::amount::Amount;
 use semper_protocol::bounded::BoundedVec;
@@ -12,6 +13,7 @@ use semper_protocol::time::Timestamp;
 
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
+use crate::issued::{self, Issued};
 use crate::ledger::{JournalReason, LedgerError, decode_record, journal, read_account};
 use crate::schema::{Column, withdrawal_key};
 
@@ -53,7 +55,8 @@ impl WithdrawOutcome {
     }
 }
 
-/// Debits the account, journals it, and records the withdrawal with its blind signatures.
+/// Debits the account, journals it, records the withdrawal with its blind signatures, and counts
+/// them in the books.
 #[derive(Clone, Debug)]
 pub struct RecordWithdrawal {
     /// The account debited.
@@ -62,6 +65,8 @@ pub struct RecordWithdrawal {
     pub request_id: RequestId,
     /// What to store and debit.
     pub record: WithdrawalRecord,
+    /// The signed coins per denomination, one for each of the record's signatures.
+    pub issued: Issued,
 }
 
 impl Transaction for RecordWithdrawal {
@@ -92,6 +97,8 @@ impl Transaction for RecordWithdrawal {
             Err(error) => return refuse(error.into()),
         };
         let mut writes = WriteSet::new();
+        let signatures = self.record.blind_signatures.len();
+        issued::stage(reader, &mut writes, &self.issued, signatures)?;
         writes.put(Column::Withdrawals, key.to_vec(), self.record.to_bytes());
         let reason = JournalReason::Withdrawal {
             request_id: self.request_id,

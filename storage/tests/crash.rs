@@ -42,6 +42,7 @@ fn withdrawal(n: u64) -> RecordWithdrawal {
                 .unwrap(),
             at: AT,
         },
+        issued: withdrawn(1),
     }
 }
 

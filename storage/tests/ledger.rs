@@ -20,6 +20,7 @@ fn withdrawal(account: AccountId, request: u8, total: &str) -> RecordWithdrawal 
             blind_signatures: vec![BlindSignature(vec![request; 256])].try_into().unwrap(),
             at: AT,
         },
+        issued: withdrawn(1),
     }
 }
 

@@ -424,6 +424,7 @@ fn refunded_swaps(store: &Store, committer: &Committer, paid: &SignedDepositPerm
         record: record(id),
         coins,
         refunded: vec![1],
+        issued: Default::default(),
     };
     let conflict = SwapOutcome::Conflict {
         index: 1,

@@ -341,7 +341,15 @@ fn withdrawal(account: AccountId, request: u16, total: &str) -> RecordWithdrawal
                 .unwrap(),
             at: AT,
         },
+        issued: withdrawn(1),
     }
+}
+
+/// The coins of [`WITHDRAWN`] in the books, summed over both writers' rows.
+fn issued_coins(store: &Store) -> u64 {
+    let counts = semper_storage::issued::issued(store).unwrap();
+    assert!(counts.iter().all(|count| count.denomination == WITHDRAWN));
+    counts.iter().map(|count| count.coins).sum()
 }
 
 fn balance(store: &Store, account: &AccountId) -> Amount {
@@ -379,6 +387,8 @@ fn every_withdrawal_is_debited_once(server: &PgServer) {
         );
     }
     for (store, _) in &writers {
+        // Each withdrawal's coin counted once, by whichever writer recorded it.
+        assert_eq!(issued_coins(store), 30);
         assert_eq!(balance(store, &account), eur("70.00"));
         assert_eq!(
             ledger::journal_entries(store, &account, 100).unwrap().len(),
@@ -412,6 +422,7 @@ fn no_overdraft_across_writers(server: &PgServer) {
         .count();
     assert_eq!((recorded, refused), (10, 20), "{all:?}");
     for (store, _) in &writers {
+        assert_eq!(issued_coins(store), 10);
         assert_eq!(balance(store, &account), eur("0.00"));
         assert_eq!(
             ledger::journal_entries(store, &account, 100).unwrap().len(),

@@ -307,6 +307,12 @@ impl IssuerHandle {
         Ok(reports::discrepancies(&self.state.store, from, limit)?)
     }
 
+    /// The books: coins blind-signed per denomination in recorded withdrawals and swaps, ever
+    /// (over a shared store, every process's). Read from the DB, not the mailbox.
+    pub fn issued(&self) -> Result<Vec<semper_storage::issued::IssuedCount>, IssuerError> {
+        Ok(semper_storage::issued::issued(&self.state.store)?)
+    }
+
     /// Generates keys ahead as the schedule needs.
     pub async fn ensure_denominations(&self) -> Result<Vec<DenominationId>, IssuerError> {
         self.call(|reply| EnsureDenominationsMessage { reply })

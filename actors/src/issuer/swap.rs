@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use semper_protocol::amount::Amount;
 use semper_protocol::codec::Encode;
-use semper_protocol::ids::CoinId;
+use semper_protocol::ids::{CoinId, Digest};
 use semper_protocol::issuer::swap::{SwapRefusal, check_swap_with_refunds, swap_digest};
 use semper_protocol::messages::spend::EarlierSpend;
 use semper_protocol::messages::swap::{SwapRequest, SwapResponse};
+use semper_storage::issued::Issued;
 use semper_storage::refund_allowances::refund_allowance;
-use semper_storage::spent::SpendEntry;
+use semper_storage::schema::spent_key;
+use semper_storage::spent::{SpendEntry, spent_by};
 use semper_storage::swaps::{self, RecordSwap, SwapOutcome, SwapRecord};
 
 use super::error::IssuerError;
@@ -34,6 +36,7 @@ pub fn run(
         record,
         coins,
         refunded,
+        issued: Issued::of(request.outputs.iter().map(|coin| &coin.denomination)),
     };
     state.committer.submit_or_reply(transaction, move |result| {
         reply(match result {
@@ -75,6 +78,7 @@ fn prepare(state: &IssuerState, request: &SwapRequest) -> Result<Prepared, Issue
         let denominations = state.denominations();
         check_swap_with_refunds(request, state.id, &denominations.book, now, &refunded)?
     };
+    spent_before(state, request, &checked.permissions, &refunded)?;
     let outputs: Vec<_> = request
         .outputs
         .iter()
@@ -140,6 +144,32 @@ fn refund_allowances(
             Ok(left.filter(|amount| amount.minor_units() > 0))
         })
         .collect()
+}
+
+/// Refuses a swap with a coin spent before by another permission before its outputs are signed:
+/// signatures that no recorded swap carries would widen the gap an auditor finds between the
+/// signer's counts and the issuer's books (SECURITY.md, "The signer"). The write checks again,
+/// which is what counts; a coin given in for its refund allowance is checked there only.
+fn spent_before(
+    state: &IssuerState,
+    request: &SwapRequest,
+    digests: &[Digest],
+    refunded: &[Option<Amount>],
+) -> Result<(), IssuerError> {
+    let coins = request.coins.iter().zip(digests).zip(refunded);
+    for (index, ((permission, digest), allowance)) in coins.enumerate() {
+        if allowance.is_some() {
+            continue;
+        }
+        let coin = &permission.body().coin;
+        let key = spent_key(&coin.denomination, coin.public_key.as_bytes());
+        if let Some((earlier_digest, earlier)) = spent_by(&state.store, &key)?
+            && earlier_digest != *digest
+        {
+            return Err(conflict(index, &earlier));
+        }
+    }
+    Ok(())
 }
 
 /// The answer to a swap with a coin spent before by another permission.

@@ -7,6 +7,7 @@ use std::time::Instant;
 use semper_protocol::amount::AmountError;
 use semper_protocol::issuer::{WithdrawRefusal, check_withdraw};
 use semper_protocol::messages::withdraw::{SignedWithdrawRequest, WithdrawResponse};
+use semper_storage::issued::Issued;
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::withdrawals::{self, RecordWithdrawal, WithdrawalRecord};
 
@@ -32,6 +33,7 @@ pub fn run(
         account: body.account,
         request_id: body.request_id,
         record: prepared,
+        issued: Issued::of(body.coins.iter().map(|coin| &coin.denomination)),
     };
     state.committer.submit_or_reply(transaction, move |result| {
         let outcome = ledger_outcome(result);

@@ -9,6 +9,7 @@
 mod deployment;
 mod factors;
 mod https;
+mod issued;
 mod load;
 mod memory;
 mod multibank;

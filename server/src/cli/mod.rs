@@ -8,11 +8,13 @@
 //! whether it did.
 
 mod identity;
+mod issuer;
 mod offline;
 mod signer;
 mod walkthrough;
 
 pub use identity::{IdentityArgs, identity};
+pub use issuer::{IssuerArgs, issuer};
 pub use offline::{DenominationsArgs, OfflineArgs, denominations, offline};
 pub use signer::{SignerArgs, signer};
 pub use walkthrough::{WalkthroughOptions, trust, walkthrough};

@@ -1,6 +1,6 @@
 //! The issuer's endpoints: its denomination set (and the operator's export and upload of the set
 //! the master key signs), accounts, operator credits, withdrawals, recoups and the discrepancies
-//! its reconciliation recorded; and swaps (change).
+//! its reconciliation recorded, its books of coins issued; and swaps (change).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -25,8 +25,8 @@ use super::error::{ACCOUNT_INVALID_SIGNATURE, ApiError};
 use super::overload::RoomForCoins;
 use super::server::ApiState;
 use super::views::{
-    AccountPath, AccountView, CreditBody, DenominationSetView, DiscrepancyQuery, OpenAccountBody,
-    account_view,
+    AccountPath, AccountView, CreditBody, DenominationSetView, DiscrepancyQuery, IssuedView,
+    OpenAccountBody, account_view, issued_view,
 };
 
 /// Discrepancies answered when the query names no `limit`.
@@ -196,6 +196,14 @@ pub async fn discrepancies(
     Ok(Json(
         web::block(move || issuer.discrepancies(from, limit)).await??,
     ))
+}
+
+/// `GET /v1/issuer/issued` (operator): the issuer's books, the coins it blind-signed per
+/// denomination in recorded withdrawals and swaps, to hold against its signer's counts.
+pub async fn issued(state: web::Data<ApiState>) -> Result<Json<IssuedView>, ApiError> {
+    let issuer = issuer(&state)?;
+    let counts = web::block(move || issuer.issued()).await??;
+    Ok(Json(issued_view(counts)))
 }
 
 /// The page size a query asks for, or `request.malformed` above `max`: the OpenAPI document gives

@@ -194,6 +194,7 @@ pub fn all() -> Routes {
             "/v1/issuer/discrepancies",
             issuer::discrepancies,
         )
+        .operator(Method::GET, "/v1/issuer/issued", issuer::issued)
         // Acquirer.
         .operator(
             Method::POST,

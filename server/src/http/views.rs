@@ -7,6 +7,7 @@ use semper_protocol::crypto::ed25519::VerifyingKey;
 use semper_protocol::ids::{AccountId, BankId, MerchantId};
 use semper_storage::acquirer::merchants::MerchantRecord;
 use semper_storage::clearing::OpenCycle;
+use semper_storage::issued::IssuedCount;
 use semper_storage::ledger::AccountRecord;
 
 pub use semper_client::views::*;
@@ -19,6 +20,19 @@ pub fn account_view(account: AccountId, record: &AccountRecord) -> AccountView {
         currency: record.balance.currency(),
         balance: record.balance,
         journal_len: record.journal_len,
+    }
+}
+
+/// The view of the issuer's books, `counts`.
+pub fn issued_view(counts: Vec<IssuedCount>) -> IssuedView {
+    IssuedView {
+        denominations: counts
+            .into_iter()
+            .map(|count| IssuedCountView {
+                denomination: count.denomination,
+                coins: count.coins,
+            })
+            .collect(),
     }
 }
 

@@ -130,6 +130,12 @@ fn http_happy_path_withdraw_deposit_settle() {
         // A replay gets the same signatures and debits nothing.
         let replayed: WithdrawResponse = public.post("/v1/issuer/withdraw", &request).await.json();
         assert_eq!(replayed, response);
+        // The issuer's books count the coins once (the embedded default's signer journals the
+        // same; loadtest/tests/binary/issued.rs compares the two).
+        let books: serde_json::Value = operator.get("/v1/issuer/issued").await.json();
+        let expected =
+            json!({"denominations": [{"denomination": denomination.id(), "coins": COINS}]});
+        assert_eq!(books, expected);
 
         // The acquirer learns the issuer's denominations, and onboards a merchant.
         let known: DenominationCountView = operator

@@ -16,6 +16,8 @@ use crate::store::Records;
 /// An open RocksDB holding one role's records.
 pub struct RocksBackend {
     db: DB,
+    /// Opened by [`RocksBackend::open_read_only`].
+    read_only: bool,
 }
 
 impl RocksBackend {
@@ -44,7 +46,33 @@ impl RocksBackend {
             ColumnFamilyDescriptor::new(name, memory::column_options(column.copied(), &cache))
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            read_only: false,
+        })
+    }
+
+    /// Opens the existing DB at `path` read only, for an operator's or an auditor's read: its
+    /// records as they stand at open (the WAL replayed in memory, no file written), without the
+    /// lock, so the process that writes it may be running. It says it is
+    /// [`Backend::shared`]: another process may write these records, so nothing is inferred from
+    /// what this one holds; a write is refused by RocksDB.
+    pub fn open_read_only(path: &Path) -> Result<Self, StorageError> {
+        let mut options = Options::default();
+        options.set_paranoid_checks(true);
+        // Every file held open from the start: the writer's compactions may unlink them.
+        options.set_max_open_files(-1);
+        let cache = memory::block_cache();
+        let descriptors = DB::list_cf(&options, path)?.into_iter().map(|name| {
+            let column = Column::ALL.iter().find(|c| c.name() == name);
+            let options = memory::column_options(column.copied(), &cache);
+            ColumnFamilyDescriptor::new(name, options)
+        });
+        let db = DB::open_cf_descriptors_read_only(&options, path, descriptors, false)?;
+        Ok(Self {
+            db,
+            read_only: true,
+        })
     }
 
     /// The RocksDB handle of `column`.
@@ -141,6 +169,10 @@ impl Backend for RocksBackend {
         let mut options = WriteOptions::default();
         options.set_sync(true);
         Ok(self.db.write_opt(batch, &options)?)
+    }
+
+    fn shared(&self) -> bool {
+        self.read_only
     }
 
     fn memory_usage(&self) -> MemoryUsage {

@@ -9,11 +9,13 @@ use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::ids::{AccountId, DenominationId, Digest};
 use semper_protocol::time::Timestamp;
 use semper_storage::commit::Committer;
+use semper_storage::issued::Issued;
 use semper_storage::ledger::{Credit, OpenAccount};
 use semper_storage::spent::SpendEntry;
 use semper_storage::{CommitConfig, Role, Store};
 
 pub mod child;
+pub mod issued;
 pub mod shards;
 pub mod target;
 
@@ -76,6 +78,14 @@ pub fn funded_account(committer: &Committer, id: u8, amount: &str) -> AccountId 
         .unwrap()
         .unwrap();
     account
+}
+
+/// The denomination of the coins the tests' withdrawals sign.
+pub const WITHDRAWN: DenominationId = DenominationId([3; 32]);
+
+/// The books' counts of a request signing `coins` coins of [`WITHDRAWN`].
+pub fn withdrawn(coins: usize) -> Issued {
+    Issued::of(&vec![WITHDRAWN; coins])
 }
 
 /// A spend of coin `coin` with permission number `permission`.

@@ -1,5 +1,5 @@
 //! The issuer's endpoints: its denominations, opening and reading accounts, the operator's
-//! credits, withdrawals and its discrepancies.
+//! credits, withdrawals, its discrepancies and its books of coins issued.
 
 use semper_protocol::ids::{AccountId, DenominationId};
 use semper_protocol::messages::read::ReadSubject;
@@ -16,6 +16,7 @@ pub fn cases(f: &Fixtures) -> Vec<Case> {
     cases.extend(credits(f));
     cases.extend(withdrawals(f));
     cases.extend(discrepancies());
+    cases.extend(issued());
     cases
 }
 
@@ -776,6 +777,24 @@ fn discrepancies() -> Vec<Case> {
             query("since=0"),
             400,
             "request.malformed",
+        ),
+    ]
+}
+
+fn issued() -> Vec<Case> {
+    let path = "/v1/issuer/issued";
+    vec![
+        refused(
+            "issuer books: no token",
+            Request::get(path),
+            401,
+            "auth.required",
+        ),
+        refused(
+            "issuer books: a wrong token",
+            Request::get(path).by(Auth::WrongToken),
+            401,
+            "auth.invalid",
         ),
     ]
 }
