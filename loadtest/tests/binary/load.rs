@@ -69,6 +69,8 @@ fn a_stock_only_load_sends_its_stock_and_stops() {
         double_spend: 0.0,
         replay: 0.0,
         refund: 0.0,
+        swap: 0.0,
+        recoup: 0.0,
     };
     config.workload.stock = Stock {
         payments: 0,
