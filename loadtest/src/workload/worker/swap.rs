@@ -220,13 +220,21 @@ impl Worker<'_> {
         let input = self.input(w, &refunded.coin, true);
         let base = input.value_minor.checked_sub(input.fee_minor)?;
         let currency = refunded.coin.value().currency();
-        let held = self.own_coins(w);
-        let Some((k, wanted)) =
-            fresh_inputs(base, self.fresh_net(w), held, currency, self.available(w))
-        else {
+        let Some((k, wanted)) = fresh_inputs(
+            base,
+            self.fresh_net(w),
+            FRESH_INPUTS_MAX,
+            currency,
+            self.available(w),
+        ) else {
             self.shared.books().refunded_not_swappable += 1;
             return None;
         };
+        if k > self.own_coins(w) {
+            // Its wallet holds too few coins to give in beside it yet: later.
+            self.refunded.push_back(refunded);
+            return None;
+        }
         let fresh = self.take_own(w, k);
         let mut given = vec![refunded.coin.clone()];
         given.extend(fresh);
@@ -585,10 +593,56 @@ impl Worker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use semper_protocol::crypto::blind_rsa::{DenominationSecretKey, RsaKeySize};
+    use semper_protocol::denomination::{DenominationFees, DenominationFields};
+    use semper_protocol::ids::BankId;
+    use semper_protocol::time::Timestamp;
+
+    fn denominations(values: &[&str]) -> Vec<Denomination> {
+        let key = DenominationSecretKey::generate(RsaKeySize::Bits2048).unwrap();
+        let value = |text: &str| text.parse::<Amount>().unwrap();
+        (values.iter())
+            .map(|text| {
+                Denomination::new(DenominationFields {
+                    issuer: BankId([1; 16]),
+                    value: value(text),
+                    public_key: key.public_key().clone(),
+                    valid_from: Timestamp::from_unix_ms(1000),
+                    withdraw_until: Timestamp::from_unix_ms(2000),
+                    deposit_until: Timestamp::from_unix_ms(3000),
+                    retain_until: Timestamp::from_unix_ms(4000),
+                    fees: DenominationFees::zero(value(text).currency()),
+                })
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn values(wanted: &[Denomination]) -> Vec<u64> {
+        wanted.iter().map(|d| d.value().minor_units()).collect()
+    }
 
     #[test]
-    fn no_denominations_no_swap() {
-        // Without denominations to ask for, nothing adds up.
-        assert!(fresh_inputs(9, 9, 20, Currency::new("EUR").unwrap(), &[]).is_none());
+    fn a_swap_gives_in_the_fewest_coins_whose_net_is_a_sum_of_denominations() {
+        let available = denominations(&["EUR:0.10", "EUR:1.00"]);
+        let eur = available[0].value().currency();
+        // Coins of 0.10 with a swap fee of 0.01 net 0.09: ten make nine coins of 0.10.
+        let (k, wanted) = fresh_inputs(0, 9, 16, eur, &available).unwrap();
+        assert_eq!((k, values(&wanted)), (10, vec![10; 9]));
+        // Nine held are too few.
+        assert!(fresh_inputs(0, 9, 9, eur, &available).is_none());
+        // A refunded coin's allowance of 0.05 nets 0.04: four coins beside it make 0.40.
+        let (k, wanted) = fresh_inputs(4, 9, 16, eur, &available).unwrap();
+        assert_eq!((k, values(&wanted)), (4, vec![10; 4]));
+        // An allowance of 0.09 nets 0.08, and eight beside it make 0.80.
+        assert_eq!(fresh_inputs(8, 9, 16, eur, &available).unwrap().0, 8);
+        // Without a swap fee one coin swaps for one, and 0.05 is never a sum of 0.10s.
+        assert_eq!(fresh_inputs(0, 10, 16, eur, &available).unwrap().0, 1);
+        assert!(fresh_inputs(5, 10, 16, eur, &available).is_none());
+        // A net of 1.00 asks for the larger coin.
+        let (_, wanted) = fresh_inputs(100, 10, 0, eur, &available).unwrap();
+        assert_eq!(values(&wanted), [100]);
+        // Nothing to ask for, nothing adds up.
+        assert!(fresh_inputs(9, 9, 20, eur, &[]).is_none());
     }
 }
