@@ -466,20 +466,26 @@ impl Worker<'_> {
         let input = self.input(w, &swapped.coin, true);
         let currency = swapped.coin.value().currency();
         let net = input.value_minor.saturating_sub(input.fee_minor);
-        let Some((0, wanted)) = fresh_inputs(net, 0, 0, currency, self.available(w)) else {
-            // Its allowance alone is no sum of denominations: it was given in with coins beside
-            // it; not tried again.
+        // Asked for as its first swap was, with fresh coins beside it where its allowance alone
+        // is no sum of denominations; a refusal spends none of them, and they go back.
+        let plan = fresh_inputs(
+            net,
+            self.fresh_net(w),
+            self.own_coins(w),
+            currency,
+            self.available(w),
+        );
+        let Some((k, wanted)) = plan else {
+            // Its wallet holds too few coins to ask for it so: not tried.
             self.shared.books().swapped_spend_attempts -= 1;
             return Ok(0);
         };
+        let beside = self.take_own(w, k);
+        let mut given = vec![swapped.coin.clone()];
+        given.extend(beside.iter().cloned());
         let request_id = RequestId(rand::random());
-        let (request, _) = wallet::prepare_swap(
-            &mut rand::rng(),
-            request_id,
-            std::slice::from_ref(&swapped.coin),
-            &wanted,
-        )
-        .map_err(PartyError::from)?;
+        let (request, _) = wallet::prepare_swap(&mut rand::rng(), request_id, &given, &wanted)
+            .map_err(PartyError::from)?;
         let issuer = self.wallets[w].issuer;
         let api = &mut self.issuers[issuer];
         let mut attempt = || api.swap(&request);
@@ -492,6 +498,11 @@ impl Worker<'_> {
             self.shared.retries.count(error);
             tries += 1;
             answer = attempt();
+        }
+        if matches!(&answer, Err(SwapError::Conflict { .. }))
+            || matches!(&answer, Err(SwapError::Api(error)) if !ambiguous(error))
+        {
+            self.wallets[w].pouch.extend(beside.iter().cloned());
         }
         let mut books = self.shared.books();
         match answer {
@@ -529,10 +540,12 @@ impl Worker<'_> {
                 Err(error)
             }
             Ok(response) => {
+                let mut inputs = vec![input];
+                inputs.extend(beside.iter().map(|c| self.input(w, c, false)));
                 books.swaps.push(SwapBook {
                     issuer: self.wallets[w].issuer_bank.to_string(),
                     currency: currency.code().to_owned(),
-                    inputs: vec![input],
+                    inputs,
                     outputs_minor: wanted.iter().map(|d| d.value().minor_units()).sum(),
                     outputs: wanted.len() as u64,
                 });
