@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make soak`: the long crash-kill soak. A deployment runs as child processes under semper-load's
-# default mix (refunds in it, the issuers charging withdraw and deposit fees), and one of them, picked at random, is killed with SIGKILL at random moments (60
+# default mix (refunds, swaps and recoups in it, the issuers charging withdraw, deposit and swap
+# fees and each revoking a denomination for the recoups), and one of them, picked at random, is
+# killed with SIGKILL at random moments (60
 # times by default) and restarted on its own data and ports each time; at the end every invariant
 # must hold and nothing acknowledged may be missing (exit 2 otherwise). Extra arguments go to
 # `semper-soak`, e.g. `--kills 200`. The deployment is the embedded default (one process) unless

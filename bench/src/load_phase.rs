@@ -19,6 +19,8 @@ pub const WITHDRAWALS_ONLY: Mix = Mix {
     double_spend: 0.0,
     replay: 0.0,
     refund: 0.0,
+    swap: 0.0,
+    recoup: 0.0,
 };
 
 /// The config every phase starts from: `wallets` wallets, `mix`, `stock` made before the clock.

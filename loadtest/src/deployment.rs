@@ -18,8 +18,10 @@ pub const EMBEDDED_COIN: &str = "EUR:0.10";
 /// When a deployment charges fees ([`Deployment::charge_fees`]), the withdraw fee of the coin
 /// the load withdraws is this fraction of its value, …
 pub const WITHDRAW_FEE_DIVISOR: u64 = 10;
-/// … and its deposit fee this one.
+/// … its deposit fee this one …
 pub const DEPOSIT_FEE_DIVISOR: u64 = 5;
+/// … and its swap fee this one (a swap of ten such coins makes nine).
+pub const SWAP_FEE_DIVISOR: u64 = 10;
 
 /// One `semper` process of a deployment, as it is started each time.
 #[derive(Clone, Debug)]
@@ -103,13 +105,17 @@ impl Deployment {
             }],
             provision: false,
             victims: vec![0],
-            targets: Targets::single(Endpoint::new(http, Some(token.to_owned()))),
+            targets: Targets::single(Endpoint {
+                master_key: Some(master_key_dir(&dir.join("data"), "issuer")),
+                ..Endpoint::new(http, Some(token.to_owned()))
+            }),
             issuer_coins: vec![(0, EMBEDDED_COIN)],
         })
     }
 
     /// Has every issuer charge fees on the coin the load withdraws there (a withdraw fee of a
-    /// [`WITHDRAW_FEE_DIVISOR`]th of its value and a deposit fee of a [`DEPOSIT_FEE_DIVISOR`]th),
+    /// [`WITHDRAW_FEE_DIVISOR`]th of its value, a deposit fee of a [`DEPOSIT_FEE_DIVISOR`]th and
+    /// a swap fee of a [`SWAP_FEE_DIVISOR`]th),
     /// so that the load's conservation checks count fees. Denominations carry the fees they were
     /// made with: call it before the deployment first starts.
     pub fn charge_fees(&mut self) {
@@ -145,11 +151,19 @@ pub fn fee_override(coin: &str) -> Option<(String, String)> {
     Some((
         "SEMPER__BANKS__0__ISSUER__FEES".to_owned(),
         format!(
-            "[{{ value = \"{value}\", withdraw = \"{}\", deposit = \"{}\" }}]",
+            "[{{ value = \"{value}\", withdraw = \"{}\", deposit = \"{}\", swap = \"{}\" }}]",
             part(WITHDRAW_FEE_DIVISOR),
-            part(DEPOSIT_FEE_DIVISOR)
+            part(DEPOSIT_FEE_DIVISOR),
+            part(SWAP_FEE_DIVISOR)
         ),
     ))
+}
+
+/// The directory of the master key an issuer keeps beside itself when its config names none
+/// (the embedded default's and the multi-bank example's issuers): `offline/` in the issuer's
+/// role directory, under its bank's directory in the node's data directory `data`.
+pub fn master_key_dir(data: &Path, bank: &str) -> std::path::PathBuf {
+    data.join(bank).join("issuer").join("offline")
 }
 
 /// `port` on 127.0.0.1.
@@ -190,7 +204,7 @@ mod tests {
         assert_eq!(name, "SEMPER__BANKS__0__ISSUER__FEES");
         assert_eq!(
             value,
-            r#"[{ value = "EUR:0.10", withdraw = "EUR:0.01", deposit = "EUR:0.02" }]"#
+            r#"[{ value = "EUR:0.10", withdraw = "EUR:0.01", deposit = "EUR:0.02", swap = "EUR:0.01" }]"#
         );
         assert_eq!(fee_override("ten euros"), None);
         let embedded =

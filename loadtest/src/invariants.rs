@@ -1,16 +1,21 @@
 //! The invariants a run must leave true, checked over plain values: what the load's parties
 //! recorded ([`ClientBooks`]) against what the deployment says at the end ([`ServerBooks`]).
 //! Pure, so each check is tested over hand-made books that pass and that fail. The refunds'
-//! checks are in [`refunds`], conservation across banks in [`banks`].
+//! checks are in [`refunds`], the swaps' in [`swaps`], the recoups' in [`recoups`],
+//! conservation across banks in [`banks`].
 
 mod banks;
+mod recoups;
 mod refunds;
+mod swaps;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+pub use recoups::RecoupBook;
 pub use refunds::RefundBook;
+pub use swaps::{SwapBook, SwapInput};
 
 /// Most examples kept per broken invariant.
 pub const EXAMPLES_MAX: usize = 10;
@@ -51,6 +56,8 @@ pub struct WalletBook {
     pub withdraw_fees_minor: u64,
     /// Coins withdrawn.
     pub withdrawn_coins: u64,
+    /// Credited back by recoups, minor units.
+    pub recouped_minor: u64,
 }
 
 /// A coin a deposit answered `accepted` for.
@@ -117,6 +124,49 @@ pub struct ClientBooks {
     /// sent, so that an honest refund never finds the merchant's balance short.
     #[serde(skip)]
     pub refundable_minor: HashMap<(String, String), u64>,
+    /// Every swap the issuer signed, once per request.
+    #[serde(skip)]
+    pub swaps: Vec<SwapBook>,
+    /// Swaps sent (replays of a swap answered before are counted as replays; a refunded coin's
+    /// swap refused before its issuer knew the refund is sent again later, counted once).
+    pub swap_attempts: u64,
+    /// Swaps refused or answered otherwise than signed.
+    pub swap_failures: Examples,
+    /// Swaps that got no answer because the deployment was down (a crash-kill soak only).
+    pub swaps_unanswered: u64,
+    /// Refunded coins' swaps refused while their issuer did not know the refund yet (sent again
+    /// later).
+    pub refund_swaps_early: u64,
+    /// Refunded coins whose allowance no coins of the pouch beside it make a sum of
+    /// denominations of: not swapped.
+    pub refunded_not_swappable: u64,
+    /// Coins given in to a swap spent again: deposited, or a refunded coin swapped again.
+    pub swapped_spend_attempts: u64,
+    /// Of those, refused with the swap (or the coin's own earlier permission) as proof.
+    pub swapped_spends_refused_with_proof: u64,
+    /// Of those, answered otherwise.
+    pub swapped_spend_failures: Examples,
+    /// Of those, unanswered because the deployment was down (a crash-kill soak only).
+    pub swapped_spends_unanswered: u64,
+    /// Every recoup the issuer answered, once per coin.
+    #[serde(skip)]
+    pub recoups: Vec<RecoupBook>,
+    /// Recoups sent (replays counted as replays).
+    pub recoup_attempts: u64,
+    /// Recoups refused or answered otherwise.
+    pub recoup_failures: Examples,
+    /// Recoups that got no answer because the deployment was down (a crash-kill soak only).
+    pub recoups_unanswered: u64,
+    /// Deposits of coins recouped.
+    pub recouped_spend_attempts: u64,
+    /// Of those, refused (as recouped with the recoup as proof, or of a revoked denomination).
+    pub recouped_spends_refused: u64,
+    /// Of those, answered otherwise.
+    pub recouped_spend_failures: Examples,
+    /// Of those, unanswered because the deployment was down (a crash-kill soak only).
+    pub recouped_spends_unanswered: u64,
+    /// The denominations revoked for the recoups, as `issuer: denomination` (hex).
+    pub revoked: Vec<String>,
 }
 
 impl ClientBooks {
@@ -162,6 +212,10 @@ pub struct OutboxBook {
     pub pending: u64,
     /// Confirmations the clearing house refused.
     pub refused: u64,
+    /// Refund confirmations not yet submitted.
+    pub refunds_queued: u64,
+    /// Refund confirmations the clearing house did not settle.
+    pub refused_refunds: u64,
 }
 
 /// One obligation of a settlement report.
@@ -189,6 +243,8 @@ pub struct RefundObligationBook {
     pub currency: String,
     /// Minor units: the refunds' amounts summed, what nets.
     pub amount_minor: u64,
+    /// The refunds' identities (hex), as the acquirer's answers name them.
+    pub refunds: Vec<String>,
 }
 
 /// One net position of a settlement report.
@@ -282,13 +338,18 @@ pub fn check(client: &ClientBooks, server: &ServerBooks) -> Vec<Verdict> {
         refunds::within_deposit(client),
         refunds::deadline_kept(client),
         refunds::answered_as_due(client),
+        refunds::spent_once(client),
+        refunds::reported(client, server),
+        swaps::answered_as_due(client),
+        swaps::spent_refused_with_proof(client),
+        recoups::credited_once(client),
         net_positions_sum_to_zero(server),
         deposits_settled(client, server),
         reconciliation_clean(server),
     ]
 }
 
-/// Credited = balance + withdrawn + withdraw fees, for every wallet.
+/// Credited + recouped = balance + withdrawn + withdraw fees, for every wallet.
 fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
     let mut broken = Vec::new();
     for wallet in &client.wallets {
@@ -298,12 +359,15 @@ fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
                 let held = u128::from(balance)
                     + u128::from(wallet.withdrawn_minor)
                     + u128::from(wallet.withdraw_fees_minor);
-                if held != u128::from(wallet.credited_minor) {
+                let credited =
+                    u128::from(wallet.credited_minor) + u128::from(wallet.recouped_minor);
+                if held != credited {
                     broken.push(format!(
-                        "account {} at {}: credited {} but balance {} + withdrawn {} + withdraw fees {} = {}",
+                        "account {} at {}: credited {} and recouped {} but balance {} + withdrawn {} + withdraw fees {} = {}",
                         wallet.account,
                         wallet.issuer,
                         wallet.credited_minor,
+                        wallet.recouped_minor,
                         balance,
                         wallet.withdrawn_minor,
                         wallet.withdraw_fees_minor,
@@ -318,13 +382,15 @@ fn accounts_conserve(client: &ClientBooks, server: &ServerBooks) -> Verdict {
     }
     verdict(
         "conservation.accounts",
-        "what was credited to each wallet's account = its balance + the value it withdrew + the withdraw fees",
+        "what was credited to each wallet's account, and recouped to it, = its balance + the value it withdrew + the withdraw fees",
         broken,
         format!("{} accounts", client.wallets.len()),
     )
 }
 
-/// Value and coins accepted in deposits ≤ value and coins withdrawn.
+/// Value and coins accepted in deposits ≤ value and coins withdrawn, plus what swaps gave out,
+/// less the coins of the wallets' own they took in (a refunded coin swapped was accepted once
+/// already: its allowance is value that came back).
 fn deposits_within_withdrawals(client: &ClientBooks) -> Verdict {
     let withdrawn_minor: u128 = client
         .wallets
@@ -332,29 +398,36 @@ fn deposits_within_withdrawals(client: &ClientBooks) -> Verdict {
         .map(|w| u128::from(w.withdrawn_minor))
         .sum();
     let withdrawn_coins: u64 = client.wallets.iter().map(|w| w.withdrawn_coins).sum();
+    let (swapped_out_minor, swapped_out_coins, swapped_in_minor, swapped_in_coins) =
+        swaps::fresh_totals(client);
+    let (recouped_minor, recouped_coins) = recoups::totals(client);
+    let issued_minor =
+        (withdrawn_minor + swapped_out_minor).saturating_sub(swapped_in_minor + recouped_minor);
+    let issued_coins = (u128::from(withdrawn_coins) + swapped_out_coins)
+        .saturating_sub(swapped_in_coins + recouped_coins);
     let accepted_minor: u128 = client
         .accepted
         .iter()
         .map(|c| u128::from(c.value_minor))
         .sum();
-    let accepted_coins = client.accepted.len() as u64;
+    let accepted_coins = client.accepted.len() as u128;
     let mut broken = Vec::new();
-    if accepted_minor > withdrawn_minor {
+    if accepted_minor > issued_minor {
         broken.push(format!(
-            "deposits accepted {accepted_minor} minor units, more than the {withdrawn_minor} withdrawn"
+            "deposits accepted {accepted_minor} minor units, more than the {withdrawn_minor} withdrawn + {swapped_out_minor} swapped out - {swapped_in_minor} swapped in - {recouped_minor} recouped"
         ));
     }
-    if accepted_coins > withdrawn_coins {
+    if accepted_coins > issued_coins {
         broken.push(format!(
-            "deposits accepted {accepted_coins} coins, more than the {withdrawn_coins} withdrawn"
+            "deposits accepted {accepted_coins} coins, more than the {withdrawn_coins} withdrawn + {swapped_out_coins} swapped out - {swapped_in_coins} swapped in - {recouped_coins} recouped"
         ));
     }
     verdict(
         "conservation.deposits",
-        "value and coins accepted in deposits never exceed value and coins withdrawn",
+        "value and coins accepted in deposits never exceed value and coins withdrawn, plus those swaps gave out, less the unspent coins swaps took in and those recouped",
         broken,
         format!(
-            "accepted {accepted_coins} coins ({accepted_minor} minor) of {withdrawn_coins} withdrawn ({withdrawn_minor} minor)"
+            "accepted {accepted_coins} coins ({accepted_minor} minor) of {withdrawn_coins} withdrawn ({withdrawn_minor} minor), {swapped_out_coins} swapped out for {swapped_in_coins} in"
         ),
     )
 }
@@ -409,21 +482,28 @@ fn merchants_credited_as_accepted(client: &ClientBooks, server: &ServerBooks) ->
     )
 }
 
-/// Every coin accepted at most once.
+/// Every coin accepted at most once, and a coin given in to a swap for its value never accepted
+/// nor given in again.
 fn no_double_spend_accepted(client: &ClientBooks) -> Verdict {
     let mut seen: HashMap<[u8; 32], u32> = HashMap::with_capacity(client.accepted.len());
     for coin in &client.accepted {
         *seen.entry(coin.coin).or_default() += 1;
     }
+    for input in swaps::fresh_inputs(client) {
+        *seen.entry(input.coin).or_default() += 1;
+    }
     let mut twice = Examples::default();
     for (coin, times) in seen.iter().filter(|(_, times)| **times > 1) {
-        twice.push(format!("coin {} accepted {times} times", hex(coin)));
+        twice.push(format!(
+            "coin {} accepted or swapped {times} times",
+            hex(coin)
+        ));
     }
     verdict(
         "double_spend.none_accepted",
-        "no coin is accepted twice",
+        "no coin is spent twice: accepted in a deposit or given in to a swap for its value, once",
         examples_lines(&twice),
-        format!("{} distinct coins accepted", seen.len()),
+        format!("{} distinct coins accepted or swapped", seen.len()),
     )
 }
 
@@ -662,6 +742,8 @@ mod tests {
         RefundBook {
             merchant: MERCHANT.into(),
             acquirer: ACQUIRER.into(),
+            issuer: ISSUER.into(),
+            refund: format!("r{n}-{coin_refunded_minor}"),
             coin: [n; 32],
             contract: [9; 32],
             currency: "EUR".into(),
@@ -676,7 +758,7 @@ mod tests {
     /// A run where a wallet was credited 1000, withdrew 3 coins of 10 with a withdraw fee of 1
     /// each, paid 2 of them to a merchant whose acquirer kept a deposit fee of 2 each, tried one
     /// double spend (refused) and replayed once; the merchant refunded 5 of coin 1 and tried to
-    /// refund more than coin 2 paid (refused); the cycle settled 20.
+    /// refund more than coin 2 paid (refused); the cycle settled 20, and the refund of 5 back.
     pub(super) fn clean() -> (ClientBooks, ServerBooks) {
         let mut client = ClientBooks {
             wallets: vec![WalletBook {
@@ -687,6 +769,7 @@ mod tests {
                 withdrawn_minor: 30,
                 withdraw_fees_minor: 3,
                 withdrawn_coins: 3,
+                recouped_minor: 0,
             }],
             double_spend_attempts: 1,
             double_spends_rejected_with_proof: 1,
@@ -710,6 +793,8 @@ mod tests {
                 queued: 0,
                 pending: 0,
                 refused: 0,
+                refunds_queued: 0,
+                refused_refunds: 0,
             }],
             reports: vec![ReportBook {
                 sequence: 7,
@@ -719,17 +804,23 @@ mod tests {
                     currency: "EUR".into(),
                     amount_minor: 20,
                 }],
-                refunds: Vec::new(),
+                refunds: vec![RefundObligationBook {
+                    acquirer: ACQUIRER.into(),
+                    issuer: ISSUER.into(),
+                    currency: "EUR".into(),
+                    amount_minor: 5,
+                    refunds: vec!["r1-5".into()],
+                }],
                 positions: vec![
                     PositionBook {
                         bank: ISSUER.into(),
                         currency: "EUR".into(),
-                        net_minor: -20,
+                        net_minor: -15,
                     },
                     PositionBook {
                         bank: ACQUIRER.into(),
                         currency: "EUR".into(),
-                        net_minor: 20,
+                        net_minor: 15,
                     },
                 ],
             }],
@@ -751,7 +842,7 @@ mod tests {
     fn a_clean_run_breaks_nothing() {
         let (client, server) = clean();
         let verdicts = check(&client, &server);
-        assert_eq!(verdicts.len(), 14);
+        assert_eq!(verdicts.len(), 19);
         assert!(verdicts.iter().all(|v| v.ok), "{verdicts:#?}");
     }
 
@@ -866,17 +957,10 @@ mod tests {
     #[test]
     fn a_refund_obligation_nets_from_the_acquirer_to_the_issuer() {
         let (client, mut server) = clean();
-        server.reports[0].refunds.push(RefundObligationBook {
-            acquirer: ACQUIRER.into(),
-            issuer: ISSUER.into(),
-            currency: "EUR".into(),
-            amount_minor: 5,
-        });
         // Positions that ignore the refund do not net the report's obligations.
+        server.reports[0].positions[0].net_minor = -20;
+        server.reports[0].positions[1].net_minor = 20;
         assert_eq!(broken(&client, &server), ["settlement.net_zero"]);
-        server.reports[0].positions[0].net_minor = -15;
-        server.reports[0].positions[1].net_minor = 15;
-        assert!(broken(&client, &server).is_empty());
     }
 
     #[test]
@@ -890,8 +974,8 @@ mod tests {
     fn a_deposit_missing_from_the_reports_or_held_in_an_outbox_is_reported() {
         let (client, mut server) = clean();
         server.reports[0].obligations[0].amount_minor = 10;
-        server.reports[0].positions[0].net_minor = -10;
-        server.reports[0].positions[1].net_minor = 10;
+        server.reports[0].positions[0].net_minor = -5;
+        server.reports[0].positions[1].net_minor = 5;
         assert_eq!(
             broken(&client, &server),
             ["conservation.banks", "settlement.deposits_reported"]

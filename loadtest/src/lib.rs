@@ -10,7 +10,8 @@
 //! - [`deployment`]: processes on data and ports of their own, each restartable where it was;
 //!   [`multibank`]: the five banks of `config/multibank/` as one;
 //! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load;
-//! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins.
+//! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins;
+//! - [`revoke`]: a denomination revoked with an issuer's master key, for the recoups.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
@@ -26,6 +27,7 @@ pub mod recorder;
 pub mod refund_rate;
 pub mod replicated;
 pub mod report;
+pub mod revoke;
 mod run;
 pub mod settle;
 pub mod soak;
@@ -34,5 +36,7 @@ pub mod workload;
 
 pub use report::LoadReport;
 pub use run::{
-    DEFAULT_REFUND_SHARE, DURATION_MAX, LoadConfig, LoadError, LoadPhase, Mode, WORKERS_MAX, run,
+    DEFAULT_RECOUP_SHARE, DEFAULT_REFUND_SHARE, DEFAULT_SWAP_SHARE, DURATION_MAX, LoadConfig,
+    LoadError, LoadPhase, Mode, RECOUP_COINS_PER_WALLET, REFUND_SETTLE_ROUNDS_MAX, WORKERS_MAX,
+    run,
 };

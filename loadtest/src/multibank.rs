@@ -9,7 +9,7 @@ use std::process::Command;
 
 use semper_protocol::ids::BankId;
 
-use crate::deployment::{Deployment, Node, free_tcp_port, free_udp_port, loopback};
+use crate::deployment::{Deployment, Node, free_tcp_port, free_udp_port, loopback, master_key_dir};
 use crate::process::ProcessError;
 use crate::target::{Endpoint, Targets, parse_bank_id};
 
@@ -126,6 +126,9 @@ pub fn deployment(dir: &Path, carrier: Carrier, token: &str) -> Result<Deploymen
     let endpoint = |index: usize| {
         let mut endpoint = Endpoint::new(loopback(https[index]), Some(token.to_owned()));
         endpoint.bank = Some(bank_id(BANKS[index].id));
+        if BANKS[index].role == Role::Issuer {
+            endpoint.master_key = Some(master_key_dir(&data, BANKS[index].name));
+        }
         endpoint
     };
     let of_role = |role: Role| -> Vec<Endpoint> {

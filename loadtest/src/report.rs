@@ -178,6 +178,41 @@ impl LoadReport {
                 .sum::<u128>(),
             self.books.refunds_unanswered
         );
+        let b = &self.books;
+        let _ = writeln!(
+            out,
+            "  swaps: {} sent, {} signed ({} of refunded coins, {} refused early and sent again, {} not swappable), {} failed, {} unanswered while down; {} coins given in spent again, {} refused with proof",
+            b.swap_attempts,
+            b.swaps.len(),
+            (b.swaps.iter())
+                .filter(|s| s.inputs.iter().any(|i| i.refunded))
+                .count(),
+            b.refund_swaps_early,
+            b.refunded_not_swappable,
+            b.swap_failures.count,
+            b.swaps_unanswered,
+            b.swapped_spend_attempts,
+            b.swapped_spends_refused_with_proof
+        );
+        let _ = writeln!(
+            out,
+            "  recoups: {} sent, {} credited ({} minor units), {} failed, {} unanswered while down; {} recouped coins deposited, {} refused; revoked: {}",
+            b.recoup_attempts,
+            b.recoups.len(),
+            b.recoups
+                .iter()
+                .map(|r| u128::from(r.credited_minor))
+                .sum::<u128>(),
+            b.recoup_failures.count,
+            b.recoups_unanswered,
+            b.recouped_spend_attempts,
+            b.recouped_spends_refused,
+            if b.revoked.is_empty() {
+                "none (no issuer's master key given)".to_owned()
+            } else {
+                b.revoked.join(", ")
+            }
+        );
         for verdict in &self.invariants {
             let mark = if verdict.ok { "ok    " } else { "BROKEN" };
             let detail = if verdict.ok {

@@ -3,10 +3,12 @@
 //! books and check the invariants.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::BankId;
 
 use crate::driver::closed::ClosedLoop;
@@ -16,13 +18,15 @@ use crate::invariants::{self, ClientBooks, Examples, ServerBooks};
 use crate::progress::{self, Snapshot};
 use crate::recorder::Recorder;
 use crate::report::{LoadReport, Totals};
+use crate::revoke;
 use crate::settle;
 use crate::target::Targets;
 use crate::workload::{
     COINS_PER_REQUEST_MAX, FUNDING_WITHDRAWALS, MerchantSlot, OpError, OpKind, RETRY_ATTEMPTS_MAX,
-    Retries, Shared, Stock, WalletSlot, Worker, Workload, finalize_deferred, now, outage,
-    with_retries,
+    Recoupable, Retries, Shared, Stock, WalletSlot, Worker, Workload, finalize_deferred, now,
+    outage, with_retries,
 };
+use semper_client::change::withdrawable_now;
 use semper_client::parties::{Merchant, PartyError, Wallet, withdrawable};
 use semper_client::{Api, ApiError};
 
@@ -32,6 +36,16 @@ pub const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
 pub const WORKERS_MAX: usize = 2048;
 /// The share of refunds in the default mix.
 pub const DEFAULT_REFUND_SHARE: f64 = 0.1;
+/// The share of swaps in the default mix.
+pub const DEFAULT_SWAP_SHARE: f64 = 0.05;
+/// The share of recoups in the default mix: run only at issuers whose master key the load holds
+/// (an issuer target's `master-key=`), since only a revocation makes coins recoupable.
+pub const DEFAULT_RECOUP_SHARE: f64 = 0.02;
+/// Coins of the revoked denomination each wallet withdraws before the run, to recoup.
+pub const RECOUP_COINS_PER_WALLET: usize = 4;
+/// Most extra settlement passes at the end while a refund the load was answered is in no
+/// report yet (its issuer's confirmation still on its way to the acquirer).
+pub const REFUND_SETTLE_ROUNDS_MAX: usize = 10;
 
 /// How operations are paced.
 #[derive(Clone, Debug)]
@@ -89,6 +103,9 @@ pub struct LoadConfig {
     pub retry_attempts_max: u32,
     /// Told when the timed phase starts and when it will end, for a harness that acts during it.
     pub phase: Option<Arc<LoadPhase>>,
+    /// The `semper` binary whose `semper offline revoke` revokes a denomination at each issuer
+    /// with a master key directory (for recoups); by default the one beside this program.
+    pub offline_tool: Option<PathBuf>,
 }
 
 /// When a run's timed phase ends, once it has started: a crash-kill soak kills the deployment
@@ -142,8 +159,8 @@ fn setup(what: impl Into<String>) -> impl FnOnce(ApiError) -> LoadError {
 impl LoadConfig {
     /// The command line's defaults against `targets`: a closed loop of 4 workers for 20 s,
     /// 16 wallets, 8 merchants, 4 coins a payment, 16 a withdrawal, 20 % withdrawals, 5 % double
-    /// spends, 5 % replays, 10 % refunds, a settlement pass every 5 s, 2 s for the last reports
-    /// to arrive.
+    /// spends, 5 % replays, 10 % refunds, 5 % swaps, 2 % recoups (where an issuer's master key
+    /// is given), a settlement pass every 5 s, 2 s for the last reports to arrive.
     pub fn new(targets: Targets) -> Self {
         Self {
             targets,
@@ -158,6 +175,8 @@ impl LoadConfig {
                     double_spend: 0.05,
                     replay: 0.05,
                     refund: DEFAULT_REFUND_SHARE,
+                    swap: DEFAULT_SWAP_SHARE,
+                    recoup: DEFAULT_RECOUP_SHARE,
                 },
                 stock: Stock::default(),
             },
@@ -170,6 +189,7 @@ impl LoadConfig {
             tolerate_outages: false,
             retry_attempts_max: RETRY_ATTEMPTS_MAX,
             phase: None,
+            offline_tool: None,
         }
     }
 
@@ -246,6 +266,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     // The parties.
     let run_tag = format!("{:016x}", rand::random::<u64>());
     let mut issuers = Vec::new();
+    let mut issuer_denominations = Vec::new();
     for endpoint in &targets.issuers {
         let mut api = endpoint.api();
         let set = with_retries(&retries, || api.denominations())
@@ -256,6 +277,7 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
                 endpoint.url
             ))
         })?;
+        issuer_denominations.push(withdrawable_now(&set, now()));
         issuers.push((api, set.body().fields().issuer, denomination));
     }
     let mut merchants = Vec::new();
@@ -300,16 +322,35 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             top_ups: 0,
             top_up_unanswered: false,
             ready: Default::default(),
+            recoupable: Vec::new(),
+            recouped_minor: 0,
         });
     }
+    let revoked = if workload.mix.recoup > 0.0 {
+        let mut acquirer_apis: Vec<Api> = targets.acquirers.iter().map(|a| a.api()).collect();
+        prepare_recoups(
+            &config,
+            &retries,
+            &mut issuers,
+            &mut acquirer_apis,
+            &mut per_worker,
+            &mut issuer_denominations,
+        )?
+    } else {
+        Vec::new()
+    };
     let shared = Shared {
         targets: targets.clone(),
         workload: workload.clone(),
         merchants,
-        books: Mutex::new(ClientBooks::default()),
+        books: Mutex::new(ClientBooks {
+            revoked,
+            ..ClientBooks::default()
+        }),
         retries,
         failures: Mutex::new(BTreeMap::new()),
         tolerate_outages: config.tolerate_outages,
+        issuer_denominations,
     };
 
     let stock_started = Instant::now();
@@ -434,6 +475,77 @@ pub fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         invariants: verdicts,
         series: recorder.series(),
     })
+}
+
+/// Makes coins recoupable at each issuer whose master key the load holds: the lowest-valued
+/// denomination other than the one the load withdraws is chosen, each of the issuer's wallets
+/// withdraws [`RECOUP_COINS_PER_WALLET`] coins of it, and it is revoked (see
+/// [`crate::revoke`]); swaps no longer ask for it. What was revoked, as `issuer: denomination`.
+fn prepare_recoups(
+    config: &LoadConfig,
+    retries: &Retries,
+    issuers: &mut [(Api, BankId, Denomination)],
+    acquirers: &mut [Api],
+    per_worker: &mut [Vec<WalletSlot>],
+    issuer_denominations: &mut [Vec<Denomination>],
+) -> Result<Vec<String>, LoadError> {
+    let mut revoked = Vec::new();
+    for (i, endpoint) in config.targets.issuers.iter().enumerate() {
+        let Some(master_key) = &endpoint.master_key else {
+            continue;
+        };
+        let tool = config
+            .offline_tool
+            .clone()
+            .or_else(revoke::default_tool)
+            .ok_or_else(|| {
+                LoadError::Config(
+                    "recoups need the semper binary to revoke with (--semper PATH)".into(),
+                )
+            })?;
+        let (api, bank, withdrawn) = &mut issuers[i];
+        let Some(doomed) = (issuer_denominations[i].iter())
+            .filter(|d| d.value() != withdrawn.value())
+            .min_by_key(|d| d.value().minor_units())
+            .cloned()
+        else {
+            continue;
+        };
+        issuer_denominations[i].retain(|d| d.id() != doomed.id());
+        let slots = per_worker.iter_mut().flatten().filter(|s| s.issuer == i);
+        for slot in slots {
+            let withdrawal = slot
+                .wallet
+                .withdraw(api, &doomed, RECOUP_COINS_PER_WALLET)
+                .map_err(|source| LoadError::Setup {
+                    what: format!("withdraw coins to recoup at {}", endpoint.url),
+                    source,
+                })?;
+            let coins = withdrawal.coins.len() as u64;
+            slot.withdrawn_minor += doomed.value().minor_units() * coins;
+            slot.withdraw_fees_minor += doomed.fees().withdraw.minor_units() * coins;
+            slot.withdrawn_coins += coins;
+            for (index, coin) in withdrawal.coins.into_iter().enumerate() {
+                slot.recoupable.push(Recoupable {
+                    withdrawal: withdrawal.request.clone(),
+                    index: index as u32,
+                    coin,
+                });
+            }
+        }
+        revoke::revoke(
+            &tool,
+            master_key,
+            doomed.id(),
+            api,
+            acquirers,
+            retries,
+            &std::env::temp_dir(),
+        )
+        .map_err(|error| LoadError::Config(format!("revoke at {}: {error}", endpoint.url)))?;
+        revoked.push(format!("{bank}: {}", doomed.id()));
+    }
+    Ok(revoked)
 }
 
 /// Makes each worker's wallets' stock ready, the workers in parallel.
@@ -615,6 +727,32 @@ fn final_books(
     match settle::reports_after(&mut clearing, retries, cycles_after) {
         Ok(reports) => server.reports = reports,
         Err(error) => unreadable.push(format!("settlement reports: {error}")),
+    }
+    // A refund is answered before its issuer confirms it to the acquirer, which settles the
+    // confirmation: while one answered is in no report, settle again (a bounded few times).
+    let answered: Vec<String> = (shared.books.lock().unwrap_or_else(|e| e.into_inner()))
+        .refunds
+        .iter()
+        .map(|refund| refund.refund.clone())
+        .collect();
+    for _ in 0..REFUND_SETTLE_ROUNDS_MAX {
+        let reported: std::collections::HashSet<&str> = (server.reports.iter())
+            .flat_map(|r| &r.refunds)
+            .flat_map(|o| o.refunds.iter().map(String::as_str))
+            .collect();
+        if answered.iter().all(|id| reported.contains(id.as_str())) {
+            break;
+        }
+        std::thread::sleep(config.settle_wait / 2);
+        if let Ok(outboxes) = settle::flush_until_empty(&mut acquirers, retries) {
+            server.outboxes = outboxes;
+        }
+        let _ = settle::cut(&mut clearings, retries);
+        // As after the final cut: the report reaches every participant before they are read.
+        std::thread::sleep(config.settle_wait);
+        if let Ok(reports) = settle::reports_after(&mut clearing, retries, cycles_after) {
+            server.reports = reports;
+        }
     }
     for (party, endpoint, path, from) in marks {
         let mut api = endpoint.api();

@@ -44,6 +44,8 @@ pub fn flush(api: &mut Api, retries: &Retries, acquirer: &str) -> Result<OutboxB
         queued: outbox.queued,
         pending: outbox.pending.len() as u64,
         refused: outbox.refused.len() as u64,
+        refunds_queued: outbox.refunds_queued,
+        refused_refunds: outbox.refused_refunds.len() as u64,
     })
 }
 
@@ -59,7 +61,10 @@ pub fn flush_until_empty(
         for (api, bank) in acquirers.iter_mut() {
             books.push(flush(api, retries, bank)?);
         }
-        if books.iter().all(|b| b.queued + b.pending == 0) {
+        if books
+            .iter()
+            .all(|b| b.queued + b.pending + b.refunds_queued == 0)
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(100 * (round as u64 + 1)));
@@ -206,6 +211,9 @@ pub fn report_book(body: &Value) -> Result<ReportBook, String> {
             issuer: text(refund, "issuer")?,
             currency: amount.currency().code().to_owned(),
             amount_minor: amount.minor_units(),
+            refunds: (refund["refunds"].as_array().into_iter().flatten())
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect(),
         });
     }
     let mut positions = Vec::new();

@@ -186,6 +186,8 @@ pub fn soak(config: SoakConfig) -> Result<SoakReport, SoakError> {
     load.targets = deployment.targets.clone();
     load.tolerate_outages = true;
     load.phase = Some(phase.clone());
+    // The issuers' master keys are the soak's own (see `Deployment::master_keys`): it revokes.
+    load.offline_tool = Some(config.binary.clone());
     let mut kills_by_node = vec![0; processes.len()];
     let mut restart_max = Duration::ZERO;
     let cluster = match config.topology {

@@ -1,10 +1,12 @@
 //! The deployment under load: where each role answers, which bank it is, and the operator token of
 //! each node. Parsed once, at the edge, from
-//! `URL[,id=BANK][,token=T][,token-file=PATH][,ca=PATH]`; an `https://` URL needs `ca=`, the PEM
-//! file of the CA (or the server's own certificate) to trust.
+//! `URL[,id=BANK][,token=T][,token-file=PATH][,ca=PATH][,master-key=DIR]`; an `https://` URL
+//! needs `ca=`, the PEM file of the CA (or the server's own certificate) to trust; an issuer's
+//! `master-key=` is the directory of its master key, with which the load revokes a denomination
+//! for its recoups.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use semper_protocol::ids::BankId;
 
@@ -48,6 +50,9 @@ pub struct Endpoint {
     pub token: Option<String>,
     /// How to trust it over HTTPS; plain HTTP without.
     pub tls: Option<Tls>,
+    /// An issuer's master key directory (`semper offline`), when the load may revoke a
+    /// denomination there for its recoups.
+    pub master_key: Option<PathBuf>,
 }
 
 impl Endpoint {
@@ -59,6 +64,7 @@ impl Endpoint {
             bank: None,
             token,
             tls: None,
+            master_key: None,
         }
     }
 
@@ -116,7 +122,7 @@ pub fn parse_bank_id(text: &str) -> Result<BankId, String> {
         .map_err(|error| format!("bank id {text:?}: {error}"))
 }
 
-/// Parses `URL[,id=BANK][,token=T][,token-file=PATH]`; `default_token` is taken when neither
+/// Parses `URL[,id=BANK][,token=T][,token-file=PATH][,ca=PATH][,master-key=DIR]`; `default_token` is taken when neither
 /// token option is given, and `default_bank` when no `id=` is.
 pub fn parse_endpoint(
     spec: &str,
@@ -132,6 +138,7 @@ pub fn parse_endpoint(
     let mut bank = default_bank.map(str::to_owned);
     let mut token = default_token.map(str::to_owned);
     let mut ca = None;
+    let mut master_key = None;
     for part in parts {
         let (key, value) = part
             .split_once('=')
@@ -141,9 +148,10 @@ pub fn parse_endpoint(
             "token" => token = Some(value.trim().to_owned()),
             "token-file" => token = Some(read_token_file(Path::new(value.trim()))?),
             "ca" => ca = Some(value.trim().to_owned()),
+            "master-key" => master_key = Some(PathBuf::from(value.trim())),
             other => {
                 return Err(bad(format!(
-                    "unknown option {other:?} (id, token, token-file, ca)"
+                    "unknown option {other:?} (id, token, token-file, ca, master-key)"
                 )));
             }
         }
@@ -171,6 +179,7 @@ pub fn parse_endpoint(
         bank,
         token,
         tls,
+        master_key,
     })
 }
 
@@ -234,6 +243,17 @@ mod tests {
             "02000000000000000000000000000001"
         );
         assert_eq!(endpoint.token.as_deref(), Some("secret"));
+        assert_eq!(endpoint.master_key, None);
+        let issuer = parse_endpoint(
+            "127.0.0.1:8181,master-key=data/issuer/issuer/offline",
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            issuer.master_key,
+            Some(PathBuf::from("data/issuer/issuer/offline"))
+        );
     }
 
     #[test]

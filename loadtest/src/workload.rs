@@ -2,9 +2,10 @@
 //! who deposits at its acquirer; a double spend (a spent coin again, or one coin at two acquirers
 //! at once) must be refused with proof; a replayed request must get its first answer; a merchant
 //! refunds a coin it was paid with, whole or in part, and a refund over what the coin paid or
-//! after the contract's deadline must be refused.
+//! after the contract's deadline must be refused; a wallet swaps coins for change, or a refunded
+//! coin for fresh ones, and a swapped coin spent again must be refused with the swap as proof.
 //!
-//! A new operation (a swap, a recoup) plugs in the same way: a kind in [`OpKind`], a share in
+//! A new operation plugs in the same way: a kind in [`OpKind`], a share in
 //! [`Mix`], its steps in a file of `worker/`, what it did in the [`ClientBooks`], and its checks
 //! in `invariants/`.
 //!
@@ -33,7 +34,7 @@ mod stock;
 mod worker;
 
 pub use stock::{Ready, Stock, finalize_deferred};
-pub use worker::Worker;
+pub use worker::{Recoupable, Worker, fresh_inputs};
 
 /// Attempts of one request that the server answered "busy", "timeout" or not at all, first
 /// included; each waits the server's Retry-After (at most [`RETRY_WAIT_MAX`]).
@@ -63,13 +64,19 @@ pub enum OpKind {
     /// A merchant refunds a coin it was paid with: whole, in part, again (a retry), over what
     /// it paid, or after its contract's deadline.
     Refund,
+    /// A wallet swaps coins for change, or a refunded coin for fresh ones; sends its last swap
+    /// again; or spends a coin it gave in, which must be refused with the swap as proof.
+    Swap,
+    /// A wallet recoups a coin of a revoked denomination; sends its last recoup again; or
+    /// deposits a coin it recouped, which must be refused.
+    Recoup,
     /// A settlement pass: flush every acquirer's outbox and cut the cycle.
     Settle,
 }
 
 impl OpKind {
     /// How many kinds.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 8;
     /// Every kind, in index order.
     pub const ALL: [OpKind; Self::COUNT] = [
         Self::Withdraw,
@@ -77,6 +84,8 @@ impl OpKind {
         Self::DoubleSpend,
         Self::Replay,
         Self::Refund,
+        Self::Swap,
+        Self::Recoup,
         Self::Settle,
     ];
 
@@ -93,6 +102,8 @@ impl OpKind {
             Self::DoubleSpend => "double_spend",
             Self::Replay => "replay",
             Self::Refund => "refund",
+            Self::Swap => "swap",
+            Self::Recoup => "recoup",
             Self::Settle => "settle",
         }
     }
@@ -109,12 +120,23 @@ pub struct Mix {
     pub replay: f64,
     /// Share of refunds.
     pub refund: f64,
+    /// Share of swaps.
+    pub swap: f64,
+    /// Share of recoups (run only where the load holds an issuer's master key to revoke with).
+    pub recoup: f64,
 }
 
 impl Mix {
     /// Checks the shares are in 0..=1 and leave room for payments.
     pub fn validate(&self) -> Result<(), String> {
-        let shares = [self.withdraw, self.double_spend, self.replay, self.refund];
+        let shares = [
+            self.withdraw,
+            self.double_spend,
+            self.replay,
+            self.refund,
+            self.swap,
+            self.recoup,
+        ];
         if shares.iter().any(|s| !(0.0..=1.0).contains(s)) {
             return Err(format!("each share must be in 0..=1: {self:?}"));
         }
@@ -141,6 +163,14 @@ impl Mix {
         edge += self.refund;
         if draw < edge {
             return OpKind::Refund;
+        }
+        edge += self.swap;
+        if draw < edge {
+            return OpKind::Swap;
+        }
+        edge += self.recoup;
+        if draw < edge {
+            return OpKind::Recoup;
         }
         OpKind::Pay
     }
@@ -218,6 +248,9 @@ pub struct Shared {
     pub failures: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Whether answers lost to an outage are expected (see `LoadConfig::tolerate_outages`).
     pub tolerate_outages: bool,
+    /// Per issuer (as in [`Targets::issuers`]), the denominations a swap asks for: withdrawable
+    /// and not revoked when the run began; their fees are those of the coins a swap gives out.
+    pub issuer_denominations: Vec<Vec<Denomination>>,
 }
 
 impl Shared {
@@ -266,6 +299,10 @@ pub struct WalletSlot {
     pub top_up_unanswered: bool,
     /// Work made ready before the timed phase, and withdrawals to finalize after it.
     pub ready: Ready,
+    /// Coins of a denomination its issuer revoked, withdrawn before the run, to recoup.
+    pub recoupable: Vec<worker::Recoupable>,
+    /// Credited back by recoups, minor units.
+    pub recouped_minor: u64,
 }
 
 impl WalletSlot {
@@ -279,6 +316,7 @@ impl WalletSlot {
             withdrawn_minor: self.withdrawn_minor,
             withdraw_fees_minor: self.withdraw_fees_minor,
             withdrawn_coins: self.withdrawn_coins,
+            recouped_minor: self.recouped_minor,
         }
     }
 
@@ -506,6 +544,8 @@ mod tests {
             double_spend: 0.1,
             replay: 0.05,
             refund: 0.1,
+            swap: 0.05,
+            recoup: 0.01,
         };
         assert!(mix.validate().is_ok());
         assert_eq!(mix.choose(0.0), OpKind::Withdraw);
@@ -515,7 +555,10 @@ mod tests {
         assert_eq!(mix.choose(0.31), OpKind::Replay);
         assert_eq!(mix.choose(0.36), OpKind::Refund);
         assert_eq!(mix.choose(0.449), OpKind::Refund);
-        assert_eq!(mix.choose(0.46), OpKind::Pay);
+        assert_eq!(mix.choose(0.46), OpKind::Swap);
+        assert_eq!(mix.choose(0.499), OpKind::Swap);
+        assert_eq!(mix.choose(0.505), OpKind::Recoup);
+        assert_eq!(mix.choose(0.511), OpKind::Pay);
         assert_eq!(mix.choose(0.999), OpKind::Pay);
         // Shares that binary fractions hold exactly, so the counts are exact.
         let mix = Mix {
@@ -523,12 +566,14 @@ mod tests {
             double_spend: 0.125,
             replay: 0.0625,
             refund: 0.125,
+            swap: 0.0625,
+            recoup: 0.0625,
         };
         let counts = (0..10_000).fold([0u32; OpKind::COUNT], |mut counts, i| {
             counts[mix.choose(i as f64 / 10_000.0).index()] += 1;
             counts
         });
-        assert_eq!(counts, [2500, 4375, 1250, 625, 1250, 0]);
+        assert_eq!(counts, [2500, 3125, 1250, 625, 1250, 625, 625, 0]);
     }
 
     #[test]
@@ -539,6 +584,8 @@ mod tests {
                 double_spend,
                 replay,
                 refund,
+                swap: 0.0,
+                recoup: 0.0,
             }
             .validate()
             .is_err()
@@ -549,6 +596,21 @@ mod tests {
         assert!(bad(0.0, 0.0, 0.0, 1.5));
         assert!(!bad(1.0, 0.0, 0.0, 0.0));
         assert!(!bad(0.5, 0.0, 0.0, 0.5));
+        let swaps = |swap| {
+            Mix {
+                withdraw: 0.5,
+                double_spend: 0.0,
+                replay: 0.0,
+                refund: 0.25,
+                swap,
+                recoup: 0.0,
+            }
+            .validate()
+            .is_err()
+        };
+        assert!(swaps(0.3));
+        assert!(swaps(-0.1));
+        assert!(!swaps(0.25));
     }
 
     #[test]

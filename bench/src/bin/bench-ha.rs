@@ -62,6 +62,8 @@ const WITHDRAWALS_ONLY: Mix = Mix {
     double_spend: 0.0,
     replay: 0.0,
     refund: 0.0,
+    swap: 0.0,
+    recoup: 0.0,
 };
 /// Payments (each deposited), and nothing else.
 const PAYMENTS_ONLY: Mix = Mix {
@@ -69,6 +71,8 @@ const PAYMENTS_ONLY: Mix = Mix {
     double_spend: 0.0,
     replay: 0.0,
     refund: 0.0,
+    swap: 0.0,
+    recoup: 0.0,
 };
 
 struct Args {

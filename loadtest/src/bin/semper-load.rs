@@ -19,7 +19,9 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use semper_loadtest::target::{EMBEDDED_ACQUIRER_ID, Targets, parse_endpoint, read_token_file};
 use semper_loadtest::workload::{FUNDING_WITHDRAWALS, Mix, RETRY_ATTEMPTS_MAX, Stock, Workload};
-use semper_loadtest::{DEFAULT_REFUND_SHARE, LoadConfig, Mode, plot, run};
+use semper_loadtest::{
+    DEFAULT_RECOUP_SHARE, DEFAULT_REFUND_SHARE, DEFAULT_SWAP_SHARE, LoadConfig, Mode, plot, run,
+};
 
 /// Where the embedded default answers, when no target is named.
 const DEFAULT_URL: &str = "http://127.0.0.1:8080";
@@ -109,6 +111,20 @@ struct Args {
     /// short refund deadline (refused).
     #[arg(long, default_value_t = DEFAULT_REFUND_SHARE)]
     refund_share: f64,
+    /// Share that are swaps by a wallet: coins for change (less the swap fee), a refunded coin
+    /// for its allowance, the last swap again (the same answer), or a coin given in spent again
+    /// (refused with the swap as proof). The fresh coins are spent like the others.
+    #[arg(long, default_value_t = DEFAULT_SWAP_SHARE)]
+    swap_share: f64,
+    /// Share that are recoups of coins of a denomination revoked before the run, the last
+    /// recoup again (the same answer, credited once), or a recouped coin deposited (refused).
+    /// Only at an issuer named with `master-key=DIR` (its master key's directory, which
+    /// `semper offline revoke` signs the revocation with); elsewhere they become payments.
+    #[arg(long, default_value_t = DEFAULT_RECOUP_SHARE)]
+    recoup_share: f64,
+    /// The `semper` binary that revokes for the recoups [default: the one beside this program].
+    #[arg(long, value_name = "PATH")]
+    semper: Option<PathBuf>,
     /// Payments each wallet makes ready before the timed phase: coins withdrawn, permissions
     /// and deposit requests signed, so that the load tester's own cryptography stays out of the
     /// measured window (see loadtest/README.md).
@@ -260,6 +276,8 @@ fn main() -> anyhow::Result<()> {
                 double_spend: args.double_spend_share,
                 replay: args.replay_share,
                 refund: args.refund_share,
+                swap: args.swap_share,
+                recoup: args.recoup_share,
             },
             stock: Stock {
                 payments: args.stock_payments,
@@ -278,6 +296,7 @@ fn main() -> anyhow::Result<()> {
         tolerate_outages: false,
         retry_attempts_max: args.retry_attempts,
         phase: None,
+        offline_tool: args.semper.clone(),
     };
     let report = run(config)?;
     // Files first, so that a closed stdout (`| head`) loses none of them; a file that cannot be

@@ -15,7 +15,9 @@ use semper_loadtest::failover;
 use semper_loadtest::multibank::Carrier;
 use semper_loadtest::soak::{SoakConfig, Topology, soak};
 use semper_loadtest::target::{Endpoint, Targets};
-use semper_loadtest::{DEFAULT_REFUND_SHARE, LoadConfig, Mode};
+use semper_loadtest::{
+    DEFAULT_RECOUP_SHARE, DEFAULT_REFUND_SHARE, DEFAULT_SWAP_SHARE, LoadConfig, Mode,
+};
 
 /// Crash-kill soak of a deployment under load.
 #[derive(Parser, Debug)]
@@ -47,13 +49,21 @@ struct Args {
     /// Closed-loop workers of the load.
     #[arg(long, default_value_t = 4)]
     workers: usize,
-    /// No fees: by default each issuer charges a withdraw and a deposit fee on the coin the
-    /// load withdraws (not the replicated deployment, whose keys deploy.sh made).
+    /// No fees: by default each issuer charges a withdraw, a deposit and a swap fee on the coin
+    /// the load withdraws (not the replicated deployment, whose keys deploy.sh made).
     #[arg(long)]
     no_fees: bool,
     /// Share of refunds in the load's mix.
     #[arg(long, default_value_t = DEFAULT_REFUND_SHARE)]
     refund_share: f64,
+    /// Share of swaps in the load's mix (change with the swap fee, refunded coins' allowances).
+    #[arg(long, default_value_t = DEFAULT_SWAP_SHARE)]
+    swap_share: f64,
+    /// Share of recoups in the load's mix: the soak revokes a denomination at each issuer with
+    /// its master key before the timed phase (not the replicated deployment, whose keys
+    /// deploy.sh made).
+    #[arg(long, default_value_t = DEFAULT_RECOUP_SHARE)]
+    recoup_share: f64,
     /// With --deployment replicated: the base port it was started on (HA_PORT_BASE).
     #[arg(long, value_name = "PORT", default_value_t = 22000)]
     ha_base: u16,
@@ -119,6 +129,8 @@ fn main() -> anyhow::Result<()> {
     );
     config.fees = !args.no_fees;
     config.load.workload.mix.refund = args.refund_share;
+    config.load.workload.mix.swap = args.swap_share;
+    config.load.workload.mix.recoup = args.recoup_share;
     let result = soak(config);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,14 +1,20 @@
 //! A worker: one thread of load, owning its wallets (so their coins need no lock) and its
 //! connections, running withdrawals, payments and replays; double spends are in
-//! [`double_spend`], refunds in [`refund`].
+//! [`double_spend`], refunds in [`refund`], swaps in [`swap`].
 
 mod double_spend;
+mod recoup;
 mod refund;
+mod swap;
+
+pub use recoup::Recoupable;
+pub use swap::fresh_inputs;
 
 use std::collections::VecDeque;
 
 use rand::RngExt;
 use semper_protocol::amount::Amount;
+use semper_protocol::denomination::DenominationFees;
 use semper_protocol::ids::{BankId, MerchantId};
 use semper_protocol::messages::deposit_answer::VerifiedDepositAnswer;
 use semper_protocol::messages::merchant::{DepositResponse, DepositResult, SignedDepositRequest};
@@ -69,6 +75,16 @@ pub struct Worker<'a> {
     late: VecDeque<refund::Refundable>,
     last_refund: Option<refund::LastRefund>,
     pending_refunds: Vec<refund::PendingRefund>,
+    /// Coins refunded, to swap for their allowance, oldest first.
+    refunded: VecDeque<swap::Refunded>,
+    /// Coins given in to swaps, to spend again.
+    swapped: VecDeque<swap::Swapped>,
+    last_swap: Option<swap::LastSwap>,
+    pending_swaps: Vec<swap::PendingSwap>,
+    /// Coins recouped, to deposit.
+    recouped: VecDeque<recoup::Recouped>,
+    last_recoup: Option<recoup::LastRecoup>,
+    pending_recoups: Vec<recoup::PendingRecoup>,
 }
 
 impl<'a> Worker<'a> {
@@ -89,6 +105,13 @@ impl<'a> Worker<'a> {
             late: VecDeque::new(),
             last_refund: None,
             pending_refunds: Vec::new(),
+            refunded: VecDeque::new(),
+            swapped: VecDeque::new(),
+            last_swap: None,
+            pending_swaps: Vec::new(),
+            recouped: VecDeque::new(),
+            last_recoup: None,
+            pending_recoups: Vec::new(),
         }
     }
 
@@ -102,6 +125,7 @@ impl<'a> Worker<'a> {
                 OpKind::Pay
             }
             OpKind::Refund if !self.can_refund() => OpKind::Pay,
+            OpKind::Recoup if !self.can_recoup() => OpKind::Pay,
             other => other,
         };
         let w = self.pick_wallet(kind);
@@ -112,6 +136,7 @@ impl<'a> Worker<'a> {
                 OpKind::Withdraw
             }
             OpKind::DoubleSpend if slot.pouch.len() < need => OpKind::Withdraw,
+            OpKind::Swap if !self.can_swap(w) => OpKind::Withdraw,
             other => other,
         };
         let result = match kind {
@@ -126,6 +151,8 @@ impl<'a> Worker<'a> {
             }
             OpKind::Replay => self.replay(),
             OpKind::Refund => self.refund(),
+            OpKind::Swap => self.swap(w),
+            OpKind::Recoup => self.recoup(),
             OpKind::Settle => Ok(0),
         };
         (kind, result)
@@ -256,13 +283,23 @@ impl<'a> Worker<'a> {
     }
 
     pub(super) fn meta(&self, w: usize, coin: &WalletCoin) -> CoinMeta {
-        let slot = &self.wallets[w];
         CoinMeta {
             key: *coin.coin().public_key.as_bytes(),
             value: coin.value(),
-            issuer: slot.issuer_bank,
-            deposit_fee_minor: slot.denomination.fees().deposit.minor_units(),
+            issuer: self.wallets[w].issuer_bank,
+            deposit_fee_minor: self.fees_of(w, coin).deposit.minor_units(),
         }
+    }
+
+    /// The fees of `coin`, held by wallet `w`: its denomination's, as its issuer's set lists
+    /// them (a swap's fresh coins may be of other denominations than the wallet withdraws).
+    pub(super) fn fees_of(&self, w: usize, coin: &WalletCoin) -> &DenominationFees {
+        let slot = &self.wallets[w];
+        let id = coin.coin().denomination;
+        (self.shared.issuer_denominations.get(slot.issuer))
+            .and_then(|set| set.iter().find(|d| d.id() == id))
+            .unwrap_or(&slot.denomination)
+            .fees()
     }
 
     /// Sends a deposit (on the spare connection when `spare`), with retries; an answer lost for
@@ -338,7 +375,7 @@ impl<'a> Worker<'a> {
         drop(books);
         for i in kept {
             if let Some(coin) = coins.get(i) {
-                self.keep_refundable(acquirer, request, i, coin);
+                self.keep_refundable(w, acquirer, request, i, coin);
             }
         }
         accepted
@@ -370,9 +407,10 @@ impl<'a> Worker<'a> {
             let again = with_retries(&self.shared.retries, || api.withdraw_encoded(&body));
             let balance = with_retries(&self.shared.retries, || api.account(slot.wallet.account));
             let coins = request.body().coins.len() as u64;
-            let expected = slot.credited_minor - slot.withdrawn_minor - slot.withdraw_fees_minor;
+            let expected = (slot.credited_minor + slot.recouped_minor)
+                .saturating_sub(slot.withdrawn_minor + slot.withdraw_fees_minor);
             // A top-up whose answer was lost may have credited the account, or not.
-            let credits_possible = match slot.top_up_unanswered {
+            let top_ups_possible = match slot.top_up_unanswered {
                 true => vec![0, slot.top_up_amount(&self.shared.workload)],
                 false => vec![0],
             };
@@ -394,12 +432,19 @@ impl<'a> Worker<'a> {
                 .iter()
                 .filter(|p| p.wallet == w)
                 .map(|p| p.value_minor + p.fee_minor);
+            // And recoups of its whose answers were lost may have been credited.
+            let credits: Vec<u64> = debits_possible(
+                (self.pending_recoups.iter())
+                    .filter(|p| p.wallet == w)
+                    .map(|p| p.value_minor),
+            )
+            .into_iter()
+            .flat_map(|recouped| top_ups_possible.iter().map(move |top_up| recouped + top_up))
+            .collect();
             let possible: Vec<String> = debits_possible(lost)
                 .into_iter()
-                .flat_map(|debit| {
-                    (credits_possible.iter())
-                        .filter_map(move |credit| (expected + credit).checked_sub(debit))
-                })
+                .flat_map(|debit| credits.iter().map(move |credit| (debit, *credit)))
+                .filter_map(|(debit, credit)| (expected + credit).checked_sub(debit))
                 .map(|left| Amount::from_minor_units(currency, left).to_string())
                 .collect();
             if !possible
@@ -495,6 +540,8 @@ impl<'a> Worker<'a> {
             }
         }
         self.finish_refunds();
+        self.finish_swaps();
+        self.finish_recoups();
         self.wallets
     }
 }

@@ -69,6 +69,8 @@ fn wallets_that_run_dry_are_topped_up_and_keep_withdrawing() {
         double_spend: 0.0,
         replay: 0.1,
         refund: 0.0,
+        swap: 0.0,
+        recoup: 0.0,
     };
     config.duration = Some(Duration::from_secs(3));
     config.settle_wait = Duration::from_millis(500);
@@ -108,6 +110,8 @@ fn a_stock_only_load_sends_its_stock_and_stops() {
         double_spend: 0.0,
         replay: 0.0,
         refund: 0.0,
+        swap: 0.0,
+        recoup: 0.0,
     };
     config.workload.stock = Stock {
         payments: 0,

@@ -1,5 +1,6 @@
 //! The crash-kill soak, short: the embedded default binary, then the five banks of the
-//! multi-bank example, under load (the default mix, refunds in it, issuers charging fees), one
+//! multi-bank example, under load (the default mix, refunds, swaps and recoups in it, issuers
+//! charging fees and revoking a denomination for the recoups), one
 //! process killed with SIGKILL at random moments and restarted on its data; nothing
 //! acknowledged may be lost and every invariant must hold. `make soak` runs the long one (60
 //! kills).
@@ -20,6 +21,7 @@ fn sigkills_under_load_lose_nothing_acknowledged() {
     assert!(report.ok(kills, 0), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
     assert_refunds_ran(&report);
+    assert_swaps_and_recoups_ran(&report);
 }
 
 #[test]
@@ -33,6 +35,23 @@ fn sigkills_of_any_of_five_banks_under_load_lose_nothing_acknowledged() {
     assert!(report.ok(kills, 0), "{}", report.summary());
     assert!(report.load.total.ops > 0, "{}", report.summary());
     assert_refunds_ran(&report);
+    assert_swaps_and_recoups_ran(&report);
+}
+
+/// The mix's swaps were signed with their swap fees, and its recoups credited.
+fn assert_swaps_and_recoups_ran(report: &SoakReport) {
+    let books = &report.load.books;
+    assert!(!books.swaps.is_empty(), "{}", report.summary());
+    assert!(
+        books
+            .swaps
+            .iter()
+            .all(|swap| swap.inputs.iter().all(|coin| coin.fee_minor > 0)),
+        "{}",
+        report.summary()
+    );
+    assert!(!books.revoked.is_empty(), "{}", report.summary());
+    assert!(!books.recoups.is_empty(), "{}", report.summary());
 }
 
 /// The mix's refunds ran and were debited, and the fees were charged and counted.

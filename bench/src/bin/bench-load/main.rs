@@ -61,6 +61,8 @@ const PAYMENTS_ONLY: Mix = Mix {
     double_spend: 0.0,
     replay: 0.0,
     refund: 0.0,
+    swap: 0.0,
+    recoup: 0.0,
 };
 /// The open loop's length at half the deposit rate, and its most deposits in flight.
 const HALF_LOAD_TIME: Duration = Duration::from_secs(8);

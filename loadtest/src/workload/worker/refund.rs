@@ -48,6 +48,8 @@ const DEADLINE_PASSED: &str = "refund.deadline_passed";
 
 /// A coin a merchant of the load was paid with, and may refund.
 pub(in crate::workload) struct Refundable {
+    /// The wallet that paid with it, in the worker's wallets.
+    wallet: usize,
     /// The merchant, in `Shared::merchants`.
     merchant: usize,
     /// Its acquirer, in `Targets::acquirers`.
@@ -57,6 +59,8 @@ pub(in crate::workload) struct Refundable {
     deadline: Timestamp,
     /// Refunded so far, minor units.
     refunded_minor: u64,
+    /// Refunds answered so far, each of which the issuer keeps the refund fee of.
+    refunds: u64,
 }
 
 impl Refundable {
@@ -123,6 +127,7 @@ impl Worker<'_> {
     /// the mix): with the late ones when its contract's deadline is near.
     pub(super) fn keep_refundable(
         &mut self,
+        wallet: usize,
         acquirer: usize,
         request: &SignedDepositRequest,
         i: usize,
@@ -141,12 +146,14 @@ impl Worker<'_> {
             return;
         };
         let kept = Refundable {
+            wallet,
             merchant,
             acquirer,
             coin: coin.clone(),
             contract: permission.body().contract_hash,
             deadline: body.refund_deadline,
             refunded_minor: 0,
+            refunds: 0,
         };
         let near = now().unix_ms().saturating_add(HONEST_MARGIN_MS);
         let (queue, max) = if body.refund_deadline.unix_ms() < near {
@@ -268,7 +275,12 @@ impl Worker<'_> {
                 drop(books);
                 let acquirer = coin.acquirer;
                 coin.refunded_minor = response.coin_refunded.minor_units();
-                if coin.refunded_minor < coin.paid_minor() {
+                coin.refunds += 1;
+                let whole = coin.refunded_minor >= coin.paid_minor();
+                if self.shared.workload.mix.swap > 0.0 && (whole || rand::rng().random_bool(0.5)) {
+                    // Refunded no further: its wallet swaps it for what was refunded.
+                    self.keep_refunded(coin);
+                } else if !whole {
                     self.refundable.push_back(coin);
                 }
                 self.last_refund = Some(LastRefund {
@@ -317,6 +329,29 @@ impl Worker<'_> {
         }
     }
 
+    /// Keeps a refunded coin for its wallet to swap for its allowance: what was refunded on it
+    /// less a refund fee for each refund.
+    fn keep_refunded(&mut self, coin: Refundable) {
+        let fee = self.fees_of(coin.wallet, &coin.coin).refund.minor_units();
+        let allowance = coin
+            .refunded_minor
+            .saturating_sub(fee.saturating_mul(coin.refunds));
+        if allowance == 0 {
+            return;
+        }
+        let currency = coin.coin.value().currency();
+        if self.refunded.len() >= super::swap::REFUNDED_KEPT_MAX {
+            self.refunded.pop_front();
+        }
+        self.refunded.push_back(super::swap::Refunded {
+            wallet: coin.wallet,
+            coin: coin
+                .coin
+                .refunded(Amount::from_minor_units(currency, allowance)),
+            answered_ms: now().unix_ms(),
+        });
+    }
+
     fn refund_book(
         &self,
         coin: &Refundable,
@@ -326,6 +361,8 @@ impl Worker<'_> {
         RefundBook {
             merchant: self.shared.merchants[coin.merchant].merchant.id.to_string(),
             acquirer: self.acquirer_bank(coin.acquirer),
+            issuer: self.wallets[coin.wallet].issuer_bank.to_string(),
+            refund: response.refund.to_string(),
             coin: *coin.coin.coin().public_key.as_bytes(),
             contract: coin.contract.0,
             currency: response.amount.currency().code().to_owned(),
