@@ -10,13 +10,16 @@
 //! - [`deployment`]: processes on data and ports of their own, each restartable where it was;
 //!   [`multibank`]: the five banks of `config/multibank/` as one;
 //! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load;
-//! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins.
+//! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins;
+//!   [`swap_rate`]: swap throughput against withdrawals plus deposits of the same coins;
+//!   [`http_rate`]: what the two share.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
 
 pub mod deployment;
 pub mod driver;
 pub mod failover;
+pub mod http_rate;
 pub mod invariants;
 pub mod multibank;
 pub mod plot;
@@ -29,6 +32,7 @@ pub mod report;
 mod run;
 pub mod settle;
 pub mod soak;
+pub mod swap_rate;
 pub mod target;
 pub mod workload;
 
