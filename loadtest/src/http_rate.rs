@@ -215,7 +215,8 @@ pub(crate) fn credited(denomination: &Denomination) -> Amount {
 }
 
 /// Sends `side`'s merchant's deposit `request`, of coins of `denomination`: every coin must be
-/// accepted and credited its value less the deposit fee, in an answer signed by the acquirer.
+/// accepted, and the merchant credited their value less the deposit fee, in an answer signed by
+/// the acquirer.
 pub(crate) fn deposit(
     side: &mut Side,
     retries: &Retries,
@@ -229,12 +230,15 @@ pub(crate) fn deposit(
         .check_answer(request, &answer)
         .map_err(party("check a deposit answer"))?;
     let coins = request.body().permissions.len();
-    let credited = credited(denomination);
-    if answer.results() != vec![DepositResult::Accepted; coins]
-        || answer.credited() != vec![credited; coins]
-    {
+    // The answer sums what it credited per currency.
+    let each = credited(denomination);
+    let credited = Amount::from_minor_units(
+        each.currency(),
+        each.minor_units().saturating_mul(coins as u64),
+    );
+    if answer.results() != vec![DepositResult::Accepted; coins] || answer.credited() != [credited] {
         return Err(RateError::Wrong(format!(
-            "deposit {}: {:?}, credited {:?}; {coins} accepted, each {credited}, expected",
+            "deposit {}: {:?}, credited {:?}; {coins} accepted, {credited} in all, expected",
             request.body().deposit_id,
             answer.results(),
             answer.credited()
