@@ -1,7 +1,7 @@
 # The two commands the README promises, and the others. Each target is a script in scripts/ that
 # also runs on its own, e.g. on a machine without make (make comes with build-essential).
 
-.PHONY: run try load soak soak-ha ha-soak scale-soak test bench bench-pg bench-signer bench-refund bench-ha bench-shards bench-atm fuzz audit api-check fmt-check deps
+.PHONY: run try load soak soak-ha ha-soak scale-soak test bench bench-pg bench-signer bench-refund bench-swap bench-ha bench-shards bench-atm fuzz audit api-check fmt-check deps
 
 # Extra arguments for `semper run`, e.g. make run ARGS="--config config/embedded.toml".
 ARGS ?=
@@ -66,6 +66,12 @@ bench-signer:
 ## coins in the same run, and their ratio (make bench-refund ARGS="--workers 8 --coins 500").
 bench-refund:
 	scripts/bench-refund.sh $(ARGS)
+
+## Swaps (change at the issuer) end to end over HTTP on the embedded default, against
+## withdrawals plus deposits of the same coins in the same run, and their ratio
+## (make bench-swap ARGS="--workers 8 --coins 250 --per-request 4").
+bench-swap:
+	scripts/bench-swap.sh $(ARGS)
 
 ## Deposits and withdrawals over HTTP on the replicated deployment (config/ha/deploy.sh, started
 ## and stopped for the run) against the embedded RocksDB, and coins per server core-second with

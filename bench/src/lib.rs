@@ -15,12 +15,15 @@
 //! - [`cell_rate`]: the ATM emulator's own cell rate, sans IO.
 //! - [`crc_reference`]: the hand-written AAL5 CRC-32 the `crc` crate replaced, as a yardstick.
 //! - [`usage`]: a process's CPU time, sampled while a benchmark's work runs.
+//! - [`embedded`]: the embedded default started for an end-to-end run over HTTP, its command
+//!   line and its table (`bench-refund`, `bench-swap`).
 
 #![warn(missing_docs)]
 
 pub mod atm_host;
 pub mod cell_rate;
 pub mod crc_reference;
+pub mod embedded;
 pub mod fixtures;
 pub mod ids;
 pub mod in_flight;

@@ -11,6 +11,8 @@
 //!   [`multibank`]: the five banks of `config/multibank/` as one;
 //! - [`soak`]: the crash-kill soak, SIGKILLs at random moments under load;
 //! - [`refund_rate`]: refund throughput over HTTP against deposits of the same coins;
+//!   [`swap_rate`]: swap throughput against withdrawals plus deposits of the same coins;
+//!   [`http_rate`]: what the two share;
 //! - [`revoke`]: a denomination revoked with an issuer's master key, for the recoups.
 //!
 //! [`run`] is the entry point: a [`LoadConfig`] in, a [`LoadReport`] out.
@@ -18,6 +20,7 @@
 pub mod deployment;
 pub mod driver;
 pub mod failover;
+pub mod http_rate;
 pub mod invariants;
 pub mod multibank;
 pub mod plot;
@@ -31,6 +34,7 @@ pub mod revoke;
 mod run;
 pub mod settle;
 pub mod soak;
+pub mod swap_rate;
 pub mod target;
 pub mod workload;
 

@@ -2,7 +2,9 @@
 //! spent (its signed recoup permission the proof against any later spend), credits its value to
 //! the account that withdrew it with a journal entry, and records the recoup under the withdrawal
 //! slot it came from, so that each withdrawn coin is recouped at most once and a replay gets the
-//! same answer.
+//! same answer. With a sharded spent set the coin's own shard group marks it spent first
+//! ([`SpentShards::check_coin`](crate::spent_shards::SpentShards::check_coin)), and this write
+//! only credits and records (docs/protocol.md §7.26 says why the two steps are safe).
 
 use semper_protocol::amount::Amount;
 use semper_protocol::codec::Encode;
@@ -70,8 +72,9 @@ pub struct RecordRecoup {
     pub index: u32,
     /// What to store and credit.
     pub record: RecoupRecord,
-    /// The coin, spent by its signed recoup permission.
-    pub coin: SpendEntry,
+    /// The coin, spent by its signed recoup permission in this same write; `None` when the
+    /// coin's own shard group has spent it already (a sharded spent set), for this very recoup.
+    pub coin: Option<SpendEntry>,
 }
 
 impl Transaction for RecordRecoup {
@@ -95,24 +98,10 @@ impl Transaction for RecordRecoup {
             Err(error) => return nothing(RecoupOutcome::Ledger(error.into())),
         };
         let mut writes = WriteSet::new();
-        let outcomes = check_and_insert(std::slice::from_ref(&self.coin), reader, &mut writes)?;
-        match outcomes.into_iter().next() {
-            Some(SpendOutcome::New) => {}
-            // The same permission with no record of this slot: the coin was recouped from
-            // another slot, which this one may not pay for again.
-            Some(SpendOutcome::Replay) => {
-                let earlier = self.coin.permission;
-                return nothing(RecoupOutcome::CoinSpent { earlier });
-            }
-            Some(SpendOutcome::Conflict { earlier }) => {
-                return nothing(RecoupOutcome::CoinSpent { earlier });
-            }
-            None => {
-                return Err(StorageError::Corrupt {
-                    column: "spent_coins",
-                    reason: "no outcome for the recouped coin".to_owned(),
-                });
-            }
+        if let Some(coin) = &self.coin
+            && let Some(refused) = spend_here(coin, reader, &mut writes)?
+        {
+            return nothing(refused);
         }
         let reason = JournalReason::Recoup {
             coin: self.record.coin,
@@ -128,6 +117,28 @@ impl Transaction for RecordRecoup {
         );
         writes.put(Column::Recoups, key.to_vec(), self.record.to_bytes());
         Ok((RecoupOutcome::Recorded(self.record), writes))
+    }
+}
+
+/// Marks the coin spent in this write: `None` when it is new, else the refusal (nothing to write).
+fn spend_here(
+    coin: &SpendEntry,
+    reader: &GroupReader<'_>,
+    writes: &mut WriteSet,
+) -> Result<Option<RecoupOutcome>, StorageError> {
+    let outcomes = check_and_insert(std::slice::from_ref(coin), reader, writes)?;
+    match outcomes.into_iter().next() {
+        Some(SpendOutcome::New) => Ok(None),
+        // The same permission with no record of this slot: the coin was recouped from another
+        // slot, which this one may not pay for again.
+        Some(SpendOutcome::Replay) => Ok(Some(RecoupOutcome::CoinSpent {
+            earlier: coin.permission.clone(),
+        })),
+        Some(SpendOutcome::Conflict { earlier }) => Ok(Some(RecoupOutcome::CoinSpent { earlier })),
+        None => Err(StorageError::Corrupt {
+            column: "spent_coins",
+            reason: "no outcome for the recouped coin".to_owned(),
+        }),
     }
 }
 

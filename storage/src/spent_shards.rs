@@ -30,6 +30,16 @@
 //! its coins stay spent, by their own valid permissions, and replay in the batch that sends them
 //! again.
 //!
+//! # A recoup
+//!
+//! A recoup spends one coin and credits an account in the main store, which no write spans
+//! either: [`SpentShards::check_coin`] spends the coin in its group first, by a digest of the
+//! recoup request (so that only that request's retry replays it), and the issuer then credits
+//! and records the recoup in the main store, idempotently by its withdrawal slot. A crash
+//! between the two leaves the coin spent and nothing credited; the retry replays the group's
+//! verdict and credits once. Any deposit or swap in between finds the coin spent, with the
+//! recoup permission as proof (docs/protocol.md §7.26).
+//!
 //! With one group (the default), none of this runs: the spent set stays in the issuer's main
 //! store and [`CheckBatch`](crate::spent::CheckBatch) does it all in one write, as before.
 
@@ -183,6 +193,49 @@ impl SpentShards {
     /// Group `number`'s committer.
     pub fn committer(&self, number: usize) -> Option<&Committer> {
         self.groups.get(number).map(|g| &g.committer)
+    }
+
+    /// Checks and spends one coin, alone, in its own group (a recoup's first step: see the
+    /// module docs); `reply` hears back once that group's write is durable, with its verdict.
+    pub fn check_coin(
+        &self,
+        entry: SpendEntry,
+        reply: impl FnOnce(Result<SpendOutcome, StorageError>) + Send + 'static,
+    ) {
+        let number = self
+            .map
+            .group_of(&spent_key(&entry.denomination, &entry.coin));
+        let Some(group) = self.groups.get(number) else {
+            return reply(Err(StorageError::ShardMismatch(format!(
+                "the map placed a coin in group {number} of {}",
+                self.groups.len()
+            ))));
+        };
+        group.coins.increment(1);
+        let (seconds, hook) = (
+            group.seconds.clone(),
+            self.after_group_commit.get().cloned(),
+        );
+        let started = Instant::now();
+        group.committer.submit_or_reply(
+            CheckAndInsert {
+                entries: vec![entry],
+            },
+            move |result| {
+                seconds.record(started.elapsed().as_secs_f64());
+                if result.is_ok()
+                    && let Some(hook) = &hook
+                {
+                    hook(number);
+                }
+                reply(result.and_then(|outcomes| {
+                    outcomes.into_iter().next().ok_or(StorageError::Corrupt {
+                        column: "spent_coins",
+                        reason: "a shard group gave no outcome for its coin".into(),
+                    })
+                }))
+            },
+        );
     }
 
     /// Checks and spends `entries` for `batch`, split by group, then records the batch through

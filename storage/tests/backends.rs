@@ -370,11 +370,14 @@ fn a_swap_spends_all_or_nothing(target: &Target) {
 /// in one write: the same request again is answered from the record and credits nothing; the
 /// slot with another request, or a coin spent before (by a deposit, or recouped from another
 /// slot), changes nothing; a later deposit of the recouped coin is a conflict with the recoup's
-/// permission as proof. Also after a reopen.
+/// permission as proof. Also after a reopen. A recoup whose coin its shard group spent credits
+/// and records alone, once.
 fn a_recoup_credits_and_spends_once(target: &Target) {
     use semper_protocol::ids::{CoinId, Digest, RequestId};
     use semper_storage::ledger::{self, JournalReason, LedgerError};
     use semper_storage::recoups::{self, RecordRecoup, RecoupOutcome, RecoupRecord};
+    use semper_storage::schema::spent_key;
+    use semper_storage::spent::spent_by;
     let store = Store::with_backend(target.open(), Role::Issuer).unwrap();
     let committer = Committer::start(store.clone(), CommitConfig::default());
     let account = funded_account(&committer, 5, "3.00");
@@ -390,7 +393,7 @@ fn a_recoup_credits_and_spends_once(target: &Target) {
         request_id: RequestId([1; 16]),
         index,
         record: record(digest, coin),
-        coin: spend(coin, 50),
+        coin: Some(spend(coin, 50)),
     };
     let balance = |store: &Store| ledger::account(store, &account).unwrap().unwrap().balance;
     // Coin 1 deposited first: its recoup changes nothing.
@@ -463,6 +466,25 @@ fn a_recoup_credits_and_spends_once(target: &Target) {
         vec![SpendOutcome::Conflict {
             earlier: spend(2, 50).permission
         }]
+    );
+    // Coin 4's shard group spent it already (a sharded spent set): credited and recorded, once,
+    // and this store's spent set untouched.
+    let mut sharded = recoup(3, 4, 4);
+    sharded.coin = None;
+    let recorded = RecoupOutcome::Recorded(record(4, 4));
+    assert_eq!(committer.execute(sharded.clone()).unwrap(), recorded);
+    assert_eq!(
+        committer.execute(sharded).unwrap(),
+        RecoupOutcome::Replayed(record(4, 4))
+    );
+    assert_eq!(balance(&store), eur("5.00"));
+    assert!(
+        spent_by(
+            &store,
+            &spent_key(&spend(4, 0).denomination, &spend(4, 0).coin)
+        )
+        .unwrap()
+        .is_none()
     );
 }
 

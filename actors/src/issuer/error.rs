@@ -59,10 +59,6 @@ pub enum IssuerError {
         /// The permission it was first spent with.
         earlier: Box<EarlierSpend>,
     },
-    /// This issuer's spent set is split over shard groups, which no one write spans with the
-    /// ledger: it takes no recoups.
-    #[error("recoups are not available with a sharded spent set")]
-    RecoupUnavailable,
     /// The spend-check batch was refused as a whole.
     #[error("{0}")]
     Batch(#[from] BatchRefusal),
@@ -153,7 +149,6 @@ impl IssuerError {
             Self::Recoup(e) => e.code(),
             Self::RecoupSlotRecouped => "recoup.already_recouped",
             Self::RecoupCoinSpent { .. } => "recoup.coin_spent",
-            Self::RecoupUnavailable => "recoup.unavailable",
             Self::Batch(e) => e.code(),
             Self::Ledger(e) => e.code(),
             Self::Denomination(e) => e.code(),

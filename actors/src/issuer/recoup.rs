@@ -1,6 +1,8 @@
 //! The recoup path: the checks on the pool (the account's key, the recorded withdrawal, the coin
 //! blinded again), then one durable write that credits the account, spends the coin and records
-//! the withdrawal slot, and the answer only after it.
+//! the withdrawal slot, and the answer only after it. With a sharded spent set, the coin's own
+//! shard group spends it first, by this request, and the write in the issuer's store then
+//! credits and records (docs/protocol.md §7.26 says why the two steps are safe).
 //!
 //! Fees: a recoup credits the coin's whole value and charges nothing (the issuer revoked the
 //! denomination, not the wallet); the withdraw fee paid for the coin is not refunded (the issuer
@@ -14,7 +16,7 @@ use semper_protocol::messages::recoup::{RecoupResponse, SignedRecoupRequest};
 use semper_protocol::messages::spend::EarlierSpend;
 use semper_storage::ledger::{self, LedgerError};
 use semper_storage::recoups::{self, RecordRecoup, RecoupOutcome, RecoupRecord};
-use semper_storage::spent::SpendEntry;
+use semper_storage::spent::{SpendEntry, SpendOutcome};
 use semper_storage::withdrawals;
 
 use super::error::IssuerError;
@@ -27,38 +29,59 @@ pub fn run(
     request: SignedRecoupRequest,
     reply: impl FnOnce(Result<RecoupResponse, IssuerError>) + Send + 'static,
 ) {
-    let transaction = match prepare(&state, &request) {
+    let (mut transaction, coin) = match prepare(&state, &request) {
         Ok(Prepared::Replay(record)) => return reply(Ok(response(&request, &record))),
-        Ok(Prepared::Record(transaction)) => transaction,
+        Ok(Prepared::Record(transaction, coin)) => (transaction, coin),
         Err(error) => return reply(Err(error)),
     };
-    state
-        .committer
-        .submit_or_reply(*transaction, move |result| {
-            reply(match result {
-                Ok(RecoupOutcome::Recorded(record) | RecoupOutcome::Replayed(record)) => {
-                    Ok(response(&request, &record))
-                }
-                Ok(RecoupOutcome::SlotRecouped) => Err(IssuerError::RecoupSlotRecouped),
-                Ok(RecoupOutcome::CoinSpent { earlier }) => Err(coin_spent(&earlier)),
-                Ok(RecoupOutcome::Ledger(error)) => Err(error.into()),
-                Err(error) => Err(error.into()),
-            })
-        });
+    let Some(shards) = &state.spent_shards else {
+        transaction.coin = Some(coin);
+        return credit(&state, *transaction, request, reply);
+    };
+    // The coin's group decides it, by this request's digest: a retry after a crash before the
+    // credit replays here and goes on to credit once; any other spend is refused with proof.
+    let entry = SpendEntry {
+        permission_digest: transaction.record.request_digest,
+        ..coin
+    };
+    let next = state.clone();
+    shards.check_coin(entry, move |outcome| match outcome {
+        Ok(SpendOutcome::New | SpendOutcome::Replay) => credit(&next, *transaction, request, reply),
+        Ok(SpendOutcome::Conflict { earlier }) => reply(Err(coin_spent(&earlier))),
+        Err(error) => reply(Err(error.into())),
+    });
+}
+
+/// Credits the account and records the recoup (spending the coin too when `transaction` carries
+/// it) in one durable write; `reply` gets the answer after it.
+fn credit(
+    state: &IssuerState,
+    transaction: RecordRecoup,
+    request: SignedRecoupRequest,
+    reply: impl FnOnce(Result<RecoupResponse, IssuerError>) + Send + 'static,
+) {
+    state.committer.submit_or_reply(transaction, move |result| {
+        reply(match result {
+            Ok(RecoupOutcome::Recorded(record) | RecoupOutcome::Replayed(record)) => {
+                Ok(response(&request, &record))
+            }
+            Ok(RecoupOutcome::SlotRecouped) => Err(IssuerError::RecoupSlotRecouped),
+            Ok(RecoupOutcome::CoinSpent { earlier }) => Err(coin_spent(&earlier)),
+            Ok(RecoupOutcome::Ledger(error)) => Err(error.into()),
+            Err(error) => Err(error.into()),
+        })
+    });
 }
 
 enum Prepared {
     /// The same request was recorded before: answer from the record.
     Replay(RecoupRecord),
-    /// Checked: credit, spend and record this.
-    Record(Box<RecordRecoup>),
+    /// Checked: credit and record this (its coin not yet set), and spend this coin, by its
+    /// recoup permission.
+    Record(Box<RecordRecoup>, SpendEntry),
 }
 
 fn prepare(state: &IssuerState, request: &SignedRecoupRequest) -> Result<Prepared, IssuerError> {
-    // A sharded spent set has no write that spans the coin's group and the account's ledger.
-    if state.spent_shards.is_some() {
-        return Err(IssuerError::RecoupUnavailable);
-    }
     let body = request.body();
     let (account_id, request_id) = (body.account(), body.request_id());
     let account = ledger::account(&state.store, &account_id)?.ok_or(LedgerError::UnknownAccount)?;
@@ -80,8 +103,14 @@ fn prepare(state: &IssuerState, request: &SignedRecoupRequest) -> Result<Prepare
             Err(IssuerError::RecoupSlotRecouped)
         };
     }
-    let permission = &body.permission;
-    Ok(Prepared::Record(Box::new(RecordRecoup {
+    let coin = SpendEntry {
+        denomination: checked.denomination,
+        coin: checked.coin.0,
+        permission_digest: checked.permission_digest,
+        permission: body.permission.to_bytes(),
+        amount: checked.value,
+    };
+    let transaction = RecordRecoup {
         account: account_id,
         request_id,
         index: body.index,
@@ -92,14 +121,9 @@ fn prepare(state: &IssuerState, request: &SignedRecoupRequest) -> Result<Prepare
             credited: checked.value,
             at: state.clock.now(),
         },
-        coin: SpendEntry {
-            denomination: checked.denomination,
-            coin: checked.coin.0,
-            permission_digest: checked.permission_digest,
-            permission: permission.to_bytes(),
-            amount: checked.value,
-        },
-    })))
+        coin: None,
+    };
+    Ok(Prepared::Record(Box::new(transaction), coin))
 }
 
 /// The answer to a recoup of a coin spent before, by its earlier permission.

@@ -46,7 +46,6 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("recoup.not_revoked", 409),
     ("recoup.already_recouped", 409),
     ("recoup.coin_spent", 409),
-    ("recoup.unavailable", 503),
     // Signed reads (the `Authorization: Semper-Read` header) and account openings.
     ("read.malformed", 401),
     ("read.wrong_target", 401),

@@ -269,10 +269,7 @@ fn recoup_errors() -> Vec<IssuerError> {
         ));
     }
     let mut errors: Vec<IssuerError> = refusals.into_iter().map(IssuerError::Recoup).collect();
-    errors.extend([
-        IssuerError::RecoupSlotRecouped,
-        IssuerError::RecoupUnavailable,
-    ]);
+    errors.push(IssuerError::RecoupSlotRecouped);
     errors
 }
 
