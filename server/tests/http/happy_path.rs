@@ -277,7 +277,11 @@ fn http_happy_path_withdraw_deposit_settle() {
             .await
             .json();
         assert_eq!(
-            (flushed.queued, flushed.refunds_queued, flushed.pending.len()),
+            (
+                flushed.queued,
+                flushed.refunds_queued,
+                flushed.pending.len()
+            ),
             (0, 0, 0),
             "{flushed:?}"
         );
