@@ -33,12 +33,14 @@ use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::crypto::ed25519::SigningKey;
 use semper_protocol::denomination::Denomination;
-use semper_protocol::ids::{AccountId, Digest, RequestId};
+use semper_protocol::ids::{AccountId, CoinId, Digest, RequestId};
 use semper_protocol::issuer::swap::swap_digest;
 use semper_protocol::messages::recoup::SignedRecoupRequest;
+use semper_protocol::messages::refund::{RefundAnswer, RefundNotice};
 use semper_protocol::messages::spend::{EarlierSpend, SignedSpendCheckBatch, SpendResult};
 use semper_protocol::messages::swap::SwapRequest;
 use semper_protocol::messages::withdraw::SignedWithdrawRequest;
+use semper_protocol::signed::Signed;
 use semper_protocol::wallet::{self, WalletCoin};
 use semper_storage::schema::{Column, spent_key};
 use semper_storage::spent::spent_by;
@@ -700,6 +702,80 @@ fn a_swap_killed_between_its_groups_and_its_record_signs_once_on_retry() {
                 earlier: Box::new(request.coins[0].clone())
             }]
         );
+        issuer.stop();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_sharded_issuer_swaps_a_refunded_coin_once_for_its_allowance() {
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "semper-issuer-shards-swap-refunded-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    actix::System::new().block_on(async {
+        let issuer = start(&dir);
+        let (_, coins) = withdrawn(&issuer, 10).await;
+        let given = one_per_group(&issuer, &coins);
+        // Coin 0 is deposited, then refunded whole (no refund fee): an allowance of 1.00 in its
+        // group.
+        let paid = permission(&given[0], 1);
+        let deposit = spend_batch(&acquirer_key(), [1; 16], vec![paid.clone()]);
+        let answer = issuer.spend_check(deposit).await.unwrap();
+        assert_eq!(answer.results.to_vec(), vec![SpendResult::Accepted]);
+        let coin = given[0].coin();
+        let notice = Signed::sign(
+            RefundNotice {
+                acquirer: ACQUIRER,
+                refund: Digest([3; 32]),
+                denomination: coin.denomination,
+                coin: CoinId::of(&coin.public_key),
+                permission: paid.body_digest(),
+                amount: eur("1.00"),
+            },
+            &acquirer_key(),
+        );
+        let refunded = issuer.refund(notice).await.unwrap();
+        assert!(
+            matches!(refunded, RefundAnswer::Confirmed { .. }),
+            "{refunded:?}"
+        );
+
+        // Swapped with an unspent coin of the other group: the allowance counts for 1.00.
+        let d = first_denomination(&issuer);
+        let mut rng = rand::rng();
+        let with_refund = [given[0].refunded(eur("1.00")), given[1].clone()];
+        let (request, _) = wallet::prepare_swap(
+            &mut rng,
+            RequestId([31; 16]),
+            &with_refund,
+            &[d.clone(), d.clone()],
+        )
+        .unwrap();
+        let answer = issuer.swap(request.clone()).await.unwrap();
+        assert_eq!(answer.blind_signatures.len(), 2);
+        assert_eq!(issuer.swap(request.clone()).await.unwrap(), answer);
+        // The refunded coin's record stays its deposit's; the other is spent by the swap.
+        let held = spenders(&issuer, &request);
+        assert!(held[0].contains(&Some(paid.body_digest())), "{held:?}");
+        assert!(held[1].contains(&Some(swap_digest(&request))), "{held:?}");
+
+        // Its allowance is used: a second swap of it is refused with the deposit as proof.
+        let (again, _) = wallet::prepare_swap(
+            &mut rng,
+            RequestId([32; 16]),
+            &[given[0].refunded(eur("1.00"))],
+            std::slice::from_ref(&d),
+        )
+        .unwrap();
+        match issuer.swap(again).await {
+            Err(IssuerError::SwapConflict { index, earlier }) => {
+                assert_eq!(index, 0);
+                assert_eq!(*earlier, EarlierSpend::Deposit(paid.clone()));
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
         issuer.stop();
     });
     let _ = std::fs::remove_dir_all(&dir);
