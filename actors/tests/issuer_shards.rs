@@ -756,6 +756,16 @@ fn a_sharded_issuer_swaps_a_refunded_coin_once_for_its_allowance() {
         let answer = issuer.swap(request.clone()).await.unwrap();
         assert_eq!(answer.blind_signatures.len(), 2);
         assert_eq!(issuer.swap(request.clone()).await.unwrap(), answer);
+        // The state a crash between the groups' writes and the record leaves (the record
+        // dropped): the retry replays both coins, the refunded one by its mark of the swap, and
+        // signs and records again.
+        let store = &issuer.state().store;
+        let key = request.request_id.as_bytes().to_vec();
+        store.write_synced(&[(Column::Swaps, key, None)]).unwrap();
+        let signed = signatures(&issuer);
+        assert_eq!(issuer.swap(request.clone()).await.unwrap(), answer);
+        assert_eq!(signatures(&issuer), signed + 2);
+        assert!(swaps::swap(store, &request.request_id).unwrap().is_some());
         // The refunded coin's record stays its deposit's; the other is spent by the swap.
         let held = spenders(&issuer, &request);
         assert!(held[0].contains(&Some(paid.body_digest())), "{held:?}");
