@@ -42,12 +42,13 @@
 //!
 //! # A swap
 //!
-//! A swap spends its coins and records its blind signatures in the main store: [`SpentShards::check_swap`]
-//! spends each coin in its group first, by a digest of the swap request (a refunded coin's
-//! allowance used there, with a mark of the swap), and the issuer signs only once every coin
-//! was new or replayed, then records the swap in the main store, idempotently by its request
-//! id. A crash between the two leaves the coins spent and nothing signed or recorded; the retry
-//! replays the groups' verdicts, signs and records once (docs/protocol.md §7.25).
+//! A swap spends its coins and records its blind signatures in the main store:
+//! [`SpentShards::check_swap`] spends each coin in its group first, by a digest of the swap
+//! request (a refunded coin's allowance used there, with a mark of the swap), and the issuer
+//! signs only once every coin was new or replayed, then records the swap in the main store,
+//! idempotently by its request id. A crash between the two leaves the coins spent and nothing
+//! signed or recorded; the retry replays the groups' verdicts, signs and records once
+//! (docs/protocol.md §7.25).
 //!
 //! With one group (the default), none of this runs: the spent set stays in the issuer's main
 //! store and [`CheckBatch`](crate::spent::CheckBatch) does it all in one write, as before.
