@@ -36,6 +36,7 @@ pub mod spent;
 pub mod spent_filter;
 pub mod spent_shards;
 pub mod store;
+pub mod swap_groups;
 pub mod swaps;
 pub mod withdrawals;
 

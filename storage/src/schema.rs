@@ -24,7 +24,9 @@ pub enum Column {
     SpentCoins,
     /// Published denominations. Key: denomination id.
     Denominations,
-    /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id.
+    /// Swaps (change), for idempotency: body digest and blind signatures. Key: request id. In a
+    /// spent-set shard group: the refund allowance a swap used there (an amount), keyed by the
+    /// swap request's digest then the coin's spent-set key (`swap_groups`).
     Swaps,
     /// Recoups, one per withdrawn coin at most: the request's digest and what was credited.
     /// Key: [`recoup_key`] (account id ‖ withdrawal request id ‖ index).

@@ -40,6 +40,16 @@
 //! verdict and credits once. Any deposit or swap in between finds the coin spent, with the
 //! recoup permission as proof (docs/protocol.md §7.26).
 //!
+//! # A swap
+//!
+//! A swap spends its coins and records its blind signatures in the main store:
+//! [`SpentShards::check_swap`] spends each coin in its group first, by a digest of the swap
+//! request (a refunded coin's allowance used there, with a mark of the swap), and the issuer
+//! signs only once every coin was new or replayed, then records the swap in the main store,
+//! idempotently by its request id. A crash between the two leaves the coins spent and nothing
+//! signed or recorded; the retry replays the groups' verdicts, signs and records once
+//! (docs/protocol.md §7.25).
+//!
 //! With one group (the default), none of this runs: the spent set stays in the issuer's main
 //! store and [`CheckBatch`](crate::spent::CheckBatch) does it all in one write, as before.
 
@@ -48,9 +58,10 @@ use std::time::Instant;
 
 use metrics::{Counter, Histogram};
 use semper_protocol::amount::Amount;
+use semper_protocol::ids::Digest;
 
 use crate::CommitConfig;
-use crate::commit::Committer;
+use crate::commit::{Committer, Transaction};
 use crate::error::StorageError;
 use crate::location::Location;
 use crate::metrics::{SPENT_SHARD_COINS, SPENT_SHARD_SECONDS};
@@ -61,9 +72,13 @@ use crate::spent::{
     confirmed_amounts, id_reused,
 };
 use crate::store::{Role, Store};
+use crate::swap_groups::{SpendSwapCoins, SwapCoin};
 
 /// What a split spend check answers: as [`CheckBatch`](crate::spent::CheckBatch) does.
 pub type BatchAnswer = Result<Result<Vec<SpendOutcome>, BatchIdReused>, StorageError>;
+
+/// What the groups answer for a set of coins: each coin's verdict, in order.
+pub type CoinsAnswer = Result<Vec<SpendOutcome>, StorageError>;
 
 /// Called with a group's number once that group's part of a batch is durable, before the batch
 /// goes on: a fault-injection point for crash tests (nothing else sets it).
@@ -202,72 +217,79 @@ impl SpentShards {
         entry: SpendEntry,
         reply: impl FnOnce(Result<SpendOutcome, StorageError>) + Send + 'static,
     ) {
-        let number = self
-            .map
-            .group_of(&spent_key(&entry.denomination, &entry.coin));
-        let Some(group) = self.groups.get(number) else {
-            return reply(Err(StorageError::ShardMismatch(format!(
-                "the map placed a coin in group {number} of {}",
-                self.groups.len()
-            ))));
-        };
-        group.coins.increment(1);
-        let (seconds, hook) = (
-            group.seconds.clone(),
-            self.after_group_commit.get().cloned(),
-        );
-        let started = Instant::now();
-        group.committer.submit_or_reply(
-            CheckAndInsert {
-                entries: vec![entry],
-            },
-            move |result| {
-                seconds.record(started.elapsed().as_secs_f64());
-                if result.is_ok()
-                    && let Some(hook) = &hook
-                {
-                    hook(number);
-                }
-                reply(result.and_then(|outcomes| {
-                    outcomes.into_iter().next().ok_or(StorageError::Corrupt {
-                        column: "spent_coins",
-                        reason: "a shard group gave no outcome for its coin".into(),
-                    })
-                }))
-            },
+        self.check_coins(vec![entry], move |result| {
+            reply(result.and_then(|outcomes| {
+                outcomes.into_iter().next().ok_or(StorageError::Corrupt {
+                    column: "spent_coins",
+                    reason: "a shard group gave no outcome for its coin".into(),
+                })
+            }))
+        });
+    }
+
+    /// The store of the group that holds the coin of spent-set key `key`, for reads.
+    pub fn store_of(&self, key: &[u8]) -> Option<&Store> {
+        self.store(self.map.group_of(key))
+    }
+
+    /// A swap's first step (see the module docs): spends each coin given in, or uses its refund
+    /// allowance, in its own group, by the swap of digest `swap`; `reply` hears each coin's
+    /// verdict, in order, as [`SpentShards::check_coins`] answers.
+    pub fn check_swap(
+        &self,
+        swap: Digest,
+        coins: Vec<SwapCoin>,
+        reply: impl FnOnce(CoinsAnswer) + Send + 'static,
+    ) {
+        self.per_group(
+            coins,
+            |coin| spent_key(&coin.entry.denomination, &coin.entry.coin),
+            move |coins| SpendSwapCoins { swap, coins },
+            reply,
         );
     }
 
-    /// Checks and spends `entries` for `batch`, split by group, then records the batch through
-    /// `main` (the committer of the store given at open); `reply` hears back exactly once.
-    pub fn check_batch(
+    /// Checks and spends `entries`, one insert-if-absent per group, in parallel; `reply` hears
+    /// back exactly once, with every coin's verdict in order once every group's write is
+    /// durable, or with the first failure (some groups may have written: a retry replays them).
+    pub fn check_coins(
         &self,
-        main: &Arc<Committer>,
-        batch: SpendBatch,
         entries: Vec<SpendEntry>,
-        reply: impl FnOnce(BatchAnswer) + Send + 'static,
+        reply: impl FnOnce(CoinsAnswer) + Send + 'static,
     ) {
-        // A reused id is refused before any coin is touched, as the unsharded path refuses it;
-        // the record's own check catches a reuse that races this one.
-        match self.main.get(Column::SpendBatches, &batch_key(&batch)) {
-            Ok(stored) => {
-                if id_reused(&batch, stored) {
-                    return reply(Ok(Err(BatchIdReused)));
-                }
-            }
-            Err(error) => return reply(Err(error)),
-        }
-        let amounts: Vec<Amount> = entries.iter().map(|e| e.amount).collect();
-        let count = entries.len();
-        // Each coin's position in the batch, and the coin, by group: moved, not copied.
-        let mut parts: Vec<(Vec<usize>, Vec<SpendEntry>)> =
-            vec![(Vec::new(), Vec::new()); self.groups.len()];
-        for (index, entry) in entries.into_iter().enumerate() {
-            let group = self
-                .map
-                .group_of(&spent_key(&entry.denomination, &entry.coin));
-            parts[group].0.push(index);
-            parts[group].1.push(entry);
+        self.per_group(
+            entries,
+            |entry| spent_key(&entry.denomination, &entry.coin),
+            |entries| CheckAndInsert { entries },
+            reply,
+        );
+    }
+
+    /// Splits `items` by their coin's group and runs `transaction` of each group's part in that
+    /// group, in parallel; `reply` hears back exactly once, with the outcomes in `items`' order.
+    pub(crate) fn per_group<I, T>(
+        &self,
+        items: Vec<I>,
+        key: impl Fn(&I) -> [u8; 64],
+        transaction: impl Fn(Vec<I>) -> T,
+        reply: impl FnOnce(CoinsAnswer) + Send + 'static,
+    ) where
+        T: Transaction<Output = Vec<SpendOutcome>>,
+    {
+        let count = items.len();
+        // Each coin's position, and the coin, by group: moved, not copied.
+        let mut parts: Vec<(Vec<usize>, Vec<I>)> = Vec::with_capacity(self.groups.len());
+        parts.resize_with(self.groups.len(), || (Vec::new(), Vec::new()));
+        for (index, item) in items.into_iter().enumerate() {
+            let group = self.map.group_of(&key(&item));
+            let Some(part) = parts.get_mut(group) else {
+                return reply(Err(StorageError::ShardMismatch(format!(
+                    "the map placed a coin in group {group} of {}",
+                    self.groups.len()
+                ))));
+            };
+            part.0.push(index);
+            part.1.push(item);
         }
         let pending = parts
             .iter()
@@ -277,15 +299,10 @@ impl SpentShards {
             outcomes: vec![None; count],
             pending,
             failed: None,
-            finish: Some(Box::new(Finish {
-                main: main.clone(),
-                batch,
-                amounts,
-                reply: Box::new(reply),
-            })),
+            reply: Some(Box::new(reply)),
         }));
         if pending == 0 {
-            return take_finish(&gather);
+            return finish(&gather);
         }
         for (number, (indexes, part)) in parts.into_iter().enumerate() {
             if indexes.is_empty() {
@@ -303,7 +320,7 @@ impl SpentShards {
             let started = Instant::now();
             group
                 .committer
-                .submit_or_reply(CheckAndInsert { entries: part }, move |result| {
+                .submit_or_reply(transaction(part), move |result| {
                     seconds.record(started.elapsed().as_secs_f64());
                     if result.is_ok()
                         && let Some(hook) = &hook
@@ -326,10 +343,44 @@ impl SpentShards {
                         state.pending == 0
                     };
                     if last {
-                        take_finish(&gather);
+                        finish(&gather);
                     }
                 });
         }
+    }
+
+    /// Checks and spends `entries` for `batch`, split by group, then records the batch through
+    /// `main` (the committer of the store given at open); `reply` hears back exactly once.
+    pub fn check_batch(
+        &self,
+        main: &Arc<Committer>,
+        batch: SpendBatch,
+        entries: Vec<SpendEntry>,
+        reply: impl FnOnce(BatchAnswer) + Send + 'static,
+    ) {
+        // A reused id is refused before any coin is touched, as the unsharded path refuses it;
+        // the record's own check catches a reuse that races this one.
+        match self.main.get(Column::SpendBatches, &batch_key(&batch)) {
+            Ok(stored) => {
+                if id_reused(&batch, stored) {
+                    return reply(Ok(Err(BatchIdReused)));
+                }
+            }
+            Err(error) => return reply(Err(error)),
+        }
+        let amounts: Vec<Amount> = entries.iter().map(|e| e.amount).collect();
+        let main = main.clone();
+        self.check_coins(entries, move |result| {
+            let outcomes = match result {
+                Ok(outcomes) => outcomes,
+                // Some groups may have written: the retry replays their coins (module docs).
+                Err(error) => return reply(Err(error)),
+            };
+            let confirmed = confirmed_amounts(amounts, &outcomes);
+            main.submit_or_reply(ConfirmBatch { batch, confirmed }, move |result| {
+                reply(result.map(|recorded| recorded.map(|()| outcomes)))
+            });
+        });
     }
 }
 
@@ -338,49 +389,34 @@ struct Gather {
     outcomes: Vec<Option<SpendOutcome>>,
     pending: usize,
     failed: Option<StorageError>,
-    finish: Option<Box<Finish>>,
+    reply: Option<Box<dyn FnOnce(CoinsAnswer) + Send>>,
 }
 
-/// What is left to do once every group has answered.
-struct Finish {
-    main: Arc<Committer>,
-    batch: SpendBatch,
-    amounts: Vec<Amount>,
-    reply: Box<dyn FnOnce(BatchAnswer) + Send>,
-}
-
-/// Records the batch once every group has answered (or answers the first failure).
-fn take_finish(gather: &Mutex<Gather>) {
-    let (finish, outcomes, failed) = {
+/// Answers once every group has answered: every coin's verdict, or the first failure.
+fn finish(gather: &Mutex<Gather>) {
+    let (reply, outcomes, failed) = {
         let mut state = gather.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(finish) = state.finish.take() else {
+        let Some(reply) = state.reply.take() else {
             return;
         };
         (
-            finish,
+            reply,
             std::mem::take(&mut state.outcomes),
             state.failed.take(),
         )
     };
-    let Finish {
-        main,
-        batch,
-        amounts,
-        reply,
-    } = *finish;
     if let Some(error) = failed {
-        // Some groups may have written: the retry replays their coins (see the module docs).
         return reply(Err(error));
     }
-    let Some(outcomes) = outcomes.into_iter().collect::<Option<Vec<_>>>() else {
-        // Every coin went to exactly one group, and every group answered for each of its coins.
-        return reply(Err(StorageError::Corrupt {
-            column: "spent_coins",
-            reason: "a shard group answered for fewer coins than it was given".into(),
-        }));
-    };
-    let confirmed = confirmed_amounts(amounts, &outcomes);
-    main.submit_or_reply(ConfirmBatch { batch, confirmed }, move |result| {
-        reply(result.map(|recorded| recorded.map(|()| outcomes)))
-    });
+    reply(
+        outcomes
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            // Every coin went to exactly one group, and every group answered for each of its
+            // coins.
+            .ok_or(StorageError::Corrupt {
+                column: "spent_coins",
+                reason: "a shard group answered for fewer coins than it was given".into(),
+            }),
+    )
 }

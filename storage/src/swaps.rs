@@ -7,6 +7,10 @@
 //! allowance instead, which the same write uses up ([`stage_allowance_use`]), so that it swaps
 //! once for what was refunded, and its spent-set record (the deposit's permission, which later
 //! refunds of it are checked against) stays as it is.
+//!
+//! With a sharded spent set, the coins' own groups spend them (and use the allowances) first
+//! ([`SpendSwapCoins`](crate::swap_groups::SpendSwapCoins)), and this write, given no coins,
+//! only records the swap (docs/protocol.md §7.25 says why the two steps are safe).
 
 use semper_protocol::bounded::BoundedVec;
 use semper_protocol::codec::Encode;
@@ -131,7 +135,10 @@ impl Transaction for RecordSwap {
 }
 
 /// The signed permission that first spent `entry`'s coin, as the spent set keeps it.
-fn spent_permission(reader: &GroupReader<'_>, entry: &SpendEntry) -> Result<Vec<u8>, StorageError> {
+pub(crate) fn spent_permission(
+    reader: &GroupReader<'_>,
+    entry: &SpendEntry,
+) -> Result<Vec<u8>, StorageError> {
     let key = spent_key(&entry.denomination, &entry.coin);
     match reader.get(Column::SpentCoins, &key)? {
         Some(bytes) => Ok(decode_spent(&bytes)?.1),

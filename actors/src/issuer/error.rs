@@ -42,10 +42,6 @@ pub enum IssuerError {
         /// The permission it was first spent with.
         earlier: Box<EarlierSpend>,
     },
-    /// This issuer's spent set is split over shard groups, which no one write spans: it takes no
-    /// swaps.
-    #[error("swaps are not available with a sharded spent set")]
-    SwapUnavailable,
     /// The recoup request was refused: nothing credited or spent.
     #[error("{0}")]
     Recoup(#[from] RecoupRefusal),
@@ -145,7 +141,6 @@ impl IssuerError {
             Self::Swap(e) => e.code(),
             Self::SwapRequestIdReused => "swap.request_id_reused",
             Self::SwapConflict { .. } => "swap.conflict",
-            Self::SwapUnavailable => "swap.unavailable",
             Self::Recoup(e) => e.code(),
             Self::RecoupSlotRecouped => "recoup.already_recouped",
             Self::RecoupCoinSpent { .. } => "recoup.coin_spent",

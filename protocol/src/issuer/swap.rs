@@ -187,12 +187,9 @@ pub fn check_swap_with_refunds(
         if denomination.issuer() != issuer {
             return Err(SwapRefusal::WrongIssuer { index });
         }
-        let expected = denomination.public_key().modulus_bytes();
-        if output.blinded.0.len() != expected {
-            let error = RsaError::WrongLength {
-                expected,
-                found: output.blinded.0.len(),
-            };
+        // Of the modulus' length and below it: what the signer would refuse, refused before
+        // any coin is spent (a sharded spent set spends them before signing, §7.25).
+        if let Err(error) = denomination.public_key().check_blinded(&output.blinded) {
             return Err(SwapRefusal::BlindedCoin { index, error });
         }
         outputs_total = outputs_total.checked_add(denomination.value())?;
@@ -319,6 +316,21 @@ mod tests {
         let mut mixed = request.clone();
         mixed.outputs = greedy.outputs.clone();
         assert_eq!(code(&mixed), "swap.wrong_request");
+        // An output not below its modulus, its permission naming it: refused before any coin is
+        // spent (a sharded spent set spends them before the signer would refuse it).
+        let mut high = request.clone();
+        let mut outputs = high.outputs.to_vec();
+        outputs[0].blinded =
+            crate::crypto::blind_rsa::BlindedMessage(vec![0xff; outputs[0].blinded.0.len()]);
+        high.outputs = outputs.try_into().unwrap();
+        let permission = crate::messages::swap::SwapPermission {
+            coin: coins[0].coin().clone(),
+            request_id: id,
+            outputs: crate::messages::swap::outputs_digest(&high.outputs),
+        };
+        let signed = crate::signed::Signed::sign(permission, coins[0].coin_key());
+        high.coins = vec![signed].try_into().unwrap();
+        assert_eq!(code(&high), "rsa.out_of_range");
         // The same coin twice.
         let (twice, _) =
             wallet::prepare_swap(&mut rng, id, &[coins[0].clone(), coins[0].clone()], &wanted)

@@ -67,7 +67,6 @@ const STATUS_BY_CODE: &[(&str, u16)] = &[
     ("deposit.incomplete", 503),
     ("clearing.cycle_full", 503),
     ("clearing.not_leader", 503),
-    ("swap.unavailable", 503),
     // Unknown things named in the path.
     ("account.unknown", 404),
     ("merchant.unknown", 404),

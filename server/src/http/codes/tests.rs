@@ -153,7 +153,6 @@ fn issuer_codes() -> Vec<&'static str> {
         IssuerError::Batch(BatchRefusal::UnknownAcquirer),
         IssuerError::Batch(BatchRefusal::BatchIdReused),
         IssuerError::SwapRequestIdReused,
-        IssuerError::SwapUnavailable,
         IssuerError::Swap(SwapRefusal::NoCoins),
         IssuerError::Swap(SwapRefusal::WrongRequest { index: 0 }),
         IssuerError::Swap(SwapRefusal::DuplicateCoin { index: 0 }),
