@@ -76,13 +76,7 @@ fn run<T>(
     let mut env = embedded_overrides(dir, TOKEN);
     if let Some(base) = port_base {
         // Later entries win: these replace the free ports of the overrides.
-        env.push(("SEMPER__HTTP__LISTEN".into(), format!("127.0.0.1:{base}")));
-        for bank in 0..3u16 {
-            env.push((
-                format!("SEMPER__BANKS__{bank}__LINK_LISTEN"),
-                format!("127.0.0.1:{}", base + 1 + bank),
-            ));
-        }
+        env.extend(port_overrides(base));
     }
     let server = ServerProcess::start(semper, &[], &env, dir)?;
     println!("semper run: pid {}, {}", server.pid(), server.http);
@@ -94,6 +88,19 @@ fn run<T>(
     let measured = measured?;
     stopped?;
     Ok(measured)
+}
+
+/// The environment that puts an embedded default's HTTP on `base` and its three banks' links on
+/// the next three ports, in place of free ones (a run's own port range).
+pub fn port_overrides(base: u16) -> Vec<(String, String)> {
+    let mut env = vec![("SEMPER__HTTP__LISTEN".into(), format!("127.0.0.1:{base}"))];
+    for bank in 0..3u16 {
+        env.push((
+            format!("SEMPER__BANKS__{bank}__LINK_LISTEN"),
+            format!("127.0.0.1:{}", base + 1 + bank),
+        ));
+    }
+    env
 }
 
 /// Prints `rows` (a name and its phase) as a Markdown table.

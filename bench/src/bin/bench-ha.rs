@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use semper_bench::embedded::port_overrides;
 use semper_bench::usage::{cpu_seconds, sampled};
 use semper_loadtest::process::{ServerProcess, embedded_overrides};
 use semper_loadtest::target::{Endpoint, Targets, parse_bank_id, read_token_file};
@@ -244,13 +245,7 @@ fn embedded_phases(
 ) -> anyhow::Result<BackendRates> {
     let mut env = embedded_overrides(dir, TOKEN);
     // Ports of this run's range, not the kernel's free ones.
-    env.push(("SEMPER__HTTP__LISTEN".into(), format!("127.0.0.1:{base}")));
-    for bank in 0..3u16 {
-        env.push((
-            format!("SEMPER__BANKS__{bank}__LINK_LISTEN"),
-            format!("127.0.0.1:{}", base + 1 + bank),
-        ));
-    }
+    env.extend(port_overrides(base));
     let server = ServerProcess::start(semper, &[], &env, dir)?;
     println!("embedded semper run: pid {}, {}", server.pid(), server.http);
     let targets = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));

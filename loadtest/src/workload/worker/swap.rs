@@ -270,18 +270,8 @@ impl Worker<'_> {
         };
         self.shared.books().swap_attempts += 1;
         let api = &mut self.issuers[issuer];
-        let answer = with_retries(&self.shared.retries, || {
-            api.swap(&request).map_err(|error| match error {
-                SwapError::Api(error) => error,
-                // Not retried: a conflict is judged below, from the same request's answer.
-                SwapError::Conflict { index, .. } => ApiError::Refused {
-                    status: 409,
-                    code: "swap.conflict".into(),
-                    message: format!("coin {index} was spent before"),
-                    retry_after_s: None,
-                },
-            })
-        });
+        // Not retried: a conflict is judged below, from the same request's answer.
+        let answer = with_retries(&self.shared.retries, || swap_answer(api, &request));
         match answer {
             Ok(response) => self.swap_answered(planned, request, coins, response, book),
             Err(error) if ambiguous(&error) => {
@@ -410,17 +400,7 @@ impl Worker<'_> {
     pub(super) fn finish_swaps(&mut self) {
         for pending in std::mem::take(&mut self.pending_swaps) {
             let api = &mut self.issuers[pending.issuer];
-            let answer = with_retries(&self.shared.retries, || {
-                api.swap(&pending.request).map_err(|error| match error {
-                    SwapError::Api(error) => error,
-                    SwapError::Conflict { index, .. } => ApiError::Refused {
-                        status: 409,
-                        code: "swap.conflict".into(),
-                        message: format!("coin {index} was spent before"),
-                        retry_after_s: None,
-                    },
-                })
-            });
+            let answer = with_retries(&self.shared.retries, || swap_answer(api, &pending.request));
             let mut books = self.shared.books();
             let what = format!("swap {}", pending.request.request_id);
             match answer {
@@ -495,4 +475,21 @@ mod tests {
         // Nothing to ask for, nothing adds up.
         assert!(fresh_inputs(9, 9, 20, eur, &[]).is_none());
     }
+}
+
+/// `request` sent to the issuer behind `api`, its conflict (409 `swap.conflict`, which
+/// [`with_retries`] does not retry) as the API error it came as: the caller judges it.
+fn swap_answer(
+    api: &mut semper_client::Api,
+    request: &SwapRequest,
+) -> Result<SwapResponse, ApiError> {
+    api.swap(request).map_err(|error| match error {
+        SwapError::Api(error) => error,
+        SwapError::Conflict { index, .. } => ApiError::Refused {
+            status: 409,
+            code: "swap.conflict".into(),
+            message: format!("coin {index} was spent before"),
+            retry_after_s: None,
+        },
+    })
 }
