@@ -250,7 +250,7 @@ fn embedded_phases(
     println!("embedded semper run: pid {}, {}", server.pid(), server.http);
     let targets = Targets::single(Endpoint::new(server.http, Some(TOKEN.into())));
     let watched = Watched {
-        semper: vec![server.pid()],
+        semper: vec![("semper".to_owned(), server.pid())],
         postmaster_files: Vec::new(),
     };
     let rates = BackendRates::measure("embedded RocksDB", &targets, &watched, rounds);
@@ -263,16 +263,22 @@ struct Deployment {
     dir: PathBuf,
     base: u16,
     /// Every semper process of it (the signer too).
-    pids: Vec<u32>,
+    pids: Vec<(String, u32)>,
 }
 
 impl Deployment {
     fn read(dir: &Path, base: u16) -> anyhow::Result<Self> {
         let mut pids = Vec::new();
         for entry in std::fs::read_dir(dir.join("pids")).context("the deployment's pid files")? {
-            let text = std::fs::read_to_string(entry?.path())?;
-            pids.push(text.trim().parse().context("a pid file")?);
+            let path = entry?.path();
+            let text = std::fs::read_to_string(&path)?;
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            pids.push((
+                name.into_owned(),
+                text.trim().parse().context("a pid file")?,
+            ));
         }
+        pids.sort();
         ensure!(
             pids.len() == HA_PROCESSES.len() + 1,
             "expected {} semper processes and a signer in {}: is config/ha/deploy.sh running?",
@@ -401,8 +407,9 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, watched: &Watched) -> anyhow
         .map(|ends| ends - duration)
         .context("the phase never started its clock")?;
     let ended = started + Duration::from_secs_f64(report.elapsed_s);
-    let (server_cores, postgres_cores) =
+    let (by_process, postgres_cores) =
         cores_between(&samples, started, ended).context("no CPU samples while the clock ran")?;
+    let server_cores: f64 = by_process.iter().sum();
     let coins_per_s = report
         .operations
         .iter()
@@ -412,6 +419,13 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, watched: &Watched) -> anyhow
     println!(
         "  CPU while the clock ran: semper processes {server_cores:.2} cores, PostgreSQL {postgres_cores:.2}"
     );
+    if by_process.len() > 1 {
+        let each: Vec<String> = (watched.semper.iter())
+            .zip(&by_process)
+            .map(|((name, _), cores)| format!("{name} {cores:.3}"))
+            .collect();
+        println!("  semper cores by process: {}", each.join(", "));
+    }
     Ok(Rate {
         coins_per_s,
         server_cores,
@@ -421,21 +435,22 @@ fn phase_on_cpu(name: &str, mut config: LoadConfig, watched: &Watched) -> anyhow
 
 /// The processes whose CPU time a phase samples.
 struct Watched {
-    /// The semper processes.
-    semper: Vec<u32>,
+    /// The semper processes, each by its name.
+    semper: Vec<(String, u32)>,
     /// The PostgreSQL nodes' `postmaster.pid` files: each postmaster and its children count.
     postmaster_files: Vec<PathBuf>,
 }
 
 impl Watched {
-    /// CPU seconds so far of the semper processes, and of the PostgreSQL processes now alive
-    /// (a backend that exited takes its time with it: the connections here are long-lived).
-    fn cpu(&self) -> (f64, f64) {
+    /// CPU seconds so far of each semper process (in [`Watched::semper`]'s order), and of the
+    /// PostgreSQL processes now alive (a backend that exited takes its time with it: the
+    /// connections here are long-lived).
+    fn cpu(&self) -> (Vec<f64>, f64) {
         let semper = self
             .semper
             .iter()
-            .map(|pid| cpu_seconds(&pid.to_string()))
-            .sum();
+            .map(|(_, pid)| cpu_seconds(&pid.to_string()))
+            .collect();
         let postmasters: Vec<u32> = self
             .postmaster_files
             .iter()
@@ -472,19 +487,21 @@ fn parent_of(pid: &str) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The cores used (semper, PostgreSQL) between the samples nearest inside `from..to`.
+/// The cores used (by each semper process, by PostgreSQL) between the samples nearest inside
+/// `from..to`.
 fn cores_between(
-    samples: &[(Instant, (f64, f64))],
+    samples: &[(Instant, (Vec<f64>, f64))],
     from: Instant,
     to: Instant,
-) -> Option<(f64, f64)> {
-    let first = samples.iter().find(|(at, _)| *at >= from)?;
-    let last = samples.iter().rev().find(|(at, _)| *at <= to)?;
-    let seconds = (last.0 - first.0).as_secs_f64();
+) -> Option<(Vec<f64>, f64)> {
+    let (first_at, (first_semper, first_postgres)) = samples.iter().find(|(at, _)| *at >= from)?;
+    let (last_at, (last_semper, last_postgres)) = samples.iter().rev().find(|(at, _)| *at <= to)?;
+    let seconds = (*last_at - *first_at).as_secs_f64();
     (seconds > 0.0).then(|| {
-        (
-            (last.1.0 - first.1.0) / seconds,
-            (last.1.1 - first.1.1) / seconds,
-        )
+        let by_process = (last_semper.iter())
+            .zip(first_semper)
+            .map(|(last, first)| (last - first) / seconds)
+            .collect();
+        (by_process, (last_postgres - first_postgres) / seconds)
     })
 }
