@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use metrics::{Gauge, Histogram};
+use metrics::{Counter, Gauge, Histogram};
 
 use crate::memory::MemoryUsage;
 use crate::store::Role;
@@ -11,6 +11,10 @@ use crate::store::Role;
 pub const COMMIT_SECONDS: &str = "semper_storage_commit_seconds";
 /// Transactions in one group (one fsync), by role.
 pub const COMMIT_GROUP_TRANSACTIONS: &str = "semper_storage_commit_group_transactions";
+
+/// Commit groups of a shared store applied again because another writer changed what they read
+/// (see `commit::CONFLICT_ATTEMPTS_MAX`), by role: the cost of writers contending.
+pub const COMMIT_CONFLICTS: &str = "semper_storage_commit_conflicts_total";
 
 /// Coins sent to a spent-set shard group, by `shard` (the group's number).
 pub const SPENT_SHARD_COINS: &str = "semper_storage_spent_shard_coins_total";
@@ -31,6 +35,7 @@ pub const MEMORY_REFRESH: Duration = Duration::from_secs(1);
 pub(crate) struct CommitMetrics {
     seconds: Histogram,
     group: Histogram,
+    conflicts: Counter,
     memory: [Gauge; 3],
 }
 
@@ -41,6 +46,7 @@ impl CommitMetrics {
         Self {
             seconds: metrics::histogram!(COMMIT_SECONDS, "role" => role),
             group: metrics::histogram!(COMMIT_GROUP_TRANSACTIONS, "role" => role),
+            conflicts: metrics::counter!(COMMIT_CONFLICTS, "role" => role),
             memory: ["memtables", "block_cache", "table_readers"]
                 .map(|kind| metrics::gauge!(MEMORY_BYTES, "role" => role, "kind" => kind)),
         }
@@ -55,6 +61,11 @@ impl CommitMetrics {
         {
             gauge.set(bytes as f64);
         }
+    }
+
+    /// Counts one group applied again after a conflict.
+    pub(crate) fn conflict(&self) {
+        self.conflicts.increment(1);
     }
 
     /// Records one group: its size and, when it wrote anything, its synced write's time.

@@ -259,14 +259,36 @@ pub const META_SPENT_SHARD_GROUP: &[u8] = b"spent_shard_group";
 pub const META_SET_SEQUENCE: &[u8] = b"denomination_set_sequence";
 /// Issuer: the denomination set it publishes, as signed by its master key and uploaded.
 pub const META_PUBLISHED_SET: &[u8] = b"published_denomination_set";
-/// Meta key of the acquirer's next outbox sequence number (u64, big-endian).
+/// Meta keys of the acquirer's queues of sequence-keyed entries (see `acquirer::lanes`): each
+/// writer takes its sequence numbers from a lane of its own, a block reserved from the queue's
+/// shared counter, so that gateways sharing a store do not contend for one row.
+///
+/// The outbox's counter from before lanes: the entries it gave, 0, 1, 2..., frozen since
+/// (u64, big-endian).
 pub const META_OUTBOX_NEXT: &[u8] = b"outbox_next";
+/// The outbox's next sequence number not yet reserved for a lane (u64, big-endian).
+pub const META_OUTBOX_BLOCKS: &[u8] = b"outbox_blocks";
+/// Prefix of a writer's outbox lane (then the writer, u64 big-endian): its block, and how many
+/// entries it gave.
+pub const META_OUTBOX_LANE: &[u8] = b"outbox_lane/";
+/// The outbox entries taken into submissions, ever (u64, big-endian).
+pub const META_OUTBOX_TAKEN: &[u8] = b"outbox_taken";
 /// Meta key of the acquirer's next submission sequence number (u64, big-endian).
 pub const META_SUBMISSION_NEXT: &[u8] = b"submission_next";
-/// Meta key of the acquirer's next pending-refund sequence number (u64, big-endian).
+/// The queue of refunds waiting for their issuer's answer: its counter from before lanes.
 pub const META_REFUND_NEXT: &[u8] = b"refund_next";
-/// Meta key of the acquirer's next refund-outbox sequence number (u64, big-endian).
+/// The refund queue's next sequence number not yet reserved for a lane.
+pub const META_REFUND_BLOCKS: &[u8] = b"refund_blocks";
+/// Prefix of a writer's refund-queue lane.
+pub const META_REFUND_LANE: &[u8] = b"refund_lane/";
+/// The refund outbox's counter from before lanes.
 pub const META_REFUND_OUTBOX_NEXT: &[u8] = b"refund_outbox_next";
+/// The refund outbox's next sequence number not yet reserved for a lane.
+pub const META_REFUND_OUTBOX_BLOCKS: &[u8] = b"refund_outbox_blocks";
+/// Prefix of a writer's refund-outbox lane.
+pub const META_REFUND_OUTBOX_LANE: &[u8] = b"refund_outbox_lane/";
+/// The refund confirmations taken into submissions, ever.
+pub const META_REFUND_OUTBOX_TAKEN: &[u8] = b"refund_outbox_taken";
 
 /// Key of a journal entry.
 pub fn journal_key(account: &AccountId, sequence: u64) -> [u8; 24] {

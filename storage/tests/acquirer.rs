@@ -27,7 +27,13 @@ use semper_storage::acquirer::deposits::{
 use semper_storage::acquirer::merchants::{self, MerchantError, RegisterMerchant};
 use semper_storage::acquirer::outbox::{self, CreateSubmission, OutboxError};
 use semper_storage::acquirer::submissions::{self, SettleSubmission, SubmissionState};
-use semper_storage::commit::Committer;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use semper_storage::StorageError;
+use semper_storage::acquirer::lanes::BLOCK;
+use semper_storage::commit::{Committer, GroupReader, Transaction, WriteSet};
 use semper_storage::{Role, Store};
 
 const ACQUIRER: BankId = BankId([2; 16]);
@@ -356,7 +362,91 @@ fn confirmations_move_from_the_outbox_into_one_submission_answered_once(target: 
     assert_eq!(outbox::depth(&store).unwrap(), 1);
 }
 
+/// An outbox written before lanes, by its one counter: the counter at 5, and the entries 3 and 4
+/// waiting (0 to 2 were taken). Its depth reads the same, new entries come after it, and taking
+/// its oldest entries counts them as taken.
+fn an_outbox_from_before_lanes_goes_on_where_it_stopped(target: &Target) {
+    use semper_protocol::codec::Encode;
+    use semper_storage::schema::{Column, META_OUTBOX_NEXT};
+    let m = MerchantId([1; 16]);
+    let (store, committer) = open(target);
+    register(&committer, m);
+    let waiting = [confirmation(3, &[]), confirmation(4, &[])];
+    let mut changes = vec![(
+        Column::Meta,
+        META_OUTBOX_NEXT.to_vec(),
+        Some(5u64.to_be_bytes().to_vec()),
+    )];
+    for (sequence, waiting) in [3u64, 4].into_iter().zip(&waiting) {
+        changes.push((
+            Column::Outbox,
+            sequence.to_be_bytes().to_vec(),
+            Some(waiting.to_bytes()),
+        ));
+    }
+    store.write_synced(&changes).unwrap();
+    assert_eq!(outbox::depth(&store).unwrap(), 2);
+
+    let p = permission(1, m, 1);
+    committer
+        .execute(RecordDeposits {
+            deposits: vec![deposit(m, 9, vec![confirmed(&p, 9)])],
+            confirmations: vec![confirmation(9, &[&p])],
+            at: AT,
+        })
+        .unwrap();
+    assert_eq!(outbox::depth(&store).unwrap(), 3);
+    let oldest = outbox::oldest(&store, 10).unwrap();
+    let sequences: Vec<u64> = oldest.iter().map(|(sequence, _)| *sequence).collect();
+    assert_eq!(sequences, vec![3, 4, 5]);
+
+    let taken: Vec<_> = oldest.into_iter().take(2).collect();
+    let (outbox_sequences, confirmations): (Vec<u64>, Vec<_>) = taken.into_iter().unzip();
+    let submission = Signed::sign(
+        SettlementSubmission {
+            acquirer: ACQUIRER,
+            submission_id: SubmissionId([6; 16]),
+            submitted_at: AT,
+            confirmations: BoundedVec::new(confirmations).unwrap(),
+            refunds: BoundedVec::empty(),
+        },
+        &SigningKey::from_seed(&[2; 32]),
+    );
+    committer
+        .execute(CreateSubmission {
+            submission,
+            outbox_sequences,
+            refund_sequences: Vec::new(),
+            fence: None,
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(outbox::depth(&store).unwrap(), 1);
+    let q = permission(2, m, 1);
+    committer
+        .execute(RecordDeposits {
+            deposits: vec![deposit(m, 10, vec![confirmed(&q, 10)])],
+            confirmations: vec![confirmation(10, &[&q])],
+            at: AT,
+        })
+        .unwrap();
+    let sequences: Vec<u64> = outbox::oldest(&store, 10)
+        .unwrap()
+        .iter()
+        .map(|(sequence, _)| *sequence)
+        .collect();
+    assert_eq!(sequences, vec![5, 6]);
+    drop(committer);
+    drop(store);
+    let (store, _committer) = open(target);
+    assert_eq!(outbox::depth(&store).unwrap(), 2);
+}
+
 const CASES: &[(&str, Case)] = &[
+    (
+        "an_outbox_from_before_lanes_goes_on_where_it_stopped",
+        an_outbox_from_before_lanes_goes_on_where_it_stopped,
+    ),
     (
         "a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records",
         a_micro_batch_credits_each_coin_once_and_answers_retries_from_its_records,
@@ -367,6 +457,88 @@ const CASES: &[(&str, Case)] = &[
     ),
 ];
 
+/// A transaction that, the first time it is applied, waits after its reads until `resume`: so
+/// that another writer can write in between, before its group is written.
+#[derive(Clone)]
+struct PausedAfterReading<T> {
+    inner: T,
+    paused: Arc<AtomicBool>,
+    read: crossbeam_channel::Sender<()>,
+    resume: crossbeam_channel::Receiver<()>,
+}
+
+impl<T: Transaction> Transaction for PausedAfterReading<T> {
+    type Output = T::Output;
+
+    fn apply(self, reader: &GroupReader<'_>) -> Result<(Self::Output, WriteSet), StorageError> {
+        let applied = self.inner.apply(reader);
+        if !self.paused.swap(true, Ordering::SeqCst) {
+            self.read.send(()).unwrap();
+            self.resume.recv_timeout(Duration::from_secs(60)).unwrap();
+        }
+        applied
+    }
+}
+
+/// Two gateways of one bank over one PostgreSQL database queue confirmations at once: one
+/// gateway's micro-batch reads, the other's is written, then the first's is written. Neither is
+/// applied again (each takes its outbox sequence numbers from its own lane, not from one
+/// counter both read and write), and every confirmation is queued once, under its own number.
+fn two_gateways_queue_confirmations_without_contending(target: &Target) {
+    assert!(
+        matches!(target, Target::Postgres(_)),
+        "two writers need a shared store"
+    );
+    let ((store, gateway_a), (other, gateway_b)) = (open(target), open(target));
+    assert_ne!(store.writer(), other.writer());
+    let (m, n) = (MerchantId([1; 16]), MerchantId([2; 16]));
+    register(&gateway_a, m);
+    register(&gateway_b, n);
+    let record = |merchant: MerchantId, coin: u8| {
+        let p = permission(coin, merchant, 1);
+        RecordDeposits {
+            deposits: vec![deposit(merchant, coin, vec![confirmed(&p, coin)])],
+            confirmations: vec![confirmation(coin, &[&p])],
+            at: AT,
+        }
+    };
+    // Each gateway's first deposit reserves its lane's block: the one shared write, once a
+    // block.
+    gateway_a.execute(record(m, 1)).unwrap();
+    gateway_b.execute(record(n, 2)).unwrap();
+
+    let (read, was_read) = crossbeam_channel::bounded(1);
+    let (resume, resumed) = crossbeam_channel::bounded(1);
+    let paused = PausedAfterReading {
+        inner: record(m, 3),
+        paused: Arc::new(AtomicBool::new(false)),
+        read,
+        resume: resumed,
+    };
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| gateway_a.execute(paused).unwrap());
+        was_read.recv_timeout(Duration::from_secs(60)).unwrap();
+        gateway_b.execute(record(n, 4)).unwrap();
+        resume.send(()).unwrap();
+        first.join().unwrap();
+    });
+
+    for gateway in [&gateway_a, &gateway_b] {
+        assert_eq!(gateway.stats().conflicts.load(Ordering::SeqCst), 0);
+    }
+    assert_eq!(outbox::depth(&store).unwrap(), 4);
+    assert_eq!(outbox::depth(&other).unwrap(), 4);
+    let queued = outbox::oldest(&store, 10).unwrap();
+    let sequences: Vec<u64> = queued.iter().map(|(sequence, _)| *sequence).collect();
+    let batches: Vec<u8> = queued
+        .iter()
+        .map(|(_, confirmation)| confirmation.body().batch_id.0[0])
+        .collect();
+    // Each gateway's in the order it wrote them, in its own block.
+    assert_eq!(sequences, vec![0, 1, BLOCK, BLOCK + 1]);
+    assert_eq!(batches, vec![1, 3, 2, 4]);
+}
+
 #[test]
 fn rocksdb_acquirer() {
     on_rocksdb("acquirer", CASES);
@@ -374,5 +546,14 @@ fn rocksdb_acquirer() {
 
 #[test]
 fn postgres_acquirer() {
-    on_postgres(CASES);
+    on_postgres(
+        &[
+            CASES,
+            &[(
+                "two_gateways_queue_confirmations_without_contending",
+                two_gateways_queue_confirmations_without_contending as Case,
+            )],
+        ]
+        .concat(),
+    );
 }

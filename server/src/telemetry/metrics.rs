@@ -108,6 +108,11 @@ const SERIES: &[Series] = &[
          table_readers); refreshed by its committer at most once a second.",
     ),
     counter(
+        storage::COMMIT_CONFLICTS,
+        "Commit groups of a shared store applied again because another writer changed what \
+         they read, by role.",
+    ),
+    counter(
         storage::SPENT_SHARD_COINS,
         "Coins sent to a shard group of the issuer's spent set, by shard.",
     ),

@@ -5,12 +5,14 @@
 //! - [`merchants`]: registration, balances per currency and the journal of credits.
 //! - [`deposits`]: one atomic write per micro-batch: results, credits, coin index and outbox.
 //! - [`outbox`]: confirmations waiting, and their move into a submission.
+//! - [`lanes`]: the queues' sequence numbers, a block for each writer of a shared store.
 //! - [`refunds`]: merchants' refunds, debited at once, and their notices to the coins' issuers.
 //! - [`submissions`]: submissions, their receipts, and the claims per cycle.
 //! - [`issuer_sets`]: each trusted issuer's denomination set, as last verified.
 
 pub mod deposits;
 pub mod issuer_sets;
+pub mod lanes;
 pub mod merchants;
 pub mod outbox;
 pub mod refunds;

@@ -10,16 +10,14 @@ use semper_protocol::messages::refund::SignedRefundConfirmation;
 use semper_protocol::messages::settlement::SignedSettlementSubmission;
 use semper_protocol::messages::spend::SignedSpendConfirmation;
 
+use super::lanes::{OUTBOX, REFUND_OUTBOX};
 use super::submissions::{SubmissionRecord, SubmissionState};
 use super::{sequence_of, take_sequences};
 use crate::commit::{GroupReader, Transaction, WriteSet};
-use crate::denominations::read_sequence;
 use crate::error::StorageError;
 use crate::lease::{self, Fence};
 use crate::ledger::decode_record;
-use crate::schema::{
-    Column, META_OUTBOX_NEXT, META_REFUND_OUTBOX_NEXT, META_SUBMISSION_NEXT, sequence_key,
-};
+use crate::schema::{Column, META_SUBMISSION_NEXT, sequence_key};
 use crate::store::Store;
 
 /// Why the outbox refused a change. Nothing was written. Each has a stable
@@ -62,7 +60,7 @@ pub(crate) fn enqueue(
     if confirmations.is_empty() {
         return Ok(());
     }
-    let first = take_sequences(reader, writes, META_OUTBOX_NEXT, confirmations.len() as u64)?;
+    let first = OUTBOX.take(reader, writes, confirmations.len() as u64)?;
     for (sequence, confirmation) in (first..).zip(confirmations) {
         writes.put(
             Column::Outbox,
@@ -80,7 +78,7 @@ pub(crate) fn enqueue_refund(
     writes: &mut WriteSet,
     confirmation: SignedRefundConfirmation,
 ) -> Result<(), StorageError> {
-    let sequence = take_sequences(reader, writes, META_REFUND_OUTBOX_NEXT, 1)?;
+    let sequence = REFUND_OUTBOX.take(reader, writes, 1)?;
     writes.put(
         Column::RefundOutbox,
         sequence_key(sequence).to_vec(),
@@ -128,33 +126,14 @@ pub fn oldest(
     Ok(taken)
 }
 
-/// How many confirmations wait. Submissions always take the oldest, so the waiting ones are the
-/// sequence numbers from the first left to the next to be given.
+/// How many confirmations wait (see [`super::lanes`] for how they are counted).
 pub fn depth(store: &Store) -> Result<u64, StorageError> {
-    depth_of(store, Column::Outbox, META_OUTBOX_NEXT, "outbox")
+    OUTBOX.depth(store)
 }
 
 /// How many refund confirmations wait, counted as [`depth`] counts.
 pub fn refund_depth(store: &Store) -> Result<u64, StorageError> {
-    depth_of(
-        store,
-        Column::RefundOutbox,
-        META_REFUND_OUTBOX_NEXT,
-        "refund_outbox",
-    )
-}
-
-fn depth_of(
-    store: &Store,
-    column: Column,
-    next_key: &[u8],
-    name: &'static str,
-) -> Result<u64, StorageError> {
-    let next = read_sequence(store.get(Column::Meta, next_key)?)?;
-    match store.scan_prefix(column, &[], 1)?.first() {
-        None => Ok(0),
-        Some((key, _)) => Ok(next.saturating_sub(sequence_of(key, name)?)),
-    }
+    REFUND_OUTBOX.depth(store)
 }
 
 /// Moves confirmations from the outbox, and refund confirmations from the refund outbox, into a
@@ -210,6 +189,8 @@ impl Transaction for CreateSubmission {
         if !moved {
             return refuse(OutboxError::OutboxChanged);
         }
+        OUTBOX.count_taken(reader, &mut writes, &self.outbox_sequences)?;
+        REFUND_OUTBOX.count_taken(reader, &mut writes, &self.refund_sequences)?;
         let sequence = take_sequences(reader, &mut writes, META_SUBMISSION_NEXT, 1)?;
         let record = SubmissionRecord {
             sequence,

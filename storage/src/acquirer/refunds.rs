@@ -16,13 +16,14 @@ use semper_protocol::refund::{CreditedCoin, RefundRefusal, check_refund};
 use semper_protocol::time::Timestamp;
 
 use super::deposits::CoinCredit;
+use super::lanes::REFUNDS_PENDING;
 use super::merchants::{MerchantError, debit, read_merchant};
 use super::outbox::enqueue_refund;
-use super::{sequence_of, take_sequences};
+use super::sequence_of;
 use crate::commit::{GroupReader, Transaction, WriteSet};
 use crate::error::StorageError;
 use crate::ledger::decode_record;
-use crate::schema::{Column, META_REFUND_NEXT, refund_key, sequence_key, spent_key};
+use crate::schema::{Column, refund_key, sequence_key, spent_key};
 use crate::store::Store;
 
 /// Notices waiting for their issuer that one read returns.
@@ -193,7 +194,7 @@ impl RecordRefund {
             answer: None,
         };
         writes.put(Column::Refunds, key.to_vec(), record.to_bytes());
-        let sequence = take_sequences(reader, &mut writes, META_REFUND_NEXT, 1)?;
+        let sequence = REFUNDS_PENDING.take(reader, &mut writes, 1)?;
         writes.put(
             Column::RefundsPending,
             sequence_key(sequence).to_vec(),

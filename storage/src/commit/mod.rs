@@ -60,6 +60,8 @@ pub struct CommitStats {
     pub transactions: std::sync::atomic::AtomicU64,
     /// Time spent in synced writes, in µs.
     pub write_us: std::sync::atomic::AtomicU64,
+    /// Groups applied again because another writer of a shared store changed what they read.
+    pub conflicts: std::sync::atomic::AtomicU64,
 }
 
 /// How many times a group is applied over a shared store when other writers keep changing what
@@ -250,7 +252,10 @@ fn run(
         }
         let count = jobs.len() as u64;
         let started = Instant::now();
-        let (written, synced) = write_group(&store, &mut jobs);
+        let (written, synced) = write_group(&store, &mut jobs, &|| {
+            stats.conflicts.fetch_add(1, Relaxed);
+            metrics.conflict();
+        });
         let write = started.elapsed();
         stats.write_us.fetch_add(write.as_micros() as u64, Relaxed);
         stats.groups.fetch_add(1, Relaxed);
@@ -269,8 +274,12 @@ fn run(
 /// Applies the group's transactions in order and writes their changes in one durable write;
 /// says how that went, and whether anything was written. Over a shared store, the write checks
 /// what the group read, and on a conflict the whole group is applied again to fresh reads, up to
-/// [`CONFLICT_ATTEMPTS_MAX`] times.
-fn write_group(store: &Store, jobs: &mut [Box<dyn Job>]) -> (Result<(), StorageError>, bool) {
+/// [`CONFLICT_ATTEMPTS_MAX`] times, each counted by `conflicted`.
+fn write_group(
+    store: &Store,
+    jobs: &mut [Box<dyn Job>],
+    conflicted: &dyn Fn(),
+) -> (Result<(), StorageError>, bool) {
     let shared = store.shared();
     let mut attempts = 0;
     loop {
@@ -296,7 +305,7 @@ fn write_group(store: &Store, jobs: &mut [Box<dyn Job>]) -> (Result<(), StorageE
             store.write_synced(&changes)
         };
         match written {
-            Err(StorageError::Conflict(_)) if again => continue,
+            Err(StorageError::Conflict(_)) if again => conflicted(),
             written => return (written, true),
         }
     }

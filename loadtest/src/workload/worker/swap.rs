@@ -420,6 +420,23 @@ impl Worker<'_> {
     }
 }
 
+/// `request` sent to the issuer behind `api`, its conflict (409 `swap.conflict`, which
+/// [`with_retries`] does not retry) as the API error it came as: the caller judges it.
+fn swap_answer(
+    api: &mut semper_client::Api,
+    request: &SwapRequest,
+) -> Result<SwapResponse, ApiError> {
+    api.swap(request).map_err(|error| match error {
+        SwapError::Api(error) => error,
+        SwapError::Conflict { index, .. } => ApiError::Refused {
+            status: 409,
+            code: "swap.conflict".into(),
+            message: format!("coin {index} was spent before"),
+            retry_after_s: None,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,21 +492,4 @@ mod tests {
         // Nothing to ask for, nothing adds up.
         assert!(fresh_inputs(9, 9, 20, eur, &[]).is_none());
     }
-}
-
-/// `request` sent to the issuer behind `api`, its conflict (409 `swap.conflict`, which
-/// [`with_retries`] does not retry) as the API error it came as: the caller judges it.
-fn swap_answer(
-    api: &mut semper_client::Api,
-    request: &SwapRequest,
-) -> Result<SwapResponse, ApiError> {
-    api.swap(request).map_err(|error| match error {
-        SwapError::Api(error) => error,
-        SwapError::Conflict { index, .. } => ApiError::Refused {
-            status: 409,
-            code: "swap.conflict".into(),
-            message: format!("coin {index} was spent before"),
-            retry_after_s: None,
-        },
-    })
 }
