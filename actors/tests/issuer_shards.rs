@@ -13,11 +13,16 @@
 //! by the swap, signed and recorded once, also when the issuer is killed between the groups'
 //! writes and the record and the wallet retries; a deposit or another swap of an input is
 //! refused with the swap as proof, and a swap refused for one input keeps the others it spent.
+//!
+//! The recoup and swap scenarios run twice: with the issuer's store and its groups in RocksDB
+//! directories, and with each in a database of a PostgreSQL server the test starts.
 
 mod common;
 // The crash child runner of the storage tests, shared rather than copied.
 #[path = "../../storage/tests/common/child.rs"]
 mod child;
+#[path = "../../storage/tests/common/pg.rs"]
+mod pg;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -66,12 +71,56 @@ fn account_key() -> SigningKey {
     SigningKey::from_seed(&[3; 32])
 }
 
-fn config(dir: &Path) -> IssuerConfig {
+/// Where the issuer's store and its two groups live.
+enum Placement {
+    /// RocksDB directories: the issuer's under its data directory, each group's beside it.
+    Rocks,
+    /// Databases of one PostgreSQL server (conninfos): the issuer's, and each group's.
+    Postgres { issuer: String, groups: [String; 2] },
+}
+
+impl Placement {
+    /// Three new databases of `server` for `scenario` (each store takes a schema of its role's
+    /// name in its database, so the groups need databases apart).
+    fn postgres(server: &pg::PgServer, scenario: &str) -> Self {
+        let database = |part: &str| server.create_database(&format!("shards_{scenario}_{part}"));
+        Self::Postgres {
+            issuer: database("issuer"),
+            groups: [database("group0"), database("group1")],
+        }
+    }
+
+    /// A directory of its own for a scenario's issuer.
+    fn dir(&self, scenario: &str) -> PathBuf {
+        let backend = match self {
+            Self::Rocks => "rocks",
+            Self::Postgres { .. } => "pg",
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "semper-issuer-shards-{scenario}-{backend}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+}
+
+fn config_on(dir: &Path, placement: &Placement) -> IssuerConfig {
     let mut config = issuer_config(dir.to_path_buf(), 64, &acquirer_key());
-    config.spent_shards = SpentShardsConfig {
-        groups: (0..2)
+    let groups = match placement {
+        Placement::Rocks => (0..2)
             .map(|g| Location::Rocks(dir.join(format!("shard{g}"))))
             .collect(),
+        Placement::Postgres { issuer, groups } => {
+            config.store = Some(Location::Postgres(issuer.clone()));
+            groups
+                .iter()
+                .map(|conninfo| Location::Postgres(conninfo.clone()))
+                .collect()
+        }
+    };
+    config.spent_shards = SpentShardsConfig {
+        groups,
         buckets: Vec::new(),
     };
     config
@@ -80,8 +129,13 @@ fn config(dir: &Path) -> IssuerConfig {
 /// An issuer on `dir` with its two groups, at a fixed time, so that both processes see the same
 /// denominations.
 fn start(dir: &Path) -> IssuerHandle {
+    start_on(dir, &Placement::Rocks)
+}
+
+fn start_on(dir: &Path, placement: &Placement) -> IssuerHandle {
     let clock = Arc::new(ManualClock::new(START));
-    IssuerHandle::start(IssuerState::open(&config(dir), clock).unwrap(), 64)
+    let state = IssuerState::open(&config_on(dir, placement), clock).unwrap();
+    IssuerHandle::start(state, 64)
 }
 
 /// The group of each coin of `batch`, and whether each is in the main store or a group.
@@ -292,13 +346,13 @@ fn assert_spent_by(issuer: &IssuerHandle, request: &SignedRecoupRequest) {
 
 #[test]
 fn a_sharded_issuer_recoups_once_and_refuses_spent_coins_with_proof() {
-    let dir: PathBuf = std::env::temp_dir().join(format!(
-        "semper-issuer-shards-recoup-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    recoups_once_and_refuses_spent_coins_with_proof(&Placement::Rocks);
+}
+
+fn recoups_once_and_refuses_spent_coins_with_proof(placement: &Placement) {
+    let dir = placement.dir("recoup");
     actix::System::new().block_on(async {
-        let issuer = start(&dir);
+        let issuer = start_on(&dir, placement);
         let (withdrawal, coins) = withdrawn(&issuer, 3).await;
         let value = coins[0].value();
         // Coin 2 is deposited before the revocation.
@@ -503,11 +557,13 @@ fn signatures(issuer: &IssuerHandle) -> u64 {
 
 #[test]
 fn a_sharded_issuer_swaps_once_and_refuses_its_inputs_with_proof() {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("semper-issuer-shards-swap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    swaps_once_and_refuses_its_inputs_with_proof(&Placement::Rocks);
+}
+
+fn swaps_once_and_refuses_its_inputs_with_proof(placement: &Placement) {
+    let dir = placement.dir("swap");
     actix::System::new().block_on(async {
-        let issuer = start(&dir);
+        let issuer = start_on(&dir, placement);
         let (_, coins) = withdrawn(&issuer, 10).await;
         let given = one_per_group(&issuer, &coins);
         let d = first_denomination(&issuer);
@@ -709,13 +765,13 @@ fn a_swap_killed_between_its_groups_and_its_record_signs_once_on_retry() {
 
 #[test]
 fn a_sharded_issuer_swaps_a_refunded_coin_once_for_its_allowance() {
-    let dir: PathBuf = std::env::temp_dir().join(format!(
-        "semper-issuer-shards-swap-refunded-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    swaps_a_refunded_coin_once_for_its_allowance(&Placement::Rocks);
+}
+
+fn swaps_a_refunded_coin_once_for_its_allowance(placement: &Placement) {
+    let dir = placement.dir("swap_refunded");
     actix::System::new().block_on(async {
-        let issuer = start(&dir);
+        let issuer = start_on(&dir, placement);
         let (_, coins) = withdrawn(&issuer, 10).await;
         let given = one_per_group(&issuer, &coins);
         // Coin 0 is deposited, then refunded whole (no refund fee): an allowance of 1.00 in its
@@ -789,4 +845,25 @@ fn a_sharded_issuer_swaps_a_refunded_coin_once_for_its_allowance() {
         issuer.stop();
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A scenario run on either placement.
+type Scenario = fn(&Placement);
+
+/// The recoup and swap scenarios with the issuer's store and both its groups in PostgreSQL
+/// databases of a server this test starts (and stops, failed or not).
+#[test]
+fn over_postgres_a_sharded_issuer_recoups_and_swaps_once() {
+    let server = pg::PgServer::start();
+    let scenarios: [(&str, Scenario); 3] = [
+        ("recoup", recoups_once_and_refuses_spent_coins_with_proof),
+        ("swap", swaps_once_and_refuses_its_inputs_with_proof),
+        (
+            "swap_refunded",
+            swaps_a_refunded_coin_once_for_its_allowance,
+        ),
+    ];
+    for (name, scenario) in scenarios {
+        scenario(&Placement::postgres(&server, name));
+    }
 }

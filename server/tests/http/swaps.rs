@@ -2,7 +2,8 @@
 //! amount no coin held matches, its fees shown first; the swap, whose replay gets the same bytes
 //! and whose request id is kept; a second spend of a swapped coin refused with the swap's
 //! permission as proof (409 with the coin's index for a swap, `swapped` for a deposit); and a
-//! coin paid, refunded in part and swapped once for what was refunded.
+//! coin paid, refunded in part and swapped once for what was refunded. All of it again with the
+//! issuer's spent set split over two shard groups (docs/protocol.md §7.25).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,9 @@ use semper_protocol::messages::merchant::DepositResult;
 use semper_protocol::messages::spend::EarlierSpend;
 use semper_protocol::messages::swap::SwapResponse;
 use semper_protocol::wallet::{self, WalletCoin};
+use semper_server::config::SpentShardSection;
+use semper_storage::schema::Column;
+use semper_storage::{Role, Store};
 use serde_json::Value;
 
 use crate::world::{Embedded, now, run};
@@ -47,6 +51,48 @@ fn http_swap_makes_change_replays_and_proves_double_spends() {
         actix_web::rt::task::spawn_blocking(move || change(Api::new(addr, Some(token)), acquirer))
             .await
             .unwrap();
+        env.stop().await;
+    });
+}
+
+/// The same with the issuer's spent set over two shard groups, each a RocksDB directory of its
+/// own: the swaps' and deposits' coins are spent in the groups.
+#[test]
+fn http_swap_with_the_spent_set_sharded_makes_change_and_proves_double_spends() {
+    run(async {
+        let mut groups = Vec::new();
+        let env = Embedded::start_configured("swaps-sharded", |config| {
+            groups = (0..2)
+                .map(|group| config.node.data_dir.join(format!("spent-shard-{group}")))
+                .collect();
+            let issuer = (config.banks.iter_mut())
+                .find_map(|bank| bank.issuer.as_mut())
+                .expect("the embedded default hosts an issuer");
+            issuer.spent_shards = (groups.iter())
+                .map(|dir| SpentShardSection {
+                    rocksdb: Some(dir.clone()),
+                    postgres: None,
+                    buckets: Vec::new(),
+                })
+                .collect();
+        })
+        .await;
+        let addr = env.public.addr;
+        let token = env.deployment.operator_token().expose().to_owned();
+        let acquirer = env.acquirer_bank();
+        actix_web::rt::task::spawn_blocking(move || change(Api::new(addr, Some(token)), acquirer))
+            .await
+            .unwrap();
+        let spent: usize = (groups.iter())
+            .map(|dir| {
+                let group = Store::open_read_only(dir, Role::SpentShard).unwrap();
+                group
+                    .scan_prefix(Column::SpentCoins, &[], 1024)
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert!(spent > 0, "no coin was spent in the shard groups");
         env.stop().await;
     });
 }

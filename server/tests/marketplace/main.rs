@@ -29,7 +29,9 @@ use semper_protocol::messages::spend::{
     SignedSpendConfirmation, SpendCheckBatch, SpendCheckResponse, SpendResult,
 };
 use semper_protocol::signed::Signed;
+use semper_protocol::wallet::WalletCoin;
 use semper_storage::reports;
+use semper_storage::schema::{Column, spent_key};
 use world::*;
 
 /// The minor units that `report` says `acquirer` is owed by `issuer`, and the batches listed.
@@ -485,7 +487,8 @@ fn a_coin_spent_at_two_acquirers_at_once_is_accepted_once_with_proof_for_the_oth
 }
 
 /// The day, and the coins spent at two acquirers at once, with every bank's stores in
-/// PostgreSQL (a server this test starts, and stops when it ends, failed or not).
+/// PostgreSQL and each issuer's spent set over two shard groups, a database each (a server this
+/// test starts, and stops when it ends, failed or not).
 #[test]
 fn with_every_store_in_postgres_a_day_settles_and_a_double_spend_is_refused() {
     let server = pg::PgServer::start();
@@ -495,9 +498,35 @@ fn with_every_store_in_postgres_a_day_settles_and_a_double_spend_is_refused() {
     });
 }
 
+/// Each of `coins` is spent where `issuer` keeps its spent set: in the shard group its key maps
+/// to and nowhere else when `sharded`, else in the issuer's own store.
+fn assert_spent_where_kept(market: &Market, issuer: BankId, coins: &[WalletCoin], sharded: bool) {
+    let state = market.issuer(issuer).state();
+    assert_eq!(state.spent_shards.is_some(), sharded);
+    for coin in coins {
+        let coin = coin.coin();
+        let key = spent_key(&coin.denomination, coin.public_key.as_bytes());
+        let spent_in =
+            |store: &semper_storage::Store| store.get(Column::SpentCoins, &key).unwrap().is_some();
+        match state.spent_shards.as_ref() {
+            None => assert!(spent_in(&state.store)),
+            Some(shards) => {
+                let homes: Vec<bool> = (0..2)
+                    .map(|group| spent_in(shards.store(group).unwrap()))
+                    .collect();
+                let mut expected = vec![false; 2];
+                expected[shards.map().group_of(&key)] = true;
+                assert_eq!(homes, expected);
+                assert!(!spent_in(&state.store));
+            }
+        }
+    }
+}
+
 /// The coins of one issuer deposited through both acquirers at the same moment: each is
 /// accepted once, and the other deposit gets the winner's permission as proof.
 async fn cross_spend(world: &mut World) {
+    let sharded = world.spent_set_sharded(ISSUER_1);
     {
         let market = world.start_all();
         market.refresh_all().await;
@@ -539,6 +568,7 @@ async fn cross_spend(world: &mut World) {
                 other => panic!("coin {n}: {other:?}"),
             }
         }
+        assert_spent_where_kept(&market, ISSUER_1, &coins, sharded);
         let value = eur(coin_value(ISSUER_1)).minor_units();
         let won = [accepted(&first.results), accepted(&second.results)];
         assert_eq!(won[0] + won[1], coins.len());

@@ -13,7 +13,9 @@ use semper_actors::acquirer::AcquirerState;
 use semper_actors::acquirer::{AcquirerConfig, AcquirerHandle, TrustedClearing, TrustedIssuer};
 use semper_actors::clearing::{ClearingConfig, ClearingState};
 use semper_actors::clock::ManualClock;
-use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerPublicKeys, IssuerState};
+use semper_actors::issuer::{
+    DenominationSchedule, IssuerConfig, IssuerPublicKeys, IssuerState, SpentShardsConfig,
+};
 use semper_actors::retry::RetryConfig;
 use semper_atm::{AtmSocket, CircuitConfig};
 use semper_link::{
@@ -86,6 +88,9 @@ pub struct World {
     pub clearing_key: VerifyingKey,
     /// Each bank's PostgreSQL database, when its stores live there rather than in RocksDB.
     databases: HashMap<BankId, String>,
+    /// Each issuer's spent-set shard groups, a PostgreSQL database each, when its spent set is
+    /// sharded (none: in its own store).
+    shard_databases: HashMap<BankId, Vec<String>>,
     /// Values each issuer mints beside its coin value, for change (none unless a test sets them).
     pub change_values: Vec<Amount>,
 }
@@ -153,21 +158,34 @@ impl World {
             acquirer_keys,
             clearing_key,
             databases: HashMap::new(),
+            shard_databases: HashMap::new(),
             change_values: Vec::new(),
         }
     }
 
     /// A world whose banks keep every role's store in a PostgreSQL database of `server`, one
-    /// database per bank.
+    /// database per bank, and whose issuers split their spent sets over two shard groups, a
+    /// database each.
     pub fn over_postgres(name: &str, server: &PgServer) -> Self {
         let mut world = Self::new(name);
-        for (bank, _) in banks() {
+        for (bank, role) in banks() {
             let database = format!("{name}_bank_{}", bank.0[0]).replace('-', "_");
             world
                 .databases
                 .insert(bank, server.create_database(&database));
+            if role == Role::Issuer {
+                let groups = (0..2)
+                    .map(|group| server.create_database(&format!("{database}_shard_{group}")))
+                    .collect();
+                world.shard_databases.insert(bank, groups);
+            }
         }
         world
+    }
+
+    /// Whether `issuer` splits its spent set over shard groups.
+    pub fn spent_set_sharded(&self, issuer: BankId) -> bool {
+        self.shard_databases.contains_key(&issuer)
     }
 
     /// Where `bank`'s stores live: its PostgreSQL database, or (`None`) its directory.
@@ -323,7 +341,16 @@ impl World {
                 .map(|acquirer| (*acquirer, self.acquirer_keys[acquirer]))
                 .collect(),
             clearing: Some((CLEARING, self.clearing_key)),
-            spent_shards: Default::default(),
+            spent_shards: SpentShardsConfig {
+                groups: self
+                    .shard_databases
+                    .get(&bank)
+                    .into_iter()
+                    .flatten()
+                    .map(|conninfo| Location::Postgres(conninfo.clone()))
+                    .collect(),
+                buckets: Vec::new(),
+            },
         }
     }
 

@@ -360,6 +360,29 @@ impl PostgresBackend {
     }
 }
 
+impl Drop for PostgresBackend {
+    /// Closes the connections, on a thread of their own when this one is a runtime's: closing
+    /// drives the blocking client's own runtime, as every call does (see [`off_runtime`]). A
+    /// store dropped by an actor's thread would otherwise panic in its destructor.
+    fn drop(&mut self) {
+        let connections: Vec<Connection> = [&mut self.writer, &mut self.reader]
+            .into_iter()
+            .filter_map(|slot| {
+                slot.get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take()
+            })
+            .collect();
+        if !connections.is_empty() {
+            // Nothing to answer: a close that fails leaves the server to end the session.
+            let _ = off_runtime(move || {
+                drop(connections);
+                Ok(())
+            });
+        }
+    }
+}
+
 /// Runs `call` on this thread, or on a thread of its own when this one is a runtime's (an actix
 /// or tokio worker reading the store): the blocking client drives its own runtime, which cannot
 /// start inside another one.
