@@ -45,12 +45,7 @@ fn raw(api: &mut Api, request: &semper_protocol::messages::swap::SwapRequest) ->
 fn http_swap_makes_change_replays_and_proves_double_spends() {
     run(async {
         let env = Embedded::start("swaps").await;
-        let addr = env.public.addr;
-        let token = env.deployment.operator_token().expose().to_owned();
-        let acquirer = env.acquirer_bank();
-        actix_web::rt::task::spawn_blocking(move || change(Api::new(addr, Some(token)), acquirer))
-            .await
-            .unwrap();
+        change_over_http(&env).await;
         env.stop().await;
     });
 }
@@ -77,12 +72,7 @@ fn http_swap_with_the_spent_set_sharded_makes_change_and_proves_double_spends() 
                 .collect();
         })
         .await;
-        let addr = env.public.addr;
-        let token = env.deployment.operator_token().expose().to_owned();
-        let acquirer = env.acquirer_bank();
-        actix_web::rt::task::spawn_blocking(move || change(Api::new(addr, Some(token)), acquirer))
-            .await
-            .unwrap();
+        change_over_http(&env).await;
         let spent: usize = (groups.iter())
             .map(|dir| {
                 let group = Store::open_read_only(dir, Role::SpentShard).unwrap();
@@ -95,6 +85,16 @@ fn http_swap_with_the_spent_set_sharded_makes_change_and_proves_double_spends() 
         assert!(spent > 0, "no coin was spent in the shard groups");
         env.stop().await;
     });
+}
+
+/// [`change`] through `env`'s HTTP API, as the operator (who credits the wallets' accounts).
+async fn change_over_http(env: &Embedded) {
+    let addr = env.public.addr;
+    let token = env.deployment.operator_token().expose().to_owned();
+    let acquirer = env.acquirer_bank();
+    actix_web::rt::task::spawn_blocking(move || change(Api::new(addr, Some(token)), acquirer))
+        .await
+        .unwrap();
 }
 
 fn change(mut api: Api, acquirer: semper_protocol::ids::BankId) {

@@ -62,7 +62,8 @@ pub(crate) struct Lanes {
 
 /// A queue whose entries are counted as they leave, so that its depth can be read.
 pub(crate) struct CountedLanes {
-    lanes: Lanes,
+    /// Its sequence numbers.
+    pub(crate) lanes: Lanes,
     /// The entries taken, ever.
     taken: &'static [u8],
 }
@@ -212,16 +213,6 @@ impl Lanes {
 }
 
 impl CountedLanes {
-    /// See [`Lanes::take`].
-    pub(crate) fn take(
-        &self,
-        reader: &GroupReader<'_>,
-        writes: &mut WriteSet,
-        count: u64,
-    ) -> Result<u64, StorageError> {
-        self.lanes.take(reader, writes, count)
-    }
-
     /// Counts the entries `sequences` taken from the queue, in the write that deletes them. The
     /// caller took the oldest waiting (before lanes' count, that is what the count is made from).
     pub(crate) fn count_taken(

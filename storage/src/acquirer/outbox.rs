@@ -60,7 +60,9 @@ pub(crate) fn enqueue(
     if confirmations.is_empty() {
         return Ok(());
     }
-    let first = OUTBOX.take(reader, writes, confirmations.len() as u64)?;
+    let first = OUTBOX
+        .lanes
+        .take(reader, writes, confirmations.len() as u64)?;
     for (sequence, confirmation) in (first..).zip(confirmations) {
         writes.put(
             Column::Outbox,
@@ -78,7 +80,7 @@ pub(crate) fn enqueue_refund(
     writes: &mut WriteSet,
     confirmation: SignedRefundConfirmation,
 ) -> Result<(), StorageError> {
-    let sequence = REFUND_OUTBOX.take(reader, writes, 1)?;
+    let sequence = REFUND_OUTBOX.lanes.take(reader, writes, 1)?;
     writes.put(
         Column::RefundOutbox,
         sequence_key(sequence).to_vec(),
