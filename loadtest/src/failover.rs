@@ -31,6 +31,10 @@ pub const REJOIN_MAX: Duration = Duration::from_secs(120);
 /// How long the soak allows for one primary kill in its schedule: the failover, the rejoin and
 /// some load between kills (measured failovers take 7-9 s, rejoins about as long).
 pub const KILL_ALLOWANCE: Duration = Duration::from_secs(30);
+/// Reads of the primary a kill may take when its postmaster is gone before the kill reaches it.
+const KILL_ATTEMPTS: usize = 10;
+/// The wait before the primary is read again after such a miss.
+const KILL_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The wait between two write attempts while the cluster fails over.
 const PROBE_EVERY: Duration = Duration::from_millis(50);
 
@@ -50,25 +54,46 @@ impl Cluster {
         }
     }
 
-    /// Kills the primary's postmaster with SIGKILL; returns the node it was on.
+    /// Kills the primary's postmaster with SIGKILL; returns the node it was on. A postmaster
+    /// gone between the read of its PID and the kill (Patroni restarting it after a crash, or
+    /// demoting it) is not a kill: the primary is read again, up to [`KILL_ATTEMPTS`] times.
     pub fn kill_primary(&self) -> Result<u8, ProcessError> {
+        let mut gone = None;
+        for _ in 0..KILL_ATTEMPTS {
+            let (node, pid) = self.primary()?;
+            // SAFETY: kill(2) with a PID the cluster's script read from the primary's
+            // postmaster.pid.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                return Ok(node);
+            }
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() != Some(libc::ESRCH) {
+                return Err(ProcessError::Io {
+                    what: "kill the primary's postmaster",
+                    source: error,
+                });
+            }
+            gone = Some(error);
+            std::thread::sleep(KILL_RETRY_AFTER);
+        }
+        Err(ProcessError::Io {
+            what: "kill the primary's postmaster (gone at every attempt)",
+            source: gone.unwrap_or_else(|| std::io::Error::other("no attempt")),
+        })
+    }
+
+    /// The primary's node and its postmaster's PID.
+    fn primary(&self) -> Result<(u8, i32), ProcessError> {
         let primary = self.run("primary", &[])?;
         let mut fields = primary.split_whitespace();
         let node = fields.next().and_then(|text| text.parse::<u8>().ok());
         let pid = fields.next().and_then(|text| text.parse::<i32>().ok());
-        let (Some(node), Some(pid)) = (node, pid) else {
-            return Err(ProcessError::Cluster(format!(
+        match (node, pid) {
+            (Some(node), Some(pid)) => Ok((node, pid)),
+            _ => Err(ProcessError::Cluster(format!(
                 "no primary postmaster: {primary:?}"
-            )));
-        };
-        // SAFETY: kill(2) with a PID the cluster's script read from the primary's postmaster.pid.
-        if unsafe { libc::kill(pid, libc::SIGKILL) } != 0 {
-            return Err(ProcessError::Io {
-                what: "kill the primary's postmaster",
-                source: std::io::Error::last_os_error(),
-            });
+            ))),
         }
-        Ok(node)
     }
 
     /// Waits (at most `timeout`) until all three nodes run again on one timeline, caught up,
