@@ -281,18 +281,36 @@ impl AcquirerActor {
         if !self.state.outbox_lease.leads() {
             return;
         }
-        self.forward_refunds(context);
         let backing_off = self.outbox.retry_at.is_some_and(|at| Instant::now() < at);
         if !self.outbox.running && !backing_off {
             self.outbox.catch_up_after = true;
+            // The pass forwards the refund notices first.
             self.start_outbox_pass(context);
+        } else {
+            self.forward_refunds(context);
         }
     }
 
+    /// An outbox pass, for the timer or for operators' flushes. It first sends the pending
+    /// refund notices to their issuers, so that a flush's answer counts every confirmation the
+    /// issuers had for refunds recorded before it (`refunds_queued`), and its submissions carry
+    /// them: without it, a refund debited just before a flush and a cut could miss the cycle's
+    /// report while its notice was still on its way (a forwarding pass beside it sends the same
+    /// notices, which the issuer answers alike, and each answer is recorded once).
     fn start_outbox_pass(&mut self, context: &mut Context<Self>) {
         self.outbox.running = true;
         self.outbox.current = std::mem::take(&mut self.outbox.next);
-        let pass = outbox::pass(self.state.clone(), self.clearing.clone());
+        let (state, issuers, clearing) = (
+            self.state.clone(),
+            self.issuers.clone(),
+            self.clearing.clone(),
+        );
+        let pass = async move {
+            if let Err(error) = refunds::forward(state.clone(), issuers).await {
+                tracing::warn!(code = error.code(), %error, "refund forwarding failed");
+            }
+            outbox::pass(state, clearing).await
+        };
         context.spawn(pass.into_actor(self).map(|result, actor, context| {
             let driver = &mut actor.outbox;
             driver.running = false;

@@ -335,3 +335,39 @@ fn a_refund_left_out_of_its_cycles_report_or_listed_in_two_reports_is_a_discrepa
         );
     });
 }
+
+/// A refund whose issuer was unreachable when it was recorded settles in the next flush: the
+/// outbox pass sends the pending refund notices first, so the flush's submission carries the
+/// confirmation. Before, the notice waited for the outbox timer, and a load's last flush and cut
+/// could leave the refund out of every report (`refunds.reported`).
+#[test]
+fn a_flush_sends_pending_refund_notices_first_and_submits_their_confirmations() {
+    let world = World::new("flush-refund-notice", &[ACQUIRER]);
+    run(async {
+        let banks = banks(&world).await;
+        let merchant = Merchant::new(1);
+        register(&banks.acquirer, &merchant).await;
+        let coins = banks.issuers.coins(ISSUER_1, 1).await;
+        let paid = merchant.deposit(1, vec![merchant.paid(&coins[0], ACQUIRER, 1)]);
+        banks.acquirer.deposit(paid).await.unwrap();
+        banks.issuers.gateway.down.lock().unwrap().insert(ISSUER_1);
+        let refund = banks
+            .acquirer
+            .refund(merchant.refund(1, &coins[0], 1, "0.40"))
+            .await
+            .unwrap();
+        // The forwarding the refund started, and one more, find the issuer unreachable.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(banks.acquirer.forward_refunds().await.unwrap(), 0);
+        banks.issuers.gateway.down.lock().unwrap().clear();
+
+        let status = banks.acquirer.flush_outbox().await.unwrap();
+        assert_eq!((status.queued, status.refunds_queued), (0, 0));
+        let store = &banks.acquirer.state().store;
+        let claimed = submissions::cycle_refunds(store, 1, 10).unwrap();
+        assert_eq!(claimed.len(), 1, "the refund is in the flush's submission");
+        assert_eq!((claimed[0].0, claimed[0].1), (ISSUER_1, refund.refund));
+        let report = banks.clearing.cut_cycle().await.unwrap();
+        assert_eq!(report.body().fields().refunds.len(), 1);
+    });
+}

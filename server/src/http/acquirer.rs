@@ -129,8 +129,8 @@ pub async fn outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiE
     Ok(Json(outbox_view(acquirer.outbox_status().await?)))
 }
 
-/// `POST /v1/acquirer/outbox/flush` (operator): runs an outbox pass now, and answers where the
-/// outbox stands after it.
+/// `POST /v1/acquirer/outbox/flush` (operator): runs an outbox pass now (the refund notices
+/// waiting for their issuers first), and answers where the outbox stands after it.
 pub async fn flush_outbox(state: web::Data<ApiState>) -> Result<Json<OutboxView>, ApiError> {
     let acquirer = acquirer(&state)?;
     Ok(Json(outbox_view(acquirer.flush_outbox().await?)))
