@@ -214,7 +214,8 @@ impl Lanes {
 
 impl CountedLanes {
     /// Counts the entries `sequences` taken from the queue, in the write that deletes them. The
-    /// caller took the oldest waiting (before lanes' count, that is what the count is made from).
+    /// caller takes the oldest entries waiting: in a store from before lanes, the first count is
+    /// made from the oldest of them (see the module's documentation).
     pub(crate) fn count_taken(
         &self,
         reader: &GroupReader<'_>,
