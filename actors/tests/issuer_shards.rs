@@ -198,6 +198,69 @@ async fn withdrawn(
     (request, coins)
 }
 
+/// In a crash child: tells the parent `message`, hex-encoded after `tag`.
+fn tell_parent(tag: &str, message: &impl Encode) {
+    tell_parent_value(tag, hex::encode(message.to_bytes()));
+}
+
+/// In a crash child: tells the parent `value` after `tag`.
+fn tell_parent_value(tag: &str, value: impl std::fmt::Display) {
+    println!("{tag} {value}");
+    std::io::stdout().flush().unwrap();
+}
+
+/// In a crash child: aborts the process as soon as `groups` shard groups committed, each
+/// told to the parent (`COMMITTED <group>`).
+fn abort_after_group_commits(issuer: &IssuerHandle, groups: usize) {
+    let committed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let shards = issuer.state().spent_shards.as_ref().unwrap();
+    shards.set_after_group_commit(Arc::new(move |group| {
+        tell_parent_value("COMMITTED", group);
+        if committed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == groups {
+            std::process::abort();
+        }
+    }));
+}
+
+/// What a crash child told its parent before it died.
+struct ChildOutput {
+    lines: Vec<String>,
+    text: String,
+}
+
+impl ChildOutput {
+    /// Runs the crash child `name` on `dir` (through `dir_var`) until it dies. It must die,
+    /// after telling each of `committed`, before it told an answer.
+    fn of_crash(name: &str, dir_var: &str, dir: &Path, committed: &[&str]) -> Self {
+        let (status, lines) = child::run_until_it_dies(name, dir_var, dir, CHILD_MAX);
+        let text = lines.join("\n");
+        assert!(!status.success(), "the child was to die: {text}");
+        for line in committed {
+            assert!(text.contains(line), "no {line}: {text}");
+        }
+        assert!(
+            !text.contains("ANSWERED"),
+            "the child died too late: {text}"
+        );
+        Self { lines, text }
+    }
+
+    /// What the child told after `tag`.
+    fn value(&self, tag: &str) -> String {
+        let prefix = format!("{tag} ");
+        let found = (self.lines.iter()).find_map(|line| {
+            line.split_once(&prefix)
+                .map(|(_, rest)| rest.trim().to_owned())
+        });
+        found.unwrap_or_else(|| panic!("no {tag} line: {}", self.text))
+    }
+
+    /// The message the child told hex-encoded after `tag`.
+    fn message<T: Decode>(&self, tag: &str) -> T {
+        T::from_bytes(&hex::decode(self.value(tag)).unwrap()).unwrap()
+    }
+}
+
 /// Runs in the child process only: withdraws coins, prints the batch spending them and a batch
 /// spending them again elsewhere, then dies in the first batch's spend check.
 #[test]
@@ -219,30 +282,13 @@ fn issuer_shard_crash_child() {
             [2; 16],
             coins.iter().map(|c| permission(c, 2)).collect(),
         );
-        println!("FIRST {}", hex::encode(first.to_bytes()));
-        println!("OTHER {}", hex::encode(other.to_bytes()));
+        tell_parent("FIRST", &first);
+        tell_parent("OTHER", &other);
         let shards = issuer.state().spent_shards.as_ref().unwrap();
         child::die_between_two_groups(shards, STALL);
-        std::io::stdout().flush().unwrap();
         let answer = issuer.spend_check(first).await;
-        println!("ANSWERED {answer:?}");
-        std::io::stdout().flush().unwrap();
+        tell_parent_value("ANSWERED", format!("{answer:?}"));
     });
-}
-
-fn run_child(dir: &Path) -> (SignedSpendCheckBatch, SignedSpendCheckBatch, String) {
-    let (status, lines) =
-        child::run_until_it_dies("issuer_shard_crash_child", DIR_VAR, dir, CHILD_MAX);
-    let output = lines.join("\n");
-    assert!(!status.success(), "the child was to die: {output}");
-    let batch = |tag: &str| {
-        let line = lines
-            .iter()
-            .find_map(|line| line.split_once(tag).map(|(_, hex)| hex.trim().to_owned()))
-            .unwrap_or_else(|| panic!("no {tag} line: {output}"));
-        SignedSpendCheckBatch::from_bytes(&hex::decode(line).unwrap()).unwrap()
-    };
-    (batch("FIRST "), batch("OTHER "), output)
 }
 
 #[test]
@@ -250,12 +296,14 @@ fn an_issuer_killed_between_two_groups_writes_gives_the_same_verdicts() {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("semper-issuer-shards-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (first, other, output) = run_child(&dir);
-    assert!(output.contains("COMMITTED 0"), "{output}");
+    let output = ChildOutput::of_crash("issuer_shard_crash_child", DIR_VAR, &dir, &["COMMITTED 0"]);
     assert!(
-        !output.contains("COMMITTED 1") && !output.contains("ANSWERED"),
-        "the child died too late: {output}"
+        !output.text.contains("COMMITTED 1"),
+        "the child died too late: {}",
+        output.text
     );
+    let (first, other): (SignedSpendCheckBatch, SignedSpendCheckBatch) =
+        (output.message("FIRST"), output.message("OTHER"));
 
     actix::System::new().block_on(async {
         let issuer = start(&dir);
@@ -421,19 +469,12 @@ fn issuer_shard_recoup_crash_child() {
         issuer.revoke(coins[0].coin().denomination).await.unwrap();
         let recoup = wallet::prepare_recoup(&account_key(), withdrawal.body(), 0, &coins[0]);
         let deposit = spend_batch(&acquirer_key(), [1; 16], vec![permission(&coins[0], 1)]);
-        println!("RECOUP {}", hex::encode(recoup.to_bytes()));
-        println!("DEPOSIT {}", hex::encode(deposit.to_bytes()));
-        println!("BALANCE {}", balance(&issuer).minor_units());
-        std::io::stdout().flush().unwrap();
-        let shards = issuer.state().spent_shards.as_ref().unwrap();
-        shards.set_after_group_commit(Arc::new(|group| {
-            println!("COMMITTED {group}");
-            std::io::stdout().flush().unwrap();
-            std::process::abort();
-        }));
+        tell_parent("RECOUP", &recoup);
+        tell_parent("DEPOSIT", &deposit);
+        tell_parent_value("BALANCE", balance(&issuer).minor_units());
+        abort_after_group_commits(&issuer, 1);
         let answer = issuer.recoup(recoup).await;
-        println!("ANSWERED {answer:?}");
-        std::io::stdout().flush().unwrap();
+        tell_parent_value("ANSWERED", format!("{answer:?}"));
     });
 }
 
@@ -444,29 +485,15 @@ fn a_recoup_killed_between_its_group_and_the_credit_credits_once_on_retry() {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let (status, lines) = child::run_until_it_dies(
+    let output = ChildOutput::of_crash(
         "issuer_shard_recoup_crash_child",
         RECOUP_DIR_VAR,
         &dir,
-        CHILD_MAX,
+        &["COMMITTED"],
     );
-    let output = lines.join("\n");
-    assert!(!status.success(), "the child was to die: {output}");
-    assert!(output.contains("COMMITTED"), "{output}");
-    assert!(
-        !output.contains("ANSWERED"),
-        "the child died too late: {output}"
-    );
-    let line = |tag: &str| {
-        let found = lines
-            .iter()
-            .find_map(|line| line.split_once(tag).map(|(_, rest)| rest.trim().to_owned()));
-        found.unwrap_or_else(|| panic!("no {tag} line: {output}"))
-    };
-    let recoup = SignedRecoupRequest::from_bytes(&hex::decode(line("RECOUP ")).unwrap()).unwrap();
-    let deposit =
-        SignedSpendCheckBatch::from_bytes(&hex::decode(line("DEPOSIT ")).unwrap()).unwrap();
-    let before: u64 = line("BALANCE ").parse().unwrap();
+    let recoup: SignedRecoupRequest = output.message("RECOUP");
+    let deposit: SignedSpendCheckBatch = output.message("DEPOSIT");
+    let before: u64 = output.value("BALANCE").parse().unwrap();
 
     actix::System::new().block_on(async {
         let issuer = start(&dir);
@@ -678,22 +705,12 @@ fn issuer_shard_swap_crash_child() {
         )
         .unwrap();
         let deposit = spend_batch(&acquirer_key(), [1; 16], vec![permission(&given[0], 1)]);
-        println!("SWAP {}", hex::encode(request.to_bytes()));
-        println!("DEPOSIT {}", hex::encode(deposit.to_bytes()));
-        println!("SIGNED {}", signatures(&issuer));
-        std::io::stdout().flush().unwrap();
-        let shards = issuer.state().spent_shards.as_ref().unwrap();
-        let committed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        shards.set_after_group_commit(Arc::new(move |group| {
-            println!("COMMITTED {group}");
-            std::io::stdout().flush().unwrap();
-            if committed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-                std::process::abort();
-            }
-        }));
+        tell_parent("SWAP", &request);
+        tell_parent("DEPOSIT", &deposit);
+        tell_parent_value("SIGNED", signatures(&issuer));
+        abort_after_group_commits(&issuer, 2);
         let answer = issuer.swap(request).await;
-        println!("ANSWERED {answer:?}");
-        std::io::stdout().flush().unwrap();
+        tell_parent_value("ANSWERED", format!("{answer:?}"));
     });
 }
 
@@ -704,32 +721,15 @@ fn a_swap_killed_between_its_groups_and_its_record_signs_once_on_retry() {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let (status, lines) = child::run_until_it_dies(
+    let output = ChildOutput::of_crash(
         "issuer_shard_swap_crash_child",
         SWAP_DIR_VAR,
         &dir,
-        CHILD_MAX,
+        &["COMMITTED 0", "COMMITTED 1"],
     );
-    let output = lines.join("\n");
-    assert!(!status.success(), "the child was to die: {output}");
-    assert!(
-        output.contains("COMMITTED 0") && output.contains("COMMITTED 1"),
-        "{output}"
-    );
-    assert!(
-        !output.contains("ANSWERED"),
-        "the child died too late: {output}"
-    );
-    let line = |tag: &str| {
-        let found = lines
-            .iter()
-            .find_map(|line| line.split_once(tag).map(|(_, rest)| rest.trim().to_owned()));
-        found.unwrap_or_else(|| panic!("no {tag} line: {output}"))
-    };
-    let request = SwapRequest::from_bytes(&hex::decode(line("SWAP ")).unwrap()).unwrap();
-    let deposit =
-        SignedSpendCheckBatch::from_bytes(&hex::decode(line("DEPOSIT ")).unwrap()).unwrap();
-    let signed: u64 = line("SIGNED ").parse().unwrap();
+    let request: SwapRequest = output.message("SWAP");
+    let deposit: SignedSpendCheckBatch = output.message("DEPOSIT");
+    let signed: u64 = output.value("SIGNED").parse().unwrap();
 
     actix::System::new().block_on(async {
         let issuer = start(&dir);
