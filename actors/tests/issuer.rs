@@ -57,7 +57,7 @@ impl Drop for Fixture {
 fn denomination(issuer: &IssuerHandle) -> Denomination {
     let set = issuer.denomination_set().unwrap();
     assert_eq!(set.verify(&issuer.state().public_keys.master), Ok(()));
-    set.body().fields().denominations[0].clone()
+    first_denomination(issuer)
 }
 
 async fn funded(issuer: &IssuerHandle, f: &Fixture, amount: &str) -> AccountId {

@@ -58,13 +58,7 @@ fn start(dir: PathBuf) -> IssuerHandle {
 /// One wallet's work, until the deadline: withdraw, then spend every coin, printing an ACK line
 /// after each durable answer.
 async fn wallet_loop(issuer: IssuerHandle, round: u64, wallet_index: u64, deadline: Instant) {
-    let denomination = issuer
-        .denomination_set()
-        .unwrap()
-        .body()
-        .fields()
-        .denominations[0]
-        .clone();
+    let denomination = first_denomination(&issuer);
     for i in 0u64.. {
         if Instant::now() > deadline {
             break;

@@ -37,7 +37,6 @@ use semper_actors::issuer::{
 use semper_protocol::amount::{Amount, Currency};
 use semper_protocol::codec::{Decode, Encode};
 use semper_protocol::crypto::ed25519::SigningKey;
-use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{AccountId, CoinId, Digest, RequestId};
 use semper_protocol::issuer::swap::swap_digest;
 use semper_protocol::messages::recoup::SignedRecoupRequest;
@@ -178,13 +177,7 @@ async fn withdrawn(
         .credit(ACCOUNT, "funding".into(), eur("100.00"))
         .await
         .unwrap();
-    let denomination = issuer
-        .denomination_set()
-        .unwrap()
-        .body()
-        .fields()
-        .denominations[0]
-        .clone();
+    let denomination = first_denomination(issuer);
     let (request, planned) = wallet::prepare_withdraw(
         &mut rand::rng(),
         &account_key(),
@@ -521,12 +514,6 @@ fn a_recoup_killed_between_its_group_and_the_credit_credits_once_on_retry() {
         issuer.stop();
     });
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The issuer's first denomination, the one [`withdrawn`] withdraws.
-fn first_denomination(issuer: &IssuerHandle) -> Denomination {
-    let set = issuer.denomination_set().unwrap();
-    set.body().fields().denominations[0].clone()
 }
 
 /// Of `coins`, the first in group 0 and the first in group 1 (by their spent-set keys).

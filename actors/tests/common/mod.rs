@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use semper_actors::issuer::{DenominationSchedule, IssuerConfig};
+use semper_actors::issuer::{DenominationSchedule, IssuerConfig, IssuerHandle};
 use semper_protocol::amount::Amount;
 use semper_protocol::crypto::blind_rsa::RsaKeySize;
 use semper_protocol::crypto::ed25519::SigningKey;
+use semper_protocol::denomination::Denomination;
 use semper_protocol::ids::{BankId, BatchId, ContractHash, MerchantId};
 use semper_protocol::messages::deposit::SignedDepositPermission;
 use semper_protocol::messages::spend::{SignedSpendCheckBatch, SpendCheckBatch};
@@ -22,6 +23,12 @@ pub const ACQUIRER: BankId = BankId([2; 16]);
 pub const HOUR_MS: u64 = 3_600_000;
 /// The tests' starting time, and every permission's timestamp.
 pub const START: Timestamp = Timestamp::from_unix_ms(1_800_000_000_000);
+
+/// The first denomination of the set `issuer` publishes: the one the tests withdraw.
+pub fn first_denomination(issuer: &IssuerHandle) -> Denomination {
+    let set = issuer.denomination_set().unwrap();
+    set.body().fields().denominations[0].clone()
+}
 
 /// An amount in euros, e.g. `eur("1.00")`.
 pub fn eur(text: &str) -> Amount {
